@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package RSerPool Lab needs, non-interactively and
+# idempotently. Nothing is downloaded from anywhere but Debian's archive.
+# Usage: scripts/setup.sh        (as root, or with sudo available)
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git python3
+  # libraries of the design card
+  libboost-dev libsctp-dev lksctp-tools libsqlite3-dev sqlite3 libyaml-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # well-kept helpers
+  libcli11-dev nlohmann-json3-dev libfmt-dev
+  # fuzzing (libFuzzer comes with clang's runtime)
+  clang libclang-rt-14-dev
+  # wire cross-check with Wireshark's own dissectors
+  tshark
+  # network namespaces, bridges, firewall rules for emulated sites
+  iproute2 nftables
+)
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; the default (no) is fine.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

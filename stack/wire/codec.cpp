@@ -9,6 +9,7 @@
 #include <string>
 
 #include "stack/wire/messages.hpp"
+#include "stack/wire/names.hpp"
 
 namespace rserpool::wire {
 namespace {
@@ -19,7 +20,8 @@ namespace {
 
 class Writer {
  public:
-  explicit Writer(Bytes& out) : out_(out) {}
+  // Pads relative to `out`'s size now: the message may follow other bytes.
+  explicit Writer(Bytes& out) : out_(out), base_(out.size()) {}
 
   void u8(std::uint8_t v) { out_.push_back(v); }
   void u16(std::uint16_t v) {
@@ -46,7 +48,7 @@ class Writer {
     const std::size_t len = out_.size() - at;
     if (len > 0xffff) fail();
     patch16(at + 2, static_cast<std::uint16_t>(len));
-    while (out_.size() % 4 != 0) out_.push_back(0);
+    while ((out_.size() - base_) % 4 != 0) out_.push_back(0);
   }
   void patch16(std::size_t at, std::uint16_t v) {
     out_[at] = static_cast<std::uint8_t>(v >> 8);
@@ -60,6 +62,7 @@ class Writer {
 
  private:
   Bytes& out_;
+  std::size_t base_;
   bool ok_ = true;
 };
 
@@ -207,6 +210,7 @@ void body(Writer& w, const e::Presence& m) {
 void body(Writer&, const e::HandleTableRequest&) {}
 void body(Writer& w, const e::HandleTableResponse& m) {
   for (const auto& pool : m.pools) {
+    if (pool.pool_elements.empty()) w.fail();
     put_handle(w, pool.pool_handle);
     for (const auto& pe : pool.pool_elements) put(w, pe);
   }
@@ -282,36 +286,9 @@ std::string hex16(std::uint32_t v) {
   std::snprintf(buf, sizeof buf, "0x%04x", v);
   return buf;
 }
-std::string hex32(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", v);
-  return buf;
-}
-
-std::string_view param_name(std::uint16_t type) {
-  switch (static_cast<ParamType>(type)) {
-    case ParamType::ipv4_address: return "IPv4 Address";
-    case ParamType::ipv6_address: return "IPv6 Address";
-    case ParamType::dccp_transport: return "DCCP Transport";
-    case ParamType::sctp_transport: return "SCTP Transport";
-    case ParamType::tcp_transport: return "TCP Transport";
-    case ParamType::udp_transport: return "UDP Transport";
-    case ParamType::udp_lite_transport: return "UDP-Lite Transport";
-    case ParamType::pool_member_selection_policy: return "Pool Member Selection Policy";
-    case ParamType::pool_handle: return "Pool Handle";
-    case ParamType::pool_element: return "Pool Element";
-    case ParamType::server_information: return "Server Information";
-    case ParamType::operation_error: return "Operation Error";
-    case ParamType::cookie: return "Cookie";
-    case ParamType::pe_identifier: return "PE Identifier";
-    case ParamType::pe_checksum: return "PE Checksum";
-    case ParamType::handle_resolution_option: return "Handle Resolution Option";
-  }
-  return {};
-}
 
 std::string describe_param(std::uint16_t type) {
-  const auto n = param_name(type);
+  const auto n = parameter_name(type);
   return n.empty() ? "parameter type " + hex16(type) : std::string(n);
 }
 
@@ -362,11 +339,15 @@ class Decoder {
   std::vector<Bytes> unrecognized_;
 };
 
-// Walks the TLVs of one container window [pos, end). `what` names the container.
+// Walks the TLVs of one container window [pos, end). Each parameter's padding must
+// lie inside the container too, up to `pad_end` (beyond `end` only for the message
+// itself, whose Length may leave out its last pad). `what` names the container.
 class Walker {
  public:
   Walker(Decoder& d, std::size_t pos, std::size_t end, std::string what)
-      : d_(d), pos_(pos), end_(end), what_(std::move(what)) {}
+      : Walker(d, pos, end, end, std::move(what)) {}
+  Walker(Decoder& d, std::size_t pos, std::size_t end, std::size_t pad_end, std::string what)
+      : d_(d), pos_(pos), end_(end), pad_end_(pad_end), what_(std::move(what)) {}
 
   // The next parameter of a known type, or nullopt at the end; unknown types are
   // skipped, reported or refused here according to their action bits.
@@ -388,6 +369,11 @@ class Walker {
                        describe_param(t.type) + " Length " + std::to_string(t.length) +
                            " runs past the end of " + what_ + " (" +
                            std::to_string(end_ - pos_) + " bytes left)");
+      if (padded(t.length) > pad_end_ - pos_)
+        return d_.fail(Errc::truncated_parameter, pos_, pad_end_ - pos_,
+                       CauseCode::invalid_values,
+                       describe_param(t.type) + " Length " + std::to_string(t.length) +
+                           ": its padding runs past the end of " + what_);
       if (known_param(t.type)) {
         out = t;
         return true;
@@ -447,16 +433,15 @@ class Walker {
     return true;
   }
 
-  void advance(const Tlv& t) {
-    const std::size_t padded = (t.length + 3) & ~std::size_t{3};
-    pos_ = std::min(t.offset + padded, end_);  // a last pad may be missing
-  }
+  static std::size_t padded(std::size_t length) { return (length + 3) & ~std::size_t{3}; }
+  void advance(const Tlv& t) { pos_ = t.offset + padded(t.length); }
   Decoder& decoder() { return d_; }
 
  private:
   Decoder& d_;
   std::size_t pos_;
   std::size_t end_;
+  std::size_t pad_end_;
   std::string what_;
 };
 
@@ -536,7 +521,7 @@ bool get_policy(Decoder& d, const Tlv& t, Policy& out) {
   const std::uint32_t type = d.u32(t.value());
   const PolicyInfo* info = policy_info(static_cast<PolicyType>(type));
   if (info == nullptr)
-    return d.invalid(t, Errc::invalid_value, "unknown policy type " + hex32(type));
+    return d.invalid(t, Errc::invalid_value, "unknown policy type " + hex_id(type));
   out.type = info->type;
   const std::size_t words = t.value_length() / 4 - 1;
   if (words < info->min_decode_fields)
@@ -616,16 +601,18 @@ bool get_operation_error(Decoder& d, const Tlv& t, OperationError& out) {
       return d.fail(Errc::trailing_bytes, pos, t.end() - pos, CauseCode::invalid_values,
                     "bytes at the end of Operation Error are not an error cause");
     const std::uint16_t len = d.u16(pos + 2);
-    if (len < 4 || len > t.end() - pos)
+    const std::size_t padded = (len + 3u) & ~3u;
+    if (len < 4 || padded > t.end() - pos)
       return d.fail(len < 4 ? Errc::bad_parameter_length : Errc::truncated_parameter, pos,
                     t.end() - pos, CauseCode::invalid_values,
                     "error cause Length " + std::to_string(len) +
-                        (len < 4 ? " is less than 4" : " runs past the Operation Error"));
+                        (len < 4 ? " is less than 4"
+                                 : " (with its padding) runs past the Operation Error"));
     auto& c = out.causes.emplace_back();
     c.code = static_cast<CauseCode>(d.u16(pos));
     const auto info = d.bytes(pos + 4, len - 4u);
     c.info.assign(info.begin(), info.end());
-    pos = std::min(pos + ((len + 3u) & ~3u), t.end());
+    pos += padded;
   }
   if (out.causes.empty())
     return d.invalid(t, Errc::missing_parameter, "Operation Error without an error cause");
@@ -743,6 +730,10 @@ bool decode_body(Walker& w, e::HandleTableResponse& m) {
     auto& pool = m.pools.emplace_back();
     if (!get_handle(w.decoder(), *t, pool.pool_handle) || !pool_elements(w, pool.pool_elements))
       return false;
+    if (pool.pool_elements.empty())
+      return w.decoder().invalid(*t, Errc::missing_parameter,
+                                 "pool \"" + (printable(pool.pool_handle) ? pool.pool_handle : "?") +
+                                     "\" in a Handle Table Response has no Pool Element");
   }
 }
 bool decode_body(Walker& w, e::HandleUpdate& m) {
@@ -799,6 +790,7 @@ bool read_fixed(Decoder& d, std::uint8_t fl, M& m) {
   if constexpr (std::is_same_v<M, e::ListResponse>) m.reject = fl & kFlagR;
   if constexpr (requires(M x) { x.target; }) m.target = d.u32(h + 8);
   if constexpr (std::is_same_v<M, e::HandleUpdate>) {
+    m.takeover_suggested = fl & kFlagT;
     const std::uint16_t action = d.u16(h + 8);
     if (action > 1)
       return d.fail(Errc::invalid_value, h + 8, 2, CauseCode::invalid_values,
@@ -839,15 +831,20 @@ Result<Decoded<Variant>> decode_message(std::span<const std::uint8_t> bytes, con
            "Message Length " + std::to_string(length) + " is less than the 4-byte header");
     return d.take_error();
   }
-  if (length > bytes.size()) {
+  // The message occupies Length plus its padding: RSPLIB pads after the Length when
+  // it is not a multiple of 4 (we never send such a Length).
+  const std::size_t padded_length = (length + 3) & ~std::size_t{3};
+  if (padded_length > bytes.size()) {
     d.fail(Errc::truncated_message, bytes.size(), 0, std::nullopt,
-           "Message Length " + std::to_string(length) + " but only " +
-               std::to_string(bytes.size()) + " bytes");
+           "Message Length " + std::to_string(length) +
+               (padded_length != length ? " (" + std::to_string(padded_length) + " padded)"
+                                        : std::string()) +
+               " but only " + std::to_string(bytes.size()) + " bytes");
     return d.take_error();
   }
-  if (bytes.size() - length >= 4) {
-    d.fail(Errc::trailing_bytes, length, bytes.size() - length, std::nullopt,
-           std::to_string(bytes.size() - length) + " bytes after the Message Length " +
+  if (bytes.size() > padded_length) {
+    d.fail(Errc::trailing_bytes, padded_length, bytes.size() - padded_length, std::nullopt,
+           std::to_string(bytes.size() - padded_length) + " bytes after the Message Length " +
                std::to_string(length));
     return d.take_error();
   }
@@ -865,7 +862,7 @@ Result<Decoded<Variant>> decode_message(std::span<const std::uint8_t> bytes, con
                         "Message Length " + std::to_string(length) + " leaves no room for the " +
                             std::to_string(fixed) + " bytes of fixed fields");
         if (!read_fixed(d, fl, m)) return false;
-        Walker w(d, 4 + fixed, length, std::string(proto) + " message");
+        Walker w(d, 4 + fixed, length, padded_length, std::string(proto) + " message");
         return decode_body(w, m) && w.finish();
       },
       out.message);

@@ -119,7 +119,7 @@ enum class PolicyType : std::uint32_t {
   least_used_degradation_dpf = 0xb0002003,
 };
 
-enum class TransportUse : std::uint16_t { data_only = 0x0000, data_plus_control = 0x0001 };
+enum class TransportUse : std::uint8_t  /* u16 on the wire */ { data_only = 0x0000, data_plus_control = 0x0001 };
 
 enum class UpdateAction : std::uint16_t { add_pe = 0, del_pe = 1 };
 

@@ -29,12 +29,12 @@ struct Address {
   bool operator==(const Address&) const = default;
 };
 
-enum class TransportKind : std::uint16_t {
-  dccp = static_cast<std::uint16_t>(ParamType::dccp_transport),
-  sctp = static_cast<std::uint16_t>(ParamType::sctp_transport),
-  tcp = static_cast<std::uint16_t>(ParamType::tcp_transport),
-  udp = static_cast<std::uint16_t>(ParamType::udp_transport),
-  udp_lite = static_cast<std::uint16_t>(ParamType::udp_lite_transport),
+enum class TransportKind : std::uint8_t {  // the parameter type, 0x0003–0x0007
+  dccp = 0x03,
+  sctp = 0x04,
+  tcp = 0x05,
+  udp = 0x06,
+  udp_lite = 0x07,
 };
 
 // A transport parameter (0x0003–0x0007). SCTP carries 1..n addresses (multi-homing);
@@ -42,8 +42,8 @@ enum class TransportKind : std::uint16_t {
 // field elsewhere); `service_code` exists on DCCP only.
 struct Transport {
   TransportKind kind = TransportKind::sctp;
-  std::uint16_t port = 0;
   TransportUse use = TransportUse::data_only;
+  std::uint16_t port = 0;
   std::uint32_t service_code = 0;
   std::vector<Address> addresses;
   bool operator==(const Transport&) const = default;

@@ -25,4 +25,10 @@ const std::vector<GoldenVector>& golden_vectors();
 // Hex text (whitespace ignored) to bytes. REQUIRES: valid hex.
 Bytes from_hex(std::string_view hex);
 
+// Helpers.
+// The vector called `name`; nullptr when there is none.
+const GoldenVector* find_golden(std::string_view name);
+// from_hex(v.hex).
+Bytes golden_bytes(const GoldenVector& v);
+
 }  // namespace rserpool::wire::testing

@@ -1,0 +1,47 @@
+// The subcommands of the one `rsplab` executable. Each lives in its own
+// <name>_command.cpp and adds itself to the CLI11 app through one function listed in
+// kCommands; main() only builds the app, calls them, parses and returns the exit code.
+// To add a subcommand (registrar, pe, pu, run, plan, report, query, agent): write
+// <name>_command.cpp defining add_<name>_command, declare it here, append it to
+// kCommands, and list the file in apps/CMakeLists.txt.
+//
+// A command's callback runs inside CLI::App::parse(), on the main thread; it reports
+// through Context (streams and the exit code) and never calls std::exit.
+#pragma once
+
+#include <iosfwd>
+
+namespace CLI {
+class App;
+}
+
+namespace rsplab {
+
+// Exit codes of every subcommand, documented in `rsplab --help`.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;  // the input was read but is bad (a malformed message)
+inline constexpr int kExitUsage = 2;   // bad options or unusable input (bad hex, empty input)
+
+inline constexpr const char* kExitCodesHelp =
+    "Exit status: 0 success; 1 malformed input (e.g. a message that does not decode);\n"
+    "2 usage error (unknown option, bad value, bad hex, empty input).";
+
+// What a command reads and writes, and the exit code it sets.
+struct Context {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+  int exit_code = kExitOk;
+};
+
+using AddCommand = void (*)(CLI::App& app, Context& ctx);
+
+// decode_command.cpp: `rsplab decode`, one ASAP/ENRP message from hex to text or JSON.
+void add_decode_command(CLI::App& app, Context& ctx);
+
+// In `rsplab --help` order.
+inline constexpr AddCommand kCommands[] = {
+    &add_decode_command,
+};
+
+}  // namespace rsplab

@@ -1,0 +1,343 @@
+// Runs the real `rsplab` binary (RSPLAB_BIN, from CMake) as a user would: every golden
+// vector decodes (text and JSON), every truncation of every golden vector is rejected
+// with a byte offset, bad input is a usage error, and the help and version texts exist.
+//
+// Each run spawns the binary with stdin, stdout and stderr redirected to files in a
+// private temporary directory, so large outputs cannot deadlock on pipes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "stack/wire/describe.hpp"
+#include "tests/wire/golden.hpp"
+
+extern char** environ;
+
+namespace {
+
+template <class M>
+concept HasPeId = requires { requires std::is_same_v<decltype(M::pe_identifier), std::uint32_t>; };
+
+namespace w = rserpool::wire;
+namespace wt = rserpool::wire::testing;
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status = -1;  // exit status; 128 + signal when killed
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "rsplab-cli-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `rsplab args...` with `input` on stdin.
+Outcome rsplab(const std::vector<std::string>& args, const std::string& input = {}) {
+  static TempDir dir;
+  const fs::path in = dir.path() / "stdin", out = dir.path() / "stdout",
+                 err = dir.path() / "stderr";
+  {
+    std::ofstream f(in, std::ios::binary | std::ios::trunc);
+    f << input;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<std::string> argv_s{RSPLAB_BIN};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  Outcome r;
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, RSPLAB_BIN, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    r.err = "posix_spawn failed: " + std::to_string(rc);
+    return r;
+  }
+  int wstatus = 0;
+  while (waitpid(pid, &wstatus, 0) < 0) {
+  }
+  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string protocol_arg(w::Protocol p) { return p == w::Protocol::asap ? "asap" : "enrp"; }
+
+std::vector<std::string> decode_args(const wt::GoldenVector& v, std::string hex,
+                                     bool json = false) {
+  std::vector<std::string> a{"decode", "--protocol", protocol_arg(v.protocol)};
+  if (json) a.push_back("--json");
+  a.push_back(std::move(hex));
+  return a;
+}
+
+std::string type_name(const wt::GoldenVector& v) {
+  const w::Bytes b = wt::golden_bytes(v);
+  return std::string(w::message_type_name(v.protocol, b.at(0)));
+}
+
+std::string id_hex(std::uint32_t id) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", id);
+  return buf;
+}
+
+// What --json must show of the expected message: the pool handle and PE identifiers.
+void expect_json_fields(const wt::GoldenVector& v, const nlohmann::json& j) {
+  std::visit(
+      [&](const auto& variant) {
+        std::visit(
+            [&](const auto& m) {
+              using M = std::decay_t<decltype(m)>;
+              if constexpr (requires { m.pool_handle; }) {
+                EXPECT_EQ(j.at("pool_handle"), w::show_handle(m.pool_handle));
+              }
+              if constexpr (requires { m.pool_element; }) {
+                EXPECT_EQ(j.at("pool_element").at("pe_identifier"),
+                          id_hex(m.pool_element.identifier));
+              }
+              if constexpr (requires { m.pool_elements; }) {
+                ASSERT_EQ(j.at("pool_elements").size(), m.pool_elements.size());
+                for (std::size_t i = 0; i < m.pool_elements.size(); ++i)
+                  EXPECT_EQ(j.at("pool_elements")[i].at("pe_identifier"),
+                            id_hex(m.pool_elements[i].identifier));
+              }
+              if constexpr (HasPeId<M>) {
+                EXPECT_EQ(j.at("pe_identifier"), id_hex(m.pe_identifier));
+              }
+              if constexpr (requires { m.sender; }) {
+                EXPECT_EQ(j.at("sender_server_id"), id_hex(m.sender));
+                EXPECT_EQ(j.at("receiver_server_id"), id_hex(m.receiver));
+              }
+              if constexpr (requires { m.target; }) {
+                EXPECT_EQ(j.at("target_server_id"), id_hex(m.target));
+              }
+            },
+            variant);
+      },
+      v.expected);
+}
+
+class GoldenCli : public ::testing::TestWithParam<wt::GoldenVector> {};
+
+TEST_P(GoldenCli, DecodesToText) {
+  const auto& v = GetParam();
+  const Outcome r = rsplab(decode_args(v, std::string(v.hex)));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("Message Type: " + type_name(v)), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Message Length: " + std::to_string(wt::golden_bytes(v).size())),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_P(GoldenCli, DecodesToJson) {
+  const auto& v = GetParam();
+  const Outcome r = rsplab(decode_args(v, std::string(v.hex), true));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j.at("protocol"), v.protocol == w::Protocol::asap ? "ASAP" : "ENRP");
+  EXPECT_EQ(j.at("message_type").at("name"), type_name(v));
+  EXPECT_EQ(j.at("message_length"), wt::golden_bytes(v).size());
+  EXPECT_TRUE(j.at("unrecognized_parameters").is_array());
+  expect_json_fields(v, j);
+}
+
+TEST_P(GoldenCli, ReadsStdinWithAnyWhitespace) {
+  const auto& v = GetParam();
+  const Outcome by_arg = rsplab(decode_args(v, std::string(v.hex)));
+  std::string spaced;
+  for (const char c : v.hex) {
+    spaced += c;
+    if (c == ' ') spaced += "\n\t";
+  }
+  const Outcome by_stdin =
+      rsplab({"decode", "--protocol", protocol_arg(v.protocol)}, "\n  " + spaced + "\r\n");
+  ASSERT_EQ(by_stdin.status, 0) << by_stdin.err;
+  EXPECT_EQ(by_stdin.out, by_arg.out);
+  const Outcome dash = rsplab({"decode", "-p", protocol_arg(v.protocol), "-"}, spaced);
+  EXPECT_EQ(dash.status, 0) << dash.err;
+  EXPECT_EQ(dash.out, by_arg.out);
+}
+
+TEST_P(GoldenCli, RejectsEveryTruncation) {
+  const auto& v = GetParam();
+  const w::Bytes b = wt::golden_bytes(v);
+  const std::regex offset("^rsplab decode: [a-z ]+ at byte [0-9]+: .+");
+  for (std::size_t n = 1; n < b.size(); ++n) {
+    const std::string hex = w::hex_bytes({b.data(), n}).substr(2);
+    const Outcome r = rsplab(decode_args(v, hex));
+    EXPECT_EQ(r.status, 1) << v.name << " cut to " << n << " bytes: " << r.out << r.err;
+    EXPECT_EQ(r.out, "") << v.name << " cut to " << n;
+    const std::string first = r.err.substr(0, r.err.find('\n'));
+    EXPECT_TRUE(std::regex_match(first, offset))
+        << v.name << " cut to " << n << " bytes: " << r.err;
+    EXPECT_NE(r.err.find("a receiver "), std::string::npos) << r.err;
+  }
+}
+
+std::string vector_name(const ::testing::TestParamInfo<wt::GoldenVector>& info) {
+  return std::string(info.param.name);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, GoldenCli, ::testing::ValuesIn(wt::golden_vectors()),
+                         vector_name);
+
+TEST(Cli, GoldenVectorsCoverEveryMessageType) {
+  std::set<std::pair<int, int>> seen;
+  for (const auto& v : wt::golden_vectors())
+    seen.insert({static_cast<int>(v.protocol), wt::golden_bytes(v).at(0)});
+  for (int t = 1; t <= 0x0e; ++t) EXPECT_TRUE(seen.count({0, t})) << "ASAP type " << t;
+  for (int t = 1; t <= 0x0a; ++t) EXPECT_TRUE(seen.count({1, t})) << "ENRP type " << t;
+}
+
+TEST(Cli, DefaultProtocolIsAsap) {
+  const Outcome r = rsplab({"decode", "0e00000c 000c0008 00060004"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("ASAP_ERROR"), std::string::npos);
+  EXPECT_NE(r.out.find("Lack of Resources"), std::string::npos);
+}
+
+TEST(Cli, ProtocolSelectsTheTypeCodes) {
+  // Type 0x0a is ASAP_SERVER_ANNOUNCE and ENRP_ERROR; 12 bytes fit both bodies' fixed part.
+  const Outcome asap = rsplab({"decode", "0a00000c 11111111 22222222"});
+  EXPECT_EQ(asap.status, 1) << asap.out << asap.err;  // 4 bytes after the Server ID: no TLV
+  const Outcome enrp = rsplab({"decode", "--protocol", "enrp", "07000010 11111111 22222222 33333333"});
+  ASSERT_EQ(enrp.status, 0) << enrp.err;
+  EXPECT_NE(enrp.out.find("ENRP_INIT_TAKEOVER"), std::string::npos) << enrp.out;
+  EXPECT_NE(enrp.out.find("Target Server's ID: 0x33333333"), std::string::npos) << enrp.out;
+  const Outcome asap7 = rsplab({"decode", "--protocol=asap", "07000010 11111111 22222222 33333333"});
+  EXPECT_EQ(asap7.status, 1);  // ASAP_ENDPOINT_KEEP_ALIVE wants a Pool Handle
+}
+
+TEST(Cli, EmptyInputIsAUsageError) {
+  for (const std::string& in : {std::string(), std::string(" \n\t ")}) {
+    const Outcome r = rsplab({"decode"}, in);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("empty input at byte 0"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  const Outcome arg = rsplab({"decode", ""});
+  EXPECT_EQ(arg.status, 2) << arg.err;
+  EXPECT_NE(arg.err.find("empty input"), std::string::npos) << arg.err;
+}
+
+TEST(Cli, BadHexNamesTheCharacter) {
+  const Outcome odd = rsplab({"decode", "0e00000c 000c0008 0006000"});
+  EXPECT_EQ(odd.status, 2);
+  EXPECT_NE(odd.err.find("odd number of hex digits"), std::string::npos) << odd.err;
+  EXPECT_NE(odd.err.find("at character 24"), std::string::npos) << odd.err;
+
+  const Outcome bad = rsplab({"decode", "0e00000c 000c0008 0006000x"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("at character 25: 'x' is not a hex digit"), std::string::npos)
+      << bad.err;
+
+  const Outcome prefixed = rsplab({"decode"}, "0x0e00000c");
+  EXPECT_EQ(prefixed.status, 2);
+  EXPECT_NE(prefixed.err.find("at character 1: 'x'"), std::string::npos) << prefixed.err;
+}
+
+TEST(Cli, MalformedMessageNamesOffsetAndCause) {
+  // ASAP_REGISTRATION whose Pool Handle Length 21 runs past the 20-byte message.
+  const Outcome r = rsplab({"decode", "01000014 00090015 4563686f 506f6f6c 00000000"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("rsplab decode: truncated parameter at byte 4: Pool Handle Length 21"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Invalid Values"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("offending bytes 4..19: 0x00090015"), std::string::npos) << r.err;
+
+  const Outcome j = rsplab({"decode", "--json", "01000014 00090015 4563686f 506f6f6c 00000000"});
+  EXPECT_EQ(j.status, 1);
+  const auto doc = nlohmann::json::parse(j.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << j.out;
+  EXPECT_EQ(doc.at("error").at("code"), "truncated_parameter");
+  EXPECT_EQ(doc.at("error").at("offset"), 4);
+  EXPECT_EQ(doc.at("error").at("cause").at("name"), "Invalid Values");
+}
+
+TEST(Cli, UnknownMessageTypeIsMalformed) {
+  const Outcome r = rsplab({"decode", "0f000008 deadbeef"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("unknown message type at byte 0"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Unrecognized Message"), std::string::npos) << r.err;
+}
+
+TEST(Cli, Help) {
+  const Outcome r = rsplab({"--help"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("decode"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--version"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Exit status"), std::string::npos) << r.out;
+}
+
+TEST(Cli, Version) {
+  const Outcome r = rsplab({"--version"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, std::string("rsplab ") + RSPLAB_VERSION + "\n");
+}
+
+TEST(Cli, DecodeHelp) {
+  const Outcome r = rsplab({"decode", "--help"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  for (const char* want : {"--protocol", "--json", "asap", "enrp", "stdin", "Exit status",
+                           "1 malformed message", "2 usage error"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << " in\n" << r.out;
+}
+
+TEST(Cli, UsageErrorsExit2) {
+  EXPECT_EQ(rsplab({}).status, 2);
+  EXPECT_EQ(rsplab({"no-such-command"}).status, 2);
+  EXPECT_EQ(rsplab({"decode", "--protocol", "sctp", "00"}).status, 2);
+  EXPECT_EQ(rsplab({"decode", "--no-such-flag", "00"}).status, 2);
+}
+
+}  // namespace

@@ -1,0 +1,544 @@
+#include "stack/handlespace/handlespace.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+
+namespace rserpool::handlespace {
+
+using wire::PolicyType;
+
+std::uint64_t checksum_words(std::string_view h) {
+  std::uint64_t sum = 0;
+  std::size_t i = 0;
+  for (; i + 1 < h.size(); i += 2)
+    sum += (std::uint64_t{static_cast<std::uint8_t>(h[i])} << 8) |
+           static_cast<std::uint8_t>(h[i + 1]);
+  if (i < h.size()) sum += std::uint64_t{static_cast<std::uint8_t>(h[i])} << 8;
+  return sum;
+}
+
+std::uint64_t checksum_contribution(std::uint64_t handle_words, PeId id) {
+  return handle_words + (id >> 16) + (id & 0xffffu);
+}
+
+std::uint16_t fold_checksum(std::uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffffu) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum & 0xffffu);
+}
+
+namespace {
+
+constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
+
+// Saturates just below kNever: a huge distance penalty ranks a PE last, it does not
+// make it unselectable (kNever is WRR's "weight 0" mark, where select_ordered stops).
+std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) {
+  constexpr std::uint64_t kMax = kNever - 1;
+  return a > kMax || b > kMax - a ? kMax : a + b;
+}
+
+bool randomized(PolicyType t) {
+  switch (t) {
+    case PolicyType::random:
+    case PolicyType::weighted_random:
+    case PolicyType::randomized_least_used:
+    case PolicyType::randomized_priority_least_used:
+    case PolicyType::randomized_least_used_degradation:
+    case PolicyType::randomized_priority_least_used_degradation:
+    case PolicyType::weighted_random_dpf:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Policies whose selection adds the PE's load degradation until its next load report.
+bool degrades(PolicyType t) {
+  return t == PolicyType::least_used_degradation ||
+         t == PolicyType::priority_least_used_degradation ||
+         t == PolicyType::least_used_degradation_dpf ||
+         t == PolicyType::randomized_least_used_degradation ||
+         t == PolicyType::randomized_priority_least_used_degradation;
+}
+
+}  // namespace
+
+// Lower is better. Ordered policies pick the lowest key, least recently selected first.
+std::uint64_t Handlespace::primary(const Pool& pool, const Entry& e) const {
+  const wire::Policy& p = e.element.policy;
+  switch (pool.policy->type) {
+    case PolicyType::round_robin: return 0;
+    case PolicyType::priority: return 0xffffffffu - p.priority;
+    case PolicyType::least_used: return p.load;
+    case PolicyType::least_used_degradation: return std::uint64_t{p.load} + e.state;
+    case PolicyType::priority_least_used: return std::uint64_t{p.load} + p.load_degradation;
+    case PolicyType::priority_least_used_degradation:
+      return std::uint64_t{p.load} + p.load_degradation + e.state;
+    case PolicyType::least_used_dpf:
+      return sat_add(p.load, std::uint64_t{p.distance} * p.load_dpf);
+    case PolicyType::least_used_degradation_dpf:
+      return sat_add(std::uint64_t{p.load} + e.state, std::uint64_t{p.distance} * p.load_dpf);
+    default: return 0;  // WRR keeps its round in the heap entry itself
+  }
+}
+
+// Randomized policies pick with probability proportional to this weight.
+std::uint64_t Handlespace::weight(const Pool& pool, const Entry& e) const {
+  const wire::Policy& p = e.element.policy;
+  const auto headroom = [](std::uint64_t used) -> std::uint64_t {
+    return used >= wire::kFractionOne ? 1 : wire::kFractionOne - used + 1;
+  };
+  switch (pool.policy->type) {
+    case PolicyType::random: return 1;
+    case PolicyType::weighted_random: return p.weight;
+    case PolicyType::randomized_least_used:
+    case PolicyType::randomized_priority_least_used: return headroom(p.load);
+    case PolicyType::randomized_least_used_degradation:
+      return headroom(std::uint64_t{p.load} + e.state);
+    case PolicyType::randomized_priority_least_used_degradation:
+      return headroom(std::uint64_t{p.load} + p.load_degradation + e.state);
+    case PolicyType::weighted_random_dpf: {
+      // weight × (1 − distance · DPF), DPF a fraction of 2^32 per ms; scaled down by
+      // 2^20 so that sums over 10^5 PEs fit 64 bits.
+      const std::uint64_t penalty = std::uint64_t{p.distance} * p.weight_dpf;
+      if (penalty >= (std::uint64_t{1} << 32)) return 0;
+      return (std::uint64_t{p.weight} * ((std::uint64_t{1} << 32) - penalty)) >> 20;
+    }
+    default: return 1;
+  }
+}
+
+Handlespace::Pool* Handlespace::find_pool(std::string_view handle) const {
+  const auto it = pool_index_.find(handle);
+  return it == pool_index_.end() ? nullptr : pools_[it->second].get();
+}
+
+std::uint32_t Handlespace::pool_id(std::string_view handle, const wire::PolicyInfo* policy) {
+  if (const auto it = pool_index_.find(handle); it != pool_index_.end()) return it->second;
+  std::uint32_t id;
+  if (!free_pools_.empty()) {
+    id = free_pools_.back();
+    free_pools_.pop_back();
+  } else {
+    id = static_cast<std::uint32_t>(pools_.size());
+    pools_.emplace_back();
+  }
+  auto pool = std::make_unique<Pool>();
+  pool->handle = std::string(handle);
+  pool->handle_words = checksum_words(handle);
+  pool->policy = policy;
+  pool->randomized = randomized(policy->type);
+  pool->rotation = policy->type == PolicyType::round_robin;
+  pool->order = OrderHeap(OrderLess{}, OrderMoved{&links_});
+  pools_[id] = std::move(pool);
+  pool_index_.emplace(std::string(handle), id);
+  return id;
+}
+
+Handlespace::Registration Handlespace::register_pe(std::string_view handle,
+                                                   const wire::PoolElement& pe) {
+  const wire::PolicyInfo* info = wire::policy_info(pe.policy.type);
+  if (info == nullptr) return {Outcome::unknown_policy};
+  if (const Pool* existing = find_pool(handle);
+      existing != nullptr && existing->policy->type != pe.policy.type)
+    return {Outcome::inconsistent_policy};
+  const std::uint32_t pid = pool_id(handle, info);
+  Pool& pool = *pools_[pid];
+
+  if (const auto found = pe_index_.find(index_key(pid, pe.identifier))) {
+    // Re-registration: update in place, keep the selection history (seq).
+    const PeRef ref = *found;
+    Entry& e = entries_[ref];
+    const bool new_owner = e.element.home_server != pe.home_server;
+    if (new_owner) owner_remove(ref);
+    const bool new_load = e.element.policy.load != pe.policy.load;
+    const bool new_weight = e.element.policy.weight != pe.policy.weight;
+    e.element = pe;
+    if (new_load && degrades(pool.policy->type)) e.state = 0;
+    if (new_owner) owner_add(ref);
+    if (pool.randomized) {
+      pool.weights.set(e.pool_pos, weight(pool, e));
+    } else if (!pool.rotation) {
+      if (pool.policy->type == PolicyType::weighted_round_robin) {
+        if (new_weight) {
+          // A weight of 0 leaves the rotation; a PE coming back joins the current round.
+          OrderEntry& o = pool.order.mutable_at(links_[ref].order);
+          e.state = pe.policy.weight;
+          if (pe.policy.weight == 0)
+            o.primary = kNever;
+          else if (o.primary == kNever)
+            o.primary = pool.order.top().primary == kNever ? 0 : pool.order.top().primary;
+        }
+      } else {
+        pool.order.mutable_at(links_[ref].order).primary = primary(pool, e);
+      }
+      pool.order.fix(links_[ref].order);
+    }
+    return {Outcome::updated, ref};
+  }
+
+  const PeRef ref = entries_.allocate();
+  if (ref >= links_.size()) {
+    if (links_.size() == links_.capacity()) links_.reserve(links_.size() + links_.size() / 4 + 64);
+    links_.resize(ref + 1);
+  }
+  links_[ref] = Links{};
+  Entry& e = entries_[ref];
+  e.element = pe;
+  e.pool = pid;
+  e.pool_pos = static_cast<std::uint32_t>(pool.members.size());
+  pool.members.push_back(ref);
+  pe_index_.insert(index_key(pid, pe.identifier), ref);
+  ++pe_count_;
+  owner_add(ref);
+  if (pool.randomized) {
+    pool.weights.push_back(weight(pool, e));
+  } else if (pool.rotation) {
+    ring_insert_before_head(pool, ref);  // the most recently selected position
+  } else {
+    std::uint64_t key = primary(pool, e);
+    if (pool.policy->type == PolicyType::weighted_round_robin) {
+      // Joins the current round with a full share of picks; weight 0 is never picked.
+      e.state = pe.policy.weight;
+      key = pe.policy.weight == 0 ? kNever
+            : pool.order.empty() || pool.order.top().primary == kNever
+                ? 0
+                : pool.order.top().primary;
+    }
+    pool.order.push(OrderEntry{key, next_seq(pool), ref});
+  }
+  return {Outcome::added, ref};
+}
+
+bool Handlespace::deregister(std::string_view handle, PeId id) {
+  const auto it = pool_index_.find(handle);
+  if (it == pool_index_.end()) return false;
+  const auto found = pe_index_.find(index_key(it->second, id));
+  if (!found) return false;
+  remove(*found);
+  return true;
+}
+
+void Handlespace::remove(PeRef ref) {
+  Entry& e = entries_[ref];
+  const std::uint32_t pid = e.pool;
+  Pool& pool = *pools_[pid];
+  cancel(ref, TimerKind::expiry);
+  cancel(ref, TimerKind::keep_alive_timeout);
+  owner_remove(ref);
+  pe_index_.erase(index_key(pid, e.element.identifier));
+
+  // Swap-remove from the member list (and the weight tree, position for position).
+  const std::uint32_t pos = e.pool_pos;
+  const PeRef last = pool.members.back();
+  if (pool.randomized) {
+    const std::size_t lastpos = pool.members.size() - 1;
+    pool.weights.set(pos, pool.weights.weight(lastpos));
+    pool.weights.set(lastpos, 0);
+    pool.weights.pop_back();
+  } else if (pool.rotation) {
+    ring_unlink(pool, ref);
+  } else {
+    pool.order.erase(links_[ref].order);
+  }
+  pool.members[pos] = last;
+  entries_[last].pool_pos = pos;
+  pool.members.pop_back();
+
+  entries_.release(ref);
+  --pe_count_;
+  if (pool.members.empty()) {
+    pool_index_.erase(pool_index_.find(std::string_view(pool.handle)));
+    pools_[pid].reset();
+    free_pools_.push_back(pid);
+  }
+}
+
+std::optional<PeRef> Handlespace::find(std::string_view handle, PeId id) const {
+  const auto it = pool_index_.find(handle);
+  if (it == pool_index_.end()) return std::nullopt;
+  return pe_index_.find(index_key(it->second, id));
+}
+
+std::optional<wire::PolicyType> Handlespace::pool_policy(std::string_view handle) const {
+  const Pool* pool = find_pool(handle);
+  if (pool == nullptr) return std::nullopt;
+  return pool->policy->type;
+}
+
+std::span<const PeRef> Handlespace::members(std::string_view handle) const {
+  const Pool* pool = find_pool(handle);
+  if (pool == nullptr) return {};
+  return pool->members;
+}
+
+std::vector<std::string_view> Handlespace::pool_handles() const {
+  std::vector<std::string_view> out;
+  out.reserve(pool_index_.size());
+  for (const auto& [name, id] : pool_index_) out.emplace_back(pools_[id]->handle);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// ------------------------------------------------------------------------------------
+// Selection
+// ------------------------------------------------------------------------------------
+
+std::size_t Handlespace::select(std::string_view handle, std::size_t n, Rng& rng,
+                                std::vector<PeRef>& out, std::size_t max_increment) {
+  Pool* pool = find_pool(handle);
+  if (pool == nullptr || n == 0) return 0;
+  const std::size_t first = out.size();
+  if (pool->randomized)
+    select_randomized(*pool, n, rng, out);
+  else
+    select_ordered(*pool, n, out);
+  const std::size_t got = out.size() - first;
+  for (std::size_t i = 0; i < std::min(got, max_increment); ++i) advance(*pool, out[first + i]);
+  return got;
+}
+
+// The n lowest keys of the heap, in order: a best-first walk from the root.
+void Handlespace::select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& out) {
+  if (pool.rotation) {
+    PeRef r = pool.head;
+    for (std::size_t i = 0; i < n && r != kNone; ++i) {
+      out.push_back(r);
+      r = links_[r].order;
+      if (r == pool.head) break;
+    }
+    return;
+  }
+  const OrderHeap& h = pool.order;
+  if (h.empty() || h.top().primary == kNever) return;
+  if (n == 1) {
+    out.push_back(h.top().pe);
+    return;
+  }
+  // Candidates: children of what was taken, at most 3 per pick plus the root. Small
+  // requests (the usual 1–3 PEs) keep them on the stack.
+  const OrderLess less;
+  std::uint32_t local[64];
+  std::vector<std::uint32_t> heap_frontier;
+  std::uint32_t* frontier = local;
+  if (3 * n + 4 > std::size(local)) {
+    heap_frontier.resize(3 * n + 4);
+    frontier = heap_frontier.data();
+  }
+  std::size_t count = 0;
+  frontier[count++] = 0;
+  while (n > 0 && count > 0) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < count; ++i)
+      if (less(h.at(frontier[i]), h.at(frontier[best]))) best = i;
+    const std::uint32_t pos = frontier[best];
+    frontier[best] = frontier[--count];
+    if (h.at(pos).primary == kNever) break;
+    out.push_back(h.at(pos).pe);
+    --n;
+    const std::size_t c = OrderHeap::first_child(pos);
+    for (std::size_t i = c; i < c + 4 && i < h.size(); ++i)
+      frontier[count++] = static_cast<std::uint32_t>(i);
+  }
+}
+
+// n distinct picks without replacement: each pick's weight is zeroed until all are made.
+void Handlespace::select_randomized(Pool& pool, std::size_t n, Rng& rng,
+                                    std::vector<PeRef>& out) {
+  Fenwick& w = pool.weights;
+  const std::size_t first = out.size();
+  std::uint64_t saved[8];
+  std::vector<std::uint64_t> more;
+  for (std::size_t i = 0; i < n && w.total() > 0; ++i) {
+    const std::size_t pos = w.find(rng.below(w.total()));
+    out.push_back(pool.members[pos]);
+    if (i + 1 == n) break;
+    (i < 8 ? saved[i] : more.emplace_back()) = w.weight(pos);
+    w.set(pos, 0);
+  }
+  const std::size_t zeroed = std::min(out.size() - first, n - 1);
+  for (std::size_t i = 0; i < zeroed; ++i) {
+    const std::size_t pos = entries_[out[first + i]].pool_pos;
+    w.set(pos, i < 8 ? saved[i] : more[i - 8]);
+  }
+}
+
+// Selection sequence numbers are 32 bits, which keeps heap entries at 16 bytes. Before
+// they run out, they are renumbered 1..n in their order: the heap's order, and so its
+// layout, stays as it is.
+std::uint32_t Handlespace::next_seq(Pool& pool) {
+  if (pool.seq >= seq_limit_) {
+    const auto& v = pool.order.entries();
+    std::vector<std::uint32_t> by_seq(v.size());
+    for (std::uint32_t i = 0; i < by_seq.size(); ++i) by_seq[i] = i;
+    std::sort(by_seq.begin(), by_seq.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return v[a].seq < v[b].seq; });
+    std::uint32_t seq = 0;
+    for (const std::uint32_t pos : by_seq) pool.order.mutable_at(pos).seq = ++seq;
+    pool.seq = seq;
+  }
+  return ++pool.seq;
+}
+
+// A selected PE's state moves on: it becomes the most recently selected, accumulates
+// its degradation, spends a WRR credit.
+void Handlespace::advance(Pool& pool, PeRef ref) {
+  Entry& e = entries_[ref];
+  const PolicyType type = pool.policy->type;
+  if (degrades(type)) e.state += e.element.policy.load_degradation;
+  if (pool.randomized) {
+    if (degrades(type)) pool.weights.set(e.pool_pos, weight(pool, e));
+    return;
+  }
+  if (pool.rotation) {  // becomes the last of the rotation
+    if (ref == pool.head) {
+      pool.head = links_[ref].order;
+    } else {
+      ring_unlink(pool, ref);
+      ring_insert_before_head(pool, ref);
+    }
+    return;
+  }
+  OrderEntry& o = pool.order.mutable_at(links_[ref].order);
+  o.seq = next_seq(pool);
+  if (type == PolicyType::weighted_round_robin) {
+    if (e.state > 0 && --e.state == 0) {
+      e.state = e.element.policy.weight;
+      ++o.primary;  // next round
+    }
+  } else {
+    o.primary = primary(pool, e);
+  }
+  pool.order.fix(links_[ref].order);
+}
+
+void Handlespace::ring_insert_before_head(Pool& pool, PeRef ref) {
+  Links& l = links_[ref];
+  if (pool.head == kNone) {
+    l.order = l.prev = ref;
+    pool.head = ref;
+    return;
+  }
+  Links& head = links_[pool.head];
+  const PeRef tail = head.prev;
+  l.order = pool.head;
+  l.prev = tail;
+  links_[tail].order = ref;
+  head.prev = ref;
+}
+
+void Handlespace::ring_unlink(Pool& pool, PeRef ref) {
+  const Links& l = links_[ref];
+  if (l.order == ref) {  // the only one
+    pool.head = kNone;
+    return;
+  }
+  links_[l.prev].order = l.order;
+  links_[l.order].prev = l.prev;
+  if (pool.head == ref) pool.head = l.order;
+}
+
+// ------------------------------------------------------------------------------------
+// Ownership
+// ------------------------------------------------------------------------------------
+
+void Handlespace::owner_add(PeRef ref) {
+  Entry& e = entries_[ref];
+  Owner& o = owners_[e.element.home_server];
+  e.owner_prev = kNone;
+  e.owner_next = o.head;
+  if (o.head != kNone) entries_[o.head].owner_prev = ref;
+  o.head = ref;
+  ++o.count;
+  const std::uint64_t c =
+      checksum_contribution(pools_[e.pool]->handle_words, e.element.identifier);
+  o.sum += c;
+  total_sum_ += c;
+}
+
+void Handlespace::owner_remove(PeRef ref) {
+  Entry& e = entries_[ref];
+  const auto it = owners_.find(e.element.home_server);
+  assert(it != owners_.end());
+  Owner& o = it->second;
+  if (e.owner_prev != kNone)
+    entries_[e.owner_prev].owner_next = e.owner_next;
+  else
+    o.head = e.owner_next;
+  if (e.owner_next != kNone) entries_[e.owner_next].owner_prev = e.owner_prev;
+  e.owner_prev = e.owner_next = kNone;
+  const std::uint64_t c =
+      checksum_contribution(pools_[e.pool]->handle_words, e.element.identifier);
+  o.sum -= c;
+  total_sum_ -= c;
+  if (--o.count == 0) owners_.erase(it);
+}
+
+std::uint16_t Handlespace::owner_checksum(ServerId owner) const {
+  const auto it = owners_.find(owner);
+  return fold_checksum(it == owners_.end() ? 0 : it->second.sum);
+}
+
+std::size_t Handlespace::owned_count(ServerId owner) const {
+  const auto it = owners_.find(owner);
+  return it == owners_.end() ? 0 : it->second.count;
+}
+
+std::vector<PeRef> Handlespace::owned_by(ServerId owner) const {
+  std::vector<PeRef> out;
+  const auto it = owners_.find(owner);
+  if (it == owners_.end()) return out;
+  out.reserve(it->second.count);
+  for (PeRef r = it->second.head; r != kNone; r = entries_[r].owner_next) out.push_back(r);
+  return out;
+}
+
+std::vector<ServerId> Handlespace::owners() const {
+  std::vector<ServerId> out;
+  out.reserve(owners_.size());
+  for (const auto& [id, o] : owners_) out.push_back(id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// ------------------------------------------------------------------------------------
+// Timers
+// ------------------------------------------------------------------------------------
+
+namespace {
+int timer_slot(TimerKind k) { return k == TimerKind::expiry ? 0 : 1; }
+}  // namespace
+
+void Handlespace::schedule(PeRef ref, TimerKind kind, TimePoint due) {
+  const std::uint32_t pos = links_[ref].timer[timer_slot(kind)];
+  const TimerEntry t{due.time_since_epoch().count(), ref, kind};
+  if (pos == kNone) {
+    timers_.push(t);
+  } else {
+    timers_.mutable_at(pos) = t;
+    timers_.fix(pos);
+  }
+}
+
+void Handlespace::cancel(PeRef ref, TimerKind kind) {
+  std::uint32_t& pos = links_[ref].timer[timer_slot(kind)];
+  if (pos == kNone) return;
+  const std::uint32_t at = pos;
+  pos = kNone;
+  timers_.erase(at);
+}
+
+std::optional<Handlespace::DueTimer> Handlespace::next_timer() const {
+  if (timers_.empty()) return std::nullopt;
+  const TimerEntry& t = timers_.top();
+  return DueTimer{TimePoint(Clock::duration(t.due)), t.pe, t.kind};
+}
+
+std::optional<TimePoint> Handlespace::timer(PeRef ref, TimerKind kind) const {
+  const std::uint32_t pos = links_[ref].timer[timer_slot(kind)];
+  if (pos == kNone || timers_.at(pos).kind != kind) return std::nullopt;
+  return TimePoint(Clock::duration(timers_.at(pos).due));
+}
+
+}  // namespace rserpool::handlespace

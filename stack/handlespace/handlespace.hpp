@@ -1,0 +1,223 @@
+// The handlespace: pools by pool handle, pool elements (PEs) by identifier within a
+// pool, with every pool policy of RFC 5356 and RSPLIB, an ownership index by home
+// registrar with incrementally kept checksums, and per-PE timers ordered by due time.
+// The registrar keeps its handlespace with it; a pool user keeps its cache with it
+// (entries that expire after the stale-cache time, selected with the same policies).
+//
+// Pure: no I/O, no clock reads (times come from the caller), randomness from a
+// caller's Rng. Single-threaded: one owner, no locks. PeRef values stay valid until
+// that PE is removed.
+//
+// Costs (n PEs in the pool, t timers): register, re-register, deregister O(log n + log t);
+// select k PEs O(k log n) (k ≤ a few, as MaxHResItems); next_timer O(1).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "stack/handlespace/fenwick.hpp"
+#include "stack/handlespace/flat_index.hpp"
+#include "stack/handlespace/quad_heap.hpp"
+#include "stack/handlespace/rng.hpp"
+#include "stack/handlespace/slab.hpp"
+#include "stack/wire/parameters.hpp"
+
+namespace rserpool::handlespace {
+
+using PeId = std::uint32_t;
+using ServerId = std::uint32_t;
+using PeRef = std::uint32_t;
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+// Per-PE timers. A PE has at most one lifetime timer (registration expiry, or the
+// stale-cache time in a PU cache) and one keep-alive timer (transmission or timeout).
+enum class TimerKind : std::uint8_t { expiry, keep_alive_transmission, keep_alive_timeout };
+
+// The PE checksum contribution of RFC 5353 / RSPLIB: 16-bit one's-complement words
+// over the pool handle (odd length zero-padded) then the PE ID, unfolded.
+std::uint64_t checksum_words(std::string_view pool_handle);
+std::uint64_t checksum_contribution(std::uint64_t handle_words, PeId id);
+// Folds an unfolded sum of words into the 16-bit checksum (complemented).
+std::uint16_t fold_checksum(std::uint64_t sum);
+
+class Handlespace {
+ public:
+  // One PE as the handlespace keeps it. `element` is as last registered: its policy
+  // parameters (load, weight, ...) are updated in place by a re-registration, and its
+  // Distance word is the distance this registrar uses for DPF policies.
+  struct Entry {
+    wire::PoolElement element;
+    std::uint32_t pool = 0;
+    // Bookkeeping; read-only for users.
+    std::uint32_t pool_pos = 0;   // in the pool's member list (and weight tree)
+    std::uint32_t owner_prev = kNone, owner_next = kNone;
+    // Selection state: the LUD family's degradation accumulated since the last load
+    // report, or WRR's picks left in the current round.
+    std::uint64_t state = 0;
+  };
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+
+  enum class Outcome : std::uint8_t { added, updated, inconsistent_policy, unknown_policy };
+  struct Registration {
+    Outcome outcome;
+    PeRef ref = kNone;  // valid when added or updated
+  };
+
+  // `seq_limit` bounds the selection sequence numbers before they are renumbered; only
+  // tests lower it, to reach the renumbering.
+  explicit Handlespace(std::uint32_t seq_limit = 0xffffffffu) : seq_limit_(seq_limit) {}
+  Handlespace(const Handlespace&) = delete;
+  Handlespace& operator=(const Handlespace&) = delete;
+
+  // Adds a PE, or updates it in place when the pool already has its identifier. A PE
+  // whose policy type differs from its pool's is refused (Inconsistent Pooling
+  // Policy); a pool's policy is set by its first PE and goes when its last PE goes.
+  Registration register_pe(std::string_view pool_handle, const wire::PoolElement& pe);
+  bool deregister(std::string_view pool_handle, PeId id);
+  void remove(PeRef ref);  // REQUIRES: ref valid
+
+  std::optional<PeRef> find(std::string_view pool_handle, PeId id) const;
+  const Entry& entry(PeRef ref) const { return entries_[ref]; }
+  std::string_view pool_handle(PeRef ref) const { return pools_[entries_[ref].pool]->handle; }
+
+  // Handle resolution: appends up to n distinct PEs to `out` in selection order and
+  // returns how many. The first `max_increment` of them advance their selection state
+  // (round robin position, degradation, WRR credits); RSPLIB's registrar uses 1.
+  std::size_t select(std::string_view pool_handle, std::size_t n, Rng& rng,
+                     std::vector<PeRef>& out, std::size_t max_increment = 1);
+
+  // Pools.
+  std::size_t pool_count() const { return pool_index_.size(); }
+  std::size_t pe_count() const { return pe_count_; }
+  std::optional<wire::PolicyType> pool_policy(std::string_view pool_handle) const;
+  // The members of a pool, in no particular order; empty when there is no such pool.
+  std::span<const PeRef> members(std::string_view pool_handle) const;
+  std::vector<std::string_view> pool_handles() const;
+
+  // Ownership by home registrar, and the checksums ENRP compares.
+  std::uint16_t checksum() const { return fold_checksum(total_sum_); }
+  std::uint16_t owner_checksum(ServerId owner) const;
+  std::size_t owned_count(ServerId owner) const;
+  std::vector<PeRef> owned_by(ServerId owner) const;
+  std::vector<ServerId> owners() const;
+
+  // Timers. schedule() replaces the PE's timer of the same slot (expiry; or keep-alive
+  // transmission/timeout, which share one).
+  void schedule(PeRef ref, TimerKind kind, TimePoint due);
+  void cancel(PeRef ref, TimerKind kind);  // the slot's timer, whichever kind it is
+  struct DueTimer {
+    TimePoint due;
+    PeRef pe;
+    TimerKind kind;
+  };
+  std::optional<DueTimer> next_timer() const;
+  std::optional<TimePoint> timer(PeRef ref, TimerKind kind) const;
+
+ private:
+  struct OrderEntry {
+    std::uint64_t primary;  // policy key: lower first (load, round, inverted priority, ...)
+    std::uint32_t seq;      // when last selected (or added): lower first; see next_seq()
+    PeRef pe;
+  };
+  struct OrderLess {
+    bool operator()(const OrderEntry& a, const OrderEntry& b) const {
+      return a.primary != b.primary ? a.primary < b.primary : a.seq < b.seq;
+    }
+  };
+  // Where each PE sits in the selection order and the timer queue. Kept apart from the
+  // entries, densely: the heaps rewrite these on every move, and a dense array stays
+  // in cache where the entries would not.
+  struct Links {
+    std::uint32_t order = 0;  // heap position; round robin: the next PE of the rotation
+    std::uint32_t prev = 0;   // round robin: the previous PE of the rotation
+    std::uint32_t timer[2] = {kNone, kNone};  // timer queue positions: expiry, keep-alive
+  };
+  struct OrderMoved {
+    std::vector<Links>* links;
+    void operator()(const OrderEntry& e, std::size_t pos) const {
+      (*links)[e.pe].order = static_cast<std::uint32_t>(pos);
+    }
+  };
+  struct TimerEntry {
+    Clock::rep due;
+    PeRef pe;
+    TimerKind kind;
+  };
+  struct TimerLess {
+    bool operator()(const TimerEntry& a, const TimerEntry& b) const { return a.due < b.due; }
+  };
+  struct TimerMoved {
+    std::vector<Links>* links;
+    void operator()(const TimerEntry& e, std::size_t pos) const {
+      (*links)[e.pe].timer[e.kind == TimerKind::expiry ? 0 : 1] = static_cast<std::uint32_t>(pos);
+    }
+  };
+  using OrderHeap = QuadHeap<OrderEntry, OrderLess, OrderMoved>;
+  struct IndexKeyOf {
+    const Slab<Entry>* entries;
+    std::uint64_t operator()(PeRef ref) const {
+      const Entry& e = (*entries)[ref];
+      return index_key(e.pool, e.element.identifier);
+    }
+  };
+
+  struct Pool {
+    std::string handle;
+    std::uint64_t handle_words = 0;
+    const wire::PolicyInfo* policy = nullptr;
+    bool randomized = false;
+    bool rotation = false;  // round robin: a ring, least recently selected first
+    std::vector<PeRef> members;
+    PeRef head = kNone;     // round robin: the next PE to select
+    OrderHeap order;   // other ordered policies
+    Fenwick weights;   // randomized policies, by member position
+    std::uint32_t seq = 0;
+  };
+  struct Owner {
+    PeRef head = kNone;
+    std::size_t count = 0;
+    std::uint64_t sum = 0;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  Pool* find_pool(std::string_view handle) const;
+  std::uint32_t pool_id(std::string_view handle, const wire::PolicyInfo* policy);
+  static std::uint64_t index_key(std::uint32_t pool, PeId id) {
+    return (std::uint64_t{pool} << 32) | id;
+  }
+  std::uint64_t primary(const Pool& pool, const Entry& e) const;
+  std::uint64_t weight(const Pool& pool, const Entry& e) const;
+  void advance(Pool& pool, PeRef ref);
+  std::uint32_t next_seq(Pool& pool);
+  void owner_add(PeRef ref);
+  void owner_remove(PeRef ref);
+  void select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& out);
+  void ring_insert_before_head(Pool& pool, PeRef ref);
+  void ring_unlink(Pool& pool, PeRef ref);
+  void select_randomized(Pool& pool, std::size_t n, Rng& rng, std::vector<PeRef>& out);
+
+  Slab<Entry> entries_;
+  std::vector<Links> links_;  // by PeRef
+  std::size_t pe_count_ = 0;
+  std::vector<std::unique_ptr<Pool>> pools_;
+  std::vector<std::uint32_t> free_pools_;
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> pool_index_;
+  FlatIndex<IndexKeyOf> pe_index_{IndexKeyOf{&entries_}};
+  std::unordered_map<ServerId, Owner> owners_;
+  std::uint64_t total_sum_ = 0;
+  std::uint32_t seq_limit_;
+  QuadHeap<TimerEntry, TimerLess, TimerMoved> timers_{TimerLess{}, TimerMoved{&links_}};
+};
+
+}  // namespace rserpool::handlespace

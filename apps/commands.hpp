@@ -39,8 +39,12 @@ using AddCommand = void (*)(CLI::App& app, Context& ctx);
 // decode_command.cpp: `rsplab decode`, one ASAP/ENRP message from hex to text or JSON.
 void add_decode_command(CLI::App& app, Context& ctx);
 
+// registrar_command.cpp: `rsplab registrar`, a pool registrar on real sockets.
+void add_registrar_command(CLI::App& app, Context& ctx);
+
 // In `rsplab --help` order.
 inline constexpr AddCommand kCommands[] = {
+    &add_registrar_command,
     &add_decode_command,
 };
 

@@ -6,7 +6,8 @@
 #   dev      cmake --preset dev (-Werror, ASan + UBSan), build, ctest (same, minus wireshark)
 #   fuzz     golden vectors -> seed corpus; cmake --preset fuzz (clang, codec + fuzz target
 #            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS; any crash fails
-#   sctp     NOT YET: tests labelled `sctp` will run inside shared/tools/sctp-vm (see below)
+#   sctp     the release build's tests labelled `sctp` inside a QEMU guest whose kernel has
+#            SCTP (shared/tools/sctp-vm/sctp-vm.sh; its setup is idempotent)
 # then prints a table of the steps with their times and a closing
 # "total: N passed, N failed, N skipped" line over all ctest runs.
 #
@@ -16,6 +17,7 @@
 #   --no-setup        do not run scripts/setup.sh
 #   --no-dev          skip the sanitizer build
 #   --no-fuzz         skip the fuzz step
+#   --no-sctp         skip the SCTP tests in the VM
 #   --keep-going      go on after a failed step (default: stop at the first failure)
 #   --fuzz-seconds N  libFuzzer time budget (default 60; env RSPLAB_FUZZ_SECONDS)
 #   -j N, --jobs N    parallel build/test jobs (default: nproc; env RSPLAB_JOBS)
@@ -35,6 +37,7 @@ QUICK=0
 DO_SETUP=1
 DO_DEV=1
 DO_FUZZ=1
+DO_SCTP=1
 KEEP_GOING=0
 FAILED_STEPS=()
 FUZZ_SECONDS=${RSPLAB_FUZZ_SECONDS:-60}
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
     --no-setup) DO_SETUP=0 ;;
     --no-dev) DO_DEV=0 ;;
     --no-fuzz) DO_FUZZ=0 ;;
+    --no-sctp) DO_SCTP=0 ;;
     --keep-going) KEEP_GOING=1 ;;
     --fuzz-seconds) [ $# -ge 2 ] || die "--fuzz-seconds needs a value"; FUZZ_SECONDS=$2; shift ;;
     --fuzz-seconds=*) FUZZ_SECONDS=${1#*=} ;;
@@ -63,7 +67,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $FUZZ_SECONDS =~ ^[0-9]+$ ]] || die "fuzz seconds must be a whole number, got '$FUZZ_SECONDS'"
 [[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "jobs must be a positive number, got '$JOBS'"
-if [ "$QUICK" = 1 ]; then DO_DEV=0; DO_FUZZ=0; fi
+if [ "$QUICK" = 1 ]; then DO_DEV=0; DO_FUZZ=0; DO_SCTP=0; fi
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 
 SHARED=${RSPLAB_SHARED_DIR:-$ROOT/../shared}
@@ -211,6 +215,14 @@ run_ctest() {
   local rc=0
   env "${envs[@]}" ctest --test-dir "$BUILD/$preset" -j "$JOBS" -LE "$exclude" \
     --output-on-failure --no-tests=error --timeout 600 --output-junit "$junit" || rc=$?
+  junit_counts "$junit" "$BUILD/$preset"
+  return $rc
+}
+
+# junit_counts JUNIT DIR: the counts of a ctest JUnit report into DIR/ctest-counts.num (read
+# by add_counts) and the step's note.
+junit_counts() {
+  local junit=$1 dir=$2
   local counts="no JUnit report"
   if [ -r "$junit" ]; then
     local head tests failures skipped disabled passed
@@ -222,10 +234,9 @@ run_ctest() {
     tests=${tests:-0}; failures=${failures:-0}; skipped=$(( ${skipped:-0} + ${disabled:-0} ))
     passed=$((tests - failures - skipped))
     counts="$passed passed, $failures failed, $skipped skipped"
-    echo "$passed $failures $skipped" > "$BUILD/$preset/ctest-counts.num"
+    echo "$passed $failures $skipped" > "$dir/ctest-counts.num"
   fi
   note "$counts"
-  return $rc
 }
 
 add_counts() {  # sums the counts of this run's ctest runs into the totals
@@ -280,16 +291,31 @@ fuzz_run() {
   note "${execs} execs in ${FUZZ_SECONDS} s (${rate:-?}/s), corpus $(find "$FUZZ_WORK/corpus" -type f | wc -l)"
 }
 
-# SCTP tests (label `sctp`) need kernel SCTP, which CI machines lack: they are to run inside
-# a throw-away QEMU guest. NOT WIRED YET -- TODO(sctp), when the first sctp test lands:
-#   bash "$SHARED/tools/sctp-vm/sctp-vm.sh" setup          # once: qemu, kernel, initramfs
-#   bash "$SHARED/tools/sctp-vm/sctp-vm.sh" -t 900 -w "$BUILD/release" -d "$ROOT" -- \
-#        ctest --test-dir "$BUILD/release" -L sctp --output-on-failure --no-tests=error
-# For now the step only reports how many sctp tests exist and were not run.
-sctp_placeholder() {
-  local n
-  n=$(ctest --test-dir "$BUILD/release" -N -L sctp 2>/dev/null | sed -n 's/^Total Tests: //p')
-  echo "${n:-0}"
+# SCTP tests (label `sctp`) need kernel SCTP, which CI machines lack: they run inside a
+# throw-away QEMU guest (../shared/tools/sctp-vm/sctp-vm.sh: the host's filesystem read-only
+# plus a discarded overlay, loopback only, sctp and veth loaded, root). The guest runs ctest
+# over the release tree; its JUnit report lands in the writable $BUILD/sctp-vm.
+SCTP_VM=$SHARED/tools/sctp-vm/sctp-vm.sh
+sctp_setup() {
+  [ -r "$SCTP_VM" ] || { echo "test.sh: $SCTP_VM missing (shared/ beside the clone?)" >&2; return 1; }
+  bash "$SCTP_VM" setup
+}
+
+sctp_test() {
+  local out="$BUILD/sctp-vm" n
+  mkdir -p "$out"
+  rm -f "$out/ctest-junit.xml" "$out/ctest-counts.num"
+  n=$(ctest --test-dir "$BUILD/release" -N -L sctp | sed -n 's/^Total Tests: //p')
+  echo "sctp: ${n:-0} test(s) labelled sctp, in the VM"
+  local rc=0
+  # The ctest timeout bounds each test; -t bounds the whole VM (boot included).
+  bash "$SCTP_VM" -t 900 -S -w "$out" -d "$ROOT" -- \
+    ctest --test-dir "$BUILD/release" -L sctp --output-on-failure --no-tests=error \
+      --timeout 300 --output-junit "$out/ctest-junit.xml" || rc=$?
+  junit_counts "$out/ctest-junit.xml" "$out"
+  [ $rc -eq 124 ] && echo "test.sh: the SCTP VM timed out" >&2
+  [ $rc -eq 125 ] && echo "test.sh: the SCTP VM did not boot (try: bash $SCTP_VM -v true)" >&2
+  return $rc
 }
 
 # ------------------------------------------------------------------ the run
@@ -330,8 +356,12 @@ else
   skip_step fuzz "$([ "$QUICK" = 1 ] && echo --quick || echo --no-fuzz)"
 fi
 
-# TODO(sctp): replace with a real step (see sctp_placeholder above).
-skip_step sctp "not wired yet: $(sctp_placeholder) test(s) labelled sctp not run"
+if [ "$DO_SCTP" = 1 ]; then
+  step sctp/setup sctp_setup
+  step sctp/test sctp_test
+else
+  skip_step sctp "$([ "$QUICK" = 1 ] && echo --quick || echo --no-sctp)"
+fi
 
 if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
   summary FAILED

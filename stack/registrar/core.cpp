@@ -1,0 +1,441 @@
+#include "stack/registrar/core.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "stack/wire/describe.hpp"
+#include "stack/wire/names.hpp"
+
+namespace rserpool::registrar {
+
+using handlespace::PeRef;
+using handlespace::TimerKind;
+namespace asap = wire::asap;
+using json = nlohmann::json;
+
+Scope scope_of(const wire::Address& a) {
+  const auto& b = a.bytes;
+  if (a.family == wire::Address::Family::v4) {
+    if (b[0] == 127) return Scope::loopback;
+    if (b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+        (b[0] == 169 && b[1] == 254))
+      return Scope::site_local;
+    return Scope::global;
+  }
+  const bool loopback = std::all_of(b.begin(), b.end() - 1, [](auto x) { return x == 0; }) &&
+                        b[15] == 1;
+  if (loopback) return Scope::loopback;
+  if ((b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+      (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0))
+    return Scope::site_local;  // ULA, link-local, deprecated site-local
+  return Scope::global;
+}
+
+std::optional<Scope> parse_scope(std::string_view text) {
+  if (text == "loopback") return Scope::loopback;
+  if (text == "site-local") return Scope::site_local;
+  if (text == "global") return Scope::global;
+  return std::nullopt;
+}
+
+std::string_view scope_name(Scope s) {
+  switch (s) {
+    case Scope::loopback: return "loopback";
+    case Scope::site_local: return "site-local";
+    case Scope::global: return "global";
+  }
+  return "?";
+}
+
+namespace {
+
+bool unspecified(const wire::Address& a) {
+  const std::size_t n = a.family == wire::Address::Family::v4 ? 4 : 16;
+  return std::all_of(a.bytes.begin(), a.bytes.begin() + n, [](auto x) { return x == 0; });
+}
+
+// "Load Degradation" -> "load_degradation": event fields are snake_case.
+std::string json_key(std::string_view name) {
+  std::string key;
+  for (const char c : name) key += c == ' ' ? '_' : static_cast<char>(std::tolower(c));
+  return key;
+}
+
+json addresses_json(const std::vector<wire::Address>& v) {
+  json out = json::array();
+  for (const auto& a : v) out.push_back(a.to_string());
+  return out;
+}
+
+wire::OperationError cause(wire::CauseCode code, wire::Bytes info = {}) {
+  return wire::OperationError{{wire::ErrorCause{code, std::move(info)}}};
+}
+
+}  // namespace
+
+bool Core::TokenBucket::take(double rate, TimePoint now) {
+  if (rate < 0) return true;
+  const double burst = std::max(1.0, rate);
+  if (!started) {
+    started = true;
+    tokens = burst;
+  } else {
+    const double dt = std::chrono::duration<double>(now - last).count();
+    tokens = std::min(burst, tokens + std::max(0.0, dt) * rate);
+  }
+  last = now;
+  if (tokens < 1.0) return false;
+  tokens -= 1.0;
+  return true;
+}
+
+Core::Core(Config config)
+    : config_(config), rng_(config.seed) {}
+
+void Core::opened(ConnId conn, Peer peer) { conns_[conn].peer = std::move(peer); }
+
+void Core::send(ConnId conn, const asap::Message& m, Actions& out) {
+  out.sends.push_back(Send{conn, wire::encode(m)});
+}
+
+void Core::send_error(ConnId conn, wire::Protocol protocol, const wire::OperationError& e,
+                      std::string_view why, Actions& out) {
+  wire::Bytes bytes;
+  if (protocol == wire::Protocol::asap)
+    wire::encode(asap::Message{asap::Error{e}}, bytes);
+  else
+    wire::encode(wire::enrp::Message{wire::enrp::Error{config_.identifier, 0, e}}, bytes);
+  if (bytes.empty()) return;  // an echoed offending message too large to carry
+  out.sends.push_back(Send{conn, std::move(bytes)});
+  json causes = json::array();
+  for (const auto& c : e.causes) causes.push_back(wire::cause_name(c.code));
+  out.events.push_back({{"event", "error_sent"},
+                        {"conn", conn},
+                        {"protocol", wire::protocol_name(protocol)},
+                        {"causes", causes},
+                        {"reason", why}});
+}
+
+void Core::received_asap(ConnId conn, std::span<const std::uint8_t> bytes, TimePoint now,
+                         Actions& out) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) it = conns_.emplace(conn, Connection{}).first;
+  Connection& c = it->second;
+  auto decoded = wire::decode_asap(bytes);
+  if (!decoded) {
+    const auto& err = decoded.error();
+    if (auto reply = wire::error_reply(err, bytes))
+      send_error(conn, wire::Protocol::asap, *reply, err.message(), out);
+    else
+      out.events.push_back({{"event", "message_discarded"}, {"conn", conn},
+                            {"protocol", wire::protocol_name(wire::Protocol::asap)},
+                            {"reason", err.message()}});
+    return;
+  }
+  if (!decoded->unrecognized.empty()) {
+    wire::OperationError report;
+    for (auto& tlv : decoded->unrecognized)
+      report.causes.push_back({wire::CauseCode::unrecognized_parameter, std::move(tlv)});
+    send_error(conn, wire::Protocol::asap, report, "unrecognized parameters skipped", out);
+  }
+  auto& m = decoded->message;
+  if (auto* r = std::get_if<asap::Registration>(&m)) return on_registration(conn, c, *r, now, out);
+  if (auto* d = std::get_if<asap::Deregistration>(&m)) return on_deregistration(conn, *d, out);
+  if (auto* h = std::get_if<asap::HandleResolution>(&m))
+    return on_handle_resolution(conn, c, *h, now, out);
+  if (auto* a = std::get_if<asap::EndpointKeepAliveAck>(&m))
+    return on_keep_alive_ack(conn, *a, now, out);
+  if (auto* u = std::get_if<asap::EndpointUnreachable>(&m))
+    return on_unreachable(conn, c, *u, now, out);
+  if (std::holds_alternative<asap::Error>(m)) {
+    out.events.push_back({{"event", "error_received"}, {"conn", conn}});
+    return;
+  }
+  // A message a registrar does not take (a response, a cookie, ...).
+  send_error(conn, wire::Protocol::asap,
+             cause(wire::CauseCode::unrecognized_message, wire::Bytes(bytes.begin(), bytes.end())),
+             std::string("a registrar does not take ") +
+                 std::string(wire::message_type_name(wire::Protocol::asap, bytes[0])),
+             out);
+}
+
+void Core::received_enrp(ConnId conn, std::span<const std::uint8_t> bytes, TimePoint,
+                         Actions& out) {
+  auto decoded = wire::decode_enrp(bytes);
+  if (!decoded) {
+    const auto& err = decoded.error();
+    if (auto reply = wire::error_reply(err, bytes))
+      send_error(conn, wire::Protocol::enrp, *reply, err.message(), out);
+    else
+      out.events.push_back({{"event", "message_discarded"}, {"conn", conn},
+                            {"protocol", wire::protocol_name(wire::Protocol::enrp)},
+                            {"reason", err.message()}});
+    return;
+  }
+  out.events.push_back(
+      {{"event", "enrp_ignored"},
+       {"conn", conn},
+       {"type", wire::message_type_name(wire::Protocol::enrp,
+                                        static_cast<std::uint8_t>(
+                                            wire::enrp::type_of(decoded->message)))}});
+}
+
+// The PE address filter (RFC 5355; behaviour.md): advertised addresses are kept only
+// where this registrar sees them on the connection, and only from the minimum scope up
+// (loopback is always accepted from a registrar that listens on loopback only: the
+// caller lowers min_address_scope then). An unspecified address stands for all the
+// connection's addresses.
+bool Core::address_filter(const Connection& c, wire::Transport& t) const {
+  std::vector<wire::Address> kept;
+  const bool wildcard = std::any_of(t.addresses.begin(), t.addresses.end(), unspecified);
+  const auto& candidates = wildcard ? c.peer.addresses : t.addresses;
+  for (const auto& a : candidates) {
+    if (scope_of(a) < config_.min_address_scope) continue;
+    if (std::find(c.peer.addresses.begin(), c.peer.addresses.end(), a) == c.peer.addresses.end())
+      continue;
+    if (std::find(kept.begin(), kept.end(), a) == kept.end()) kept.push_back(a);
+  }
+  if (kept.empty()) return false;
+  if (t.kind != wire::TransportKind::sctp) kept.resize(1);
+  t.addresses = std::move(kept);
+  return true;
+}
+
+void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, TimePoint now,
+                           Actions& out) {
+  wire::PoolElement& pe = m.pool_element;
+  const auto reject = [&](wire::CauseCode code, std::string why) {
+    asap::RegistrationResponse r;
+    r.reject = true;
+    r.pool_handle = m.pool_handle;
+    r.pe_identifier = pe.identifier;
+    r.error = cause(code);
+    send(conn, r, out);
+    out.events.push_back({{"event", "registration_rejected"},
+                          {"conn", conn},
+                          {"pool", wire::show_handle(m.pool_handle)},
+                          {"pe", wire::hex_id(pe.identifier)},
+                          {"cause", wire::cause_name(code)},
+                          {"reason", std::move(why)}});
+  };
+  if (pe.registration_life <= 0)
+    return reject(wire::CauseCode::invalid_values, "registration life must be positive");
+  const auto advertised = pe.user_transport.addresses;
+  if (!address_filter(c, pe.user_transport))
+    return reject(wire::CauseCode::invalid_values,
+                  "no advertised address is verifiable on the connection at scope " +
+                      std::string(scope_name(config_.min_address_scope)) + " or wider");
+  pe.home_server = config_.identifier;
+  wire::Transport asap_transport;
+  asap_transport.kind = c.peer.kind;
+  asap_transport.port = c.peer.port;
+  asap_transport.use = wire::TransportUse::data_only;
+  asap_transport.addresses = c.peer.addresses;
+  if (!asap_transport.addresses.empty()) {
+    if (asap_transport.kind != wire::TransportKind::sctp) asap_transport.addresses.resize(1);
+    pe.asap_transport = std::move(asap_transport);
+  }
+
+  const auto reg = hs_.register_pe(m.pool_handle, pe);
+  switch (reg.outcome) {
+    case handlespace::Handlespace::Outcome::inconsistent_policy:
+      return reject(wire::CauseCode::inconsistent_pooling_policy,
+                    "the pool's policy is " +
+                        std::string(wire::policy_info(*hs_.pool_policy(m.pool_handle))->name));
+    case handlespace::Handlespace::Outcome::unknown_policy:
+      return reject(wire::CauseCode::invalid_values, "unknown policy");
+    case handlespace::Handlespace::Outcome::added:
+    case handlespace::Handlespace::Outcome::updated: break;
+  }
+  const bool added = reg.outcome == handlespace::Handlespace::Outcome::added;
+  PeState& st = pes_[reg.ref];
+  if (!added && st.conn != conn) {  // re-registered over another connection: it moves
+    if (const auto old = conns_.find(st.conn); old != conns_.end()) old->second.pes.erase(reg.ref);
+  }
+  st.conn = conn;
+  st.bad_reports = 0;
+  c.pes.insert(reg.ref);
+  hs_.schedule(reg.ref, TimerKind::expiry, now + milliseconds(pe.registration_life));
+  if (added) hs_.schedule(reg.ref, TimerKind::keep_alive_transmission, now + config_.keepalive_interval);
+
+  asap::RegistrationResponse r;
+  r.pool_handle = m.pool_handle;
+  r.pe_identifier = pe.identifier;
+  send(conn, r, out);
+  const auto* info = wire::policy_info(pe.policy.type);
+  json ev = {{"event", added ? "registration" : "reregistration"},
+             {"conn", conn},
+             {"pool", wire::show_handle(m.pool_handle)},
+             {"pe", wire::hex_id(pe.identifier)},
+             {"policy", info->short_name},
+             {"transport", pe.user_transport.kind == wire::TransportKind::sctp ? "sctp" : "tcp"},
+             {"port", pe.user_transport.port},
+             {"addresses", addresses_json(pe.user_transport.addresses)},
+             {"registration_life_ms", pe.registration_life}};
+  if (advertised.size() != pe.user_transport.addresses.size())
+    ev["addresses_advertised"] = addresses_json(advertised);
+  for (std::size_t i = 0; i < info->field_count; ++i)
+    ev[json_key(wire::field_name(info->fields[i]))] = wire::policy_field(pe.policy, info->fields[i]);
+  out.events.push_back(std::move(ev));
+}
+
+// Only the connection a PE registered over may deregister it (or ack its keep-alives):
+// another client cannot take a PE out of the pool, nor keep a dead one in it.
+bool Core::owns(ConnId conn, PeRef ref) const {
+  const auto it = pes_.find(ref);
+  return it != pes_.end() && it->second.conn == conn;
+}
+
+void Core::on_deregistration(ConnId conn, const asap::Deregistration& m, Actions& out) {
+  asap::DeregistrationResponse r;
+  r.pool_handle = m.pool_handle;
+  r.pe_identifier = m.pe_identifier;
+  if (const auto ref = hs_.find(m.pool_handle, m.pe_identifier)) {
+    if (owns(conn, *ref)) {
+      remove(*ref, "deregistration", out);
+    } else {
+      r.error = cause(wire::CauseCode::rejection_due_to_security);
+      out.events.push_back({{"event", "deregistration_refused"},
+                            {"conn", conn},
+                            {"pool", wire::show_handle(m.pool_handle)},
+                            {"pe", wire::hex_id(m.pe_identifier)},
+                            {"reason", "not the PE's own connection"}});
+    }
+  }
+  send(conn, r, out);
+}
+
+void Core::on_handle_resolution(ConnId conn, Connection& c, const asap::HandleResolution& m,
+                                TimePoint now, Actions& out) {
+  asap::HandleResolutionResponse r;
+  r.pool_handle = m.pool_handle;
+  if (!c.hr_bucket.take(config_.max_hr_rate, now)) {
+    r.error = cause(wire::CauseCode::rejection_due_to_security);
+    send(conn, r, out);
+    out.events.push_back({{"event", "rate_limited"}, {"conn", conn}, {"what", "handle_resolution"},
+                          {"pool", wire::show_handle(m.pool_handle)}});
+    return;
+  }
+  const std::uint32_t requested = m.items.value_or(config_.max_hres_items);
+  const std::size_t items = std::min<std::uint32_t>(requested, kMaxHresItemsCap);
+  const auto policy = hs_.pool_policy(m.pool_handle);
+  json returned = json::array();
+  if (!policy) {
+    r.error = cause(wire::CauseCode::unknown_pool_handle);
+  } else {
+    r.overall_policy = wire::Policy{*policy};
+    selected_.clear();
+    hs_.select(m.pool_handle, items, rng_, selected_, config_.max_increment);
+    for (const PeRef ref : selected_) {
+      wire::PoolElement pe = hs_.entry(ref).element;
+      pe.asap_transport.reset();  // for ENRP; a pool user needs the user transport
+      returned.push_back(wire::hex_id(pe.identifier));
+      r.pool_elements.push_back(std::move(pe));
+    }
+  }
+  send(conn, r, out);
+  json ev = {{"event", "handle_resolution"},
+             {"conn", conn},
+             {"pool", wire::show_handle(m.pool_handle)},
+             {"requested", m.items ? json(requested) : json(nullptr)},
+             {"items", items},
+             {"pes", std::move(returned)}};
+  if (policy) ev["policy"] = wire::policy_info(*policy)->short_name;
+  else ev["error"] = wire::cause_name(wire::CauseCode::unknown_pool_handle);
+  out.events.push_back(std::move(ev));
+}
+
+void Core::on_keep_alive_ack(ConnId conn, const asap::EndpointKeepAliveAck& m, TimePoint now,
+                             Actions& out) {
+  const auto ref = hs_.find(m.pool_handle, m.pe_identifier);
+  if (!ref || !owns(conn, *ref)) return;
+  if (hs_.timer(*ref, TimerKind::keep_alive_timeout))
+    hs_.schedule(*ref, TimerKind::keep_alive_transmission, now + config_.keepalive_interval);
+  (void)out;
+}
+
+void Core::on_unreachable(ConnId conn, Connection& c, const asap::EndpointUnreachable& m,
+                          TimePoint now, Actions& out) {
+  if (!c.eu_bucket.take(config_.max_eu_rate, now)) {
+    out.events.push_back({{"event", "rate_limited"}, {"conn", conn},
+                          {"what", "endpoint_unreachable"}, {"pool", wire::show_handle(m.pool_handle)}});
+    return;
+  }
+  const auto ref = hs_.find(m.pool_handle, m.pe_identifier);
+  json ev = {{"event", "unreachable_report"},
+             {"conn", conn},
+             {"pool", wire::show_handle(m.pool_handle)},
+             {"pe", wire::hex_id(m.pe_identifier)}};
+  if (!ref) {
+    ev["known"] = false;
+    out.events.push_back(std::move(ev));
+    return;
+  }
+  PeState& st = pes_[*ref];
+  ++st.bad_reports;
+  ev["known"] = true;
+  ev["reports"] = st.bad_reports;
+  ev["max_bad_pe_reports"] = config_.max_bad_pe_reports;
+  out.events.push_back(std::move(ev));
+  if (st.bad_reports >= config_.max_bad_pe_reports) remove(*ref, "unreachable", out);
+}
+
+void Core::closed(ConnId conn, TimePoint, Actions& out) {
+  const auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  const std::vector<PeRef> pes(it->second.pes.begin(), it->second.pes.end());
+  for (const PeRef ref : pes) remove(ref, "connection_closed", out);
+  conns_.erase(conn);
+}
+
+void Core::remove(PeRef ref, std::string_view reason, Actions& out) {
+  const auto& e = hs_.entry(ref);
+  out.events.push_back({{"event", "deregistration"},
+                        {"pool", wire::show_handle(hs_.pool_handle(ref))},
+                        {"pe", wire::hex_id(e.element.identifier)},
+                        {"reason", reason}});
+  if (const auto it = pes_.find(ref); it != pes_.end()) {
+    if (const auto c = conns_.find(it->second.conn); c != conns_.end()) c->second.pes.erase(ref);
+    pes_.erase(it);
+  }
+  hs_.remove(ref);
+}
+
+void Core::tick(TimePoint now, Actions& out) {
+  while (const auto t = hs_.next_timer()) {
+    if (t->due > now) break;
+    const PeRef ref = t->pe;
+    switch (t->kind) {
+      case TimerKind::expiry:
+        remove(ref, "expired", out);
+        break;
+      case TimerKind::keep_alive_transmission: {
+        const auto& e = hs_.entry(ref);
+        asap::EndpointKeepAlive ka;
+        ka.server_id = config_.identifier;
+        ka.pool_handle = std::string(hs_.pool_handle(ref));
+        ka.pe_identifier = e.element.identifier;
+        send(pes_[ref].conn, ka, out);
+        // The timeout runs from when the keep-alive goes out: a late tick must not time
+        // the PE out in the same call.
+        hs_.schedule(ref, TimerKind::keep_alive_timeout, now + config_.keepalive_timeout);
+        break;
+      }
+      case TimerKind::keep_alive_timeout: {
+        const auto& e = hs_.entry(ref);
+        out.events.push_back({{"event", "keepalive_timeout"},
+                              {"pool", wire::show_handle(hs_.pool_handle(ref))},
+                              {"pe", wire::hex_id(e.element.identifier)}});
+        remove(ref, "keepalive_timeout", out);
+        break;
+      }
+    }
+  }
+}
+
+std::optional<TimePoint> Core::next_deadline() const {
+  if (const auto t = hs_.next_timer()) return t->due;
+  return std::nullopt;
+}
+
+}  // namespace rserpool::registrar

@@ -1,0 +1,136 @@
+// The registrar (PR) core: the ASAP server side of RFC 5352 as a state machine without
+// I/O. The caller feeds it what happened — a connection or association opened, a message
+// arrived on it, it closed, time passed — together with `now`, and carries out what it
+// returns: messages to send on connections and events to log. It never reads a clock,
+// opens a socket or sleeps; `next_deadline()` says when to call `tick()` next.
+//
+//   PE ──REGISTRATION──────────► Core ──REGISTRATION_RESPONSE──► PE
+//   PU ──HANDLE_RESOLUTION─────► Core ──HANDLE_RESOLUTION_RESPONSE (policy, PEs)──► PU
+//   Core ──ENDPOINT_KEEP_ALIVE──► PE ──ENDPOINT_KEEP_ALIVE_ACK──► Core   (else: removed)
+//   PU ──ENDPOINT_UNREACHABLE──► Core   (MaxBadPEReports of them: removed)
+//
+// Single-threaded; one owner. ENRP peering and takeover come in a later issue: ENRP
+// messages are decoded and answered with an error cause when malformed, else ignored.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "stack/handlespace/handlespace.hpp"
+#include "stack/wire/messages.hpp"
+
+namespace rserpool::registrar {
+
+using handlespace::TimePoint;
+using ConnId = std::uint64_t;
+using std::chrono::milliseconds;
+
+// Address scopes for the PE address filter, narrowest first.
+enum class Scope : std::uint8_t { loopback, site_local, global };
+Scope scope_of(const wire::Address& a);
+std::optional<Scope> parse_scope(std::string_view text);  // loopback|site-local|global
+std::string_view scope_name(Scope s);
+
+struct Config {
+  std::uint32_t identifier = 1;  // Server ID: in keep-alives and as PEs' home registrar
+  milliseconds keepalive_interval{5000};
+  milliseconds keepalive_timeout{5000};
+  std::uint32_t max_bad_pe_reports = 3;
+  std::uint32_t max_hres_items = 3;     // without a Handle Resolution Option
+  double max_hr_rate = -1;              // handle resolutions per second per PU; < 0: unlimited
+  double max_eu_rate = -1;              // unreachable reports per second per PU; < 0: unlimited
+  Scope min_address_scope = Scope::site_local;
+  std::size_t max_increment = 1;        // how many resolved PEs advance their policy state
+  std::uint64_t seed = 1;               // randomized policies
+};
+inline constexpr std::uint32_t kMaxHresItemsCap = 128;  // even when a PU asks for more
+
+// What the registrar can verify of a connection or association.
+struct Peer {
+  wire::TransportKind kind = wire::TransportKind::tcp;  // sctp or tcp
+  std::vector<wire::Address> addresses;                 // every verified peer address
+  std::uint16_t port = 0;
+};
+
+struct Send {
+  ConnId conn;
+  wire::Bytes message;
+};
+
+// Results of one input. Events are JSON objects with an "event" name and its fields;
+// the caller adds the time.
+struct Actions {
+  std::vector<Send> sends;
+  std::vector<nlohmann::json> events;
+  void clear() {
+    sends.clear();
+    events.clear();
+  }
+};
+
+class Core {
+ public:
+  explicit Core(Config config);
+
+  void opened(ConnId conn, Peer peer);
+  void received_asap(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
+                     Actions& out);
+  void received_enrp(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
+                     Actions& out);
+  // The connection closed or broke: the PEs registered over it go.
+  void closed(ConnId conn, TimePoint now, Actions& out);
+  // Runs every timer due at `now` (keep-alives, their timeouts, registration expiry).
+  void tick(TimePoint now, Actions& out);
+  std::optional<TimePoint> next_deadline() const;
+
+  const handlespace::Handlespace& handlespace() const { return hs_; }
+  const Config& config() const { return config_; }
+
+ private:
+  struct TokenBucket {
+    double tokens = 0;
+    TimePoint last{};
+    bool started = false;
+    bool take(double rate, TimePoint now);
+  };
+  struct Connection {
+    Peer peer;
+    std::unordered_set<handlespace::PeRef> pes;
+    TokenBucket hr_bucket, eu_bucket;
+  };
+  struct PeState {
+    ConnId conn = 0;
+    std::uint32_t bad_reports = 0;
+  };
+
+  void on_registration(ConnId conn, Connection& c, wire::asap::Registration& m, TimePoint now,
+                       Actions& out);
+  void on_deregistration(ConnId conn, const wire::asap::Deregistration& m, Actions& out);
+  void on_handle_resolution(ConnId conn, Connection& c, const wire::asap::HandleResolution& m,
+                            TimePoint now, Actions& out);
+  void on_keep_alive_ack(ConnId conn, const wire::asap::EndpointKeepAliveAck& m, TimePoint now,
+                         Actions& out);
+  void on_unreachable(ConnId conn, Connection& c, const wire::asap::EndpointUnreachable& m,
+                      TimePoint now, Actions& out);
+  void remove(handlespace::PeRef ref, std::string_view reason, Actions& out);
+  bool owns(ConnId conn, handlespace::PeRef ref) const;
+  void send(ConnId conn, const wire::asap::Message& m, Actions& out);
+  void send_error(ConnId conn, wire::Protocol protocol, const wire::OperationError& e,
+                  std::string_view why, Actions& out);
+  bool address_filter(const Connection& c, wire::Transport& t) const;
+
+  Config config_;
+  handlespace::Handlespace hs_;
+  handlespace::Rng rng_;
+  std::unordered_map<ConnId, Connection> conns_;
+  std::unordered_map<handlespace::PeRef, PeState> pes_;
+  std::vector<handlespace::PeRef> selected_;  // scratch
+};
+
+}  // namespace rserpool::registrar

@@ -1,0 +1,515 @@
+// SCTP through lksctp: one-to-one style sockets (SOCK_STREAM, IPPROTO_SCTP), multi-homed with
+// sctp_bindx / sctp_connectx. Asio only waits for readiness (async_wait on a generic socket
+// wrapping the fd); the reads and writes are non-blocking sctp_recvmsg / sendmsg calls, which
+// keep message boundaries and carry the PPID (network byte order on the wire and in the API).
+//
+//   readable ─► sctp_recvmsg until EAGAIN (MSG_EOR ends a message; notifications dropped)
+//                 └─► on_message(ppid, message)
+//   send() ─► queue ─► (posted) sendmsg until EAGAIN ─► wait writable ─► ...
+#include <cerrno>
+#include <array>
+#include <cstring>
+#include <deque>
+#include <unistd.h>
+
+#include "stack/transport/internal.hpp"
+// After internal.hpp: lksctp's header must follow <netinet/in.h> (IPPROTO_SCTP).
+#include <netinet/sctp.h>
+
+namespace rserpool::transport::detail {
+namespace {
+
+using GenericSocket = asio::generic::stream_protocol::socket;
+
+bool any_v6(const std::vector<Address>& a, const std::vector<Address>& b = {}) {
+  for (const auto& x : a) if (x.is_v6()) return true;
+  for (const auto& x : b) if (x.is_v6()) return true;
+  return false;
+}
+
+// The packed sockaddr array sctp_bindx / sctp_connectx take.
+std::vector<std::uint8_t> pack(const std::vector<Address>& addresses, std::uint16_t port) {
+  std::vector<std::uint8_t> out;
+  for (const auto& a : addresses) {
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr(a, port, false, ss);
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&ss);
+    out.insert(out.end(), p, p + len);
+  }
+  return out;
+}
+
+// Walks the packed array sctp_getpaddrs / sctp_getladdrs return.
+std::vector<Address> unpack(const sockaddr* addrs, int n, std::uint16_t* port) {
+  std::vector<Address> out;
+  const auto* p = reinterpret_cast<const std::uint8_t*>(addrs);
+  for (int i = 0; i < n; ++i) {
+    const auto* sa = reinterpret_cast<const sockaddr*>(p);
+    Address a;
+    std::uint16_t pt = 0;
+    if (!from_sockaddr(sa, a, pt)) break;
+    out.push_back(a);
+    if (port) *port = pt;
+    p += sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  }
+  return out;
+}
+
+SctpTimers& default_timers() {
+  static SctpTimers timers;
+  return timers;
+}
+
+// SCTP_RTOINFO, SCTP_PEER_ADDR_PARAMS, SCTP_ASSOCINFO; on a socket before connect/listen
+// they become the defaults of its associations, after it they change the one association.
+std::error_code apply_timers(int fd, const SctpTimers& t) {
+  if (t.rto_initial_ms || t.rto_min_ms || t.rto_max_ms) {
+    sctp_rtoinfo rto{};
+    rto.srto_initial = t.rto_initial_ms;
+    rto.srto_min = t.rto_min_ms;
+    rto.srto_max = t.rto_max_ms;
+    if (::setsockopt(fd, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof rto) != 0) {
+      return errno_code(errno);
+    }
+  }
+  if (t.heartbeat_interval_ms || t.path_max_retrans) {
+    sctp_paddrparams params{};  // address all zero: every path of the association
+    params.spp_hbinterval = t.heartbeat_interval_ms;
+    params.spp_pathmaxrxt = t.path_max_retrans;
+    if (t.heartbeat_interval_ms) params.spp_flags = SPP_HB_ENABLE;
+    if (::setsockopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &params, sizeof params) != 0) {
+      return errno_code(errno);
+    }
+  }
+  if (t.assoc_max_retrans) {
+    sctp_assocparams assoc{};
+    assoc.sasoc_asocmaxrxt = t.assoc_max_retrans;
+    if (::setsockopt(fd, IPPROTO_SCTP, SCTP_ASSOCINFO, &assoc, sizeof assoc) != 0) {
+      return errno_code(errno);
+    }
+  }
+  return {};
+}
+
+
+// Options every SCTP socket of ours gets: the PPID with each message, no Nagle-like delay.
+std::error_code configure(int fd) {
+  sctp_event_subscribe events{};
+  events.sctp_data_io_event = 1;
+  if (::setsockopt(fd, IPPROTO_SCTP, SCTP_EVENTS, &events, sizeof events) != 0) {
+    return errno_code(errno);
+  }
+  const int on = 1;
+  if (::setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof on) != 0) return errno_code(errno);
+  return apply_timers(fd, default_timers());
+}
+
+int family_of(bool v6) { return v6 ? AF_INET6 : AF_INET; }
+
+class SctpConnection final : public Connection {
+ public:
+  SctpConnection(asio::io_context& io, int fd, int family)
+      : socket_(io, asio::generic::stream_protocol(family, IPPROTO_SCTP), fd) {
+    sockaddr* addrs = nullptr;
+    const int n = sctp_getpaddrs(fd, 0, &addrs);
+    if (n > 0) {
+      unpack(addrs, n, &peer_port_);
+      sctp_freepaddrs(addrs);
+    }
+  }
+  ~SctpConnection() override {
+    boost::system::error_code ec;
+    socket_.close(ec);
+  }
+
+  Kind kind() const override { return Kind::sctp; }
+  int fd() const { return const_cast<GenericSocket&>(socket_).native_handle(); }
+  bool closed() const { return closed_; }
+
+  void start(Handler handler) override {
+    handler_ = std::move(handler);
+    if (closed_) return;
+    wait_read();
+  }
+
+  bool send(std::uint32_t ppid, std::span<const std::uint8_t> message) override {
+    if (closed_ || !frameable(message)) return false;
+    queue_.push_back({ppid, std::vector<std::uint8_t>(message.begin(), message.end())});
+    if (!writing_) {
+      writing_ = true;
+      // Never fails inside send(): the owner may not expect on_close there.
+      asio::post(socket_.get_executor(), [self = shared(), this] { flush(); });
+    }
+    return true;
+  }
+
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    boost::system::error_code ec;
+    socket_.close(ec);  // SHUTDOWN to the peer; the aborted wait releases handler_
+  }
+
+  std::vector<Address> peer_addresses() const override {
+    if (closed_) return {};
+    sockaddr* addrs = nullptr;
+    const int n = sctp_getpaddrs(fd(), 0, &addrs);
+    if (n <= 0) return {};
+    auto out = unpack(addrs, n, nullptr);
+    sctp_freepaddrs(addrs);
+    return out;
+  }
+  std::uint16_t peer_port() const override { return peer_port_; }
+  Endpoint local_endpoint() const override {
+    if (closed_) return {};
+    sockaddr* addrs = nullptr;
+    const int n = sctp_getladdrs(fd(), 0, &addrs);
+    if (n <= 0) return {};
+    Endpoint ep;
+    ep.addresses = unpack(addrs, n, &ep.port);
+    sctp_freeladdrs(addrs);
+    return ep;
+  }
+
+ private:
+  struct Outgoing {
+    std::uint32_t ppid;
+    std::vector<std::uint8_t> message;
+  };
+
+  void wait_read() {
+    socket_.async_wait(GenericSocket::wait_read,
+                       [self = shared(), this](boost::system::error_code ec) { on_readable(ec); });
+  }
+
+  void on_readable(boost::system::error_code ec) {
+    if (closed_) {
+      handler_ = {};
+      return;
+    }
+    if (ec) {
+      fail(to_std(ec));
+      return;
+    }
+    // A bounded batch per wake-up, so that one busy peer cannot starve the rest.
+    for (int messages = 0; messages < 64;) {
+      sctp_sndrcvinfo info{};
+      int flags = 0;
+      const int n = sctp_recvmsg(fd(), buffer_.data() + filled_, buffer_.size() - filled_,
+                                 nullptr, nullptr, &info, &flags);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        fail(errno_code(errno));
+        return;
+      }
+      if (n == 0) {
+        fail(Errc::peer_closed);
+        return;
+      }
+      filled_ += static_cast<std::size_t>(n);
+      const bool notification = (flags & MSG_NOTIFICATION) != 0;
+      if (!(flags & MSG_EOR)) {  // a part of a message: read on
+        if (filled_ < buffer_.size()) continue;
+        if (!notification) {
+          fail(Errc::message_too_large);
+          return;
+        }
+        filled_ = 0;  // an oversized notification: drop its parts until MSG_EOR
+        discarding_ = true;
+        continue;
+      }
+      const std::size_t size = filled_;
+      filled_ = 0;
+      if (notification || discarding_) {
+        discarding_ = false;
+        continue;
+      }
+      ++messages;
+      if (handler_.on_message) {
+        handler_.on_message(ntohl(info.sinfo_ppid),
+                            std::span<const std::uint8_t>(buffer_.data(), size));
+      }
+      if (closed_) {  // close() from inside on_message
+        handler_ = {};
+        return;
+      }
+    }
+    wait_read();
+  }
+
+  void flush() {
+    if (closed_) return;
+    while (!queue_.empty()) {
+      const Outgoing& out = queue_.front();
+      // sendmsg, not lksctp's sctp_sendmsg: that one cannot pass MSG_NOSIGNAL (a send on a
+      // shut-down association would raise SIGPIPE).
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sctp_sndrcvinfo))] = {};
+      iovec iov{const_cast<std::uint8_t*>(out.message.data()), out.message.size()};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+      cmsg->cmsg_level = IPPROTO_SCTP;
+      cmsg->cmsg_type = SCTP_SNDRCV;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(sctp_sndrcvinfo));
+      sctp_sndrcvinfo info{};
+      info.sinfo_ppid = htonl(out.ppid);
+      std::memcpy(CMSG_DATA(cmsg), &info, sizeof info);
+      const ssize_t n = ::sendmsg(fd(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          socket_.async_wait(GenericSocket::wait_write,
+                             [self = shared(), this](boost::system::error_code ec) {
+                               if (closed_) return;
+                               if (ec) {
+                                 fail(to_std(ec));
+                                 return;
+                               }
+                               flush();
+                             });
+          return;
+        }
+        fail(errno_code(errno));
+        return;
+      }
+      queue_.pop_front();
+    }
+    writing_ = false;
+  }
+
+  // Once: closes and tells the owner. Never called from inside on_message.
+  void fail(std::error_code ec) {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    Handler handler = std::move(handler_);
+    handler_ = {};
+    if (handler.on_close) handler.on_close(ec);
+  }
+
+  std::shared_ptr<SctpConnection> shared() {
+    return std::static_pointer_cast<SctpConnection>(shared_from_this());
+  }
+
+  GenericSocket socket_;
+  Handler handler_;
+  bool closed_ = false;
+  bool writing_ = false;
+  bool discarding_ = false;
+  std::uint16_t peer_port_ = 0;
+  std::array<std::uint8_t, kMaxMessageSize + 1> buffer_;  // +1: a larger message shows
+  std::size_t filled_ = 0;
+  std::deque<Outgoing> queue_;
+};
+
+// ---------------------------------------------------------------- connect
+struct SctpConnect : std::enable_shared_from_this<SctpConnect> {
+  SctpConnect(asio::io_context& io, int fd, int family,
+              std::function<void(std::error_code, std::shared_ptr<Connection>)> h)
+      : io(io), family(family), socket(io, asio::generic::stream_protocol(family, IPPROTO_SCTP), fd),
+        timer(io), handler(std::move(h)) {}
+
+  void finish(std::error_code ec) {
+    if (done) return;
+    done = true;
+    timer.cancel();
+    if (ec) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      handler(ec, nullptr);
+      return;
+    }
+    const int fd = socket.release();
+    handler({}, std::make_shared<SctpConnection>(io, fd, family));
+  }
+
+  asio::io_context& io;
+  int family;
+  GenericSocket socket;
+  asio::steady_timer timer;
+  std::function<void(std::error_code, std::shared_ptr<Connection>)> handler;
+  bool done = false;
+};
+
+// ---------------------------------------------------------------- listener
+class SctpListener final : public Listener {
+ public:
+  struct State {
+    State(asio::io_context& io, int fd, int family)
+        : io(io), family(family),
+          socket(io, asio::generic::stream_protocol(family, IPPROTO_SCTP), fd) {}
+    asio::io_context& io;
+    int family;
+    GenericSocket socket;
+    std::function<void(std::shared_ptr<Connection>)> on_accept;
+    bool closed = false;
+  };
+
+  SctpListener(asio::io_context& io, const Endpoint& local) {
+    const bool v6 = any_v6(local.addresses);
+    const int family = family_of(v6);
+    const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
+    if (fd < 0) throw std::system_error(errno_code(errno), "sctp socket");
+    auto fail = [&](const std::string& what) {
+      const int e = errno;
+      ::close(fd);
+      throw std::system_error(errno_code(e), what);
+    };
+    const int on = 1;
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) fail("SO_REUSEADDR");
+    if (auto ec = configure(fd)) {
+      ::close(fd);
+      throw std::system_error(ec, "sctp socket options");
+    }
+    if (local.addresses.empty()) {
+      sockaddr_storage ss;
+      const socklen_t len = to_sockaddr(asio::ip::address_v4::any(), local.port, false, ss);
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        fail("sctp bind " + local.to_string());
+      }
+    } else {
+      auto packed = pack(local.addresses, local.port);
+      if (sctp_bindx(fd, reinterpret_cast<sockaddr*>(packed.data()),
+                     static_cast<int>(local.addresses.size()), SCTP_BINDX_ADD_ADDR) != 0) {
+        fail("sctp_bindx " + local.to_string());
+      }
+    }
+    if (::listen(fd, 128) != 0) fail("sctp listen " + local.to_string());
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    Address ignored;
+    std::uint16_t port = local.port;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      from_sockaddr(reinterpret_cast<sockaddr*>(&ss), ignored, port);
+    }
+    local_ = Endpoint{local.addresses, port};
+    state_ = std::make_shared<State>(io, fd, family);
+  }
+  ~SctpListener() override { close(); }
+
+  void start(std::function<void(std::shared_ptr<Connection>)> on_accept) override {
+    state_->on_accept = std::move(on_accept);
+    wait(state_);
+  }
+  Endpoint local_endpoint() const override { return local_; }
+  void close() override {
+    if (state_->closed) return;
+    state_->closed = true;
+    boost::system::error_code ec;
+    state_->socket.close(ec);
+  }
+
+ private:
+  static void wait(std::shared_ptr<State> state) {
+    state->socket.async_wait(GenericSocket::wait_read, [state](boost::system::error_code ec) {
+      if (state->closed) return;
+      if (ec) {
+        log("sctp accept: " + ec.message());
+        return;
+      }
+      while (!state->closed) {
+        const int fd = ::accept4(state->socket.native_handle(), nullptr, nullptr,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+          if (errno == EINTR || errno == ECONNABORTED) continue;
+          if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            log(std::string("sctp accept: ") + std::strerror(errno));
+            auto timer = std::make_shared<asio::steady_timer>(state->io,
+                                                              std::chrono::milliseconds(100));
+            timer->async_wait([state, timer](boost::system::error_code) {
+              if (!state->closed) wait(state);
+            });
+            return;
+          }
+          break;
+        }
+        if (auto cec = configure(fd)) {  // inherited, but say it again
+          log("sctp accept: socket options: " + cec.message());
+        }
+        auto connection = std::make_shared<SctpConnection>(state->io, fd, state->family);
+        if (state->on_accept) state->on_accept(std::move(connection));
+      }
+      if (!state->closed) wait(state);
+    });
+  }
+
+  std::shared_ptr<State> state_;
+  Endpoint local_;
+};
+
+}  // namespace
+
+void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
+                        const std::vector<Address>& local,
+                        std::function<void(std::error_code, std::shared_ptr<Connection>)> handler,
+                        std::chrono::milliseconds timeout) {
+  auto post_error = [&](std::error_code ec) {
+    asio::post(io, [handler = std::move(handler), ec] { handler(ec, nullptr); });
+  };
+  if (remote.addresses.empty()) return post_error(Errc::no_address);
+  if (!sctp_available()) return post_error(Errc::no_sctp);
+  const bool v6 = any_v6(remote.addresses, local);
+  const int family = family_of(v6);
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
+  if (fd < 0) return post_error(errno_code(errno));
+  auto close_with = [&](std::error_code ec) {
+    ::close(fd);
+    post_error(ec);
+  };
+  if (auto ec = configure(fd)) return close_with(ec);
+  if (!local.empty()) {
+    auto packed = pack(local, 0);
+    if (sctp_bindx(fd, reinterpret_cast<sockaddr*>(packed.data()),
+                   static_cast<int>(local.size()), SCTP_BINDX_ADD_ADDR) != 0) {
+      return close_with(errno_code(errno));
+    }
+  }
+  auto packed = pack(remote.addresses, remote.port);
+  // Synchronously up to here (the socket exists in the caller's network namespace);
+  // only the handshake is waited for.
+  const int rc = sctp_connectx(fd, reinterpret_cast<sockaddr*>(packed.data()),
+                               static_cast<int>(remote.addresses.size()), nullptr);
+  if (rc != 0 && errno != EINPROGRESS) return close_with(errno_code(errno));
+  auto attempt = std::make_shared<SctpConnect>(io, fd, family, std::move(handler));
+  if (timeout.count() > 0) {
+    attempt->timer.expires_after(timeout);
+    attempt->timer.async_wait([attempt](boost::system::error_code ec) {
+      if (!ec) attempt->finish(Errc::timed_out);
+    });
+  }
+  attempt->socket.async_wait(GenericSocket::wait_write, [attempt](boost::system::error_code ec) {
+    if (attempt->done) return;
+    if (ec) {
+      attempt->finish(to_std(ec));
+      return;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(attempt->socket.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+      err = errno;
+    }
+    attempt->finish(err != 0 ? errno_code(err) : std::error_code());
+  });
+}
+
+std::unique_ptr<Listener> open_sctp_listener(asio::io_context& io, const Endpoint& local) {
+  if (!sctp_available()) throw std::system_error(Errc::no_sctp, "sctp listen");
+  return std::make_unique<SctpListener>(io, local);
+}
+
+std::error_code set_sctp_timers(Connection& connection, const SctpTimers& t) {
+  auto* c = dynamic_cast<SctpConnection*>(&connection);
+  if (c == nullptr || c->closed()) return std::make_error_code(std::errc::bad_file_descriptor);
+  return apply_timers(c->fd(), t);
+}
+
+void set_default_sctp_timers(const SctpTimers& timers) { default_timers() = timers; }
+
+}  // namespace rserpool::transport::detail

@@ -1,0 +1,294 @@
+// The TCP mapping: a stream socket, the Deframer on the way in, a send queue on the way out.
+//
+//   async_read_some ─► Deframer ─► on_message ...      send() ─► queue ─► async_write (batch)
+#include <array>
+#include <cstring>
+#include <deque>
+
+#include "stack/transport/internal.hpp"
+
+namespace rserpool::transport::detail {
+namespace {
+
+using asio::ip::tcp;
+
+class TcpConnection final : public Connection {
+ public:
+  TcpConnection(tcp::socket socket, Framing framing)
+      : socket_(std::move(socket)),
+        framing_(framing),
+        deframer_(framing.ppid_prefix, framing.implicit_ppid) {
+    boost::system::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);  // RSerPool messages are small and urgent
+    auto remote = socket_.remote_endpoint(ec);
+    if (!ec) {
+      peer_address_ = unmap(remote.address());
+      peer_port_ = remote.port();
+    }
+  }
+  ~TcpConnection() override {
+    boost::system::error_code ec;
+    socket_.close(ec);
+  }
+
+  Kind kind() const override { return Kind::tcp; }
+
+  void start(Handler handler) override {
+    handler_ = std::move(handler);
+    if (closed_) return;
+    read();
+  }
+
+  bool send(std::uint32_t ppid, std::span<const std::uint8_t> message) override {
+    if (closed_) return false;
+    std::vector<std::uint8_t> frame;
+    frame.reserve(message.size() + kPpidSize);
+    if (!append_frame(framing_.ppid_prefix, ppid, message, frame)) return false;
+    queue_.push_back(std::move(frame));
+    if (inflight_.empty()) write();
+    return true;
+  }
+
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    // handler_ is released by the aborted read (we may be inside on_message right now).
+  }
+
+  std::vector<Address> peer_addresses() const override {
+    if (closed_ || !peer_address_) return {};
+    return {*peer_address_};
+  }
+  std::uint16_t peer_port() const override { return peer_port_; }
+  Endpoint local_endpoint() const override {
+    boost::system::error_code ec;
+    auto local = socket_.local_endpoint(ec);
+    if (ec) return {};
+    return Endpoint{{unmap(local.address())}, local.port()};
+  }
+
+ private:
+  void read() {
+    socket_.async_read_some(asio::buffer(buffer_),
+                            [self = shared(), this](boost::system::error_code ec, std::size_t n) {
+                              on_read(ec, n);
+                            });
+  }
+
+  void on_read(boost::system::error_code ec, std::size_t n) {
+    if (closed_) {
+      handler_ = {};
+      return;
+    }
+    if (ec) {
+      fail(to_std(ec));
+      return;
+    }
+    deframer_.append(std::span<const std::uint8_t>(buffer_.data(), n));
+    while (auto frame = deframer_.next()) {
+      if (handler_.on_message) handler_.on_message(frame->ppid, frame->message);
+      if (closed_) {  // close() from inside on_message
+        handler_ = {};
+        return;
+      }
+    }
+    if (deframer_.error()) {
+      fail(deframer_.error());
+      return;
+    }
+    read();
+  }
+
+  void write() {
+    while (!queue_.empty()) {
+      inflight_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    buffers_.clear();
+    for (const auto& frame : inflight_) buffers_.push_back(asio::buffer(frame));
+    asio::async_write(socket_, buffers_,
+                      [self = shared(), this](boost::system::error_code ec, std::size_t) {
+                        inflight_.clear();
+                        if (closed_) return;
+                        if (ec) {
+                          fail(to_std(ec));
+                          return;
+                        }
+                        if (!queue_.empty()) write();
+                      });
+  }
+
+  // Once: closes and tells the owner. Never called from inside on_message.
+  void fail(std::error_code ec) {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    Handler handler = std::move(handler_);
+    handler_ = {};
+    if (handler.on_close) handler.on_close(ec);
+  }
+
+  std::shared_ptr<TcpConnection> shared() {
+    return std::static_pointer_cast<TcpConnection>(shared_from_this());
+  }
+
+  tcp::socket socket_;
+  Framing framing_;
+  Deframer deframer_;
+  Handler handler_;
+  bool closed_ = false;
+  std::optional<Address> peer_address_;
+  std::uint16_t peer_port_ = 0;
+  std::array<std::uint8_t, 65536> buffer_;
+  std::deque<std::vector<std::uint8_t>> queue_;     // waiting for the write in flight
+  std::vector<std::vector<std::uint8_t>> inflight_;  // being written
+  std::vector<asio::const_buffer> buffers_;
+};
+
+// ---------------------------------------------------------------- connect
+struct ConnectAttempt : std::enable_shared_from_this<ConnectAttempt> {
+  ConnectAttempt(asio::io_context& io, Endpoint r, std::vector<Address> l, Framing f,
+                 std::function<void(std::error_code, std::shared_ptr<Connection>)> h)
+      : socket(io), remote(std::move(r)), local(std::move(l)), framing(f), handler(std::move(h)) {}
+
+  void try_next() {
+    if (index >= remote.addresses.size()) {
+      handler(last ? last : std::error_code(Errc::no_address), nullptr);
+      return;
+    }
+    const Address address = remote.addresses[index++];
+    const tcp::endpoint target(address, remote.port);
+    boost::system::error_code ec;
+    socket.close(ec);
+    socket.open(target.protocol(), ec);
+    if (!ec) {
+      for (const auto& l : local) {  // the first local address of the same family
+        if (l.is_v4() == address.is_v4()) {
+          socket.bind(tcp::endpoint(l, 0), ec);
+          break;
+        }
+      }
+    }
+    if (ec) {
+      last = to_std(ec);
+      try_next();
+      return;
+    }
+    socket.async_connect(target, [self = shared_from_this()](boost::system::error_code ec2) {
+      if (ec2) {
+        self->last = to_std(ec2);
+        self->try_next();
+        return;
+      }
+      self->handler({}, make_tcp_connection(std::move(self->socket), self->framing));
+    });
+  }
+
+  tcp::socket socket;
+  Endpoint remote;
+  std::vector<Address> local;
+  Framing framing;
+  std::function<void(std::error_code, std::shared_ptr<Connection>)> handler;
+  std::size_t index = 0;
+  std::error_code last;
+};
+
+// ---------------------------------------------------------------- listener
+class TcpListener final : public Listener {
+ public:
+  struct State {
+    std::vector<tcp::acceptor> acceptors;
+    std::function<void(std::shared_ptr<Connection>)> on_accept;
+    Framing framing;
+    bool closed = false;
+  };
+
+  TcpListener(asio::io_context& io, const Endpoint& local, Framing framing)
+      : io_(io), state_(std::make_shared<State>()) {
+    state_->framing = framing;
+    std::vector<Address> addresses = local.addresses;
+    if (addresses.empty()) addresses.push_back(asio::ip::address_v4::any());
+    std::uint16_t port = local.port;
+    for (const auto& address : addresses) {
+      const tcp::endpoint ep(address, port);
+      tcp::acceptor acceptor(io);
+      try {
+        acceptor.open(ep.protocol());
+        acceptor.set_option(tcp::acceptor::reuse_address(true));
+        if (address.is_v6()) acceptor.set_option(asio::ip::v6_only(true));
+        acceptor.bind(ep);
+        acceptor.listen();
+        port = acceptor.local_endpoint().port();  // port 0: the rest take the same one
+      } catch (const boost::system::system_error& e) {
+        throw std::system_error(to_std(e.code()),
+                                "tcp listen on " + Endpoint{{address}, port}.to_string());
+      }
+      state_->acceptors.push_back(std::move(acceptor));
+    }
+    local_ = Endpoint{local.addresses, port};
+  }
+  ~TcpListener() override { close(); }
+
+  void start(std::function<void(std::shared_ptr<Connection>)> on_accept) override {
+    state_->on_accept = std::move(on_accept);
+    for (std::size_t i = 0; i < state_->acceptors.size(); ++i) accept(state_, i, io_);
+  }
+  Endpoint local_endpoint() const override { return local_; }
+  void close() override {
+    if (state_->closed) return;
+    state_->closed = true;
+    boost::system::error_code ec;
+    for (auto& a : state_->acceptors) a.close(ec);
+  }
+
+ private:
+  static void accept(std::shared_ptr<State> state, std::size_t i, asio::io_context& io) {
+    state->acceptors[i].async_accept(
+        [state, i, &io](boost::system::error_code ec, tcp::socket socket) {
+          if (state->closed) return;
+          if (ec) {
+            // EMFILE and the like: log, pause, go on accepting.
+            log("tcp accept: " + ec.message());
+            auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+            timer->async_wait([state, i, &io, timer](boost::system::error_code) {
+              if (!state->closed) accept(state, i, io);
+            });
+            return;
+          }
+          auto connection = make_tcp_connection(std::move(socket), state->framing);
+          if (state->on_accept) state->on_accept(std::move(connection));
+          if (!state->closed) accept(state, i, io);
+        });
+  }
+
+  asio::io_context& io_;
+  std::shared_ptr<State> state_;
+  Endpoint local_;
+};
+
+}  // namespace
+
+std::shared_ptr<Connection> make_tcp_connection(asio::ip::tcp::socket socket, Framing framing) {
+  return std::make_shared<TcpConnection>(std::move(socket), framing);
+}
+
+void async_connect_tcp(asio::io_context& io, const Endpoint& remote,
+                       const std::vector<Address>& local, Framing framing,
+                       std::function<void(std::error_code, std::shared_ptr<Connection>)> handler) {
+  auto attempt = std::make_shared<ConnectAttempt>(io, remote, local, framing, std::move(handler));
+  // Never call the handler before async_connect returns.
+  asio::post(io, [attempt] { attempt->try_next(); });
+}
+
+std::unique_ptr<Listener> open_tcp_listener(asio::io_context& io, const Endpoint& local,
+                                            Framing framing) {
+  return std::make_unique<TcpListener>(io, local, framing);
+}
+
+}  // namespace rserpool::transport::detail

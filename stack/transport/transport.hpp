@@ -1,0 +1,146 @@
+// Message transports for RSerPool over Boost.Asio: SCTP through lksctp (multi-homed,
+// PPIDs per message) and the TCP mapping (each message framed by its own Message Length;
+// optionally a 4-byte PPID in front, where control and data share one connection).
+// See docs/tcp-mapping.md for the framing.
+//
+// Threading: everything runs on the caller's single-threaded io_context; no locks.
+// Handlers are called on that io_context. A Connection keeps itself alive while it has
+// I/O outstanding; callers hold shared_ptrs for as long as they want to send.
+//
+//   Listener ──accept──► Connection ──on_message(ppid, bytes)──► owner
+//                          ▲   └──────on_close(ec)─────────────► owner (once)
+//   owner ──send(ppid, bytes) / close()──┘
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "stack/transport/error.hpp"
+#include "stack/transport/framing.hpp"
+
+namespace rserpool::transport {
+
+namespace asio = boost::asio;
+using Address = asio::ip::address;
+
+enum class Kind : std::uint8_t { tcp, sctp };
+enum class Choice : std::uint8_t { automatic, tcp, sctp };  // --transport auto|tcp|sctp
+
+std::string_view name(Kind k);          // "tcp", "sctp"
+std::optional<Choice> parse_choice(std::string_view text);
+bool sctp_available();                  // the kernel opens an SCTP socket
+Kind resolve(Choice c);                 // automatic: SCTP when available, else TCP
+
+// A (multi-homed) transport endpoint: every address shares one port.
+struct Endpoint {
+  std::vector<Address> addresses;
+  std::uint16_t port = 0;
+  std::string to_string() const;  // "127.0.0.1:3863", "[::1]:3863", "10.0.0.1,10.0.1.1:3863"
+};
+// Parses "ADDR[,ADDR…][:PORT]" with IPv6 in brackets ("[::1]:3863", "[::1],127.0.0.1:9");
+// a missing port is `default_port`. nullopt with `error` set on bad input.
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port,
+                                       std::string* error);
+
+// How messages are delimited on a TCP connection (SCTP keeps message boundaries and
+// carries the PPID itself).
+struct Framing {
+  bool ppid_prefix = false;        // each frame: PPID (u32) then the message
+  std::uint32_t implicit_ppid = 0; // without a prefix: the PPID reported for every message
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  struct Handler {
+    std::function<void(std::uint32_t ppid, std::span<const std::uint8_t> message)> on_message;
+    // Once, when the peer closed, the connection broke or framing failed. Not after close().
+    std::function<void(const std::error_code& ec)> on_close;
+  };
+
+  virtual ~Connection() = default;
+  virtual Kind kind() const = 0;
+  // Starts reading. REQUIRES: called once.
+  virtual void start(Handler handler) = 0;
+  // Queues one message (copied). Messages go out in order. A message over 65535 bytes
+  // (plus the PPID prefix) is refused: returns false.
+  // Also refused (on both transports, so that what works over SCTP works over TCP): a
+  // message under 4 bytes or whose Message Length (bytes 2-3) is not its size, and any
+  // message once the connection is closed. `ppid` is ignored on TCP without a PPID prefix.
+  virtual bool send(std::uint32_t ppid, std::span<const std::uint8_t> message) = 0;
+  // Closes after nothing more is read; queued messages are dropped. Idempotent.
+  virtual void close() = 0;
+  // The peer's addresses as this host can verify them: the TCP peer address, or every
+  // address of the SCTP association (sctp_getpaddrs). Empty once closed.
+  virtual std::vector<Address> peer_addresses() const = 0;
+  virtual std::uint16_t peer_port() const = 0;
+  virtual Endpoint local_endpoint() const = 0;
+};
+
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  // Binds every address of `local` (sctp_bindx for SCTP; one TCP acceptor per address),
+  // port 0 picks a free port (the same one for all addresses). Throws std::system_error.
+  static std::unique_ptr<Listener> open(asio::io_context& io, Kind kind, const Endpoint& local,
+                                        Framing framing);
+  virtual void start(std::function<void(std::shared_ptr<Connection>)> on_accept) = 0;
+  virtual Endpoint local_endpoint() const = 0;  // the actual port
+  virtual void close() = 0;
+};
+
+// Connects to `remote`: SCTP with sctp_connectx over all its addresses (binding `local`
+// addresses with sctp_bindx when given); TCP tries the addresses in order. The handler gets
+// the connection (not yet started) or the last error.
+void async_connect(asio::io_context& io, Kind kind, const Endpoint& remote,
+                   const std::vector<Address>& local, Framing framing,
+                   std::function<void(std::error_code, std::shared_ptr<Connection>)> handler);
+
+// ---- additions beyond the original interface -------------------------------------------
+
+// Where the transport logs its choices (`auto` resolved, a per-peer fallback to TCP) and
+// accept errors: one line each, without a newline. Default: std::clog, "transport: " prefix.
+// An empty sink restores the default.
+using LogSink = std::function<void(std::string_view line)>;
+void set_log_sink(LogSink sink);
+
+// `choice` resolved per peer, for clients (PE→PR, PU→PR, PU→PE): tcp and sctp connect as
+// async_connect does; automatic tries SCTP when the kernel has it and falls back to TCP for
+// this peer when SCTP fails or takes longer than `sctp_timeout` (an SCTP INIT that nobody
+// answers is retried for minutes). Logs the outcome. The peer must listen on TCP too (a
+// server on `auto` opens both listeners; SCTP and TCP port spaces are separate).
+void async_connect_auto(asio::io_context& io, Choice choice, const Endpoint& remote,
+                        const std::vector<Address>& local, Framing framing,
+                        std::function<void(std::error_code, std::shared_ptr<Connection>)> handler,
+                        std::chrono::milliseconds sctp_timeout = std::chrono::seconds(5));
+
+// SCTP failover timing of one association (SCTP_RTOINFO, SCTP_PEER_ADDR_PARAMS,
+// SCTP_ASSOCINFO); a 0 field keeps the kernel's value. The kernel defaults take minutes to
+// give up a path (RTO max 60 s, 5 retransmissions per path); tests and experiments shorten them.
+struct SctpTimers {
+  std::uint32_t rto_initial_ms = 0;
+  std::uint32_t rto_min_ms = 0;
+  std::uint32_t rto_max_ms = 0;
+  std::uint32_t heartbeat_interval_ms = 0;
+  std::uint16_t path_max_retrans = 0;   // retransmissions before a path counts as down
+  std::uint16_t assoc_max_retrans = 0;  // before the association is given up
+};
+// std::errc::operation_not_supported on a TCP connection; the errno of a failed setsockopt.
+// Paths are confirmed (heartbeat) with the RTO in force when the association came up: to
+// have short timers from the start, set the defaults below before listening/connecting.
+std::error_code set_sctp_timers(Connection& connection, const SctpTimers& timers);
+// Process-wide defaults applied to every SCTP socket opened afterwards (listeners and
+// connects; accepted associations inherit the listener's). All zero (the default): kernel's.
+void set_default_sctp_timers(const SctpTimers& timers);
+
+}  // namespace rserpool::transport

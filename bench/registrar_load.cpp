@@ -20,10 +20,12 @@
 //
 // By default it spawns `rsplab registrar` (RSPLAB_BINARY, set by CMake) pinned to CPU 1
 // and pins itself to CPU 0; --registrar ADDR:PORT uses a running one (--registrar-pid for
-// its CPU time). Single-threaded: one io_context, no locks.
+// its CPU time). Phase 1 sends the N registrations at once (one per PE connection) and
+// divides N by the time to the last response. Single-threaded: one io_context, no locks
+// (ChildProcess keeps its own reader thread for the registrar's output).
 //
-//   build/h8/bench/registrar_load                 # max rate, 1000 PEs, 100 PUs × 8
-//   build/h8/bench/registrar_load --rate 25000    # latency at a fixed rate
+//   build/release/bench/registrar_load                 # max rate: 1000 PEs, 100 PUs × 8
+//   build/release/bench/registrar_load --rate 50000    # latency at a fixed rate
 #include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
 #include <sched.h>

@@ -287,7 +287,8 @@ bool AsapPeer::run_until(const std::function<bool()>& done, Duration timeout) {
 
 void AsapPeer::pump(Duration d) { run_until([] { return false; }, d); }
 
-bool AsapPeer::connect(const transport::Endpoint& remote, Duration timeout) {
+bool AsapPeer::connect(const transport::Endpoint& remote, Duration timeout,
+                       transport::Kind kind) {
   if (conn_) {  // a second connect replaces the first connection
     conn_->close();
     conn_.reset();
@@ -298,7 +299,7 @@ bool AsapPeer::connect(const transport::Endpoint& remote, Duration timeout) {
     std::shared_ptr<transport::Connection> conn;
   };
   auto state = std::make_shared<State>();
-  transport::async_connect(io_, transport::Kind::tcp, remote, {},
+  transport::async_connect(io_, kind, remote, {},
                            transport::Framing{false, wire::kPpidAsap},
                            [state](std::error_code ec, std::shared_ptr<transport::Connection> c) {
                              state->done = true;

@@ -133,7 +133,8 @@ class AsapPeer {
 
   const std::string& name() const { return name_; }
 
-  bool connect(const rserpool::transport::Endpoint& remote, Duration timeout = 5s);
+  bool connect(const rserpool::transport::Endpoint& remote, Duration timeout = 5s,
+               rserpool::transport::Kind kind = rserpool::transport::Kind::tcp);
   bool connected() const { return conn_ != nullptr && !closed_; }
   // Closes our side; the registrar sees the connection end.
   void close();

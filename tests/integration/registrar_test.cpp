@@ -47,6 +47,8 @@ namespace transport = rserpool::transport;
 using json = nlohmann::json;
 using rsplab::test::AsapPeer;
 using rsplab::test::ChildProcess;
+using rsplab::test::run_shell;
+using rsplab::test::shell_quote;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
@@ -97,26 +99,6 @@ std::string test_name() {
   std::string n = std::string(info->test_suite_name()) + "." + info->name();
   std::replace(n.begin(), n.end(), '/', '_');
   return n;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
-  }
-  return q + "'";
-}
-
-std::pair<int, std::string> run_shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
 }
 
 // ---- the fixture -----------------------------------------------------------------------

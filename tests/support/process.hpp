@@ -38,6 +38,11 @@ using Duration = std::chrono::milliseconds;
 
 // ---- ChildProcess ----------------------------------------------------------------------
 
+// A string quoted for /bin/sh ('...', with embedded quotes escaped).
+std::string shell_quote(const std::string& s);
+// Runs a shell command; its exit status (128+signal when killed) and combined output.
+std::pair<int, std::string> run_shell(const std::string& command);
+
 class ChildProcess {
  public:
   struct Options {

@@ -34,6 +34,7 @@
 #include <variant>
 #include <vector>
 
+#include "tests/support/process.hpp"
 #include "tests/wire/golden.hpp"
 
 namespace {
@@ -41,6 +42,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace wire = rserpool::wire;
 namespace golden = rserpool::wire::testing;
+using rsplab::test::run_shell;
+using rsplab::test::shell_quote;
 
 enum class Transport { tcp, sctp };
 enum class Source { golden, encoded };
@@ -70,28 +73,6 @@ bool have_command(const std::string& name) {
 bool tools_required() {
   const char* env = std::getenv("RSPLAB_REQUIRE_WIRESHARK");
   return env && std::string(env) == "1";
-}
-
-// Runs a shell command; returns its exit status and combined output.
-std::pair<int, std::string> run(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) output.append(buf.data(), n);
-  int status = pclose(pipe);
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return {code, output};
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
-  }
-  return q + "'";
 }
 
 // text2pcap's hexdump input: offset + up to 16 bytes per line, a blank line between packets.
@@ -239,11 +220,11 @@ TEST_P(WiresharkCheck, AcceptsEveryMessageType) {
                                  ? "-T 40000," + port
                                  : "-S 40000," + port + (asap ? ",11" : ",12");
   auto [t2p_rc, t2p_out] =
-      run("text2pcap -q -4 127.0.0.1,127.0.0.2 " + header + " " + quote(txt) + " " + quote(pcap));
+      run_shell("text2pcap -q -4 127.0.0.1,127.0.0.2 " + header + " " + shell_quote(txt) + " " + shell_quote(pcap));
   ASSERT_EQ(t2p_rc, 0) << "text2pcap failed:\n" << t2p_out;
 
   // 3. Wireshark's verdict, strict.
-  auto [rc, out] = run("bash " + quote(checker_path()) + " -s " + quote(pcap));
+  auto [rc, out] = run_shell("bash " + shell_quote(checker_path()) + " -s " + shell_quote(pcap));
   std::printf("--- tshark_check.sh -s %s (exit %d)\n%s", pcap.c_str(), rc, out.c_str());
   EXPECT_EQ(rc, 0) << "tshark_check.sh -s rejected " << pcap;
 

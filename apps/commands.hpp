@@ -42,9 +42,13 @@ void add_decode_command(CLI::App& app, Context& ctx);
 // registrar_command.cpp: `rsplab registrar`, a pool registrar on real sockets.
 void add_registrar_command(CLI::App& app, Context& ctx);
 
+// pe_command.cpp: `rsplab pe`, a pool element registering at registrars on real sockets.
+void add_pe_command(CLI::App& app, Context& ctx);
+
 // In `rsplab --help` order.
 inline constexpr AddCommand kCommands[] = {
     &add_registrar_command,
+    &add_pe_command,
     &add_decode_command,
 };
 

@@ -25,6 +25,7 @@
 
 #include "apps/commands.hpp"
 #include "apps/event_log.hpp"
+#include "apps/shell.hpp"
 #include "stack/common/values.hpp"
 #include "stack/session/pe_core.hpp"
 #include "stack/transport/transport.hpp"
@@ -53,30 +54,10 @@ struct Options {
   std::string log_level = "info";
 };
 
-enum class Level { error, warning, info, debug };
-Level g_level = Level::info;
-template <class... A>
-void log(Level l, const char* fmt, A... args) {
-  if (l > g_level) return;
-  static const char* names[] = {"error", "warning", "info", "debug"};
-  std::fprintf(stderr, "rsplab pe: %s: ", names[static_cast<int>(l)]);
-  if constexpr (sizeof...(A) == 0)
-    std::fputs(fmt, stderr);
-  else
-    std::fprintf(stderr, fmt, args...);
-  std::fputc('\n', stderr);
-}
+using shell::Level;
+shell::Logger log{"rsplab pe"};
 
-wire::Address to_wire(const transport::Address& a) {
-  if (a.is_v4()) {
-    const auto b = a.to_v4().to_bytes();
-    return wire::Address::v4(b[0], b[1], b[2], b[3]);
-  }
-  std::array<std::uint8_t, 16> b{};
-  const auto v6 = a.to_v6().to_bytes();
-  std::copy(v6.begin(), v6.end(), b.begin());
-  return wire::Address::v6(b);
-}
+using shell::to_wire;
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -306,10 +287,7 @@ int run(const Options& o, Context& ctx) {
     ctx.err << "rsplab pe: " << what << "\n";
     return kExitUsage;
   };
-  if (o.log_level == "error") g_level = Level::error;
-  else if (o.log_level == "warning") g_level = Level::warning;
-  else if (o.log_level == "info") g_level = Level::info;
-  else if (o.log_level == "debug") g_level = Level::debug;
+  if (const auto level = shell::parse_level(o.log_level)) log.level = *level;
   else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
 
   std::string error;

@@ -23,6 +23,7 @@
 
 #include "apps/commands.hpp"
 #include "apps/event_log.hpp"
+#include "apps/shell.hpp"
 #include "stack/common/values.hpp"
 #include "stack/registrar/core.hpp"
 #include "stack/transport/transport.hpp"
@@ -55,30 +56,10 @@ struct Options {
   std::uint64_t seed = 0;
 };
 
-enum class Level { error, warning, info, debug };
-Level g_level = Level::info;
-template <class... A>
-void log(Level l, const char* fmt, A... args) {
-  if (l > g_level) return;
-  static const char* names[] = {"error", "warning", "info", "debug"};
-  std::fprintf(stderr, "rsplab registrar: %s: ", names[static_cast<int>(l)]);
-  if constexpr (sizeof...(A) == 0)
-    std::fputs(fmt, stderr);
-  else
-    std::fprintf(stderr, fmt, args...);
-  std::fputc('\n', stderr);
-}
+using shell::Level;
+shell::Logger log{"rsplab registrar"};
 
-wire::Address to_wire(const transport::Address& a) {
-  if (a.is_v4()) {
-    const auto b = a.to_v4().to_bytes();
-    return wire::Address::v4(b[0], b[1], b[2], b[3]);
-  }
-  std::array<std::uint8_t, 16> b{};
-  const auto v6 = a.to_v6().to_bytes();
-  std::copy(v6.begin(), v6.end(), b.begin());
-  return wire::Address::v6(b);
-}
+using shell::to_wire;
 
 class Registrar {
  public:
@@ -241,10 +222,7 @@ int run(const Options& o, Context& ctx) {
     ctx.err << "rsplab registrar: " << what << "\n";
     return kExitUsage;
   };
-  if (o.log_level == "error") g_level = Level::error;
-  else if (o.log_level == "warning") g_level = Level::warning;
-  else if (o.log_level == "info") g_level = Level::info;
-  else if (o.log_level == "debug") g_level = Level::debug;
+  if (const auto level = shell::parse_level(o.log_level)) log.level = *level;
   else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
 
   std::string error;

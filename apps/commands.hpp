@@ -45,10 +45,14 @@ void add_registrar_command(CLI::App& app, Context& ctx);
 // pe_command.cpp: `rsplab pe`, a pool element registering at registrars on real sockets.
 void add_pe_command(CLI::App& app, Context& ctx);
 
+// pu_command.cpp: `rsplab pu`, pool users submitting CalcApp jobs with failover.
+void add_pu_command(CLI::App& app, Context& ctx);
+
 // In `rsplab --help` order.
 inline constexpr AddCommand kCommands[] = {
     &add_registrar_command,
     &add_pe_command,
+    &add_pu_command,
     &add_decode_command,
 };
 

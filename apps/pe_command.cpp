@@ -1,16 +1,19 @@
-// `rsplab pe`: a pool element on real sockets, registration only (the CalcApp service
-// comes later). A thin Asio shell around the pure PE registration core (PeCore): it opens
-// the user-transport listener (whose endpoint is what the PE registers), carries out the
-// core's ops in order — connect registrar i, close it, send ASAP on it (PPID 11) — feeds
-// back connects, failures, closures and messages with the time, keeps one timer at the
-// core's next deadline and writes the core's events as JSON lines.
+// `rsplab pe`: pool elements on real sockets serving CalcApp. A thin Asio shell around two
+// pure cores per member: the registration core (PeCore) and the CalcApp service
+// (CalcAppService). Each member opens its user-transport listener (whose endpoint it
+// registers; TCP frames carry a PPID prefix so that CalcApp data and the ASAP control
+// channel share one connection), carries out the cores' ops in order, feeds back what
+// happened with the time, keeps one timer at the cores' next deadline, pushes the
+// service's load to the registration core and writes both cores' events as JSON lines.
 //
-//   PeCore ──Op connect(i)──► async_connect(registrar i) ──► registrar_connected / _failed
-//   PeCore ──Op send(i)─────► Connection::send(11, bytes)
-//   Connection ──message───► PeCore::received(i)   ──closed──► PeCore::registrar_closed(i)
-//   steady_timer(next_deadline) ─► PeCore::tick(now);   SIGTERM/SIGINT ─► PeCore::shutdown
+//   PeCore ──connect/close/send(i)──► RegistrarLinks ──► registrar i (PPID 11)
+//   PU ──accept──► session s ──message(ppid)──► CalcAppService ──send/close(s)──► PU
+//   CalcAppService::load() changed ──► PeCore::set_load (adaptive policies re-register)
+//   DeadlineTimer(min of both next_deadline) ─► tick both
+//   SIGTERM/SIGINT ─► service.shutdown (cookies), PeCore::shutdown (deregister) ─► exit
 //
-// Single-threaded: one io_context, no locks.
+// `--count N` hosts N independent members; `--control stdin` kills, freezes and resumes
+// one of them (apps/control.hpp). Single-threaded: one io_context, no locks.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -24,10 +27,12 @@
 #include <vector>
 
 #include "apps/commands.hpp"
+#include "apps/member.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
 #include "stack/common/values.hpp"
 #include "stack/session/pe_core.hpp"
+#include "stack/session/pe_service.hpp"
 #include "stack/transport/transport.hpp"
 #include "stack/wire/names.hpp"
 #include "stack/wire/parameters.hpp"
@@ -52,6 +57,17 @@ struct Options {
   std::string local = "127.0.0.1";
   std::string events;
   std::string log_level = "info";
+  std::string capacity = "1e6";
+  std::size_t max_jobs = 10;
+  std::string cookie_max_time = "5s";
+  std::string cookie_max_calculations = "5e6";
+  double shutdown_cookie_probability = 1.0;
+  std::string keepalive_interval = "2.5s";
+  std::string keepalive_timeout = "2.5s";
+  std::string usage_interval = "5s";
+  std::size_t count = 1;
+  std::string control;
+  std::uint64_t seed = 0;
 };
 
 using shell::Level;
@@ -59,20 +75,7 @@ shell::Logger log{"rsplab pe"};
 
 using shell::to_wire;
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
+using shell::split;
 
 bool is_fraction_field(wire::PolicyField f) {
   return f == wire::PolicyField::load || f == wire::PolicyField::load_degradation ||
@@ -130,158 +133,177 @@ std::optional<wire::Policy> parse_policy(const std::string& text, std::string* e
   return p;
 }
 
-class Pe {
+// One PE: its registration core, its CalcApp service, its listener, registrar links and
+// sessions. Every entry point goes through the gate (--control).
+class PeMember final : public Member {
  public:
-  Pe(asio::io_context& io, session::PeConfig config, transport::Kind kind,
-     std::vector<transport::Endpoint> registrars, EventLog& events)
-      : io_(io),
-        core_(std::move(config)),
-        kind_(kind),
-        registrars_(std::move(registrars)),
-        conns_(registrars_.size()),
-        generation_(registrars_.size(), 0),
-        events_(events),
+  PeMember(asio::io_context& io, std::size_t index, session::PeConfig config,
+           session::ServiceConfig service, transport::Kind kind,
+           std::vector<transport::Endpoint> registrars, const transport::Endpoint& local,
+           EventLog& events, std::function<void()> on_done)
+      : Member(index, wire::hex_id(config.pe_identifier), events, std::move(on_done)),
         timer_(io),
-        exit_timer_(io) {}
+        service_(service, Clock::now()),
+        links_(io, kind, std::move(registrars),
+               {[this](std::size_t i) {
+                  gate_.run([this, i] { with_now([&](auto now) { core_->registrar_connected(i, now, actions_); }); });
+                },
+                [this](std::size_t i, std::error_code ec) {
+                  gate_.run([this, i, ec] {
+                    log(Level::info, "pe %s: registrar %zu: connect failed: %s", id().c_str(), i,
+                        ec.message().c_str());
+                    with_now([&](auto now) { core_->registrar_connect_failed(i, now, actions_); });
+                  });
+                },
+                [this](std::size_t i, std::error_code ec) {
+                  gate_.run([this, i, ec] {
+                    log(Level::info, "pe %s: registrar %zu closed: %s", id().c_str(), i,
+                        ec.message().c_str());
+                    with_now([&](auto now) { core_->registrar_closed(i, now, actions_); });
+                  });
+                },
+                [this](std::size_t i, std::span<const std::uint8_t> m) {
+                  gate_.deliver(m, [this, i](std::span<const std::uint8_t> b) {
+                    with_now([&](auto now) { core_->received(i, b, now, actions_); });
+                  });
+                }}) {
+    transport::Endpoint at = local;
+    at.port = 0;
+    if (kind == transport::Kind::tcp && at.addresses.size() > 1) at.addresses.resize(1);
+    user_kind_ = kind;
+    listener_ = transport::Listener::open(io, kind, at, {true, 0});
+    user_ = listener_->local_endpoint();
+    config.user_transport.kind =
+        kind == transport::Kind::sctp ? wire::TransportKind::sctp : wire::TransportKind::tcp;
+    config.user_transport.use = wire::TransportUse::data_plus_control;
+    config.user_transport.port = user_.port;
+    for (const auto& a : user_.addresses) config.user_transport.addresses.push_back(to_wire(a));
+    core_.emplace(std::move(config));
+  }
+
+  const transport::Endpoint& user() const { return user_; }
+  bool failed() const { return failed_; }
+  const session::CalcAppService& service() const { return service_; }
 
   void start() {
-    const auto now = Clock::now();
-    core_.start(now, actions_);
-    execute(now);
+    listener_->start([this](std::shared_ptr<transport::Connection> c) { accept(std::move(c)); });
+    write({{"event", "ready"}, {"member", index()}, {"user_transport", user_.to_string()},
+           {"transport", transport::name(user_kind_)}});
+    with_now([&](auto now) { core_->start(now, actions_); });
   }
 
-  // SIGTERM/SIGINT: deregister, then stop when the core is done (at most 5 s).
-  void shutdown() {
-    if (shutting_down_) return;
-    shutting_down_ = true;
-    const auto now = Clock::now();
-    core_.shutdown(now, actions_);
-    exit_timer_.expires_after(std::chrono::seconds(5));
-    exit_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
-      log(Level::warning, "not done 5 s after the signal: stopping anyway");
-      finish();
+  // Clean shutdown: fresh cookies (with probability p), sessions closed, deregistration.
+  void shutdown() override {
+    gate_.run([this] {
+      if (shutting_down_ || done()) return;
+      shutting_down_ = true;
+      listener_->close();
+      with_now([&](auto now) {
+        service_.shutdown(now, service_actions_);
+        core_->shutdown(now, actions_);
+      });
     });
-    execute(now);
   }
 
-  bool failed() const { return failed_; }
+  // The last resort of a shutdown that does not end.
+  void abandon() {
+    drop_all();
+    finish();
+  }
 
  private:
+  // Runs `f(now)` (a call into a core), then carries out what the cores said.
+  template <class F>
+  void with_now(F f) {
+    const auto now = Clock::now();
+    f(now);
+    execute(now);
+  }
+
+  void accept(std::shared_ptr<transport::Connection> c) {
+    const session::SessionId s = next_session_++;
+    adopt(
+        s, std::move(c),
+        [this, s](std::uint32_t ppid, std::span<const std::uint8_t> b) {
+          with_now([&](auto now) { service_.received(s, ppid, b, now, service_actions_); });
+        },
+        [this, s] { with_now([&](auto now) { service_.closed(s, now, service_actions_); }); },
+        [this, s] { with_now([&](auto now) { service_.opened(s, now, service_actions_); }); });
+  }
+
   void execute(Clock::time_point now) {
-    session::Actions a = std::move(actions_);
-    actions_.clear();
-    for (auto& op : a.ops) {
-      const auto i = op.registrar;
-      if (i >= registrars_.size()) continue;
-      switch (op.kind) {
-        case session::Op::Kind::connect: connect(i); break;
-        case session::Op::Kind::close:
-          ++generation_[i];
-          if (conns_[i]) conns_[i]->close();
-          conns_[i].reset();
-          break;
-        case session::Op::Kind::send:
-          if (!conns_[i] || !conns_[i]->send(wire::kPpidAsap, op.message))
-            log(Level::warning, "registrar %zu: send refused", i);
-          break;
+    if (gate_.dead()) return;
+    for (int round = 0; round < 2; ++round) {
+      session::ServiceActions sa = std::move(service_actions_);
+      service_actions_.clear();
+      for (auto& op : sa.ops) {
+        if (op.kind == session::SessionOp::Kind::send)
+          send_to(op.session, op.ppid, op.message);
+        else
+          close_session(op.session);
       }
+      for (const auto& e : sa.events) write(e);
+      if (service_.load() != pushed_load_ && !shutting_down_) {
+        pushed_load_ = service_.load();
+        core_->set_load(pushed_load_, now, actions_);
+      }
+      session::Actions a = std::move(actions_);
+      actions_.clear();
+      for (auto& op : a.ops) {
+        switch (op.kind) {
+          case session::Op::Kind::connect: links_.connect(op.registrar); break;
+          case session::Op::Kind::close: links_.close(op.registrar); break;
+          case session::Op::Kind::send:
+            if (!links_.send(op.registrar, op.message))
+              log(Level::warning, "pe %s: registrar %zu: send refused", id().c_str(), op.registrar);
+            break;
+        }
+      }
+      for (const auto& e : a.events) write(e);
     }
-    for (const auto& e : a.events) events_.write(e);
-    if (core_.state() == session::PeState::done) {
+    if (core_->state() == session::PeState::done) {
       if (!shutting_down_) failed_ = true;
+      drop_all();
       finish();
       return;
     }
-    arm(now);
-  }
-
-  void connect(std::size_t i) {
-    const std::uint64_t gen = ++generation_[i];
-    if (conns_[i]) conns_[i]->close();
-    conns_[i].reset();
-    log(Level::debug, "connecting to registrar %zu at %s", i, registrars_[i].to_string().c_str());
-    transport::async_connect(
-        io_, kind_, registrars_[i], {}, {false, wire::kPpidAsap},
-        [this, i, gen](std::error_code ec, std::shared_ptr<transport::Connection> c) {
-          if (finished_ || gen != generation_[i]) {
-            if (c) c->close();
-            return;
-          }
-          const auto now = Clock::now();
-          if (ec || !c) {
-            log(Level::info, "registrar %zu (%s): connect failed: %s", i,
-                registrars_[i].to_string().c_str(), ec.message().c_str());
-            core_.registrar_connect_failed(i, now, actions_);
-            execute(now);
-            return;
-          }
-          conns_[i] = c;
-          c->start({[this, i, gen](std::uint32_t, std::span<const std::uint8_t> m) {
-                      if (finished_ || gen != generation_[i]) return;
-                      const auto now = Clock::now();
-                      core_.received(i, m, now, actions_);
-                      execute(now);
-                    },
-                    [this, i, gen](const std::error_code& ec) {
-                      if (finished_ || gen != generation_[i]) return;
-                      log(Level::info, "registrar %zu closed: %s", i, ec.message().c_str());
-                      conns_[i].reset();
-                      const auto now = Clock::now();
-                      core_.registrar_closed(i, now, actions_);
-                      execute(now);
-                    }});
-          log(Level::debug, "connected to registrar %zu", i);
-          core_.registrar_connected(i, now, actions_);
-          execute(now);
+    std::optional<Clock::time_point> due = core_->next_deadline();
+    if (const auto s = service_.next_deadline(); s && (!due || *s < *due)) due = s;
+    timer_.arm(due, [this] {
+      gate_.run([this] {
+        with_now([&](auto now) {
+          service_.tick(now, service_actions_);
+          core_->tick(now, actions_);
         });
-  }
-
-  void arm(Clock::time_point now) {
-    const auto next = core_.next_deadline();
-    if (!next) {
-      armed_.reset();
-      timer_.cancel();
-      return;
-    }
-    if (armed_ && *armed_ == *next) return;
-    armed_ = *next;
-    timer_.expires_at(std::max(*next, now));
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec || finished_) return;
-      armed_.reset();
-      const auto now = Clock::now();
-      core_.tick(now, actions_);
-      execute(now);
+      });
     });
   }
 
-  void finish() {
-    if (finished_) return;
-    finished_ = true;
-    timer_.cancel();
-    exit_timer_.cancel();
-    for (auto& c : conns_)
-      if (c) c->close();
-    io_.stop();
+  void rearm() override {
+    with_now([](auto) {});
   }
 
-  asio::io_context& io_;
-  session::PeCore core_;
-  transport::Kind kind_;
-  std::vector<transport::Endpoint> registrars_;
-  std::vector<std::shared_ptr<transport::Connection>> conns_;
-  std::vector<std::uint64_t> generation_;  // stale connect results and handlers are ignored
-  EventLog& events_;
+  void drop_all() override {
+    timer_.cancel();
+    listener_->close();
+    close_sessions();
+    links_.close_all();
+  }
+
+  shell::DeadlineTimer timer_;
+  session::CalcAppService service_;
+  std::optional<session::PeCore> core_;
+  shell::RegistrarLinks links_;
+  std::unique_ptr<transport::Listener> listener_;
+  transport::Endpoint user_;
+  transport::Kind user_kind_ = transport::Kind::tcp;
+  session::SessionId next_session_ = 1;
   session::Actions actions_;
-  asio::steady_timer timer_;
-  std::optional<Clock::time_point> armed_;
-  asio::steady_timer exit_timer_;
+  session::ServiceActions service_actions_;
+  std::uint32_t pushed_load_ = 0;
   bool shutting_down_ = false;
-  bool finished_ = false;
   bool failed_ = false;
 };
-
 int run(const Options& o, Context& ctx) {
   const auto usage = [&](const std::string& what) {
     ctx.err << "rsplab pe: " << what << "\n";
@@ -291,13 +313,8 @@ int run(const Options& o, Context& ctx) {
   else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
 
   std::string error;
-  std::vector<transport::Endpoint> registrars;
-  for (const auto& item : split(o.registrar, ',')) {
-    const auto e = transport::parse_endpoint(item, wire::kAsapPort, &error);
-    if (!e) return usage("--registrar: '" + item + "': " + error);
-    registrars.push_back(*e);
-  }
-  if (registrars.empty()) return usage("--registrar: at least one ADDR:PORT");
+  const auto registrars = shell::parse_registrars(o.registrar, &error);
+  if (!registrars) return usage("--registrar: " + error);
   if (o.pool.empty()) return usage("--pool: a non-empty pool handle");
   const auto policy = parse_policy(o.policy, &error);
   if (!policy) return usage("--policy: " + error);
@@ -305,39 +322,61 @@ int run(const Options& o, Context& ctx) {
   if (!choice) return usage("--transport: '" + o.transport + "' (auto, sctp, tcp)");
   const auto local = transport::parse_endpoint(o.local, 0, &error);
   if (!local) return usage("--local: " + error);
+  if (o.count < 1) return usage("--count: at least 1");
+  if (!o.control.empty() && o.control != "stdin") return usage("--control: only 'stdin'");
 
-  const auto interval = rserpool::values::parse_duration(o.reregistration_interval, "ms", &error);
-  if (!interval) return usage("--reregistration-interval: " + error);
   session::PeConfig config;
   config.pool_handle = o.pool;
   config.policy = *policy;
-  config.registrar_count = registrars.size();
-  config.reregistration_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
-  if (config.reregistration_interval.count() <= 0)
-    return usage("--reregistration-interval: at least 1 ms");
+  config.registrar_count = registrars->size();
+  const auto interval = shell::parse_ms(o.reregistration_interval, false, &error);
+  if (!interval) return usage("--reregistration-interval: " + error);
+  config.reregistration_interval = *interval;
   if (o.registration_life.empty()) {
     config.registration_life = 3 * config.reregistration_interval;
   } else {
-    const auto life = rserpool::values::parse_duration(o.registration_life, "ms", &error);
+    const auto life = shell::parse_ms(o.registration_life, false, &error);
     if (!life) return usage("--registration-life: " + error);
-    config.registration_life = std::chrono::duration_cast<std::chrono::milliseconds>(*life);
-    if (config.registration_life.count() <= 0) return usage("--registration-life: at least 1 ms");
+    config.registration_life = *life;
   }
   if (config.registration_life.count() > 0x7fffffff)
     return usage("--registration-life: at most 2^31-1 ms");
+
+  session::ServiceConfig service;
+  const auto capacity = rserpool::values::parse_amount(o.capacity, false, &error);
+  if (!capacity || *capacity <= 0)
+    return usage("--capacity: " + (capacity ? std::string("must be > 0") : error));
+  service.server.capacity = *capacity;
+  if (o.max_jobs < 1) return usage("--max-jobs: at least 1");
+  service.server.max_jobs = o.max_jobs;
+  const auto cookie_time = shell::parse_ms(o.cookie_max_time, true, &error);
+  if (!cookie_time) return usage("--cookie-max-time: " + error);
+  service.server.cookie_interval = *cookie_time;
+  const auto cookie_calcs = rserpool::values::parse_amount(o.cookie_max_calculations, false, &error);
+  if (!cookie_calcs || *cookie_calcs < 0)
+    return usage("--cookie-max-calculations: " + (cookie_calcs ? std::string("must be >= 0") : error));
+  service.server.cookie_calculations = *cookie_calcs;
+  if (!(o.shutdown_cookie_probability >= 0 && o.shutdown_cookie_probability <= 1))
+    return usage("--shutdown-cookie-probability: 0 to 1");
+  service.shutdown_cookie_probability = o.shutdown_cookie_probability;
+  const auto ka_interval = shell::parse_ms(o.keepalive_interval, false, &error);
+  if (!ka_interval) return usage("--keepalive-interval: " + error);
+  const auto ka_timeout = shell::parse_ms(o.keepalive_timeout, false, &error);
+  if (!ka_timeout) return usage("--keepalive-timeout: " + error);
+  service.keepalive_interval = *ka_interval;
+  service.keepalive_timeout = *ka_timeout;
+  const auto usage_interval = shell::parse_ms(o.usage_interval, true, &error);
+  if (!usage_interval) return usage("--usage-interval: " + error);
+  service.usage_interval = *usage_interval;
+
   std::random_device rd;
-  if (o.identifier.empty()) {
-    do config.pe_identifier = rd(); while (config.pe_identifier == 0);
-  } else {
-    try {
-      std::size_t used = 0;
-      const unsigned long v = std::stoul(o.identifier, &used, 0);
-      if (used != o.identifier.size() || v == 0 || v > 0xffffffffUL) throw std::out_of_range("");
-      config.pe_identifier = static_cast<std::uint32_t>(v);
-    } catch (const std::exception&) {
+  const std::uint64_t seed = o.seed != 0 ? o.seed : (std::uint64_t{rd()} << 32 | rd());
+  std::optional<std::uint32_t> first_id;
+  if (!o.identifier.empty()) {
+    first_id = shell::parse_identifier(o.identifier);
+    if (!first_id || std::uint64_t{*first_id} + o.count - 1 > 0xffffffffULL)
       return usage("--identifier: '" + o.identifier +
-                   "' (a non-zero 32-bit number, e.g. 0x1234abcd)");
-    }
+                   "' (a non-zero 32-bit number, e.g. 0x1234abcd; member i gets it + i)");
   }
 
   const transport::Kind kind = transport::resolve(*choice);
@@ -346,54 +385,68 @@ int run(const Options& o, Context& ctx) {
 
   EventLog events;
   try {
-    events.open(o.events, {{"component", "pe"}, {"id", wire::hex_id(config.pe_identifier)}});
+    events.open(o.events, {{"component", "pe"}});
   } catch (const std::exception& e) {
     return usage(e.what());
   }
 
   asio::io_context io;
-  // The user transport: accepted connections are closed for now (no service yet).
-  std::unique_ptr<transport::Listener> listener;
-  transport::Endpoint user;
+  std::vector<std::unique_ptr<PeMember>> members;
+  std::size_t finished = 0;
+  const auto on_done = [&] {
+    if (++finished == members.size()) io.stop();
+  };
   try {
-    transport::Endpoint at = *local;
-    at.port = 0;
-    if (kind == transport::Kind::tcp && at.addresses.size() > 1) at.addresses.resize(1);
-    listener = transport::Listener::open(io, kind, at, {false, 0});
-    user = listener->local_endpoint();
-    listener->start([](std::shared_ptr<transport::Connection> c) {
-      log(Level::info, "user connection from port %u: closed (no service yet)",
-          static_cast<unsigned>(c->peer_port()));
-      c->close();
-    });
+    std::mt19937_64 ids(seed);
+    for (std::size_t i = 0; i < o.count; ++i) {
+      session::PeConfig c = config;
+      if (first_id) {
+        c.pe_identifier = static_cast<std::uint32_t>(*first_id + i);
+      } else {
+        do c.pe_identifier = static_cast<std::uint32_t>(ids() ^ rd()); while (c.pe_identifier == 0);
+      }
+      session::ServiceConfig sc = service;
+      sc.seed = seed + i;
+      members.push_back(std::make_unique<PeMember>(io, i, std::move(c), sc, kind, *registrars,
+                                                   *local, events, on_done));
+    }
   } catch (const std::exception& e) {
     ctx.err << "rsplab pe: user transport: " << e.what() << "\n";
     return kExitFailed;
   }
-  config.user_transport.kind =
-      kind == transport::Kind::sctp ? wire::TransportKind::sctp : wire::TransportKind::tcp;
-  config.user_transport.use = wire::TransportUse::data_only;
-  config.user_transport.port = user.port;
-  for (const auto& a : user.addresses) config.user_transport.addresses.push_back(to_wire(a));
+  for (const auto& m : members) ctx.out << "pe " << m->id() << " " << m->user().to_string() << "\n";
+  ctx.out << std::flush;
 
-  Pe pe(io, config, kind, registrars, events);
-  ctx.out << "pe " << wire::hex_id(config.pe_identifier) << " " << user.to_string() << std::endl;
-  events.write({{"event", "ready"},
-                {"pool", o.pool},
-                {"user_transport", user.to_string()},
-                {"transport", transport::name(kind)}});
+  std::unique_ptr<StdinControl> control;
+  if (!o.control.empty()) {
+    try {
+      control = open_control(io, members_of(members), log);
+    } catch (const std::exception& e) {
+      return usage(std::string("--control stdin: standard input must be a pipe or terminal: ") +
+                   e.what());
+    }
+  }
 
+  asio::steady_timer exit_timer(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    log(Level::info, "signal %d: deregistering", sig);
-    listener->close();
-    pe.shutdown();
+    log(Level::info, "signal %d: shutting down (cookies, deregistration)", sig);
+    if (control) control->close();
+    for (auto& m : members) m->shutdown();
+    exit_timer.expires_after(std::chrono::seconds(5));
+    exit_timer.async_wait([&](const boost::system::error_code& e) {
+      if (e) return;
+      log(Level::warning, "not done 5 s after the signal: stopping anyway");
+      for (auto& m : members) m->abandon();
+      io.stop();
+    });
   });
-  pe.start();
+  for (auto& m : members) m->start();
   io.run();
-  listener->close();
-  if (pe.failed()) {
+  bool failed = false;
+  for (const auto& m : members) failed = failed || m->failed();
+  if (failed) {
     log(Level::error, "stopped: the registration cannot succeed (see the events)");
     return kExitFailed;
   }
@@ -407,8 +460,12 @@ void add_pe_command(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "pe", "Run a pool element (PE): registers at a registrar and keeps the registration");
   cmd->footer(
-      "When started it prints 'pe 0x<id> <user transport endpoint>' (flushed). SIGINT or\n"
-      "SIGTERM deregister and exit 0 once deregistered (at most 5 s later).\n"
+      "When started it prints 'pe 0x<id> <user transport endpoint>' per member (flushed).\n"
+      "SIGINT or SIGTERM: fresh cookies to the sessions (see --shutdown-cookie-probability),\n"
+      "deregistration, exit 0 once deregistered (at most 5 s later).\n"
+      "--control stdin takes JSON lines: {\"cmd\":\"kill\"|\"stop\"|\"resume\"|\"shutdown\",\n"
+      "\"member\":I}: kill = a crash (connections dropped, no goodbye), stop/resume = as\n"
+      "SIGSTOP/SIGCONT, shutdown = as SIGTERM for that member only.\n"
       "Durations need a unit or are milliseconds: 30s, 500ms, 2min.\n"
       "Policies: NAME or NAME:V1[,V2...], values in the policy's field order; loads,\n"
       "degradations and DPFs as fractions 0..1 or percentages (5%), weights, priorities\n"
@@ -421,7 +478,8 @@ void add_pe_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--pool", o->pool, "Pool handle")->required();
   cmd->add_option("--policy", o->policy, "Pool policy NAME[:V1[,V2...]] (see below)")
       ->capture_default_str();
-  cmd->add_option("--identifier", o->identifier, "PE identifier, non-zero 32 bits (default: random)");
+  cmd->add_option("--identifier", o->identifier,
+                  "PE identifier, non-zero 32 bits; member i of --count gets it + i (default: random)");
   cmd->add_option("--reregistration-interval", o->reregistration_interval,
                   "Re-registration interval")
       ->capture_default_str();
@@ -432,6 +490,34 @@ void add_pe_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--local", o->local,
                   "User transport addresses ADDR[,ADDR...] (a free port; TCP uses the first)")
+      ->capture_default_str();
+  cmd->add_option("--capacity", o->capacity, "Calculations per second, shared by the jobs")
+      ->capture_default_str();
+  cmd->add_option("--max-jobs", o->max_jobs, "Jobs served at once; more are rejected")
+      ->capture_default_str();
+  cmd->add_option("--cookie-max-time", o->cookie_max_time,
+                  "A cookie at least this often per job (0: not by time)")
+      ->capture_default_str();
+  cmd->add_option("--cookie-max-calculations", o->cookie_max_calculations,
+                  "A cookie at least every so many calculations per job (0: not by work)")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-cookie-probability", o->shutdown_cookie_probability,
+                  "On a clean shutdown each job gets a fresh cookie with this probability")
+      ->capture_default_str();
+  cmd->add_option("--keepalive-interval", o->keepalive_interval,
+                  "Session keep-alive to a PU silent this long")
+      ->capture_default_str();
+  cmd->add_option("--keepalive-timeout", o->keepalive_timeout,
+                  "Session closed when the PU does not answer within this")
+      ->capture_default_str();
+  cmd->add_option("--usage-interval", o->usage_interval,
+                  "A 'usage' event (used and offered capacity) this often (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--count", o->count, "Host N independent PEs in this process")
+      ->capture_default_str();
+  cmd->add_option("--control", o->control,
+                  "'stdin': JSON-line commands kill/stop/resume/shutdown a member (see below)");
+  cmd->add_option("--seed", o->seed, "Seed of the random draws (0: random)")
       ->capture_default_str();
   cmd->add_option("--events", o->events, "Write events as JSON lines to FILE ('-': stdout)");
   cmd->add_option("--log-level", o->log_level, "error|warning|info|debug")->capture_default_str();

@@ -146,29 +146,18 @@ class Registrar {
               }});
   }
 
-  void execute(Clock::time_point now) {
+  void execute(Clock::time_point) {
     for (auto& s : actions_.sends) {
       const auto it = conns_.find(s.conn);
       if (it != conns_.end()) it->second.connection->send(it->second.ppid, s.message);
     }
     for (const auto& e : actions_.events) events_.write(e);
     actions_.clear();
-    arm(now);
+    arm();
   }
 
-  void arm(Clock::time_point now) {
-    const auto next = core_.next_deadline();
-    if (!next) {
-      armed_.reset();
-      timer_.cancel();
-      return;
-    }
-    if (armed_ && *armed_ == *next) return;
-    armed_ = *next;
-    timer_.expires_at(std::max(*next, now));
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
-      armed_.reset();
+  void arm() {
+    timer_.arm(core_.next_deadline(), [this] {
       const auto now = Clock::now();
       core_.tick(now, actions_);
       execute(now);
@@ -203,8 +192,7 @@ class Registrar {
   std::map<registrar::ConnId, Conn> conns_;
   registrar::ConnId next_id_ = 1;
   registrar::Actions actions_;
-  asio::steady_timer timer_;
-  std::optional<Clock::time_point> armed_;
+  shell::DeadlineTimer timer_;
   asio::steady_timer announce_timer_;
   std::optional<asio::ip::udp::socket> announce_socket_;
   asio::ip::udp::endpoint announce_group_;
@@ -234,14 +222,12 @@ int run(const Options& o, Context& ctx) {
   if (!choice) return usage("--transport: '" + o.transport + "' (auto, sctp, tcp)");
 
   registrar::Config config;
-  const auto interval = rserpool::values::parse_duration(o.keepalive_interval, "ms", &error);
+  const auto interval = shell::parse_ms(o.keepalive_interval, false, &error);
   if (!interval) return usage("--keepalive-interval: " + error);
-  const auto timeout = rserpool::values::parse_duration(o.keepalive_timeout, "ms", &error);
+  const auto timeout = shell::parse_ms(o.keepalive_timeout, false, &error);
   if (!timeout) return usage("--keepalive-timeout: " + error);
-  config.keepalive_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
-  config.keepalive_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
-  if (config.keepalive_interval.count() <= 0 || config.keepalive_timeout.count() <= 0)
-    return usage("keep-alive interval and timeout must be at least 1 ms");
+  config.keepalive_interval = *interval;
+  config.keepalive_timeout = *timeout;
   config.max_bad_pe_reports = std::max<std::uint32_t>(1, o.max_bad_pe_reports);
   config.max_hres_items = std::min(o.max_hres_items, registrar::kMaxHresItemsCap);
   config.max_hr_rate = o.max_hr_rate;
@@ -259,14 +245,9 @@ int run(const Options& o, Context& ctx) {
   if (o.identifier.empty()) {
     do config.identifier = rd(); while (config.identifier == 0);
   } else {
-    try {
-      std::size_t used = 0;
-      const unsigned long v = std::stoul(o.identifier, &used, 0);
-      if (used != o.identifier.size() || v == 0 || v > 0xffffffffUL) throw std::out_of_range("");
-      config.identifier = static_cast<std::uint32_t>(v);
-    } catch (const std::exception&) {
-      return usage("--identifier: '" + o.identifier + "' (a non-zero 32-bit number, e.g. 0x1234abcd)");
-    }
+    const auto id = shell::parse_identifier(o.identifier);
+    if (!id) return usage("--identifier: '" + o.identifier + "' (a non-zero 32-bit number, e.g. 0x1234abcd)");
+    config.identifier = *id;
   }
   config.seed = o.seed != 0 ? o.seed : (std::uint64_t{rd()} << 32 | rd());
 

@@ -6,8 +6,8 @@
 namespace rserpool::calcapp {
 
 Workload::Workload(values::Distribution size, values::Distribution interval,
-                   std::uint64_t seed, TimePoint start)
-    : size_(size), interval_(interval), rng_(seed) {
+                   std::uint64_t seed, TimePoint start, std::uint64_t max_jobs)
+    : size_(size), interval_(interval), rng_(seed), max_jobs_(max_jobs) {
   assert(size_.values == values::ValueKind::amount);
   assert(interval_.values == values::ValueKind::duration);
   next_ = start + values::sample_duration(interval_, rng_);
@@ -25,9 +25,10 @@ QueuedJob Workload::draw(TimePoint at) {
 
 std::size_t Workload::arrive(TimePoint now) {
   std::size_t count = 0;
-  while (next_ <= now) {
+  while (!exhausted() && next_ <= now) {
     queue_.push_back(draw(next_));
     ++count;
+    ++generated_;
     // A zero interval (fixed:0s) would arrive forever at one instant: at least 1 ns.
     next_ += std::max(values::sample_duration(interval_, rng_), Duration(1));
   }

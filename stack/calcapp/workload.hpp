@@ -27,13 +27,17 @@ struct QueuedJob {
 class Workload {
  public:
   // REQUIRES: `size` of ValueKind::amount, `interval` of ValueKind::duration (seconds).
-  // The first job arrives one drawn interval after `start`.
+  // The first job arrives one drawn interval after `start`. `max_jobs` caps how many jobs
+  // are ever generated (0: no limit).
   Workload(values::Distribution size, values::Distribution interval, std::uint64_t seed,
-           TimePoint start);
+           TimePoint start, std::uint64_t max_jobs = 0);
 
+  // Meaningless once exhausted(): no job arrives then.
   TimePoint next_arrival() const { return next_; }
   // Queues every job that arrived by `now` (each with its own arrival time); how many.
   std::size_t arrive(TimePoint now);
+  std::uint64_t generated() const { return generated_; }
+  bool exhausted() const { return max_jobs_ != 0 && generated_ >= max_jobs_; }
 
   const std::deque<QueuedJob>& queue() const { return queue_; }
   bool in_service() const { return serving_; }
@@ -50,6 +54,8 @@ class Workload {
   handlespace::Rng rng_;
   TimePoint next_;
   std::uint32_t next_id_ = 1;
+  std::uint64_t max_jobs_ = 0;
+  std::uint64_t generated_ = 0;
   std::deque<QueuedJob> queue_;
   bool serving_ = false;
 };

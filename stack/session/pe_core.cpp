@@ -241,15 +241,14 @@ void PeCore::on_registration_response(RegistrarIndex i, const asap::Registration
   pending_ = false;
   response_due_.reset();
   if (m.reject) {
-    const auto code = m.error && !m.error->causes.empty()
-                          ? std::optional(m.error->causes[0].code)
-                          : std::nullopt;
-    const bool permanent = code == wire::CauseCode::inconsistent_pooling_policy;
+    const bool has_cause = m.error && !m.error->causes.empty();
+    const wire::CauseCode code = has_cause ? m.error->causes[0].code : wire::CauseCode{};
+    const bool permanent = has_cause && code == wire::CauseCode::inconsistent_pooling_policy;
     out.events.push_back({{"event", "registration_rejected"},
                           {"pr", i},
                           {"pool", wire::show_handle(config_.pool_handle)},
                           {"pe", wire::hex_id(config_.pe_identifier)},
-                          {"cause", code ? json(wire::cause_name(*code)) : json(nullptr)},
+                          {"cause", has_cause ? json(wire::cause_name(code)) : json(nullptr)},
                           {"permanent", permanent}});
     if (permanent) {
       drop_connection(out);

@@ -340,4 +340,64 @@ TEST(Cli, UsageErrorsExit2) {
   EXPECT_EQ(rsplab({"decode", "--no-such-flag", "00"}).status, 2);
 }
 
+// `rsplab pe` and `rsplab pu`: every option in --help with its default; a bad value is a
+// usage error (exit 2) naming the option, before anything is opened or sent.
+TEST(Cli, PeAndPuHelpListEveryOptionWithItsDefault) {
+  const Outcome pe = rsplab({"pe", "--help"});
+  EXPECT_EQ(pe.status, 0) << pe.err;
+  for (const char* want :
+       {"--capacity", "1e6", "--max-jobs", "--cookie-max-time", "5s", "--cookie-max-calculations",
+        "5e6", "--shutdown-cookie-probability", "--keepalive-interval", "2.5s", "--count",
+        "--control", "--seed", "--transport", "--local", "--policy", "Exit status"})
+    EXPECT_NE(pe.out.find(want), std::string::npos) << want << " in\n" << pe.out;
+  const Outcome pu = rsplab({"pu", "--help"});
+  EXPECT_EQ(pu.status, 0) << pu.err;
+  for (const char* want :
+       {"--job-size", "exp:5e6", "--interval", "exp:15s", "--runtime", "--jobs",
+        "--keepalive-interval", "--keepalive-timeout", "--reject-retry-delay", "fixed:1s",
+        "--stale-cache", "--count", "--control", "--seed", "--transport", "--local",
+        "Exit status"})
+    EXPECT_NE(pu.out.find(want), std::string::npos) << want << " in\n" << pu.out;
+}
+
+TEST(Cli, PeAndPuBadValuesAreUsageErrorsNamingTheOption) {
+  const std::vector<std::string> pe = {"pe", "--registrar", "127.0.0.1:1", "--pool", "p"};
+  const std::vector<std::string> pu = {"pu", "--registrar", "127.0.0.1:1", "--pool", "p"};
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--capacity", "fast"}, "--capacity"},
+      {{"--capacity", "0"}, "--capacity"},
+      {{"--max-jobs", "0"}, "--max-jobs"},
+      {{"--cookie-max-time", "5 parsecs"}, "--cookie-max-time"},
+      {{"--shutdown-cookie-probability", "1.5"}, "--shutdown-cookie-probability"},
+      {{"--policy", "fastest"}, "--policy"},
+      {{"--count", "0"}, "--count"},
+      {{"--control", "tcp"}, "--control"},
+  };
+  for (const auto& [extra, option] : cases) {
+    auto args = pe;
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Outcome r = rsplab(args);
+    EXPECT_EQ(r.status, 2) << option << ": " << r.err;
+    EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
+  }
+  const std::vector<std::pair<std::vector<std::string>, std::string>> pu_cases = {
+      {{"--job-size", "exp:"}, "--job-size"},
+      {{"--job-size", "exp:5s"}, "--job-size"},
+      {{"--interval", "exp:5e6"}, "--interval"},
+      {{"--interval", "fixed:0s"}, "--interval"},
+      {{"--runtime", "soon"}, "--runtime"},
+      {{"--reject-retry-delay", "sometimes"}, "--reject-retry-delay"},
+      {{"--keepalive-timeout", "0"}, "--keepalive-timeout"},
+      {{"--transport", "udp"}, "--transport"},
+      {{"--count", "0"}, "--count"},
+  };
+  for (const auto& [extra, option] : pu_cases) {
+    auto args = pu;
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Outcome r = rsplab(args);
+    EXPECT_EQ(r.status, 2) << option << ": " << r.err;
+    EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace

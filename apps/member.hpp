@@ -1,0 +1,149 @@
+// One member of a `--count` process (`rsplab pe`, `rsplab pu`): its index and identity, the
+// gate through which every input reaches it (apps/shell.hpp), its events tagged with its
+// identity, and what `--control stdin` does to it (apps/control.hpp). A subclass drops its
+// connections (drop_all), re-arms its timer (rearm) and says how it shuts down cleanly.
+// Single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/control.hpp"
+#include "apps/event_log.hpp"
+#include "apps/shell.hpp"
+
+namespace rsplab {
+
+class Member {
+ public:
+  Member(std::size_t index, std::string id, EventLog& events, std::function<void()> on_done)
+      : index_(index), id_(std::move(id)), events_(events), on_done_(std::move(on_done)) {}
+  virtual ~Member() = default;
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+
+  std::size_t index() const { return index_; }
+  const std::string& id() const { return id_; }
+  bool done() const { return done_; }
+
+  // A crash: every connection dropped at once, no goodbye; nothing happens afterwards.
+  void kill() {
+    if (gate_.dead()) return;
+    gate_.kill();
+    write({{"event", "killed"}, {"member", index_}});
+    drop_all();
+    finish();
+  }
+  // As SIGSTOP / SIGCONT.
+  void freeze() {
+    if (gate_.dead() || gate_.frozen()) return;
+    gate_.freeze();
+    write({{"event", "stopped"}, {"member", index_}});
+  }
+  void resume() {
+    if (gate_.dead() || !gate_.frozen()) return;
+    write({{"event", "resumed"}, {"member", index_}});
+    gate_.resume();
+    gate_.run([this] { rearm(); });
+  }
+  // As SIGTERM, for this member.
+  virtual void shutdown() = 0;
+
+ protected:
+  virtual void drop_all() = 0;
+  // Carries out nothing new but re-arms the timer (and handles what fell due meanwhile).
+  virtual void rearm() = 0;
+
+  void finish() {
+    if (done_) return;
+    done_ = true;
+    on_done_();
+  }
+  void write(nlohmann::json e) {
+    e["id"] = id_;
+    events_.write(e);
+  }
+
+  // Sessions with PUs (PE) or PEs (PU) by the core's number. adopt() starts the connection:
+  // its messages, its end (unless this side closed it first) and its start go to the
+  // callbacks, through the gate.
+  using SessionId = std::uint64_t;
+  using Received = std::function<void(std::uint32_t ppid, std::span<const std::uint8_t>)>;
+  void adopt(SessionId s, std::shared_ptr<rserpool::transport::Connection> c, Received received,
+             std::function<void()> closed, std::function<void()> opened) {
+    sessions_[s] = c;
+    c->start({[this, s, received](std::uint32_t ppid, std::span<const std::uint8_t> m) {
+                gate_.deliver(m, [this, s, ppid, received](std::span<const std::uint8_t> b) {
+                  if (sessions_.count(s)) received(ppid, b);
+                });
+              },
+              [this, s, closed](const std::error_code&) {
+                gate_.run([this, s, closed] {
+                  if (sessions_.erase(s) != 0) closed();
+                });
+              }});
+    gate_.run([this, s, opened] {
+      if (sessions_.count(s)) opened();
+    });
+  }
+  void send_to(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message) {
+    const auto it = sessions_.find(s);
+    if (it != sessions_.end()) it->second->send(ppid, message);
+  }
+  void close_session(SessionId s) {
+    const auto it = sessions_.find(s);
+    if (it == sessions_.end()) return;
+    it->second->close();
+    sessions_.erase(it);
+  }
+  void close_sessions() {
+    for (auto& [s, c] : sessions_) c->close();
+    sessions_.clear();
+  }
+
+  shell::Gate gate_;
+
+ private:
+  std::size_t index_;
+  std::string id_;
+  EventLog& events_;
+  std::function<void()> on_done_;
+  bool done_ = false;
+  std::map<SessionId, std::shared_ptr<rserpool::transport::Connection>> sessions_;
+};
+
+template <class M>
+std::vector<Member*> members_of(const std::vector<std::unique_ptr<M>>& members) {
+  std::vector<Member*> out;
+  for (const auto& m : members) out.push_back(m.get());
+  return out;
+}
+
+// `--control stdin` for `members`: each command goes to its member; bad lines are logged.
+// Throws when standard input cannot be watched (a regular file).
+inline std::unique_ptr<StdinControl> open_control(boost::asio::io_context& io,
+                                                  const std::vector<Member*>& members,
+                                                  const shell::Logger& log) {
+  return std::make_unique<StdinControl>(
+      io, members.size(),
+      [members, &log](const ControlCommand& c) {
+        Member& m = *members[c.member];
+        log(shell::Level::info, "control: member %zu (%s)", c.member, m.id().c_str());
+        switch (c.kind) {
+          case ControlCommand::Kind::kill: m.kill(); break;
+          case ControlCommand::Kind::stop: m.freeze(); break;
+          case ControlCommand::Kind::resume: m.resume(); break;
+          case ControlCommand::Kind::shutdown: m.shutdown(); break;
+        }
+      },
+      [&log](const std::string& line) { log(shell::Level::error, "%s", line.c_str()); });
+}
+
+}  // namespace rsplab

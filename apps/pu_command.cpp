@@ -1,0 +1,435 @@
+// `rsplab pu`: pool users on real sockets submitting CalcApp jobs. A thin Asio shell around
+// the pure PU core (PuCore) per member: it carries out the core's ops in order — registrar
+// connections by index (ASAP, PPID 11), PE sessions by the core's SessionId (CalcApp PPID 34
+// and ASAP on one connection: a PPID prefix per frame on TCP) — feeds back what happened
+// with the time, keeps one timer at the core's next deadline and writes the core's events.
+//
+//   PuCore ──connect/close/send_registrar(i)──► RegistrarLinks ──► registrar i
+//   PuCore ──connect_pe(s, PE's user transport)──► async_connect ──► pe_connected / _failed
+//   PuCore ──send_pe(s, ppid) / close_pe(s)──► Connection ──message/closed──► PuCore
+//   DeadlineTimer(next_deadline) ─► tick;  --runtime over or SIGTERM ─► stop (unfinished jobs)
+//
+// `--count N` hosts N independent members; `--control stdin` kills, freezes and resumes
+// one of them (apps/control.hpp). Single-threaded: one io_context, no locks.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "apps/commands.hpp"
+#include "apps/member.hpp"
+#include "apps/event_log.hpp"
+#include "apps/shell.hpp"
+#include "stack/common/values.hpp"
+#include "stack/session/pu_core.hpp"
+#include "stack/transport/transport.hpp"
+#include "stack/wire/names.hpp"
+
+namespace rsplab {
+namespace {
+
+namespace asio = boost::asio;
+namespace session = rserpool::session;
+namespace transport = rserpool::transport;
+namespace values = rserpool::values;
+namespace wire = rserpool::wire;
+using Clock = std::chrono::steady_clock;
+using shell::Level;
+
+shell::Logger log{"rsplab pu"};
+
+struct Options {
+  std::string registrar;
+  std::string pool;
+  std::string job_size = "exp:5e6";
+  std::string interval = "exp:15s";
+  std::string runtime;
+  std::uint64_t jobs = 0;
+  std::string keepalive_interval = "5s";
+  std::string keepalive_timeout = "5s";
+  std::string reject_retry_delay = "fixed:1s";
+  std::string stale_cache = "0s";
+  std::uint32_t resolution_items = 0;
+  std::string transport = "auto";
+  std::string local;
+  std::size_t count = 1;
+  std::string control;
+  std::uint64_t seed = 0;
+  std::string name;
+  std::string events;
+  std::string log_level = "info";
+};
+
+class PuMember final : public Member {
+ public:
+  PuMember(asio::io_context& io, std::size_t index, std::string name, session::PuConfig config,
+           transport::Choice choice, transport::Kind registrar_kind,
+           std::vector<transport::Endpoint> registrars, std::vector<transport::Address> local,
+           EventLog& events, std::function<void()> on_done)
+      : Member(index, std::move(name), events, std::move(on_done)),
+        io_(io),
+        choice_(choice),
+        local_(std::move(local)),
+        timer_(io),
+        core_(std::move(config), Clock::now()),
+        links_(io, registrar_kind, std::move(registrars),
+               {[this](std::size_t i) {
+                  gate_.run([this, i] {
+                    with_now([&](auto now) { core_.registrar_connected(i, now, actions_); });
+                  });
+                },
+                [this](std::size_t i, std::error_code ec) {
+                  gate_.run([this, i, ec] {
+                    log(Level::info, "%s: registrar %zu: connect failed: %s", id().c_str(), i,
+                        ec.message().c_str());
+                    with_now([&](auto now) { core_.registrar_connect_failed(i, now, actions_); });
+                  });
+                },
+                [this](std::size_t i, std::error_code ec) {
+                  gate_.run([this, i, ec] {
+                    log(Level::info, "%s: registrar %zu closed: %s", id().c_str(), i,
+                        ec.message().c_str());
+                    with_now([&](auto now) { core_.registrar_closed(i, now, actions_); });
+                  });
+                },
+                [this](std::size_t i, std::span<const std::uint8_t> m) {
+                  gate_.deliver(m, [this, i](std::span<const std::uint8_t> b) {
+                    with_now([&](auto now) { core_.registrar_received(i, b, now, actions_); });
+                  });
+                }}) {}
+
+  const session::PuCounters& counters() const { return core_.counters(); }
+
+  void start() {
+    write({{"event", "ready"}, {"member", index()}});
+    with_now([&](auto now) { core_.start(now, actions_); });
+  }
+  // The run is over: unfinished jobs recorded, connections closed.
+  void shutdown() override {
+    if (gate_.dead() || done()) return;
+    if (gate_.frozen()) gate_.resume();
+    with_now([&](auto now) { core_.stop(now, actions_); });
+  }
+
+ private:
+  template <class F>
+  void with_now(F f) {
+    const auto now = Clock::now();
+    f(now);
+    execute(now);
+  }
+
+  void connect_pe(session::SessionId s, const wire::Transport& pe) {
+    transport::Kind kind = pe.kind == wire::TransportKind::sctp ? transport::Kind::sctp
+                                                                : transport::Kind::tcp;
+    if (choice_ == transport::Choice::tcp) kind = transport::Kind::tcp;
+    if (choice_ == transport::Choice::sctp) kind = transport::Kind::sctp;
+    connecting_.insert(s);
+    transport::async_connect(
+        io_, kind, shell::to_endpoint(pe), kind == transport::Kind::sctp ? local_ : decltype(local_){},
+        {true, 0},
+        [this, s, alive = alive_](std::error_code ec, std::shared_ptr<transport::Connection> c) {
+          if (!*alive || connecting_.erase(s) == 0) {
+            if (c) c->close();
+            return;
+          }
+          if (ec || !c) {
+            gate_.run([this, s] {
+              with_now([&](auto now) { core_.pe_connect_failed(s, now, actions_); });
+            });
+            return;
+          }
+          adopt(
+              s, std::move(c),
+              [this, s](std::uint32_t ppid, std::span<const std::uint8_t> b) {
+                with_now([&](auto now) { core_.pe_received(s, ppid, b, now, actions_); });
+              },
+              [this, s] { with_now([&](auto now) { core_.pe_closed(s, now, actions_); }); },
+              [this, s] { with_now([&](auto now) { core_.pe_connected(s, now, actions_); }); });
+        });
+  }
+
+  void execute(Clock::time_point) {
+    if (gate_.dead()) return;
+    session::PuActions a = std::move(actions_);
+    actions_.clear();
+    for (auto& op : a.ops) {
+      using K = session::PuOp::Kind;
+      switch (op.kind) {
+        case K::connect_registrar: links_.connect(op.registrar); break;
+        case K::close_registrar: links_.close(op.registrar); break;
+        case K::send_registrar:
+          if (!links_.send(op.registrar, op.message))
+            log(Level::debug, "%s: registrar %zu: send refused", id().c_str(), op.registrar);
+          break;
+        case K::connect_pe:
+          log(Level::debug, "%s: session %llu: connecting to PE %s", id().c_str(),
+              static_cast<unsigned long long>(op.session), wire::hex_id(op.pe_identifier).c_str());
+          connect_pe(op.session, op.pe);
+          break;
+        case K::close_pe:
+          connecting_.erase(op.session);
+          close_session(op.session);
+          break;
+        case K::send_pe: send_to(op.session, op.ppid, op.message); break;
+      }
+    }
+    for (const auto& e : a.events) write(e);
+    if (core_.state() == session::PuState::done) {
+      drop_all();
+      finish();
+      return;
+    }
+    timer_.arm(core_.next_deadline(), [this] {
+      gate_.run([this] { with_now([&](auto now) { core_.tick(now, actions_); }); });
+    });
+  }
+
+  void rearm() override {
+    with_now([](auto) {});
+  }
+
+  void drop_all() override {
+    timer_.cancel();
+    *alive_ = false;
+    alive_ = std::make_shared<bool>(true);
+    connecting_.clear();
+    close_sessions();
+    links_.close_all();
+  }
+
+  asio::io_context& io_;
+  transport::Choice choice_;
+  std::vector<transport::Address> local_;
+  shell::DeadlineTimer timer_;
+  session::PuCore core_;
+  shell::RegistrarLinks links_;
+  std::set<session::SessionId> connecting_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // pending connects' guard
+  session::PuActions actions_;
+};
+
+int run(const Options& o, Context& ctx) {
+  const auto usage = [&](const std::string& what) {
+    ctx.err << "rsplab pu: " << what << "\n";
+    return kExitUsage;
+  };
+  if (const auto level = shell::parse_level(o.log_level)) log.level = *level;
+  else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
+
+  std::string error;
+  const auto registrars = shell::parse_registrars(o.registrar, &error);
+  if (!registrars) return usage("--registrar: " + error);
+  if (o.pool.empty()) return usage("--pool: a non-empty pool handle");
+  const auto choice = transport::parse_choice(o.transport);
+  if (!choice) return usage("--transport: '" + o.transport + "' (auto, sctp, tcp)");
+  std::vector<transport::Address> local;
+  if (!o.local.empty()) {
+    const auto l = transport::parse_endpoint(o.local, 0, &error);
+    if (!l) return usage("--local: " + error);
+    local = l->addresses;
+  }
+  if (o.count < 1) return usage("--count: at least 1");
+  if (!o.control.empty() && o.control != "stdin") return usage("--control: only 'stdin'");
+
+  session::PuConfig config;
+  config.pool_handle = o.pool;
+  config.registrar_count = registrars->size();
+  const auto size = values::parse_distribution(o.job_size, values::ValueKind::amount, &error);
+  if (!size) return usage("--job-size: " + error);
+  const auto interval = values::parse_distribution(o.interval, values::ValueKind::duration, &error);
+  if (!interval) return usage("--interval: " + error);
+  if (values::mean(*interval) <= 0) return usage("--interval: the mean must be above 0");
+  config.job_size = *size;
+  config.job_interval = *interval;
+  const auto retry = values::parse_distribution(o.reject_retry_delay, values::ValueKind::duration, &error);
+  if (!retry) return usage("--reject-retry-delay: " + error);
+  config.reject_retry_delay = *retry;
+  config.max_jobs = o.jobs;
+  const auto ka_interval = shell::parse_ms(o.keepalive_interval, false, &error);
+  if (!ka_interval) return usage("--keepalive-interval: " + error);
+  const auto ka_timeout = shell::parse_ms(o.keepalive_timeout, false, &error);
+  if (!ka_timeout) return usage("--keepalive-timeout: " + error);
+  config.keepalive_interval = *ka_interval;
+  config.keepalive_timeout = *ka_timeout;
+  const auto stale = shell::parse_ms(o.stale_cache, true, &error);
+  if (!stale) return usage("--stale-cache: " + error);
+  config.stale_cache = *stale;
+  if (o.resolution_items > 0) config.resolution_items = o.resolution_items;
+  std::optional<std::chrono::milliseconds> runtime;
+  if (!o.runtime.empty()) {
+    runtime = shell::parse_ms(o.runtime, false, &error);
+    if (!runtime) return usage("--runtime: " + error);
+  }
+
+  std::random_device rd;
+  const std::uint64_t seed = o.seed != 0 ? o.seed : (std::uint64_t{rd()} << 32 | rd());
+  const std::string name = o.name.empty() ? "pu-" + std::to_string(::getpid()) : o.name;
+
+  const transport::Kind registrar_kind = transport::resolve(*choice);
+  log(Level::info, "transport %s (asked: %s)", std::string(transport::name(registrar_kind)).c_str(),
+      o.transport.c_str());
+
+  EventLog events;
+  try {
+    events.open(o.events, {{"component", "pu"}});
+  } catch (const std::exception& e) {
+    return usage(e.what());
+  }
+
+  asio::io_context io;
+  std::vector<std::unique_ptr<PuMember>> members;
+  std::size_t finished = 0;
+  const auto on_done = [&] {
+    if (++finished == members.size()) io.stop();
+  };
+  const auto epoch = Clock::now();
+  const auto epoch_us = EventLog::now_us();
+  for (std::size_t i = 0; i < o.count; ++i) {
+    session::PuConfig c = config;
+    c.seed = seed + i;
+    c.epoch = epoch;
+    c.epoch_us = epoch_us;
+    members.push_back(std::make_unique<PuMember>(
+        io, i, o.count == 1 ? name : name + "-" + std::to_string(i), std::move(c), *choice,
+        registrar_kind, *registrars, local, events, on_done));
+  }
+
+  std::unique_ptr<StdinControl> control;
+  if (!o.control.empty()) {
+    try {
+      control = open_control(io, members_of(members), log);
+    } catch (const std::exception& e) {
+      return usage(std::string("--control stdin: standard input must be a pipe or terminal: ") +
+                   e.what());
+    }
+  }
+
+  const auto stop_all = [&] {
+    if (control) control->close();
+    for (auto& m : members) m->shutdown();
+  };
+  asio::steady_timer runtime_timer(io);
+  if (runtime) {
+    runtime_timer.expires_after(*runtime);
+    runtime_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      log(Level::info, "runtime over: stopping");
+      stop_all();
+    });
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log(Level::info, "signal %d: stopping", sig);
+    stop_all();
+  });
+  for (auto& m : members) m->start();
+  io.run();
+
+  session::PuCounters total;
+  for (const auto& m : members) {
+    const auto& c = m->counters();
+    total.jobs_generated += c.jobs_generated;
+    total.jobs_completed += c.jobs_completed;
+    total.jobs_unfinished += c.jobs_unfinished;
+    total.calculations_completed += c.calculations_completed;
+    total.handling_seconds += c.handling_seconds;
+    total.rejects += c.rejects;
+    total.failovers += c.failovers;
+    total.resolutions += c.resolutions;
+    total.cache_hits += c.cache_hits;
+    total.unreachable_reports += c.unreachable_reports;
+  }
+  const nlohmann::ordered_json summary = {
+      {"members", members.size()},
+      {"jobs_generated", total.jobs_generated},
+      {"jobs_completed", total.jobs_completed},
+      {"jobs_unfinished", total.jobs_unfinished},
+      {"calculations_completed", total.calculations_completed},
+      {"handling_speed", total.handling_speed()},
+      {"rejects", total.rejects},
+      {"failovers", total.failovers},
+      {"resolutions", total.resolutions},
+      {"cache_hits", total.cache_hits},
+      {"unreachable_reports", total.unreachable_reports}};
+  ctx.out << summary.dump() << std::endl;
+  if (total.jobs_generated > 0 && total.resolutions == 0) {
+    log(Level::error, "no registrar answered a handle resolution during the whole run");
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_pu_command(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "pu", "Run pool users (PUs): CalcApp jobs on a pool's PEs, with failover");
+  cmd->footer(
+      "Jobs arrive with --interval, are queued FIFO and served one at a time: handle\n"
+      "resolution at a registrar, a session with the PE, cookies, failover on a lost session\n"
+      "(resumed from the latest cookie), a retry elsewhere after a reject.\n"
+      "The run ends after --runtime, when all --jobs are finished, or on SIGINT/SIGTERM: jobs\n"
+      "not completed are recorded as unfinished, and one JSON line of counters is printed\n"
+      "(members, jobs_generated, jobs_completed, jobs_unfinished, handling_speed, rejects,\n"
+      "failovers, ...).\n"
+      "Values: sizes 5e6, 250k; durations 15s, 250ms; distributions exp:MEAN, uniform:MIN,MAX,\n"
+      "fixed:V, normal:MEAN,SD (exp:5e6, exp:15s, uniform:0ms,200ms).\n"
+      "--control stdin takes JSON lines {\"cmd\":\"kill\"|\"stop\"|\"resume\"|\"shutdown\",\n"
+      "\"member\":I} (kill = a crash, stop/resume = SIGSTOP/SIGCONT, shutdown = end its run).\n"
+      "Exit status: 0 success; 1 jobs were generated but no registrar ever answered;\n"
+      "2 usage error.");
+  cmd->add_option("--registrar", o->registrar,
+                  "Registrars ADDR[:PORT][,ADDR[:PORT]...] (port 3863), IPv6 in brackets")
+      ->required();
+  cmd->add_option("--pool", o->pool, "Pool handle")->required();
+  cmd->add_option("--job-size", o->job_size, "Job size distribution (calculations)")
+      ->capture_default_str();
+  cmd->add_option("--interval", o->interval, "Job inter-arrival time distribution")
+      ->capture_default_str();
+  cmd->add_option("--runtime", o->runtime, "Stop after this long (default: no limit)");
+  cmd->add_option("--jobs", o->jobs, "Generate this many jobs per member, stop when finished (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--keepalive-interval", o->keepalive_interval,
+                  "Session keep-alive to a PE silent this long")
+      ->capture_default_str();
+  cmd->add_option("--keepalive-timeout", o->keepalive_timeout,
+                  "The PE counts as failed when it does not answer within this")
+      ->capture_default_str();
+  cmd->add_option("--reject-retry-delay", o->reject_retry_delay,
+                  "Delay before retrying a rejected job (a distribution)")
+      ->capture_default_str();
+  cmd->add_option("--stale-cache", o->stale_cache,
+                  "Keep handle resolutions this long and select locally (0: always ask)")
+      ->capture_default_str();
+  cmd->add_option("--resolution-items", o->resolution_items,
+                  "Ask for this many PEs per resolution (0: the registrar's default)")
+      ->capture_default_str();
+  cmd->add_option("--transport", o->transport,
+                  "auto|sctp|tcp towards registrars; PEs are reached over what they registered "
+                  "unless tcp or sctp is forced")
+      ->capture_default_str();
+  cmd->add_option("--local", o->local, "Local addresses ADDR[,ADDR...] to bind (SCTP)");
+  cmd->add_option("--count", o->count, "Host N independent PUs in this process")
+      ->capture_default_str();
+  cmd->add_option("--control", o->control,
+                  "'stdin': JSON-line commands kill/stop/resume/shutdown a member (see below)");
+  cmd->add_option("--seed", o->seed, "Seed of the workload (member i: seed + i; 0: random)")
+      ->capture_default_str();
+  cmd->add_option("--name", o->name, "Identity in the events (default pu-<pid>; member i: NAME-i)");
+  cmd->add_option("--events", o->events, "Write events as JSON lines to FILE ('-': stdout)");
+  cmd->add_option("--log-level", o->log_level, "error|warning|info|debug")->capture_default_str();
+  cmd->callback([o, &ctx] { ctx.exit_code = run(*o, ctx); });
+}
+
+}  // namespace rsplab

@@ -1,0 +1,192 @@
+// The pool user (PU) side of ASAP and CalcApp (RFC 5352 §2.1, §3.6–3.9; behaviour.md,
+// "Session layer and failover" and "CalcApp") as a state machine without I/O. The PU
+// generates jobs (calcapp::Workload), queues them FIFO and serves one at a time: it
+// resolves the pool handle at a registrar (or from its cache), connects to the chosen PE,
+// sends REQUEST — or, after a failover, echoes the latest ASAP cookie — and follows the job
+// to COMPLETE, with session keep-alives. The shell owns the sockets: registrar connections
+// by index 0..n-1 of its list, PE sessions by a SessionId the core picks (a fresh one per
+// connection attempt); it feeds the core what happened with `now` and carries out the
+// returned ops in order.
+//
+//   job arrives ─► queue ─► head: resolve ──HANDLE_RESOLUTION──► PR i ──RESPONSE(PEs)──►
+//     pick a PE ──connect_pe(s, its user transport: addresses tried in order)──►
+//     ──REQUEST (or ASAP COOKIE_ECHO with the latest cookie)──► PE
+//     PE ──ACCEPT──► PE ──ASAP COOKIE ... ──COMPLETE──► close_pe(s), job event, next head
+//   PE ──REJECT──► close, retry after a random delay (no Endpoint Unreachable), resolve again
+//   connection lost / connect failed / keep-alive timeout ──►
+//     ENDPOINT_UNREACHABLE(pool, PE) to the PR, resolve again, connect, echo the cookie
+//
+// Decisions:
+// - One registrar connection at a time, kept open between resolutions; on a connect
+//   failure, close or response timeout the next registrar (round robin) is tried, a whole
+//   round without an answer waits registrar_retry_delay.
+// - A resolution picks the first PE of the answer (the registrar applied the pool policy)
+//   that is not avoided: the PE that just failed or rejected this job is avoided while
+//   another PE is offered. With stale_cache > 0 the answer is kept in a handlespace cache
+//   for that long and later resolutions select from it locally with the pool's policy; an
+//   unreachable PE leaves the cache at once.
+// - An empty pool (or an error answer) is asked again after empty_pool_retry.
+// - Keep-alive: when nothing was heard from the PE for keepalive_interval the PU sends
+//   KEEPALIVE; when nothing is heard keepalive_timeout after it, the PE counts as failed.
+//   Any message from the PE counts as heard. A KEEPALIVE from the PE is answered.
+// - Lost work at a failover = the PE's progress as last reported (ACCEPT, COOKIE,
+//   KEEPALIVE_ACK) minus the progress the resumed job starts from (the cookie's; 0 without
+//   a cookie): a lower bound of what the crash destroyed.
+//
+// Single-threaded; one owner.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "stack/calcapp/workload.hpp"
+#include "stack/common/values.hpp"
+#include "stack/session/pe_core.hpp"
+#include "stack/session/pe_service.hpp"
+#include "stack/wire/messages.hpp"
+
+namespace rserpool::session {
+
+struct PuConfig {
+  wire::PoolHandle pool_handle;
+  std::size_t registrar_count = 0;  // static list: indices 0..n-1; REQUIRES >= 1
+  values::Distribution job_size;      // ValueKind::amount (calculations)
+  values::Distribution job_interval;  // ValueKind::duration (inter-arrival time)
+  std::uint64_t seed = 1;             // workload and retry-delay draws
+  std::uint64_t max_jobs = 0;         // generate at most this many (0: no limit); done when
+                                      // all of them are finished
+  milliseconds keepalive_interval{5000};
+  milliseconds keepalive_timeout{5000};
+  values::Distribution reject_retry_delay{values::Distribution::fixed,
+                                          values::ValueKind::duration, 1.0, 0};  // RSPLIB: 1 s
+  milliseconds empty_pool_retry{250};
+  milliseconds stale_cache{0};                   // 0: every resolution asks a registrar
+  std::optional<std::uint32_t> resolution_items; // Handle Resolution Option; nullopt: none
+  milliseconds registrar_timeout{2000};          // connect, and a resolution's response
+  milliseconds registrar_retry_delay{1000};
+  milliseconds pe_connect_timeout{5000};
+  // The absolute times in job events: `epoch` (this clock) is `epoch_us` µs since the Unix
+  // epoch (UTC); event times are epoch_us + (t - epoch).
+  TimePoint epoch{};
+  std::int64_t epoch_us = 0;
+};
+
+enum class PuState : std::uint8_t {
+  idle,         // before start(), or no job to serve
+  resolving,    // waiting for a registrar's answer (or the retry delays)
+  connecting,   // to a PE
+  requested,    // REQUEST or COOKIE_ECHO sent, waiting for ACCEPT / REJECT
+  running,      // the job is accepted at a PE
+  backoff,      // after a reject: waiting the retry delay
+  done,         // stopped, or all max_jobs finished
+};
+std::string_view state_name(PuState s);
+
+struct PuOp {
+  enum class Kind : std::uint8_t {
+    connect_registrar, close_registrar, send_registrar,  // `registrar`, `message` (ASAP)
+    connect_pe, close_pe, send_pe,                       // `session`; `pe`; `ppid`, `message`
+  };
+  Kind kind = Kind::connect_registrar;
+  RegistrarIndex registrar = 0;
+  SessionId session = 0;
+  wire::Transport pe;       // connect_pe: the PE's user transport (addresses in order)
+  std::uint32_t pe_identifier = 0;  // connect_pe: whom (for the shell's logs)
+  std::uint32_t ppid = 0;   // send_pe: wire::kPpidCalcApp or wire::kPpidAsap
+  wire::Bytes message;
+  bool operator==(const PuOp&) const = default;
+};
+
+struct PuActions {
+  std::vector<PuOp> ops;
+  std::vector<nlohmann::json> events;  // {"event": name, ...}; the shell adds the time
+  void clear() {
+    ops.clear();
+    events.clear();
+  }
+};
+
+struct PuCounters {
+  std::uint64_t jobs_generated = 0;
+  std::uint64_t jobs_completed = 0;
+  std::uint64_t jobs_unfinished = 0;     // recorded by stop()
+  std::uint64_t calculations_completed = 0;  // Σ size of completed jobs
+  double handling_seconds = 0;           // Σ handling time of completed jobs
+  std::uint64_t rejects = 0;
+  std::uint64_t failovers = 0;
+  std::uint64_t resolutions = 0;         // answered ones, registrar or cache
+  std::uint64_t cache_hits = 0;
+  std::uint64_t unreachable_reports = 0; // ENDPOINT_UNREACHABLE sent
+  std::uint64_t registrar_failovers = 0;
+  std::uint64_t discarded = 0;
+  // Σ size / Σ handling time (calculations/s), 0 without completed jobs.
+  double handling_speed() const {
+    return handling_seconds > 0 ? static_cast<double>(calculations_completed) / handling_seconds
+                                : 0;
+  }
+};
+
+// Events (docs/events.md). Times "*_us" are absolute (see PuConfig::epoch); PE ids hex.
+//   handle_resolution {registrar (index; null from the cache), pool, pes: [ids], cached,
+//                      latency_us, error (cause name; only when no PE was offered)}
+//   job_rejected {job, pe}
+//   failover {job, from_pe, cause: "connection_lost"|"connect_failed"|"keepalive_timeout",
+//             detection_delay_us (since the PE was last heard), to_pe (null when the job
+//             never reached another PE), cookie (bool: resumed from a cookie), resumed, lost,
+//             attempts (PEs tried until one accepted)} — written when the job is accepted
+//             again, or when it ends without that
+//   job {job, size, status: "completed"|"unfinished", queued_us, started_us, accepted_us,
+//        completed_us (null when not reached), pe (last PE, null if none), rejects,
+//        failovers, queuing_delay_us, startup_delay_us, processing_us, handling_us,
+//        handling_speed (size / handling time, calculations/s; completed jobs only)}
+//   registrar_failover {from, to, reason}   message_discarded {from, reason}
+//   done {jobs_completed, jobs_unfinished, handling_speed, ...counters}  (stop or max_jobs)
+// Details: handle_resolution's error is "empty pool" for an answer without PEs or cause.
+// A failover begun by a failed connect measures detection_delay_us from the connect
+// attempt; one still pending at stop() has to_pe, resumed null, cookie false and lost =
+// the last reported progress. Times and delays of an unfinished job that it never reached
+// are null. message_discarded's `from` is "registrar <i>" or "session <s>"; `done` also
+// carries `reason` ("stop" | "max_jobs"). A failover continues (attempts grow) through
+// further failures and rejects until a PE accepts the job.
+class PuCore {
+ public:
+  // REQUIRES: config valid (registrar_count >= 1, intervals positive, distributions of
+  // the kinds named above). The first job arrives one drawn interval after `start`.
+  PuCore(PuConfig config, TimePoint start);
+  ~PuCore();
+
+  void start(TimePoint now, PuActions& out);  // connects the first registrar
+  void registrar_connected(RegistrarIndex i, TimePoint now, PuActions& out);
+  void registrar_connect_failed(RegistrarIndex i, TimePoint now, PuActions& out);
+  void registrar_closed(RegistrarIndex i, TimePoint now, PuActions& out);
+  void registrar_received(RegistrarIndex i, std::span<const std::uint8_t> message,
+                          TimePoint now, PuActions& out);
+  void pe_connected(SessionId s, TimePoint now, PuActions& out);
+  void pe_connect_failed(SessionId s, TimePoint now, PuActions& out);
+  void pe_closed(SessionId s, TimePoint now, PuActions& out);
+  void pe_received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
+                   TimePoint now, PuActions& out);
+  void tick(TimePoint now, PuActions& out);
+  std::optional<TimePoint> next_deadline() const;
+  // The run is over: the job in service and the queued ones are recorded as unfinished,
+  // every connection closed, a `done` event; state done. Idempotent.
+  void stop(TimePoint now, PuActions& out);
+
+  PuState state() const;
+  const PuCounters& counters() const;
+  std::size_t queued() const;  // jobs waiting, the one in service included
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rserpool::session

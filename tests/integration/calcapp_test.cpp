@@ -1,0 +1,410 @@
+// The CalcApp pool on real processes and sockets (TCP mapping, loopback): `rsplab registrar`,
+// `rsplab pe` processes of different capacities and `rsplab pu --count N` processes. What
+// users rely on: every job completes; a PE killed (SIGKILL) or frozen (SIGSTOP) mid-job
+// has its jobs fail over and resume from the latest cookie, losing at most one cookie
+// interval of work, and the failover events say so; a PE that rejects sends the job
+// elsewhere; the handling speed the PU reports is Σ size / Σ handling time of its jobs;
+// --control stdin kills one member of a --count process as a crash would.
+//
+//   test ──ChildProcess──► rsplab registrar, rsplab pe ×n, rsplab pu --count m
+//   test ◄── events (JSON lines files) and the PU's summary line
+//
+// Every wait is bounded.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "stack/transport/transport.hpp"
+#include "tests/support/process.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+using rsplab::test::ChildProcess;
+using rsplab::test::shell_quote;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+std::vector<json> read_events(const std::string& path, const std::string& name = "") {
+  std::vector<json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_discarded()) {
+      ADD_FAILURE() << path << ": not a JSON line: " << line;
+      continue;
+    }
+    if (name.empty() || j.value("event", "") == name) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+class CalcAppPool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/rsplab-calcapp-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    procs_.clear();
+    if (!HasFailure()) rsplab::test::run_shell("rm -rf " + shell_quote(dir_));
+    else std::fprintf(stderr, "events kept in %s\n", dir_.c_str());
+  }
+
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+  ChildProcess& spawn(std::vector<std::string> args) {
+    ChildProcess::Options o;
+    o.echo_stderr = false;
+    procs_.push_back(std::make_unique<ChildProcess>(RSPLAB_BINARY, args, o));
+    return *procs_.back();
+  }
+
+  // A registrar with 1 s keep-alives; its ASAP endpoint.
+  std::string start_registrar() {
+    auto& pr = spawn({"registrar", "--transport", transport_, "--asap", "127.0.0.1:0", "--enrp",
+                      "127.0.0.1:0", "--keepalive-interval", "1s", "--keepalive-timeout", "1s",
+                      "--events", path("registrar.jsonl"), "--log-level", "warning"});
+    std::string error;
+    const auto ready = pr.wait_ready(10s, &error);
+    EXPECT_TRUE(ready) << "registrar: " << error;
+    registrar_ = ready ? ready->asap.to_string() : "";
+    return registrar_;
+  }
+
+  struct Pe {
+    ChildProcess* process;
+    std::string id;
+    std::string events;
+  };
+  // A PE; its id (from the start line).
+  Pe start_pe(const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "pe",          "--transport", transport_, "--registrar", registrar_, "--pool", "calc",
+        "--policy",    "rr",          "--reregistration-interval", "1s", "--events",
+        path(name + ".jsonl"), "--log-level", "warning"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto& p = spawn(args);
+    const auto line = p.read_line(10s);
+    EXPECT_TRUE(line && line->rfind("pe 0x", 0) == 0)
+        << p.command() << ": no start line\n" << p.stderr_text();
+    Pe pe{&p, line ? line->substr(3, 10) : "", path(name + ".jsonl")};
+    return pe;
+  }
+
+  // Runs `rsplab pu` to its end; its summary line.
+  json run_pu(std::vector<std::string> extra, std::chrono::seconds bound) {
+    std::vector<std::string> args = {"pu",          "--transport", transport_, "--registrar",
+                                     registrar_,    "--pool",      "calc", "--events",
+                                     path("pu.jsonl"), "--name", "pu", "--log-level", "warning"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto& pu = spawn(args);
+    const auto st = pu.wait(bound);
+    EXPECT_TRUE(st) << "rsplab pu did not end in time\n" << pu.stderr_text();
+    if (!st) return {};
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+        << ChildProcess::describe(*st) << "\n" << pu.stderr_text();
+    std::optional<std::string> line, last;
+    while ((line = pu.read_line(1s))) last = line;
+    EXPECT_TRUE(last) << "no summary line";
+    return last ? json::parse(*last, nullptr, false) : json{};
+  }
+
+  // Waits until the PE has written an event satisfying `pred`.
+  bool await_event(const std::string& events, const std::function<bool(const json&)>& pred,
+                   std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      for (const auto& e : read_events(events))
+        if (pred(e)) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  // Every job event is consistent; every failover resumed from the victim's last cookie
+  // of that job and lost at most `max_lost` calculations. Returns the failover events.
+  std::vector<json> check_failovers(const Pe& victim, double max_lost,
+                                    const std::string& cause) {
+    const auto failovers = read_events(path("pu.jsonl"), "failover");
+    const auto cookies = read_events(victim.events, "cookie_sent");
+    for (const auto& f : failovers) {
+      SCOPED_TRACE(f.dump());
+      EXPECT_EQ(f["from_pe"], victim.id);
+      EXPECT_EQ(f["cause"], cause);
+      EXPECT_TRUE(f["to_pe"].is_string()) << "the job never reached another PE";
+      EXPECT_NE(f["to_pe"], victim.id);
+      EXPECT_LE(f["lost"].get<double>(), max_lost);
+      // The cookie the PU echoed is the last one the victim sent for that job.
+      std::optional<std::uint64_t> last;
+      const auto job = f["job"].get<std::uint64_t>();
+      const auto pu = f["id"].get<std::string>();
+      const auto jobs = read_events(path("pu.jsonl"), "job");
+      std::uint64_t size = 0;
+      for (const auto& j : jobs)
+        if (j["id"] == pu && j["job"] == job) size = j["size"].get<std::uint64_t>();
+      // (Before the failover: a frozen victim resumed by the test sends more afterwards.)
+      for (const auto& c : cookies)
+        if (c["job"] == job && c["size"] == size && c["time_us"] <= f["time_us"])
+          last = c["completed"].get<std::uint64_t>();
+      if (f["cookie"].get<bool>()) {
+        EXPECT_TRUE(last) << "the PU echoed a cookie the victim never sent";
+        if (last) {
+          EXPECT_EQ(f["resumed"].get<std::uint64_t>(), *last);
+        }
+      } else {
+        EXPECT_EQ(f["resumed"].get<std::uint64_t>(), 0u);
+        EXPECT_FALSE(last) << "a cookie was sent but the PU did not use it";
+      }
+    }
+    return failovers;
+  }
+
+  std::string transport_ = "tcp";
+  std::string dir_;
+  std::string registrar_;
+  std::vector<std::unique_ptr<ChildProcess>> procs_;
+};
+
+TEST_F(CalcAppPool, EveryJobCompletesAndHandlingSpeedIsSizeOverHandlingTime) {
+  start_registrar();
+  ASSERT_FALSE(HasFailure());
+  std::vector<Pe> pes = {start_pe("pe0", {"--capacity", "1e6"}),
+                         start_pe("pe1", {"--capacity", "2e6"}),
+                         start_pe("pe2", {"--capacity", "4e6"})};
+  ASSERT_FALSE(HasFailure());
+  const json summary = run_pu({"--count", "10", "--jobs", "3", "--job-size", "exp:2e5",
+                               "--interval", "exp:300ms", "--seed", "7", "--runtime", "50s"},
+                              60s);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["members"], 10);
+  EXPECT_EQ(summary["jobs_generated"], 30);
+  EXPECT_EQ(summary["jobs_completed"], 30);
+  EXPECT_EQ(summary["jobs_unfinished"], 0);
+
+  const auto jobs = read_events(path("pu.jsonl"), "job");
+  ASSERT_EQ(jobs.size(), 30u);
+  double size = 0, handling = 0;
+  std::set<std::string> pes_used;
+  for (const auto& j : jobs) {
+    SCOPED_TRACE(j.dump());
+    EXPECT_EQ(j["status"], "completed");
+    EXPECT_EQ(j["queuing_delay_us"].get<std::int64_t>() + j["startup_delay_us"].get<std::int64_t>() +
+                  j["processing_us"].get<std::int64_t>(),
+              j["handling_us"].get<std::int64_t>());
+    EXPECT_EQ(j["completed_us"].get<std::int64_t>() - j["queued_us"].get<std::int64_t>(),
+              j["handling_us"].get<std::int64_t>());
+    size += j["size"].get<double>();
+    handling += j["handling_us"].get<double>() / 1e6;
+    pes_used.insert(j["pe"].get<std::string>());
+  }
+  // Recomputed here from the events: a ratio of sums, not a mean of ratios.
+  EXPECT_NEAR(summary["handling_speed"].get<double>(), size / handling, 1e-6 * size / handling);
+  EXPECT_EQ(pes_used.size(), 3u) << "round robin should use every PE";
+
+  // Each job completed once, at the PE the PU names.
+  std::size_t completed_at_pes = 0;
+  for (const auto& pe : pes) completed_at_pes += read_events(pe.events, "job_completed").size();
+  EXPECT_EQ(completed_at_pes, 30u);
+}
+
+TEST_F(CalcAppPool, KilledPeFailsOverAndResumesFromTheCookie) {
+  start_registrar();
+  ASSERT_FALSE(HasFailure());
+  // Cookies every 200 ms or 1e5 calculations: at most 1e5 calculations lost per job.
+  const std::vector<std::string> cookie = {"--capacity", "1e6", "--cookie-max-time", "200ms",
+                                           "--cookie-max-calculations", "1e5"};
+  Pe victim = start_pe("victim", cookie);
+  Pe other = start_pe("other", cookie);
+  ASSERT_FALSE(HasFailure());
+
+  std::thread killer([&] {
+    // Kill once the victim has sent cookies for jobs in progress.
+    if (await_event(victim.events, [](const json& e) {
+          return e.value("event", "") == "cookie_sent" && e.value("completed", 0) > 200000;
+        }, 20s))
+      victim.process->kill();
+  });
+  const json summary = run_pu({"--count", "4", "--jobs", "1", "--job-size", "uniform:2.5e6,3.5e6",
+                               "--interval", "fixed:100ms", "--seed", "3", "--keepalive-interval",
+                               "500ms", "--keepalive-timeout", "500ms", "--runtime", "50s"},
+                              60s);
+  killer.join();
+  ASSERT_FALSE(victim.process->running()) << "the victim was never killed";
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["jobs_completed"], 4);
+  EXPECT_EQ(summary["jobs_unfinished"], 0);
+
+  const auto failovers = check_failovers(victim, 1e5, "connection_lost");
+  EXPECT_GE(failovers.size(), 1u) << "nothing failed over";
+  EXPECT_EQ(summary["failovers"], failovers.size());
+  for (const auto& f : failovers) EXPECT_TRUE(f["cookie"].get<bool>());
+  for (const auto& j : read_events(path("pu.jsonl"), "job"))
+    if (j["failovers"].get<int>() > 0) {
+      EXPECT_EQ(j["pe"], other.id) << j.dump();
+    }
+}
+
+TEST_F(CalcAppPool, StoppedPeIsDetectedByTheKeepAliveTimeout) {
+  start_registrar();
+  ASSERT_FALSE(HasFailure());
+  const std::vector<std::string> cookie = {"--capacity", "1e6", "--cookie-max-time", "200ms",
+                                           "--cookie-max-calculations", "1e5"};
+  Pe victim = start_pe("victim", cookie);
+  Pe other = start_pe("other", cookie);
+  ASSERT_FALSE(HasFailure());
+
+  std::thread stopper([&] {
+    if (await_event(victim.events, [](const json& e) {
+          return e.value("event", "") == "cookie_sent" && e.value("completed", 0) > 200000;
+        }, 20s))
+      victim.process->signal(SIGSTOP);
+  });
+  const json summary = run_pu({"--count", "4", "--jobs", "1", "--job-size", "uniform:2.5e6,3.5e6",
+                               "--interval", "fixed:100ms", "--seed", "5", "--keepalive-interval",
+                               "500ms", "--keepalive-timeout", "500ms", "--runtime", "50s"},
+                              60s);
+  stopper.join();
+  victim.process->signal(SIGCONT);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["jobs_completed"], 4);
+
+  const auto failovers = check_failovers(victim, 1e5, "keepalive_timeout");
+  EXPECT_GE(failovers.size(), 1u) << "nothing failed over";
+  for (const auto& f : failovers) {
+    // Silent for the interval, then unanswered for the timeout.
+    EXPECT_GE(f["detection_delay_us"].get<std::int64_t>(), 1000000 - 50000) << f.dump();
+  }
+}
+
+TEST_F(CalcAppPool, RejectedJobsLandElsewhere) {
+  start_registrar();
+  ASSERT_FALSE(HasFailure());
+  Pe small = start_pe("small", {"--capacity", "1e6", "--max-jobs", "1"});
+  Pe large = start_pe("large", {"--capacity", "4e6", "--max-jobs", "20"});
+  ASSERT_FALSE(HasFailure());
+  const json summary =
+      run_pu({"--count", "6", "--jobs", "2", "--job-size", "fixed:1e6", "--interval",
+              "fixed:200ms", "--seed", "9", "--reject-retry-delay", "uniform:50ms,100ms",
+              "--runtime", "50s"},
+             60s);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["jobs_completed"], 12);
+  EXPECT_GE(summary["rejects"].get<int>(), 1) << "the small PE never rejected";
+  EXPECT_EQ(summary["failovers"], 0) << "a reject is not a failover";
+  EXPECT_EQ(summary["unreachable_reports"], 0) << "a reject is not an unreachable PE";
+  const auto rejected = read_events(path("pu.jsonl"), "job_rejected");
+  EXPECT_EQ(rejected.size(), summary["rejects"].get<std::size_t>());
+  for (const auto& r : rejected) EXPECT_EQ(r["pe"], small.id);
+  EXPECT_EQ(read_events(small.events, "job_rejected").size(), rejected.size());
+  for (const auto& j : read_events(path("pu.jsonl"), "job"))
+    if (j["rejects"].get<int>() > 0) {
+      EXPECT_EQ(j["pe"], large.id) << j.dump();
+    }
+}
+
+TEST_F(CalcAppPool, ControlKillsOneMemberLikeACrash) {
+  start_registrar();
+  ASSERT_FALSE(HasFailure());
+  const std::string fifo = path("control");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Three PEs in one process, commands from the FIFO.
+  ChildProcess::Options o;
+  auto& pes = *procs_.emplace_back(std::make_unique<ChildProcess>(
+      "/bin/sh",
+      std::vector<std::string>{
+          "-c", "exec " + shell_quote(RSPLAB_BINARY) + " pe --transport tcp --registrar " +
+                    registrar_ + " --pool calc --policy rr --count 3 --identifier 0x100 "
+                    "--cookie-max-time 200ms --cookie-max-calculations 1e5 --events " +
+                    shell_quote(path("pes.jsonl")) + " --log-level warning --control stdin < " +
+                    shell_quote(fifo)},
+      o));
+  const int control = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(control, 0);
+  for (int i = 0; i < 3; ++i) {
+    const auto line = pes.read_line(10s);
+    ASSERT_TRUE(line) << pes.stderr_text();
+  }
+  std::thread killer([&] {
+    if (await_event(path("pes.jsonl"), [](const json& e) {
+          return e.value("event", "") == "cookie_sent" && e.value("id", "") == "0x00000100" &&
+                 e.value("completed", 0) > 100000;
+        }, 20s)) {
+      const std::string cmd = "{\"cmd\":\"kill\",\"member\":0}\n";
+      EXPECT_EQ(::write(control, cmd.data(), cmd.size()), static_cast<ssize_t>(cmd.size()));
+    }
+  });
+  const json summary = run_pu({"--count", "6", "--jobs", "1", "--job-size", "uniform:1.5e6,2e6",
+                               "--interval", "fixed:100ms", "--seed", "11", "--runtime", "50s"},
+                              60s);
+  killer.join();
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["jobs_completed"], 6);
+  EXPECT_EQ(read_events(path("pes.jsonl"), "killed").size(), 1u);
+  const auto failovers = read_events(path("pu.jsonl"), "failover");
+  EXPECT_GE(failovers.size(), 1u);
+  for (const auto& f : failovers) {
+    EXPECT_EQ(f["from_pe"], "0x00000100");
+    EXPECT_EQ(f["cause"], "connection_lost");
+  }
+  EXPECT_TRUE(pes.running()) << "the other members should keep running";
+  ::close(control);
+}
+
+// The same pool over SCTP (label sctp: run in the VM whose kernel has it): PEs register
+// SCTP user transports, PUs reach them over SCTP, a killed PE's associations abort.
+class CalcAppPoolSctp : public CalcAppPool {
+ protected:
+  void SetUp() override {
+    if (!rserpool::transport::sctp_available())
+      GTEST_SKIP() << "the kernel has no SCTP (socket(..., IPPROTO_SCTP) fails); "
+                      "scripts/test.sh runs this in ../shared/tools/sctp-vm";
+    transport_ = "sctp";
+    CalcAppPool::SetUp();
+  }
+};
+
+TEST_F(CalcAppPoolSctp, JobsCompleteAndAKilledPeFailsOverFromTheCookie) {
+  start_registrar();
+  ASSERT_FALSE(HasFailure());
+  const std::vector<std::string> cookie = {"--capacity", "1e6", "--cookie-max-time", "200ms",
+                                           "--cookie-max-calculations", "1e5"};
+  Pe victim = start_pe("victim", cookie);
+  Pe other = start_pe("other", cookie);
+  ASSERT_FALSE(HasFailure());
+  std::thread killer([&] {
+    if (await_event(victim.events, [](const json& e) {
+          return e.value("event", "") == "cookie_sent" && e.value("completed", 0) > 200000;
+        }, 20s))
+      victim.process->kill();
+  });
+  const json summary = run_pu({"--count", "4", "--jobs", "1", "--job-size", "uniform:2.5e6,3.5e6",
+                               "--interval", "fixed:100ms", "--seed", "3", "--keepalive-interval",
+                               "500ms", "--keepalive-timeout", "500ms", "--runtime", "50s"},
+                              60s);
+  killer.join();
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["jobs_completed"], 4);
+  for (const auto& e : read_events(other.events, "ready")) EXPECT_EQ(e["transport"], "sctp");
+  const auto failovers = check_failovers(victim, 1e5, "connection_lost");
+  EXPECT_GE(failovers.size(), 1u) << "nothing failed over";
+}
+
+}  // namespace

@@ -48,11 +48,19 @@ void add_pe_command(CLI::App& app, Context& ctx);
 // pu_command.cpp: `rsplab pu`, pool users submitting CalcApp jobs with failover.
 void add_pu_command(CLI::App& app, Context& ctx);
 
+// agent_command.cpp: `rsplab agent --stdio`, the site agent of `rsplab run`.
+void add_agent_command(CLI::App& app, Context& ctx);
+
+// experiment_commands.cpp: `rsplab run`, `rsplab plan`, `rsplab cleanup`.
+void add_experiment_commands(CLI::App& app, Context& ctx);
+
 // In `rsplab --help` order.
 inline constexpr AddCommand kCommands[] = {
+    &add_experiment_commands,
     &add_registrar_command,
     &add_pe_command,
     &add_pu_command,
+    &add_agent_command,
     &add_decode_command,
 };
 

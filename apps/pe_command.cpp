@@ -12,10 +12,17 @@
 //   DeadlineTimer(min of both next_deadline) ─► tick both
 //   SIGTERM/SIGINT ─► service.shutdown (cookies), PeCore::shutdown (deregister) ─► exit
 //
+// `--announce ADDR:PORT` learns registrars from ASAP server announces besides (or instead
+// of) the --registrar list: one UDP socket per process, every announce to every member:
+//
+//   PR ──SERVER_ANNOUNCE (UDP)──► AnnounceReceiver ──(server id, endpoint)──► each member:
+//     RegistrarLinks::add(endpoint) = i (known, or appended) ─► PeCore::announce(server id, i)
+//
 // `--count N` hosts N independent members; `--control stdin` kills, freezes and resumes
 // one of them (apps/control.hpp). Single-threaded: one io_context, no locks.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -34,6 +41,8 @@
 #include "stack/session/pe_core.hpp"
 #include "stack/session/pe_service.hpp"
 #include "stack/transport/transport.hpp"
+#include "stack/handlespace/rng.hpp"
+#include "stack/wire/describe.hpp"
 #include "stack/wire/names.hpp"
 #include "stack/wire/parameters.hpp"
 
@@ -48,6 +57,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string registrar;
+  std::string announce = "off";
   std::string pool;
   std::string policy = "rr";
   std::string identifier;
@@ -74,6 +84,7 @@ using shell::Level;
 shell::Logger log{"rsplab pe"};
 
 using shell::to_wire;
+using shell::to_endpoint;
 
 using shell::split;
 
@@ -133,6 +144,87 @@ std::optional<wire::Policy> parse_policy(const std::string& text, std::string* e
   return p;
 }
 
+// ASAP server announces (RFC 5352 §3.10) on one UDP socket: a multicast group (joined; the
+// port shared with reuse_address) or a unicast address. Each announce goes to `announced`
+// with the registrar's ASAP endpoint for `kind`: its transport parameter of that kind (a
+// wildcard address stands for the sender's), else, when it has none, the sender's address
+// on port 3863. Anything else is logged at debug level and dropped.
+class AnnounceReceiver {
+ public:
+  using Announced = std::function<void(std::uint32_t server_id, const transport::Endpoint&)>;
+
+  // Throws std::system_error when it cannot bind or join.
+  AnnounceReceiver(asio::io_context& io, const asio::ip::udp::endpoint& at, transport::Kind kind,
+                   Announced announced)
+      : socket_(io, at.protocol()), kind_(kind), announced_(std::move(announced)) {
+    if (at.address().is_multicast()) {
+      socket_.set_option(asio::socket_base::reuse_address(true));
+      socket_.bind(asio::ip::udp::endpoint(at.protocol(), at.port()));
+      socket_.set_option(asio::ip::multicast::join_group(at.address()));
+    } else {
+      socket_.bind(at);
+    }
+    receive();
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  void receive() {
+    socket_.async_receive_from(
+        asio::buffer(buffer_), from_, [this](const boost::system::error_code& ec, std::size_t n) {
+          if (ec == asio::error::operation_aborted || !socket_.is_open()) return;
+          if (ec)
+            log(Level::debug, "announce socket: %s", ec.message().c_str());
+          else
+            received(std::span<const std::uint8_t>(buffer_.data(), n));
+          receive();
+        });
+  }
+
+  void received(std::span<const std::uint8_t> bytes) {
+    const std::string from = from_.address().to_string();
+    const auto decoded = wire::decode_asap(bytes);
+    if (!decoded)
+      return log(Level::debug, "datagram from %s dropped: %s", from.c_str(),
+                 decoded.error().message().c_str());
+    const auto* a = std::get_if<wire::asap::ServerAnnounce>(&decoded->message);
+    if (!a)
+      return log(Level::debug, "datagram from %s dropped: %s, not a server announce", from.c_str(),
+                 std::string(wire::message_type_name(wire::Protocol::asap, bytes[0])).c_str());
+    const auto registrar = endpoint_of(*a);
+    if (!registrar)
+      return log(Level::debug, "announce of %s from %s dropped: no %s transport",
+                 wire::hex_id(a->server_id).c_str(), from.c_str(),
+                 std::string(transport::name(kind_)).c_str());
+    log(Level::debug, "announce of %s: %s", wire::hex_id(a->server_id).c_str(),
+        registrar->to_string().c_str());
+    announced_(a->server_id, *registrar);
+  }
+
+  std::optional<transport::Endpoint> endpoint_of(const wire::asap::ServerAnnounce& a) const {
+    if (a.transports.empty()) return transport::Endpoint{{from_.address()}, wire::kAsapPort};
+    const auto want =
+        kind_ == transport::Kind::sctp ? wire::TransportKind::sctp : wire::TransportKind::tcp;
+    const auto t = std::find_if(a.transports.begin(), a.transports.end(),
+                                [&](const wire::Transport& x) { return x.kind == want; });
+    if (t == a.transports.end()) return std::nullopt;
+    transport::Endpoint e = to_endpoint(*t);
+    std::erase_if(e.addresses, [](const transport::Address& x) { return x.is_unspecified(); });
+    if (e.addresses.empty()) e.addresses.push_back(from_.address());
+    return e;
+  }
+
+  asio::ip::udp::socket socket_;
+  transport::Kind kind_;
+  Announced announced_;
+  asio::ip::udp::endpoint from_;
+  std::array<std::uint8_t, 65536> buffer_{};
+};
+
 // One PE: its registration core, its CalcApp service, its listener, registrar links and
 // sessions. Every entry point goes through the gate (--control).
 class PeMember final : public Member {
@@ -171,6 +263,8 @@ class PeMember final : public Member {
     at.port = 0;
     if (kind == transport::Kind::tcp && at.addresses.size() > 1) at.addresses.resize(1);
     user_kind_ = kind;
+    pool_ = wire::show_handle(config.pool_handle);
+    if (const auto* info = wire::policy_info(config.policy.type)) policy_name_ = info->short_name;
     listener_ = transport::Listener::open(io, kind, at, {true, 0});
     user_ = listener_->local_endpoint();
     config.user_transport.kind =
@@ -185,10 +279,24 @@ class PeMember final : public Member {
   bool failed() const { return failed_; }
   const session::CalcAppService& service() const { return service_; }
 
+  // A registrar announced itself at `registrar` (its ASAP endpoint).
+  void announced(std::uint32_t server_id, const transport::Endpoint& registrar) {
+    gate_.run([this, server_id, registrar] {
+      const std::size_t i = links_.add(registrar);
+      with_now([&](auto now) { core_->announce(server_id, i, now, actions_); });
+    });
+  }
+
   void start() {
     listener_->start([this](std::shared_ptr<transport::Connection> c) { accept(std::move(c)); });
-    write({{"event", "ready"}, {"member", index()}, {"user_transport", user_.to_string()},
-           {"transport", transport::name(user_kind_)}});
+    write({{"event", "ready"},
+           {"member", index()},
+           {"user_transport", user_.to_string()},
+           {"transport", transport::name(user_kind_)},
+           {"pool", pool_},
+           {"policy", policy_name_},
+           {"capacity", service_.server().config().capacity},
+           {"max_jobs", service_.server().config().max_jobs}});
     with_now([&](auto now) { core_->start(now, actions_); });
   }
 
@@ -297,6 +405,7 @@ class PeMember final : public Member {
   std::unique_ptr<transport::Listener> listener_;
   transport::Endpoint user_;
   transport::Kind user_kind_ = transport::Kind::tcp;
+  std::string pool_, policy_name_;
   session::SessionId next_session_ = 1;
   session::Actions actions_;
   session::ServiceActions service_actions_;
@@ -313,8 +422,21 @@ int run(const Options& o, Context& ctx) {
   else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
 
   std::string error;
-  const auto registrars = shell::parse_registrars(o.registrar, &error);
-  if (!registrars) return usage("--registrar: " + error);
+  const bool announces = o.announce != "off";
+  if (o.registrar.empty() && !announces)
+    return usage("--registrar: required unless --announce is given");
+  std::vector<transport::Endpoint> registrars;  // the static list (may be empty)
+  if (!o.registrar.empty()) {
+    const auto list = shell::parse_registrars(o.registrar, &error);
+    if (!list) return usage("--registrar: " + error);
+    registrars = *list;
+  }
+  std::optional<asio::ip::udp::endpoint> announce;
+  if (announces) {
+    const auto e = transport::parse_endpoint(o.announce, wire::kAsapPort, &error);
+    if (!e || e->addresses.size() != 1) return usage("--announce: 'off' or ADDR:PORT: " + error);
+    announce = asio::ip::udp::endpoint(e->addresses[0], e->port);
+  }
   if (o.pool.empty()) return usage("--pool: a non-empty pool handle");
   const auto policy = parse_policy(o.policy, &error);
   if (!policy) return usage("--policy: " + error);
@@ -328,7 +450,7 @@ int run(const Options& o, Context& ctx) {
   session::PeConfig config;
   config.pool_handle = o.pool;
   config.policy = *policy;
-  config.registrar_count = registrars->size();
+  config.registrar_count = registrars.size();
   const auto interval = shell::parse_ms(o.reregistration_interval, false, &error);
   if (!interval) return usage("--reregistration-interval: " + error);
   config.reregistration_interval = *interval;
@@ -343,10 +465,17 @@ int run(const Options& o, Context& ctx) {
     return usage("--registration-life: at most 2^31-1 ms");
 
   session::ServiceConfig service;
-  const auto capacity = rserpool::values::parse_amount(o.capacity, false, &error);
-  if (!capacity || *capacity <= 0)
-    return usage("--capacity: " + (capacity ? std::string("must be > 0") : error));
-  service.server.capacity = *capacity;
+  // A fixed capacity, or a distribution each member draws its own from.
+  std::optional<rserpool::values::Distribution> capacity;
+  if (const auto fixed = rserpool::values::parse_amount(o.capacity, false, &error)) {
+    capacity = rserpool::values::Distribution{rserpool::values::Distribution::fixed,
+                                              rserpool::values::ValueKind::amount, *fixed, 0};
+  } else {
+    capacity = rserpool::values::parse_distribution(o.capacity, rserpool::values::ValueKind::amount,
+                                                    &error);
+  }
+  if (!capacity) return usage("--capacity: " + error);
+  if (rserpool::values::mean(*capacity) <= 0) return usage("--capacity: must be > 0");
   if (o.max_jobs < 1) return usage("--max-jobs: at least 1");
   service.server.max_jobs = o.max_jobs;
   const auto cookie_time = shell::parse_ms(o.cookie_max_time, true, &error);
@@ -398,6 +527,7 @@ int run(const Options& o, Context& ctx) {
   };
   try {
     std::mt19937_64 ids(seed);
+    rserpool::handlespace::Rng capacity_rng(seed ^ 0x63617061u);
     for (std::size_t i = 0; i < o.count; ++i) {
       session::PeConfig c = config;
       if (first_id) {
@@ -407,12 +537,26 @@ int run(const Options& o, Context& ctx) {
       }
       session::ServiceConfig sc = service;
       sc.seed = seed + i;
-      members.push_back(std::make_unique<PeMember>(io, i, std::move(c), sc, kind, *registrars,
+      do sc.server.capacity = rserpool::values::sample(*capacity, capacity_rng);
+      while (!(sc.server.capacity > 0));
+      members.push_back(std::make_unique<PeMember>(io, i, std::move(c), sc, kind, registrars,
                                                    *local, events, on_done));
     }
   } catch (const std::exception& e) {
     ctx.err << "rsplab pe: user transport: " << e.what() << "\n";
     return kExitFailed;
+  }
+  std::optional<AnnounceReceiver> announce_receiver;
+  if (announce) {
+    try {
+      announce_receiver.emplace(io, *announce, kind,
+                                [&](std::uint32_t server_id, const transport::Endpoint& e) {
+                                  for (auto& m : members) m->announced(server_id, e);
+                                });
+    } catch (const std::exception& e) {
+      ctx.err << "rsplab pe: --announce: " << e.what() << "\n";
+      return kExitFailed;
+    }
   }
   for (const auto& m : members) ctx.out << "pe " << m->id() << " " << m->user().to_string() << "\n";
   ctx.out << std::flush;
@@ -433,6 +577,7 @@ int run(const Options& o, Context& ctx) {
     if (ec) return;
     log(Level::info, "signal %d: shutting down (cookies, deregistration)", sig);
     if (control) control->close();
+    if (announce_receiver) announce_receiver->close();
     for (auto& m : members) m->shutdown();
     exit_timer.expires_after(std::chrono::seconds(5));
     exit_timer.async_wait([&](const boost::system::error_code& e) {
@@ -473,8 +618,12 @@ void add_pe_command(CLI::App& app, Context& ctx) {
       "Exit status: 0 success; 1 cannot listen, or the registration can never succeed\n"
       "(inconsistent pooling policy); 2 usage error.");
   cmd->add_option("--registrar", o->registrar,
-                  "Registrars ADDR[:PORT][,ADDR[:PORT]...] (port 3863), IPv6 in brackets")
-      ->required();
+                  "Registrars ADDR[:PORT][,ADDR[:PORT]...] (port 3863), IPv6 in brackets;\n"
+                  "required unless --announce");
+  cmd->add_option("--announce", o->announce,
+                  "off, or the UDP ADDR:PORT where ASAP server announces arrive (a multicast\n"
+                  "group is joined, e.g. 239.0.0.50:3863): registrars learnt beside --registrar")
+      ->capture_default_str();
   cmd->add_option("--pool", o->pool, "Pool handle")->required();
   cmd->add_option("--policy", o->policy, "Pool policy NAME[:V1[,V2...]] (see below)")
       ->capture_default_str();
@@ -491,7 +640,9 @@ void add_pe_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--local", o->local,
                   "User transport addresses ADDR[,ADDR...] (a free port; TCP uses the first)")
       ->capture_default_str();
-  cmd->add_option("--capacity", o->capacity, "Calculations per second, shared by the jobs")
+  cmd->add_option("--capacity", o->capacity,
+                  "Calculations per second, shared by the jobs; a distribution (exp:1e6, "
+                  "uniform:1e6,4e6) gives each member its own draw")
       ->capture_default_str();
   cmd->add_option("--max-jobs", o->max_jobs, "Jobs served at once; more are rejected")
       ->capture_default_str();

@@ -61,6 +61,25 @@ shell::Logger log{"rsplab registrar"};
 
 using shell::to_wire;
 
+// The ASAP endpoint as the transport parameters of a server announce (RFC 5352 §3.10): one
+// SCTP parameter with every address, or one TCP parameter per address (TCP has exactly one).
+void append_transports(transport::Kind kind, const transport::Endpoint& e,
+                       std::vector<wire::Transport>& out) {
+  wire::Transport t;
+  t.kind = kind == transport::Kind::sctp ? wire::TransportKind::sctp : wire::TransportKind::tcp;
+  t.use = wire::TransportUse::data_only;
+  t.port = e.port;
+  if (kind == transport::Kind::sctp) {
+    for (const auto& a : e.addresses) t.addresses.push_back(to_wire(a));
+    out.push_back(std::move(t));
+    return;
+  }
+  for (const auto& a : e.addresses) {
+    t.addresses = {to_wire(a)};
+    out.push_back(t);
+  }
+}
+
 class Registrar {
  public:
   Registrar(asio::io_context& io, registrar::Config config, transport::Kind kind, EventLog& events)
@@ -76,7 +95,8 @@ class Registrar {
   transport::Endpoint asap_endpoint() const { return listeners_.front()->local_endpoint(); }
   transport::Endpoint enrp_endpoint() const { return enrp_endpoint_; }
 
-  // ASAP server announces: the registrar's ID to a multicast group, about once a second.
+  // ASAP server announces: the registrar's ID and ASAP transports (each it listens on) to a
+  // multicast group, about once a second.
   void announce(const asio::ip::udp::endpoint& group) {
     announce_socket_.emplace(io_, group.protocol());
     announce_socket_->set_option(asio::ip::multicast::hops(30));
@@ -98,7 +118,10 @@ class Registrar {
     const std::uint32_t ppid = is_asap ? wire::kPpidAsap : wire::kPpidEnrp;
     auto l = transport::Listener::open(io_, kind_, at, {false, ppid});
     const transport::Endpoint bound = l->local_endpoint();
-    if (!is_asap) enrp_endpoint_ = bound;
+    if (is_asap)
+      append_transports(kind_, bound, asap_transports_);
+    else
+      enrp_endpoint_ = bound;
     l->start([this, is_asap](std::shared_ptr<transport::Connection> c) {
       accept(std::move(c), is_asap);
     });
@@ -110,6 +133,7 @@ class Registrar {
         accept(std::move(c), is_asap);
       });
       listeners_.push_back(std::move(tcp));
+      if (is_asap) append_transports(transport::Kind::tcp, bound, asap_transports_);
       log(Level::info, "%s also on tcp %s", is_asap ? "asap" : "enrp", bound.to_string().c_str());
     } catch (const std::exception& e) {
       log(Level::warning, "%s: no tcp listener beside sctp: %s", is_asap ? "asap" : "enrp",
@@ -167,6 +191,7 @@ class Registrar {
   void send_announce() {
     wire::asap::ServerAnnounce a;
     a.server_id = core_.config().identifier;
+    a.transports = asap_transports_;
     const auto bytes = wire::encode(wire::asap::Message{a});
     boost::system::error_code ec;
     announce_socket_->send_to(asio::buffer(bytes), announce_group_, 0, ec);
@@ -185,6 +210,7 @@ class Registrar {
   EventLog& events_;
   std::vector<std::unique_ptr<transport::Listener>> listeners_;  // ASAP's first
   transport::Endpoint enrp_endpoint_;
+  std::vector<wire::Transport> asap_transports_;  // as announced
   struct Conn {
     std::shared_ptr<transport::Connection> connection;
     std::uint32_t ppid;  // ASAP or ENRP, by the endpoint it came in on

@@ -219,9 +219,9 @@ class Gate {
   std::vector<std::function<void()>> waiting_;
 };
 
-// The registrar connections of a PE or PU, by index of its --registrar list: connect,
-// close, send ASAP (PPID 11); results go to the callbacks, never for a connection that was
-// closed or replaced meanwhile.
+// The registrar connections of a PE or PU, by index of its --registrar list (and of the
+// registrars learnt from announces after it): connect, close, send ASAP (PPID 11); results
+// go to the callbacks, never for a connection that was closed or replaced meanwhile.
 class RegistrarLinks {
  public:
   struct Callbacks {
@@ -243,6 +243,19 @@ class RegistrarLinks {
 
   std::size_t size() const { return registrars_.size(); }
   const rserpool::transport::Endpoint& endpoint(std::size_t i) const { return registrars_[i]; }
+
+  // The index of `registrar`: that of an equal endpoint (same addresses in the same order,
+  // same port) already known, else a new one at the end.
+  std::size_t add(const rserpool::transport::Endpoint& registrar) {
+    const auto known = std::find_if(registrars_.begin(), registrars_.end(), [&](const auto& e) {
+      return e.port == registrar.port && e.addresses == registrar.addresses;
+    });
+    if (known != registrars_.end()) return static_cast<std::size_t>(known - registrars_.begin());
+    registrars_.push_back(registrar);
+    conns_.emplace_back();
+    generation_->push_back(0);
+    return registrars_.size() - 1;
+  }
 
   void connect(std::size_t i) {
     if (i >= registrars_.size()) return;

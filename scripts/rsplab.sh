@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds the release preset, then
-#   without arguments: runs the demo pool (scripts/demo.sh: about 30 s on loopback);
-#   with arguments:    runs rsplab with them (scripts/rsplab.sh --help, … pu --help).
+#   without arguments: runs the quickstart experiment (experiments/quickstart.yaml: LU vs RR
+#                      vs Random on two emulated multi-homed sites, about 2 minutes) into
+#                      quickstart.db;
+#   with arguments:    runs rsplab with them (scripts/rsplab.sh --help, … plan FILE, … pu --help).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 scripts/setup.sh >&2
 cmake --preset release >/dev/null
 cmake --build --preset release --target rsplab >&2
-[ $# -gt 0 ] || exec scripts/demo.sh --rsplab build/release/apps/rsplab
+[ $# -gt 0 ] || exec build/release/apps/rsplab run experiments/quickstart.yaml -o quickstart.db
 exec build/release/apps/rsplab "$@"

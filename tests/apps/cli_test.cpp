@@ -348,7 +348,7 @@ TEST(Cli, PeAndPuHelpListEveryOptionWithItsDefault) {
   for (const char* want :
        {"--capacity", "1e6", "--max-jobs", "--cookie-max-time", "5s", "--cookie-max-calculations",
         "5e6", "--shutdown-cookie-probability", "--keepalive-interval", "2.5s", "--count",
-        "--control", "--seed", "--transport", "--local", "--policy", "Exit status"})
+        "--control", "--seed", "--transport", "--local", "--policy", "--announce", "Exit status"})
     EXPECT_NE(pe.out.find(want), std::string::npos) << want << " in\n" << pe.out;
   const Outcome pu = rsplab({"pu", "--help"});
   EXPECT_EQ(pu.status, 0) << pu.err;
@@ -380,6 +380,13 @@ TEST(Cli, PeAndPuBadValuesAreUsageErrorsNamingTheOption) {
     EXPECT_EQ(r.status, 2) << option << ": " << r.err;
     EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
   }
+  // Registrars come from --registrar or --announce: neither is a usage error.
+  const Outcome none = rsplab({"pe", "--pool", "p"});
+  EXPECT_EQ(none.status, 2) << none.err;
+  EXPECT_NE(none.err.find("--registrar"), std::string::npos) << none.err;
+  const Outcome bad_announce = rsplab({"pe", "--pool", "p", "--announce", "239.0.0.50:port"});
+  EXPECT_EQ(bad_announce.status, 2) << bad_announce.err;
+  EXPECT_NE(bad_announce.err.find("--announce"), std::string::npos) << bad_announce.err;
   const std::vector<std::pair<std::vector<std::string>, std::string>> pu_cases = {
       {{"--job-size", "exp:"}, "--job-size"},
       {{"--job-size", "exp:5s"}, "--job-size"},

@@ -1,9 +1,11 @@
 // `rsplab pe` on real sockets (TCP mapping, loopback): a PE registers at `rsplab registrar`
 // and a PU (AsapPeer) resolves its pool to it; SIGTERM deregisters (exit 0, pool gone);
-// with two registrars, killing the first (SIGKILL) moves the PE to the second.
+// with two registrars, killing the first (SIGKILL) moves the PE to the second; without
+// --registrar the PE finds the registrar by its ASAP server announces.
 //
-//   test ──ChildProcess──► rsplab registrar --transport tcp (one or two)
-//   test ──ChildProcess──► rsplab pe --transport tcp --registrar A[,B] --pool P --policy lu
+//   test ──ChildProcess──► rsplab registrar --transport tcp (one or two) [--announce U]
+//   test ──ChildProcess──► rsplab pe --transport tcp --registrar A[,B] | --announce U
+//                                    --pool P --policy lu
 //   test ──AsapPeer (PU)──TCP──► a registrar's ASAP endpoint: HANDLE_RESOLUTION of P
 //
 // Every wait is bounded.
@@ -37,27 +39,27 @@ constexpr std::uint32_t kPeId = 0x0e0e0e01;
 
 class Pe : public ::testing::Test {
  protected:
-  // Starts a registrar; its ASAP endpoint.
-  transport::Endpoint start_registrar() {
+  // Starts a registrar with the common options plus `extra`; its ASAP endpoint.
+  transport::Endpoint start_registrar(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"registrar", "--transport", "tcp",        "--asap",
+                                     "127.0.0.1:0", "--enrp",    "127.0.0.1:0", "--log-level",
+                                     "warning"};
+    args.insert(args.end(), extra.begin(), extra.end());
     ChildProcess::Options o;
     o.echo_stderr = true;
-    registrars_.push_back(std::make_unique<ChildProcess>(
-        RSPLAB_BINARY,
-        std::vector<std::string>{"registrar", "--transport", "tcp", "--asap", "127.0.0.1:0",
-                                 "--enrp", "127.0.0.1:0", "--log-level", "warning"},
-        o));
+    registrars_.push_back(std::make_unique<ChildProcess>(RSPLAB_BINARY, args, o));
     std::string error;
     const auto ready = registrars_.back()->wait_ready(10s, &error);
     EXPECT_TRUE(ready) << "registrar: " << error;
     return ready ? ready->asap : transport::Endpoint{};
   }
 
-  // Starts the PE; checks its start line.
+  // Starts the PE (with `--registrar registrars` unless empty); checks its start line.
   void start_pe(const std::string& registrars, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"pe",         "--transport", "tcp",  "--registrar",
-                                     registrars,   "--pool",      "P",    "--policy",
-                                     "lu",         "--identifier", wire::hex_id(kPeId),
-                                     "--log-level", "info"};
+    std::vector<std::string> args = {"pe",          "--transport", "tcp", "--pool",
+                                     "P",           "--policy",    "lu",  "--identifier",
+                                     wire::hex_id(kPeId), "--log-level", "info"};
+    if (!registrars.empty()) args.insert(args.end(), {"--registrar", registrars});
     args.insert(args.end(), extra.begin(), extra.end());
     ChildProcess::Options o;
     o.echo_stderr = true;
@@ -87,6 +89,12 @@ class Pe : public ::testing::Test {
       if (Clock::now() >= deadline) return last;
       std::this_thread::sleep_for(100ms);
     }
+  }
+
+  // A UDP port free on 127.0.0.1 a moment ago.
+  std::uint16_t free_udp_port() {
+    asio::ip::udp::socket s(io_, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return s.local_endpoint().port();
   }
 
   static bool has_pe(const asap::HandleResolutionResponse& r) {
@@ -150,6 +158,30 @@ TEST_F(Pe, FailsOverToTheSecondRegistrar) {
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << ChildProcess::describe(*st);
   const auto gone = resolve_until(second, unknown_pool, 2s);
   EXPECT_TRUE(gone && unknown_pool(*gone));
+}
+
+// No --registrar: the PE learns the registrar from its ASAP server announces (unicast on
+// loopback standing in for the multicast group: the transport parameter names its ASAP
+// endpoint) and registers there.
+TEST_F(Pe, RegistersAtARegistrarLearntFromItsAnnounces) {
+  const std::string announce = "127.0.0.1:" + std::to_string(free_udp_port());
+  const auto asap_ep = start_registrar({"--identifier", "0x5e5e0001", "--announce", announce});
+  ASSERT_FALSE(HasFailure());
+  start_pe("", {"--announce", announce});
+  ASSERT_FALSE(HasFailure());
+
+  const auto r = resolve_until(asap_ep, has_pe, 5s);
+  ASSERT_TRUE(r && has_pe(*r)) << "the PE did not register at the announced registrar\nstderr:\n"
+                               << pe_->stderr_text();
+  EXPECT_EQ(r->pool_elements[0].home_server, 0x5e5e0001u);
+
+  ASSERT_TRUE(pe_->terminate());
+  const auto st = pe_->wait(6s);
+  ASSERT_TRUE(st) << "the PE did not exit after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+      << ChildProcess::describe(*st) << "\nstderr:\n" << pe_->stderr_text();
+  const auto gone = resolve_until(asap_ep, unknown_pool, 2s);
+  EXPECT_TRUE(gone && unknown_pool(*gone)) << "the pool is still there after the PE stopped";
 }
 
 }  // namespace

@@ -749,8 +749,9 @@ TEST_F(Registrar, SigintAlsoStopsCleanly) {
   EXPECT_TRUE(pe.wait_closed(2s)) << "the registrar's exit closes the PE's connection";
 }
 
-// ASAP server announces: UDP datagrams carrying the registrar's ID, about
-// once a second. On loopback a unicast receiver stands in for the multicast group.
+// ASAP server announces: UDP datagrams carrying the registrar's ID and its ASAP endpoint as
+// a transport parameter (TCP here, data only), about once a second. On loopback a unicast
+// receiver stands in for the multicast group.
 TEST_F(Registrar, AnnouncesItselfByUdpAboutOnceASecond) {
   namespace ip = boost::asio::ip;
   ip::udp::socket rx(io_, ip::udp::endpoint(ip::make_address("127.0.0.1"), 0));
@@ -773,6 +774,12 @@ TEST_F(Registrar, AnnouncesItselfByUdpAboutOnceASecond) {
     const auto* a = std::get_if<asap::ServerAnnounce>(&d->message);
     ASSERT_NE(a, nullptr) << "not a server announce";
     EXPECT_EQ(a->server_id, kRegistrarId);
+    ASSERT_EQ(a->transports.size(), 1u) << "one TCP transport: --transport tcp, one address";
+    const auto& t = a->transports[0];
+    EXPECT_EQ(t.kind, wire::TransportKind::tcp);
+    EXPECT_EQ(t.use, wire::TransportUse::data_only);
+    EXPECT_EQ(t.port, ep_.asap.port) << "the ASAP port printed";
+    EXPECT_EQ(t.addresses, std::vector<wire::Address>{wire::Address::v4(127, 0, 0, 1)});
     seen.push_back(Clock::now());
   }
   ASSERT_EQ(seen.size(), 3u) << "fewer than 3 announces in 5 s";

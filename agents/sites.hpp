@@ -1,0 +1,112 @@
+// Emulated multi-homed sites on this machine (DESIGN.md, "Sites"): a network namespace per
+// site with one interface per ISP, a bridge per ISP in a core router namespace that routes
+// between the ISP networks, addresses from 198.18.0.0/15 and an IPv6 ULA prefix (one /24 and
+// /64 per ISP and site). Everything created is journaled first (journal.hpp), so that
+// `rsplab cleanup` can remove exactly what a dead runner left. agents/README.md draws it.
+//
+// ISP k (1-based, over the union of all sites' ISPs in first-seen order), site s (1-based, in
+// the order given); idx = (k-1)*64 + s:
+//   ISP network of (k, s)   198.(18 + idx/256).(idx%256).0/24     fd00:5253:<k>:<s>::/64 (hex)
+//   site address            .2                                     ::2
+//   core gateway            .1  (on bridge br<k>)                  ::1
+// e.g. ISP 1, site 1: 198.18.1.2 and fd00:5253:1:1::2; ISP 2, site 1: 198.18.65.2.
+// Hence at most 8 ISPs and 63 sites.
+//
+//   Topology::create(sites, tag, journal)
+//     ─► ns rsplab-<tag>-core: forwarding on, bridge br<k> per ISP
+//     ─► ns rsplab-<tag>-<site>: eth<k> per ISP of the site, a veth whose peer s<s>i<k> is a
+//        port of br<k>; eth<k> is the one port of bridge isp<k>, which holds the address;
+//        source routing: from the isp<k> address, table 100+k (its gateway)
+//   topology.site("oslo") ─► its namespace and addresses, by ISP
+//   topology.set_link("bergen", "bkk", false) ─► ip link set eth<k> down (in the site ns)
+//   topology.destroy() (or ~Topology) ─► every namespace deleted, journal entries removed
+//
+// No interface ever exists in the root namespace: each veth is created inside a site
+// namespace with its peer directly in the core namespace, so deleting the namespaces removes
+// everything. Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); `available()` says whether it can
+// work here. Single-threaded; runs `ip` as child processes (no shell) and writes sysctls from
+// a short-lived thread that enters the namespace.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agents/journal.hpp"
+
+namespace rsplab::agents {
+
+class SiteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SiteSpec {
+  std::string name;               // [a-z0-9-], ≤ 32 bytes, not "core"
+  std::vector<std::string> isps;  // 1..8 distinct names; the first carries the default route
+};
+
+struct SiteInfo {
+  std::string name;
+  std::string netns;  // the namespace to run its components in (`ip netns exec NETNS ...`)
+  struct Link {
+    std::string isp;
+    std::string interface;  // the link, inside the site's namespace: eth<k>; what
+                            // set_link (or `ip link set eth<k> down|up` there) cuts
+    std::string device;     // isp<k>: a one-port bridge over `interface` holding the
+                            // addresses and routes, so that they survive a link down
+    std::string ipv4;       // e.g. "198.18.1.2" (ISP 1, site 1)
+    std::string ipv6;       // e.g. "fd00:5253:1:1::2"
+    std::string gateway4;   // the core's address on this network, e.g. "198.18.1.1"
+    std::string gateway6;   // e.g. "fd00:5253:1:1::1"
+    std::string bridge;     // the ISP's bridge in the core namespace: br<k>
+    int isp_index = 0;      // k
+  };
+  std::vector<Link> links;  // in the order of SiteSpec::isps
+  // Every address of the site, IPv4 first in ISP order (what multi-homed components bind).
+  std::vector<std::string> ipv4_addresses() const;
+};
+
+// Whether namespaces can be created here (root, `ip netns add/del`, veth and bridge links
+// work); `why` (may be null) says otherwise.
+bool available(std::string* why);
+
+class Topology {
+ public:
+  // `tag` names this topology's namespaces (rsplab-<tag>-<site>, rsplab-<tag>-core):
+  // [a-z0-9], 1..12 bytes, unique among the runs on this machine. Throws SiteError (a bad
+  // spec before anything is created; an `ip` failure with its stderr); on failure, whatever
+  // was created is removed again. A namespace that already exists is never taken over.
+  static std::unique_ptr<Topology> create(const std::vector<SiteSpec>& sites,
+                                          const std::string& tag, Journal& journal);
+  ~Topology();  // destroy(), errors reported on stderr
+  Topology(const Topology&) = delete;
+  Topology& operator=(const Topology&) = delete;
+
+  const SiteInfo& site(const std::string& name) const;  // throws SiteError if unknown
+  const std::vector<SiteInfo>& sites() const { return sites_; }
+  const std::string& core_netns() const { return core_netns_; }
+  // ip link set <the site's interface for isp> up|down, nothing more: a plain `ip link set`
+  // by the site agent has the same effect, and up restores everything. Throws SiteError.
+  void set_link(const std::string& site, const std::string& isp, bool up);
+  // Removes every namespace (with them their interfaces and bridges) and the journal entries.
+  // Idempotent; throws SiteError if a namespace could not be deleted (after trying all; a
+  // later call retries those).
+  void destroy();
+
+ private:
+  Topology(Journal& journal, std::string tag) : journal_(journal), tag_(std::move(tag)) {}
+  void build(const std::vector<SiteSpec>& specs, const std::vector<std::string>& isps);
+  void add_namespace(const std::string& name);
+  void add_routes(const SiteInfo& site, const SiteInfo::Link& link, int metric);
+  Journal& journal_;
+  std::string tag_;
+  std::string core_netns_;
+  std::vector<SiteInfo> sites_;
+  std::vector<std::string> namespaces_;  // creation order
+};
+
+}  // namespace rsplab::agents

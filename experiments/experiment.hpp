@@ -1,0 +1,149 @@
+// An experiment file (YAML, documented in experiments/README.md) loaded, validated and
+// expanded into a Plan: one fully resolved Run per sweep point and repetition. Nothing here
+// starts anything; `rsplab plan` prints a Plan and `rsplab run` carries it out.
+//
+//   experiment.yaml ─► load_plan() ─► validate every key and value (file:line:col errors)
+//                                  ─► expand the sweep (cross product of the lists; zipped
+//                                     groups vary together) × repetitions
+//                                  ─► substitute $parameters, resolve defaults ─► Run[]
+//
+// Pure apart from reading the file: no clock, no randomness beyond the seeds it computes.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rsplab::experiments {
+
+using Duration = std::chrono::nanoseconds;
+
+// Every problem with an experiment file: where and what. what() reads
+// "FILE:LINE:COL: MESSAGE" (LINE and COL 1-based).
+class LoadError : public std::runtime_error {
+ public:
+  LoadError(std::string file, int line, int column, std::string message);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+  int column() const { return column_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string file_;
+  int line_, column_;
+  std::string message_;
+};
+
+struct Site {
+  std::string name;
+  std::vector<std::string> isps;    // at least one; the order numbers the interfaces
+  std::optional<std::string> host;  // reached over ssh (issue 7); nullopt: a local namespace
+  // The address plan, when the file gives one: the site's IPv4 / IPv6 prefix, one /24 (/64)
+  // per ISP carved from it in ISP order ("198.18.4.0/22", "fd00:5253:504c:400::/56").
+  // nullopt: the runner's default plan. Either every site has one or none has.
+  std::optional<std::string> prefix4, prefix6;
+};
+
+// A component's options are kept as `rsplab <role>` command-line arguments ("--capacity",
+// "2e6", ...): the loader checks each key against the options of that role and each value
+// against its kind (duration, amount, distribution, policy, number), so what reaches the
+// command line is already valid.
+struct Registrar {
+  std::string name;  // "pr0", "pr1", ... in file order
+  std::string site;
+  std::vector<std::string> args;
+};
+
+struct PeGroup {
+  std::string name;   // "<pool>/pe<i>": i-th PE group of the pool, in file order
+  std::string pool;
+  std::string site;
+  std::size_t count = 1;
+  std::string policy;  // NAME[:V1,...], as `rsplab pe --policy` (not repeated in args)
+  std::vector<std::string> args;  // --capacity (amount or distribution), --max-jobs, ...
+};
+
+struct PuGroup {
+  std::string name;  // "<pool>/pu<i>"
+  std::string pool;
+  std::string site;
+  std::size_t count = 1;
+  std::vector<std::string> args;  // --job-size, --interval, --reject-retry-delay, ...
+};
+
+struct Fault {
+  enum class Kind { kill, stop, resume, link_down, link_up };
+  // What `target` names (kill/stop/resume); none for link faults.
+  enum class TargetKind { none, registrar, group, pool };
+  Kind kind = Kind::kill;
+  TargetKind target_kind = TargetKind::none;
+  Duration at{};                  // since the run's clock started (readiness; warm-up included)
+  std::optional<Duration> lasts;  // `for:` stop → resume, link-down → link-up after it
+  // kill/stop/resume: a registrar ("pr0") or a PE/PU group ("CalcAppPool/pe0"), or a pool
+  // and optionally a site, meaning its PE groups; `count` members of it (default 1).
+  std::string target;
+  std::size_t count = 1;
+  // link_down/link_up: the site's ISP interface. For a pool target, `site` (optional)
+  // narrows it to the pool's PE groups at that site.
+  std::string site, isp;
+};
+
+// One run: everything resolved, no $parameters left.
+struct Run {
+  std::size_t index = 0;       // 0..N-1 in plan order
+  std::size_t point = 0;       // sweep point 0..P-1
+  std::size_t repetition = 0;  // 0..R-1
+  // The sweep's values at this point, by parameter name (as written: "lu", "3", "4s").
+  std::map<std::string, std::string> parameters;
+  // Common random numbers: repetition i has the same seed at every sweep point.
+  std::uint64_t seed = 0;
+  std::string key;  // hex SHA-256 of `resolved` and the rsplab version (see run_key)
+
+  std::string name;
+  Duration duration{}, warmup{};
+  std::string transport = "auto";  // auto | sctp | tcp
+  std::vector<Site> sites;
+  std::vector<Registrar> registrars;
+  std::vector<PeGroup> pes;
+  std::vector<PuGroup> pus;
+  std::vector<Fault> faults;  // by `at`
+  nlohmann::json resolved;    // this run's definition as JSON (what the key hashes)
+};
+
+struct Plan {
+  std::string file;
+  std::string name;
+  nlohmann::json source;       // the whole file as JSON (stored with the results)
+  std::size_t repetitions = 1;
+  std::uint64_t seed = 0;      // the base seed (Run::seed derives from it)
+  // The sweep's parameter names, the slowest varying first (zipped ones side by side).
+  std::vector<std::string> parameters;
+  std::vector<Run> runs;       // sweep point major, repetition minor
+  // Σ (warm-up + duration) plus an allowance per run for deployment and teardown.
+  Duration estimated{};
+};
+
+// What `rsplab plan` adds per run to Σ(warm-up + duration): deployment and teardown.
+inline constexpr Duration kRunAllowance = std::chrono::seconds(10);
+
+// Common random numbers: the seed of repetition `repetition`, the same at every sweep point.
+// Never 0 (0 asks the components for a random seed).
+std::uint64_t repetition_seed(std::uint64_t base, std::size_t repetition);
+
+// Reads and expands `path`; throws LoadError (also for an unreadable file: line 0, col 0).
+Plan load_plan(const std::string& path, std::string_view rsplab_version);
+// The same from text; `file` names it in errors.
+Plan parse_plan(std::string_view yaml, const std::string& file, std::string_view rsplab_version);
+
+// The run key: hex SHA-256 over the canonical JSON of `resolved` (sorted keys) and the
+// version.
+std::string run_key(const nlohmann::json& resolved, std::string_view rsplab_version);
+
+}  // namespace rsplab::experiments

@@ -1,0 +1,986 @@
+#include "results/store.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace rsplab::results {
+
+namespace {
+
+using json = nlohmann::json;
+
+// "RSPL" in PRAGMA application_id: tells our files from other SQLite databases.
+constexpr std::int64_t kApplicationId = 0x5253504c;
+
+// Loads and other policy values on the wire are fractions of 0xFFFFFFFF.
+constexpr double kLoadScale = 4294967295.0;
+
+// ---------------------------------------------------------------------------------------
+// Schema. Each entry is one migration step: entry i takes user_version i to i + 1, run in
+// one BEGIN IMMEDIATE transaction together with the user_version update. Never edit a
+// released step; append a new one (and document it in results/README.md).
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE experiments (
+  id              INTEGER PRIMARY KEY,
+  name            TEXT NOT NULL,
+  file            TEXT NOT NULL,
+  source          TEXT NOT NULL,
+  rsplab_version  TEXT NOT NULL,
+  host            TEXT NOT NULL,
+  kernel          TEXT NOT NULL,
+  created_unix_us INTEGER NOT NULL
+);
+
+CREATE TABLE runs (
+  id            INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+  idx           INTEGER NOT NULL,
+  key           TEXT NOT NULL,
+  parameters    TEXT NOT NULL,
+  policy        TEXT,
+  seed          INTEGER NOT NULL,
+  repetition    INTEGER NOT NULL,
+  transport     TEXT NOT NULL,
+  resolved      TEXT NOT NULL,
+  status        TEXT NOT NULL DEFAULT 'running'
+                CHECK (status IN ('running', 'completed', 'interrupted', 'failed')),
+  reason        TEXT,
+  start_unix_us INTEGER NOT NULL,
+  end_unix_us   INTEGER,
+  warmup_us     INTEGER NOT NULL,
+  duration_us   INTEGER NOT NULL
+);
+CREATE INDEX runs_by_experiment ON runs(experiment_id, idx);
+CREATE INDEX runs_by_key ON runs(key);
+CREATE INDEX runs_by_policy ON runs(policy, experiment_id);
+
+CREATE TABLE run_parameters (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name   TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+CREATE INDEX run_parameters_by_name ON run_parameters(name, value);
+
+CREATE TABLE components (
+  id        INTEGER PRIMARY KEY,
+  run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name      TEXT NOT NULL,
+  role      TEXT NOT NULL CHECK (role IN ('registrar', 'pe', 'pu')),
+  site      TEXT NOT NULL,
+  identity  TEXT,
+  addresses TEXT NOT NULL,
+  pool      TEXT,
+  policy    TEXT,
+  capacity  REAL
+);
+CREATE INDEX components_by_run ON components(run_id, role, name);
+CREATE INDEX components_by_identity ON components(run_id, identity);
+
+CREATE TABLE handle_resolutions (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  pool         TEXT NOT NULL,
+  registrar    INTEGER,
+  cached       INTEGER NOT NULL,
+  latency_us   INTEGER NOT NULL,
+  pes          TEXT NOT NULL,
+  pe_count     INTEGER NOT NULL,
+  error        TEXT
+);
+CREATE INDEX handle_resolutions_by_run ON handle_resolutions(run_id, time_us);
+
+CREATE TABLE failovers (
+  id                 INTEGER PRIMARY KEY,
+  run_id             INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id       INTEGER NOT NULL,
+  time_us            INTEGER NOT NULL,
+  job                INTEGER NOT NULL,
+  from_pe            TEXT NOT NULL,
+  cause              TEXT NOT NULL,
+  detection_delay_us INTEGER NOT NULL,
+  to_pe              TEXT,
+  cookie             INTEGER NOT NULL,
+  resumed            INTEGER,
+  lost               INTEGER NOT NULL,
+  attempts           INTEGER NOT NULL
+);
+CREATE INDEX failovers_by_run ON failovers(run_id, time_us);
+CREATE INDEX failovers_by_pe ON failovers(run_id, from_pe, time_us);
+
+CREATE TABLE jobs (
+  id               INTEGER PRIMARY KEY,
+  run_id           INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id     INTEGER NOT NULL,
+  time_us          INTEGER NOT NULL,
+  job              INTEGER NOT NULL,
+  size             INTEGER NOT NULL,
+  status           TEXT NOT NULL,
+  queued_us        INTEGER NOT NULL,
+  started_us       INTEGER,
+  accepted_us      INTEGER,
+  completed_us     INTEGER,
+  pe               TEXT,
+  rejects          INTEGER NOT NULL,
+  failovers        INTEGER NOT NULL,
+  queuing_delay_us INTEGER,
+  startup_delay_us INTEGER,
+  processing_us    INTEGER,
+  handling_us      INTEGER,
+  handling_speed   REAL
+);
+CREATE INDEX jobs_by_run ON jobs(run_id, status, completed_us);
+
+CREATE TABLE registrations (
+  id                   INTEGER PRIMARY KEY,
+  run_id               INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id         INTEGER NOT NULL,
+  time_us              INTEGER NOT NULL,
+  kind                 TEXT NOT NULL
+                       CHECK (kind IN ('registration', 'reregistration', 'deregistration')),
+  conn                 INTEGER,
+  pool                 TEXT NOT NULL,
+  pe                   TEXT NOT NULL,
+  policy               TEXT,
+  transport            TEXT,
+  port                 INTEGER,
+  addresses            TEXT,
+  registration_life_ms INTEGER,
+  load                 REAL,
+  reason               TEXT
+);
+CREATE INDEX registrations_by_run ON registrations(run_id, pe, time_us);
+
+CREATE TABLE registrar_actions (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  kind         TEXT NOT NULL,
+  pool         TEXT,
+  pe           TEXT,
+  event        TEXT NOT NULL
+);
+CREATE INDEX registrar_actions_by_run ON registrar_actions(run_id, kind, time_us);
+
+CREATE TABLE pe_samples (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('usage', 'load_changed')),
+  calculations REAL,
+  offered      REAL,
+  utilization  REAL,
+  load         REAL,
+  jobs         INTEGER
+);
+CREATE INDEX pe_samples_by_run ON pe_samples(run_id, kind, component_id, time_us);
+
+CREATE TABLE faults (
+  id      INTEGER PRIMARY KEY,
+  run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  kind    TEXT NOT NULL,
+  target  TEXT NOT NULL,
+  at_us   INTEGER NOT NULL,
+  details TEXT
+);
+CREATE INDEX faults_by_run ON faults(run_id, at_us);
+
+CREATE TABLE event_counts (
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  event        TEXT NOT NULL,
+  n            INTEGER NOT NULL,
+  PRIMARY KEY (run_id, component_id, event)
+) WITHOUT ROWID;
+
+CREATE TABLE malformed_events (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  event        TEXT NOT NULL,
+  error        TEXT NOT NULL
+);
+CREATE INDEX malformed_events_by_run ON malformed_events(run_id);
+
+CREATE VIEW measured_jobs AS
+SELECT j.*, r.experiment_id, r.policy
+FROM jobs AS j JOIN runs AS r ON r.id = j.run_id
+WHERE j.status = 'completed'
+  AND j.completed_us >= r.warmup_us
+  AND j.completed_us <= r.warmup_us + r.duration_us;
+
+CREATE VIEW policy_summary AS
+SELECT s.*,
+       CASE WHEN s.handling_us > 0 THEN s.calculations * 1e6 / s.handling_us END
+         AS handling_speed
+FROM (
+  SELECT r.id AS run_id, r.experiment_id, r.idx, r.key, r.policy, r.repetition, r.seed,
+         r.status,
+         (SELECT count(*) FROM jobs AS j
+           WHERE j.run_id = r.id AND j.status = 'completed'
+             AND j.completed_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS jobs_completed,
+         (SELECT coalesce(sum(j.size), 0) FROM jobs AS j
+           WHERE j.run_id = r.id AND j.status = 'completed'
+             AND j.completed_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS calculations,
+         (SELECT coalesce(sum(j.handling_us), 0) FROM jobs AS j
+           WHERE j.run_id = r.id AND j.status = 'completed'
+             AND j.completed_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS handling_us,
+         (SELECT count(*) FROM failovers AS f
+           WHERE f.run_id = r.id
+             AND f.time_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS failovers,
+         (SELECT coalesce(sum(f.lost), 0) FROM failovers AS f
+           WHERE f.run_id = r.id
+             AND f.time_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS lost_calculations,
+         (SELECT sum(p.calculations) / sum(p.offered) FROM pe_samples AS p
+           WHERE p.run_id = r.id AND p.kind = 'usage'
+             AND p.time_us > r.warmup_us AND p.time_us <= r.warmup_us + r.duration_us)
+           AS utilization
+  FROM runs AS r
+) AS s;
+
+CREATE VIEW pe_utilization AS
+SELECT p.run_id, p.component_id, c.name, c.identity, c.capacity, r.policy,
+       sum(p.calculations) AS calculations, sum(p.offered) AS offered,
+       sum(p.calculations) / sum(p.offered) AS utilization
+FROM pe_samples AS p
+JOIN runs AS r ON r.id = p.run_id
+JOIN components AS c ON c.id = p.component_id
+WHERE p.kind = 'usage'
+  AND p.time_us > r.warmup_us AND p.time_us <= r.warmup_us + r.duration_us
+GROUP BY p.run_id, p.component_id;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1};
+static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per version");
+
+// The tables count() knows, and the column that names their run.
+constexpr std::pair<std::string_view, const char*> kTables[] = {
+    {"experiments", nullptr},      {"runs", "id"},
+    {"run_parameters", "run_id"},  {"components", "run_id"},
+    {"handle_resolutions", "run_id"}, {"failovers", "run_id"},
+    {"jobs", "run_id"},            {"registrations", "run_id"},
+    {"registrar_actions", "run_id"}, {"pe_samples", "run_id"},
+    {"faults", "run_id"},          {"event_counts", "run_id"},
+    {"malformed_events", "run_id"},
+};
+
+constexpr const char* kInsertHandleResolution =
+    "INSERT INTO handle_resolutions (run_id, component_id, time_us, pool, registrar, cached,"
+    " latency_us, pes, pe_count, error) VALUES (?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertFailover =
+    "INSERT INTO failovers (run_id, component_id, time_us, job, from_pe, cause,"
+    " detection_delay_us, to_pe, cookie, resumed, lost, attempts)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertJob =
+    "INSERT INTO jobs (run_id, component_id, time_us, job, size, status, queued_us,"
+    " started_us, accepted_us, completed_us, pe, rejects, failovers, queuing_delay_us,"
+    " startup_delay_us, processing_us, handling_us, handling_speed)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertRegistration =
+    "INSERT INTO registrations (run_id, component_id, time_us, kind, conn, pool, pe, policy,"
+    " transport, port, addresses, registration_life_ms, load, reason)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertRegistrarAction =
+    "INSERT INTO registrar_actions (run_id, component_id, time_us, kind, pool, pe, event)"
+    " VALUES (?,?,?,?,?,?,?)";
+constexpr const char* kInsertPeSample =
+    "INSERT INTO pe_samples (run_id, component_id, time_us, kind, calculations, offered,"
+    " utilization, load, jobs) VALUES (?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertMalformed =
+    "INSERT INTO malformed_events (run_id, component_id, event, error) VALUES (?,?,?,?)";
+constexpr const char* kCountEvent =
+    "INSERT INTO event_counts (run_id, component_id, event, n) VALUES (?,?,?,1)"
+    " ON CONFLICT (run_id, component_id, event) DO UPDATE SET n = n + 1";
+
+// ---------------------------------------------------------------------------------------
+// SQLite helpers
+
+[[noreturn]] void fail(sqlite3* db, int rc, const std::string& what) {
+  std::string text = what + ": " + sqlite3_errstr(rc);
+  if (db != nullptr) {
+    const char* detail = sqlite3_errmsg(db);
+    if (detail != nullptr && std::string_view(detail) != sqlite3_errstr(rc))
+      text += std::string(" (") + detail + ")";
+  }
+  throw StoreError(text);
+}
+
+void exec_sql(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+  if (rc == SQLITE_OK) return;
+  std::string text = std::string("SQL failed: ") + sqlite3_errstr(rc);
+  if (message != nullptr) {
+    text += std::string(" (") + message + ")";
+    sqlite3_free(message);
+  }
+  const std::string_view shown(sql);
+  text += " in: " + std::string(shown.substr(0, 120));
+  throw StoreError(text);
+}
+
+struct FinalizeStatement {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StatementPtr = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
+
+StatementPtr prepare_once(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  const int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+  if (rc != SQLITE_OK) fail(db, rc, std::string("cannot prepare '") + sql + "'");
+  return StatementPtr(s);
+}
+
+// The first column of the first row of `sql`, as an integer (0 when there is no row).
+std::int64_t query_int(sqlite3* db, const char* sql) {
+  const auto s = prepare_once(db, sql);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_ROW) return sqlite3_column_int64(s.get(), 0);
+  if (rc != SQLITE_DONE) fail(db, rc, std::string("'") + sql + "' failed");
+  return 0;
+}
+
+std::string query_text(sqlite3* db, const char* sql) {
+  const auto s = prepare_once(db, sql);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_ROW) {
+    const auto* text = sqlite3_column_text(s.get(), 0);
+    return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
+  }
+  if (rc != SQLITE_DONE) fail(db, rc, std::string("'") + sql + "' failed");
+  return {};
+}
+
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+using Values = std::vector<Value>;
+
+Value integer(std::int64_t v) { return v; }
+Value boolean(bool v) { return std::int64_t{v ? 1 : 0}; }
+Value text_or_null(const std::string& v) { return v.empty() ? Value(nullptr) : Value(v); }
+template <class T>
+Value optional_value(const std::optional<T>& v) {
+  if (!v) return nullptr;
+  if constexpr (std::is_same_v<T, bool>)
+    return boolean(*v);
+  else if constexpr (std::is_integral_v<T>)
+    return static_cast<std::int64_t>(*v);
+  else
+    return *v;
+}
+
+// Binds `values` to ?1…?n, steps once and resets. Returns whether a row came back.
+bool step(sqlite3* db, sqlite3_stmt* s, const Values& values, const char* what) {
+  int rc = SQLITE_OK;
+  int i = 1;
+  for (const auto& v : values) {
+    if (std::holds_alternative<std::nullptr_t>(v))
+      rc = sqlite3_bind_null(s, i);
+    else if (const auto* n = std::get_if<std::int64_t>(&v))
+      rc = sqlite3_bind_int64(s, i, *n);
+    else if (const auto* d = std::get_if<double>(&v))
+      rc = std::isfinite(*d) ? sqlite3_bind_double(s, i, *d) : sqlite3_bind_null(s, i);
+    else {
+      const auto& t = std::get<std::string>(v);
+      rc = sqlite3_bind_text64(s, i, t.data(), t.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    }
+    if (rc != SQLITE_OK) {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+      fail(db, rc, std::string(what) + ": cannot bind value " + std::to_string(i));
+    }
+    ++i;
+  }
+  rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    std::string text = std::string(what) + ": " + sqlite3_errstr(rc);
+    if (const char* detail = sqlite3_errmsg(db); detail != nullptr)
+      text += std::string(" (") + detail + ")";
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    throw StoreError(text);
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return rc == SQLITE_ROW;
+}
+
+// Rolls back unless committed (SQLiteCpp's Transaction).
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { exec_sql(db_, "BEGIN IMMEDIATE"); }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (!committed_ && sqlite3_get_autocommit(db_) == 0)
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    exec_sql(db_, "COMMIT");
+    committed_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool committed_ = false;
+};
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::int64_t now_unix_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---------------------------------------------------------------------------------------
+// Event parsing: an event line becomes rows, or Malformed says why it cannot. Parsing
+// happens before anything is written, so a malformed event leaves no partial rows.
+
+class Malformed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string quoted(const char* key) { return std::string("'") + key + "'"; }
+
+const json* find(const json& e, const char* key) {
+  const auto it = e.find(key);
+  return it == e.end() ? nullptr : &*it;
+}
+
+const json& required(const json& e, const char* key) {
+  const json* v = find(e, key);
+  if (v == nullptr) throw Malformed("missing " + quoted(key));
+  return *v;
+}
+
+// Null or absent: nullptr.
+const json* optional_field(const json& e, const char* key) {
+  const json* v = find(e, key);
+  return v == nullptr || v->is_null() ? nullptr : v;
+}
+
+std::int64_t to_int(const json& v, const char* key) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      throw Malformed(quoted(key) + " is out of range");
+    return static_cast<std::int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_float()) {
+    // An integral value written as a float (5e6) is still an integer.
+    const double d = v.get<double>();
+    if (std::isfinite(d) && d == std::trunc(d) && d >= -9223372036854775808.0 &&
+        d < 9223372036854775808.0)
+      return static_cast<std::int64_t>(d);
+  }
+  throw Malformed(quoted(key) + " is not an integer");
+}
+
+double to_number(const json& v, const char* key) {
+  if (!v.is_number()) throw Malformed(quoted(key) + " is not a number");
+  return v.get<double>();
+}
+
+std::string to_string(const json& v, const char* key) {
+  if (!v.is_string()) throw Malformed(quoted(key) + " is not a string");
+  return v.get<std::string>();
+}
+
+bool to_bool(const json& v, const char* key) {
+  if (!v.is_boolean()) throw Malformed(quoted(key) + " is not a boolean");
+  return v.get<bool>();
+}
+
+std::int64_t req_int(const json& e, const char* key) { return to_int(required(e, key), key); }
+std::string req_string(const json& e, const char* key) {
+  return to_string(required(e, key), key);
+}
+bool req_bool(const json& e, const char* key) { return to_bool(required(e, key), key); }
+double req_number(const json& e, const char* key) { return to_number(required(e, key), key); }
+
+std::optional<std::int64_t> opt_int(const json& e, const char* key) {
+  const json* v = optional_field(e, key);
+  return v == nullptr ? std::nullopt : std::optional(to_int(*v, key));
+}
+std::optional<double> opt_number(const json& e, const char* key) {
+  const json* v = optional_field(e, key);
+  return v == nullptr ? std::nullopt : std::optional(to_number(*v, key));
+}
+std::optional<std::string> opt_string(const json& e, const char* key) {
+  const json* v = optional_field(e, key);
+  return v == nullptr ? std::nullopt : std::optional(to_string(*v, key));
+}
+// For registrar_actions' convenience columns: a string when it is one, else NULL.
+Value string_if_any(const json& e, const char* key) {
+  const json* v = find(e, key);
+  return v != nullptr && v->is_string() ? Value(v->get<std::string>()) : Value(nullptr);
+}
+
+// Absolute UTC µs → µs since the run's start.
+std::int64_t relative(std::int64_t absolute, std::int64_t start, const char* key) {
+  std::int64_t r = 0;
+  if (__builtin_sub_overflow(absolute, start, &r)) throw Malformed(quoted(key) + " is out of range");
+  return r;
+}
+std::optional<std::int64_t> relative(std::optional<std::int64_t> absolute, std::int64_t start,
+                                     const char* key) {
+  if (!absolute) return std::nullopt;
+  return relative(*absolute, start, key);
+}
+
+struct Row {
+  const char* sql;
+  Values values;
+};
+
+struct Parsed {
+  std::string name;
+  std::vector<Row> rows;
+};
+
+// The rows of one event of a component with `role` (docs/events.md). Throws Malformed.
+Parsed parse_event(const std::string& role, const json& e, std::int64_t run_id,
+                   std::int64_t component_id, std::int64_t start) {
+  if (!e.is_object()) throw Malformed("not a JSON object");
+  Parsed p;
+  p.name = req_string(e, "event");
+  if (p.name.empty()) throw Malformed("empty 'event'");
+  const std::int64_t t = relative(req_int(e, "time_us"), start, "time_us");
+  const Value run = integer(run_id), component = integer(component_id), time = integer(t);
+
+  if (role == "pu") {
+    if (p.name == "handle_resolution") {
+      const json& pes = required(e, "pes");
+      if (!pes.is_array()) throw Malformed("'pes' is not an array");
+      for (const auto& pe : pes)
+        if (!pe.is_string()) throw Malformed("'pes' holds a non-string");
+      p.rows.push_back({kInsertHandleResolution,
+                        {run, component, time, req_string(e, "pool"),
+                         optional_value(opt_int(e, "registrar")), boolean(req_bool(e, "cached")),
+                         integer(req_int(e, "latency_us")), dump(pes),
+                         integer(static_cast<std::int64_t>(pes.size())),
+                         optional_value(opt_string(e, "error"))}});
+    } else if (p.name == "failover") {
+      p.rows.push_back({kInsertFailover,
+                        {run, component, time, integer(req_int(e, "job")),
+                         req_string(e, "from_pe"), req_string(e, "cause"),
+                         integer(req_int(e, "detection_delay_us")),
+                         optional_value(opt_string(e, "to_pe")), boolean(req_bool(e, "cookie")),
+                         optional_value(opt_int(e, "resumed")), integer(req_int(e, "lost")),
+                         integer(req_int(e, "attempts"))}});
+    } else if (p.name == "job") {
+      p.rows.push_back(
+          {kInsertJob,
+           {run, component, time, integer(req_int(e, "job")), integer(req_int(e, "size")),
+            req_string(e, "status"),
+            integer(relative(req_int(e, "queued_us"), start, "queued_us")),
+            optional_value(relative(opt_int(e, "started_us"), start, "started_us")),
+            optional_value(relative(opt_int(e, "accepted_us"), start, "accepted_us")),
+            optional_value(relative(opt_int(e, "completed_us"), start, "completed_us")),
+            optional_value(opt_string(e, "pe")), integer(req_int(e, "rejects")),
+            integer(req_int(e, "failovers")), optional_value(opt_int(e, "queuing_delay_us")),
+            optional_value(opt_int(e, "startup_delay_us")),
+            optional_value(opt_int(e, "processing_us")),
+            optional_value(opt_int(e, "handling_us")),
+            optional_value(opt_number(e, "handling_speed"))}});
+    }
+  } else if (role == "registrar") {
+    if (p.name == "registration" || p.name == "reregistration") {
+      const json* addresses = optional_field(e, "addresses");
+      if (addresses != nullptr && !addresses->is_array())
+        throw Malformed("'addresses' is not an array");
+      const auto load = opt_int(e, "load");
+      p.rows.push_back(
+          {kInsertRegistration,
+           {run, component, time, p.name, optional_value(opt_int(e, "conn")),
+            req_string(e, "pool"), req_string(e, "pe"), req_string(e, "policy"),
+            optional_value(opt_string(e, "transport")), optional_value(opt_int(e, "port")),
+            addresses != nullptr ? Value(dump(*addresses)) : Value(nullptr),
+            optional_value(opt_int(e, "registration_life_ms")),
+            load ? Value(static_cast<double>(*load) / kLoadScale) : Value(nullptr), nullptr}});
+    } else if (p.name == "deregistration") {
+      p.rows.push_back({kInsertRegistration,
+                        {run, component, time, p.name, nullptr, req_string(e, "pool"),
+                         req_string(e, "pe"), nullptr, nullptr, nullptr, nullptr, nullptr,
+                         nullptr, req_string(e, "reason")}});
+    }
+    // Every registrar event is an action, the rows above included.
+    p.rows.push_back({kInsertRegistrarAction,
+                      {run, component, time, p.name, string_if_any(e, "pool"),
+                       string_if_any(e, "pe"), dump(e)}});
+  } else if (role == "pe") {
+    if (p.name == "usage") {
+      p.rows.push_back({kInsertPeSample,
+                        {run, component, time, p.name, req_number(e, "calculations"),
+                         req_number(e, "offered"), optional_value(opt_number(e, "utilization")),
+                         nullptr, nullptr}});
+    } else if (p.name == "load_changed") {
+      // Two writers: the CalcApp service ({load 0…1, jobs}) and the registration core
+      // ({load as a raw 32-bit fraction, reregistering}). Stored as 0…1 either way.
+      const double load = req_number(e, "load");
+      const auto jobs = opt_int(e, "jobs");
+      const bool raw = find(e, "jobs") == nullptr;
+      p.rows.push_back({kInsertPeSample,
+                        {run, component, time, p.name, nullptr, nullptr, nullptr,
+                         raw ? load / kLoadScale : load, optional_value(jobs)}});
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------------
+// Opening, migrations
+
+Store::Store(sqlite3* db) : db_(db) {}
+
+Store::Store(Store&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)),
+      statements_(std::exchange(other.statements_, {})),
+      run_start_us_(std::exchange(other.run_start_us_, {})),
+      components_(std::exchange(other.components_, {})),
+      batched_(std::exchange(other.batched_, 0)) {}
+
+Store& Store::operator=(Store&& other) noexcept {
+  if (this != &other) {
+    close();
+    db_ = std::exchange(other.db_, nullptr);
+    statements_ = std::exchange(other.statements_, {});
+    run_start_us_ = std::exchange(other.run_start_us_, {});
+    components_ = std::exchange(other.components_, {});
+    batched_ = std::exchange(other.batched_, 0);
+  }
+  return *this;
+}
+
+Store::~Store() { close(); }
+
+void Store::close() noexcept {
+  if (db_ == nullptr) return;
+  try {
+    flush();
+  } catch (const std::exception& e) {
+    // A destructor cannot throw; whoever needs the certainty calls flush() or end_run().
+    std::fprintf(stderr, "results: the last batch was not committed: %s\n", e.what());
+  }
+  for (auto& [sql, s] : statements_) sqlite3_finalize(s);
+  statements_.clear();
+  sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+Store Store::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string text = "cannot open results database '" + path + "': " + sqlite3_errstr(rc);
+    if (db != nullptr) {
+      text += std::string(" (") + sqlite3_errmsg(db) + ")";
+      sqlite3_close_v2(db);
+    }
+    throw StoreError(text);
+  }
+  Store store(db);  // owns db from here: closed on any exception below
+  try {
+    store.configure();
+  } catch (const StoreError& e) {
+    throw StoreError("results database '" + path + "': " + e.what());
+  }
+  return store;
+}
+
+void Store::configure() {
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 5000);  // readers (analysis notebooks) may hold a lock briefly
+  // Read-only checks first: a file that is not ours is left as it was.
+  const std::int64_t version = query_int(db_, "PRAGMA user_version");
+  if (version > kSchemaVersion)
+    throw StoreError("schema version " + std::to_string(version) +
+                     " is newer than this rsplab's " + std::to_string(kSchemaVersion) +
+                     ": open it with a newer rsplab");
+  const std::int64_t app = query_int(db_, "PRAGMA application_id");
+  if (app != 0 && app != kApplicationId)
+    throw StoreError("not an RSerPool Lab results database (application_id " +
+                     std::to_string(app) + ")");
+  if (app == 0 && (version != 0 || query_int(db_, "SELECT count(*) FROM sqlite_schema") != 0))
+    throw StoreError("not an RSerPool Lab results database (it has tables but no application_id)");
+
+  exec("PRAGMA foreign_keys = ON");
+  const std::string mode = query_text(db_, "PRAGMA journal_mode = WAL");
+  // In-memory databases (":memory:", tests) answer "memory" and cannot use WAL.
+  if (mode != "wal" && mode != "memory")
+    throw StoreError("cannot switch to WAL: the journal mode is '" + mode + "'");
+  exec("PRAGMA synchronous = NORMAL");
+  migrate();
+}
+
+void Store::migrate() {
+  for (;;) {
+    Transaction t(db_);
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    const std::int64_t v = query_int(db_, "PRAGMA user_version");
+    if (v >= kSchemaVersion) {
+      t.commit();
+      return;
+    }
+    exec(kMigrations[v]);
+    if (v == 0) exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
+    exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    t.commit();
+  }
+}
+
+void Store::exec(const char* sql) const { exec_sql(db_, sql); }
+
+sqlite3_stmt* Store::prepared(const char* sql) {
+  const auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second;
+  sqlite3_stmt* s = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  if (rc != SQLITE_OK) fail(db_, rc, std::string("cannot prepare '") + sql + "'");
+  statements_.emplace(sql, s);
+  return s;
+}
+
+// -----------------------------------------------------------------------------------------
+// Batches
+
+void Store::begin_batch() {
+  if (sqlite3_get_autocommit(db_) != 0) {
+    exec("BEGIN IMMEDIATE");
+    batched_ = 0;
+  }
+}
+
+void Store::flush() {
+  if (db_ == nullptr) return;
+  if (sqlite3_get_autocommit(db_) == 0) exec("COMMIT");
+  batched_ = 0;
+}
+
+// -----------------------------------------------------------------------------------------
+// Experiments, runs, components, faults: each in its own transaction, after the batch.
+
+std::int64_t Store::add_experiment(const ExperimentInfo& e) {
+  flush();
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT INTO experiments (name, file, source, rsplab_version, host, kernel,"
+                " created_unix_us) VALUES (?,?,?,?,?,?,?)"),
+       {e.name, e.file, dump(e.source), e.rsplab_version, e.host, e.kernel,
+        integer(now_unix_us())},
+       "add_experiment");
+  const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  t.commit();
+  return id;
+}
+
+std::int64_t Store::begin_run(const RunInfo& r) {
+  flush();
+  json parameters = json::object();
+  for (const auto& [name, value] : r.parameters) parameters[name] = value;
+  const auto policy = r.parameters.find("policy");
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT INTO runs (experiment_id, idx, key, parameters, policy, seed,"
+                " repetition, transport, resolved, start_unix_us, warmup_us, duration_us)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"),
+       {integer(r.experiment_id), integer(static_cast<std::int64_t>(r.index)), r.key,
+        dump(parameters), policy == r.parameters.end() ? Value(nullptr) : Value(policy->second),
+        // SQLite integers are signed: a seed >= 2^63 is stored as its two's complement.
+        integer(static_cast<std::int64_t>(r.seed)),
+        integer(static_cast<std::int64_t>(r.repetition)), r.transport, dump(r.resolved),
+        integer(r.start_unix_us), integer(r.warmup_us), integer(r.duration_us)},
+       "begin_run");
+  const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  auto* insert = prepared("INSERT INTO run_parameters (run_id, name, value) VALUES (?,?,?)");
+  for (const auto& [name, value] : r.parameters)
+    step(db_, insert, {integer(id), name, value}, "begin_run: parameters");
+  t.commit();
+  run_start_us_[id] = r.start_unix_us;
+  return id;
+}
+
+void Store::end_run(std::int64_t run_id, const std::string& status, std::int64_t end_unix_us,
+                    const std::string& reason) {
+  if (status != "completed" && status != "interrupted" && status != "failed")
+    throw StoreError("end_run: status '" + status +
+                     "' is not one of completed, interrupted, failed");
+  flush();
+  Transaction t(db_);
+  step(db_, prepared("UPDATE runs SET status = ?, end_unix_us = ?, reason = ? WHERE id = ?"),
+       {status, integer(end_unix_us), text_or_null(reason), integer(run_id)}, "end_run");
+  if (sqlite3_changes(db_) == 0) throw StoreError("end_run: no run " + std::to_string(run_id));
+  t.commit();
+}
+
+std::int64_t Store::add_component(std::int64_t run_id, const ComponentInfo& c) {
+  if (c.role != "registrar" && c.role != "pe" && c.role != "pu")
+    throw StoreError("add_component: role '" + c.role + "' is not registrar, pe or pu");
+  flush();
+  json addresses = json::array();
+  for (const auto& a : c.addresses) addresses.push_back(a);
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT INTO components (run_id, name, role, site, identity, addresses, pool,"
+                " policy, capacity) VALUES (?,?,?,?,?,?,?,?,?)"),
+       {integer(run_id), c.name, c.role, c.site, text_or_null(c.identity), dump(addresses),
+        text_or_null(c.pool), text_or_null(c.policy),
+        c.role == "pe" && c.capacity > 0 ? Value(c.capacity) : Value(nullptr)},
+       "add_component");
+  const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  if (c.role == "pe" && !c.policy.empty()) {
+    // A run whose policy is not a sweep parameter takes it from its PEs ("mixed" when
+    // they differ), so that per-policy queries see every run.
+    step(db_,
+         prepared("UPDATE runs SET policy = ("
+                  "  SELECT CASE WHEN count(DISTINCT policy) = 1 THEN min(policy)"
+                  "              ELSE 'mixed' END"
+                  "  FROM components WHERE run_id = ?1 AND role = 'pe' AND policy IS NOT NULL)"
+                  " WHERE id = ?1 AND json_extract(parameters, '$.policy') IS NULL"),
+         {integer(run_id)}, "add_component: run policy");
+  }
+  t.commit();
+  components_[id] = Component{run_id, c.role};
+  return id;
+}
+
+void Store::add_fault(std::int64_t run_id, const std::string& kind, const std::string& target,
+                      std::int64_t at_us, const nlohmann::json& details) {
+  flush();
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT INTO faults (run_id, kind, target, at_us, details) VALUES (?,?,?,?,?)"),
+       {integer(run_id), kind, target, integer(at_us),
+        details.is_null() ? Value(nullptr) : Value(dump(details))},
+       "add_fault");
+  t.commit();
+}
+
+// -----------------------------------------------------------------------------------------
+// Events
+
+std::int64_t Store::run_start(std::int64_t run_id) {
+  if (const auto it = run_start_us_.find(run_id); it != run_start_us_.end()) return it->second;
+  // A run begun by an earlier Store on this file.
+  const auto s = prepared("SELECT start_unix_us FROM runs WHERE id = ?");
+  sqlite3_bind_int64(s, 1, run_id);
+  const int rc = sqlite3_step(s);
+  const std::int64_t start = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (rc == SQLITE_DONE) throw StoreError("add_event: no run " + std::to_string(run_id));
+  if (rc != SQLITE_ROW) fail(db_, rc, "add_event: reading run " + std::to_string(run_id));
+  run_start_us_[run_id] = start;
+  return start;
+}
+
+const Store::Component& Store::component(std::int64_t run_id, std::int64_t component_id) {
+  auto it = components_.find(component_id);
+  if (it == components_.end()) {
+    const auto s = prepared("SELECT run_id, role FROM components WHERE id = ?");
+    sqlite3_bind_int64(s, 1, component_id);
+    const int rc = sqlite3_step(s);
+    Component c;
+    if (rc == SQLITE_ROW) {
+      c.run_id = sqlite3_column_int64(s, 0);
+      const auto* role = sqlite3_column_text(s, 1);
+      c.role = role == nullptr ? "" : reinterpret_cast<const char*>(role);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc == SQLITE_DONE)
+      throw StoreError("add_event: no component " + std::to_string(component_id));
+    if (rc != SQLITE_ROW) fail(db_, rc, "add_event: reading component");
+    it = components_.emplace(component_id, std::move(c)).first;
+  }
+  if (it->second.run_id != run_id)
+    throw StoreError("add_event: component " + std::to_string(component_id) +
+                     " belongs to run " + std::to_string(it->second.run_id) + ", not " +
+                     std::to_string(run_id));
+  return it->second;
+}
+
+bool Store::add_event(std::int64_t run_id, std::int64_t component_id,
+                      const nlohmann::json& event) {
+  const Component& c = component(run_id, component_id);
+  const std::int64_t start = run_start(run_id);
+  Parsed parsed;
+  std::string error;
+  try {
+    parsed = parse_event(c.role, event, run_id, component_id, start);
+  } catch (const Malformed& e) {
+    error = e.what();
+  } catch (const json::exception& e) {  // a conversion the checks above did not foresee
+    error = e.what();
+  }
+
+  begin_batch();
+  try {
+    if (!error.empty()) {
+      step(db_, prepared(kInsertMalformed),
+           {integer(run_id), integer(component_id), dump(event), error}, "add_event: malformed");
+      step(db_, prepared(kCountEvent), {integer(run_id), integer(component_id), "malformed"},
+           "add_event: count");
+      batched_ += 2;
+    } else {
+      for (const auto& row : parsed.rows) step(db_, prepared(row.sql), row.values, "add_event");
+      step(db_, prepared(kCountEvent), {integer(run_id), integer(component_id), parsed.name},
+           "add_event: count");
+      batched_ += parsed.rows.size() + 1;
+    }
+  } catch (const StoreError&) {
+    // Some errors (disk full, I/O) roll the whole transaction back.
+    if (sqlite3_get_autocommit(db_) != 0) batched_ = 0;
+    throw;
+  }
+  if (batched_ >= kBatchRows) flush();
+  return error.empty() && !parsed.rows.empty();
+}
+
+// -----------------------------------------------------------------------------------------
+
+std::int64_t Store::count(const std::string& table, std::optional<std::int64_t> run_id) const {
+  for (const auto& [name, run_column] : kTables) {
+    if (name != table) continue;
+    std::string sql = "SELECT count(*) FROM " + table;
+    if (run_id) {
+      if (run_column == nullptr) throw StoreError("count: " + table + " has no run");
+      sql += std::string(" WHERE ") + run_column + " = ?";
+    }
+    const auto s = prepare_once(db_, sql.c_str());
+    if (run_id) sqlite3_bind_int64(s.get(), 1, *run_id);
+    const int rc = sqlite3_step(s.get());
+    if (rc != SQLITE_ROW) fail(db_, rc, "count(" + table + ")");
+    return sqlite3_column_int64(s.get(), 0);
+  }
+  throw StoreError("count: no table '" + table + "'");
+}
+
+}  // namespace rsplab::results

@@ -1,0 +1,132 @@
+// The results database (SQLite, documented in results/README.md): one file per campaign
+// holding the experiment, its runs, their components and one table per event kind. The
+// runner opens it, records the experiment and each run, and feeds every event line the
+// components wrote (docs/events.md) to add_event(); rows are inserted in batched
+// transactions. WAL journal; the schema version is PRAGMA user_version and migrate()
+// brings an older file up to date. Times in rows are microseconds since the run's start.
+//
+//   runner ─► Store::open(path) ─► begin_experiment(plan) ─► begin_run(run)
+//          ─► add_component(...) ─► add_event(run, component, json) ... ─► end_run(run, status)
+//
+// Single-threaded; one owner. Errors (cannot open, disk full, SQL error) throw StoreError.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace rsplab::results {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr int kSchemaVersion = 1;
+
+struct ExperimentInfo {
+  std::string name;
+  std::string file;
+  nlohmann::json source;  // the experiment file as JSON
+  std::string rsplab_version, host, kernel;
+};
+
+struct RunInfo {
+  std::int64_t experiment_id = 0;
+  std::size_t index = 0;
+  std::string key;
+  std::map<std::string, std::string> parameters;  // sweep values (policy, ratio, ...)
+  std::uint64_t seed = 0;
+  std::size_t repetition = 0;
+  std::string transport;        // what was actually used: tcp or sctp
+  nlohmann::json resolved;      // the run's resolved definition
+  std::int64_t start_unix_us = 0;  // the run clock's zero (readiness), UTC µs
+  std::int64_t warmup_us = 0, duration_us = 0;
+};
+
+struct ComponentInfo {
+  std::string name;   // "pr0", "CalcAppPool/pe0#3" (group member 3), "CalcAppPool/pu0#12"
+  std::string role;   // registrar | pe | pu
+  std::string site;
+  std::string identity;  // the "id" of its events (PE id hex, PU name, registrar id hex)
+  std::vector<std::string> addresses;
+  std::string pool, policy;  // PEs and PUs
+  double capacity = 0;       // PEs
+};
+
+class Store {
+ public:
+  // Creates or opens; migrates to kSchemaVersion; WAL.
+  static Store open(const std::string& path);
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();  // flushes
+
+  std::int64_t add_experiment(const ExperimentInfo& e);
+  std::int64_t begin_run(const RunInfo& r);  // status "running"
+  // "completed" | "interrupted" | "failed" (with `reason`).
+  void end_run(std::int64_t run_id, const std::string& status, std::int64_t end_unix_us,
+               const std::string& reason = "");
+  std::int64_t add_component(std::int64_t run_id, const ComponentInfo& c);
+  // A fault as applied: kind (kill, stop, resume, link_down, link_up), target, at (µs since
+  // the run's start).
+  void add_fault(std::int64_t run_id, const std::string& kind, const std::string& target,
+                 std::int64_t at_us, const nlohmann::json& details = {});
+
+  // One event line of a component (docs/events.md), with its "time_us" (UTC µs) converted
+  // to µs since the run's start. Events the schema has a table for go there (registrar:
+  // registration/reregistration/deregistration → registrations, every registrar event →
+  // registrar_actions, handle_resolution → registrar_actions; PU handle_resolution →
+  // handle_resolutions, failover → failovers, job → jobs; PE usage/load_changed →
+  // pe_samples); all others are counted only (event_counts). Returns whether a row was
+  // written to an event table. A malformed event (not an object, a field missing or of the
+  // wrong type) never throws: it is kept in malformed_events and counted as "malformed".
+  // Throws StoreError for a run or component this file does not have (the caller's bug) and
+  // for database errors.
+  // REQUIRES: component_id was added to run_id.
+  bool add_event(std::int64_t run_id, std::int64_t component_id, const nlohmann::json& event);
+
+  // Commits what is batched (also done every 1000 rows and by end_run).
+  void flush();
+
+  // Rows per table, for tests and the runner's summary. `table` is one of the schema's
+  // tables (anything else throws StoreError); with `run_id`, only that run's rows (for
+  // `runs`: the run itself; `experiments` has no run and throws).
+  std::int64_t count(const std::string& table, std::optional<std::int64_t> run_id = {}) const;
+  sqlite3* handle() const { return db_; }
+
+  // Rows are committed once this many are batched (flush() and end_run() commit earlier).
+  static constexpr std::size_t kBatchRows = 1000;
+
+ private:
+  struct Component {
+    std::int64_t run_id = 0;
+    std::string role;
+  };
+
+  explicit Store(sqlite3* db);
+  void close() noexcept;
+  void configure();
+  void migrate();
+  void exec(const char* sql) const;
+  void begin_batch();
+  // The statement for `sql`, prepared on first use and kept (reset after each step).
+  sqlite3_stmt* prepared(const char* sql);
+  std::int64_t run_start(std::int64_t run_id);
+  const Component& component(std::int64_t run_id, std::int64_t component_id);
+
+  sqlite3* db_ = nullptr;
+  std::map<std::string, sqlite3_stmt*> statements_;
+  std::map<std::int64_t, std::int64_t> run_start_us_;
+  std::map<std::int64_t, Component> components_;
+  std::size_t batched_ = 0;
+};
+
+}  // namespace rsplab::results

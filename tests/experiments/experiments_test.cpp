@@ -1,0 +1,614 @@
+// Experiment files: the examples expand as documented, every kind of mistake is reported at
+// its file:line:col, seeds follow common random numbers, run keys change with anything that
+// defines a run, SHA-256 meets FIPS 180-4's vectors, and mangled input never crashes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "experiments/experiment.hpp"
+#include "experiments/sha256.hpp"
+
+namespace rsplab::experiments {
+namespace {
+
+using namespace std::chrono_literals;
+using Args = std::vector<std::string>;
+using ExpRun = experiments::Run;  // inside a TEST, Run names testing::Test::Run
+
+constexpr const char* kVersion = "0.1.0";
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string example(const char* name) {
+  return std::string(RSPLAB_EXPERIMENTS_DIR) + "/" + name;
+}
+
+// A small valid experiment; the error tests change one line or add some.
+const std::vector<std::string> kBase = {
+    "name: t",                                                                 // 1
+    "duration: 10s",                                                           // 2
+    "sites:",                                                                  // 3
+    "  a: { isps: [x, y] }",                                                   // 4
+    "  b: { isps: [x] }",                                                      // 5
+    "registrars:",                                                             // 6
+    "  - { site: a }",                                                         // 7
+    "pools:",                                                                  // 8
+    "  P:",                                                                    // 9
+    "    policy: rr",                                                          // 10
+    "    pes:",                                                                // 11
+    "      - { site: a, count: 2, capacity: 1e6 }",                            // 12
+    "    pus:",                                                                // 13
+    "      - { site: b, count: 3, job-size: exp:1e6, interval: exp:1s }",     // 14
+};
+
+struct Doc {
+  std::vector<std::string> lines = kBase;
+  Doc& set(int line, std::string text) {
+    lines.at(static_cast<std::size_t>(line - 1)) = std::move(text);
+    return *this;
+  }
+  Doc& add(std::string text) {
+    lines.push_back(std::move(text));
+    return *this;
+  }
+  // 1-based column of `what` in line `line`.
+  int col(int line, const std::string& what) const {
+    const auto p = lines.at(static_cast<std::size_t>(line - 1)).find(what);
+    EXPECT_NE(p, std::string::npos) << what;
+    return static_cast<int>(p) + 1;
+  }
+  std::string text() const {
+    std::string s;
+    for (const auto& l : lines) s += l + "\n";
+    return s;
+  }
+};
+
+Plan parse(const std::string& text, std::string_view version = kVersion) {
+  return parse_plan(text, "test.yaml", version);
+}
+
+// The LoadError that `text` gives (fails the test when it loads).
+LoadError error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const LoadError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "loaded without an error:\n" << text;
+  return LoadError("", -1, -1, "");
+}
+
+#define EXPECT_ERROR_AT(doc_text, line_, col_, fragment)                          \
+  do {                                                                            \
+    const LoadError e_ = error_of(doc_text);                                      \
+    EXPECT_EQ(e_.file(), "test.yaml");                                            \
+    EXPECT_EQ(e_.line(), (line_)) << e_.what();                                   \
+    EXPECT_EQ(e_.column(), (col_)) << e_.what();                                  \
+    EXPECT_NE(e_.message().find(fragment), std::string::npos) << e_.what();       \
+  } while (0)
+
+// ---- SHA-256 ---------------------------------------------------------------------------
+
+TEST(Sha256, FipsVectors) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+                       "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"),
+            "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+}
+
+TEST(Sha256, MillionAsInPiecesOfEverySize) {
+  const std::string a(1'000'000, 'a');
+  Sha256 h;
+  std::size_t done = 0, piece = 1;
+  while (done < a.size()) {  // pieces of 1, 2, ... 127 bytes: every buffer boundary case
+    const std::size_t n = std::min(piece, a.size() - done);
+    h.update(std::string_view(a).substr(done, n));
+    done += n;
+    piece = piece % 127 + 1;
+  }
+  EXPECT_EQ(to_hex(h.finish()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  // Lengths around the padding boundary (55, 56, 63, 64 bytes) agree piecewise and at once.
+  for (std::size_t len : {55u, 56u, 57u, 63u, 64u, 65u, 119u, 120u}) {
+    const std::string s(len, 'x');
+    Sha256 p;
+    p.update(std::string_view(s).substr(0, len / 2));
+    p.update(std::string_view(s).substr(len / 2));
+    EXPECT_EQ(to_hex(p.finish()), sha256_hex(s)) << len;
+  }
+}
+
+// ---- the examples ------------------------------------------------------------------------
+
+TEST(Examples, QuickstartExpandsToThreeShortRuns) {
+  const Plan plan = load_plan(example("quickstart.yaml"), kVersion);
+  EXPECT_EQ(plan.name, "quickstart");
+  ASSERT_EQ(plan.runs.size(), 3u);
+  EXPECT_EQ(plan.parameters, (std::vector<std::string>{"policy"}));
+  EXPECT_LE(plan.estimated, Duration(2min));
+  EXPECT_EQ(plan.estimated, 3 * (5s + 25s + kRunAllowance));
+  const char* policies[] = {"lu", "rr", "random"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const ExpRun& r = plan.runs[i];
+    EXPECT_EQ(r.index, i);
+    EXPECT_EQ(r.point, i);
+    EXPECT_EQ(r.repetition, 0u);
+    EXPECT_EQ(r.name, "quickstart");
+    EXPECT_EQ(r.parameters.at("policy"), policies[i]);
+    EXPECT_EQ(r.duration, 25s);
+    EXPECT_EQ(r.warmup, 5s);
+    ASSERT_EQ(r.sites.size(), 2u);
+    EXPECT_EQ(r.sites[1].name, "bergen");
+    EXPECT_EQ(r.sites[1].isps, (std::vector<std::string>{"uninett", "bkk"}));
+    ASSERT_EQ(r.registrars.size(), 1u);
+    EXPECT_EQ(r.registrars[0].name, "pr0");
+    EXPECT_EQ(r.registrars[0].args,
+              (Args{"--keepalive-interval", "1s", "--keepalive-timeout", "1s"}));
+    ASSERT_EQ(r.pes.size(), 2u);
+    std::size_t pes = 0, pus = 0;
+    for (const auto& g : r.pes) {
+      pes += g.count;
+      EXPECT_EQ(g.policy, policies[i]);
+    }
+    for (const auto& g : r.pus) pus += g.count;
+    EXPECT_EQ(pes, 10u);
+    EXPECT_EQ(pus, 30u);
+    EXPECT_EQ(r.pes[0].name, "CalcAppPool/pe0");
+    EXPECT_EQ(r.pes[1].args,
+              (Args{"--capacity", "2e6", "--max-jobs", "10", "--cookie-max-time", "1s"}));
+    EXPECT_EQ(r.pus[0].name, "CalcAppPool/pu0");
+    EXPECT_EQ(r.pus[0].args, (Args{"--job-size", "exp:1e6", "--interval", "exp:2.5s",
+                                   "--keepalive-interval", "1s", "--keepalive-timeout", "1s"}));
+    ASSERT_EQ(r.faults.size(), 1u);
+    EXPECT_EQ(r.faults[0].kind, Fault::Kind::kill);
+    EXPECT_EQ(r.faults[0].target_kind, Fault::TargetKind::group);
+    EXPECT_EQ(r.faults[0].target, "CalcAppPool/pe0");
+    EXPECT_EQ(r.faults[0].count, 1u);
+    EXPECT_GT(r.faults[0].at, r.warmup);
+    EXPECT_LT(r.faults[0].at, r.warmup + r.duration);
+    EXPECT_EQ(r.key.size(), 64u);
+    EXPECT_EQ(r.key, run_key(r.resolved, kVersion));
+    EXPECT_EQ(r.resolved["parameters"]["policy"], policies[i]);
+  }
+  EXPECT_EQ(plan.source["sweep"]["policy"][2], "random");
+}
+
+TEST(Examples, RatioZipsCountAndIntervalAcrossPolicies) {
+  const Plan plan = load_plan(example("ratio.yaml"), kVersion);
+  EXPECT_EQ(plan.repetitions, 5u);
+  ASSERT_EQ(plan.runs.size(), 45u);  // 3 policies × 3 ratios × 5 repetitions
+  EXPECT_EQ(plan.parameters, (std::vector<std::string>{"policy", "ratio", "pus", "interval"}));
+  EXPECT_EQ(plan.estimated, 45 * (15s + 120s + kRunAllowance));
+  const char* policies[] = {"lu", "rr", "random"};
+  const char* ratios[] = {"1", "3", "10"};
+  const std::size_t counts[] = {10, 30, 100};
+  const char* intervals[] = {"exp:125ms", "exp:375ms", "exp:1.25s"};
+  for (const ExpRun& r : plan.runs) {
+    const std::size_t p = r.point / 3, k = r.point % 3;  // the policy varies slowest
+    EXPECT_EQ(r.index, r.point * 5 + r.repetition);
+    EXPECT_EQ(r.parameters.at("policy"), policies[p]);
+    EXPECT_EQ(r.parameters.at("ratio"), ratios[k]);
+    EXPECT_EQ(r.parameters.at("pus"), std::to_string(counts[k]));
+    EXPECT_EQ(r.parameters.at("interval"), intervals[k]);
+    ASSERT_EQ(r.pes.size(), 2u);
+    EXPECT_EQ(r.pes[0].count + r.pes[1].count, 10u);
+    EXPECT_EQ(r.pes[0].args, (Args{"--capacity", "1e6", "--max-jobs", "10"}));
+    EXPECT_EQ(r.pes[0].policy, policies[p]);
+    ASSERT_EQ(r.pus.size(), 1u);
+    EXPECT_EQ(r.pus[0].count, counts[k]);
+    EXPECT_EQ(r.pus[0].args, (Args{"--job-size", "exp:1e5", "--interval", intervals[k],
+                                   "--reject-retry-delay", "uniform:0ms,200ms"}));
+    EXPECT_EQ(r.warmup, 15s);
+    EXPECT_EQ(r.duration, 120s);
+    EXPECT_TRUE(r.faults.empty());
+  }
+}
+
+TEST(Examples, DesignSketchLoads) {
+  const Plan plan = parse(R"(name: lu-vs-rr-vs-random
+duration: 120s          # measured time per run, after warm-up
+warmup: 15s
+repetitions: 5
+seed: 42
+transport: auto
+sites:                  # NorNet style: every site multi-homed
+  oslo:   { isps: [uninett, telenor] }
+  bergen: { isps: [uninett, bkk] }
+  remote: { host: nornet-node-3, isps: [uninett] }   # reached over ssh
+registrars: [ { site: oslo }, { site: bergen } ]
+pools:
+  CalcAppPool:
+    policy: $policy
+    pes:
+      - { site: oslo,   count: 5, capacity: 1e6, max-jobs: 10 }
+      - { site: bergen, count: 5, capacity: 4e6, max-jobs: 10 }
+    pus:
+      - { site: oslo, count: 30, job-size: exp:1e6, interval: exp:4s }
+faults:
+  - { at: 60s, kill: { pool: CalcAppPool, site: oslo, count: 1 } }
+  - { at: 80s, link-down: { site: bergen, isp: bkk }, for: 10s }
+sweep:
+  policy: [lu, rr, random]
+)");
+  ASSERT_EQ(plan.runs.size(), 15u);
+  EXPECT_EQ(plan.runs[0].sites[2].host, "nornet-node-3");
+  EXPECT_EQ(plan.runs[0].registrars[1].name, "pr1");
+  EXPECT_EQ(plan.runs[0].faults[0].target_kind, Fault::TargetKind::pool);
+  EXPECT_EQ(plan.runs[0].faults[1].lasts, Duration(10s));
+}
+
+// ---- seeds and keys ----------------------------------------------------------------------
+
+TEST(Seeds, CommonRandomNumbersAcrossSweepPoints) {
+  const Plan plan = load_plan(example("ratio.yaml"), kVersion);
+  std::set<std::uint64_t> distinct;
+  for (const ExpRun& r : plan.runs) {
+    EXPECT_EQ(r.seed, repetition_seed(42, r.repetition));
+    EXPECT_EQ(r.seed, plan.runs[r.repetition].seed);  // point 0's run of that repetition
+    EXPECT_EQ(r.resolved["seed"], r.seed);
+    EXPECT_NE(r.seed, 0u);
+    distinct.insert(r.seed);
+  }
+  EXPECT_EQ(distinct.size(), 5u);  // one per repetition
+  EXPECT_NE(repetition_seed(42, 0), repetition_seed(43, 0));
+}
+
+TEST(Keys, StableForTheSameInputAndDistinctPerRun) {
+  const std::string text = read(example("ratio.yaml"));
+  const Plan a = parse(text), b = parse(text);
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < a.runs.size(); ++i) {
+    EXPECT_EQ(a.runs[i].key, b.runs[i].key);
+    keys.insert(a.runs[i].key);
+  }
+  EXPECT_EQ(keys.size(), a.runs.size());
+  // Comments, key order and file name are no part of the definition.
+  std::string reordered = "# a comment\n" + text;
+  reordered.replace(reordered.find("duration: 120s\nwarmup: 15s"), 26, "warmup: 15s\nduration: 120s");
+  const Plan c = parse_plan(reordered, "elsewhere.yaml", kVersion);
+  for (std::size_t i = 0; i < a.runs.size(); ++i) EXPECT_EQ(a.runs[i].key, c.runs[i].key);
+}
+
+TEST(Keys, ChangeWithAnyValueAndWithTheVersion) {
+  const std::string base = Doc().text();
+  const std::string key = parse(base).runs[0].key;
+  EXPECT_NE(parse(base, "0.1.1").runs[0].key, key);
+  const std::vector<std::pair<std::string, std::string>> edits = {
+      {"duration: 10s", "duration: 11s"},
+      {"name: t", "name: u"},
+      {"capacity: 1e6", "capacity: 2e6"},
+      {"count: 2", "count: 1"},
+      {"policy: rr", "policy: lu"},
+      {"exp:1s", "exp:2s"},
+      {"isps: [x, y]", "isps: [y, x]"},
+      {"site: b, count: 3", "site: a, count: 3"},
+  };
+  for (const auto& [from, to] : edits) {
+    std::string t = base;
+    t.replace(t.find(from), from.size(), to);
+    EXPECT_NE(parse(t).runs[0].key, key) << from << " -> " << to;
+  }
+  EXPECT_NE(parse(base + "seed: 7\n").runs[0].key, key);
+  EXPECT_NE(parse(base + "warmup: 1s\n").runs[0].key, key);
+  EXPECT_NE(parse(base + "transport: tcp\n").runs[0].key, key);
+  EXPECT_NE(parse(base + "faults: [ { at: 5s, kill: { registrar: pr0 } } ]\n").runs[0].key, key);
+  // Same parameters, same key; an added repetition leaves the earlier ones' keys alone.
+  const Plan three = parse(base + "repetitions: 3\n"), four = parse(base + "repetitions: 4\n");
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(three.runs[i].key, four.runs[i].key);
+  EXPECT_EQ(three.runs[0].key, key);
+}
+
+// ---- schema details ----------------------------------------------------------------------
+
+TEST(Schema, TimersAreDefaultsThatGroupsOverride) {
+  const Plan plan = parse(Doc()
+                              .set(12, "      - { site: a, count: 2, capacity: 1e6, keepalive-timeout: 3s }")
+                              .add("timers:")
+                              .add("  pe: { keepalive-interval: 1s, keepalive-timeout: 2s }")
+                              .add("  registrar: { keepalive-interval: 500ms }")
+                              .text());
+  const ExpRun& r = plan.runs[0];
+  EXPECT_EQ(r.pes[0].args, (Args{"--capacity", "1e6", "--keepalive-interval", "1s",
+                                 "--keepalive-timeout", "3s"}));
+  EXPECT_EQ(r.registrars[0].args, (Args{"--keepalive-interval", "500ms"}));
+  EXPECT_EQ(r.pus[0].args, (Args{"--job-size", "exp:1e6", "--interval", "exp:1s"}));
+}
+
+TEST(Schema, CrossProductZipAndTemplatesInsideScalars) {
+  const Plan plan = parse(Doc()
+                              .set(10, "    policy: $policy")
+                              .set(14, "      - { site: b, count: $n, job-size: exp:$size, interval: 'exp:${mean}s' }")
+                              .add("repetitions: 2")
+                              .add("sweep:")
+                              .add("  policy: [lu, 'wrand:10']")
+                              .add("  size: [1e5, 1M]")
+                              .add("  zip:")
+                              .add("    - { n: [1, 2, 3], mean: [1, 2, 3] }")
+                              .text());
+  ASSERT_EQ(plan.runs.size(), 2u * 2u * 3u * 2u);
+  const ExpRun& last = plan.runs.back();
+  EXPECT_EQ(last.parameters.at("policy"), "wrand:10");
+  EXPECT_EQ(last.pes[0].policy, "wrand:10");
+  EXPECT_EQ(last.pus[0].count, 3u);
+  EXPECT_EQ(last.pus[0].args, (Args{"--job-size", "exp:1M", "--interval", "exp:3s"}));
+  EXPECT_EQ(last.repetition, 1u);
+  EXPECT_EQ(plan.runs[2].parameters.at("n"), "2");  // the zipped dimension varies fastest
+  EXPECT_EQ(plan.runs[2].parameters.at("size"), "1e5");
+}
+
+TEST(Schema, FaultsResolveAndSortByTime) {
+  const Plan plan = parse(Doc()
+                              .add("warmup: 5s")
+                              .add("faults:")
+                              .add("  - { at: 12s, link-down: { site: a, isp: y }, for: 2s }")
+                              .add("  - { at: 6s, stop: { pool: P, site: a, count: 2 }, for: 1s }")
+                              .add("  - { at: 7s, kill: { group: P/pu0, count: 3 } }")
+                              .add("  - { at: 8s, resume: { registrar: pr0 } }")
+                              .text());
+  const auto& f = plan.runs[0].faults;
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_EQ(f[0].kind, Fault::Kind::stop);
+  EXPECT_EQ(f[0].target_kind, Fault::TargetKind::pool);
+  EXPECT_EQ(f[0].target, "P");
+  EXPECT_EQ(f[0].site, "a");
+  EXPECT_EQ(f[0].count, 2u);
+  EXPECT_EQ(f[0].lasts, Duration(1s));
+  EXPECT_EQ(f[1].target, "P/pu0");
+  EXPECT_EQ(f[2].target_kind, Fault::TargetKind::registrar);
+  EXPECT_EQ(f[3].kind, Fault::Kind::link_down);
+  EXPECT_EQ(f[3].site, "a");
+  EXPECT_EQ(f[3].isp, "y");
+  EXPECT_EQ(f[3].at, Duration(12s));
+  EXPECT_EQ(f[3].lasts, Duration(2s));
+}
+
+TEST(Schema, AddressPlanAndRemoteHost) {
+  const Plan plan = parse(Doc()
+                              .set(4, "  a: { isps: [x, y], prefix4: 198.18.4.0/23, prefix6: 'fd00:1:2:100::/56', host: me@node3 }")
+                              .set(5, "  b: { isps: [x], prefix4: 198.18.8.0/24, prefix6: 'fd00:1:2:200::/56' }")
+                              .text());
+  const Site& a = plan.runs[0].sites[0];
+  EXPECT_EQ(a.prefix4, "198.18.4.0/23");
+  EXPECT_EQ(a.prefix6, "fd00:1:2:100::/56");
+  EXPECT_EQ(a.host, "me@node3");
+  EXPECT_EQ(plan.runs[0].resolved["sites"][0]["host"], "me@node3");
+}
+
+// ---- errors: file:line:col ---------------------------------------------------------------
+
+TEST(Errors, ReadAsFileLineColumnMessage) {
+  const LoadError e = error_of(Doc().set(2, "duration: 10x").text());
+  EXPECT_EQ(std::string(e.what()), "test.yaml:2:11: " + e.message());
+  try {
+    load_plan("/nonexistent/x.yaml", kVersion);
+    ADD_FAILURE();
+  } catch (const LoadError& u) {
+    EXPECT_EQ(u.line(), 0);
+    EXPECT_EQ(u.file(), "/nonexistent/x.yaml");
+  }
+}
+
+TEST(Errors, UnknownKey) {
+  Doc d;
+  d.set(12, "      - { site: a, count: 2, capacty: 1e6 }");
+  EXPECT_ERROR_AT(d.text(), 12, d.col(12, "capacty"), "did you mean 'capacity'");
+  Doc top;
+  top.add("durations: 5s");
+  EXPECT_ERROR_AT(top.text(), 15, 1, "unknown key 'durations'");
+  Doc far;
+  far.set(7, "  - { site: a, cookie-max-time: 1s }");  // a PE option on a registrar
+  EXPECT_ERROR_AT(far.text(), 7, far.col(7, "cookie"), "unknown key 'cookie-max-time'");
+}
+
+TEST(Errors, DuplicateKey) {
+  Doc d;
+  d.set(12, "      - { site: a, count: 2, count: 3 }");
+  EXPECT_ERROR_AT(d.text(), 12, 30, "duplicate key 'count'");
+  EXPECT_ERROR_AT(Doc().add("duration: 5s").text(), 15, 1, "(first at 2:1)");
+  EXPECT_ERROR_AT(Doc().set(5, "  a: { isps: [z] }").text(), 5, 3, "duplicate key 'a'");
+}
+
+TEST(Errors, BadUnits) {
+  EXPECT_ERROR_AT(Doc().set(2, "duration: 10x").text(), 2, 11, "unknown unit 'x'");
+  EXPECT_ERROR_AT(Doc().set(2, "duration: 10").text(), 2, 11, "a unit is needed");
+  Doc cap;
+  cap.set(12, "      - { site: a, count: 2, capacity: 1e6x }");
+  EXPECT_ERROR_AT(cap.text(), 12, cap.col(12, "1e6x"), "unknown suffix 'x'");
+  Doc ka;
+  ka.set(7, "  - { site: a, keepalive-interval: 0.5ms }");
+  EXPECT_ERROR_AT(ka.text(), 7, ka.col(7, "0.5ms"), "whole number of milliseconds");
+}
+
+TEST(Errors, BadDistribution) {
+  Doc d;
+  d.set(14, "      - { site: b, count: 3, job-size: exp:1e6, interval: 'exp:' }");
+  EXPECT_ERROR_AT(d.text(), 14, d.col(14, "'exp:'"), "exp needs a value");
+  Doc u;
+  u.set(14, "      - { site: b, count: 3, job-size: 'uniform:5,1', interval: exp:1s }");
+  EXPECT_ERROR_AT(u.text(), 14, u.col(14, "'uniform"), "minimum is above the maximum");
+  Doc t;  // a time distribution needs units
+  t.set(14, "      - { site: b, count: 3, job-size: exp:1e6, interval: exp:4 }");
+  EXPECT_ERROR_AT(t.text(), 14, t.col(14, "exp:4"), "a unit is needed");
+}
+
+TEST(Errors, UnknownPolicyAndBadPolicyValues) {
+  EXPECT_ERROR_AT(Doc().set(10, "    policy: lru").text(), 10, 13, "unknown policy 'lru'");
+  EXPECT_ERROR_AT(Doc().set(10, "    policy: rr:1").text(), 10, 13, "takes at most 0 values");
+  EXPECT_ERROR_AT(Doc().set(10, "    policy: wrand:x").text(), 10, 13, "bad Weight 'x'");
+  // A bad value in the sweep is reported at the sweep's value.
+  Doc s;
+  s.set(10, "    policy: $policy").add("sweep:").add("  policy: [lu, lru]");
+  EXPECT_ERROR_AT(s.text(), 16, s.col(16, "lru"), "unknown policy 'lru'");
+  EXPECT_NE(error_of(s.text()).message().find("used at 10:13"), std::string::npos);
+}
+
+TEST(Errors, UnknownAndUnusedParameters) {
+  Doc d;
+  d.set(10, "    policy: $polcy").add("sweep:").add("  policy: [lu, rr]");
+  EXPECT_ERROR_AT(d.text(), 10, 13, "unknown parameter $polcy");
+  EXPECT_ERROR_AT(Doc().set(10, "    policy: $p").text(), 10, 13, "there is no sweep");
+  Doc u;
+  u.add("sweep:").add("  policy: [lu, rr]");
+  EXPECT_ERROR_AT(u.text(), 16, 3, "'policy' is used nowhere");
+  Doc bad;
+  bad.set(10, "    policy: $").add("sweep:").add("  policy: [lu]");
+  EXPECT_ERROR_AT(bad.text(), 10, 13, "$name or ${name}");
+  Doc fixed;  // no parameters where a value is the same in every run
+  fixed.set(1, "name: $policy").set(10, "    policy: $policy").add("sweep:").add("  policy: [lu]");
+  EXPECT_ERROR_AT(fixed.text(), 1, 7, "no $parameters here");
+  Doc label;  // a label names points, and must be a parameter
+  label.add("sweep:").add("  zip: [ { r: [1, 2], n: [1, 2] } ]").add("  labels: [r, q]");
+  label.set(14, "      - { site: b, count: $n, job-size: exp:1e6, interval: exp:1s }");
+  EXPECT_ERROR_AT(label.text(), 17, label.col(17, "q"), "'q' is not a sweep parameter");
+}
+
+TEST(Errors, ZipListsOfDifferentLengths) {
+  Doc d;
+  d.set(14, "      - { site: b, count: $n, job-size: exp:1e6, interval: $i }")
+      .add("sweep:")
+      .add("  zip:")
+      .add("    - n: [1, 2, 3]")
+      .add("      i: [exp:1s, exp:2s]");
+  EXPECT_ERROR_AT(d.text(), 18, 10, "'i' has 2 values, 'n' has 3");
+}
+
+TEST(Errors, ReferencesToWhatDoesNotExist) {
+  Doc g;
+  g.add("faults:").add("  - { at: 5s, kill: { group: P/pe7 } }");
+  EXPECT_ERROR_AT(g.text(), 16, g.col(16, "P/pe7"), "unknown group 'P/pe7'");
+  Doc s;
+  s.set(12, "      - { site: c, count: 2, capacity: 1e6 }");
+  EXPECT_ERROR_AT(s.text(), 12, 17, "unknown site 'c'");
+  Doc r;
+  r.add("faults:").add("  - { at: 5s, stop: { registrar: pr1 } }");
+  EXPECT_ERROR_AT(r.text(), 16, r.col(16, "pr1"), "unknown registrar 'pr1'");
+  Doc i;
+  i.add("faults:").add("  - { at: 5s, link-up: { site: b, isp: y } }");
+  EXPECT_ERROR_AT(i.text(), 16, i.col(16, "y }"), "site b has no ISP 'y'");
+  Doc p;
+  p.add("faults:").add("  - { at: 5s, kill: { pool: P, site: b } }");
+  EXPECT_ERROR_AT(p.text(), 16, p.col(16, "b }"), "pool P has no PEs at site b");
+  Doc n;
+  n.add("faults:").add("  - { at: 5s, kill: { group: P/pe0, count: 3 } }");
+  EXPECT_ERROR_AT(n.text(), 16, n.col(16, "3 }"), "more than the 2 members");
+}
+
+TEST(Errors, CountsAndTimes) {
+  Doc zero;
+  zero.set(12, "      - { site: a, count: 0, capacity: 1e6 }");
+  EXPECT_ERROR_AT(zero.text(), 12, 27, "must be 1 to");
+  Doc negative;
+  negative.set(14, "      - { site: b, count: -3, job-size: exp:1e6, interval: exp:1s }");
+  EXPECT_ERROR_AT(negative.text(), 14, 27, "must be 1 to");
+  EXPECT_ERROR_AT(Doc().set(12, "      - { site: a, count: 1.5, capacity: 1e6 }").text(), 12, 27,
+                  "not a whole number");
+  EXPECT_ERROR_AT(Doc().add("repetitions: 0").text(), 15, 14, "must be 1 to");
+  Doc late;
+  late.add("faults:").add("  - { at: 11s, kill: { registrar: pr0 } }");
+  EXPECT_ERROR_AT(late.text(), 16, late.col(16, "11s"), "after the run's end");
+  Doc longer;
+  longer.add("faults:").add("  - { at: 5s, link-down: { site: a, isp: x }, for: 6s }");
+  EXPECT_ERROR_AT(longer.text(), 16, longer.col(16, "6s"), "ends after the run");
+  Doc kill_for;
+  kill_for.add("faults:").add("  - { at: 5s, kill: { registrar: pr0 }, for: 1s }");
+  EXPECT_ERROR_AT(kill_for.text(), 16, kill_for.col(16, "for"), "stop and link-down only");
+}
+
+TEST(Errors, SitesAndStructure) {
+  EXPECT_ERROR_AT(Doc().set(5, "  core: { isps: [x] }").text(), 5, 3, "not 'core'");
+  EXPECT_ERROR_AT(Doc().set(5, "  b: { isps: [x, i2, i3, i4, i5, i6, i7, i8] }").text(), 5, 42,
+                  "at most 8 ISPs");
+  EXPECT_ERROR_AT(Doc().set(5, "  b: { isps: [] }").text(), 5, 14, "empty list");
+  EXPECT_ERROR_AT(Doc().set(5, "  B: { isps: [x] }").text(), 5, 3, "site name 'B'");
+  EXPECT_ERROR_AT(Doc().set(4, "  a: { isps: [x, x] }").text(), 4, 18, "'x' twice");
+  EXPECT_ERROR_AT(Doc().set(4, "  a: { isps: [x, y], prefix4: 198.18.4.0/23 }").text(), 5, 3,
+                  "give every site an address plan or none");
+  EXPECT_ERROR_AT(Doc()
+                      .set(4, "  a: { isps: [x, y], prefix4: 198.18.4.0/23 }")
+                      .set(5, "  b: { isps: [x], prefix4: 198.18.5.0/24 }")
+                      .text(),
+                  5, 28, "overlaps site a's");
+  EXPECT_ERROR_AT(Doc().set(5, "  b: { isps: [x, y, z], prefix4: 198.18.8.0/23 }").text(), 5, 34,
+                  "no room for one /24 per ISP");
+  EXPECT_ERROR_AT(Doc().set(5, "  b: { isps: [x], host: -oProxyCommand=x }").text(), 5, 25,
+                  "not an ssh destination");
+  // A missing key is reported at its parent.
+  EXPECT_ERROR_AT(Doc().set(12, "      - { count: 2, capacity: 1e6 }").text(), 12, 9, "missing 'site'");
+  EXPECT_ERROR_AT(Doc().set(2, "warmup: 1s").text(), 1, 1, "missing 'duration'");
+  EXPECT_ERROR_AT(Doc().set(2, "duration:").text(), 2, 1, "needs a value");
+  EXPECT_ERROR_AT(Doc().set(3, "sites: [a, b]").set(4, "#").set(5, "#").text(), 3, 8,
+                  "expected a map, not a list");
+}
+
+TEST(Errors, YamlSyntaxAndOddDocuments) {
+  EXPECT_ERROR_AT(Doc().set(4, "  a: { isps: [x, y }").text(), 4, 20, "");
+  EXPECT_ERROR_AT("", 1, 1, "no experiment here");
+  EXPECT_ERROR_AT(",\n", 1, 1, "no experiment here");  // yaml-cpp 0.7's LoadAll loops on this
+  EXPECT_ERROR_AT("- a\n- b\n", 1, 1, "is a map");
+  EXPECT_ERROR_AT(Doc().add("---").add("name: u").text(), 16, 1, "one experiment per file");
+  // Aliases that multiply (a "billion laughs") are refused, not expanded.
+  std::string laughs = Doc().text() + "description: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    const std::string prev = "*l" + std::to_string(i - 1);
+    laughs += "d" + std::to_string(i) + ": &l" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) laughs += ", " + prev;
+    laughs += "]\n";
+  }
+  EXPECT_ERROR_AT(laughs, 1, 1, "too large");
+  // A recursive alias is refused, not followed forever.
+  EXPECT_ERROR_AT(Doc().add("description: &x [ *x ]").text(), 1, 1, "recursive");
+}
+
+// ---- robustness --------------------------------------------------------------------------
+
+TEST(Robustness, MutatedQuickstartNeverCrashes) {
+  const std::string text = read(example("quickstart.yaml"));
+  ASSERT_FALSE(text.empty());
+  std::mt19937_64 rng(20240601);
+  const std::string alphabet = "{}[]:,-'\"$&*!|>#% \n\t0123456789azAZ.";
+  std::size_t loaded = 0, refused = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string t = text;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits && !t.empty(); ++k) {
+      const std::size_t at = rng() % t.size();
+      switch (rng() % 4) {
+        case 0: t[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: t.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+        case 2: t.erase(at, 1 + rng() % 8); break;
+        case 3: t[at] = static_cast<char>(rng() & 0xff); break;
+      }
+    }
+    // RSPLAB_MUTATION_DUMP=FILE keeps the input being parsed, to find the one that hangs.
+    if (const char* dump = std::getenv("RSPLAB_MUTATION_DUMP")) std::ofstream(dump) << t;
+    try {
+      const Plan p = parse(t);
+      EXPECT_FALSE(p.runs.empty());
+      ++loaded;
+    } catch (const LoadError& e) {
+      EXPECT_GE(e.line(), 0);
+      EXPECT_GE(e.column(), 0);
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, 0u);
+  EXPECT_GT(loaded, 0u);
+}
+
+}  // namespace
+}  // namespace rsplab::experiments

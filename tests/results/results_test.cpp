@@ -1,0 +1,861 @@
+// The results store against real SQLite files in a temporary directory: schema and
+// pragmas, every event kind into its table, batching, malformed input, reopening,
+// version checks, the views, and the example queries of results/README.md verbatim.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "results/store.hpp"
+
+namespace rsplab::results {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr std::int64_t kStart = 1'700'000'000'000'000;  // the run clock's zero, UTC µs
+constexpr std::int64_t kSecond = 1'000'000;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "results_test.XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// ---- SQL helpers: the test reads with plain SQLite, not through the Store. ------------
+
+using Param = std::variant<std::int64_t, std::string>;
+using Rows = std::vector<std::vector<std::string>>;  // NULL as "NULL"
+
+Rows query(sqlite3* db, const std::string& sql,
+           const std::vector<std::pair<std::string, Param>>& params = {}) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
+    throw std::runtime_error("prepare: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
+  for (const auto& [name, value] : params) {
+    const int i = sqlite3_bind_parameter_index(s, name.c_str());
+    if (i == 0) throw std::runtime_error("no parameter " + name);
+    if (const auto* n = std::get_if<std::int64_t>(&value))
+      sqlite3_bind_int64(s, i, *n);
+    else
+      sqlite3_bind_text(s, i, std::get<std::string>(value).c_str(), -1, SQLITE_TRANSIENT);
+  }
+  Rows rows;
+  int rc = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int c = 0; c < sqlite3_column_count(s); ++c) {
+      const auto* t = sqlite3_column_text(s, c);
+      row.push_back(t == nullptr ? "NULL" : reinterpret_cast<const char*>(t));
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) throw std::runtime_error("step: " + std::string(sqlite3_errmsg(db)));
+  return rows;
+}
+
+std::string one(sqlite3* db, const std::string& sql,
+                const std::vector<std::pair<std::string, Param>>& params = {}) {
+  const auto rows = query(db, sql, params);
+  if (rows.size() != 1 || rows[0].size() != 1)
+    throw std::runtime_error("not exactly one value: " + sql);
+  return rows[0][0];
+}
+
+std::int64_t integer(sqlite3* db, const std::string& sql,
+                     const std::vector<std::pair<std::string, Param>>& params = {}) {
+  return std::stoll(one(db, sql, params));
+}
+
+// A second, independent connection: sees only what was committed.
+class Reader {
+ public:
+  explicit Reader(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+      throw std::runtime_error("cannot open reader");
+  }
+  ~Reader() { sqlite3_close_v2(db_); }
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+  sqlite3* get() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// ---- Events as docs/events.md describes them ---------------------------------------------
+
+json line(const std::string& component, const std::string& id, std::int64_t at_us,
+          const std::string& event, json fields = json::object()) {
+  json e = {{"time_us", kStart + at_us}, {"component", component}, {"id", id}, {"event", event}};
+  for (const auto& [k, v] : fields.items()) e[k] = v;
+  return e;
+}
+
+json pu_job(std::int64_t job, std::int64_t size, std::int64_t queued, std::int64_t handling,
+            const std::string& pe = "0x5e5e5e5e") {
+  // queued, +0.1 s started, +0.2 s accepted, queued + handling completed (rel. µs)
+  const std::int64_t started = queued + 100'000, accepted = queued + 200'000,
+                     completed = queued + handling;
+  return line("pu", "pu-1", completed, "job",
+              {{"job", job},
+               {"size", size},
+               {"status", "completed"},
+               {"queued_us", kStart + queued},
+               {"started_us", kStart + started},
+               {"accepted_us", kStart + accepted},
+               {"completed_us", kStart + completed},
+               {"pe", pe},
+               {"rejects", 0},
+               {"failovers", 0},
+               {"queuing_delay_us", started - queued},
+               {"startup_delay_us", accepted - started},
+               {"processing_us", completed - accepted},
+               {"handling_us", handling},
+               {"handling_speed", static_cast<double>(size) / (static_cast<double>(handling) / 1e6)}});
+}
+
+json pu_resolution(std::int64_t at, bool cached, std::int64_t latency = 800) {
+  return line("pu", "pu-1", at, "handle_resolution",
+              {{"registrar", cached ? json(nullptr) : json(0)},
+               {"pool", "CalcAppPool"},
+               {"pes", {"0x5e5e5e5e", "0x00000002"}},
+               {"cached", cached},
+               {"latency_us", cached ? 0 : latency}});
+}
+
+json pu_failover(std::int64_t at, const std::string& from_pe, std::int64_t delay,
+                 std::int64_t lost) {
+  return line("pu", "pu-1", at, "failover",
+              {{"job", 7},
+               {"from_pe", from_pe},
+               {"cause", "keepalive_timeout"},
+               {"detection_delay_us", delay},
+               {"to_pe", "0x00000002"},
+               {"cookie", true},
+               {"resumed", 2'000'000},
+               {"lost", lost},
+               {"attempts", 1}});
+}
+
+json pe_usage(const std::string& pe, std::int64_t at, double calculations, double offered) {
+  return line("pe", pe, at, "usage",
+              {{"calculations", calculations},
+               {"offered", offered},
+               {"utilization", calculations / offered}});
+}
+
+// ---- Fixture ----------------------------------------------------------------------------------
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::int64_t experiment(Store& store) {
+    return store.add_experiment({"failover-study", "experiments/failover.yaml",
+                                 json{{"name", "failover-study"}, {"duration", "60s"}},
+                                 "0.1.0", "labhost", "6.1.0-18-amd64"});
+  }
+
+  std::int64_t run(Store& store, std::int64_t experiment_id, const std::string& policy,
+                   std::size_t index = 0, std::int64_t warmup = 10 * kSecond,
+                   std::int64_t duration = 100 * kSecond) {
+    RunInfo r;
+    r.experiment_id = experiment_id;
+    r.index = index;
+    r.key = "key-" + policy + "-" + std::to_string(index);
+    if (!policy.empty()) r.parameters["policy"] = policy;
+    r.parameters["ratio"] = "10";
+    r.seed = 42 + index;
+    r.repetition = index;
+    r.transport = "tcp";
+    r.resolved = {{"pools", json::array()}};
+    r.start_unix_us = kStart;
+    r.warmup_us = warmup;
+    r.duration_us = duration;
+    return store.begin_run(r);
+  }
+
+  struct Components {
+    std::int64_t pr, pe, pe2, pu;
+  };
+
+  Components components(Store& store, std::int64_t run_id, const std::string& policy = "lu") {
+    Components c{};
+    c.pr = store.add_component(run_id, {"pr0", "registrar", "site-a", "0x00000001",
+                                        {"10.0.0.1:3863"}, "", "", 0});
+    c.pe = store.add_component(run_id, {"CalcAppPool/pe0#0", "pe", "site-a", "0x5e5e5e5e",
+                                        {"10.0.0.2"}, "CalcAppPool", policy, 1e6});
+    c.pe2 = store.add_component(run_id, {"CalcAppPool/pe1#0", "pe", "site-b", "0x00000002",
+                                         {"10.0.1.2"}, "CalcAppPool", policy, 4e6});
+    c.pu = store.add_component(run_id, {"CalcAppPool/pu0#0", "pu", "site-b", "pu-1",
+                                        {"10.0.1.3"}, "CalcAppPool", "", 0});
+    return c;
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.file("results.sqlite");
+};
+
+// ---- Schema and opening -------------------------------------------------------------------
+
+TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
+  Store store = Store::open(path_);
+  sqlite3* db = store.handle();
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(kSchemaVersion, 1);
+  EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
+  EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
+  EXPECT_EQ(integer(db, "PRAGMA application_id"), 0x5253504c);
+  for (const char* table :
+       {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
+        "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
+        "event_counts", "malformed_events"}) {
+    EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+                                      " AND name = '") + table + "'"), 1) << table;
+    EXPECT_EQ(store.count(table), 0) << table;
+  }
+  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization"})
+    EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'view'"
+                                      " AND name = '") + view + "'"), 1) << view;
+  for (const char* index : {"runs_by_key", "runs_by_policy", "handle_resolutions_by_run",
+                            "failovers_by_pe", "jobs_by_run", "pe_samples_by_run"})
+    EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                                      " AND name = '") + index + "'"), 1) << index;
+  EXPECT_THROW(store.count("sqlite_schema"), StoreError);
+  EXPECT_THROW(store.count("experiments", 1), StoreError);
+}
+
+TEST_F(StoreTest, RefusesNewerSchemaVersionNamingBoth) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  try {
+    Store::open(path_);
+    FAIL() << "opened a version 99 file";
+  } catch (const StoreError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("99"), std::string::npos) << what;
+    EXPECT_NE(what.find("newer than this rsplab's 1"), std::string::npos) << what;
+    EXPECT_NE(what.find(path_), std::string::npos) << what;
+  }
+  // Left as it was: no WAL switch, no migration.
+  Reader r(path_);
+  EXPECT_EQ(integer(r.get(), "PRAGMA user_version"), 99);
+  EXPECT_EQ(one(r.get(), "PRAGMA journal_mode"), "delete");
+}
+
+TEST_F(StoreTest, RefusesForeignDatabasesAndNonDatabases) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_exec(db, "CREATE TABLE t (x)", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  EXPECT_THROW(Store::open(path_), StoreError);
+  const std::string text = dir_.file("notes.txt");
+  std::ofstream(text) << "this is not a database, just some text long enough to have a header\n";
+  EXPECT_THROW(Store::open(text), StoreError);
+  EXPECT_THROW(Store::open(dir_.file("no/such/dir/results.sqlite")), StoreError);
+}
+
+TEST_F(StoreTest, ReopeningKeepsDataAndARerunOfAKeyAddsARow) {
+  std::int64_t run_id = 0, pu = 0;
+  {
+    Store store = Store::open(path_);
+    run_id = run(store, experiment(store), "lu");
+    pu = components(store, run_id).pu;
+    for (int i = 0; i < 10; ++i) store.add_event(run_id, pu, pu_resolution(i * kSecond, false));
+    // No flush: the destructor commits the batch.
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(store.count("experiments"), 1);
+  EXPECT_EQ(store.count("runs"), 1);
+  EXPECT_EQ(store.count("components", run_id), 4);
+  EXPECT_EQ(store.count("handle_resolutions", run_id), 10);
+  // The reopened store finds the run's start and the component's role in the file.
+  EXPECT_TRUE(store.add_event(run_id, pu, pu_resolution(42 * kSecond, true)));
+  store.flush();
+  EXPECT_EQ(integer(store.handle(), "SELECT max(time_us) FROM handle_resolutions"), 42 * kSecond);
+  // An interrupted key run again: a second row with the same key.
+  store.end_run(run_id, "interrupted", kStart + 50 * kSecond, "SIGINT");
+  const std::int64_t again = run(store, 1, "lu");
+  EXPECT_NE(again, run_id);
+  EXPECT_EQ(integer(store.handle(), "SELECT count(*) FROM runs WHERE key = 'key-lu-0'"), 2);
+  // Moving keeps one owner.
+  Store moved = std::move(store);
+  EXPECT_EQ(moved.count("runs"), 2);
+}
+
+// ---- Runs and components --------------------------------------------------------------------
+
+TEST_F(StoreTest, RunsRecordParametersAndEndRunSetsStatus) {
+  Store store = Store::open(path_);
+  const std::int64_t e = experiment(store);
+  const std::int64_t r = run(store, e, "lu");
+  sqlite3* db = store.handle();
+  EXPECT_EQ(query(db, "SELECT name, file, rsplab_version, host, kernel, json_extract(source, "
+                      "'$.duration') FROM experiments"),
+            (Rows{{"failover-study", "experiments/failover.yaml", "0.1.0", "labhost",
+                   "6.1.0-18-amd64", "60s"}}));
+  EXPECT_EQ(query(db, "SELECT experiment_id, idx, key, policy, seed, repetition, transport, status,"
+                      " reason, start_unix_us, end_unix_us, warmup_us, duration_us,"
+                      " json_extract(parameters, '$.ratio') FROM runs"),
+            (Rows{{std::to_string(e), "0", "key-lu-0", "lu", "42", "0", "tcp", "running", "NULL",
+                   std::to_string(kStart), "NULL", "10000000", "100000000", "10"}}));
+  EXPECT_EQ(query(db, "SELECT name, value FROM run_parameters WHERE run_id = :r ORDER BY name",
+                  {{":r", r}}),
+            (Rows{{"policy", "lu"}, {"ratio", "10"}}));
+
+  store.end_run(r, "completed", kStart + 111 * kSecond);
+  EXPECT_EQ(query(db, "SELECT status, end_unix_us, reason FROM runs"),
+            (Rows{{"completed", std::to_string(kStart + 111 * kSecond), "NULL"}}));
+  store.end_run(r, "failed", kStart + 112 * kSecond, "pe0 did not start");
+  EXPECT_EQ(query(db, "SELECT status, reason FROM runs"), (Rows{{"failed", "pe0 did not start"}}));
+  EXPECT_THROW(store.end_run(r, "done", kStart), StoreError);
+  EXPECT_THROW(store.end_run(r + 1, "completed", kStart), StoreError);
+  EXPECT_THROW(run(store, e + 1, "lu"), StoreError);  // no such experiment
+}
+
+TEST_F(StoreTest, ComponentsAndTheRunPolicyFromThemWhenNotAParameter) {
+  Store store = Store::open(path_);
+  const std::int64_t e = experiment(store);
+  const std::int64_t swept = run(store, e, "lu", 0);
+  components(store, swept, "rr");  // the sweep parameter wins
+  const std::int64_t fixed = run(store, e, "", 1);
+  components(store, fixed, "wrand");
+  sqlite3* db = store.handle();
+  EXPECT_EQ(one(db, "SELECT policy FROM runs WHERE id = :r", {{":r", swept}}), "lu");
+  EXPECT_EQ(one(db, "SELECT policy FROM runs WHERE id = :r", {{":r", fixed}}), "wrand");
+  store.add_component(fixed, {"other/pe0#0", "pe", "site-a", "0x7", {}, "other", "rr", 1e6});
+  EXPECT_EQ(one(db, "SELECT policy FROM runs WHERE id = :r", {{":r", fixed}}), "mixed");
+
+  EXPECT_EQ(query(db, "SELECT name, role, site, identity, addresses, pool, policy, capacity"
+                      " FROM components WHERE run_id = :r ORDER BY id",
+                  {{":r", swept}}),
+            (Rows{{"pr0", "registrar", "site-a", "0x00000001", "[\"10.0.0.1:3863\"]", "NULL",
+                   "NULL", "NULL"},
+                  {"CalcAppPool/pe0#0", "pe", "site-a", "0x5e5e5e5e", "[\"10.0.0.2\"]",
+                   "CalcAppPool", "rr", "1000000.0"},
+                  {"CalcAppPool/pe1#0", "pe", "site-b", "0x00000002", "[\"10.0.1.2\"]",
+                   "CalcAppPool", "rr", "4000000.0"},
+                  {"CalcAppPool/pu0#0", "pu", "site-b", "pu-1", "[\"10.0.1.3\"]", "CalcAppPool",
+                   "NULL", "NULL"}}));
+  EXPECT_THROW(store.add_component(fixed, {"x", "client", "site-a", "", {}, "", "", 0}),
+               StoreError);
+  EXPECT_THROW(store.add_component(fixed + 7, {"x", "pe", "site-a", "", {}, "", "", 0}),
+               StoreError);
+}
+
+// ---- Events -----------------------------------------------------------------------------------
+
+TEST_F(StoreTest, EventsOfEveryKindLandInTheirTablesWithRelativeTimes) {
+  Store store = Store::open(path_);
+  const std::int64_t r = run(store, experiment(store), "lu");
+  const Components c = components(store, r);
+  const std::string pr_id = "0x00000001", pe_id = "0x5e5e5e5e";
+
+  // Registrar
+  EXPECT_TRUE(store.add_event(r, c.pr, line("registrar", pr_id, -5'000, "ready",
+                                            {{"asap", "0.0.0.0:3863"}, {"enrp", "0.0.0.0:9901"},
+                                             {"transport", "tcp"}})));
+  EXPECT_TRUE(store.add_event(r, c.pr, line("registrar", pr_id, 1'000, "registration",
+                                            {{"conn", 1}, {"pool", "CalcAppPool"}, {"pe", pe_id},
+                                             {"policy", "lu"}, {"transport", "tcp"}, {"port", 5000},
+                                             {"addresses", {"10.0.0.2"}},
+                                             {"registration_life_ms", 90000},
+                                             {"load", 2147483648u}})));
+  EXPECT_TRUE(store.add_event(r, c.pr, line("registrar", pr_id, 31'000, "reregistration",
+                                            {{"conn", 1}, {"pool", "CalcAppPool"}, {"pe", pe_id},
+                                             {"policy", "lu"}, {"transport", "tcp"}, {"port", 5000},
+                                             {"addresses", {"10.0.0.2"}},
+                                             {"registration_life_ms", 90000}, {"load", 0}})));
+  EXPECT_TRUE(store.add_event(r, c.pr, line("registrar", pr_id, 40'000, "handle_resolution",
+                                            {{"conn", 2}, {"pool", "CalcAppPool"},
+                                             {"requested", nullptr}, {"items", 3},
+                                             {"pes", {pe_id}}, {"policy", "lu"}})));
+  EXPECT_TRUE(store.add_event(r, c.pr, line("registrar", pr_id, 50'000, "keepalive_timeout",
+                                            {{"pool", "CalcAppPool"}, {"pe", pe_id}})));
+  EXPECT_TRUE(store.add_event(r, c.pr, line("registrar", pr_id, 50'001, "deregistration",
+                                            {{"pool", "CalcAppPool"}, {"pe", pe_id},
+                                             {"reason", "keepalive_timeout"}})));
+
+  // PE
+  EXPECT_FALSE(store.add_event(r, c.pe, line("pe", pe_id, 900, "registered",
+                                             {{"pr", 0}, {"pool", "CalcAppPool"}, {"pe", pe_id},
+                                              {"policy", "lu"}, {"load", 0}})));
+  EXPECT_FALSE(store.add_event(r, c.pe, line("pe", pe_id, 2'000, "job_accepted",
+                                             {{"session", 1}, {"job", 1}, {"size", 5000000},
+                                              {"completed", 0}, {"resumed", false}, {"jobs", 1},
+                                              {"load", 0.25}})));
+  EXPECT_TRUE(store.add_event(r, c.pe, line("pe", pe_id, 2'001, "load_changed",
+                                            {{"load", 0.25}, {"jobs", 1}})));
+  EXPECT_TRUE(store.add_event(r, c.pe, line("pe", pe_id, 2'002, "load_changed",
+                                            {{"load", 1073741824}, {"reregistering", true}})));
+  EXPECT_TRUE(store.add_event(r, c.pe, pe_usage(pe_id, 10 * kSecond, 7.5e6, 1e7)));
+
+  // PU
+  EXPECT_TRUE(store.add_event(r, c.pu, pu_resolution(1'500, false, 812)));
+  EXPECT_TRUE(store.add_event(r, c.pu, pu_resolution(2'500, true)));
+  EXPECT_TRUE(store.add_event(r, c.pu, line("pu", "pu-1", 3'000, "handle_resolution",
+                                            {{"registrar", 1}, {"pool", "CalcAppPool"},
+                                             {"pes", json::array()}, {"cached", false},
+                                             {"latency_us", 300}, {"error", "empty pool"}})));
+  EXPECT_FALSE(store.add_event(r, c.pu, line("pu", "pu-1", 3'500, "job_rejected",
+                                             {{"job", 1}, {"pe", pe_id}})));
+  EXPECT_TRUE(store.add_event(r, c.pu, pu_failover(55 * kSecond, pe_id, 7'500'000, 1'234'567)));
+  EXPECT_TRUE(store.add_event(r, c.pu, line("pu", "pu-1", 56 * kSecond, "failover",
+                                            {{"job", 8}, {"from_pe", pe_id},
+                                             {"cause", "connection_lost"},
+                                             {"detection_delay_us", 1000}, {"to_pe", nullptr},
+                                             {"cookie", false}, {"resumed", nullptr},
+                                             {"lost", 300}, {"attempts", 3}})));
+  EXPECT_TRUE(store.add_event(r, c.pu, pu_job(1, 5'000'000, 1'000, 6 * kSecond)));
+  EXPECT_TRUE(store.add_event(r, c.pu, line("pu", "pu-1", 111 * kSecond, "job",
+                                            {{"job", 9}, {"size", 10}, {"status", "unfinished"},
+                                             {"queued_us", kStart + 100 * kSecond},
+                                             {"started_us", nullptr}, {"accepted_us", nullptr},
+                                             {"completed_us", nullptr}, {"pe", nullptr},
+                                             {"rejects", 2}, {"failovers", 0},
+                                             {"queuing_delay_us", nullptr},
+                                             {"startup_delay_us", nullptr},
+                                             {"processing_us", nullptr}, {"handling_us", nullptr},
+                                             {"handling_speed", nullptr}})));
+  EXPECT_FALSE(store.add_event(r, c.pu, line("pu", "pu-1", 112 * kSecond, "done",
+                                             {{"reason", "stop"}, {"jobs_completed", 1},
+                                              {"jobs_unfinished", 1}})));
+  store.add_fault(r, "kill", "CalcAppPool/pe0", 45 * kSecond, {{"member", 0}, {"signal", "KILL"}});
+  store.add_fault(r, "link_down", "site-a/isp0", 46 * kSecond);
+  store.flush();
+
+  sqlite3* db = store.handle();
+  EXPECT_EQ(query(db, "SELECT time_us, kind, conn, pool, pe, policy, transport, port, addresses,"
+                      " registration_life_ms, round(load, 6), reason FROM registrations ORDER BY id"),
+            (Rows{{"1000", "registration", "1", "CalcAppPool", pe_id, "lu", "tcp", "5000",
+                   "[\"10.0.0.2\"]", "90000", "0.5", "NULL"},
+                  {"31000", "reregistration", "1", "CalcAppPool", pe_id, "lu", "tcp", "5000",
+                   "[\"10.0.0.2\"]", "90000", "0.0", "NULL"},
+                  {"50001", "deregistration", "NULL", "CalcAppPool", pe_id, "NULL", "NULL", "NULL",
+                   "NULL", "NULL", "NULL", "keepalive_timeout"}}));
+  EXPECT_EQ(query(db, "SELECT time_us, kind, pool, pe, json_extract(event, '$.event'),"
+                      " json_extract(event, '$.time_us') FROM registrar_actions ORDER BY id"),
+            (Rows{{"-5000", "ready", "NULL", "NULL", "ready", std::to_string(kStart - 5'000)},
+                  {"1000", "registration", "CalcAppPool", pe_id, "registration",
+                   std::to_string(kStart + 1'000)},
+                  {"31000", "reregistration", "CalcAppPool", pe_id, "reregistration",
+                   std::to_string(kStart + 31'000)},
+                  {"40000", "handle_resolution", "CalcAppPool", "NULL", "handle_resolution",
+                   std::to_string(kStart + 40'000)},
+                  {"50000", "keepalive_timeout", "CalcAppPool", pe_id, "keepalive_timeout",
+                   std::to_string(kStart + 50'000)},
+                  {"50001", "deregistration", "CalcAppPool", pe_id, "deregistration",
+                   std::to_string(kStart + 50'001)}}));
+  EXPECT_EQ(one(db, "SELECT json_extract(event, '$.items') FROM registrar_actions"
+                    " WHERE kind = 'handle_resolution'"),
+            "3");
+
+  EXPECT_EQ(query(db, "SELECT time_us, kind, calculations, offered, utilization, round(load, 6), jobs"
+                      " FROM pe_samples ORDER BY id"),
+            (Rows{{"2001", "load_changed", "NULL", "NULL", "NULL", "0.25", "1"},
+                  {"2002", "load_changed", "NULL", "NULL", "NULL", "0.25", "NULL"},
+                  {"10000000", "usage", "7500000.0", "10000000.0", "0.75", "NULL", "NULL"}}));
+
+  EXPECT_EQ(query(db, "SELECT component_id, time_us, pool, registrar, cached, latency_us, pes,"
+                      " pe_count, error FROM handle_resolutions ORDER BY id"),
+            (Rows{{std::to_string(c.pu), "1500", "CalcAppPool", "0", "0", "812",
+                   "[\"0x5e5e5e5e\",\"0x00000002\"]", "2", "NULL"},
+                  {std::to_string(c.pu), "2500", "CalcAppPool", "NULL", "1", "0",
+                   "[\"0x5e5e5e5e\",\"0x00000002\"]", "2", "NULL"},
+                  {std::to_string(c.pu), "3000", "CalcAppPool", "1", "0", "300", "[]", "0",
+                   "empty pool"}}));
+  EXPECT_EQ(query(db, "SELECT time_us, job, from_pe, cause, detection_delay_us, to_pe, cookie,"
+                      " resumed, lost, attempts FROM failovers ORDER BY id"),
+            (Rows{{"55000000", "7", pe_id, "keepalive_timeout", "7500000", "0x00000002", "1",
+                   "2000000", "1234567", "1"},
+                  {"56000000", "8", pe_id, "connection_lost", "1000", "NULL", "0", "NULL", "300",
+                   "3"}}));
+  EXPECT_EQ(query(db, "SELECT time_us, job, size, status, queued_us, started_us, accepted_us,"
+                      " completed_us, pe, rejects, failovers, queuing_delay_us, startup_delay_us,"
+                      " processing_us, handling_us, round(handling_speed, 3) FROM jobs ORDER BY id"),
+            (Rows{{"6001000", "1", "5000000", "completed", "1000", "101000", "201000", "6001000",
+                   pe_id, "0", "0", "100000", "100000", "5800000", "6000000", "833333.333"},
+                  {"111000000", "9", "10", "unfinished", "100000000", "NULL", "NULL", "NULL",
+                   "NULL", "2", "0", "NULL", "NULL", "NULL", "NULL", "NULL"}}));
+  EXPECT_EQ(query(db, "SELECT kind, target, at_us, json_extract(details, '$.signal') FROM faults"
+                      " ORDER BY id"),
+            (Rows{{"kill", "CalcAppPool/pe0", "45000000", "KILL"},
+                  {"link_down", "site-a/isp0", "46000000", "NULL"}}));
+
+  // Every event is counted, those with a table and those without.
+  EXPECT_EQ(query(db, "SELECT component_id, event, n FROM event_counts ORDER BY component_id, event"),
+            (Rows{{std::to_string(c.pr), "deregistration", "1"},
+                  {std::to_string(c.pr), "handle_resolution", "1"},
+                  {std::to_string(c.pr), "keepalive_timeout", "1"},
+                  {std::to_string(c.pr), "ready", "1"},
+                  {std::to_string(c.pr), "registration", "1"},
+                  {std::to_string(c.pr), "reregistration", "1"},
+                  {std::to_string(c.pe), "job_accepted", "1"},
+                  {std::to_string(c.pe), "load_changed", "2"},
+                  {std::to_string(c.pe), "registered", "1"},
+                  {std::to_string(c.pe), "usage", "1"},
+                  {std::to_string(c.pu), "done", "1"},
+                  {std::to_string(c.pu), "failover", "2"},
+                  {std::to_string(c.pu), "handle_resolution", "3"},
+                  {std::to_string(c.pu), "job", "2"},
+                  {std::to_string(c.pu), "job_rejected", "1"}}));
+  EXPECT_EQ(store.count("malformed_events"), 0);
+}
+
+TEST_F(StoreTest, RowCountsEqualEventsFedAcrossBatchBoundaries) {
+  Store store = Store::open(path_);
+  const std::int64_t r = run(store, experiment(store), "lu");
+  const Components c = components(store, r);
+  Reader reader(path_);
+
+  constexpr int kResolutions = 2'345, kFailovers = 1'201, kJobs = 1'777, kUsage = 1'003,
+                kRegistrations = 1'111;
+  for (int i = 0; i < kResolutions; ++i)
+    ASSERT_TRUE(store.add_event(r, c.pu, pu_resolution(i * 1'000, i % 3 == 0)));
+  // Batches were committed on the way (another connection sees them) but not the tail.
+  const std::int64_t seen = integer(reader.get(), "SELECT count(*) FROM handle_resolutions");
+  EXPECT_GT(seen, 0);
+  EXPECT_LT(seen, kResolutions);
+  // The writer's own connection sees everything.
+  EXPECT_EQ(store.count("handle_resolutions", r), kResolutions);
+
+  for (int i = 0; i < kFailovers; ++i)
+    ASSERT_TRUE(store.add_event(r, c.pu, pu_failover(i * 1'000, "0x5e5e5e5e", 5'000 + i, i)));
+  for (int i = 0; i < kJobs; ++i)
+    ASSERT_TRUE(store.add_event(r, c.pu, pu_job(i + 1, 1'000 + i, i * 1'000, 2'000'000)));
+  for (int i = 0; i < kUsage; ++i)
+    ASSERT_TRUE(store.add_event(r, c.pe, pe_usage("0x5e5e5e5e", i * kSecond, 5e5, 1e6)));
+  for (int i = 0; i < kRegistrations; ++i)
+    ASSERT_TRUE(store.add_event(
+        r, c.pr, line("registrar", "0x00000001", i, i == 0 ? "registration" : "reregistration",
+                      {{"conn", 1}, {"pool", "CalcAppPool"}, {"pe", "0x5e5e5e5e"},
+                       {"policy", "lu"}, {"load", i}})));
+  store.flush();
+
+  sqlite3* db = reader.get();
+  EXPECT_EQ(integer(db, "SELECT count(*) FROM handle_resolutions"), kResolutions);
+  EXPECT_EQ(integer(db, "SELECT count(*) FROM failovers"), kFailovers);
+  EXPECT_EQ(integer(db, "SELECT count(*) FROM jobs"), kJobs);
+  EXPECT_EQ(integer(db, "SELECT count(*) FROM pe_samples"), kUsage);
+  EXPECT_EQ(integer(db, "SELECT count(*) FROM registrations"), kRegistrations);
+  EXPECT_EQ(integer(db, "SELECT count(*) FROM registrar_actions"), kRegistrations);
+  EXPECT_EQ(store.count("failovers", r), kFailovers);
+  EXPECT_EQ(store.count("jobs", r), kJobs);
+  EXPECT_EQ(store.count("jobs", r + 1), 0);
+  // The counters agree with the rows: what a later test compares with the components' own.
+  EXPECT_EQ(query(db, "SELECT event, n FROM event_counts ORDER BY event"),
+            (Rows{{"failover", std::to_string(kFailovers)},
+                  {"handle_resolution", std::to_string(kResolutions)},
+                  {"job", std::to_string(kJobs)},
+                  {"registration", "1"},
+                  {"reregistration", std::to_string(kRegistrations - 1)},
+                  {"usage", std::to_string(kUsage)}}));
+  EXPECT_EQ(integer(db, "SELECT sum(cached) FROM handle_resolutions"), (kResolutions + 2) / 3);
+  EXPECT_EQ(integer(db, "SELECT sum(size) FROM jobs"),
+            static_cast<std::int64_t>(kJobs) * 1'000 + (kJobs - 1) * kJobs / 2);
+}
+
+TEST_F(StoreTest, MalformedEventsDoNotThrowAndAreCountedAndKept) {
+  Store store = Store::open(path_);
+  const std::int64_t r = run(store, experiment(store), "lu");
+  const Components c = components(store, r);
+  json missing_size = pu_job(1, 100, 0, 1'000);
+  missing_size.erase("size");
+  json string_size = pu_job(1, 100, 0, 1'000);
+  string_size["size"] = "100";
+  json fractional_queued = pu_job(1, 100, 0, 1'000);
+  fractional_queued["queued_us"] = 1.5;
+  json bad_pes = pu_resolution(0, false);
+  bad_pes["pes"] = "0x5e5e5e5e";
+  json numeric_pe = pu_resolution(0, false);
+  numeric_pe["pes"] = {1, 2};
+  json failover_numeric_pe = pu_failover(0, "x", 0, 0);
+  failover_numeric_pe["from_pe"] = 1234;
+  json failover_no_lost = pu_failover(0, "x", 0, 0);
+  failover_no_lost.erase("lost");
+  json huge_time = pu_resolution(0, false);
+  huge_time["time_us"] = 18'000'000'000'000'000'000u;  // > INT64_MAX
+  json overflowing_time = pu_resolution(0, false);
+  overflowing_time["time_us"] = std::numeric_limits<std::int64_t>::min();
+  json no_event = pu_resolution(0, false);
+  no_event.erase("event");
+
+  const std::vector<std::pair<std::int64_t, json>> bad = {
+      {c.pu, json::array({1, 2})},
+      {c.pu, json("a string")},
+      {c.pu, json(nullptr)},
+      {c.pu, no_event},
+      {c.pu, line("pu", "pu-1", 0, "") },
+      {c.pu, json{{"event", 5}, {"time_us", kStart}}},
+      {c.pu, json{{"event", "job"}}},
+      {c.pu, json{{"event", "ready"}, {"time_us", "yesterday"}}},
+      {c.pu, missing_size},
+      {c.pu, string_size},
+      {c.pu, fractional_queued},
+      {c.pu, bad_pes},
+      {c.pu, numeric_pe},
+      {c.pu, failover_numeric_pe},
+      {c.pu, failover_no_lost},
+      {c.pu, huge_time},
+      {c.pu, overflowing_time},
+      {c.pr, line("registrar", "0x1", 0, "registration", {{"pe", "0x5e5e5e5e"}, {"policy", "lu"}})},
+      {c.pr, line("registrar", "0x1", 0, "deregistration", {{"pool", "p"}, {"pe", "0x5e"}})},
+      {c.pe, line("pe", "0x5e", 0, "usage", {{"calculations", "many"}, {"offered", 1.0}})},
+      {c.pe, line("pe", "0x5e", 0, "load_changed", {{"load", true}})},
+  };
+  for (const auto& [component, event] : bad) {
+    bool wrote = true;
+    EXPECT_NO_THROW(wrote = store.add_event(r, component, event)) << event.dump();
+    EXPECT_FALSE(wrote) << event.dump();
+  }
+  // Good events still go in afterwards.
+  EXPECT_TRUE(store.add_event(r, c.pu, pu_job(2, 100, 0, 1'000)));
+  store.flush();
+
+  sqlite3* db = store.handle();
+  const auto n = static_cast<std::int64_t>(bad.size());
+  EXPECT_EQ(integer(db, "SELECT sum(n) FROM event_counts WHERE event = 'malformed'"), n);
+  EXPECT_EQ(store.count("malformed_events", r), n);
+  EXPECT_EQ(integer(db, "SELECT count(*) FROM malformed_events WHERE error = ''"), 0);
+  EXPECT_EQ(one(db, "SELECT error FROM malformed_events WHERE event LIKE '%\"yesterday\"%'"),
+            "'time_us' is not an integer");
+  for (const char* error : {"missing 'size'", "'size' is not an integer",
+                            "'queued_us' is not an integer", "'pes' is not an array",
+                            "'pes' holds a non-string", "'from_pe' is not a string",
+                            "missing 'lost'", "'time_us' is out of range", "missing 'event'",
+                            "not a JSON object", "missing 'pool'", "missing 'reason'",
+                            "'calculations' is not a number", "'load' is not a number"})
+    EXPECT_GE(integer(db, "SELECT count(*) FROM malformed_events WHERE error = :e",
+                      {{":e", std::string(error)}}), 1) << error;
+  // No partial rows: the malformed registration left no registrar action either.
+  EXPECT_EQ(store.count("registrations"), 0);
+  EXPECT_EQ(store.count("registrar_actions"), 0);
+  EXPECT_EQ(store.count("pe_samples"), 0);
+  EXPECT_EQ(store.count("handle_resolutions"), 0);
+  EXPECT_EQ(store.count("failovers"), 0);
+  EXPECT_EQ(store.count("jobs"), 1);
+}
+
+TEST_F(StoreTest, UnknownRunOrComponentIsTheCallersBugAndThrows) {
+  Store store = Store::open(path_);
+  const std::int64_t e = experiment(store);
+  const std::int64_t r1 = run(store, e, "lu", 0), r2 = run(store, e, "rr", 1);
+  const Components c1 = components(store, r1);
+  EXPECT_THROW(store.add_event(r1, 999, pu_resolution(0, false)), StoreError);
+  EXPECT_THROW(store.add_event(r2, c1.pu, pu_resolution(0, false)), StoreError);
+  EXPECT_THROW(store.add_event(99, c1.pu, pu_resolution(0, false)), StoreError);
+  EXPECT_EQ(store.count("event_counts"), 0);
+}
+
+// ---- Views ----------------------------------------------------------------------------------
+
+TEST_F(StoreTest, PolicySummaryIsTheRatioOfSumsOverTheMeasuredWindow) {
+  Store store = Store::open(path_);
+  const std::int64_t e = experiment(store);
+  // Warm-up 10 s, measured 100 s: jobs count when completed in [10 s, 110 s].
+  const std::int64_t lu = run(store, e, "lu", 0), rr = run(store, e, "rr", 1);
+  const Components a = components(store, lu), b = components(store, rr, "rr");
+
+  // run lu: completion time = queued + handling
+  store.add_event(lu, a.pu, pu_job(1, 1'000'000, 3 * kSecond, 2 * kSecond));    // 5 s: warm-up
+  store.add_event(lu, a.pu, pu_job(2, 4'000'000, 16 * kSecond, 4 * kSecond));   // 20 s
+  store.add_event(lu, a.pu, pu_job(3, 2'000'000, 49 * kSecond, 1 * kSecond));   // 50 s
+  store.add_event(lu, a.pu, pu_job(4, 6'000'000, 105 * kSecond, 5 * kSecond));  // 110 s: the end
+  store.add_event(lu, a.pu, pu_job(5, 9'000'000, 110 * kSecond, 1 * kSecond));  // 111 s: after
+  store.add_event(lu, a.pu, line("pu", "pu-1", 111 * kSecond, "job",
+                                 {{"job", 6}, {"size", 7'000'000}, {"status", "unfinished"},
+                                  {"queued_us", kStart + 60 * kSecond}, {"started_us", nullptr},
+                                  {"accepted_us", nullptr}, {"completed_us", nullptr},
+                                  {"pe", nullptr}, {"rejects", 0}, {"failovers", 0},
+                                  {"queuing_delay_us", nullptr}, {"startup_delay_us", nullptr},
+                                  {"processing_us", nullptr}, {"handling_us", nullptr},
+                                  {"handling_speed", nullptr}}));
+  store.add_event(lu, a.pu, pu_failover(5 * kSecond, "0x5e5e5e5e", 1'000, 50));   // warm-up
+  store.add_event(lu, a.pu, pu_failover(30 * kSecond, "0x5e5e5e5e", 2'000, 100));
+  store.add_event(lu, a.pu, pu_failover(60 * kSecond, "0x00000002", 3'000, 300));
+  // Usage: capacity 1e6 at 50 %, capacity 4e6 at 75 %; the sample ending at the warm-up
+  // covers warm-up time only.
+  store.add_event(lu, a.pe, pe_usage("0x5e5e5e5e", 10 * kSecond, 1e7, 1e7));
+  store.add_event(lu, a.pe, pe_usage("0x5e5e5e5e", 20 * kSecond, 5e6, 1e7));
+  store.add_event(lu, a.pe2, pe_usage("0x00000002", 20 * kSecond, 3e7, 4e7));
+  // run rr: one job, 3e6 in 3 s
+  store.add_event(rr, b.pu, pu_job(1, 3'000'000, 20 * kSecond, 3 * kSecond));
+  store.flush();
+
+  sqlite3* db = store.handle();
+  // lu: Σsize = 4e6 + 2e6 + 6e6 = 12e6 over Σhandling = 4 + 1 + 5 = 10 s → 1.2e6/s (the
+  // mean of the per-job speeds would be 1.4e6/s); utilization 35e6 / 50e6 = 0.7 (the mean
+  // of the per-PE values would be 0.625).
+  EXPECT_EQ(query(db, "SELECT run_id, policy, jobs_completed, calculations, handling_us,"
+                      " handling_speed, failovers, lost_calculations, utilization"
+                      " FROM policy_summary ORDER BY run_id"),
+            (Rows{{std::to_string(lu), "lu", "3", "12000000", "10000000", "1200000.0", "2", "400",
+                   "0.7"},
+                  {std::to_string(rr), "rr", "1", "3000000", "3000000", "1000000.0", "0", "0",
+                   "NULL"}}));
+  EXPECT_EQ(query(db, "SELECT name, calculations, offered, utilization FROM pe_utilization"
+                      " WHERE run_id = :r ORDER BY name",
+                  {{":r", lu}}),
+            (Rows{{"CalcAppPool/pe0#0", "5000000.0", "10000000.0", "0.5"},
+                  {"CalcAppPool/pe1#0", "30000000.0", "40000000.0", "0.75"}}));
+  EXPECT_EQ(integer(db, "SELECT count(*) FROM measured_jobs"), 4);
+}
+
+// ---- The example queries of results/README.md, verbatim ---------------------------------------
+
+// The ```sql block after "<!-- query: NAME -->".
+std::string readme_query(const std::string& name) {
+  std::ifstream in(RSPLAB_RESULTS_README);
+  if (!in) throw std::runtime_error("cannot read " RSPLAB_RESULTS_README);
+  std::string l, sql;
+  bool found = false, inside = false;
+  while (std::getline(in, l)) {
+    if (!found) {
+      found = l == "<!-- query: " + name + " -->";
+    } else if (!inside) {
+      if (l == "```sql") inside = true;
+    } else if (l == "```") {
+      return sql;
+    } else {
+      sql += l + "\n";
+    }
+  }
+  throw std::runtime_error("results/README.md has no query " + name);
+}
+
+// Every ```sql block of the README, named or not, compiles against the schema (names of
+// tables, columns and views included: SQLite resolves them when preparing).
+TEST_F(StoreTest, EverySqlBlockOfTheReadmePrepares) {
+  Store store = Store::open(path_);
+  std::ifstream in(RSPLAB_RESULTS_README);
+  ASSERT_TRUE(in);
+  std::vector<std::string> blocks;
+  std::string l;
+  bool inside = false;
+  while (std::getline(in, l)) {
+    if (!inside && l == "```sql") {
+      inside = true;
+      blocks.emplace_back();
+    } else if (inside && l == "```") {
+      inside = false;
+    } else if (inside) {
+      blocks.back() += l + "\n";
+    }
+  }
+  EXPECT_GE(blocks.size(), 5u);
+  for (const auto& block : blocks) {
+    const char* sql = block.c_str();
+    while (*sql != '\0') {
+      sqlite3_stmt* s = nullptr;
+      const char* tail = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(store.handle(), sql, -1, &s, &tail), SQLITE_OK)
+          << sqlite3_errmsg(store.handle()) << "\n" << sql;
+      sqlite3_finalize(s);
+      sql = tail;
+    }
+  }
+}
+
+class ReadmeQueries : public StoreTest {
+ protected:
+  void SetUp() override {
+    store_ = std::make_unique<Store>(Store::open(path_));
+    Store& s = *store_;
+    experiment_ = experiment(s);
+    lu_ = run(s, experiment_, "lu", 0);
+    lu2_ = run(s, experiment_, "lu", 1);
+    rr_ = run(s, experiment_, "rr", 2);
+    const Components a = components(s, lu_), a2 = components(s, lu2_),
+                     b = components(s, rr_, "rr");
+    // lu: 3 resolutions (1 cached) + 1 in its repetition; rr: 2, one with an error.
+    s.add_event(lu_, a.pu, pu_resolution(1'000, false, 1'000));
+    s.add_event(lu_, a.pu, pu_resolution(2'000, false, 3'000));
+    s.add_event(lu_, a.pu, pu_resolution(3'000, true));
+    s.add_event(lu2_, a2.pu, pu_resolution(1'000, false, 2'000));
+    s.add_event(rr_, b.pu, pu_resolution(1'000, false, 500));
+    s.add_event(rr_, b.pu, line("pu", "pu-1", 2'000, "handle_resolution",
+                                {{"registrar", 0}, {"pool", "CalcAppPool"},
+                                 {"pes", json::array()}, {"cached", false},
+                                 {"latency_us", 1'500}, {"error", "Unknown Pool Handle"}}));
+    // Failovers away from pe0 (0x5e5e5e5e) in lu, one from pe1, one in another run.
+    s.add_event(lu_, a.pu, pu_failover(40 * kSecond, "0x5e5e5e5e", 7'000'000, 1'000'000));
+    s.add_event(lu_, a.pu, pu_failover(30 * kSecond, "0x5e5e5e5e", 5'000'000, 3'000'000));
+    s.add_event(lu_, a.pu, pu_failover(35 * kSecond, "0x00000002", 1'000'000, 9));
+    s.add_event(rr_, b.pu, pu_failover(30 * kSecond, "0x5e5e5e5e", 1, 1));
+    s.flush();
+  }
+
+  std::unique_ptr<Store> store_;
+  std::int64_t experiment_ = 0, lu_ = 0, lu2_ = 0, rr_ = 0;
+};
+
+TEST_F(ReadmeQueries, HandleResolutionsPerPolicy) {
+  const auto rows = query(store_->handle(), readme_query("handle_resolutions_per_policy"),
+                          {{":experiment_id", experiment_}});
+  // policy, runs, resolutions, per run, from cache, failed, mean latency (registrar answers)
+  EXPECT_EQ(rows, (Rows{{"lu", "2", "4", "2.0", "1", "0", "2000.0"},
+                        {"rr", "1", "2", "2.0", "0", "1", "1000.0"}}));
+}
+
+TEST_F(ReadmeQueries, FailoversOfOnePeWithDetectionDelayAndLostWork) {
+  const auto rows = query(store_->handle(), readme_query("failovers_of_one_pe"),
+                          {{":run_id", lu_}, {":pe", std::string("CalcAppPool/pe0#0")}});
+  EXPECT_EQ(rows, (Rows{{"30000000", "CalcAppPool/pu0#0", "7", "keepalive_timeout", "5000000",
+                         "CalcAppPool/pe1#0", "1", "2000000", "3000000", "1"},
+                        {"40000000", "CalcAppPool/pu0#0", "7", "keepalive_timeout", "7000000",
+                         "CalcAppPool/pe1#0", "1", "2000000", "1000000", "1"}}));
+}
+
+TEST_F(ReadmeQueries, FailoverTotalsPerPe) {
+  const auto rows = query(store_->handle(), readme_query("failovers_per_pe"),
+                          {{":run_id", lu_}});
+  EXPECT_EQ(rows, (Rows{{"CalcAppPool/pe0#0", "2", "6000000.0", "7000000", "4000000", "0"},
+                        {"CalcAppPool/pe1#0", "1", "1000000.0", "1000000", "9", "0"}}));
+}
+
+TEST_F(ReadmeQueries, HandlingSpeedPerPolicyOverRepetitions) {
+  Store& s = *store_;
+  const auto pu = [&](std::int64_t run_id) {
+    return integer(s.handle(), "SELECT id FROM components WHERE role = 'pu' AND run_id = " +
+                                   std::to_string(run_id));
+  };
+  s.add_event(lu_, pu(lu_), pu_job(1, 4'000'000, 20 * kSecond, 4 * kSecond));   // 1e6/s
+  s.add_event(lu2_, pu(lu2_), pu_job(1, 6'000'000, 20 * kSecond, 2 * kSecond));  // 3e6/s
+  s.add_event(rr_, pu(rr_), pu_job(1, 1'000'000, 20 * kSecond, 2 * kSecond));    // 0.5e6/s
+  for (const auto r : {lu_, lu2_, rr_}) s.end_run(r, "completed", kStart + 111 * kSecond);
+  const auto rows = query(s.handle(), readme_query("handling_speed_per_policy"),
+                          {{":experiment_id", experiment_}});
+  EXPECT_EQ(rows, (Rows{{"lu", "2", "2000000.0", "1000000.0", "3000000.0"},
+                        {"rr", "1", "500000.0", "500000.0", "500000.0"}}));
+}
+
+}  // namespace
+}  // namespace rsplab::results

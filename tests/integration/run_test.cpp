@@ -240,4 +240,23 @@ TEST_F(Run, CleanupRemovesWhatASigkilledRunLeftAndNothingElse) {
   run_shell("ip netns del " + bystander);
 }
 
+TEST_F(Run, InterruptStopsCleanlyAndMarksTheRunInterrupted) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const auto before = namespaces();
+  const std::string db = dir_ + "/interrupted.db";
+  ChildProcess p(RSPLAB_BINARY, {"run", file_, "-o", db});
+  // Interrupt once the first run's clock has started (its progress line says so).
+  const auto line = p.read_line_until(
+      [](const std::string& l) { return l.rfind("run 1/2", 0) == 0 && l.find(" 0s/") == std::string::npos; },
+      60s);
+  ASSERT_TRUE(line) << p.stderr_text();
+  ASSERT_TRUE(p.signal(SIGINT));
+  const auto st = p.wait(30s);
+  ASSERT_TRUE(st) << "rsplab run did not stop after SIGINT";
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 130) << ChildProcess::describe(*st);
+  EXPECT_EQ(sql(db, "SELECT group_concat(status) FROM runs"), "interrupted");
+  EXPECT_EQ(namespaces(), before) << "namespaces left after an interrupted run";
+}
+
 }  // namespace

@@ -134,10 +134,17 @@ class Agent {
            send({{"op", "line"}, {"name", name}, {"line", line}});
          },
          [this, name](int st) {
-           send({{"op", "exited"},
-                 {"name", name},
-                 {"status", describe_status(st)},
-                 {"code", WIFEXITED(st) ? WEXITSTATUS(st) : -1}});
+           const auto it = children_.find(name);
+           json exited = {{"op", "exited"},
+                          {"name", name},
+                          {"status", describe_status(st)},
+                          {"code", WIFEXITED(st) ? WEXITSTATUS(st) : -1}};
+           if (it != children_.end()) {
+             const auto& u = it->second->usage();
+             exited["max_rss_kib"] = u.max_rss_kib;
+             exited["cpu_s"] = u.user_s + u.system_s;
+           }
+           send(exited);
            children_.erase(name);
            if (stopping_ && children_.empty()) finish();
          }},

@@ -10,7 +10,8 @@
 //        → {"op":"started","name":N,"pid":P}; then every line it prints:
 //          JSON object → {"op":"event","name":N,"event":{...}}
 //          other text  → {"op":"line","name":N,"line":"..."}   (ready lines, summaries)
-//        and once it ends → {"op":"exited","name":N,"status":"exit 0"|"signal 9","code":C}
+//        and once it ends → {"op":"exited","name":N,"status":"exit 0"|"signal 9","code":C,
+//                              "max_rss_kib":K,"cpu_s":S}: its peak memory and CPU time
 //   {"op":"signal","name":N,"signal":9}                   kill / stop / continue a component
 //   {"op":"control","name":N,"line":"{...}"}              a line to its stdin (--control stdin)
 //   {"op":"link","interface":"eth0","up":false}           `ip link set dev IF down|up` here

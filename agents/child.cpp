@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,10 +109,16 @@ void Child::read() {
 
 void Child::reap() {
   int st = 0;
-  const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  rusage ru{};
+  const pid_t r = ::wait4(pid_, &st, WNOHANG, &ru);
   if (r == pid_ || (r < 0 && errno == ECHILD)) {
     exited_ = true;
     status_ = st;
+    if (r == pid_) {
+      usage_.max_rss_kib = ru.ru_maxrss;
+      usage_.user_s = static_cast<double>(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec / 1e6;
+      usage_.system_s = static_cast<double>(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec / 1e6;
+    }
     boost::system::error_code ignored;
     in_.close(ignored);
     out_.close(ignored);

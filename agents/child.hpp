@@ -26,7 +26,7 @@ class Child : public std::enable_shared_from_this<Child> {
  public:
   struct Handlers {
     std::function<void(const std::string& line)> on_line;
-    std::function<void(int status)> on_exit;  // raw wait status
+    std::function<void(int status)> on_exit;  // raw wait status; usage() is then final
   };
   struct Options {
     std::string stderr_path;   // empty: inherit; else appended to that file
@@ -45,6 +45,12 @@ class Child : public std::enable_shared_from_this<Child> {
   bool write_line(const std::string& line);
   void close_stdin();
   bool signal(int sig);
+  // After on_exit: its resources as wait4 reported them (peak RSS in KiB, CPU seconds).
+  struct Usage {
+    long max_rss_kib = 0;
+    double user_s = 0, system_s = 0;
+  };
+  const Usage& usage() const { return usage_; }
   // The path of this executable (/proc/self/exe), for spawning our own subcommands.
   static std::string self_exe();
 
@@ -62,6 +68,7 @@ class Child : public std::enable_shared_from_this<Child> {
   bool writing_ = false;
   bool eof_ = false, exited_ = false;
   int status_ = 0;
+  Usage usage_;
   boost::asio::steady_timer reaper_;
   Handlers handlers_;
 };

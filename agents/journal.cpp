@@ -333,6 +333,11 @@ std::vector<std::string> Journal::live() const {
   return parse_live(text);
 }
 
+std::string default_journal_dir() {
+  if (::geteuid() == 0) return kJournalDir;
+  return "/tmp/rsplab-" + std::to_string(::geteuid()) + "/journal";
+}
+
 CleanupReport cleanup_dead(const std::string& dir) {
   CleanupReport report;
   DIR* d = ::opendir(dir.c_str());

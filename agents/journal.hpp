@@ -37,11 +37,14 @@
 namespace rsplab::agents {
 
 inline constexpr const char* kJournalDir = "/run/rsplab/journal";
+// Where this user's runners journal: kJournalDir for root; "/tmp/rsplab-<uid>/journal" for
+// others (who create no namespaces, only processes).
+std::string default_journal_dir();
 
 class Journal {
  public:
   // This process's journal in `dir` (created if missing). Throws std::runtime_error.
-  static Journal open(const std::string& dir = kJournalDir);
+  static Journal open(const std::string& dir = default_journal_dir());
   Journal(Journal&&) noexcept;
   Journal& operator=(Journal&&) noexcept;
   ~Journal();  // removes the file when no live entry is left
@@ -77,6 +80,6 @@ struct CleanupReport {
 // tables and the namespaces; removes those journal files. A journal with an entry that
 // could not be undone stays (with the undone ones marked removed), to be retried. A missing
 // `dir` is an empty report.
-CleanupReport cleanup_dead(const std::string& dir = kJournalDir);
+CleanupReport cleanup_dead(const std::string& dir = default_journal_dir());
 
 }  // namespace rsplab::agents

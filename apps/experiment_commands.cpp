@@ -74,17 +74,22 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
     auto file = std::make_shared<std::string>();
     auto output = std::make_shared<std::string>("results.db");
     auto loopback = std::make_shared<bool>(false);
+    auto fresh = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
         "run", "Run an experiment file: every run of its sweep, every event into SQLite");
     cmd->footer(
         "Sites are network namespaces (root), else loopback addresses. Ctrl-C stops cleanly\n"
-        "and marks the run interrupted. Exit status: 0 every run completed; 1 a run failed;\n"
-        "2 the experiment file is invalid (file:line:col on stderr); 130 interrupted.");
+        "and marks the run interrupted. Run again into the same database, it resumes: runs\n"
+        "completed there (same key) are skipped, interrupted and failed ones run again.\n"
+        "Exit status: 0 every run completed; 1 a run failed; 2 the experiment file is invalid\n"
+        "(file:line:col on stderr); 130 interrupted.");
     cmd->add_option("file", *file, "Experiment file (YAML)")->required();
     cmd->add_option("-o,--output", *output, "Results database (SQLite), appended to")
         ->capture_default_str();
     cmd->add_flag("--loopback", *loopback, "Loopback addresses for the sites even as root");
-    cmd->callback([file, output, loopback, &ctx] {
+    cmd->add_flag("--fresh", *fresh,
+                  "Ignore earlier results in the database: run every run again (new experiment row)");
+    cmd->callback([file, output, loopback, fresh, &ctx] {
       const auto plan = load(*file, ctx);
       if (!plan) return;
       if (!check_machine(*plan, ctx, *loopback)) {
@@ -96,6 +101,7 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
       o.version = RSPLAB_VERSION;
       o.terminal = ::isatty(STDOUT_FILENO) != 0;
       o.loopback = *loopback;
+      o.fresh = *fresh;
       ctx.exit_code = experiments::run_plan(*plan, o, ctx.out, ctx.err);
     });
   }
@@ -120,6 +126,7 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
         ctx.out << " rep=" << r.repetition << " seed=" << r.seed << " key=" << r.key.substr(0, 16)
                 << "\n";
       }
+      ctx.out << std::flush;
       if (!check_machine(*plan, ctx, false)) ctx.exit_code = kExitFailed;
     });
   }

@@ -1,5 +1,7 @@
 // rsplab: the one executable of RSerPool Lab. Builds the CLI11 app, lets every
 // subcommand of commands.hpp add itself, parses, and returns the command's exit code.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
@@ -7,6 +9,14 @@
 #include "apps/commands.hpp"
 
 int main(int argc, char** argv) {
+  // A process hosting hundreds of PEs or PUs (--count), or a registrar serving thousands,
+  // needs more descriptors than the usual soft limit of 1024: take the hard limit.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+
   CLI::App app{"RSerPool Lab: an RSerPool stack (RFC 5351-5356) and its experiment suite",
                "rsplab"};
   app.set_version_flag("--version", std::string("rsplab ") + RSPLAB_VERSION,

@@ -2,16 +2,21 @@
 
 #include <utility>  // before Asio
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,6 +91,8 @@ struct Component {
   bool exited = false;
   int code = -1;
   std::string status;
+  long max_rss_kib = 0;  // from its agent, once exited
+  double cpu_s = 0;
   std::map<std::size_t, std::string> members;  // member index → event id
   std::map<std::string, std::int64_t> rows;    // event id → components row
 };
@@ -101,6 +108,11 @@ class Driver {
  public:
   Driver(const Plan& plan, const RunnerOptions& options, std::ostream& out, std::ostream& err)
       : plan_(plan), options_(options), out_(out), err_(err), signals_(io_, SIGINT, SIGTERM) {}
+  ~Driver() {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
 
   int run() {
     ::signal(SIGPIPE, SIG_IGN);
@@ -117,12 +129,23 @@ class Driver {
       return 1;
     }
     std::string why;
+    std::set<std::string> completed, unfinished;
     netns_ = !options_.loopback && agents::available(&why);
     if (!netns_)
       out_ << "sites: loopback addresses (" << (options_.loopback ? "--loopback" : why)
            << "); link faults are skipped\n";
+    log_dir_ = options_.log_dir.empty() ? options_.output + ".logs" : options_.log_dir;
     try {
       store_.emplace(results::Store::open(options_.output));
+      const Owners owners = lock_database();
+      if (owners == Owners::none) {
+        if (const auto n = store_->interrupt_running("runner died"); n > 0)
+          out_ << options_.output << ": " << n
+               << " run(s) left running by a runner that died: marked interrupted\n";
+      } else if (owners == Owners::others) {
+        err_ << "rsplab run: warning: another rsplab run is writing " << options_.output
+             << ": its runs in progress count as not done\n";
+      }
       results::ExperimentInfo e;
       e.name = plan_.name;
       e.file = plan_.file;
@@ -133,20 +156,48 @@ class Driver {
       e.host = host;
       utsname u{};
       if (::uname(&u) == 0) e.kernel = std::string(u.sysname) + " " + u.release;
-      experiment_id_ = store_->add_experiment(e);
+      const auto earlier = options_.fresh ? std::nullopt : store_->find_experiment(e);
+      experiment_id_ = earlier ? *earlier : store_->add_experiment(e);
+      if (!options_.fresh) {
+        completed = store_->completed_keys();
+        unfinished = store_->unfinished_keys();
+      }
     } catch (const std::exception& e) {
       err_ << "rsplab run: " << options_.output << ": " << e.what() << "\n";
       return 1;
     }
-    log_dir_ = options_.log_dir.empty() ? options_.output + ".logs" : options_.log_dir;
     ::mkdir(log_dir_.c_str(), 0755);
 
+    // What an earlier runner did into this file: completed keys are skipped.
+    skip_.assign(plan_.runs.size(), false);
+    std::size_t done = 0, rerun = 0;
+    Duration left{};
+    for (const Run& r : plan_.runs) {
+      if (completed.count(r.key) > 0) {
+        skip_[r.index] = true;
+        ++done;
+        continue;
+      }
+      if (unfinished.count(r.key) > 0) ++rerun;
+      left += r.warmup + r.duration + kRunAllowance;
+    }
     out_ << plan_.name << ": " << plan_.runs.size() << " run(s), about "
-         << clock_text(std::chrono::duration<double>(plan_.estimated).count()) << "; results in "
+         << clock_text(std::chrono::duration<double>(left).count()) << "; results in "
          << options_.output << "\n";
+    if (done > 0 || rerun > 0) {
+      out_ << "resuming: " << done << " of " << plan_.runs.size() << " runs completed earlier in "
+           << options_.output << ", " << plan_.runs.size() - done << " to run";
+      if (rerun > 0) out_ << " (" << rerun << " interrupted/failed earlier: rerun)";
+      out_ << "\n";
+    }
     campaign_start_ = Clock::now();
     int code = 0;
     for (const Run& r : plan_.runs) {
+      if (skip_[r.index]) {
+        out_ << label(r) << ": skipped (completed earlier, key " << r.key.substr(0, 12)
+             << "…)\n";
+        continue;
+      }
       const std::string outcome = run_one(r);
       if (outcome == "interrupted") {
         code = 130;
@@ -172,6 +223,36 @@ class Driver {
     return true;
   }
 
+  // "run 2/5 policy=rr rep 0"
+  std::string label(const Run& r) const {
+    std::ostringstream s;
+    s << "run " << (r.index + 1) << "/" << plan_.runs.size();
+    for (const auto& [k, v] : r.parameters) s << " " << k << "=" << v;
+    s << " rep " << r.repetition;
+    return s.str();
+  }
+
+  // Whether other runners are writing to the database, by a shared flock(2) on its log
+  // directory that every runner holds while it lives (the kernel drops a dead one's). Not on
+  // the database file itself: closing any descriptor of it would drop SQLite's own locks.
+  enum class Owners { none, others, unknown };
+  Owners lock_database() {
+    const std::string dir = options_.output + ".logs";
+    ::mkdir(dir.c_str(), 0755);
+    lock_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock_fd_ < 0) {
+      err_ << "rsplab run: warning: " << dir << ": " << std::strerror(errno)
+           << ": runs left running by dead runners stay so\n";
+      return Owners::unknown;
+    }
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) {
+      ::flock(lock_fd_, LOCK_SH);  // a conversion: others may now share it
+      return Owners::none;
+    }
+    ::flock(lock_fd_, LOCK_SH | LOCK_NB);
+    return Owners::others;
+  }
+
   void progress(bool force) {
     if (!run_) return;
     const auto now = Clock::now();
@@ -181,13 +262,13 @@ class Driver {
     const double t = clock_started_ ? std::chrono::duration<double>(now - *clock_started_).count() : 0;
     const double total = std::chrono::duration<double>(run_->warmup + run_->duration).count();
     std::ostringstream line;
-    line << "run " << (run_->index + 1) << "/" << plan_.runs.size();
-    for (const auto& [k, v] : run_->parameters) line << " " << k << "=" << v;
-    line << " rep " << run_->repetition << ": " << clock_text(t) << "/" << clock_text(total)
-         << ", jobs " << jobs_done_ << ", failovers " << failovers_;
+    line << label(*run_) << ": " << clock_text(t) << "/" << clock_text(total) << ", jobs "
+         << jobs_done_ << ", failovers " << failovers_;
     double left = 0;
     for (std::size_t i = run_->index; i < plan_.runs.size(); ++i)
-      left += std::chrono::duration<double>(plan_.runs[i].warmup + plan_.runs[i].duration).count() + 10;
+      if (!skip_[i])
+        left += std::chrono::duration<double>(plan_.runs[i].warmup + plan_.runs[i].duration +
+                                              kRunAllowance).count();
     left -= std::min(t, total);
     line << ", elapsed " << clock_text(std::chrono::duration<double>(now - campaign_start_).count())
          << ", remaining ~" << clock_text(left);
@@ -253,6 +334,8 @@ class Driver {
       comp.exited = true;
       comp.code = j.value("code", -1);
       comp.status = j.value("status", "");
+      comp.max_rss_kib = j.value("max_rss_kib", 0L);
+      comp.cpu_s = j.value("cpu_s", 0.0);
     } else if (op == "event") {
       on_event(comp, j["event"]);
     }
@@ -287,6 +370,7 @@ class Driver {
   }
 
   void store_event(Component& comp, const json& e) {
+    ++events_stored_;
     const std::string id = e.value("id", "");
     auto row = comp.rows.find(id);
     if (row == comp.rows.end()) {
@@ -346,7 +430,7 @@ class Driver {
          << jobs_done_ << ", failovers " << failovers_;
     const auto check = check_counts();
     if (!check.empty()) line << "; " << check;
-    out_ << line.str() << "\n" << std::flush;
+    out_ << line.str() << "\n" << resources() << std::flush;
     run_ = nullptr;
     return outcome;
   }
@@ -363,6 +447,7 @@ class Driver {
     active_.clear();
     early_.clear();
     jobs_done_ = failovers_ = 0;
+    events_stored_ = events_at_clock_start_ = 0;
     transport_used_ = r.transport;
     topology_.reset();
   }
@@ -386,6 +471,7 @@ class Driver {
   }
 
   void deploy_and_run(const Run& r) {
+    deploy_started_ = Clock::now();
     // Sites.
     std::map<std::string, std::string> netns;
     if (netns_) {
@@ -400,12 +486,10 @@ class Driver {
         sites_[s.name] = s.ipv4_addresses();
       }
     } else {
-      for (std::size_t si = 0; si < r.sites.size(); ++si) {
-        std::vector<std::string> addrs;
-        for (std::size_t k = 0; k < r.sites[si].isps.size(); ++k)
-          addrs.push_back("127.0." + std::to_string(si + 1) + "." + std::to_string(k + 1));
-        sites_[r.sites[si].name] = addrs;
-      }
+      // Without namespaces every site is 127.0.0.1: a TCP connection leaves from that
+      // address whatever the site, and a registrar accepts a PE only at an address it can
+      // verify on the connection.
+      for (const auto& site : r.sites) sites_[site.name] = {"127.0.0.1"};
     }
     for (const auto& s : r.sites) start_agent(s.name, netns_ ? netns[s.name] : "");
 
@@ -475,6 +559,7 @@ class Driver {
 
     // The run's clock starts now.
     clock_started_ = Clock::now();
+    events_at_clock_start_ = events_stored_;
     begin_run(r, unix_us());
     const auto runtime = r.warmup + r.duration;
     for (const auto& g : r.pus) {
@@ -668,6 +753,43 @@ class Driver {
 
   void summarize();
 
+  // What the run cost: deployment time, events into SQLite, peak memory and CPU time of the
+  // runner and of each component role (summed over its processes; peak = the largest).
+  std::string resources() {
+    if (!clock_started_) return "";
+    std::ostringstream s;
+    const double deploy = std::chrono::duration<double>(*clock_started_ - deploy_started_).count();
+    const double measured = std::chrono::duration<double>(Clock::now() - *clock_started_).count();
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "  deployed in %.1f s; %lld events stored (%.0f/s while running)\n",
+                  deploy, static_cast<long long>(events_stored_),
+                  measured > 0 ? (events_stored_ - events_at_clock_start_) / measured : 0.0);
+    s << buf;
+    rusage self{};
+    ::getrusage(RUSAGE_SELF, &self);
+    std::snprintf(buf, sizeof buf, "  peak RSS / CPU: runner %.0f MB / %.1f s",
+                  self.ru_maxrss / 1024.0,
+                  self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 + self.ru_stime.tv_sec +
+                      self.ru_stime.tv_usec / 1e6);
+    s << buf;
+    for (const char* role : {"registrar", "pe", "pu"}) {
+      long rss = 0;
+      double cpu = 0;
+      int n = 0;
+      for (const auto& [name, c] : components_)
+        if (c.role == role) {
+          rss = std::max(rss, c.max_rss_kib);
+          cpu += c.cpu_s;
+          ++n;
+        }
+      if (n == 0) continue;
+      std::snprintf(buf, sizeof buf, "; %s x%d %.0f MB / %.1f s", role, n, rss / 1024.0, cpu);
+      s << buf;
+    }
+    s << "\n";
+    return s.str();
+  }
+
   struct Agent {
     std::shared_ptr<agents::Child> child;
     bool stopped = false, exited = false;
@@ -685,6 +807,8 @@ class Driver {
   std::optional<agents::Journal> journal_;
   std::optional<results::Store> store_;
   std::int64_t experiment_id_ = 0;
+  int lock_fd_ = -1;
+  std::vector<bool> skip_;  // by run index: completed earlier
   std::string log_dir_;
   Clock::time_point campaign_start_, last_progress_;
 
@@ -701,6 +825,8 @@ class Driver {
   std::map<std::string, int> active_;  // PE id → jobs in progress
   std::vector<std::pair<std::string, json>> early_;  // events before the run's row exists
   std::int64_t jobs_done_ = 0, failovers_ = 0;
+  std::int64_t events_stored_ = 0, events_at_clock_start_ = 0;
+  Clock::time_point deploy_started_;
   std::string transport_used_;
 };
 
@@ -708,19 +834,28 @@ void Driver::summarize() {
   if (!store_) return;
   store_->flush();
   out_ << "\nresults: " << options_.output << "\n";
-  // Per policy over this experiment's completed runs: the measured window only (policy_summary,
-  // results/README.md); handling speed pooled over the runs as Σ size / Σ handling time.
+  // Per policy over the plan's completed runs, each key once (its newest completed row, also
+  // one of an earlier invocation; with --fresh only this one's): the measured window only
+  // (policy_summary, results/README.md); handling speed pooled over the runs as
+  // Σ size / Σ handling time.
   sqlite3_stmt* st = nullptr;
   const char* sql =
       "SELECT coalesce(policy, '-'), count(*), sum(jobs_completed), "
       "CASE WHEN sum(handling_us) > 0 THEN sum(calculations) * 1e6 / sum(handling_us) END, "
-      "sum(failovers) FROM policy_summary WHERE experiment_id = ? AND status = 'completed' "
+      "sum(failovers) FROM policy_summary WHERE run_id IN ("
+      "  SELECT max(id) FROM runs WHERE status = 'completed'"
+      "    AND key IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR experiment_id = ?2)"
+      "  GROUP BY key) "
       "GROUP BY policy ORDER BY policy";
   if (sqlite3_prepare_v2(store_->handle(), sql, -1, &st, nullptr) != SQLITE_OK) {
     err_ << "rsplab run: summary: " << sqlite3_errmsg(store_->handle()) << "\n";
     return;
   }
-  sqlite3_bind_int64(st, 1, experiment_id_);
+  json keys = json::array();
+  for (const Run& r : plan_.runs) keys.push_back(r.key);
+  const std::string keys_text = keys.dump();
+  sqlite3_bind_text(st, 1, keys_text.c_str(), -1, SQLITE_TRANSIENT);
+  if (options_.fresh) sqlite3_bind_int64(st, 2, experiment_id_);
   char line[256];
   std::snprintf(line, sizeof line, "%-10s %5s %8s %26s %10s\n", "policy", "runs", "jobs",
                 "handling speed (calc/s)", "failovers");

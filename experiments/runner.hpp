@@ -24,11 +24,19 @@ struct RunnerOptions {
   bool terminal = false;     // progress on one updated line; else plain lines
   bool loopback = false;     // force loopback sites even as root
   std::string log_dir;       // components' stderr files (default: beside the database)
+  bool fresh = false;        // ignore earlier results in `output`: run every run again
 };
 
 // Runs every run of `plan`; prints progress to `out`, problems to `err`, and at the end where
 // the results are and a table per policy. Exit code: 0 all runs completed, 1 a run failed,
 // 130 interrupted (SIGINT/SIGTERM: the current run is marked interrupted).
+//
+// Resuming: run again into the same database (unless `fresh`), a run whose key has a
+// completed row there is skipped, and said so; interrupted and failed ones run again (a new
+// row each attempt). The campaign keeps its experiments row (same name, source and
+// version). Every runner holds a shared flock(2) on the database's log directory
+// ("<output>.logs") while it runs; one that finds no other holder marks the runs left
+// `running` (their runner died) interrupted, reason "runner died".
 int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
              std::ostream& err);
 

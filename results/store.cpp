@@ -801,6 +801,55 @@ std::int64_t Store::add_experiment(const ExperimentInfo& e) {
   return id;
 }
 
+std::optional<std::int64_t> Store::find_experiment(const ExperimentInfo& e) const {
+  const auto s = prepare_once(
+      db_, "SELECT max(id) FROM experiments WHERE name = ? AND source = ? AND rsplab_version = ?");
+  const std::string source = dump(e.source);
+  sqlite3_bind_text64(s.get(), 1, e.name.data(), e.name.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  sqlite3_bind_text64(s.get(), 2, source.data(), source.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  sqlite3_bind_text64(s.get(), 3, e.rsplab_version.data(), e.rsplab_version.size(),
+                      SQLITE_TRANSIENT, SQLITE_UTF8);
+  const int rc = sqlite3_step(s.get());
+  if (rc != SQLITE_ROW) fail(db_, rc, "find_experiment");
+  if (sqlite3_column_type(s.get(), 0) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(s.get(), 0);
+}
+
+namespace {
+
+std::set<std::string> key_set(sqlite3* db, const char* sql, const char* what) {
+  const auto s = prepare_once(db, sql);
+  std::set<std::string> keys;
+  int rc = 0;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW)
+    keys.emplace(reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0)));
+  if (rc != SQLITE_DONE) fail(db, rc, what);
+  return keys;
+}
+
+}  // namespace
+
+std::set<std::string> Store::completed_keys() const {
+  return key_set(db_, "SELECT DISTINCT key FROM runs WHERE status = 'completed'",
+                 "completed_keys");
+}
+
+std::set<std::string> Store::unfinished_keys() const {
+  return key_set(db_,
+                 "SELECT key FROM runs GROUP BY key HAVING sum(status = 'completed') = 0",
+                 "unfinished_keys");
+}
+
+std::int64_t Store::interrupt_running(const std::string& reason) {
+  flush();
+  Transaction t(db_);
+  step(db_, prepared("UPDATE runs SET status = 'interrupted', reason = ? WHERE status = 'running'"),
+       {reason}, "interrupt_running");
+  const std::int64_t n = sqlite3_changes(db_);
+  t.commit();
+  return n;
+}
+
 std::int64_t Store::begin_run(const RunInfo& r) {
   flush();
   json parameters = json::object();

@@ -15,6 +15,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -70,10 +71,22 @@ class Store {
   ~Store();  // flushes
 
   std::int64_t add_experiment(const ExperimentInfo& e);
+  // The newest experiment with this name, source and rsplab version, or nullopt: a campaign
+  // run again into its file continues that row instead of adding one.
+  std::optional<std::int64_t> find_experiment(const ExperimentInfo& e) const;
   std::int64_t begin_run(const RunInfo& r);  // status "running"
   // "completed" | "interrupted" | "failed" (with `reason`).
   void end_run(std::int64_t run_id, const std::string& status, std::int64_t end_unix_us,
                const std::string& reason = "");
+  // Resuming a campaign. A run key is done once one of its rows (in any experiment of the
+  // file) is completed; it is unfinished when it has rows and none is completed
+  // (interrupted, failed, or still `running`: a runner that died).
+  std::set<std::string> completed_keys() const;
+  std::set<std::string> unfinished_keys() const;
+  // Marks every run still `running` interrupted with `reason` (end_unix_us stays NULL);
+  // how many. REQUIRES: no live runner writes to this file (its runs would be marked too).
+  std::int64_t interrupt_running(const std::string& reason);
+
   std::int64_t add_component(std::int64_t run_id, const ComponentInfo& c);
   // A fault as applied: kind (kill, stop, resume, link_down, link_up), target, at (µs since
   // the run's start).

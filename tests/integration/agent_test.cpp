@@ -153,6 +153,14 @@ TEST_F(Agent, StartsComponentsStreamsTheirEventsAndStops) {
 
   request({{"op", "stop"}});
   ASSERT_TRUE(expect(op("stopped"), 15s));
+  // Each component's end, with its peak memory and CPU time.
+  const auto exited = expect([](const json& j) {
+    return j.value("op", "") == "exited" && j.value("name", "") == "pr0";
+  }, 1s);
+  ASSERT_TRUE(exited);
+  EXPECT_EQ((*exited)["status"], "exit 0");
+  EXPECT_GT((*exited)["max_rss_kib"].get<long>(), 0);
+  EXPECT_GE((*exited)["cpu_s"].get<double>(), 0.0);
   ASSERT_TRUE(wait_exit(5s));
   EXPECT_TRUE(WIFEXITED(*status_) && WEXITSTATUS(*status_) == 0);
   EXPECT_TRUE(wait_dead(pid, 2s)) << "the registrar outlived the agent";

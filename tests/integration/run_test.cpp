@@ -1,7 +1,8 @@
 // `rsplab run` end to end, as users run it: a small experiment on emulated multi-homed sites
 // (network namespaces: label netns, needs root) into SQLite, answered with SQL alone; a
 // malformed file stops with file:line:col before anything starts; a SIGKILLed runner leaves
-// namespaces and processes behind that `rsplab cleanup` removes, and only those.
+// namespaces and processes behind that `rsplab cleanup` removes, and only those; a campaign
+// SIGKILLed in its third run and run again into its database resumes.
 //
 //   test ──ChildProcess──► rsplab run FILE -o DB ──► agents in namespaces ──► components
 //   test ──sqlite3──► DB
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +58,27 @@ pools:
 faults:
   - { at: 5s, kill: { pool: Calc, count: 1 } }
   - { at: 6s, link-down: { site: beta, isp: green }, for: 1s }
+sweep:
+  policy: [lu, rr]
+)";
+
+// Four short runs (two policies x two repetitions) at one site, for resuming.
+const char* kResumeExperiment = R"(name: resumetest
+duration: 2s
+warmup: 1s
+repetitions: 2
+seed: 11
+sites:
+  alpha: { isps: [red] }
+registrars:
+  - { site: alpha }
+pools:
+  Calc:
+    policy: $policy
+    pes:
+      - { site: alpha, count: 2, capacity: 1e6 }
+    pus:
+      - { site: alpha, count: 2, job-size: exp:2e5, interval: exp:500ms }
 sweep:
   policy: [lu, rr]
 )";
@@ -136,6 +159,30 @@ class Run : public ::testing::Test {
     return value;
   }
 
+  // One value of a query while a runner may be creating the file: nullopt on any error.
+  static std::optional<std::string> peek(const std::string& db, const std::string& query) {
+    if (::access(db.c_str(), F_OK) != 0) return std::nullopt;
+    sqlite3* h = nullptr;
+    std::optional<std::string> value;
+    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_busy_timeout(h, 1000);
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(h, query.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW)
+        value = sqlite3_column_text(st, 0) ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
+                                           : "";
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return value;
+  }
+
+  static std::string all_output(ChildProcess& p) {
+    std::string output;
+    while (auto l = p.read_line(100ms)) output += *l + "\n";
+    return output;
+  }
+
   std::string dir_, file_;
 };
 
@@ -144,7 +191,6 @@ TEST_F(Run, MalformedFileNamesLineAndColumnAndStartsNothing) {
   std::string text = kExperiment;
   text.replace(text.find("capacity: 2e6"), 13, "capacity: 2ee6");
   std::ofstream(bad) << text;
-  const auto before = ours(namespaces());
   ChildProcess p(RSPLAB_BINARY, {"run", bad, "-o", dir_ + "/bad.db"});
   const auto st = p.wait(30s);
   ASSERT_TRUE(st);
@@ -152,7 +198,9 @@ TEST_F(Run, MalformedFileNamesLineAndColumnAndStartsNothing) {
   // capacity is on line 18 of the file.
   EXPECT_NE(p.stderr_text().find(bad + ":18:"), std::string::npos) << p.stderr_text();
   EXPECT_EQ(::access((dir_ + "/bad.db").c_str(), F_OK), -1) << "a database was created";
-  EXPECT_EQ(ours(namespaces()), before);
+  std::string out;
+  while (auto l = p.read_line(100ms)) out += *l + "\n";
+  EXPECT_EQ(out.find("run 1"), std::string::npos) << "a run started:\n" << out;
 }
 
 TEST_F(Run, SmallExperimentOnNamespacesAnswersWithSql) {
@@ -257,6 +305,128 @@ TEST_F(Run, InterruptStopsCleanlyAndMarksTheRunInterrupted) {
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 130) << ChildProcess::describe(*st);
   EXPECT_EQ(sql(db, "SELECT group_concat(status) FROM runs"), "interrupted");
   EXPECT_EQ(namespaces(), before) << "namespaces left after an interrupted run";
+}
+
+// Resuming (issue 7): a campaign SIGKILLed in its third run and started again into the same
+// database skips the two completed runs, saying so, reruns the killed one and runs the last:
+// one completed row per key.
+TEST_F(Run, RunAgainSkipsCompletedRunsAndRerunsTheOneKilledInTheThird) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const std::string file = dir_ + "/resume.yaml";
+  std::ofstream(file) << kResumeExperiment;
+  const std::string db = dir_ + "/resume.db";
+  const auto before = namespaces();
+
+  std::string first_output;
+  pid_t first_pid = -1;
+  {
+    ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db});
+    first_pid = p.pid();
+    // The third run's clock has started once its row exists (rows are written at readiness).
+    bool third = false;
+    const auto deadline = Clock::now() + 90s;
+    while (!third && Clock::now() < deadline && p.running()) {
+      third = peek(db, "SELECT count(*) = 3 AND sum(status = 'completed') = 2 AND "
+                       "sum(idx = 2 AND status = 'running') = 1 FROM runs") == "1";
+      if (!third) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(third) << "the third run never started\n" << all_output(p) << p.stderr_text();
+    ASSERT_TRUE(p.kill());
+    ASSERT_TRUE(p.wait(5s));
+    first_output = all_output(p);
+  }
+  EXPECT_EQ(sql(db, "SELECT group_concat(status) FROM (SELECT status FROM runs ORDER BY id)"),
+            "completed,completed,running")
+      << first_output;
+  const auto [cleanup_status, cleanup_out] = run_shell(shell_quote(RSPLAB_BINARY) + " cleanup");
+  EXPECT_EQ(cleanup_status, 0) << cleanup_out;
+  EXPECT_EQ(run_shell("ls /run/rsplab/journal 2>/dev/null | grep -c '^" + std::to_string(first_pid) +
+                      "-' || true").second,
+            "0\n")
+      << "the killed runner's journal is still there: " << cleanup_out;
+  EXPECT_EQ(ours(namespaces()), ours(before)) << cleanup_out;
+
+  // Again, into the same database.
+  ChildProcess q(RSPLAB_BINARY, {"run", file, "-o", db});
+  const auto st = q.wait(90s);
+  ASSERT_TRUE(st) << "the resumed rsplab run did not finish";
+  const std::string output = all_output(q);
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << ChildProcess::describe(*st) << "\n"
+                                                       << output << q.stderr_text();
+  std::printf("%s", output.c_str());  // what a user sees, kept in the test log
+  EXPECT_NE(output.find(db + ": 1 run(s) left running by a runner that died: marked interrupted"),
+            std::string::npos) << output;
+  EXPECT_NE(output.find("resuming: 2 of 4 runs completed earlier in " + db +
+                        ", 2 to run (1 interrupted/failed earlier: rerun)"),
+            std::string::npos) << output;
+  EXPECT_NE(output.find("run 1/4 policy=lu rep 0: skipped (completed earlier, key "),
+            std::string::npos) << output;
+  EXPECT_NE(output.find("run 2/4 policy=lu rep 1: skipped (completed earlier, key "),
+            std::string::npos) << output;
+  EXPECT_EQ(output.find("run 3/4 policy=rr rep 0: skipped"), std::string::npos) << output;
+  EXPECT_NE(output.find("run 3/4 completed"), std::string::npos) << output;
+  EXPECT_NE(output.find("run 4/4 completed"), std::string::npos) << output;
+  EXPECT_EQ(output.find("run 1/4 completed"), std::string::npos) << output;
+
+  // Exactly one completed row per key, for all four keys; the killed key has two rows.
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT key) FROM runs"), "4");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "4");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM (SELECT key FROM runs GROUP BY key "
+                    "HAVING sum(status = 'completed') = 1)"),
+            "4");
+  EXPECT_EQ(sql(db, "SELECT group_concat(status || ':' || coalesce(reason, '-')) FROM "
+                    "(SELECT status, reason FROM runs WHERE idx = 2 ORDER BY id)"),
+            "interrupted:runner died,completed:-");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs"), "5");
+  // One campaign: the experiments row was kept, and its summary counts each key once.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM experiments"), "1");
+  for (const char* policy : {"lu", "rr"}) {
+    const auto at = output.find(std::string("\n") + policy + " ");
+    ASSERT_NE(at, std::string::npos) << output;
+    std::istringstream row(output.substr(at + 1));
+    std::string name;
+    int runs = 0;
+    row >> name >> runs;
+    EXPECT_EQ(runs, 2) << policy << " in the summary\n" << output;
+  }
+  EXPECT_EQ(namespaces(), before);
+
+  // Once more: nothing left to run.
+  ChildProcess r(RSPLAB_BINARY, {"run", file, "-o", db});
+  const auto st2 = r.wait(30s);
+  ASSERT_TRUE(st2);
+  const std::string again = all_output(r);
+  EXPECT_TRUE(WIFEXITED(*st2) && WEXITSTATUS(*st2) == 0) << ChildProcess::describe(*st2) << again;
+  EXPECT_NE(again.find("resuming: 4 of 4 runs completed earlier in " + db + ", 0 to run\n"),
+            std::string::npos) << again;
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs"), "5");
+}
+
+// Without namespaces (no root, or --loopback) the sites are loopback addresses; link faults
+// are skipped and say so; the rest works the same.
+TEST_F(Run, LoopbackSitesWhenNamespacesAreNotUsed) {
+  std::string text = kExperiment;
+  text.replace(text.find("duration: 8s"), 12, "duration: 5s");
+  text.replace(text.find("  policy: [lu, rr]"), 18, "  policy: [lu]");
+  const std::string file = dir_ + "/loopback.yaml";
+  std::ofstream(file) << text;
+  const std::string db = dir_ + "/loopback.db";
+  ChildProcess p(RSPLAB_BINARY, {"run", "--loopback", file, "-o", db});
+  const auto st = p.wait(60s);
+  ASSERT_TRUE(st) << "rsplab run --loopback did not finish";
+  std::string out;
+  while (auto l = p.read_line(100ms)) out += *l + "\n";
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+      << ChildProcess::describe(*st) << "\n" << out << p.stderr_text();
+  EXPECT_NE(out.find("sites: loopback addresses"), std::string::npos) << out;
+  EXPECT_NE(out.find("all the PUs counted"), std::string::npos) << out;
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "1");
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed'")), 0);
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind = 'link_down' AND "
+                    "json_extract(details, '$.skipped') IS NOT NULL"),
+            "1");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM components WHERE addresses NOT LIKE '%127.0.0.1%'"), "0");
 }
 
 }  // namespace

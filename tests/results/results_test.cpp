@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <variant>
@@ -309,6 +311,70 @@ TEST_F(StoreTest, ReopeningKeepsDataAndARerunOfAKeyAddsARow) {
   // Moving keeps one owner.
   Store moved = std::move(store);
   EXPECT_EQ(moved.count("runs"), 2);
+}
+
+// ---- Resuming a campaign ----------------------------------------------------------------------
+
+TEST_F(StoreTest, CompletedKeysAreDoneAndInterruptedFailedOrRunningOnesUnfinished) {
+  using Keys = std::set<std::string>;
+  std::int64_t e = 0;
+  {
+    Store store = Store::open(path_);
+    EXPECT_EQ(store.completed_keys(), Keys{});
+    EXPECT_EQ(store.unfinished_keys(), Keys{});
+    e = experiment(store);
+    const std::int64_t lu = run(store, e, "lu", 0), rr = run(store, e, "rr", 1);
+    run(store, e, "wrr", 2);
+    EXPECT_EQ(store.completed_keys(), Keys{});
+    EXPECT_EQ(store.unfinished_keys(), (Keys{"key-lu-0", "key-rr-1", "key-wrr-2"}));
+
+    store.end_run(lu, "completed", kStart + 110 * kSecond);
+    store.end_run(rr, "failed", kStart + 20 * kSecond, "pe0 did not start");
+    EXPECT_EQ(store.completed_keys(), Keys{"key-lu-0"});
+    EXPECT_EQ(store.unfinished_keys(), (Keys{"key-rr-1", "key-wrr-2"}));
+    // The failed key run again and completed: done, though one of its rows failed.
+    store.end_run(run(store, e, "rr", 1), "completed", kStart + 110 * kSecond);
+    EXPECT_EQ(store.completed_keys(), (Keys{"key-lu-0", "key-rr-1"}));
+    EXPECT_EQ(store.unfinished_keys(), Keys{"key-wrr-2"});
+    // The store goes with key-wrr-2 still running, as a SIGKILLed runner leaves it.
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(store.completed_keys(), (Keys{"key-lu-0", "key-rr-1"}));
+  EXPECT_EQ(store.unfinished_keys(), Keys{"key-wrr-2"});
+  EXPECT_EQ(store.interrupt_running("runner died"), 1);
+  EXPECT_EQ(store.interrupt_running("runner died"), 0);
+  EXPECT_EQ(query(store.handle(), "SELECT status, reason, end_unix_us FROM runs WHERE key = 'key-wrr-2'"),
+            (Rows{{"interrupted", "runner died", "NULL"}}));
+  EXPECT_EQ(store.unfinished_keys(), Keys{"key-wrr-2"});
+  // Completed rows are never touched.
+  EXPECT_EQ(integer(store.handle(), "SELECT count(*) FROM runs WHERE status = 'completed'"), 2);
+}
+
+TEST_F(StoreTest, FindExperimentMatchesNameSourceAndVersion) {
+  Store store = Store::open(path_);
+  ExperimentInfo info{"failover-study", "experiments/failover.yaml",
+                      json{{"name", "failover-study"}, {"duration", "60s"}}, "0.1.0", "labhost",
+                      "6.1.0-18-amd64"};
+  EXPECT_EQ(store.find_experiment(info), std::nullopt);
+  const std::int64_t first = store.add_experiment(info);
+  EXPECT_EQ(store.find_experiment(info), first);
+  // Where and from which path it ran does not matter; what it is does.
+  ExperimentInfo elsewhere = info;
+  elsewhere.host = "otherhost";
+  elsewhere.file = "/tmp/copy.yaml";
+  EXPECT_EQ(store.find_experiment(elsewhere), first);
+  ExperimentInfo changed = info;
+  changed.source["duration"] = "30s";
+  EXPECT_EQ(store.find_experiment(changed), std::nullopt);
+  ExperimentInfo renamed = info;
+  renamed.name = "other";
+  EXPECT_EQ(store.find_experiment(renamed), std::nullopt);
+  ExperimentInfo newer = info;
+  newer.rsplab_version = "0.2.0";
+  EXPECT_EQ(store.find_experiment(newer), std::nullopt);
+  // Two rows alike (a --fresh campaign): the newest.
+  const std::int64_t second = store.add_experiment(info);
+  EXPECT_EQ(store.find_experiment(info), second);
 }
 
 // ---- Runs and components --------------------------------------------------------------------

@@ -97,6 +97,17 @@ class Pe : public ::testing::Test {
     return s.local_endpoint().port();
   }
 
+  // SIGTERM: the PE exits 0 and its pool is gone from the registrar at `at`.
+  void terminate_and_expect_deregistered(const transport::Endpoint& at) {
+    ASSERT_TRUE(pe_->terminate());
+    const auto st = pe_->wait(6s);
+    ASSERT_TRUE(st) << "the PE did not exit after SIGTERM";
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+        << ChildProcess::describe(*st) << "\nstderr:\n" << pe_->stderr_text();
+    const auto gone = resolve_until(at, unknown_pool, 2s);
+    EXPECT_TRUE(gone && unknown_pool(*gone)) << "the pool is still there after the PE stopped";
+  }
+
   static bool has_pe(const asap::HandleResolutionResponse& r) {
     return r.pool_elements.size() == 1 && r.pool_elements[0].identifier == kPeId;
   }
@@ -125,13 +136,7 @@ TEST_F(Pe, RegistersAndDeregistersOnSigterm) {
   EXPECT_EQ(pe.policy.type, wire::PolicyType::least_used);
   EXPECT_NE(pe.home_server, 0u);
 
-  ASSERT_TRUE(pe_->terminate());
-  const auto st = pe_->wait(6s);
-  ASSERT_TRUE(st) << "the PE did not exit after SIGTERM";
-  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
-      << ChildProcess::describe(*st) << "\nstderr:\n" << pe_->stderr_text();
-  const auto gone = resolve_until(asap_ep, unknown_pool, 2s);
-  EXPECT_TRUE(gone && unknown_pool(*gone)) << "the pool is still there after the PE stopped";
+  terminate_and_expect_deregistered(asap_ep);
 }
 
 TEST_F(Pe, FailsOverToTheSecondRegistrar) {
@@ -175,13 +180,7 @@ TEST_F(Pe, RegistersAtARegistrarLearntFromItsAnnounces) {
                                << pe_->stderr_text();
   EXPECT_EQ(r->pool_elements[0].home_server, 0x5e5e0001u);
 
-  ASSERT_TRUE(pe_->terminate());
-  const auto st = pe_->wait(6s);
-  ASSERT_TRUE(st) << "the PE did not exit after SIGTERM";
-  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
-      << ChildProcess::describe(*st) << "\nstderr:\n" << pe_->stderr_text();
-  const auto gone = resolve_until(asap_ep, unknown_pool, 2s);
-  EXPECT_TRUE(gone && unknown_pool(*gone)) << "the pool is still there after the PE stopped";
+  terminate_and_expect_deregistered(asap_ep);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ std::optional<ControlCommand> parse_control(std::string_view line, std::size_t m
   }
   const auto cmd = j.find("cmd");
   if (cmd == j.end() || !cmd->is_string()) {
-    *error = "no \"cmd\" (kill, stop, resume, shutdown)";
+    *error = "no \"cmd\" (kill, stop, resume, shutdown, restart)";
     return std::nullopt;
   }
   ControlCommand c{};
@@ -25,8 +25,9 @@ std::optional<ControlCommand> parse_control(std::string_view line, std::size_t m
   else if (name == "stop") c.kind = ControlCommand::Kind::stop;
   else if (name == "resume") c.kind = ControlCommand::Kind::resume;
   else if (name == "shutdown") c.kind = ControlCommand::Kind::shutdown;
+  else if (name == "restart") c.kind = ControlCommand::Kind::restart;
   else {
-    *error = "unknown cmd '" + name + "' (kill, stop, resume, shutdown)";
+    *error = "unknown cmd '" + name + "' (kill, stop, resume, shutdown, restart)";
     return std::nullopt;
   }
   const auto member = j.find("member");

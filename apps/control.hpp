@@ -7,6 +7,9 @@
 //   {"cmd": "resume", "member": 3}   thaw it (as SIGCONT)
 //   {"cmd": "shutdown", "member": 3} a clean shutdown of that member only (PE: deregisters,
 //                                    cookies; PU: records its unfinished jobs)
+//   {"cmd": "restart", "member": 3}  PEs only: killed as by kill (if alive), then back as a
+//                                    fresh PE: a new random identifier, no jobs, a new
+//                                    listener, registering from scratch
 //
 // A bad line is reported on stderr and changes nothing; end of input leaves the members
 // running. Single-threaded, on the caller's io_context.
@@ -25,7 +28,7 @@
 namespace rsplab {
 
 struct ControlCommand {
-  enum class Kind { kill, stop, resume, shutdown };
+  enum class Kind { kill, stop, resume, shutdown, restart };
   Kind kind;
   std::size_t member = 0;
 };

@@ -119,21 +119,22 @@ class Member {
   std::map<SessionId, std::shared_ptr<rserpool::transport::Connection>> sessions_;
 };
 
+// `--control stdin` for `members` (read at each command: a member may be replaced): each
+// command goes to its member; bad lines are logged. `restart` (PEs only) replaces member i
+// with a fresh one; without it `restart` is refused. Throws when standard input cannot be
+// watched (a regular file).
 template <class M>
-std::vector<Member*> members_of(const std::vector<std::unique_ptr<M>>& members) {
-  std::vector<Member*> out;
-  for (const auto& m : members) out.push_back(m.get());
-  return out;
-}
-
-// `--control stdin` for `members`: each command goes to its member; bad lines are logged.
-// Throws when standard input cannot be watched (a regular file).
-inline std::unique_ptr<StdinControl> open_control(boost::asio::io_context& io,
-                                                  const std::vector<Member*>& members,
-                                                  const shell::Logger& log) {
+std::unique_ptr<StdinControl> open_control(boost::asio::io_context& io,
+                                           const std::vector<std::unique_ptr<M>>& members,
+                                           const shell::Logger& log,
+                                           std::function<void(std::size_t)> restart = {}) {
   return std::make_unique<StdinControl>(
       io, members.size(),
-      [members, &log](const ControlCommand& c) {
+      [&members, &log, restart](const ControlCommand& c) {
+        if (c.kind == ControlCommand::Kind::restart && !restart) {
+          log(shell::Level::error, "control: restart: PEs only");
+          return;
+        }
         Member& m = *members[c.member];
         log(shell::Level::info, "control: member %zu (%s)", c.member, m.id().c_str());
         switch (c.kind) {
@@ -141,6 +142,7 @@ inline std::unique_ptr<StdinControl> open_control(boost::asio::io_context& io,
           case ControlCommand::Kind::stop: m.freeze(); break;
           case ControlCommand::Kind::resume: m.resume(); break;
           case ControlCommand::Kind::shutdown: m.shutdown(); break;
+          case ControlCommand::Kind::restart: restart(c.member); break;
         }
       },
       [&log](const std::string& line) { log(shell::Level::error, "%s", line.c_str()); });

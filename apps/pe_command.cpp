@@ -18,8 +18,9 @@
 //   PR ──SERVER_ANNOUNCE (UDP)──► AnnounceReceiver ──(server id, endpoint)──► each member:
 //     RegistrarLinks::add(endpoint) = i (known, or appended) ─► PeCore::announce(server id, i)
 //
-// `--count N` hosts N independent members; `--control stdin` kills, freezes and resumes
-// one of them (apps/control.hpp). Single-threaded: one io_context, no locks.
+// `--count N` hosts N independent members; `--control stdin` kills, freezes, resumes and
+// restarts (a fresh PE with a new identifier) one of them (apps/control.hpp).
+// Single-threaded: one io_context, no locks.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
@@ -287,8 +288,11 @@ class PeMember final : public Member {
     });
   }
 
-  void start() {
+  // `previous`: the id of the member this one replaces (--control restart).
+  void start(const std::string& previous = "") {
     listener_->start([this](std::shared_ptr<transport::Connection> c) { accept(std::move(c)); });
+    if (!previous.empty())
+      write({{"event", "restarted"}, {"member", index()}, {"previous", previous}});
     write({{"event", "ready"},
            {"member", index()},
            {"user_transport", user_.to_string()},
@@ -521,24 +525,30 @@ int run(const Options& o, Context& ctx) {
 
   asio::io_context io;
   std::vector<std::unique_ptr<PeMember>> members;
+  // Members replaced by --control restart: dead, but kept while their handlers may run.
+  std::vector<std::unique_ptr<PeMember>> graveyard;
+  std::vector<session::ServiceConfig> services;  // each member's, for a restart
   std::size_t finished = 0;
+  bool restarting = false;
   const auto on_done = [&] {
-    if (++finished == members.size()) io.stop();
+    if (++finished == members.size() && !restarting) io.stop();
+  };
+  std::mt19937_64 ids(seed);
+  const auto random_id = [&] {
+    std::uint32_t id;
+    do id = static_cast<std::uint32_t>(ids() ^ rd()); while (id == 0);
+    return id;
   };
   try {
-    std::mt19937_64 ids(seed);
     rserpool::handlespace::Rng capacity_rng(seed ^ 0x63617061u);
     for (std::size_t i = 0; i < o.count; ++i) {
       session::PeConfig c = config;
-      if (first_id) {
-        c.pe_identifier = static_cast<std::uint32_t>(*first_id + i);
-      } else {
-        do c.pe_identifier = static_cast<std::uint32_t>(ids() ^ rd()); while (c.pe_identifier == 0);
-      }
+      c.pe_identifier = first_id ? static_cast<std::uint32_t>(*first_id + i) : random_id();
       session::ServiceConfig sc = service;
       sc.seed = seed + i;
       do sc.server.capacity = rserpool::values::sample(*capacity, capacity_rng);
       while (!(sc.server.capacity > 0));
+      services.push_back(sc);
       members.push_back(std::make_unique<PeMember>(io, i, std::move(c), sc, kind, registrars,
                                                    *local, events, on_done));
     }
@@ -564,7 +574,37 @@ int run(const Options& o, Context& ctx) {
   std::unique_ptr<StdinControl> control;
   if (!o.control.empty()) {
     try {
-      control = open_control(io, members_of(members), log);
+      // restart: the member killed (if alive), then replaced by a fresh one with a new
+      // random identifier (none of the current ones), same capacity, a new listener.
+      const auto restart = [&](std::size_t i) {
+        if (io.stopped()) return;
+        const std::string previous = members[i]->id();
+        if (!members[i]->done()) {  // alive: a crash first
+          restarting = true;
+          members[i]->kill();
+          restarting = false;
+        }
+        session::PeConfig c = config;
+        const auto in_use = [&](std::uint32_t id) {
+          return std::any_of(members.begin(), members.end(),
+                             [&](const auto& m) { return m->id() == wire::hex_id(id); });
+        };
+        do c.pe_identifier = random_id(); while (in_use(c.pe_identifier));
+        std::unique_ptr<PeMember> fresh;
+        try {
+          fresh = std::make_unique<PeMember>(io, i, std::move(c), services[i], kind, registrars,
+                                             *local, events, on_done);
+        } catch (const std::exception& e) {
+          log(Level::error, "restart of member %zu: user transport: %s", i, e.what());
+          if (finished == members.size()) io.stop();
+          return;
+        }
+        graveyard.push_back(std::move(members[i]));
+        members[i] = std::move(fresh);
+        --finished;  // the old member's end; the fresh one is running
+        members[i]->start(previous);
+      };
+      control = open_control(io, members, log, restart);
     } catch (const std::exception& e) {
       return usage(std::string("--control stdin: standard input must be a pipe or terminal: ") +
                    e.what());
@@ -608,9 +648,10 @@ void add_pe_command(CLI::App& app, Context& ctx) {
       "When started it prints 'pe 0x<id> <user transport endpoint>' per member (flushed).\n"
       "SIGINT or SIGTERM: fresh cookies to the sessions (see --shutdown-cookie-probability),\n"
       "deregistration, exit 0 once deregistered (at most 5 s later).\n"
-      "--control stdin takes JSON lines: {\"cmd\":\"kill\"|\"stop\"|\"resume\"|\"shutdown\",\n"
-      "\"member\":I}: kill = a crash (connections dropped, no goodbye), stop/resume = as\n"
-      "SIGSTOP/SIGCONT, shutdown = as SIGTERM for that member only.\n"
+      "--control stdin takes JSON lines: {\"cmd\":\"kill\"|\"stop\"|\"resume\"|\"shutdown\"|\n"
+      "\"restart\",\"member\":I}: kill = a crash (connections dropped, no goodbye), stop/resume\n"
+      "= as SIGSTOP/SIGCONT, shutdown = as SIGTERM for that member only, restart = killed if\n"
+      "alive, then back as a fresh PE (new random id, no jobs, new listener, registers anew).\n"
       "Durations need a unit or are milliseconds: 30s, 500ms, 2min.\n"
       "Policies: NAME or NAME:V1[,V2...], values in the policy's field order; loads,\n"
       "degradations and DPFs as fractions 0..1 or percentages (5%), weights, priorities\n"
@@ -667,7 +708,7 @@ void add_pe_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--count", o->count, "Host N independent PEs in this process")
       ->capture_default_str();
   cmd->add_option("--control", o->control,
-                  "'stdin': JSON-line commands kill/stop/resume/shutdown a member (see below)");
+                  "'stdin': JSON-line commands kill/stop/resume/shutdown/restart a member (see below)");
   cmd->add_option("--seed", o->seed, "Seed of the random draws (0: random)")
       ->capture_default_str();
   cmd->add_option("--events", o->events, "Write events as JSON lines to FILE ('-': stdout)");

@@ -306,7 +306,7 @@ int run(const Options& o, Context& ctx) {
   std::unique_ptr<StdinControl> control;
   if (!o.control.empty()) {
     try {
-      control = open_control(io, members_of(members), log);
+      control = open_control(io, members, log);
     } catch (const std::exception& e) {
       return usage(std::string("--control stdin: standard input must be a pipe or terminal: ") +
                    e.what());

@@ -939,7 +939,8 @@ class Loader {
     for (const auto& [n, pos] : list(e, "faults", false)) {
       const std::string path = "faults[" + std::to_string(i++) + "]";
       const auto es =
-          entries(n, pos, path, {"at", "for", "kill", "stop", "resume", "link-down", "link-up"});
+          entries(n, pos, path,
+                  {"at", "for", "kill", "stop", "resume", "restart", "link-down", "link-up"});
       RawFault f;
       f.pos = pos;
       f.path = path;
@@ -952,7 +953,8 @@ class Loader {
                               "'): write two faults");
         action = &x;
       }
-      if (!action) fail(pos, path + ": missing the action (kill, stop, resume, link-down, link-up)");
+      if (!action)
+        fail(pos, path + ": missing the action (kill, stop, resume, restart, link-down, link-up)");
       const std::string apath = path + "." + action->key;
       if (action->key == "link-down" || action->key == "link-up") {
         f.kind = action->key == "link-down" ? Fault::Kind::link_down : Fault::Kind::link_up;
@@ -960,9 +962,10 @@ class Loader {
         f.site = scalar(need(as, "site", action->pos, apath), apath + ".site", true);
         f.isp = scalar(need(as, "isp", action->pos, apath), apath + ".isp", true);
       } else {
-        f.kind = action->key == "kill"   ? Fault::Kind::kill
-                 : action->key == "stop" ? Fault::Kind::stop
-                                         : Fault::Kind::resume;
+        f.kind = action->key == "kill"      ? Fault::Kind::kill
+                 : action->key == "stop"    ? Fault::Kind::stop
+                 : action->key == "restart" ? Fault::Kind::restart
+                                            : Fault::Kind::resume;
         const auto as = entries(action->value, action->pos, apath,
                                 {"registrar", "group", "pool", "site", "count"});
         const Entry* target = nullptr;
@@ -977,6 +980,8 @@ class Loader {
                         : target->key == "group"   ? Fault::TargetKind::group
                                                    : Fault::TargetKind::pool;
         f.target = scalar(*target, apath + "." + target->key, true);
+        if (f.kind == Fault::Kind::restart && f.target_kind == Fault::TargetKind::registrar)
+          fail(target->key_pos, apath + ": restart takes PE members (group or pool), not a registrar");
         if (const Entry* s = find(as, "site")) {
           if (f.target_kind != Fault::TargetKind::pool)
             fail(s->key_pos, apath + ": 'site' narrows a pool target only");
@@ -1167,9 +1172,10 @@ class Loader {
         f.site = s.name;
         f.isp = isp.text;
       } else {
-        const std::string apath = path + (rf.kind == Fault::Kind::kill   ? ".kill"
-                                          : rf.kind == Fault::Kind::stop ? ".stop"
-                                                                         : ".resume");
+        const std::string apath = path + (rf.kind == Fault::Kind::kill      ? ".kill"
+                                          : rf.kind == Fault::Kind::stop    ? ".stop"
+                                          : rf.kind == Fault::Kind::restart ? ".restart"
+                                                                            : ".resume");
         f.count = count(rf.count, point, apath + ".count");
         const Val t = get(*rf.target, point);
         f.target = t.text;
@@ -1189,7 +1195,11 @@ class Loader {
             for (const PeGroup& g : run.pes)
               if (g.name == t.text) found = true, members = g.count;
             for (const PuGroup& g : run.pus)
-              if (g.name == t.text) found = true, members = g.count;
+              if (g.name == t.text) {
+                found = true, members = g.count;
+                if (rf.kind == Fault::Kind::restart)
+                  bad(t, apath + ".group", "restart takes PE groups only ('" + t.text + "' is a PU group)");
+              }
             if (!found) {
               std::string names;
               for (const PeGroup& g : run.pes) names += (names.empty() ? "" : ", ") + g.name;
@@ -1257,7 +1267,8 @@ class Loader {
       j["pus"].push_back({{"name", g.name}, {"pool", g.pool}, {"site", g.site}, {"count", g.count},
                           {"args", g.args}});
     j["faults"] = json::array();
-    static constexpr const char* kKinds[] = {"kill", "stop", "resume", "link-down", "link-up"};
+    static constexpr const char* kKinds[] = {"kill",      "stop",    "resume",
+                                             "link-down", "link-up", "restart"};
     static constexpr const char* kTargets[] = {"", "registrar", "group", "pool"};
     for (const Fault& f : r.faults) {
       json x{{"kind", kKinds[static_cast<int>(f.kind)]}, {"at", values::format_duration(f.at)}};

@@ -79,13 +79,14 @@ struct PuGroup {
 };
 
 struct Fault {
-  enum class Kind { kill, stop, resume, link_down, link_up };
+  enum class Kind { kill, stop, resume, link_down, link_up, restart };  // append only
   // What `target` names (kill/stop/resume); none for link faults.
   enum class TargetKind { none, registrar, group, pool };
   Kind kind = Kind::kill;
   TargetKind target_kind = TargetKind::none;
   Duration at{};                  // since the run's clock started (readiness; warm-up included)
   std::optional<Duration> lasts;  // `for:` stop → resume, link-down → link-up after it
+  // restart: PE members (a group or a pool) killed if alive, back with a new identity.
   // kill/stop/resume: a registrar ("pr0") or a PE/PU group ("CalcAppPool/pe0"), or a pool
   // and optionally a site, meaning its PE groups; `count` members of it (default 1).
   std::string target;

@@ -102,6 +102,7 @@ struct Member {
   std::size_t index;
   std::string id;
   bool killed = false, stopped = false;
+  bool replaced = false;  // restarted: a new member (new id) took its place
 };
 
 class Driver {
@@ -627,6 +628,7 @@ class Driver {
       case Fault::Kind::kill: kind = "kill"; break;
       case Fault::Kind::stop: kind = "stop"; break;
       case Fault::Kind::resume: kind = "resume"; break;
+      case Fault::Kind::restart: kind = "restart"; break;
       case Fault::Kind::link_down: kind = "link_down"; break;
       case Fault::Kind::link_up: kind = "link_up"; break;
     }
@@ -655,17 +657,24 @@ class Driver {
         const Component& c = components_[m.component];
         const bool match = c.name == f.target ||
                            (c.role == "pe" && c.pool == f.target && (f.site.empty() || c.site == f.site));
-        if (!match || m.killed) continue;
+        if (!match || m.replaced) continue;
+        if (f.kind == Fault::Kind::restart) {
+          if (c.role == "pe") candidates.push_back(&m);
+          continue;
+        }
+        if (m.killed) continue;
         if (f.kind == Fault::Kind::resume ? m.stopped : !m.stopped) candidates.push_back(&m);
       }
-      // The busiest first (jobs in progress), then by order.
+      // Restart: crashed members first (they come back); otherwise the busiest first (jobs
+      // in progress), then by order.
       std::stable_sort(candidates.begin(), candidates.end(), [this](Member* a, Member* b) {
+        if (a->killed != b->killed) return a->killed;
         return active_[a->id] > active_[b->id];
       });
       json hit = json::array();
       for (std::size_t i = 0; i < candidates.size() && i < f.count; ++i) {
         Member& m = *candidates[i];
-        const std::string cmd = kind == "kill" ? "kill" : kind == "stop" ? "stop" : "resume";
+        const std::string cmd = kind;
         send(components_[m.component].site,
              {{"op", "control"},
               {"name", m.component},
@@ -673,6 +682,7 @@ class Driver {
         if (f.kind == Fault::Kind::kill) m.killed = true;
         if (f.kind == Fault::Kind::stop) m.stopped = true;
         if (f.kind == Fault::Kind::resume) m.stopped = false;
+        if (f.kind == Fault::Kind::restart) m.replaced = true;  // its successor reports anew
         hit.push_back({{"component", m.component}, {"member", m.index}, {"id", m.id},
                        {"jobs_in_progress", active_[m.id]}});
       }

@@ -17,7 +17,8 @@ TEST(Control, ParsesEveryCommand) {
       {"kill", ControlCommand::Kind::kill},
       {"stop", ControlCommand::Kind::stop},
       {"resume", ControlCommand::Kind::resume},
-      {"shutdown", ControlCommand::Kind::shutdown}};
+      {"shutdown", ControlCommand::Kind::shutdown},
+      {"restart", ControlCommand::Kind::restart}};
   for (const auto& [name, kind] : cases) {
     const auto c = parse_control(std::string("{\"cmd\": \"") + name + "\", \"member\": 2}", 3,
                                  &error);

@@ -377,6 +377,23 @@ TEST(Schema, FaultsResolveAndSortByTime) {
   EXPECT_EQ(f[3].lasts, Duration(2s));
 }
 
+TEST(Schema, RestartTakesPeMembersOnly) {
+  const Plan plan = parse(Doc()
+                              .add("faults:")
+                              .add("  - { at: 2s, kill: { group: P/pe0 } }")
+                              .add("  - { at: 4s, restart: { group: P/pe0 } }")
+                              .text());
+  const auto& f = plan.runs[0].faults;
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[1].kind, Fault::Kind::restart);
+  EXPECT_EQ(f[1].target, "P/pe0");
+  EXPECT_EQ(plan.runs[0].resolved["faults"][1]["kind"], "restart");
+  const LoadError pr = error_of(Doc().add("faults:").add("  - { at: 2s, restart: { registrar: pr0 } }").text());
+  EXPECT_NE(pr.message().find("not a registrar"), std::string::npos) << pr.what();
+  const LoadError pu = error_of(Doc().add("faults:").add("  - { at: 2s, restart: { group: P/pu0 } }").text());
+  EXPECT_NE(pu.message().find("PE groups only"), std::string::npos) << pu.what();
+}
+
 TEST(Schema, AddressPlanAndRemoteHost) {
   const Plan plan = parse(Doc()
                               .set(4, "  a: { isps: [x, y], prefix4: 198.18.4.0/23, prefix6: 'fd00:1:2:100::/56', host: me@node3 }")

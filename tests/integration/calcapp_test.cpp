@@ -4,7 +4,8 @@
 // has its jobs fail over and resume from the latest cookie, losing at most one cookie
 // interval of work, and the failover events say so; a PE that rejects sends the job
 // elsewhere; the handling speed the PU reports is Σ size / Σ handling time of its jobs;
-// --control stdin kills one member of a --count process as a crash would.
+// --control stdin kills one member of a --count process as a crash would, and restarts one
+// as a fresh PE with a new identity.
 //
 //   test ──ChildProcess──► rsplab registrar, rsplab pe ×n, rsplab pu --count m
 //   test ◄── events (JSON lines files) and the PU's summary line
@@ -365,6 +366,70 @@ TEST_F(CalcAppPool, ControlKillsOneMemberLikeACrash) {
     EXPECT_EQ(f["cause"], "connection_lost");
   }
   EXPECT_TRUE(pes.running()) << "the other members should keep running";
+  ::close(control);
+}
+
+// `restart` brings a member back as a fresh PE: a new identifier, registered again from
+// scratch; the pool serves jobs afterwards.
+TEST_F(CalcAppPool, RestartedMemberComesBackWithANewIdentity) {
+  start_registrar();
+  ASSERT_FALSE(HasFailure());
+  const std::string fifo = path("control");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ChildProcess::Options o;
+  auto& pes = *procs_.emplace_back(std::make_unique<ChildProcess>(
+      "/bin/sh",
+      std::vector<std::string>{
+          "-c", "exec " + shell_quote(RSPLAB_BINARY) + " pe --transport tcp --registrar " +
+                    registrar_ + " --pool calc --policy rr --count 2 --identifier 0x200 "
+                    "--events " + shell_quote(path("pes.jsonl")) +
+                    " --log-level warning --control stdin < " + shell_quote(fifo)},
+      o));
+  const int control = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(control, 0);
+  for (int i = 0; i < 2; ++i) {
+    const auto line = pes.read_line(10s);
+    ASSERT_TRUE(line) << pes.stderr_text();
+  }
+  const auto registered = [&](const std::string& id) {
+    return await_event(path("registrar.jsonl"), [&](const json& e) {
+      return e.value("event", "") == "registration" && e.value("pe", "") == id;
+    }, 10s);
+  };
+  ASSERT_TRUE(registered("0x00000200"));
+  const std::string cmd = "{\"cmd\":\"restart\",\"member\":0}\n";
+  ASSERT_EQ(::write(control, cmd.data(), cmd.size()), static_cast<ssize_t>(cmd.size()));
+  ASSERT_TRUE(await_event(path("pes.jsonl"), [](const json& e) {
+    return e.value("event", "") == "restarted" && e.value("previous", "") == "0x00000200";
+  }, 10s)) << pes.stderr_text();
+  // The new identity: the ready event of member 0 after the restarted one.
+  std::string fresh;
+  ASSERT_TRUE(await_event(path("pes.jsonl"), [&](const json&) {
+    bool after = false;
+    for (const auto& e : read_events(path("pes.jsonl"))) {
+      if (e.value("event", "") == "restarted" && e.value("member", -1) == 0) after = true;
+      else if (after && e.value("event", "") == "ready" && e.value("member", -1) == 0) {
+        fresh = e.value("id", "");
+        return true;
+      }
+    }
+    return false;
+  }, 10s));
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_NE(fresh, "0x00000200");
+  EXPECT_NE(fresh, "0x00000000");
+  for (const auto& e : read_events(path("pes.jsonl"), "restarted")) {
+    EXPECT_EQ(e["id"], fresh);
+    EXPECT_EQ(e["member"], 0);
+  }
+  EXPECT_EQ(read_events(path("pes.jsonl"), "killed").size(), 1u);
+  EXPECT_TRUE(registered(fresh)) << "the registrar never accepted " << fresh;
+  const json summary = run_pu({"--count", "4", "--jobs", "1", "--job-size", "fixed:5e5",
+                               "--interval", "fixed:100ms", "--seed", "5", "--runtime", "30s"},
+                              40s);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["jobs_completed"], 4);
+  EXPECT_TRUE(pes.running());
   ::close(control);
 }
 

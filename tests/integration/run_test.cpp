@@ -58,6 +58,7 @@ pools:
 faults:
   - { at: 5s, kill: { pool: Calc, count: 1 } }
   - { at: 6s, link-down: { site: beta, isp: green }, for: 1s }
+  - { at: 7s, restart: { pool: Calc } }
 sweep:
   policy: [lu, rr]
 )";
@@ -241,6 +242,15 @@ TEST_F(Run, SmallExperimentOnNamespacesAnswersWithSql) {
       "AND f.detection_delay_us IS NOT NULL AND f.lost IS NOT NULL");
   EXPECT_EQ(failovers, sql(db, "SELECT count(*) FROM failovers"))
       << "every failover comes from the killed PEs";
+  // The killed PE came back with a new identity and registered: 5 PEs per run.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind = 'restart' AND "
+                    "json_extract(details, '$.members[0].id') = "
+                    "(SELECT json_extract(k.details, '$.members[0].id') FROM faults k "
+                    " WHERE k.run_id = faults.run_id AND k.kind = 'kill')"),
+            "2");
+  EXPECT_EQ(sql(db, "SELECT min(n) || ',' || max(n) FROM (SELECT count(DISTINCT pe) AS n FROM "
+                    "registrations WHERE kind = 'registration' GROUP BY run_id)"),
+            "5,5");
   // The link fault was applied, with its interface.
   EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind IN ('link_down', 'link_up') AND "
                     "json_extract(details, '$.interface') IS NOT NULL"),

@@ -178,6 +178,30 @@ class CalcAppPool : public ::testing::Test {
     return failovers;
   }
 
+  // Two PEs (cookies every 200 ms or 1e5 calculations: at most 1e5 calculations lost per
+  // job), 4 PUs with one 2.5e6..3.5e6 job each; `signal` hits the victim once it has sent
+  // a cookie past 2e5 calculations. The PU's summary; victim and other in `pes`.
+  json fail_one_pe_mid_job(int signal, const std::string& seed, std::vector<Pe>& pes) {
+    start_registrar();
+    const std::vector<std::string> cookie = {"--capacity", "1e6", "--cookie-max-time", "200ms",
+                                             "--cookie-max-calculations", "1e5"};
+    pes = {start_pe("victim", cookie), start_pe("other", cookie)};
+    if (HasFailure()) return {};
+    std::thread hit([&] {
+      if (await_event(pes[0].events, [](const json& e) {
+            return e.value("event", "") == "cookie_sent" && e.value("completed", 0) > 200000;
+          }, 20s))
+        pes[0].process->signal(signal);
+    });
+    const json summary = run_pu({"--count", "4", "--jobs", "1", "--job-size",
+                                 "uniform:2.5e6,3.5e6", "--interval", "fixed:100ms", "--seed", seed,
+                                 "--keepalive-interval", "500ms", "--keepalive-timeout", "500ms",
+                                 "--runtime", "50s"},
+                                60s);
+    hit.join();
+    return summary;
+  }
+
   std::string transport_ = "tcp";
   std::string dir_;
   std::string registrar_;
@@ -227,27 +251,11 @@ TEST_F(CalcAppPool, EveryJobCompletesAndHandlingSpeedIsSizeOverHandlingTime) {
 }
 
 TEST_F(CalcAppPool, KilledPeFailsOverAndResumesFromTheCookie) {
-  start_registrar();
+  std::vector<Pe> pes;
+  const json summary = fail_one_pe_mid_job(SIGKILL, "3", pes);
   ASSERT_FALSE(HasFailure());
-  // Cookies every 200 ms or 1e5 calculations: at most 1e5 calculations lost per job.
-  const std::vector<std::string> cookie = {"--capacity", "1e6", "--cookie-max-time", "200ms",
-                                           "--cookie-max-calculations", "1e5"};
-  Pe victim = start_pe("victim", cookie);
-  Pe other = start_pe("other", cookie);
-  ASSERT_FALSE(HasFailure());
-
-  std::thread killer([&] {
-    // Kill once the victim has sent cookies for jobs in progress.
-    if (await_event(victim.events, [](const json& e) {
-          return e.value("event", "") == "cookie_sent" && e.value("completed", 0) > 200000;
-        }, 20s))
-      victim.process->kill();
-  });
-  const json summary = run_pu({"--count", "4", "--jobs", "1", "--job-size", "uniform:2.5e6,3.5e6",
-                               "--interval", "fixed:100ms", "--seed", "3", "--keepalive-interval",
-                               "500ms", "--keepalive-timeout", "500ms", "--runtime", "50s"},
-                              60s);
-  killer.join();
+  const Pe& victim = pes[0];
+  const Pe& other = pes[1];
   ASSERT_FALSE(victim.process->running()) << "the victim was never killed";
   ASSERT_TRUE(summary.is_object());
   EXPECT_EQ(summary["jobs_completed"], 4);
@@ -264,25 +272,10 @@ TEST_F(CalcAppPool, KilledPeFailsOverAndResumesFromTheCookie) {
 }
 
 TEST_F(CalcAppPool, StoppedPeIsDetectedByTheKeepAliveTimeout) {
-  start_registrar();
+  std::vector<Pe> pes;
+  const json summary = fail_one_pe_mid_job(SIGSTOP, "5", pes);
   ASSERT_FALSE(HasFailure());
-  const std::vector<std::string> cookie = {"--capacity", "1e6", "--cookie-max-time", "200ms",
-                                           "--cookie-max-calculations", "1e5"};
-  Pe victim = start_pe("victim", cookie);
-  Pe other = start_pe("other", cookie);
-  ASSERT_FALSE(HasFailure());
-
-  std::thread stopper([&] {
-    if (await_event(victim.events, [](const json& e) {
-          return e.value("event", "") == "cookie_sent" && e.value("completed", 0) > 200000;
-        }, 20s))
-      victim.process->signal(SIGSTOP);
-  });
-  const json summary = run_pu({"--count", "4", "--jobs", "1", "--job-size", "uniform:2.5e6,3.5e6",
-                               "--interval", "fixed:100ms", "--seed", "5", "--keepalive-interval",
-                               "500ms", "--keepalive-timeout", "500ms", "--runtime", "50s"},
-                              60s);
-  stopper.join();
+  const Pe& victim = pes[0];
   victim.process->signal(SIGCONT);
   ASSERT_TRUE(summary.is_object());
   EXPECT_EQ(summary["jobs_completed"], 4);
@@ -447,24 +440,11 @@ class CalcAppPoolSctp : public CalcAppPool {
 };
 
 TEST_F(CalcAppPoolSctp, JobsCompleteAndAKilledPeFailsOverFromTheCookie) {
-  start_registrar();
+  std::vector<Pe> pes;
+  const json summary = fail_one_pe_mid_job(SIGKILL, "3", pes);
   ASSERT_FALSE(HasFailure());
-  const std::vector<std::string> cookie = {"--capacity", "1e6", "--cookie-max-time", "200ms",
-                                           "--cookie-max-calculations", "1e5"};
-  Pe victim = start_pe("victim", cookie);
-  Pe other = start_pe("other", cookie);
-  ASSERT_FALSE(HasFailure());
-  std::thread killer([&] {
-    if (await_event(victim.events, [](const json& e) {
-          return e.value("event", "") == "cookie_sent" && e.value("completed", 0) > 200000;
-        }, 20s))
-      victim.process->kill();
-  });
-  const json summary = run_pu({"--count", "4", "--jobs", "1", "--job-size", "uniform:2.5e6,3.5e6",
-                               "--interval", "fixed:100ms", "--seed", "3", "--keepalive-interval",
-                               "500ms", "--keepalive-timeout", "500ms", "--runtime", "50s"},
-                              60s);
-  killer.join();
+  const Pe& victim = pes[0];
+  const Pe& other = pes[1];
   ASSERT_TRUE(summary.is_object());
   EXPECT_EQ(summary["jobs_completed"], 4);
   for (const auto& e : read_events(other.events, "ready")) EXPECT_EQ(e["transport"], "sctp");

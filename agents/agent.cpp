@@ -1,11 +1,21 @@
 #include "agents/agent.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <sstream>
+#include <vector>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -13,12 +23,69 @@
 #include <string>
 
 #include "agents/child.hpp"
+#include "stack/common/wall_clock.hpp"
 
 namespace rsplab::agents {
 namespace {
 
 namespace asio = boost::asio;
 using json = nlohmann::json;
+
+// The clock of this host's events (RSPLAB_CLOCK_OFFSET_US shifts both together).
+std::int64_t unix_us() { return common::wall_clock_us(); }
+
+// The addresses of this host that components could bind: every address of an interface that
+// is up, IPv4 first, without loopback and link-local ones.
+std::vector<std::string> host_addresses() {
+  std::vector<std::string> v4, v6;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return {};
+  for (const ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK)) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      if ((ntohl(a->sin_addr.s_addr) >> 16) == 0xa9fe) continue;  // 169.254/16
+      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+      v4.push_back(text);
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&a->sin6_addr)) continue;
+      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+      v6.push_back(text);
+    }
+  }
+  ::freeifaddrs(list);
+  v4.insert(v4.end(), v6.begin(), v6.end());
+  return v4;
+}
+
+// Reached over ssh: the local address of that connection (SSH_CONNECTION's third field) and
+// the interface holding it, if that is not loopback. A link-down of it would cut the runner
+// off, so `link` refuses it.
+std::optional<std::pair<std::string, std::string>> control_path() {
+  const char* env = std::getenv("SSH_CONNECTION");
+  if (!env) return std::nullopt;
+  std::istringstream fields(env);
+  std::string client, client_port, server;
+  if (!(fields >> client >> client_port >> server)) return std::nullopt;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return std::nullopt;
+  std::optional<std::pair<std::string, std::string>> found;
+  for (const ifaddrs* i = list; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (i->ifa_addr->sa_family == AF_INET)
+      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, text,
+                  sizeof text);
+    else if (i->ifa_addr->sa_family == AF_INET6)
+      ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr,
+                  text, sizeof text);
+    if (server == text) found = std::make_pair(server, std::string(i->ifa_name));
+  }
+  ::freeifaddrs(list);
+  return found;
+}
 
 std::string describe_status(int st) {
   if (WIFEXITED(st)) return "exit " + std::to_string(WEXITSTATUS(st));
@@ -28,10 +95,19 @@ std::string describe_status(int st) {
 
 class Agent {
  public:
-  Agent(asio::io_context& io, std::string version)
-      : io_(io), version_(std::move(version)), in_(io, ::dup(0)), out_(io, ::dup(1)), timer_(io) {}
+  Agent(asio::io_context& io, std::string version, std::chrono::milliseconds idle_timeout)
+      : io_(io),
+        version_(std::move(version)),
+        in_(io, ::dup(0)),
+        out_(io, ::dup(1)),
+        timer_(io),
+        idle_(io),
+        idle_timeout_(idle_timeout) {}
 
-  void start() { read(); }
+  void start() {
+    read();
+    watch_idle();
+  }
   int exit_code() const { return exit_code_; }
 
  private:
@@ -46,9 +122,22 @@ class Agent {
                              std::istream is(&buffer_);
                              std::string line;
                              std::getline(is, line);
+                             watch_idle();
                              handle(line);
                              if (!stopping_) read();
                            });
+  }
+
+  // (Re)arms the idle watchdog: no request for idle_timeout_ → stop as at end of input.
+  void watch_idle() {
+    if (idle_timeout_.count() <= 0 || stopping_) return;
+    idle_.expires_after(idle_timeout_);
+    idle_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      std::fprintf(stderr, "rsplab agent: no request for %lld ms: stopping\n",
+                   static_cast<long long>(idle_timeout_.count()));
+      stop(false);
+    });
   }
 
   void send(const json& j) {
@@ -88,7 +177,16 @@ class Agent {
       if (op == "hello") {
         char host[256] = {};
         ::gethostname(host, sizeof host - 1);
-        send({{"op", "hello"}, {"version", version_}, {"pid", ::getpid()}, {"host", host}});
+        json hello = {{"op", "hello"},         {"version", version_}, {"pid", ::getpid()},
+                      {"host", host},          {"unix_us", unix_us()},
+                      {"addresses", host_addresses()}};
+        if (const auto c = control_path()) {
+          hello["control_address"] = c->first;
+          hello["control_interface"] = c->second;
+        }
+        send(hello);
+      } else if (op == "time") {
+        send({{"op", "time"}, {"seq", j.value("seq", 0)}, {"unix_us", unix_us()}});
       } else if (op == "start") {
         start_component(j.at("name").get<std::string>(), j.at("role").get<std::string>(),
                         j.value("args", std::vector<std::string>{}));
@@ -105,7 +203,7 @@ class Agent {
       } else if (op == "stop") {
         stop(true);
       } else {
-        error("unknown op '" + op + "' (hello, start, signal, control, link, stop)");
+        error("unknown op '" + op + "' (hello, time, start, signal, control, link, stop)");
       }
     } catch (const std::exception& e) {
       error(op + ": " + e.what());
@@ -154,6 +252,12 @@ class Agent {
   }
 
   void link(const std::string& interface, bool up) {
+    if (const auto c = control_path(); c && !up && c->second == interface) {
+      send({{"op", "link"}, {"interface", interface}, {"up", up}, {"ok", false},
+            {"error", "refused: " + interface + " carries this agent's own connection (ssh to " +
+                          c->first + "); cutting it would cut the runner off"}});
+      return;
+    }
     std::vector<std::string> argv = {"/sbin/ip", "link", "set", "dev", interface,
                                      up ? "up" : "down"};
     if (::access(argv[0].c_str(), X_OK) != 0) argv[0] = "/usr/sbin/ip";
@@ -190,6 +294,7 @@ class Agent {
     if (finished_) return;
     finished_ = true;
     timer_.cancel();
+    idle_.cancel();
     if (reply_) send({{"op", "stopped"}});
     if (!writing_) io_.stop();
   }
@@ -202,18 +307,20 @@ class Agent {
   bool writing_ = false;
   std::map<std::string, std::shared_ptr<Child>> children_;
   asio::steady_timer timer_;
+  asio::steady_timer idle_;
+  std::chrono::milliseconds idle_timeout_;
   bool stopping_ = false, reply_ = false, finished_ = false;
   int exit_code_ = 0;
 };
 
 }  // namespace
 
-int run_agent(const std::string& version) {
+int run_agent(const std::string& version, std::chrono::milliseconds idle_timeout) {
   ::signal(SIGPIPE, SIG_IGN);
   // Die with the runner (also when started through `ip netns exec`, which execs us).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   asio::io_context io;
-  Agent agent(io, version);
+  Agent agent(io, version, idle_timeout);
   agent.start();
   io.run();
   return agent.exit_code();

@@ -13,7 +13,6 @@
 extern char** environ;
 
 namespace rsplab::agents {
-namespace {
 
 std::string find_tool(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
@@ -33,6 +32,8 @@ std::string find_tool(const std::string& name) {
   }
   return {};
 }
+
+namespace {
 
 struct Fd {
   int fd = -1;

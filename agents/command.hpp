@@ -16,6 +16,10 @@ struct CommandResult {
   bool ok() const { return status == 0; }
 };
 
+// The path of `name` as run_command looks it up (PATH, then the sbin and bin directories);
+// `name` itself if it holds a '/'; empty if not found.
+std::string find_tool(const std::string& name);
+
 // REQUIRES: !argv.empty().
 CommandResult run_command(const std::vector<std::string>& argv);
 

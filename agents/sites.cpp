@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -338,6 +339,22 @@ const SiteInfo& Topology::site(const std::string& name) const {
   throw SiteError("unknown site \"" + name + "\"");
 }
 
+void Topology::add_uplink() {
+  const std::string root = "rsp" + tag_;  // ≤ 15 bytes: tags are ≤ 12
+  // Created in the core namespace with the peer placed into ours (by our pid: `ip -n`
+  // itself runs in the core's): it is deleted with the core.
+  ip({"-n", core_netns_, "link", "add", "uplink", "type", "veth", "peer", "name", root,
+      "netns", std::to_string(::getpid())});
+  ip({"link", "set", root, "up"});
+  ip({"addr", "add", std::string(kUplinkRoot) + "/30", "dev", root});
+  ip({"-n", core_netns_, "addr", "add", std::string(kUplinkCore) + "/30", "dev", "uplink"});
+  ip({"-n", core_netns_, "link", "set", "uplink", "up"});
+  ip({"-n", core_netns_, "route", "add", "default", "via", kUplinkRoot, "dev", "uplink"});
+  // replace: a dead run's uplink may linger while the kernel tears its namespace down.
+  ip({"route", "replace", "198.18.0.0/15", "via", kUplinkCore, "dev", root});
+  uplink_ = root;
+}
+
 void Topology::set_link(const std::string& site_name, const std::string& isp, bool up) {
   const SiteInfo& info = site(site_name);
   for (const SiteInfo::Link& link : info.links) {
@@ -350,9 +367,132 @@ void Topology::set_link(const std::string& site_name, const std::string& isp, bo
   throw SiteError("site \"" + site_name + "\" has no ISP \"" + isp + "\"");
 }
 
+namespace {
+
+// Runs an nft script (one transaction) inside namespace `netns`.
+void nft(const std::string& netns, const std::string& script) {
+  const std::vector<std::string> argv = {"ip", "netns", "exec", netns, "nft", script};
+  const CommandResult r = run_command(argv);
+  if (!r.ok()) {
+    throw SiteError("ip netns exec " + netns + " nft: " + trimmed(r.err) + " (exit status " +
+                    std::to_string(r.status) + ")");
+  }
+}
+
+// "table inet T" then "delete table inet T": the table is gone whether it existed or not,
+// and what follows in the same script replaces it atomically.
+std::string replace_table(const std::string& table) {
+  return "table inet " + table + "\ndelete table inet " + table + "\n";
+}
+
+std::string address_set(const std::vector<std::string>& addresses) {
+  std::string s = "{ ";
+  for (std::size_t i = 0; i < addresses.size(); ++i) s += (i ? ", " : "") + addresses[i];
+  return s + " }";
+}
+
+}  // namespace
+
+void Topology::set_loss(const std::string& site_name, const std::string& isp, double percent) {
+  const SiteInfo& info = site(site_name);
+  const auto link = std::find_if(info.links.begin(), info.links.end(),
+                                 [&](const SiteInfo::Link& l) { return l.isp == isp; });
+  if (link == info.links.end())
+    throw SiteError("site \"" + site_name + "\" has no ISP \"" + isp + "\"");
+  if (!(percent >= 0 && percent <= 100))
+    throw SiteError("loss of " + std::to_string(percent) + "%: want 0 to 100");
+  if (namespaces_.empty()) throw SiteError("topology " + tag_ + " was destroyed");
+  const int hundredths = static_cast<int>(std::lround(percent * 100));
+  auto& losses = loss_[site_name];
+  const auto before = losses;
+  if (hundredths == 0) losses.erase(link->isp_index);
+  else losses[link->isp_index] = hundredths;
+  try {
+    write_loss(info);
+  } catch (...) {
+    losses = before;
+    throw;
+  }
+}
+
+void Topology::write_loss(const SiteInfo& info) {
+  const auto& losses = loss_[info.name];
+  std::string script = replace_table("rsplab_loss");
+  if (!losses.empty()) {
+    // Inbound and outbound, each packet dropped with probability P/10000.
+    std::string in, out;
+    for (const auto& [k, hundredths] : losses) {
+      const std::string device = "isp" + std::to_string(k);
+      // numgen's values are 0..9999: 100 % is every packet.
+      const std::string draw =
+          hundredths >= 10000
+              ? std::string(" drop\n")
+              : " numgen random mod 10000 < " + std::to_string(hundredths) + " drop\n";
+      in += "    iifname \"" + device + "\"" + draw;
+      out += "    oifname \"" + device + "\"" + draw;
+    }
+    script += "table inet rsplab_loss {\n"
+              "  chain input {\n    type filter hook input priority -10; policy accept;\n" +
+              in + "  }\n"
+              "  chain output {\n    type filter hook output priority -10; policy accept;\n" +
+              out + "  }\n}\n";
+  }
+  nft(info.netns, script);
+}
+
+void Topology::set_partition(const std::string& a, const std::string& b, bool partitioned) {
+  site(a);
+  site(b);
+  if (a == b) throw SiteError("partition of site \"" + a + "\" from itself");
+  if (namespaces_.empty()) throw SiteError("topology " + tag_ + " was destroyed");
+  const auto pair = a < b ? std::make_pair(a, b) : std::make_pair(b, a);
+  const auto before = partitions_;
+  if (partitioned) partitions_.insert(pair);
+  else partitions_.erase(pair);
+  try {
+    write_partitions();
+  } catch (...) {
+    partitions_ = before;
+    throw;
+  }
+}
+
+void Topology::write_partitions() {
+  std::string script = replace_table("rsplab_partition");
+  if (!partitions_.empty()) {
+    std::string rules;
+    for (const auto& [a, b] : partitions_) {
+      const SiteInfo& x = site(a);
+      const SiteInfo& y = site(b);
+      for (const bool v6 : {false, true}) {
+        std::vector<std::string> xs, ys;
+        for (const auto& l : x.links) xs.push_back(v6 ? l.ipv6 : l.ipv4);
+        for (const auto& l : y.links) ys.push_back(v6 ? l.ipv6 : l.ipv4);
+        const std::string family = v6 ? "ip6" : "ip";
+        rules += "    " + family + " saddr " + address_set(xs) + " " + family + " daddr " +
+                 address_set(ys) + " drop\n";
+        rules += "    " + family + " saddr " + address_set(ys) + " " + family + " daddr " +
+                 address_set(xs) + " drop\n";
+      }
+    }
+    script += "table inet rsplab_partition {\n"
+              "  chain forward {\n    type filter hook forward priority -10; policy accept;\n" +
+              rules + "  }\n}\n";
+  }
+  nft(core_netns_, script);
+}
+
 void Topology::destroy() {
   std::vector<std::string> left;  // newest first
   std::string errors;
+  // The uplink's root end at once (with its route): a namespace's interfaces are removed
+  // by the kernel some time after `ip netns del`, and the next run adds its own.
+  if (!uplink_.empty()) {
+    const CommandResult r = run_command({"ip", "link", "del", uplink_});
+    if (!r.ok() && r.err.find("Cannot find device") == std::string::npos)
+      errors = "ip link del " + uplink_ + ": " + trimmed(r.err);
+    uplink_.clear();
+  }
   for (auto it = namespaces_.rbegin(); it != namespaces_.rend(); ++it) {
     const CommandResult r = run_command({"ip", "netns", "del", *it});
     if (!r.ok() && r.err.find("No such file or directory") == std::string::npos) {
@@ -367,6 +507,10 @@ void Topology::destroy() {
     }
   }
   namespaces_.assign(left.rbegin(), left.rend());
+  if (namespaces_.empty()) {  // the nftables tables went with the namespaces
+    loss_.clear();
+    partitions_.clear();
+  }
   if (!errors.empty()) throw SiteError(errors);
 }
 

@@ -19,18 +19,21 @@
 //        source routing: from the isp<k> address, table 100+k (its gateway)
 //   topology.site("oslo") ─► its namespace and addresses, by ISP
 //   topology.set_link("bergen", "bkk", false) ─► ip link set eth<k> down (in the site ns)
+//   topology.set_loss("oslo", "telenor", 5)    ─► nft table rsplab_loss in the site ns
+//   topology.set_partition("oslo", "bergen", true) ─► nft table rsplab_partition in the core
 //   topology.destroy() (or ~Topology) ─► every namespace deleted, journal entries removed
 //
 // No interface ever exists in the root namespace: each veth is created inside a site
 // namespace with its peer directly in the core namespace, so deleting the namespaces removes
 // everything. Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); `available()` says whether it can
-// work here. Single-threaded; runs `ip` as child processes (no shell) and writes sysctls from
-// a short-lived thread that enters the namespace.
+// work here. Single-threaded; runs `ip` and `nft` as child processes (no shell) and writes
+// sysctls from a short-lived thread that enters the namespace.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -92,6 +95,29 @@ class Topology {
   // ip link set <the site's interface for isp> up|down, nothing more: a plain `ip link set`
   // by the site agent has the same effect, and up restores everything. Throws SiteError.
   void set_link(const std::string& site, const std::string& isp, bool up);
+  // Makes the sites reachable from this machine's root namespace (for sites on remote hosts,
+  // reached over ssh): a veth pair rsp<tag> (root, kUplinkRoot/30) ↔ uplink (core,
+  // kUplinkCore), a route to 198.18.0.0/15 via the core in the root namespace and the
+  // core's default route back. The root end dies with the core namespace. Once; IPv4
+  // only. Remote hosts elsewhere reach the sites only if this machine forwards
+  // (net.ipv4.ip_forward=1) and they route 198.18.0.0/15 to it. Throws SiteError.
+  void add_uplink();
+  static constexpr const char* kUplinkRoot = "198.51.100.1";
+  static constexpr const char* kUplinkCore = "198.51.100.2";
+  // Loss on a link: drops `percent` % (0.01 steps; 0 removes it) of the packets in and out
+  // of the site's link to `isp`, at random (nftables `numgen random`), in the site's
+  // namespace: table inet rsplab_loss, chains input (iifname isp<k>) and output (oifname
+  // isp<k>). Each call rewrites the site's table with all its losses in one nft transaction,
+  // so it is idempotent and a second ISP's loss coexists. Throws SiteError (unknown site or
+  // ISP, percent outside 0..100, nft failing).
+  void set_loss(const std::string& site, const std::string& isp, double percent);
+  // A partition: every packet between an address of site `a` and one of site `b` (IPv4 and
+  // IPv6, both ways) is dropped where the core forwards it: table inet rsplab_partition in
+  // the core namespace, hook forward. false heals it. Idempotent, as set_loss; partitions of
+  // several pairs coexist ({a, b} and {b, a} are the same). Throws SiteError.
+  void set_partition(const std::string& a, const std::string& b, bool partitioned);
+  // The nftables tables are inside this topology's namespaces: deleting those removes them
+  // (no journal entries of their own).
   // Removes every namespace (with them their interfaces and bridges) and the journal entries.
   // Idempotent; throws SiteError if a namespace could not be deleted (after trying all; a
   // later call retries those).
@@ -102,11 +128,16 @@ class Topology {
   void build(const std::vector<SiteSpec>& specs, const std::vector<std::string>& isps);
   void add_namespace(const std::string& name);
   void add_routes(const SiteInfo& site, const SiteInfo::Link& link, int metric);
+  void write_loss(const SiteInfo& site);
+  void write_partitions();
   Journal& journal_;
   std::string tag_;
   std::string core_netns_;
   std::vector<SiteInfo> sites_;
   std::vector<std::string> namespaces_;  // creation order
+  std::string uplink_;                   // the uplink's end here, once added
+  std::map<std::string, std::map<int, int>> loss_;  // site → ISP index k → 1/100 percent
+  std::set<std::pair<std::string, std::string>> partitions_;  // (a, b), a < b
 };
 
 }  // namespace rsplab::agents

@@ -65,8 +65,9 @@ void StdinControl::read() {
       [this, alive = alive_](const boost::system::error_code& ec, std::size_t) {
         if (!*alive) return;
         if (ec) {
-          if (ec != boost::asio::error::operation_aborted && ec != boost::asio::error::eof)
-            report_("control: " + ec.message());
+          if (ec == boost::asio::error::operation_aborted) return;  // close()
+          if (ec != boost::asio::error::eof) report_("control: " + ec.message());
+          if (const auto end = std::move(on_end_)) end();
           return;
         }
         std::istream is(&buffer_);

@@ -12,7 +12,7 @@
 //                                    listener, registering from scratch
 //
 // A bad line is reported on stderr and changes nothing; end of input leaves the members
-// running. Single-threaded, on the caller's io_context.
+// running (on_end tells the owner). Single-threaded, on the caller's io_context.
 #pragma once
 
 #include <utility>  // before Asio
@@ -46,6 +46,8 @@ class StdinControl {
                std::function<void(const std::string&)> report);
   ~StdinControl();
   void close();
+  // Called once when standard input ends (EOF or a read error; not after close()).
+  void on_end(std::function<void()> f) { on_end_ = std::move(f); }
 
  private:
   void read();
@@ -54,6 +56,7 @@ class StdinControl {
   std::size_t members_;
   Handler handler_;
   std::function<void(const std::string&)> report_;
+  std::function<void()> on_end_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

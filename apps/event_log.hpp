@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "stack/common/wall_clock.hpp"
+
 namespace rsplab {
 
 class EventLog {
@@ -23,11 +25,8 @@ class EventLog {
   bool enabled() const { return file_ != nullptr; }
   void write(const nlohmann::json& event);
 
-  static std::int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  // The event clock (stack/common/wall_clock.hpp: RSPLAB_CLOCK_OFFSET_US shifts it).
+  static std::int64_t now_us() { return common::wall_clock_us(); }
 
  private:
   std::FILE* file_ = nullptr;

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 
 #include "agents/journal.hpp"
+#include "agents/remote.hpp"
 #include "agents/sites.hpp"
 #include "apps/commands.hpp"
 #include "experiments/experiment.hpp"
@@ -35,21 +37,105 @@ std::optional<experiments::Plan> load(const std::string& file, Context& ctx) {
   }
 }
 
+// "12.345s kill CalcAppPool/pe0#3 (churn faults[2])": one fault of a run, for `plan --faults`.
+std::string fault_text(const experiments::Run& r, const experiments::Fault& f) {
+  using K = experiments::Fault::Kind;
+  static constexpr const char* kKinds[] = {"kill",      "stop",    "resume", "link-down",
+                                           "link-up",   "restart", "loss",   "loss-end",
+                                           "partition", "partition-end"};
+  char at[32];
+  std::snprintf(at, sizeof at, "%.3fs",
+                std::chrono::duration<double>(f.at).count());
+  std::string s = std::string(at) + " " + kKinds[static_cast<int>(f.kind)] + " ";
+  if (f.kind == K::link_down || f.kind == K::link_up || f.kind == K::loss)
+    s += f.site + "/" + f.isp;
+  else if (f.kind == K::partition)
+    s += f.site + "," + f.peer;
+  else
+    s += f.target + (f.member ? "#" + std::to_string(*f.member) : std::string()) +
+         (f.member || f.count == 1 ? std::string() : " x" + std::to_string(f.count)) +
+         (f.site.empty() ? std::string() : " at " + f.site);
+  if (f.kind == K::loss) {
+    char p[32];
+    std::snprintf(p, sizeof p, " %g%%", f.percent);
+    s += p;
+  }
+  if (f.lasts) {
+    char d[32];
+    std::snprintf(d, sizeof d, " for %.3fs", std::chrono::duration<double>(*f.lasts).count());
+    s += d;
+  }
+  if (f.schedule && *f.schedule < r.schedules.size()) {
+    const auto& sch = r.schedules[*f.schedule];
+    s += std::string(" (") +
+         (sch.kind == experiments::Schedule::Kind::churn ? "churn" : "flap") + " faults[" +
+         std::to_string(sch.position) + "])";
+  }
+  return s;
+}
+
 // What the machine offers against what the plan needs: warnings, or errors when needed.
-bool check_machine(const experiments::Plan& plan, Context& ctx, bool loopback) {
+// `report`: also say what is fine (rsplab plan). Remote sites are probed over ssh: reachable,
+// the same rsplab version, and their clock offset (agents/remote.hpp).
+bool check_machine(const experiments::Plan& plan, Context& ctx, bool loopback,
+                   const std::string& ssh_config, bool report) {
   bool ok = true;
   bool needs_sctp = false, needs_links = false;
   for (const auto& r : plan.runs) {
     needs_sctp = needs_sctp || r.transport == "sctp";
-    for (const auto& f : r.faults)
-      needs_links = needs_links || f.kind == experiments::Fault::Kind::link_down ||
-                    f.kind == experiments::Fault::Kind::link_up;
+    for (const auto& f : r.faults) {
+      using K = experiments::Fault::Kind;
+      needs_links = needs_links || f.kind == K::link_down || f.kind == K::link_up ||
+                    f.kind == K::loss || f.kind == K::partition;
+    }
   }
   std::string why;
-  if (!loopback && !agents::available(&why)) {
+  const bool netns = !loopback && agents::available(&why);
+  if (report) {
+    ctx.out << "machine: " << (::geteuid() == 0 ? "root" : "not root") << "; network namespaces "
+            << (netns ? "yes" : "no (" + (loopback ? std::string("--loopback") : why) + ")")
+            << "; SCTP " << (rserpool::transport::sctp_available() ? "yes" : "no") << "\n";
+  }
+  // Remote sites: each host once.
+  std::map<std::string, const experiments::Site*> hosts;
+  bool local = false;
+  for (const auto& r : plan.runs)
+    for (const auto& s : r.sites) {
+      if (s.host) hosts.emplace(*s.host, &s);
+      else local = true;
+    }
+  if (!hosts.empty() && local && !netns) {
+    ctx.err << "error: remote sites next to local ones need network namespaces (root): "
+               "loopback sites cannot be reached from another host\n";
+    ok = false;
+  }
+  for (const auto& [host, site] : hosts) {
+    const auto p = agents::probe(host, ssh_config, site->rsplab);
+    if (!p.error.empty()) {
+      ctx.err << "error: site " << site->name << ": " << p.error << "\n";
+      ok = false;
+      continue;
+    }
+    if (p.version != RSPLAB_VERSION) {
+      ctx.err << "error: site " << site->name << " (ssh " << host << "): rsplab " << p.version
+              << " there, " << RSPLAB_VERSION << " here: install the same version on both\n";
+      ok = false;
+      continue;
+    }
+    char clock[96];
+    std::snprintf(clock, sizeof clock, "clock offset %+.3f ms ± %.3f ms", p.clock->offset_us / 1e3,
+                  p.clock->uncertainty_us / 1e3);
+    ctx.out << "site " << site->name << " (ssh " << host << "): reached " << p.hostname
+            << ", rsplab " << p.version << ", " << clock << ", addresses ";
+    for (std::size_t i = 0; i < p.addresses.size(); ++i)
+      ctx.out << (i ? "," : "") << p.addresses[i];
+    ctx.out << (site->addresses.empty() ? "" : " (the experiment gives its own)") << "\n";
+  }
+  if (!loopback && !netns) {
     ctx.err << "warning: no network namespaces here (" << why
             << "): sites fall back to loopback addresses"
-            << (needs_links ? ", and the link faults are skipped" : "") << "\n";
+            << (needs_links ? ", and the link, loss and partition faults are skipped" : "")
+            << "\n";
   }
   for (const auto& s : plan.runs.empty() ? std::vector<experiments::Site>{} : plan.runs[0].sites)
     if (s.prefix4 || s.prefix6)
@@ -75,24 +161,42 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
     auto output = std::make_shared<std::string>("results.db");
     auto loopback = std::make_shared<bool>(false);
     auto fresh = std::make_shared<bool>(false);
+    auto ssh_config = std::make_shared<std::string>();
+    auto jobs = std::make_shared<std::size_t>(1);
     CLI::App* cmd = app.add_subcommand(
         "run", "Run an experiment file: every run of its sweep, every event into SQLite");
     cmd->footer(
         "Sites are network namespaces (root), else loopback addresses. Ctrl-C stops cleanly\n"
         "and marks the run interrupted. Run again into the same database, it resumes: runs\n"
         "completed there (same key) are skipped, interrupted and failed ones run again.\n"
+        "--jobs N runs N runs side by side, each in a worker process (plain lines, each\n"
+        "starting \"run i/N\"; the summary once at the end); runs with sites on remote hosts\n"
+        "still go one at a time. The default, one at a time, keeps the runs from competing for\n"
+        "the CPUs: use it for timing-sensitive results.\n"
         "Exit status: 0 every run completed; 1 a run failed; 2 the experiment file is invalid\n"
         "(file:line:col on stderr); 130 interrupted.");
     cmd->add_option("file", *file, "Experiment file (YAML)")->required();
     cmd->add_option("-o,--output", *output, "Results database (SQLite), appended to")
         ->capture_default_str();
     cmd->add_flag("--loopback", *loopback, "Loopback addresses for the sites even as root");
+    cmd->add_option("--ssh-config", *ssh_config,
+                    "Remote sites: ssh client configuration file (ssh -F; default: your own)");
     cmd->add_flag("--fresh", *fresh,
                   "Ignore earlier results in the database: run every run again (new experiment row)");
-    cmd->callback([file, output, loopback, fresh, &ctx] {
+    cmd->add_option("-j,--jobs", *jobs, "Runs side by side (worker processes); 1: one at a time")
+        ->check(CLI::Validator(
+            [](std::string& v) {
+              return v.find_first_not_of("0123456789") == std::string::npos &&
+                             v.find_first_not_of('0') != std::string::npos
+                         ? std::string()
+                         : "want a whole number of runs, 1 or more: " + v;
+            },
+            "N>=1"))
+        ->capture_default_str();
+    cmd->callback([file, output, loopback, fresh, ssh_config, jobs, &ctx] {
       const auto plan = load(*file, ctx);
       if (!plan) return;
-      if (!check_machine(*plan, ctx, *loopback)) {
+      if (!check_machine(*plan, ctx, *loopback, *ssh_config, false)) {
         ctx.exit_code = kExitFailed;
         return;
       }
@@ -102,20 +206,31 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
       o.terminal = ::isatty(STDOUT_FILENO) != 0;
       o.loopback = *loopback;
       o.fresh = *fresh;
+      o.ssh_config = *ssh_config;
+      o.jobs = *jobs;
       ctx.exit_code = experiments::run_plan(*plan, o, ctx.out, ctx.err);
     });
   }
   {
     auto file = std::make_shared<std::string>();
+    auto faults = std::make_shared<bool>(false);
+    auto ssh_config = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(
         "plan", "Check an experiment file and print its runs, without starting anything");
     cmd->footer(
-        "Prints each run (index, parameters, repetition, seed, key) and the estimated time.\n"
+        "Checks the machine first (root for namespaces, SCTP, and each remote site over ssh:\n"
+        "reached, its rsplab version, its clock offset), then prints each run (index,\n"
+        "parameters, repetition, seed, number of faults, key) and the estimated time; with\n"
+        "--faults each run's faults too, the schedules' drawn from its seed.\n"
         "Exit status: 0 valid; 1 valid but this machine cannot run it; 2 invalid (file:line:col).");
     cmd->add_option("file", *file, "Experiment file (YAML)")->required();
-    cmd->callback([file, &ctx] {
+    cmd->add_flag("--faults", *faults, "List every run's faults in time order");
+    cmd->add_option("--ssh-config", *ssh_config,
+                    "Remote sites: ssh client configuration file (ssh -F; default: your own)");
+    cmd->callback([file, faults, ssh_config, &ctx] {
       const auto plan = load(*file, ctx);
       if (!plan) return;
+      const bool machine_ok = check_machine(*plan, ctx, false, *ssh_config, true);
       ctx.out << plan->name << ": " << plan->runs.size() << " run(s) ("
               << plan->runs.size() / std::max<std::size_t>(1, plan->repetitions)
               << " sweep point(s) x " << plan->repetitions << " repetition(s)), estimated "
@@ -123,11 +238,14 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
       for (const auto& r : plan->runs) {
         ctx.out << "  run " << r.index << ":";
         for (const auto& [k, v] : r.parameters) ctx.out << " " << k << "=" << v;
-        ctx.out << " rep=" << r.repetition << " seed=" << r.seed << " key=" << r.key.substr(0, 16)
-                << "\n";
+        ctx.out << " rep=" << r.repetition << " seed=" << r.seed;
+        if (!r.faults.empty()) ctx.out << " faults=" << r.faults.size();
+        ctx.out << " key=" << r.key.substr(0, 16) << "\n";
+        if (*faults)
+          for (const auto& f : r.faults) ctx.out << "    " << fault_text(r, f) << "\n";
       }
       ctx.out << std::flush;
-      if (!check_machine(*plan, ctx, false)) ctx.exit_code = kExitFailed;
+      if (!machine_ok) ctx.exit_code = kExitFailed;
     });
   }
   {

@@ -268,6 +268,7 @@ class PeMember final : public Member {
     if (const auto* info = wire::policy_info(config.policy.type)) policy_name_ = info->short_name;
     listener_ = transport::Listener::open(io, kind, at, {true, 0});
     user_ = listener_->local_endpoint();
+    links_.set_local(user_.addresses);  // registrations come from the addresses they name
     config.user_transport.kind =
         kind == transport::Kind::sctp ? wire::TransportKind::sctp : wire::TransportKind::tcp;
     config.user_transport.use = wire::TransportUse::data_plus_control;
@@ -530,8 +531,15 @@ int run(const Options& o, Context& ctx) {
   std::vector<session::ServiceConfig> services;  // each member's, for a restart
   std::size_t finished = 0;
   bool restarting = false;
+  // With --control stdin a crashed member may be restarted: the process outlives its
+  // members while its controller is there (until its input ends, or a signal), unless one
+  // failed (its registration cannot succeed).
+  bool controlled = false;
   const auto on_done = [&] {
-    if (++finished == members.size() && !restarting) io.stop();
+    if (++finished < members.size() || restarting) return;
+    const bool failed =
+        std::any_of(members.begin(), members.end(), [](const auto& m) { return m->failed(); });
+    if (!controlled || failed) io.stop();
   };
   std::mt19937_64 ids(seed);
   const auto random_id = [&] {
@@ -605,6 +613,11 @@ int run(const Options& o, Context& ctx) {
         members[i]->start(previous);
       };
       control = open_control(io, members, log, restart);
+      controlled = true;
+      control->on_end([&] {
+        controlled = false;
+        if (finished == members.size()) io.stop();
+      });
     } catch (const std::exception& e) {
       return usage(std::string("--control stdin: standard input must be a pipe or terminal: ") +
                    e.what());
@@ -617,8 +630,10 @@ int run(const Options& o, Context& ctx) {
     if (ec) return;
     log(Level::info, "signal %d: shutting down (cookies, deregistration)", sig);
     if (control) control->close();
+    controlled = false;
     if (announce_receiver) announce_receiver->close();
     for (auto& m : members) m->shutdown();
+    if (finished == members.size()) io.stop();  // every member was down already
     exit_timer.expires_after(std::chrono::seconds(5));
     exit_timer.async_wait([&](const boost::system::error_code& e) {
       if (e) return;
@@ -652,6 +667,8 @@ void add_pe_command(CLI::App& app, Context& ctx) {
       "\"restart\",\"member\":I}: kill = a crash (connections dropped, no goodbye), stop/resume\n"
       "= as SIGSTOP/SIGCONT, shutdown = as SIGTERM for that member only, restart = killed if\n"
       "alive, then back as a fresh PE (new random id, no jobs, new listener, registers anew).\n"
+      "With --control the process outlives its members (they may be restarted) until its\n"
+      "input ends or a signal comes.\n"
       "Durations need a unit or are milliseconds: 30s, 500ms, 2min.\n"
       "Policies: NAME or NAME:V1[,V2...], values in the policy's field order; loads,\n"
       "degradations and DPFs as fractions 0..1 or percentages (5%), weights, priorities\n"

@@ -244,6 +244,14 @@ class RegistrarLinks {
   std::size_t size() const { return registrars_.size(); }
   const rserpool::transport::Endpoint& endpoint(std::size_t i) const { return registrars_[i]; }
 
+  // The addresses connections leave from (TCP: the first of the registrar's family; SCTP: all
+  // of them): a PE's own, which the registrar checks its registration's addresses against.
+  // Unspecified ones are left out; none (the default): the kernel's choice.
+  void set_local(std::vector<rserpool::transport::Address> local) {
+    std::erase_if(local, [](const auto& a) { return a.is_unspecified(); });
+    local_ = std::move(local);
+  }
+
   // The index of `registrar`: that of an equal endpoint (same addresses in the same order,
   // same port) already known, else a new one at the end.
   std::size_t add(const rserpool::transport::Endpoint& registrar) {
@@ -263,7 +271,7 @@ class RegistrarLinks {
     const std::uint64_t gen = (*generation_)[i];
     auto generation = generation_;
     rserpool::transport::async_connect(
-        io_, kind_, registrars_[i], {}, {false, rserpool::wire::kPpidAsap},
+        io_, kind_, registrars_[i], local_, {false, rserpool::wire::kPpidAsap},
         [this, i, gen, generation](std::error_code ec,
                                    std::shared_ptr<rserpool::transport::Connection> c) {
           if (gen != (*generation)[i]) {
@@ -303,6 +311,7 @@ class RegistrarLinks {
  private:
   boost::asio::io_context& io_;
   rserpool::transport::Kind kind_;
+  std::vector<rserpool::transport::Address> local_;
   std::vector<rserpool::transport::Endpoint> registrars_;
   std::vector<std::shared_ptr<rserpool::transport::Connection>> conns_;
   // Shared with pending handlers, which may outlive this object.

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <set>
 #include <span>
 #include <sstream>
@@ -55,6 +56,29 @@ std::string run_key(const nlohmann::json& resolved, std::string_view rsplab_vers
 }
 
 namespace {
+std::uint64_t splitmix64(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+std::uint64_t schedule_seed(std::uint64_t run_seed, std::size_t position, std::string_view unit) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a of the unit's name
+  for (const unsigned char c : unit) h = (h ^ c) * 1099511628211ULL;
+  return splitmix64(splitmix64(splitmix64(run_seed) ^ (std::uint64_t{position} + 1)) ^ h);
+}
+
+Duration exponential_draw(std::uint64_t engine_output, Duration mean) {
+  // u in (0, 1]: never ln(0).
+  const double u = static_cast<double>((engine_output >> 11) + 1) * 0x1.0p-53;
+  const double ns = -std::log(u) * static_cast<double>(mean.count());
+  if (!(ns < 9.2e18)) return Duration::max();
+  return Duration(static_cast<Duration::rep>(std::llround(ns)));
+}
+
+namespace {
 
 namespace values = rserpool::values;
 namespace wire = rserpool::wire;
@@ -62,6 +86,7 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t kMaxRuns = 10000;
 constexpr std::size_t kMaxCount = 10000;        // members of one group
+constexpr std::size_t kMaxFaults = 100000;      // faults of one run, the schedules' included
 constexpr std::size_t kMaxSourceNodes = 100000;  // YAML nodes, aliases expanded
 constexpr int kMaxDepth = 64;
 // The netns backend's limits (agents/sites.hpp): site names at most 32 bytes and not
@@ -475,11 +500,16 @@ struct RawPool {
 
 struct RawFault {
   Pos pos;
-  std::string path;
+  std::string path;   // "faults[3]"
+  std::string apath;  // "faults[3].churn": the action's
   Fault::Kind kind = Fault::Kind::kill;
   Fault::TargetKind target_kind = Fault::TargetKind::none;
+  std::optional<Schedule::Kind> schedule;  // churn/flap: no `at`, mtbf and downtime instead
   Text at;
   std::optional<Text> lasts, target, site, isp, count;
+  std::optional<Text> percent;                       // loss
+  std::vector<Text> sites;                           // partition: two
+  std::optional<Text> mtbf, downtime, start, until;  // churn, flap
 };
 
 struct Dimension {
@@ -809,7 +839,9 @@ class Loader {
                             "': use a-z, 0-9 and '-' (not first), at most 32 characters, not 'core'");
       if (raw.sites.size() == kMaxSites)
         fail(s.key_pos, "sites: at most " + std::to_string(kMaxSites));
-      const auto fields = entries(s.value, s.pos, path, {"isps", "host", "prefix4", "prefix6"});
+      const auto fields = entries(s.value, s.pos, path,
+                                  {"isps", "host", "rsplab", "addresses", "interfaces", "prefix4",
+                                   "prefix6"});
       Site site;
       site.name = s.key;
       const Entry& isps = need(fields, "isps", s.pos, path);
@@ -837,6 +869,49 @@ class Loader {
                         [](char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '\''; }))
           fail(t.pos, path + ".host: '" + t.text + "' is not an ssh destination ([user@]host)");
         site.host = t.text;
+      }
+      for (const char* key : {"rsplab", "addresses", "interfaces"}) {
+        const Entry* x = find(fields, key);
+        if (x && !site.host)
+          fail(x->key_pos, path + "." + key + ": only for a remote site (one with 'host')");
+      }
+      if (const Entry* x = find(fields, "rsplab")) {
+        const Text t = scalar(*x, path + ".rsplab", false);
+        if (t.text.empty() || t.text[0] == '-' ||
+            std::any_of(t.text.begin(), t.text.end(), [](char c) {
+              return std::isspace(static_cast<unsigned char>(c)) || c == '\'' || c == '"' ||
+                     c == '$' || c == '`' || c == ';' || c == '&' || c == '|';
+            }))
+          fail(t.pos, path + ".rsplab: '" + t.text +
+                          "' is not a path or name of the rsplab executable (no spaces or shell "
+                          "characters)");
+        site.rsplab = t.text;
+      }
+      if (const Entry* x = find(fields, "addresses")) {
+        for (const auto& [n, pos] : list(*x, path + ".addresses")) {
+          const Text t = scalar(n, pos, path + ".addresses", false);
+          unsigned char buf[16];
+          if (::inet_pton(AF_INET, t.text.c_str(), buf) != 1 &&
+              ::inet_pton(AF_INET6, t.text.c_str(), buf) != 1)
+            fail(t.pos, path + ".addresses: '" + t.text + "' is not an IP address");
+          site.addresses.push_back(t.text);
+        }
+        if (site.addresses.empty()) fail(x->pos, path + ".addresses: at least one address");
+      }
+      if (const Entry* x = find(fields, "interfaces")) {
+        for (const auto& [n, pos] : list(*x, path + ".interfaces")) {
+          const Text t = scalar(n, pos, path + ".interfaces", false);
+          if (t.text.empty() || t.text.size() > 15 || t.text[0] == '-' ||
+              std::any_of(t.text.begin(), t.text.end(), [](char c) {
+                return !(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                         c == '.' || c == '@');
+              }))
+            fail(t.pos, path + ".interfaces: '" + t.text + "' is not an interface name");
+          site.interfaces.push_back(t.text);
+        }
+        if (site.interfaces.size() != site.isps.size())
+          fail(x->pos, path + ".interfaces: one per ISP (" + std::to_string(site.isps.size()) +
+                           " ISPs, " + std::to_string(site.interfaces.size()) + " interfaces)");
       }
       for (const bool v6 : {false, true}) {
         const char* key = v6 ? "prefix6" : "prefix4";
@@ -938,13 +1013,12 @@ class Loader {
     std::size_t i = 0;
     for (const auto& [n, pos] : list(e, "faults", false)) {
       const std::string path = "faults[" + std::to_string(i++) + "]";
-      const auto es =
-          entries(n, pos, path,
-                  {"at", "for", "kill", "stop", "resume", "restart", "link-down", "link-up"});
+      const auto es = entries(n, pos, path,
+                              {"at", "for", "kill", "stop", "resume", "restart", "link-down",
+                               "link-up", "loss", "partition", "churn", "flap"});
       RawFault f;
       f.pos = pos;
       f.path = path;
-      f.at = scalar(need(es, "at", pos, path), path + ".at", true);
       const Entry* action = nullptr;
       for (const Entry& x : es) {
         if (x.key == "at" || x.key == "for") continue;
@@ -954,13 +1028,59 @@ class Loader {
         action = &x;
       }
       if (!action)
-        fail(pos, path + ": missing the action (kill, stop, resume, restart, link-down, link-up)");
+        fail(pos, path + ": missing the action (kill, stop, resume, restart, link-down, link-up, "
+                         "loss, partition, churn, flap)");
       const std::string apath = path + "." + action->key;
-      if (action->key == "link-down" || action->key == "link-up") {
-        f.kind = action->key == "link-down" ? Fault::Kind::link_down : Fault::Kind::link_up;
-        const auto as = entries(action->value, action->pos, apath, {"site", "isp"});
+      f.apath = apath;
+      if (action->key == "churn" || action->key == "flap") {
+        // A schedule: its times come from mtbf and downtime, not from `at` and `for`.
+        for (const char* key : {"at", "for"})
+          if (const Entry* x = find(es, key))
+            fail(x->key_pos, path + ": '" + key + "' is not for a schedule (" + action->key +
+                                 " has mtbf, downtime, and optionally start and until)");
+        const bool churn = action->key == "churn";
+        f.schedule = churn ? Schedule::Kind::churn : Schedule::Kind::flap;
+        std::vector<std::string_view> allowed{"mtbf", "downtime", "start", "until", "site"};
+        if (churn) allowed.insert(allowed.end(), {"registrar", "group", "pool"});
+        else allowed.push_back("isp");
+        const auto as = entries(action->value, action->pos, apath, allowed);
+        if (churn) {
+          read_target(as, apath, f);
+          if (f.target_kind == Fault::TargetKind::none)
+            fail(action->pos, apath + ": missing the target (registrar, group or pool)");
+        } else {
+          f.site = scalar(need(as, "site", action->pos, apath), apath + ".site", true);
+          f.isp = scalar(need(as, "isp", action->pos, apath), apath + ".isp", true);
+        }
+        f.mtbf = scalar(need(as, "mtbf", action->pos, apath), apath + ".mtbf", true);
+        f.downtime = scalar(need(as, "downtime", action->pos, apath), apath + ".downtime", true);
+        if (const Entry* x = find(as, "start")) f.start = scalar(*x, apath + ".start", true);
+        if (const Entry* x = find(as, "until")) f.until = scalar(*x, apath + ".until", true);
+        raw.faults.push_back(std::move(f));
+        continue;
+      }
+      f.at = scalar(need(es, "at", pos, path), path + ".at", true);
+      if (action->key == "link-down" || action->key == "link-up" || action->key == "loss") {
+        f.kind = action->key == "link-down" ? Fault::Kind::link_down
+                 : action->key == "link-up" ? Fault::Kind::link_up
+                                            : Fault::Kind::loss;
+        const bool loss = f.kind == Fault::Kind::loss;
+        const auto as = entries(action->value, action->pos, apath,
+                                loss ? std::vector<std::string_view>{"site", "isp", "percent"}
+                                     : std::vector<std::string_view>{"site", "isp"});
         f.site = scalar(need(as, "site", action->pos, apath), apath + ".site", true);
         f.isp = scalar(need(as, "isp", action->pos, apath), apath + ".isp", true);
+        if (loss)
+          f.percent = scalar(need(as, "percent", action->pos, apath), apath + ".percent", true);
+      } else if (action->key == "partition") {
+        f.kind = Fault::Kind::partition;
+        const auto as = entries(action->value, action->pos, apath, {"sites"});
+        const Entry& sites = need(as, "sites", action->pos, apath);
+        for (const auto& [x, xpos] : list(sites, apath + ".sites"))
+          f.sites.push_back(scalar(x, xpos, apath + ".sites", true));
+        if (f.sites.size() != 2)
+          fail(sites.pos, apath + ".sites: two sites, [a, b] (traffic between them is dropped), not " +
+                              std::to_string(f.sites.size()));
       } else {
         f.kind = action->key == "kill"      ? Fault::Kind::kill
                  : action->key == "stop"    ? Fault::Kind::stop
@@ -968,33 +1088,40 @@ class Loader {
                                             : Fault::Kind::resume;
         const auto as = entries(action->value, action->pos, apath,
                                 {"registrar", "group", "pool", "site", "count"});
-        const Entry* target = nullptr;
-        for (const Entry& x : as) {
-          if (x.key == "site" || x.key == "count") continue;
-          if (target)
-            fail(x.key_pos, apath + ": one target ('" + target->key + "' and '" + x.key + "')");
-          target = &x;
-        }
-        if (!target) fail(action->pos, apath + ": missing the target (registrar, group or pool)");
-        f.target_kind = target->key == "registrar" ? Fault::TargetKind::registrar
-                        : target->key == "group"   ? Fault::TargetKind::group
-                                                   : Fault::TargetKind::pool;
-        f.target = scalar(*target, apath + "." + target->key, true);
-        if (f.kind == Fault::Kind::restart && f.target_kind == Fault::TargetKind::registrar)
-          fail(target->key_pos, apath + ": restart takes PE members (group or pool), not a registrar");
-        if (const Entry* s = find(as, "site")) {
-          if (f.target_kind != Fault::TargetKind::pool)
-            fail(s->key_pos, apath + ": 'site' narrows a pool target only");
-          f.site = scalar(*s, apath + ".site", true);
-        }
+        read_target(as, apath, f);
+        if (f.target_kind == Fault::TargetKind::none)
+          fail(action->pos, apath + ": missing the target (registrar, group or pool)");
         if (const Entry* c = find(as, "count")) f.count = scalar(*c, apath + ".count", true);
       }
       if (const Entry* x = find(es, "for")) {
-        if (f.kind != Fault::Kind::stop && f.kind != Fault::Kind::link_down)
-          fail(x->key_pos, path + ": 'for' goes with stop and link-down only");
+        if (f.kind != Fault::Kind::stop && f.kind != Fault::Kind::link_down &&
+            f.kind != Fault::Kind::loss && f.kind != Fault::Kind::partition)
+          fail(x->key_pos, path + ": 'for' goes with stop, link-down, loss and partition only");
         f.lasts = scalar(*x, path + ".for", true);
       }
       raw.faults.push_back(std::move(f));
+    }
+  }
+
+  // The target of kill/stop/resume/restart/churn: one of registrar, group, pool; `site`
+  // narrows a pool.
+  void read_target(const std::vector<Entry>& as, const std::string& apath, RawFault& f) {
+    const Entry* target = nullptr;
+    for (const Entry& x : as) {
+      if (x.key != "registrar" && x.key != "group" && x.key != "pool") continue;
+      if (target)
+        fail(x.key_pos, apath + ": one target ('" + target->key + "' and '" + x.key + "')");
+      target = &x;
+    }
+    if (!target) return;
+    f.target_kind = target->key == "registrar" ? Fault::TargetKind::registrar
+                    : target->key == "group"   ? Fault::TargetKind::group
+                                               : Fault::TargetKind::pool;
+    f.target = scalar(*target, apath + "." + target->key, true);
+    if (const Entry* s = find(as, "site")) {
+      if (f.target_kind != Fault::TargetKind::pool)
+        fail(s->key_pos, apath + ": 'site' narrows a pool target only");
+      f.site = scalar(*s, apath + ".site", true);
     }
   }
 
@@ -1140,7 +1267,13 @@ class Loader {
     }
 
     const Duration total = run.warmup + run.duration;
-    for (const RawFault& rf : raw.faults) {
+    for (std::size_t position = 0; position < raw.faults.size(); ++position) {
+      const RawFault& rf = raw.faults[position];
+      const std::string& apath = rf.apath;
+      if (rf.schedule) {
+        run.schedules.push_back(schedule(rf, position, point, raw, run));
+        continue;
+      }
       Fault f;
       f.kind = rf.kind;
       f.target_kind = rf.target_kind;
@@ -1158,71 +1291,23 @@ class Loader {
               "ends after the run (at + for > warm-up + duration = " +
                   values::format_duration(total) + "; leave 'for' out to last to the end)");
       }
-      if (rf.kind == Fault::Kind::link_down || rf.kind == Fault::Kind::link_up) {
-        const std::string apath =
-            path + (rf.kind == Fault::Kind::link_down ? ".link-down" : ".link-up");
-        const Site& s = site_ref(*rf.site, point, run.sites, apath + ".site");
-        const Val isp = get(*rf.isp, point);
-        if (std::find(s.isps.begin(), s.isps.end(), isp.text) == s.isps.end()) {
-          std::string names;
-          for (const auto& x : s.isps) names += (names.empty() ? "" : ", ") + x;
-          bad(isp, apath + ".isp",
-              "site " + s.name + " has no ISP '" + isp.text + "' (its ISPs: " + names + ")");
-        }
-        f.site = s.name;
-        f.isp = isp.text;
+      if (rf.kind == Fault::Kind::link_down || rf.kind == Fault::Kind::link_up ||
+          rf.kind == Fault::Kind::loss) {
+        site_isp(rf, point, run, f);
+        if (rf.kind == Fault::Kind::loss) f.percent = percent(*rf.percent, point, apath + ".percent");
+      } else if (rf.kind == Fault::Kind::partition) {
+        const Site& a = site_ref(rf.sites[0], point, run.sites, apath + ".sites");
+        const Site& b = site_ref(rf.sites[1], point, run.sites, apath + ".sites");
+        if (a.name == b.name)
+          bad(get(rf.sites[1], point), apath + ".sites",
+              "'" + b.name + "' twice: a partition is between two different sites");
+        f.site = a.name;
+        f.peer = b.name;
       } else {
-        const std::string apath = path + (rf.kind == Fault::Kind::kill      ? ".kill"
-                                          : rf.kind == Fault::Kind::stop    ? ".stop"
-                                          : rf.kind == Fault::Kind::restart ? ".restart"
-                                                                            : ".resume");
         f.count = count(rf.count, point, apath + ".count");
         const Val t = get(*rf.target, point);
         f.target = t.text;
-        std::size_t members = 0;
-        switch (rf.target_kind) {
-          case Fault::TargetKind::registrar: {
-            for (const Registrar& r : run.registrars)
-              if (r.name == t.text) members = 1;
-            if (!members)
-              bad(t, apath + ".registrar",
-                  "unknown registrar '" + t.text + "' (registrars are pr0 to pr" +
-                      std::to_string(run.registrars.size() - 1) + ", in file order)");
-            break;
-          }
-          case Fault::TargetKind::group: {
-            bool found = false;
-            for (const PeGroup& g : run.pes)
-              if (g.name == t.text) found = true, members = g.count;
-            for (const PuGroup& g : run.pus)
-              if (g.name == t.text) {
-                found = true, members = g.count;
-                if (rf.kind == Fault::Kind::restart)
-                  bad(t, apath + ".group", "restart takes PE groups only ('" + t.text + "' is a PU group)");
-              }
-            if (!found) {
-              std::string names;
-              for (const PeGroup& g : run.pes) names += (names.empty() ? "" : ", ") + g.name;
-              for (const PuGroup& g : run.pus) names += ", " + g.name;
-              bad(t, apath + ".group", "unknown group '" + t.text + "' (groups: " + names + ")");
-            }
-            break;
-          }
-          case Fault::TargetKind::pool:
-          case Fault::TargetKind::none: {
-            bool found = false;
-            for (const RawPool& p : raw.pools) found = found || p.name == t.text;
-            if (!found) bad(t, apath + ".pool", "unknown pool '" + t.text + "'");
-            std::optional<std::string> site;
-            if (rf.site) site = f.site = site_ref(*rf.site, point, run.sites, apath + ".site").name;
-            for (const PeGroup& g : run.pes)
-              if (g.pool == t.text && (!site || g.site == *site)) members += g.count;
-            if (members == 0)
-              bad(rf.site ? get(*rf.site, point) : t, apath + (rf.site ? ".site" : ".pool"),
-                  "pool " + t.text + " has no PEs" + (site ? " at site " + *site : ""));
-            break;
-          }
-        }
+        const std::size_t members = target_members(rf, point, raw, run, f);
         if (f.count > members) {
           const Val c = rf.count ? get(*rf.count, point) : t;
           bad(c, apath + ".count",
@@ -1235,6 +1320,193 @@ class Loader {
     std::stable_sort(run.faults.begin(), run.faults.end(),
                      [](const Fault& a, const Fault& b) { return a.at < b.at; });
     return run;
+  }
+
+  // link faults, loss, flap: an existing site and one of its ISPs into f.site, f.isp.
+  template <class F>
+  void site_isp(const RawFault& rf, const Point& point, const Run& run, F& f) const {
+    const Site& s = site_ref(*rf.site, point, run.sites, rf.apath + ".site");
+    const Val isp = get(*rf.isp, point);
+    if (std::find(s.isps.begin(), s.isps.end(), isp.text) == s.isps.end()) {
+      std::string names;
+      for (const auto& x : s.isps) names += (names.empty() ? "" : ", ") + x;
+      bad(isp, rf.apath + ".isp",
+          "site " + s.name + " has no ISP '" + isp.text + "' (its ISPs: " + names + ")");
+    }
+    f.site = s.name;
+    f.isp = isp.text;
+  }
+
+  // 5, 0.5, 12.25 or 5%: a share of packets, 0.01 to 100, in steps of 0.01.
+  double percent(const Text& t, const Point& point, const std::string& path) const {
+    Val v = get(t, point);
+    std::string text = v.text;
+    if (!text.empty() && text.back() == '%') text.pop_back();
+    std::string err;
+    const auto p = values::parse_amount(text, false, &err);
+    if (!p) bad(v, path, err);
+    const double hundredths = std::round(*p * 100);
+    if (!(hundredths >= 1 && hundredths <= 10000) || std::fabs(*p * 100 - hundredths) > 1e-6)
+      bad(v, path, "'" + v.text + "' is not a percentage from 0.01 to 100 (in steps of 0.01)");
+    return hundredths / 100;
+  }
+
+  // The members of a kill/stop/resume/restart/churn target (f.target set), checking that it
+  // exists and suits the action; a pool's optional site goes into f.site.
+  template <class F>
+  std::size_t target_members(const RawFault& rf, const Point& point, const Raw& raw,
+                             const Run& run, F& f) const {
+    const std::string& apath = rf.apath;
+    const Val t = get(*rf.target, point);
+    const char* action = rf.schedule ? "churn" : rf.kind == Fault::Kind::restart ? "restart" : "";
+    std::size_t members = 0;
+    switch (rf.target_kind) {
+      case Fault::TargetKind::registrar: {
+        for (const Registrar& r : run.registrars)
+          if (r.name == t.text) members = 1;
+        if (!members)
+          bad(t, apath + ".registrar",
+              "unknown registrar '" + t.text + "' (registrars are pr0 to pr" +
+                  std::to_string(run.registrars.size() - 1) + ", in file order)");
+        break;
+      }
+      case Fault::TargetKind::group: {
+        bool found = false;
+        for (const PeGroup& g : run.pes)
+          if (g.name == t.text) found = true, members = g.count;
+        for (const PuGroup& g : run.pus)
+          if (g.name == t.text) {
+            found = true, members = g.count;
+            if (*action)
+              bad(t, apath + ".group",
+                  std::string(action) + " takes PE groups only ('" + t.text + "' is a PU group)");
+          }
+        if (!found) {
+          std::string names;
+          for (const PeGroup& g : run.pes) names += (names.empty() ? "" : ", ") + g.name;
+          for (const PuGroup& g : run.pus) names += ", " + g.name;
+          bad(t, apath + ".group", "unknown group '" + t.text + "' (groups: " + names + ")");
+        }
+        break;
+      }
+      case Fault::TargetKind::pool:
+      case Fault::TargetKind::none: {
+        bool found = false;
+        for (const RawPool& p : raw.pools) found = found || p.name == t.text;
+        if (!found) bad(t, apath + ".pool", "unknown pool '" + t.text + "'");
+        std::optional<std::string> site;
+        if (rf.site) site = f.site = site_ref(*rf.site, point, run.sites, apath + ".site").name;
+        for (const PeGroup& g : run.pes)
+          if (g.pool == t.text && (!site || g.site == *site)) members += g.count;
+        if (members == 0)
+          bad(rf.site ? get(*rf.site, point) : t, apath + (rf.site ? ".site" : ".pool"),
+              "pool " + t.text + " has no PEs" + (site ? " at site " + *site : ""));
+        break;
+      }
+    }
+    return members;
+  }
+
+  // A churn or flap entry, checked (its faults are drawn per repetition: expand_schedules).
+  Schedule schedule(const RawFault& rf, std::size_t position, const Point& point, const Raw& raw,
+                    const Run& run) const {
+    const std::string& apath = rf.apath;
+    const Duration total = run.warmup + run.duration;
+    Schedule s;
+    s.kind = *rf.schedule;
+    s.position = position;
+    if (s.kind == Schedule::Kind::churn) {
+      s.target_kind = rf.target_kind;
+      s.target = get(*rf.target, point).text;
+      target_members(rf, point, raw, run, s);
+    } else {
+      site_isp(rf, point, run, s);
+    }
+    s.mtbf = duration(*rf.mtbf, point, apath + ".mtbf");
+    if (s.mtbf <= 0ns) bad(get(*rf.mtbf, point), apath + ".mtbf", "must be above 0");
+    s.downtime = duration(*rf.downtime, point, apath + ".downtime");
+    if (rf.start) s.start = duration(*rf.start, point, apath + ".start");
+    s.until = total;
+    if (rf.until) {
+      s.until = duration(*rf.until, point, apath + ".until");
+      if (s.until > total)
+        bad(get(*rf.until, point), apath + ".until",
+            "'" + get(*rf.until, point).text + "' is after the run's end (warm-up + duration = " +
+                values::format_duration(total) + ")");
+    }
+    if (s.start >= s.until) {
+      const Text& at = rf.start ? *rf.start : *rf.until;
+      bad(get(at, point), apath + (rf.start ? ".start" : ".until"),
+          "the schedule's window is empty (start " + values::format_duration(s.start) +
+              " >= until " + values::format_duration(s.until) + ")");
+    }
+    return s;
+  }
+
+  // Draws the faults of every schedule from the run's seed (see Schedule) and merges them
+  // into run.faults by time.
+  void expand_schedules(const Raw& raw, Run& run) const {
+    if (run.schedules.empty()) return;
+    const Duration total = run.warmup + run.duration;
+    for (std::size_t k = 0; k < run.schedules.size(); ++k) {
+      const Schedule& s = run.schedules[k];
+      const auto unit = [&](const std::string& name, Fault down, Fault up) {
+        down.schedule = up.schedule = k;
+        std::mt19937_64 engine(schedule_seed(run.seed, s.position, name));
+        Duration t = s.start;
+        for (;;) {
+          const Duration uptime =
+              std::chrono::round<std::chrono::milliseconds>(exponential_draw(engine(), s.mtbf));
+          if (uptime >= s.until - t) break;  // the next failure is not before `until`
+          t += uptime;
+          down.at = t;
+          run.faults.push_back(down);
+          if (s.downtime > total - t) break;  // back after the run's end: left out
+          t += s.downtime;
+          up.at = t;
+          run.faults.push_back(up);
+          if (run.faults.size() > kMaxFaults)
+            fail(raw.faults[s.position].pos,
+                 raw.faults[s.position].apath + ": more than " + std::to_string(kMaxFaults) +
+                     " faults in a run (a longer mtbf, or a shorter window with start/until)");
+        }
+      };
+      Fault down, up;
+      switch (s.kind) {
+        case Schedule::Kind::flap:
+          down.kind = Fault::Kind::link_down;
+          up.kind = Fault::Kind::link_up;
+          down.site = up.site = s.site;
+          down.isp = up.isp = s.isp;
+          unit(s.site + "/" + s.isp, down, up);
+          break;
+        case Schedule::Kind::churn:
+          down.kind = Fault::Kind::kill;
+          up.kind = Fault::Kind::restart;
+          if (s.target_kind == Fault::TargetKind::registrar) {
+            down.target_kind = up.target_kind = Fault::TargetKind::registrar;
+            down.target = up.target = s.target;
+            unit(s.target, down, up);
+            break;
+          }
+          // Every PE member of the group, or of the pool's groups (at the site).
+          for (const PeGroup& g : run.pes) {
+            const bool match = s.target_kind == Fault::TargetKind::group
+                                   ? g.name == s.target
+                                   : g.pool == s.target && (s.site.empty() || g.site == s.site);
+            if (!match) continue;
+            down.target_kind = up.target_kind = Fault::TargetKind::group;
+            down.target = up.target = g.name;
+            for (std::size_t m = 0; m < g.count; ++m) {
+              down.member = up.member = m;
+              unit(g.name + "#" + std::to_string(m), down, up);
+            }
+          }
+          break;
+      }
+    }
+    std::stable_sort(run.faults.begin(), run.faults.end(),
+                     [](const Fault& a, const Fault& b) { return a.at < b.at; });
   }
 
   static nlohmann::json resolved_json(const Run& r) {
@@ -1251,6 +1523,8 @@ class Loader {
     for (const Site& s : r.sites) {
       json x{{"name", s.name}, {"isps", s.isps}};
       if (s.host) x["host"] = *s.host;
+      if (!s.addresses.empty()) x["addresses"] = s.addresses;
+      if (!s.interfaces.empty()) x["interfaces"] = s.interfaces;
       if (s.prefix4) x["prefix4"] = *s.prefix4;
       if (s.prefix6) x["prefix6"] = *s.prefix6;
       j["sites"].push_back(std::move(x));
@@ -1267,9 +1541,11 @@ class Loader {
       j["pus"].push_back({{"name", g.name}, {"pool", g.pool}, {"site", g.site}, {"count", g.count},
                           {"args", g.args}});
     j["faults"] = json::array();
-    static constexpr const char* kKinds[] = {"kill",      "stop",    "resume",
-                                             "link-down", "link-up", "restart"};
+    static constexpr const char* kKinds[] = {"kill",      "stop",    "resume",   "link-down",
+                                             "link-up",   "restart", "loss",     "loss-end",
+                                             "partition", "partition-end"};
     static constexpr const char* kTargets[] = {"", "registrar", "group", "pool"};
+    // Keys only where they apply: the files of before schedules keep their run keys.
     for (const Fault& f : r.faults) {
       json x{{"kind", kKinds[static_cast<int>(f.kind)]}, {"at", values::format_duration(f.at)}};
       if (f.lasts) x["for"] = values::format_duration(*f.lasts);
@@ -1277,9 +1553,29 @@ class Loader {
         x[kTargets[static_cast<int>(f.target_kind)]] = f.target;
         x["count"] = f.count;
       }
+      if (f.member) x["member"] = *f.member;
       if (!f.site.empty()) x["site"] = f.site;
       if (!f.isp.empty()) x["isp"] = f.isp;
+      if (!f.peer.empty()) x["peer"] = f.peer;
+      if (f.kind == Fault::Kind::loss) x["percent"] = f.percent;
+      if (f.schedule) x["schedule"] = *f.schedule;
       j["faults"].push_back(std::move(x));
+    }
+    if (!r.schedules.empty()) {
+      j["schedules"] = json::array();
+      for (const Schedule& s : r.schedules) {
+        json x{{"kind", s.kind == Schedule::Kind::churn ? "churn" : "flap"},
+               {"position", s.position},
+               {"mtbf", values::format_duration(s.mtbf)},
+               {"downtime", values::format_duration(s.downtime)},
+               {"start", values::format_duration(s.start)},
+               {"until", values::format_duration(s.until)}};
+        if (s.target_kind != Fault::TargetKind::none)
+          x[kTargets[static_cast<int>(s.target_kind)]] = s.target;
+        if (!s.site.empty()) x["site"] = s.site;
+        if (!s.isp.empty()) x["isp"] = s.isp;
+        j["schedules"].push_back(std::move(x));
+      }
     }
     return j;
   }
@@ -1315,6 +1611,7 @@ class Loader {
         run.point = p;
         run.repetition = i;
         run.seed = repetition_seed(raw.seed, i);
+        expand_schedules(raw, run);
         run.resolved = resolved_json(run);
         run.key = run_key(run.resolved, version_);
         const Duration add = run.warmup + run.duration + kRunAllowance;

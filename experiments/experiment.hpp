@@ -7,7 +7,8 @@
 //                                     groups vary together) × repetitions
 //                                  ─► substitute $parameters, resolve defaults ─► Run[]
 //
-// Pure apart from reading the file: no clock, no randomness beyond the seeds it computes.
+// Pure apart from reading the file: no clock; the only randomness is the fault schedules',
+// drawn from the runs' seeds (Schedule).
 #pragma once
 
 #include <chrono>
@@ -44,7 +45,12 @@ class LoadError : public std::runtime_error {
 struct Site {
   std::string name;
   std::vector<std::string> isps;    // at least one; the order numbers the interfaces
-  std::optional<std::string> host;  // reached over ssh (issue 7); nullopt: a local namespace
+  // Reached over ssh: `ssh HOST RSPLAB agent --stdio` ([user@]host as the user's OpenSSH
+  // configuration knows it); nullopt: a local namespace (or loopback).
+  std::optional<std::string> host;
+  std::string rsplab = "rsplab";        // the rsplab executable on `host` (a path or a name)
+  std::vector<std::string> addresses;   // host: what its components bind (empty: the agent's)
+  std::vector<std::string> interfaces;  // host: its interface per ISP (link faults), or none
   // The address plan, when the file gives one: the site's IPv4 / IPv6 prefix, one /24 (/64)
   // per ISP carved from it in ISP order ("198.18.4.0/22", "fd00:5253:504c:400::/56").
   // nullopt: the runner's default plan. Either every site has one or none has.
@@ -79,21 +85,52 @@ struct PuGroup {
 };
 
 struct Fault {
-  enum class Kind { kill, stop, resume, link_down, link_up, restart };  // append only
-  // What `target` names (kill/stop/resume); none for link faults.
+  // loss_end and partition_end undo loss and partition (the runner adds them after `for`).
+  enum class Kind {
+    kill, stop, resume, link_down, link_up, restart,  // append only
+    loss, loss_end, partition, partition_end,
+  };
+  // What `target` names (kill/stop/resume/restart); none for network faults.
   enum class TargetKind { none, registrar, group, pool };
   Kind kind = Kind::kill;
   TargetKind target_kind = TargetKind::none;
   Duration at{};                  // since the run's clock started (readiness; warm-up included)
-  std::optional<Duration> lasts;  // `for:` stop → resume, link-down → link-up after it
-  // restart: PE members (a group or a pool) killed if alive, back with a new identity.
+  // `for:` stop → resume, link-down → link-up, loss → loss_end, partition → partition_end
+  // after it.
+  std::optional<Duration> lasts;
+  // restart: PE members (a group or a pool) killed if alive, back with a new identity; or a
+  // registrar, killed if alive and started again on the same ASAP and ENRP ports.
   // kill/stop/resume: a registrar ("pr0") or a PE/PU group ("CalcAppPool/pe0"), or a pool
   // and optionally a site, meaning its PE groups; `count` members of it (default 1).
   std::string target;
   std::size_t count = 1;
-  // link_down/link_up: the site's ISP interface. For a pool target, `site` (optional)
-  // narrows it to the pool's PE groups at that site.
-  std::string site, isp;
+  // A group target and this: exactly member `*member` of the group (0..count-1), whatever
+  // identity it has now (a restarted PE keeps its member index). Faults of churn schedules.
+  std::optional<std::size_t> member;
+  // link_down/link_up/loss/loss_end: the site's ISP interface. For a pool target, `site`
+  // (optional) narrows it to the pool's PE groups at that site. partition/partition_end:
+  // traffic between `site` and `peer` (another site).
+  std::string site, isp, peer;
+  double percent = 0;  // loss: the share of packets dropped, 0 < percent <= 100 (0.01 steps)
+  // The schedule (Run::schedules) this fault came from; nullopt: a one-shot fault.
+  std::optional<std::size_t> schedule;
+};
+
+// A fault schedule (`churn:` or `flap:` in `faults`), expanded when the plan is made into
+// one-shot Faults: each unit (a PE member, a registrar, an ISP link) independently stays up
+// for a time ~ Exp(mean `mtbf`), goes down (kill / link-down), comes back after `downtime`
+// (restart: a PE with a new identity, a registrar on its ports / link-up), and so on. Failures
+// fall in [start, until); a recovery after the run's end is left out. Deterministic from the
+// run's seed, the schedule's position in `faults` and the unit's name (schedule_seed), with
+// std::mt19937_64 (fully specified by the standard) and an inverse-CDF exponential.
+struct Schedule {
+  enum class Kind { churn, flap };
+  Kind kind = Kind::churn;
+  std::size_t position = 0;  // its index in the file's `faults` list
+  Fault::TargetKind target_kind = Fault::TargetKind::none;  // churn: registrar, group, pool
+  std::string target;                                       // churn: "pr0", "P/pe0", "P"
+  std::string site, isp;  // churn of a pool: the optional site; flap: the link
+  Duration mtbf{}, downtime{}, start{}, until{};  // until: resolved (default: the run's end)
 };
 
 // One run: everything resolved, no $parameters left.
@@ -114,8 +151,9 @@ struct Run {
   std::vector<Registrar> registrars;
   std::vector<PeGroup> pes;
   std::vector<PuGroup> pus;
-  std::vector<Fault> faults;  // by `at`
-  nlohmann::json resolved;    // this run's definition as JSON (what the key hashes)
+  std::vector<Schedule> schedules;  // in file order; expanded into `faults`
+  std::vector<Fault> faults;        // by `at` (one-shot faults and the schedules' faults)
+  nlohmann::json resolved;          // this run's definition as JSON (what the key hashes)
 };
 
 struct Plan {
@@ -137,6 +175,15 @@ inline constexpr Duration kRunAllowance = std::chrono::seconds(10);
 // Common random numbers: the seed of repetition `repetition`, the same at every sweep point.
 // Never 0 (0 asks the components for a random seed).
 std::uint64_t repetition_seed(std::uint64_t base, std::size_t repetition);
+
+// The seed of one unit's stream in schedule `position` of a run with seed `run_seed`
+// (SplitMix64 over the three; `unit` names the unit: "P/pe0#3", "pr0", "oslo/telenor").
+std::uint64_t schedule_seed(std::uint64_t run_seed, std::size_t position, std::string_view unit);
+
+// One draw ~ Exp(mean): -mean · ln(u), u uniform in (0, 1] from the engine's next 53 bits.
+// Defined here (not std::exponential_distribution, whose output the standard leaves to the
+// library) so that a seed gives the same schedule everywhere.
+Duration exponential_draw(std::uint64_t engine_output, Duration mean);
 
 // Reads and expands `path`; throws LoadError (also for an unreadable file: line 0, col 0).
 Plan load_plan(const std::string& path, std::string_view rsplab_version);

@@ -5,21 +5,27 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -30,6 +36,7 @@
 
 #include "agents/child.hpp"
 #include "agents/journal.hpp"
+#include "agents/remote.hpp"
 #include "agents/sites.hpp"
 #include "results/store.hpp"
 
@@ -95,6 +102,9 @@ struct Component {
   double cpu_s = 0;
   std::map<std::size_t, std::string> members;  // member index → event id
   std::map<std::string, std::int64_t> rows;    // event id → components row
+  std::vector<std::string> args;  // as started (a registrar's restart reuses them)
+  std::string current_id;         // a registrar's: the id of its latest event
+  std::map<std::size_t, double> capacities;  // a PE group's, by member (kept by restarts)
 };
 
 struct Member {
@@ -105,6 +115,218 @@ struct Member {
   bool replaced = false;  // restarted: a new member (new id) took its place
 };
 
+// ---- what one runner and the workers of `--jobs N` share ----------------------------------
+
+// "run 2/5 policy=rr rep 0"
+std::string run_label(const Plan& plan, const Run& r) {
+  std::ostringstream s;
+  s << "run " << (r.index + 1) << "/" << plan.runs.size();
+  for (const auto& [k, v] : r.parameters) s << " " << k << "=" << v;
+  s << " rep " << r.repetition;
+  return s.str();
+}
+
+// A run's row as begin_run() stores it; `transport` is what was used.
+results::RunInfo run_info(const Run& r, std::int64_t experiment_id, const std::string& transport,
+                          std::int64_t start_us) {
+  results::RunInfo info;
+  info.experiment_id = experiment_id;
+  info.index = r.index;
+  info.key = r.key;
+  info.parameters = r.parameters;
+  info.seed = r.seed;
+  info.repetition = r.repetition;
+  info.transport = transport;
+  info.resolved = r.resolved;
+  info.start_unix_us = start_us;
+  info.warmup_us = std::chrono::duration_cast<std::chrono::microseconds>(r.warmup).count();
+  info.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count();
+  return info;
+}
+
+// Whether other runners are writing to the database, by a shared flock(2) on its log
+// directory that every runner holds while it lives (the kernel drops a dead one's). Not on
+// the database file itself: closing any descriptor of it would drop SQLite's own locks.
+// `fd` holds the lock (-1 when it could not be opened). Workers forked later share it.
+enum class Owners { none, others, unknown };
+Owners lock_database(const std::string& output, std::ostream& err, int& fd) {
+  const std::string dir = output + ".logs";
+  ::mkdir(dir.c_str(), 0755);
+  fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    err << "rsplab run: warning: " << dir << ": " << std::strerror(errno)
+        << ": runs left running by dead runners stay so\n";
+    return Owners::unknown;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    ::flock(fd, LOCK_SH);  // a conversion: others may now share it
+    return Owners::none;
+  }
+  ::flock(fd, LOCK_SH | LOCK_NB);
+  return Owners::others;
+}
+
+results::ExperimentInfo experiment_info(const Plan& plan, const RunnerOptions& options) {
+  results::ExperimentInfo e;
+  e.name = plan.name;
+  e.file = plan.file;
+  e.source = plan.source;
+  e.rsplab_version = options.version;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  e.host = host;
+  utsname u{};
+  if (::uname(&u) == 0) e.kernel = std::string(u.sysname) + " " + u.release;
+  return e;
+}
+
+// A run with a site on a remote host (reached over ssh): never side by side with another
+// (the sites' uplink in the root namespace is one per machine; ssh hosts are shared).
+bool remote_run(const Run& r) {
+  return std::any_of(r.sites.begin(), r.sites.end(),
+                     [](const Site& s) { return s.host.has_value(); });
+}
+
+// The campaign's first lines (how many runs, about how long, what is resumed); by run index
+// whether it is skipped (its key completed earlier). `jobs` > 1: runs side by side.
+std::vector<bool> announce(const Plan& plan, const RunnerOptions& options,
+                           const std::set<std::string>& completed,
+                           const std::set<std::string>& unfinished, std::size_t jobs,
+                           std::ostream& out) {
+  std::vector<bool> skip(plan.runs.size(), false);
+  std::size_t done = 0, rerun = 0, local = 0;
+  Duration left{}, left_local{};
+  for (const Run& r : plan.runs) {
+    if (completed.count(r.key) > 0) {
+      skip[r.index] = true;
+      ++done;
+      continue;
+    }
+    if (unfinished.count(r.key) > 0) ++rerun;
+    left += r.warmup + r.duration + kRunAllowance;
+    if (!remote_run(r)) {
+      left_local += r.warmup + r.duration + kRunAllowance;
+      ++local;
+    }
+  }
+  if (jobs > 1 && local > 1)  // the local runs side by side, the remote ones one at a time
+    left = left - left_local + left_local / std::min(jobs, local);
+  out << plan.name << ": " << plan.runs.size() << " run(s), about "
+      << clock_text(std::chrono::duration<double>(left).count());
+  if (jobs > 1) out << ", up to " << jobs << " at a time";
+  out << "; results in " << options.output << "\n";
+  if (done > 0 || rerun > 0) {
+    out << "resuming: " << done << " of " << plan.runs.size() << " runs completed earlier in "
+        << options.output << ", " << plan.runs.size() - done << " to run";
+    if (rerun > 0) out << " (" << rerun << " interrupted/failed earlier: rerun)";
+    out << "\n";
+  }
+  return skip;
+}
+
+void summarize(results::Store& store, const Plan& plan, const RunnerOptions& options,
+               std::int64_t experiment_id, std::ostream& out, std::ostream& err);
+
+// Set by the parent's SIGINT/SIGTERM handler under --jobs N; a worker inherits it until its
+// Driver's signal_set takes over, and looks at it then.
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void on_parent_signal(int sig) { g_signal = sig; }
+
+// One worker's claim, in shared memory: the run it carries out (-1: none) and that run's row
+// once it exists (0: not yet), for the parent to mark should the worker die.
+struct Slot {
+  std::atomic<std::int64_t> run{-1};
+  std::atomic<std::int64_t> row{0};
+};
+
+// The queue's state, in shared memory.
+struct Board {
+  std::atomic<std::size_t> next{0};      // the next position in the queue to claim
+  std::atomic<int> stop{0};              // set: nobody claims another run
+  std::atomic<std::int64_t> busy_us{0};  // Σ over the workers of the time in their runs
+};
+static_assert(std::atomic<std::int64_t>::is_always_lock_free &&
+              std::atomic<std::size_t>::is_always_lock_free &&
+              std::atomic<int>::is_always_lock_free);  // shared between processes
+
+enum class Outcome : int { none = 0, completed, failed, interrupted };
+
+// A worker's output stream: whole lines only, each written at once (one write(2) on stdout
+// or stderr, else the target flushed per line), so the workers' lines never mix within a
+// line. A line says which run it belongs to: "run 3/8: " before it unless it starts with
+// "run " (after "rsplab run: " for error lines). Empty lines (the terminal's) are dropped.
+class LineBuf : public std::streambuf {
+ public:
+  explicit LineBuf(std::ostream& target) : target_(target) {}
+  ~LineBuf() override {
+    if (!line_.empty()) emit();
+  }
+  void set_run(std::string prefix) { prefix_ = std::move(prefix); }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    put(traits_type::to_char_type(c));
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    for (std::streamsize i = 0; i < n; ++i) put(s[i]);
+    return n;
+  }
+
+ private:
+  void put(char c) {
+    if (c == '\n') emit();
+    else if (c != '\r') line_.push_back(c);
+  }
+  void emit() {
+    std::string text = decorate();
+    line_.clear();
+    if (text.empty()) return;
+    text.push_back('\n');
+    const int fd = &target_ == &std::cout ? STDOUT_FILENO : &target_ == &std::cerr ? STDERR_FILENO : -1;
+    if (fd < 0) {
+      target_ << text << std::flush;
+      return;
+    }
+    for (std::size_t at = 0; at < text.size();) {
+      const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      at += static_cast<std::size_t>(n);
+    }
+  }
+  std::string decorate() const {
+    if (line_.find_first_not_of(" \t") == std::string::npos) return "";
+    if (prefix_.empty() || line_.rfind("run ", 0) == 0) return line_;
+    static const std::string tool = "rsplab run: ";
+    if (line_.rfind(tool, 0) == 0)
+      return line_.compare(tool.size(), 4, "run ") == 0 ? line_
+                                                         : tool + prefix_ + line_.substr(tool.size());
+    return prefix_ + line_;
+  }
+  std::ostream& target_;
+  std::string line_, prefix_;
+};
+
+// What a worker's Driver takes from the parent.
+struct WorkerPost {
+  Board* board = nullptr;
+  Slot* slot = nullptr;                            // this worker's
+  std::atomic<int>* outcomes = nullptr;            // by run index (Outcome)
+  const std::vector<std::size_t>* queue = nullptr;  // run indices, claimed in this order
+  std::int64_t experiment_id = 0;
+  bool netns = false;
+  std::string log_dir;
+  LineBuf* out = nullptr;
+  LineBuf* err = nullptr;
+};
+
+// How long a worker's SQLite connection waits for another worker's write transaction (they
+// last ~kWorkerFlush, see Driver::pump) before its write fails.
+constexpr int kWorkerBusyTimeoutMs = 60000;
+constexpr auto kWorkerFlush = std::chrono::milliseconds(100);
+
 class Driver {
  public:
   Driver(const Plan& plan, const RunnerOptions& options, std::ostream& out, std::ostream& err)
@@ -114,6 +336,12 @@ class Driver {
   }
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
+
+  // A worker of --jobs N (in its own process, forked before this Driver was made): claims
+  // runs from the parent's queue and carries them out until the queue is empty or it is
+  // interrupted; the parent did the rest (lock, experiments row, skipping, summary). 0 every
+  // run it took completed, 1 one failed, 130 interrupted.
+  int work(WorkerPost& post);
 
   int run() {
     ::signal(SIGPIPE, SIG_IGN);
@@ -134,7 +362,7 @@ class Driver {
     netns_ = !options_.loopback && agents::available(&why);
     if (!netns_)
       out_ << "sites: loopback addresses (" << (options_.loopback ? "--loopback" : why)
-           << "); link faults are skipped\n";
+           << "); link, loss and partition faults are skipped\n";
     log_dir_ = options_.log_dir.empty() ? options_.output + ".logs" : options_.log_dir;
     try {
       store_.emplace(results::Store::open(options_.output));
@@ -147,16 +375,7 @@ class Driver {
         err_ << "rsplab run: warning: another rsplab run is writing " << options_.output
              << ": its runs in progress count as not done\n";
       }
-      results::ExperimentInfo e;
-      e.name = plan_.name;
-      e.file = plan_.file;
-      e.source = plan_.source;
-      e.rsplab_version = options_.version;
-      char host[256] = {};
-      ::gethostname(host, sizeof host - 1);
-      e.host = host;
-      utsname u{};
-      if (::uname(&u) == 0) e.kernel = std::string(u.sysname) + " " + u.release;
+      const results::ExperimentInfo e = experiment_info(plan_, options_);
       const auto earlier = options_.fresh ? std::nullopt : store_->find_experiment(e);
       experiment_id_ = earlier ? *earlier : store_->add_experiment(e);
       if (!options_.fresh) {
@@ -170,27 +389,7 @@ class Driver {
     ::mkdir(log_dir_.c_str(), 0755);
 
     // What an earlier runner did into this file: completed keys are skipped.
-    skip_.assign(plan_.runs.size(), false);
-    std::size_t done = 0, rerun = 0;
-    Duration left{};
-    for (const Run& r : plan_.runs) {
-      if (completed.count(r.key) > 0) {
-        skip_[r.index] = true;
-        ++done;
-        continue;
-      }
-      if (unfinished.count(r.key) > 0) ++rerun;
-      left += r.warmup + r.duration + kRunAllowance;
-    }
-    out_ << plan_.name << ": " << plan_.runs.size() << " run(s), about "
-         << clock_text(std::chrono::duration<double>(left).count()) << "; results in "
-         << options_.output << "\n";
-    if (done > 0 || rerun > 0) {
-      out_ << "resuming: " << done << " of " << plan_.runs.size() << " runs completed earlier in "
-           << options_.output << ", " << plan_.runs.size() - done << " to run";
-      if (rerun > 0) out_ << " (" << rerun << " interrupted/failed earlier: rerun)";
-      out_ << "\n";
-    }
+    skip_ = announce(plan_, options_, completed, unfinished, 1, out_);
     campaign_start_ = Clock::now();
     int code = 0;
     for (const Run& r : plan_.runs) {
@@ -213,46 +412,25 @@ class Driver {
  private:
   // ---- the event loop -------------------------------------------------------------------
   // Runs the io_context until `done()` or `timeout` or an interrupt; whether done() held.
+  // A lost agent ends the run (throws) unless the teardown is in progress.
   bool pump(const std::function<bool()>& done, Clock::duration timeout) {
     const auto deadline = Clock::now() + timeout;
     while (!done()) {
+      if (!lost_.empty() && !tearing_down_) throw std::runtime_error(lost_);
+      heartbeat();
       if (interrupted_ || Clock::now() >= deadline) return done();
       io_.run_one_for(milliseconds(20));
       if (io_.stopped()) io_.restart();
       progress(false);
+      if (worker_) share_the_database();
     }
     return true;
   }
 
   // "run 2/5 policy=rr rep 0"
-  std::string label(const Run& r) const {
-    std::ostringstream s;
-    s << "run " << (r.index + 1) << "/" << plan_.runs.size();
-    for (const auto& [k, v] : r.parameters) s << " " << k << "=" << v;
-    s << " rep " << r.repetition;
-    return s.str();
-  }
+  std::string label(const Run& r) const { return run_label(plan_, r); }
 
-  // Whether other runners are writing to the database, by a shared flock(2) on its log
-  // directory that every runner holds while it lives (the kernel drops a dead one's). Not on
-  // the database file itself: closing any descriptor of it would drop SQLite's own locks.
-  enum class Owners { none, others, unknown };
-  Owners lock_database() {
-    const std::string dir = options_.output + ".logs";
-    ::mkdir(dir.c_str(), 0755);
-    lock_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (lock_fd_ < 0) {
-      err_ << "rsplab run: warning: " << dir << ": " << std::strerror(errno)
-           << ": runs left running by dead runners stay so\n";
-      return Owners::unknown;
-    }
-    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) {
-      ::flock(lock_fd_, LOCK_SH);  // a conversion: others may now share it
-      return Owners::none;
-    }
-    ::flock(lock_fd_, LOCK_SH | LOCK_NB);
-    return Owners::others;
-  }
+  Owners lock_database() { return experiments::lock_database(options_.output, err_, lock_fd_); }
 
   void progress(bool force) {
     if (!run_) return;
@@ -271,8 +449,8 @@ class Driver {
         left += std::chrono::duration<double>(plan_.runs[i].warmup + plan_.runs[i].duration +
                                               kRunAllowance).count();
     left -= std::min(t, total);
-    line << ", elapsed " << clock_text(std::chrono::duration<double>(now - campaign_start_).count())
-         << ", remaining ~" << clock_text(left);
+    line << ", elapsed " << clock_text(std::chrono::duration<double>(now - campaign_start_).count());
+    if (!worker_) line << ", remaining ~" << clock_text(left);  // a worker knows its run only
     if (options_.terminal)
       out_ << "\r\033[K" << line.str() << std::flush;
     else
@@ -280,23 +458,72 @@ class Driver {
   }
 
   // ---- agents -----------------------------------------------------------------------------
-  void start_agent(const std::string& site, const std::string& netns) {
+  // A local site's agent runs here (in its namespace, if any); a remote site's over ssh.
+  void start_agent(const Site& s, const std::string& netns) {
+    const std::string& site = s.name;
     std::vector<std::string> argv;
-    if (!netns.empty()) argv = {ip_binary(), "netns", "exec", netns};
-    argv.push_back(agents::Child::self_exe());
-    argv.push_back("agent");
-    argv.push_back("--stdio");
+    if (s.host) {
+      // It stops by itself after 60 s without a request (heartbeat(): one every 10 s), should
+      // this end vanish without closing the connection.
+      argv = agents::ssh_command(*s.host, options_.ssh_config, s.rsplab,
+                                 {"agent", "--stdio", "--idle-timeout", "60s"});
+    } else {
+      if (!netns.empty()) argv = {ip_binary(), "netns", "exec", netns};
+      argv.push_back(agents::Child::self_exe());
+      argv.push_back("agent");
+      argv.push_back("--stdio");
+    }
     agents::Child::Options o;
     o.stderr_path = log_dir_ + "/run" + std::to_string(run_->index) + "-" + site + ".log";
     auto child = agents::Child::spawn(
         io_, argv,
         {[this, site](const std::string& line) { on_agent_line(site, line); },
-         [this, site](int) { agents_[site].exited = true; }},
+         [this, site](int status) { on_agent_exit(site, status); }},
         o);
     const auto st = agents::process_start_time(child->pid());
     journal_->add("pid " + std::to_string(child->pid()) + " " + std::to_string(st));
-    agents_[site] = Agent{child, false, false, "pid " + std::to_string(child->pid()) + " " + std::to_string(st)};
+    Agent& a = agents_[site];
+    a.child = child;
+    a.journal_entry = "pid " + std::to_string(child->pid()) + " " + std::to_string(st);
+    a.host = s.host;
+    a.log = o.stderr_path;
     child->write_line(json{{"op", "hello"}}.dump());
+  }
+
+  // An agent that ends before the teardown asked it to: the run cannot go on (its
+  // components died with it, or a remote one is out of reach).
+  void on_agent_exit(const std::string& site, int status) {
+    Agent& a = agents_[site];
+    a.exited = true;
+    if (tearing_down_ || !lost_.empty()) return;
+    std::string tail;
+    if (std::FILE* f = std::fopen(a.log.c_str(), "r")) {  // the last line it (or ssh) wrote
+      char line[512];
+      while (std::fgets(line, sizeof line, f)) tail = line;
+      std::fclose(f);
+      while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+    }
+    lost_ = "lost the agent of site " + site +
+            (a.host ? " (ssh " + *a.host + ")" : std::string()) + ": " +
+            (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                               : "signal " + std::to_string(WTERMSIG(status))) +
+            (tail.empty() ? std::string() : ": " + tail);
+  }
+
+  // Remote agents hear from the runner at least every 10 s (their --idle-timeout is 60 s).
+  void heartbeat() {
+    const auto now = Clock::now();
+    if (now - last_heartbeat_ < std::chrono::seconds(10)) return;
+    last_heartbeat_ = now;
+    for (const auto& [site, a] : agents_)
+      if (a.host && a.estimate && !a.exited) send(site, {{"op", "time"}, {"seq", -1}});
+  }
+
+  // Clock round trips with an agent: kClockSamples in a row, each sent when the last came.
+  void ask_time(const std::string& site) {
+    Agent& a = agents_[site];
+    a.time_sent_us = unix_us();
+    send(site, {{"op", "time"}, {"seq", a.clock.size()}});
   }
 
   void send(const std::string& site, const json& request) {
@@ -324,7 +551,21 @@ class Driver {
         err_ << "\nrsplab run: agent " << site << ": link: " << j.value("error", "") << "\n";
       return;
     }
-    if (op == "hello" || op == "started") return;
+    if (op == "hello") {
+      Agent& a = agents_[site];
+      a.hello = j;
+      ask_time(site);
+      return;
+    }
+    if (op == "time") {
+      Agent& a = agents_[site];
+      if (a.estimate) return;  // a heartbeat's answer
+      a.clock.push_back({a.time_sent_us, j.value("unix_us", std::int64_t{0}), unix_us()});
+      if (a.clock.size() < agents::kClockSamples) ask_time(site);
+      else a.estimate = agents::estimate_clock(a.clock);
+      return;
+    }
+    if (op == "started") return;
     const std::string name = j.value("name", "");
     const auto c = components_.find(name);
     if (c == components_.end()) return;
@@ -338,7 +579,11 @@ class Driver {
       comp.max_rss_kib = j.value("max_rss_kib", 0L);
       comp.cpu_s = j.value("cpu_s", 0.0);
     } else if (op == "event") {
-      on_event(comp, j["event"]);
+      json e = j["event"];
+      // A remote host's clock is not ours: its event times move onto the runner's clock.
+      const Agent& a = agents_[site];
+      if (a.host && a.estimate) results::shift_event_clock(e, a.estimate->offset_us);
+      on_event(comp, e);
     }
   }
 
@@ -355,6 +600,7 @@ class Driver {
       members_by_id_[id] = {comp.name, m, id};
     }
     if (comp.role == "registrar") {
+      if (!id.empty()) comp.current_id = id;
       if (kind == "registration") registered_.insert(e.value("pe", ""));
       if (kind == "ready") transport_used_ = e.value("transport", transport_used_);
     } else if (comp.role == "pe") {
@@ -382,9 +628,15 @@ class Driver {
       info.pool = comp.pool;
       info.policy = comp.policy;
       info.name = comp.name;
-      if (e.value("event", "") == "ready" && e.contains("member")) {
-        info.name += "#" + e["member"].dump();
-        info.capacity = e.value("capacity", 0.0);
+      // A PE member's first event: "ready", or "restarted" (then "ready") when it replaces
+      // a crashed one, with the same capacity.
+      const std::string event = e.value("event", "");
+      if ((event == "ready" || event == "restarted") && e.contains("member") &&
+          e["member"].is_number_unsigned()) {
+        const auto m = e["member"].get<std::size_t>();
+        info.name += "#" + std::to_string(m);
+        if (event == "ready") comp.capacities[m] = e.value("capacity", 0.0);
+        info.capacity = comp.capacities[m];
       }
       if (const auto s = sites_.find(comp.site); s != sites_.end()) info.addresses = s->second;
       row = comp.rows.emplace(id, store_->add_component(*run_id_, info)).first;
@@ -398,6 +650,7 @@ class Driver {
     c.name = name;
     c.role = role;
     c.site = site;
+    c.args = args;
     args.push_back("--log-level");
     args.push_back("warning");
     send(site, {{"op", "start"}, {"name", name}, {"role", role}, {"args", args}});
@@ -449,24 +702,26 @@ class Driver {
     early_.clear();
     jobs_done_ = failovers_ = 0;
     events_stored_ = events_at_clock_start_ = 0;
+    lost_.clear();
     transport_used_ = r.transport;
     topology_.reset();
   }
 
   void begin_run(const Run& r, std::int64_t start_us) {
-    results::RunInfo info;
-    info.experiment_id = experiment_id_;
-    info.index = r.index;
-    info.key = r.key;
-    info.parameters = r.parameters;
-    info.seed = r.seed;
-    info.repetition = r.repetition;
-    info.transport = transport_used_;
-    info.resolved = r.resolved;
-    info.start_unix_us = start_us;
-    info.warmup_us = std::chrono::duration_cast<std::chrono::microseconds>(r.warmup).count();
-    info.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count();
-    run_id_ = store_->begin_run(info);
+    run_id_ = store_->begin_run(run_info(r, experiment_id_, transport_used_, start_us));
+    if (worker_) worker_->slot->row = *run_id_;  // the parent marks it should we die
+    for (const auto& [site, a] : agents_) {
+      if (!a.estimate) continue;
+      results::SiteClock c;
+      c.site = site;
+      c.host = a.host.value_or("");
+      c.agent_version = a.hello ? a.hello->value("version", "") : "";
+      c.offset_us = a.estimate->offset_us;
+      c.uncertainty_us = a.estimate->uncertainty_us;
+      c.rtt_us = a.estimate->rtt_us;
+      c.samples = a.estimate->samples;
+      store_->add_site_clock(*run_id_, c);
+    }
     for (auto& [name, e] : early_) store_event(components_[name], e);
     early_.clear();
   }
@@ -475,13 +730,23 @@ class Driver {
     deploy_started_ = Clock::now();
     // Sites.
     std::map<std::string, std::string> netns;
-    if (netns_) {
-      std::vector<agents::SiteSpec> specs;
-      for (const auto& s : r.sites) specs.push_back({s.name, s.isps});
+    std::vector<agents::SiteSpec> specs;  // the local sites
+    bool remote = false;
+    for (const auto& s : r.sites) {
+      if (s.host) remote = true;
+      else specs.push_back({s.name, s.isps});
+    }
+    if (remote && !specs.empty() && !netns_)
+      throw std::runtime_error(
+          "remote sites next to local ones need network namespaces (root): loopback sites "
+          "cannot be reached from another host");
+    if (netns_ && !specs.empty()) {
       char tag[16];
       std::snprintf(tag, sizeof tag, "%04x%02zu", static_cast<unsigned>(::getpid()) & 0xffffu,
                     r.index % 100);
       topology_ = agents::Topology::create(specs, tag, *journal_);
+      // Remote hosts reach the emulated sites through this machine.
+      if (remote) topology_->add_uplink();
       for (const auto& s : topology_->sites()) {
         netns[s.name] = s.netns;
         sites_[s.name] = s.ipv4_addresses();
@@ -490,9 +755,50 @@ class Driver {
       // Without namespaces every site is 127.0.0.1: a TCP connection leaves from that
       // address whatever the site, and a registrar accepts a PE only at an address it can
       // verify on the connection.
-      for (const auto& site : r.sites) sites_[site.name] = {"127.0.0.1"};
+      for (const auto& site : r.sites)
+        if (!site.host) sites_[site.name] = {"127.0.0.1"};
     }
-    for (const auto& s : r.sites) start_agent(s.name, netns_ ? netns[s.name] : "");
+    for (const auto& s : r.sites) start_agent(s, netns[s.name]);
+    // Every agent answers hello and its clock round trips; a remote site's components bind
+    // the addresses the experiment gives it, else every address its agent reports.
+    const bool answered = pump(
+        [&] {
+          for (const auto& [site, a] : agents_)
+            if (!a.estimate) return false;
+          return true;
+        },
+        std::chrono::seconds(30));
+    for (const auto& [site, a] : agents_)
+      if (!answered && !a.estimate)
+        throw std::runtime_error(interrupted_ ? "interrupted"
+                                              : "the agent of site " + site +
+                                                    (a.host ? " (ssh " + *a.host + ")" : "") +
+                                                    " did not answer within 30 s");
+    for (const auto& s : r.sites) {
+      if (!s.host) continue;
+      const Agent& a = agents_[s.name];
+      const std::string version = a.hello->value("version", "");
+      if (version != options_.version)
+        throw std::runtime_error("site " + s.name + " (ssh " + *s.host + "): rsplab " + version +
+                                 " there, " + options_.version +
+                                 " here: install the same version on both");
+      // As for local sites, IPv4 unless the experiment names IPv6 addresses ([..] on the
+      // command lines).
+      auto& addresses = sites_[s.name];
+      for (const auto& x : s.addresses.empty()
+                               ? a.hello->value("addresses", std::vector<std::string>{})
+                               : s.addresses) {
+        if (x.find(':') == std::string::npos) addresses.push_back(x);
+        else if (!s.addresses.empty()) addresses.push_back("[" + x + "]");
+      }
+      if (sites_[s.name].empty())
+        throw std::runtime_error("site " + s.name + " (ssh " + *s.host +
+                                 "): its agent reports no address; give the site 'addresses'");
+      if (a.estimate)
+        out_ << "  site " << s.name << " (ssh " << *s.host << ", " << a.hello->value("host", "")
+             << "): clock offset " << a.estimate->offset_us / 1000.0 << " ms ± "
+             << a.estimate->uncertainty_us / 1000.0 << " ms\n";
+    }
 
     // Registrars: wait for their ASAP endpoints.
     const std::string transport = r.transport;
@@ -585,18 +891,39 @@ class Driver {
       if (f.lasts) {
         Fault back = f;
         back.lasts.reset();
-        back.kind = f.kind == Fault::Kind::link_down ? Fault::Kind::link_up
-                    : f.kind == Fault::Kind::stop    ? Fault::Kind::resume
-                                                     : f.kind;
-        if (back.kind != f.kind) due.push_back({f.at + *f.lasts, back});
+        back.kind = f.kind == Fault::Kind::link_down   ? Fault::Kind::link_up
+                    : f.kind == Fault::Kind::stop      ? Fault::Kind::resume
+                    : f.kind == Fault::Kind::loss      ? Fault::Kind::loss_end
+                    : f.kind == Fault::Kind::partition ? Fault::Kind::partition_end
+                                                       : f.kind;
+        // The undo is scheduled `for` after the fault (its scheduled_us says so).
+        back.at = f.at + *f.lasts;
+        if (back.kind != f.kind) due.push_back({back.at, back});
       }
     }
     std::stable_sort(due.begin(), due.end(), [](const Due& a, const Due& b) { return a.at < b.at; });
+    // Schedules (churn, flap) can make hundreds of faults: beyond kMaxFaultLines of them,
+    // their lines give way to a count at the end; every fault is a row in any case.
+    constexpr std::size_t kMaxFaultLines = 20;
+    const std::size_t scheduled = static_cast<std::size_t>(std::count_if(
+        due.begin(), due.end(), [](const Due& d) { return d.fault.schedule.has_value(); }));
+    const bool quiet = scheduled > kMaxFaultLines;
+    std::map<std::string, std::size_t> unprinted;  // kind → faults applied without a line
     for (const auto& d : due) {
       const auto when = *clock_started_ + d.at;
       pump([&] { return Clock::now() >= when; }, runtime + std::chrono::seconds(1));
       if (interrupted_) return;
-      apply(d.fault);
+      const bool silent = quiet && d.fault.schedule.has_value();
+      const std::string kind = apply(d.fault, !silent);
+      if (silent) ++unprinted[kind];
+    }
+    if (!unprinted.empty()) {
+      std::string counts;
+      for (const auto& [kind, n] : unprinted)
+        counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
+      if (options_.terminal) out_ << "\r\033[K";
+      out_ << "  scheduled faults applied (rows in the faults table): " << counts << "\n"
+           << std::flush;
     }
     const auto pus_done = [&] {
       for (const auto& g : r.pus)
@@ -618,11 +945,16 @@ class Driver {
   }
 
   // ---- faults -----------------------------------------------------------------------------
-  void apply(const Fault& f) {
+  // Carries out one fault and stores it as a row: kind, target, at_us (when it was applied,
+  // since the run's clock started) and details (scheduled_us, the schedule it came from,
+  // what it hit, or why it was skipped or failed). Prints one line about it if `print`.
+  // Returns the kind as stored.
+  std::string apply(const Fault& f, bool print) {
     const std::int64_t at = std::chrono::duration_cast<std::chrono::microseconds>(
                                 Clock::now() - *clock_started_).count();
     const std::int64_t scheduled = std::chrono::duration_cast<std::chrono::microseconds>(f.at).count();
     json details = {{"scheduled_us", scheduled}};
+    if (f.schedule) details["schedule"] = *f.schedule;  // index into the run's schedules
     std::string kind;
     switch (f.kind) {
       case Fault::Kind::kill: kind = "kill"; break;
@@ -631,11 +963,34 @@ class Driver {
       case Fault::Kind::restart: kind = "restart"; break;
       case Fault::Kind::link_down: kind = "link_down"; break;
       case Fault::Kind::link_up: kind = "link_up"; break;
+      case Fault::Kind::loss: kind = "loss"; break;
+      case Fault::Kind::loss_end: kind = "loss_end"; break;
+      case Fault::Kind::partition: kind = "partition"; break;
+      case Fault::Kind::partition_end: kind = "partition_end"; break;
     }
     std::string target = f.target;
     if (f.kind == Fault::Kind::link_down || f.kind == Fault::Kind::link_up) {
       target = f.site + "/" + f.isp;
-      if (!topology_) {
+      const auto spec = std::find_if(run_->sites.begin(), run_->sites.end(),
+                                     [&](const Site& x) { return x.name == f.site; });
+      if (spec != run_->sites.end() && spec->host) {
+        // A remote host: the interface the experiment names for the ISP, never the one
+        // carrying the agent's own ssh connection (the agent refuses that too).
+        const auto k = std::find(spec->isps.begin(), spec->isps.end(), f.isp) - spec->isps.begin();
+        const Agent& a = agents_[f.site];
+        const std::string control =
+            a.hello ? a.hello->value("control_interface", std::string()) : std::string();
+        if (spec->interfaces.empty()) {
+          details["skipped"] = "remote site " + f.site + " names no interfaces";
+        } else if (spec->interfaces[k] == control && f.kind == Fault::Kind::link_down) {
+          details["interface"] = control;
+          details["skipped"] = "refused: " + control + " carries the agent's ssh connection";
+        } else {
+          send(f.site, {{"op", "link"}, {"interface", spec->interfaces[k]},
+                        {"up", f.kind == Fault::Kind::link_up}});
+          details["interface"] = spec->interfaces[k];
+        }
+      } else if (!topology_) {
         details["skipped"] = "loopback sites have no ISP links";
       } else {
         const auto& site = topology_->site(f.site);
@@ -646,10 +1001,79 @@ class Driver {
             details["interface"] = l.interface;
           }
       }
+    } else if (f.kind == Fault::Kind::loss || f.kind == Fault::Kind::loss_end) {
+      target = f.site + "/" + f.isp;
+      const double percent = f.kind == Fault::Kind::loss ? f.percent : 0.0;
+      details["percent"] = percent;
+      if (remote_site(f.site)) {
+        details["skipped"] = "loss is for emulated sites; " + f.site + " is a remote host";
+      } else if (!topology_) {
+        details["skipped"] = "loopback sites have no ISP links";
+      } else {
+        try {
+          topology_->set_loss(f.site, f.isp, percent);
+          for (const auto& l : topology_->site(f.site).links)
+            if (l.isp == f.isp) details["interface"] = l.device;
+        } catch (const std::exception& e) {
+          details["error"] = e.what();
+        }
+      }
+    } else if (f.kind == Fault::Kind::partition || f.kind == Fault::Kind::partition_end) {
+      target = f.site + "," + f.peer;
+      if (remote_site(f.site) || remote_site(f.peer)) {
+        details["skipped"] = "partitions are between emulated sites; " +
+                             (remote_site(f.site) ? f.site : f.peer) + " is a remote host";
+      } else if (!topology_) {
+        details["skipped"] = "loopback sites share one address: no partition";
+      } else {
+        try {
+          topology_->set_partition(f.site, f.peer, f.kind == Fault::Kind::partition);
+        } catch (const std::exception& e) {
+          details["error"] = e.what();
+        }
+      }
     } else if (const auto pr = components_.find(f.target);
                pr != components_.end() && pr->second.role == "registrar") {
-      const int sig = f.kind == Fault::Kind::kill ? SIGKILL : f.kind == Fault::Kind::stop ? SIGSTOP : SIGCONT;
-      send(pr->second.site, {{"op", "signal"}, {"name", pr->first}, {"signal", sig}});
+      Component& c = pr->second;
+      if (f.kind == Fault::Kind::restart) {
+        restart_registrar(c, details);
+      } else if (c.exited) {
+        details["skipped"] = "not running (" + c.status + ")";
+      } else {
+        const int sig = f.kind == Fault::Kind::kill ? SIGKILL : f.kind == Fault::Kind::stop ? SIGSTOP : SIGCONT;
+        send(c.site, {{"op", "signal"}, {"name", pr->first}, {"signal", sig}});
+        if (!c.current_id.empty()) details["id"] = c.current_id;
+      }
+    } else if (f.member) {
+      // Exactly one member of a group (a churn schedule's), whatever its identity now: the
+      // PE process keeps the index across restarts. Its newest id is the one known, unless
+      // it was restarted and has not reported back yet.
+      Component& c = components_[f.target];
+      const std::size_t index = *f.member;
+      Member* m = nullptr;
+      if (const auto id = c.members.find(index); id != c.members.end())
+        if (const auto it = members_by_id_.find(id->second); it != members_by_id_.end())
+          m = &it->second;
+      const bool fresh = m && !m->replaced;  // m is the member now in place
+      json hit = {{"component", c.name}, {"member", index},
+                  {"id", fresh ? json(m->id) : json(nullptr)},
+                  {"jobs_in_progress", fresh ? active_[m->id] : 0}};
+      if (c.exited) {
+        details["skipped"] = "the group's process is not running (" + c.status + ")";
+      } else if (f.kind == Fault::Kind::kill && fresh && m->killed) {
+        details["skipped"] = "the member is down already";
+      } else if (f.kind == Fault::Kind::restart && c.role != "pe") {
+        details["skipped"] = "restart takes PE members only";
+      } else {
+        send(c.site, {{"op", "control"},
+                      {"name", c.name},
+                      {"line", json{{"cmd", kind}, {"member", index}}.dump()}});
+        if (fresh && f.kind == Fault::Kind::kill) m->killed = true;
+        if (fresh && f.kind == Fault::Kind::stop) m->stopped = true;
+        if (fresh && f.kind == Fault::Kind::resume) m->stopped = false;
+        if (fresh && f.kind == Fault::Kind::restart) m->replaced = true;
+        details["members"] = json::array({hit});
+      }
     } else {
       // Members of groups: the target group, or every PE group of a pool (and site).
       std::vector<Member*> candidates;
@@ -690,18 +1114,82 @@ class Driver {
       if (hit.empty()) details["skipped"] = "no member to " + kind;
     }
     store_->add_fault(*run_id_, kind, target, at, details);
+    if (!print) return kind;
     if (options_.terminal) out_ << "\r\033[K";
     out_ << "  t=" << clock_text(at / 1e6) << " " << kind << " " << target;
-    if (details.contains("members") && !details["members"].empty())
+    if (f.member) out_ << "#" << *f.member;
+    if (details.contains("members") && !details["members"].empty()) {
+      const json& first = details["members"][0];
       out_ << " (" << details["members"].size() << " member(s): "
-           << details["members"][0].value("id", "") << ", "
-           << details["members"][0].value("jobs_in_progress", 0) << " job(s) in progress)";
+           << (first["id"].is_string() ? first["id"].get<std::string>() : std::string("new id pending"))
+           << ", " << first.value("jobs_in_progress", 0) << " job(s) in progress)";
+    }
+    if (details.contains("asap")) out_ << " (asap " << details["asap"].get<std::string>() << ")";
+    if (f.kind == Fault::Kind::loss) out_ << " (" << f.percent << "%)";
     if (details.contains("skipped")) out_ << " (skipped: " << details["skipped"].get<std::string>() << ")";
+    if (details.contains("error")) out_ << " (failed: " << details["error"].get<std::string>() << ")";
     out_ << "\n" << std::flush;
+    return kind;
+  }
+
+  // Whether the run's site `name` is a remote host (reached over ssh), not an emulated one.
+  bool remote_site(const std::string& name) const {
+    for (const Site& s : run_->sites)
+      if (s.name == name) return s.host.has_value();
+    return false;
+  }
+
+  // A registrar killed (if alive) and started again with the arguments it had, but on the
+  // ASAP and ENRP ports it had bound (its "asap ADDRS:PORT" and "enrp ..." lines), so that
+  // the PEs and PUs configured with them find it again. Waits (at most 10 s) until it is
+  // ready; it reports under a new id (a new components row).
+  void restart_registrar(Component& c, json& details) {
+    std::string asap, enrp;
+    for (const auto& l : c.lines) {
+      if (asap.empty() && l.rfind("asap ", 0) == 0) asap = l.substr(5);
+      if (enrp.empty() && l.rfind("enrp ", 0) == 0) enrp = l.substr(5);
+    }
+    if (asap.empty() || enrp.empty() || c.args.empty()) {
+      details["skipped"] = "its endpoints are not known (it never became ready)";
+      return;
+    }
+    if (!c.current_id.empty()) details["previous_id"] = c.current_id;
+    if (!c.exited) {
+      send(c.site, {{"op", "signal"}, {"name", c.name}, {"signal", SIGKILL}});
+      pump([&] { return c.exited; }, std::chrono::seconds(5));
+      if (!c.exited) {
+        details["error"] = "still running 5 s after SIGKILL";
+        return;
+      }
+    }
+    std::vector<std::string> args = c.args;
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--asap") args[i + 1] = asap;
+      if (args[i] == "--enrp") args[i + 1] = enrp;
+    }
+    details["asap"] = asap;
+    details["enrp"] = enrp;
+    c.exited = false;
+    c.code = -1;
+    c.status.clear();
+    c.lines.clear();
+    c.current_id.clear();
+    start_component(c.site, c.name, c.role, args);
+    const auto ready = [&] {
+      return c.exited || std::any_of(c.lines.begin(), c.lines.end(), [](const std::string& l) {
+               return l.rfind("asap ", 0) == 0;
+             });
+    };
+    if (!pump(ready, std::chrono::seconds(10)) || c.exited) {
+      std::string why = c.exited ? "exited: " + c.status : "not ready within 10 s";
+      if (!c.lines.empty()) why += ": " + c.lines.back();
+      details["error"] = why;
+    }
   }
 
   // ---- teardown ---------------------------------------------------------------------------
   void teardown() {
+    tearing_down_ = true;
     for (auto& [site, a] : agents_) send(site, {{"op", "stop"}});
     const bool was = interrupted_;
     interrupted_ = false;  // the teardown must run to its end
@@ -720,6 +1208,7 @@ class Driver {
     }, std::chrono::seconds(3));
     for (auto& [site, a] : agents_) journal_->remove(a.journal_entry);
     interrupted_ = was;
+    tearing_down_ = false;
     if (topology_) {
       try {
         topology_->destroy();
@@ -762,6 +1251,9 @@ class Driver {
   }
 
   void summarize();
+  // Under --jobs N: commits what is batched every kWorkerFlush, so that the other workers'
+  // writes wait that long at most (a batch holds SQLite's one write lock).
+  void share_the_database();
 
   // What the run cost: deployment time, events into SQLite, peak memory and CPU time of the
   // runner and of each component role (summed over its processes; peak = the largest).
@@ -804,6 +1296,12 @@ class Driver {
     std::shared_ptr<agents::Child> child;
     bool stopped = false, exited = false;
     std::string journal_entry;
+    std::optional<std::string> host;  // remote: reached by ssh
+    std::string log;                  // its stderr (and ssh's)
+    std::optional<json> hello;
+    std::vector<agents::ClockSample> clock;
+    std::int64_t time_sent_us = 0;
+    std::optional<agents::ClockEstimate> estimate;
   };
 
   const Plan& plan_;
@@ -814,10 +1312,15 @@ class Driver {
   asio::signal_set signals_;
   bool interrupted_ = false;
   bool netns_ = false;
+  bool tearing_down_ = false;
+  std::string lost_;  // why an agent was lost mid-run (the run fails)
+  Clock::time_point last_heartbeat_{};
   std::optional<agents::Journal> journal_;
   std::optional<results::Store> store_;
   std::int64_t experiment_id_ = 0;
   int lock_fd_ = -1;
+  WorkerPost* worker_ = nullptr;  // set: a worker of --jobs N (work(), not run())
+  Clock::time_point last_flush_;
   std::vector<bool> skip_;  // by run index: completed earlier
   std::string log_dir_;
   Clock::time_point campaign_start_, last_progress_;
@@ -840,10 +1343,10 @@ class Driver {
   std::string transport_used_;
 };
 
-void Driver::summarize() {
-  if (!store_) return;
-  store_->flush();
-  out_ << "\nresults: " << options_.output << "\n";
+void summarize(results::Store& store, const Plan& plan, const RunnerOptions& options,
+               std::int64_t experiment_id, std::ostream& out, std::ostream& err) {
+  store.flush();
+  out << "\nresults: " << options.output << "\n";
   // Per policy over the plan's completed runs, each key once (its newest completed row, also
   // one of an earlier invocation; with --fresh only this one's): the measured window only
   // (policy_summary, results/README.md); handling speed pooled over the runs as
@@ -857,35 +1360,398 @@ void Driver::summarize() {
       "    AND key IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR experiment_id = ?2)"
       "  GROUP BY key) "
       "GROUP BY policy ORDER BY policy";
-  if (sqlite3_prepare_v2(store_->handle(), sql, -1, &st, nullptr) != SQLITE_OK) {
-    err_ << "rsplab run: summary: " << sqlite3_errmsg(store_->handle()) << "\n";
+  if (sqlite3_prepare_v2(store.handle(), sql, -1, &st, nullptr) != SQLITE_OK) {
+    err << "rsplab run: summary: " << sqlite3_errmsg(store.handle()) << "\n";
     return;
   }
   json keys = json::array();
-  for (const Run& r : plan_.runs) keys.push_back(r.key);
+  for (const Run& r : plan.runs) keys.push_back(r.key);
   const std::string keys_text = keys.dump();
   sqlite3_bind_text(st, 1, keys_text.c_str(), -1, SQLITE_TRANSIENT);
-  if (options_.fresh) sqlite3_bind_int64(st, 2, experiment_id_);
+  if (options.fresh) sqlite3_bind_int64(st, 2, experiment_id);
   char line[256];
   std::snprintf(line, sizeof line, "%-10s %5s %8s %26s %10s\n", "policy", "runs", "jobs",
                 "handling speed (calc/s)", "failovers");
-  out_ << line;
+  out << line;
   while (sqlite3_step(st) == SQLITE_ROW) {
     std::snprintf(line, sizeof line, "%-10s %5lld %8lld %26.0f %10lld\n",
                   reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
                   static_cast<long long>(sqlite3_column_int64(st, 1)),
                   static_cast<long long>(sqlite3_column_int64(st, 2)), sqlite3_column_double(st, 3),
                   static_cast<long long>(sqlite3_column_int64(st, 4)));
-    out_ << line;
+    out << line;
   }
   sqlite3_finalize(st);
-  out_ << "(completed runs; jobs completed inside the measured window, after warm-up;\n"
-          " handling speed = Σ size / Σ handling time over them)\n";
+  out << "(completed runs; jobs completed inside the measured window, after warm-up;\n"
+         " handling speed = Σ size / Σ handling time over them)\n";
+}
+
+void Driver::summarize() {
+  if (store_) experiments::summarize(*store_, plan_, options_, experiment_id_, out_, err_);
+}
+
+// ---- --jobs N ---------------------------------------------------------------------------
+//
+//   parent (no io_context, no threads): store ─► lock ─► experiments row ─► completed keys
+//     │   skipped ─► queue of run indices (local runs; then the remote ones, one worker)
+//     ├─fork─► worker 1: Driver::work ─ claims queue[next++] ─► run_one ─► claims again ...
+//     ├─fork─► worker 2: ...          (own SQLite connection, journal and namespaces)
+//     └─ waitpid every 100 ms, SIGINT/SIGTERM forwarded ─► runs of workers that died marked
+//        failed ─► the summary, once ─► 0 / 1 / 130
+
+void Driver::share_the_database() {
+  const auto now = Clock::now();
+  if (!store_ || now - last_flush_ < kWorkerFlush) return;
+  last_flush_ = now;
+  store_->flush();
+}
+
+int Driver::work(WorkerPost& post) {
+  worker_ = &post;
+  signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) interrupted_ = true;
+  });
+  if (g_signal != 0) interrupted_ = true;  // came before the signal_set was there
+  journal_.emplace(agents::Journal::open());
+  netns_ = post.netns;
+  log_dir_ = post.log_dir;
+  experiment_id_ = post.experiment_id;
+  store_.emplace(results::Store::open(options_.output));
+  sqlite3_busy_timeout(store_->handle(), kWorkerBusyTimeoutMs);
+  skip_.assign(plan_.runs.size(), false);
+  campaign_start_ = Clock::now();
+  int code = 0;
+  for (;;) {
+    io_.poll();  // a signal that came between runs
+    if (io_.stopped()) io_.restart();
+    if (interrupted_ || post.board->stop.load() != 0) break;
+    const std::size_t at = post.board->next.fetch_add(1);
+    if (at >= post.queue->size()) break;
+    const Run& r = plan_.runs[(*post.queue)[at]];
+    post.slot->row = 0;
+    post.slot->run = static_cast<std::int64_t>(r.index);
+    const std::string prefix =
+        "run " + std::to_string(r.index + 1) + "/" + std::to_string(plan_.runs.size()) + ": ";
+    post.out->set_run(prefix);
+    post.err->set_run(prefix);
+    const auto started = Clock::now();
+    const std::string outcome = run_one(r);
+    post.board->busy_us +=
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+    post.outcomes[r.index] = static_cast<int>(outcome == "completed"     ? Outcome::completed
+                                              : outcome == "interrupted" ? Outcome::interrupted
+                                                                         : Outcome::failed);
+    post.slot->run = -1;
+    post.slot->row = 0;
+    post.out->set_run("");
+    post.err->set_run("");
+    if (outcome == "interrupted") {
+      post.board->stop = 1;  // the campaign is interrupted: the parent tells the others
+      return 130;
+    }
+    if (outcome != "completed") code = 1;
+  }
+  return interrupted_ ? 130 : code;
+}
+
+// A worker's life in the forked child: its exit status. A run it claimed and did not end
+// (an exception here) stays in its slot: the parent marks it failed.
+int worker_main(const Plan& plan, const RunnerOptions& options, std::ostream& out,
+                std::ostream& err, WorkerPost post) {
+  LineBuf out_buf(out), err_buf(err);
+  std::ostream wout(&out_buf), werr(&err_buf);
+  post.out = &out_buf;
+  post.err = &err_buf;
+  RunnerOptions o = options;
+  o.terminal = false;  // one progress line updated in place would be garbled by the others
+  int code = 1;
+  try {
+    Driver d(plan, o, wout, werr);
+    code = d.work(post);
+  } catch (const std::exception& e) {
+    werr << "rsplab run: worker " << ::getpid() << ": " << e.what() << "\n";
+  }
+  wout.flush();
+  werr.flush();
+  return code;
+}
+
+// The Board, one Slot per worker and one outcome per run, in memory shared with the workers
+// forked after it was made.
+class SharedState {
+ public:
+  SharedState(std::size_t slots, std::size_t runs)
+      : size_(sizeof(Board) + slots * sizeof(Slot) + runs * sizeof(std::atomic<int>)) {
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error(std::string("mmap: ") + std::strerror(errno));
+    base_ = p;
+    auto* bytes = static_cast<unsigned char*>(p);
+    board = new (bytes) Board;
+    slots_ = reinterpret_cast<Slot*>(bytes + sizeof(Board));
+    for (std::size_t i = 0; i < slots; ++i) new (slots_ + i) Slot;
+    outcomes = reinterpret_cast<std::atomic<int>*>(bytes + sizeof(Board) + slots * sizeof(Slot));
+    for (std::size_t i = 0; i < runs; ++i) new (outcomes + i) std::atomic<int>(0);
+  }
+  ~SharedState() { ::munmap(base_, size_); }
+  SharedState(const SharedState&) = delete;
+  SharedState& operator=(const SharedState&) = delete;
+  Slot& slot(std::size_t i) { return slots_[i]; }
+
+  Board* board = nullptr;
+  std::atomic<int>* outcomes = nullptr;
+
+ private:
+  std::size_t size_;
+  void* base_ = nullptr;
+  Slot* slots_ = nullptr;
+};
+
+std::string wait_status_text(int status) {
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           ::strsignal(WTERMSIG(status)) + ")";
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  return "status " + std::to_string(status);
+}
+
+// The status of run row `id` ("" if none).
+std::string run_status(results::Store& store, std::int64_t id) {
+  sqlite3_stmt* st = nullptr;
+  std::string status;
+  if (sqlite3_prepare_v2(store.handle(), "SELECT status FROM runs WHERE id = ?", -1, &st,
+                         nullptr) == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr)
+      status = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  return status;
+}
+
+// `rsplab run --jobs N` (N > 1): the parent of the workers.
+int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostream& out,
+                     std::ostream& err) {
+  ::signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM from here on: recorded, forwarded to the workers (the terminal's reaches
+  // them anyway), who mark their runs interrupted; then waited for.
+  g_signal = 0;
+  struct sigaction act {}, old_int{}, old_term{};
+  act.sa_handler = on_parent_signal;
+  sigemptyset(&act.sa_mask);
+  ::sigaction(SIGINT, &act, &old_int);
+  ::sigaction(SIGTERM, &act, &old_term);
+  struct Restore {
+    struct sigaction &i, &t;
+    ~Restore() {
+      ::sigaction(SIGINT, &i, nullptr);
+      ::sigaction(SIGTERM, &t, nullptr);
+    }
+  } restore{old_int, old_term};
+
+  const auto cleaned = agents::cleanup_dead();
+  if (!cleaned.undone.empty())
+    out << "cleanup: removed what dead runners left: " << join(cleaned.undone, ", ") << "\n";
+  std::string why;
+  const bool netns = !options.loopback && agents::available(&why);
+  if (!netns)
+    out << "sites: loopback addresses (" << (options.loopback ? "--loopback" : why)
+        << "); link, loss and partition faults are skipped\n";
+  const std::string log_dir = options.log_dir.empty() ? options.output + ".logs" : options.log_dir;
+  // The lock is held for the whole campaign (the workers share it): no worker marks another's
+  // runs, and a runner started meanwhile sees this one alive.
+  int lock_fd = -1;
+  struct Closer {
+    int& fd;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closer{lock_fd};
+  std::int64_t experiment_id = 0;
+  std::set<std::string> completed, unfinished;
+  try {
+    // Closed again before the fork: an SQLite connection must not cross it.
+    results::Store store = results::Store::open(options.output);
+    const Owners owners = lock_database(options.output, err, lock_fd);
+    if (owners == Owners::none) {
+      if (const auto n = store.interrupt_running("runner died"); n > 0)
+        out << options.output << ": " << n
+            << " run(s) left running by a runner that died: marked interrupted\n";
+    } else if (owners == Owners::others) {
+      err << "rsplab run: warning: another rsplab run is writing " << options.output
+          << ": its runs in progress count as not done\n";
+    }
+    const results::ExperimentInfo e = experiment_info(plan, options);
+    const auto earlier = options.fresh ? std::nullopt : store.find_experiment(e);
+    experiment_id = earlier ? *earlier : store.add_experiment(e);
+    if (!options.fresh) {
+      completed = store.completed_keys();
+      unfinished = store.unfinished_keys();
+    }
+  } catch (const std::exception& e) {
+    err << "rsplab run: " << options.output << ": " << e.what() << "\n";
+    return 1;
+  }
+  ::mkdir(log_dir.c_str(), 0755);
+
+  const std::vector<bool> skip = announce(plan, options, completed, unfinished, options.jobs, out);
+  std::vector<std::size_t> local, remote;  // run indices, in plan order
+  for (const Run& r : plan.runs) {
+    if (skip[r.index]) {
+      out << run_label(plan, r) << ": skipped (completed earlier, key " << r.key.substr(0, 12)
+          << "…)\n";
+      continue;
+    }
+    (remote_run(r) ? remote : local).push_back(r.index);
+  }
+  if (const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+      cpus > 0 && options.jobs > static_cast<std::size_t>(cpus) && local.size() > 1)
+    err << "rsplab run: warning: --jobs " << options.jobs << " on " << cpus
+        << " CPU(s): the runs compete for them, and timing-sensitive results suffer\n";
+  if (!remote.empty())
+    out << remote.size()
+        << " run(s) with sites on remote hosts (ssh) go one at a time, after the others\n";
+
+  std::optional<SharedState> shared;
+  try {
+    shared.emplace(options.jobs, plan.runs.size());
+  } catch (const std::exception& e) {
+    err << "rsplab run: " << e.what() << "\n";
+    return 1;
+  }
+  struct Orphan {
+    std::size_t run;
+    std::int64_t row;
+    pid_t pid;
+    std::string how;
+  };
+  std::vector<Orphan> orphans;  // runs whose worker ended before them
+  int signalled = 0;
+  const auto started = Clock::now();
+
+  // Carries out `queue` with `n` workers; returns once they all ended.
+  const auto phase = [&](const std::vector<std::size_t>& queue, std::size_t n) {
+    n = std::min(n, queue.size());
+    if (n == 0 || g_signal != 0 || shared->board->stop.load() != 0) return;
+    shared->board->next = 0;
+    out << std::flush;
+    err << std::flush;
+    std::fflush(nullptr);  // else the children would write what is buffered again
+    std::vector<pid_t> pids;
+    for (std::size_t w = 0; w < n; ++w) {
+      shared->slot(w).run = -1;
+      shared->slot(w).row = 0;
+      const pid_t pid = ::fork();
+      if (pid < 0) {
+        err << "rsplab run: fork: " << std::strerror(errno) << "\n";
+        break;
+      }
+      if (pid == 0) {
+        WorkerPost post;
+        post.board = shared->board;
+        post.slot = &shared->slot(w);
+        post.outcomes = shared->outcomes;
+        post.queue = &queue;
+        post.experiment_id = experiment_id;
+        post.netns = netns;
+        post.log_dir = log_dir;
+        ::_exit(worker_main(plan, options, out, err, post));
+      }
+      pids.push_back(pid);
+    }
+    bool told = false;  // the workers were told to stop
+    for (;;) {
+      bool live = false;
+      for (std::size_t w = 0; w < pids.size(); ++w) {
+        if (pids[w] < 0) continue;
+        int status = 0;
+        const pid_t p = ::waitpid(pids[w], &status, WNOHANG);
+        if (p == 0 || (p < 0 && errno == EINTR)) {
+          live = true;
+          continue;
+        }
+        const bool normal = p == pids[w] && WIFEXITED(status) &&
+                            (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1 ||
+                             WEXITSTATUS(status) == 130);
+        if (const std::int64_t run = shared->slot(w).run.load(); run >= 0)
+          orphans.push_back({static_cast<std::size_t>(run), shared->slot(w).row.load(), pids[w],
+                             p == pids[w] ? wait_status_text(status) : "lost"});
+        pids[w] = -1;
+        if (!normal) {  // what it left: its journal names it (the live workers' are spared)
+          const auto left = agents::cleanup_dead();
+          if (!left.undone.empty())
+            out << "cleanup: removed what a dead worker left: " << join(left.undone, ", ")
+                << "\n" << std::flush;
+        }
+      }
+      if (!live) break;
+      if (const int sig = g_signal; sig != 0) {
+        g_signal = 0;
+        signalled = sig;
+        shared->board->stop = 1;
+        for (const pid_t pid : pids)
+          if (pid > 0) ::kill(pid, sig);
+        told = true;
+      } else if (!told && shared->board->stop.load() != 0) {  // a worker was interrupted
+        for (const pid_t pid : pids)
+          if (pid > 0) ::kill(pid, SIGTERM);
+        told = true;
+      }
+      ::usleep(100 * 1000);
+    }
+  };
+  phase(local, options.jobs);
+  phase(remote, 1);  // one at a time
+
+  std::optional<results::Store> store;
+  try {
+    store.emplace(results::Store::open(options.output));
+    for (const Orphan& o : orphans) {
+      const Run& r = plan.runs[o.run];
+      const std::string reason =
+          "its worker (pid " + std::to_string(o.pid) + ") ended before the run: " + o.how;
+      if (o.row > 0) {
+        if (run_status(*store, o.row) == "running")
+          store->end_run(o.row, "failed", unix_us(), reason);
+      } else {  // never reached readiness: a row says so, as a runner's own failure does
+        const auto id = store->begin_run(run_info(r, experiment_id, r.transport, unix_us()));
+        store->end_run(id, "failed", unix_us(), reason);
+      }
+      shared->outcomes[o.run] = static_cast<int>(Outcome::failed);
+      err << "rsplab run: run " << (o.run + 1) << " failed: " << reason << "\n";
+    }
+  } catch (const std::exception& e) {
+    err << "rsplab run: " << options.output << ": " << e.what() << "\n";
+  }
+
+  bool interrupted = signalled != 0, failed = !orphans.empty();
+  std::size_t not_run = 0;
+  for (const auto* q : {&local, &remote})
+    for (const std::size_t i : *q) {
+      const auto o = static_cast<Outcome>(shared->outcomes[i].load());
+      if (o == Outcome::interrupted) interrupted = true;
+      if (o == Outcome::failed) failed = true;
+      if (o == Outcome::none) ++not_run;
+    }
+  if (not_run > 0 && g_signal != 0) interrupted = true;  // came before a phase began
+  if (not_run > 0 && !interrupted) {
+    err << "rsplab run: " << not_run << " run(s) not carried out: no worker was left to take them\n";
+    failed = true;
+  }
+  const auto wall = std::chrono::duration<double>(Clock::now() - started).count();
+  if (!local.empty() || !remote.empty())
+    out << "side by side: " << local.size() + remote.size() - not_run << " run(s) in "
+        << clock_text(wall) << " (wall time), "
+        << clock_text(shared->board->busy_us.load() / 1e6) << " of run time summed (--jobs "
+        << options.jobs << ")\n";
+  if (store) summarize(*store, plan, options, experiment_id, out, err);
+  out << std::flush;
+  return interrupted ? 130 : failed ? 1 : 0;
 }
 
 }  // namespace
 
 int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.jobs > 1) return run_side_by_side(plan, options, out, err);
   Driver d(plan, options, out, err);
   return d.run();
 }

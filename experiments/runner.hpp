@@ -7,7 +7,8 @@
 //   every event of every component ─► results::Store (rows in µs since the run's start)
 //
 // The driver is single-threaded: one io_context for the agents' pipes and the timers; the
-// steps wait on it with bounded deadlines.
+// steps wait on it with bounded deadlines. With --jobs N, N drivers run side by side, each
+// in a worker process of its own (run_plan).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,10 @@ struct RunnerOptions {
   bool loopback = false;     // force loopback sites even as root
   std::string log_dir;       // components' stderr files (default: beside the database)
   bool fresh = false;        // ignore earlier results in `output`: run every run again
+  // Runs side by side, each in a worker process of its own (>= 1). 1: one at a time in this
+  // process, for timing-sensitive results.
+  std::size_t jobs = 1;
+  std::string ssh_config;    // remote sites: `ssh -F` this file (empty: the user's own)
 };
 
 // Runs every run of `plan`; prints progress to `out`, problems to `err`, and at the end where
@@ -37,6 +42,19 @@ struct RunnerOptions {
 // version). Every runner holds a shared flock(2) on the database's log directory
 // ("<output>.logs") while it runs; one that finds no other holder marks the runs left
 // `running` (their runner died) interrupted, reason "runner died".
+//
+// Side by side (`jobs` > 1): this process opens the database, takes the lock, records the
+// experiment and skips the completed keys as above, then closes its connection and forks
+// min(jobs, runs to do) workers (before any io_context or thread exists here: a worker's
+// agents die with the thread that forked them). Each worker is a driver of its own (its
+// SQLite connection, committing every 100 ms so the others' writes wait briefly; its
+// journal; its runs' namespaces, tagged by its pid) that claims the next run of a queue in
+// shared memory until none is left, and prints whole lines, each starting with "run i/N".
+// No progress line is updated in place. Runs with a site on a remote host (Site::host) go
+// one at a time after the others. SIGINT/SIGTERM are forwarded to the workers, which mark
+// their runs interrupted; the parent waits for them. A run whose worker ended before it
+// (killed, crashed) is marked failed with the reason. Then the summary, once; exit code as
+// above.
 int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
              std::ostream& err);
 

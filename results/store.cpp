@@ -270,7 +270,27 @@ WHERE p.kind = 'usage'
 GROUP BY p.run_id, p.component_id;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// v2 (issue 7): when each fault was scheduled next to when it was applied, and the clock of
+// every site's agent against the runner's (remote sites: their events are corrected by it).
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE faults ADD COLUMN scheduled_us INTEGER;
+UPDATE faults SET scheduled_us = json_extract(details, '$.scheduled_us')
+  WHERE details IS NOT NULL AND json_valid(details);
+
+CREATE TABLE site_clocks (
+  run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  site           TEXT NOT NULL,
+  host           TEXT,
+  agent_version  TEXT,
+  offset_us      INTEGER NOT NULL,
+  uncertainty_us INTEGER NOT NULL,
+  rtt_us         INTEGER NOT NULL,
+  samples        INTEGER NOT NULL,
+  PRIMARY KEY (run_id, site)
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per version");
 
 // The tables count() knows, and the column that names their run.
@@ -281,7 +301,7 @@ constexpr std::pair<std::string_view, const char*> kTables[] = {
     {"jobs", "run_id"},            {"registrations", "run_id"},
     {"registrar_actions", "run_id"}, {"pe_samples", "run_id"},
     {"faults", "run_id"},          {"event_counts", "run_id"},
-    {"malformed_events", "run_id"},
+    {"malformed_events", "run_id"}, {"site_clocks", "run_id"},
 };
 
 constexpr const char* kInsertHandleResolution =
@@ -541,6 +561,10 @@ Value string_if_any(const json& e, const char* key) {
 }
 
 // Absolute UTC µs → µs since the run's start.
+// The absolute times of events (docs/events.md), which add_event makes run-relative.
+constexpr const char* kAbsoluteTimes[] = {"time_us", "queued_us", "started_us", "accepted_us",
+                                          "completed_us"};
+
 std::int64_t relative(std::int64_t absolute, std::int64_t start, const char* key) {
   std::int64_t r = 0;
   if (__builtin_sub_overflow(absolute, start, &r)) throw Malformed(quoted(key) + " is out of range");
@@ -925,15 +949,42 @@ void Store::add_fault(std::int64_t run_id, const std::string& kind, const std::s
   flush();
   Transaction t(db_);
   step(db_,
-       prepared("INSERT INTO faults (run_id, kind, target, at_us, details) VALUES (?,?,?,?,?)"),
+       prepared("INSERT INTO faults (run_id, kind, target, at_us, scheduled_us, details) "
+                "VALUES (?,?,?,?,?,?)"),
        {integer(run_id), kind, target, integer(at_us),
+        details.is_object() && details.contains("scheduled_us") &&
+                details["scheduled_us"].is_number_integer()
+            ? Value(integer(details["scheduled_us"].get<std::int64_t>()))
+            : Value(nullptr),
         details.is_null() ? Value(nullptr) : Value(dump(details))},
        "add_fault");
   t.commit();
 }
 
+void Store::add_site_clock(std::int64_t run_id, const SiteClock& c) {
+  flush();
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT OR REPLACE INTO site_clocks (run_id, site, host, agent_version, "
+                "offset_us, uncertainty_us, rtt_us, samples) VALUES (?,?,?,?,?,?,?,?)"),
+       {integer(run_id), c.site, text_or_null(c.host), text_or_null(c.agent_version),
+        integer(c.offset_us), integer(c.uncertainty_us), integer(c.rtt_us),
+        integer(c.samples)},
+       "add_site_clock");
+  t.commit();
+}
+
 // -----------------------------------------------------------------------------------------
 // Events
+
+void shift_event_clock(nlohmann::json& event, std::int64_t offset_us) {
+  if (!event.is_object()) return;
+  for (const char* key : kAbsoluteTimes) {
+    const auto it = event.find(key);
+    if (it != event.end() && it->is_number_integer())
+      *it = it->get<std::int64_t>() - offset_us;
+  }
+}
 
 std::int64_t Store::run_start(std::int64_t run_id) {
   if (const auto it = run_start_us_.find(run_id); it != run_start_us_.end()) return it->second;

@@ -30,7 +30,7 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct ExperimentInfo {
   std::string name;
@@ -62,6 +62,21 @@ struct ComponentInfo {
   double capacity = 0;       // PEs
 };
 
+// A site agent's clock against the runner's (`rsplab run` measures it by round trips when
+// the agent starts): agent clock − runner clock = offset_us ± uncertainty_us (half the
+// shortest round trip, rtt_us, of `samples` tries).
+struct SiteClock {
+  std::string site, host, agent_version;
+  std::int64_t offset_us = 0, uncertainty_us = 0, rtt_us = 0;
+  int samples = 0;
+};
+
+// Moves an event's absolute times (time_us, and a job's queued_us, started_us, accepted_us,
+// completed_us: every field add_event converts to run-relative) by −offset_us: a remote
+// agent's events onto the runner's clock (SiteClock::offset_us). Null or missing fields
+// stay as they are.
+void shift_event_clock(nlohmann::json& event, std::int64_t offset_us);
+
 class Store {
  public:
   // Creates or opens; migrates to kSchemaVersion; WAL.
@@ -87,9 +102,11 @@ class Store {
   // how many. REQUIRES: no live runner writes to this file (its runs would be marked too).
   std::int64_t interrupt_running(const std::string& reason);
 
+  void add_site_clock(std::int64_t run_id, const SiteClock& c);
+
   std::int64_t add_component(std::int64_t run_id, const ComponentInfo& c);
-  // A fault as applied: kind (kill, stop, resume, link_down, link_up), target, at (µs since
-  // the run's start).
+  // A fault as applied: kind (kill, stop, resume, link_down, link_up, ...), target, at (µs
+  // since the run's start); details["scheduled_us"] (when given) fills scheduled_us.
   void add_fault(std::int64_t run_id, const std::string& kind, const std::string& target,
                  std::int64_t at_us, const nlohmann::json& details = {});
 

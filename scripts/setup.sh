@@ -18,6 +18,9 @@ PACKAGES=(
   tshark
   # network namespaces, bridges, firewall rules for emulated sites
   iproute2 nftables
+  # the ssh-reached sites' tests run a throw-away sshd on loopback (tests/support/sshd.hpp);
+  # they never use the system's sshd or port 22
+  openssh-server openssh-client
 )
 
 SUDO=

@@ -34,6 +34,7 @@
 
 #include "agents/command.hpp"
 #include "agents/journal.hpp"
+#include "agents/remote.hpp"
 #include "agents/sites.hpp"
 
 extern char** environ;
@@ -153,13 +154,10 @@ uint16_t checksum(const unsigned char* data, std::size_t size) {
   return static_cast<uint16_t>(~sum);
 }
 
-// One ICMP echo from `src` to `dst` inside namespace `netns`, with no dependency on a ping
-// binary: a thread enters the namespace and uses a raw socket. True when the reply came.
-bool ping_once(const std::string& netns, const std::string& src, const std::string& dst,
-               std::chrono::milliseconds timeout) {
-  static std::atomic<uint16_t> next_id{static_cast<uint16_t>(::getpid() * 7)};
-  const uint16_t id = next_id++;
-  bool replied = false;
+// Runs f() on a thread inside namespace `netns` (setns moves only the calling thread);
+// sockets it opens stay in that namespace.
+template <class F>
+void in_netns(const std::string& netns, F&& f) {
   std::string error;
   std::thread worker([&] {
     const int ns_fd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
@@ -169,6 +167,21 @@ bool ping_once(const std::string& netns, const std::string& src, const std::stri
       return;
     }
     ::close(ns_fd);
+    f();
+  });
+  worker.join();
+  if (!error.empty()) ADD_FAILURE() << error;
+}
+
+// One ICMP echo from `src` to `dst` inside namespace `netns`, with no dependency on a ping
+// binary: a thread enters the namespace and uses a raw socket. True when the reply came.
+bool ping_once(const std::string& netns, const std::string& src, const std::string& dst,
+               std::chrono::milliseconds timeout) {
+  static std::atomic<uint16_t> next_id{static_cast<uint16_t>(::getpid() * 7)};
+  const uint16_t id = next_id++;
+  bool replied = false;
+  std::string error;
+  in_netns(netns, [&] {
     const bool v6 = dst.find(':') != std::string::npos;
     const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC,
                             v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
@@ -247,7 +260,6 @@ bool ping_once(const std::string& netns, const std::string& src, const std::stri
     }
     ::close(fd);
   });
-  worker.join();
   if (!error.empty()) ADD_FAILURE() << error;
   return replied;
 }
@@ -263,6 +275,85 @@ bool reaches(const std::string& netns, const std::string& src, const std::string
 // Unreachable: no reply within half a second.
 bool cut_off(const std::string& netns, const std::string& src, const std::string& dst) {
   return !ping_once(netns, src, dst, 500ms);
+}
+
+socklen_t socket_address(const std::string& ip, uint16_t port, sockaddr_storage& out) {
+  out = {};
+  if (ip.find(':') != std::string::npos) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&out);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr);
+    return sizeof(sockaddr_in6);
+  }
+  auto* a = reinterpret_cast<sockaddr_in*>(&out);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &a->sin_addr);
+  return sizeof(sockaddr_in);
+}
+
+// A TCP listener at `address` in `netns`, on a port the kernel picks; closed at scope exit.
+struct Listener {
+  int fd = -1;
+  uint16_t port = 0;
+  Listener() = default;
+  Listener(const Listener&) = delete;
+  ~Listener() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void tcp_listen(const std::string& netns, const std::string& address, Listener& l) {
+  in_netns(netns, [&] {
+    sockaddr_storage a{};
+    const socklen_t len = socket_address(address, 0, a);
+    l.fd = ::socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l.fd < 0 || ::bind(l.fd, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+        ::listen(l.fd, 64) != 0) {
+      ADD_FAILURE() << "listen on " << address << ": " << std::strerror(errno);
+      return;
+    }
+    socklen_t got = sizeof a;
+    ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&a), &got);
+    l.port = ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&a)->sin6_port
+                                           : reinterpret_cast<sockaddr_in*>(&a)->sin_port);
+  });
+}
+
+// Whether a TCP connection from `src` (in `netns`) to dst:port is established in `timeout`.
+bool tcp_connects(const std::string& netns, const std::string& src, const std::string& dst,
+                  uint16_t port, std::chrono::milliseconds timeout) {
+  bool connected = false;
+  in_netns(netns, [&] {
+    sockaddr_storage from{}, to{};
+    const socklen_t from_len = socket_address(src, 0, from);
+    const socklen_t to_len = socket_address(dst, port, to);
+    const int fd = ::socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&from), from_len) != 0) {
+      ADD_FAILURE() << "socket/bind " << src << ": " << std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      return;
+    }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&to), to_len) == 0) {
+      connected = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+        int error = 0;
+        socklen_t len = sizeof error;
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
+        connected = error == 0;
+      }
+    }
+    ::close(fd);
+  });
+  return connected;
+}
+
+// The names of the nftables tables in `netns` ("inet rsplab_loss", ...).
+std::string nft_tables(const std::string& netns) {
+  return run_command({"ip", "netns", "exec", netns, "nft", "list", "tables"}).out;
 }
 
 // ---- process_start_time, Journal (no root needed) ----------------------------------------
@@ -643,6 +734,99 @@ TEST_F(TwoSites, LinkDownCutsOnlyThatAddress) {
   EXPECT_TRUE(reaches(oslo.netns, oslo.links[1].ipv4, bergen.links[0].ipv4));
 }
 
+TEST_F(TwoSites, LossDropsAShareOfALinksPacketsUntilRemoved) {
+  const SiteInfo& oslo = topology_->site("oslo");
+  const SiteInfo& bergen = topology_->site("bergen");
+  const std::string oslo_uninett = oslo.links[0].ipv4, oslo_telenor = oslo.links[1].ipv4;
+  const std::string bergen_telenor = bergen.links[0].ipv4, bergen_uninett = bergen.links[1].ipv4;
+  EXPECT_EQ(nft_tables(oslo.netns).find("rsplab_loss"), std::string::npos);
+
+  // All of telenor's packets at oslo: that address is cut off, the other still works.
+  topology_->set_loss("oslo", "telenor", 100);
+  topology_->set_loss("oslo", "telenor", 100);  // idempotent
+  EXPECT_NE(nft_tables(oslo.netns).find("table inet rsplab_loss"), std::string::npos);
+  EXPECT_TRUE(cut_off(oslo.netns, oslo_telenor, bergen_telenor));
+  EXPECT_TRUE(cut_off(oslo.netns, oslo.links[1].ipv6, bergen.links[0].ipv6));
+  EXPECT_TRUE(reaches(oslo.netns, oslo_uninett, bergen_uninett));
+  EXPECT_TRUE(cut_off(bergen.netns, bergen_telenor, oslo_telenor)) << "inbound too";
+
+  // A share: 30 % each way lets about half the echoes through (0.7²).
+  topology_->set_loss("oslo", "telenor", 30);
+  topology_->set_loss("oslo", "uninett", 0.5);  // a second link's coexists
+  const std::string table =
+      run_command({"ip", "netns", "exec", oslo.netns, "nft", "list", "table", "inet", "rsplab_loss"}).out;
+  EXPECT_NE(table.find("iifname \"isp2\" numgen random mod 10000 < 3000 drop"), std::string::npos) << table;
+  EXPECT_NE(table.find("oifname \"isp2\" numgen random mod 10000 < 3000 drop"), std::string::npos) << table;
+  EXPECT_NE(table.find("iifname \"isp1\" numgen random mod 10000 < 50 drop"), std::string::npos) << table;
+  int replies = 0;
+  for (int i = 0; i < 40; ++i) replies += ping_once(oslo.netns, oslo_telenor, bergen_telenor, 150ms);
+  EXPECT_GE(replies, 8);
+  EXPECT_LE(replies, 32);
+
+  // 0 removes a link's loss; the table goes with the last one.
+  topology_->set_loss("oslo", "uninett", 0);
+  EXPECT_NE(nft_tables(oslo.netns).find("rsplab_loss"), std::string::npos);
+  topology_->set_loss("oslo", "telenor", 0);
+  topology_->set_loss("oslo", "telenor", 0);
+  EXPECT_EQ(nft_tables(oslo.netns).find("rsplab_loss"), std::string::npos);
+  EXPECT_TRUE(reaches(oslo.netns, oslo_telenor, bergen_telenor));
+
+  EXPECT_THROW(topology_->set_loss("oslo", "nextgentel", 5), SiteError);
+  EXPECT_THROW(topology_->set_loss("trondheim", "telenor", 5), SiteError);
+  EXPECT_THROW(topology_->set_loss("oslo", "telenor", 101), SiteError);
+}
+
+TEST_F(TwoSites, PartitionBlocksTrafficBetweenTwoSitesUntilHealed) {
+  const SiteInfo& oslo = topology_->site("oslo");
+  const SiteInfo& bergen = topology_->site("bergen");
+  Listener v4, v6;
+  tcp_listen(bergen.netns, bergen.links[1].ipv4, v4);
+  tcp_listen(bergen.netns, bergen.links[0].ipv6, v6);
+  ASSERT_GT(v4.port, 0);
+  ASSERT_GT(v6.port, 0);
+  const auto connects = [&] {
+    const bool a = tcp_connects(oslo.netns, oslo.links[0].ipv4, bergen.links[1].ipv4, v4.port, 1000ms);
+    const bool b = tcp_connects(oslo.netns, oslo.links[1].ipv6, bergen.links[0].ipv6, v6.port, 1000ms);
+    EXPECT_EQ(a, b) << "IPv4 and IPv6 alike";
+    return a && b;
+  };
+  EXPECT_TRUE(connects());
+  EXPECT_EQ(nft_tables(topology_->core_netns()).find("rsplab_partition"), std::string::npos);
+
+  topology_->set_partition("oslo", "bergen", true);
+  topology_->set_partition("bergen", "oslo", true);  // the same pair: idempotent
+  EXPECT_NE(nft_tables(topology_->core_netns()).find("table inet rsplab_partition"),
+            std::string::npos);
+  EXPECT_FALSE(connects());
+  EXPECT_TRUE(cut_off(bergen.netns, bergen.links[0].ipv4, oslo.links[1].ipv4)) << "both ways";
+  // Each site still reaches its own gateways: only the traffic between the two is dropped.
+  EXPECT_TRUE(reaches(oslo.netns, oslo.links[0].ipv4, oslo.links[0].gateway4));
+
+  topology_->set_partition("bergen", "oslo", false);
+  EXPECT_EQ(nft_tables(topology_->core_netns()).find("rsplab_partition"), std::string::npos);
+  EXPECT_TRUE(connects());
+  topology_->set_partition("oslo", "bergen", false);  // healed already: nothing to do
+
+  EXPECT_THROW(topology_->set_partition("oslo", "oslo", true), SiteError);
+  EXPECT_THROW(topology_->set_partition("oslo", "trondheim", true), SiteError);
+}
+
+// Remote hosts reach the emulated sites through this machine: every site address and this
+// namespace's end of the uplink reach each other; the uplink goes with the topology.
+TEST_F(TwoSites, UplinkJoinsTheSitesToThisMachineUntilDestroyed) {
+  topology_->add_uplink();
+  const std::string root_end = "rsp" + tag_;
+  EXPECT_EQ(run_command({"ip", "link", "show", root_end}).status, 0);
+  for (const auto& a : addresses(false))
+    EXPECT_TRUE(reaches(a.netns, a.address, Topology::kUplinkRoot)) << a.address;
+  const auto route = run_command({"ip", "route", "get", "198.18.65.2"});
+  EXPECT_NE(route.out.find("dev " + root_end), std::string::npos) << route.out;
+  topology_->destroy();
+  EXPECT_NE(run_command({"ip", "link", "show", root_end}).status, 0) << root_end << " left";
+  EXPECT_EQ(run_command({"ip", "route", "get", "198.18.65.2"}).out.find(root_end),
+            std::string::npos);
+}
+
 TEST_F(TwoSites, DestroyRemovesNamespacesAndJournalEntries) {
   const std::string path = journal_->path();
   topology_->destroy();
@@ -687,6 +871,36 @@ TEST(TopologyTest, AvailableExplainsItself) {
   } else {
     EXPECT_FALSE(why.empty());
   }
+}
+
+// ---- Remote sites (agents/remote.hpp) ------------------------------------------------------
+
+TEST(RemoteClock, TheShortestRoundTripSetsOffsetAndUncertainty) {
+  // The agent's clock 1 s ahead; the second exchange was queued least.
+  const std::vector<ClockSample> samples = {{1'000, 1'001'600, 2'000},
+                                            {5'000, 1'005'150, 5'300},
+                                            {9'000, 1'010'000, 11'000}};
+  const ClockEstimate e = estimate_clock(samples);
+  EXPECT_EQ(e.rtt_us, 300);
+  EXPECT_EQ(e.offset_us, 1'005'150 - 5'150);
+  EXPECT_EQ(e.uncertainty_us, 150);
+  EXPECT_EQ(e.samples, 3);
+  // A clock behind ours gives a negative offset.
+  EXPECT_EQ(estimate_clock({{10'000, 7'000, 10'200}}).offset_us, -3'100);
+}
+
+TEST(RemoteCommand, SshWithBatchModeAndTheUsersConfiguration) {
+  const auto argv = ssh_command("admin@node3", "", "/opt/rsplab", {"agent", "--stdio"});
+  ASSERT_GE(argv.size(), 5u);
+  EXPECT_NE(argv[0].find("ssh"), std::string::npos);
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "-F"), argv.end()) << "no -F without a file";
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "BatchMode=yes"), argv.end());
+  EXPECT_EQ(std::vector<std::string>(argv.end() - 4, argv.end()),
+            (std::vector<std::string>{"admin@node3", "/opt/rsplab", "agent", "--stdio"}));
+  const auto with = ssh_command("h", "/tmp/cfg", "rsplab", {"agent", "--version"});
+  const auto f = std::find(with.begin(), with.end(), "-F");
+  ASSERT_NE(f, with.end());
+  EXPECT_EQ(*(f + 1), "/tmp/cfg");
 }
 
 }  // namespace

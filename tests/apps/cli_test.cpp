@@ -325,6 +325,31 @@ TEST(Cli, Version) {
   EXPECT_EQ(r.out, std::string("rsplab ") + RSPLAB_VERSION + "\n");
 }
 
+// What a runner compares before starting an agent over ssh: `rsplab agent --version` is the
+// bare version that the agent's hello reports, the same as `rsplab --version` names.
+TEST(Cli, AgentVersionIsTheVersion) {
+  const Outcome top = rsplab({"--version"});
+  const Outcome agent = rsplab({"agent", "--version"});
+  EXPECT_EQ(agent.status, 0) << agent.err;
+  EXPECT_EQ(agent.out, std::string(RSPLAB_VERSION) + "\n");
+  EXPECT_EQ("rsplab " + agent.out, top.out);
+}
+
+// `rsplab agent` needs exactly one of --stdio and --version.
+TEST(Cli, AgentNeedsStdioOrVersion) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"agent"}, {"agent", "--stdio", "--version"}}) {
+    const Outcome r = rsplab(args);
+    EXPECT_EQ(r.status, 2) << args.size() << " args: " << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_NE(r.err.find("--stdio"), std::string::npos) << r.err;
+  }
+  const Outcome help = rsplab({"agent", "--help"});
+  EXPECT_EQ(help.status, 0) << help.err;
+  for (const char* want : {"--stdio", "--version", "ssh", "Exit status"})
+    EXPECT_NE(help.out.find(want), std::string::npos) << want << " in\n" << help.out;
+}
+
 TEST(Cli, DecodeHelp) {
   const Outcome r = rsplab({"decode", "--help"});
   EXPECT_EQ(r.status, 0) << r.err;

@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "experiments/experiment.hpp"
@@ -377,7 +380,7 @@ TEST(Schema, FaultsResolveAndSortByTime) {
   EXPECT_EQ(f[3].lasts, Duration(2s));
 }
 
-TEST(Schema, RestartTakesPeMembersOnly) {
+TEST(Schema, RestartTakesPeMembersAndRegistrars) {
   const Plan plan = parse(Doc()
                               .add("faults:")
                               .add("  - { at: 2s, kill: { group: P/pe0 } }")
@@ -388,8 +391,11 @@ TEST(Schema, RestartTakesPeMembersOnly) {
   EXPECT_EQ(f[1].kind, Fault::Kind::restart);
   EXPECT_EQ(f[1].target, "P/pe0");
   EXPECT_EQ(plan.runs[0].resolved["faults"][1]["kind"], "restart");
-  const LoadError pr = error_of(Doc().add("faults:").add("  - { at: 2s, restart: { registrar: pr0 } }").text());
-  EXPECT_NE(pr.message().find("not a registrar"), std::string::npos) << pr.what();
+  // A registrar restarts too (started again on its ports).
+  const Plan pr = parse(Doc().add("faults:").add("  - { at: 2s, restart: { registrar: pr0 } }").text());
+  ASSERT_EQ(pr.runs[0].faults.size(), 1u);
+  EXPECT_EQ(pr.runs[0].faults[0].kind, Fault::Kind::restart);
+  EXPECT_EQ(pr.runs[0].faults[0].target_kind, Fault::TargetKind::registrar);
   const LoadError pu = error_of(Doc().add("faults:").add("  - { at: 2s, restart: { group: P/pu0 } }").text());
   EXPECT_NE(pu.message().find("PE groups only"), std::string::npos) << pu.what();
 }
@@ -404,6 +410,220 @@ TEST(Schema, AddressPlanAndRemoteHost) {
   EXPECT_EQ(a.prefix6, "fd00:1:2:100::/56");
   EXPECT_EQ(a.host, "me@node3");
   EXPECT_EQ(plan.runs[0].resolved["sites"][0]["host"], "me@node3");
+}
+
+// ---- fault schedules, loss and partitions ----------------------------------------------
+
+// A run's faults, comparable: "at kind target#member site/isp".
+std::vector<std::string> timeline(const ExpRun& r) {
+  std::vector<std::string> out;
+  for (const Fault& f : r.faults)
+    out.push_back(std::to_string(f.at.count()) + " " + std::to_string(static_cast<int>(f.kind)) +
+                  " " + f.target + "#" + (f.member ? std::to_string(*f.member) : "-") + " " +
+                  f.site + "/" + f.isp);
+  return out;
+}
+
+TEST(Schedules, ChurnIsDrawnPerMemberFromTheRunSeed) {
+  Doc d;
+  d.set(10, "    policy: $policy");
+  d.add("warmup: 5s")
+      .add("repetitions: 2")
+      .add("faults:")
+      .add("  - { churn: { group: P/pe0, mtbf: 3s, downtime: 500ms } }")
+      .add("sweep:")
+      .add("  policy: [rr, lu]");
+  const Plan plan = parse(d.text());
+  ASSERT_EQ(plan.runs.size(), 4u);  // (rr, rep 0), (rr, rep 1), (lu, rep 0), (lu, rep 1)
+  // Common random numbers: every policy sees the same timeline; repetitions differ.
+  EXPECT_EQ(timeline(plan.runs[0]), timeline(plan.runs[2]));
+  EXPECT_EQ(timeline(plan.runs[1]), timeline(plan.runs[3]));
+  EXPECT_NE(timeline(plan.runs[0]), timeline(plan.runs[1]));
+  EXPECT_EQ(timeline(parse(d.text()).runs[0]), timeline(plan.runs[0]));  // reproducible
+  for (const ExpRun& r : plan.runs) {
+    ASSERT_EQ(r.schedules.size(), 1u);
+    EXPECT_EQ(r.schedules[0].until, Duration(15s));  // the run's end by default
+    ASSERT_FALSE(r.faults.empty());
+    EXPECT_TRUE(std::is_sorted(r.faults.begin(), r.faults.end(),
+                               [](const Fault& a, const Fault& b) { return a.at < b.at; }));
+    std::map<std::size_t, std::vector<const Fault*>> by_member;
+    for (const Fault& f : r.faults) {
+      ASSERT_TRUE(f.member.has_value());
+      EXPECT_LT(*f.member, 2u);
+      EXPECT_EQ(f.target, "P/pe0");
+      EXPECT_EQ(f.target_kind, Fault::TargetKind::group);
+      EXPECT_EQ(f.count, 1u);
+      EXPECT_EQ(f.schedule, std::optional<std::size_t>(0));
+      EXPECT_LE(f.at, Duration(15s));
+      EXPECT_EQ(f.at % 1ms, 0ns) << "whole milliseconds";
+      by_member[*f.member].push_back(&f);
+    }
+    EXPECT_EQ(by_member.size(), 2u) << "both members fail in 15 s at an MTBF of 3 s";
+    // Each member: kill, restart after the downtime, kill, ...
+    for (const auto& [m, fs] : by_member)
+      for (std::size_t i = 0; i < fs.size(); ++i) {
+        EXPECT_EQ(fs[i]->kind, i % 2 == 0 ? Fault::Kind::kill : Fault::Kind::restart);
+        if (i % 2 == 1) {
+          EXPECT_EQ(fs[i]->at, fs[i - 1]->at + 500ms);
+        }
+      }
+    // The definition names the schedule and every fault drawn, with its member.
+    EXPECT_EQ(r.resolved["schedules"][0]["kind"], "churn");
+    EXPECT_EQ(r.resolved["schedules"][0]["group"], "P/pe0");
+    EXPECT_EQ(r.resolved["schedules"][0]["mtbf"], "3s");
+    EXPECT_EQ(r.resolved["schedules"][0]["downtime"], "500ms");
+    EXPECT_EQ(r.resolved["faults"].size(), r.faults.size());
+    EXPECT_EQ(r.resolved["faults"][0]["member"], *r.faults[0].member);
+    EXPECT_EQ(r.resolved["faults"][0]["schedule"], 0);
+  }
+  // Another base seed: other times, other keys.
+  const Plan other = parse(d.text() + "seed: 1\n");
+  EXPECT_NE(timeline(other.runs[0]), timeline(plan.runs[0]));
+  EXPECT_NE(other.runs[0].key, plan.runs[0].key);
+}
+
+TEST(Schedules, GeneratorIsPinned) {
+  // The inverse CDF at the ends of its 53-bit grid, and at one half.
+  EXPECT_EQ(exponential_draw(~std::uint64_t{0}, 1s), 0ns);
+  EXPECT_NEAR(static_cast<double>(exponential_draw(0, 1s).count()), 53 * std::log(2.0) * 1e9, 2);
+  EXPECT_NEAR(static_cast<double>(exponential_draw(std::uint64_t{1} << 63, 2s).count()),
+              2 * std::log(2.0) * 1e9, 2);
+  EXPECT_NE(schedule_seed(1, 0, "P/pe0#0"), schedule_seed(1, 0, "P/pe0#1"));
+  EXPECT_NE(schedule_seed(1, 0, "P/pe0#0"), schedule_seed(1, 1, "P/pe0#0"));
+  EXPECT_NE(schedule_seed(1, 0, "P/pe0#0"), schedule_seed(2, 0, "P/pe0#0"));
+  // The drawn times are part of run keys: changing how schedules are drawn changes the
+  // faults (and the keys) of existing files. Do it knowingly, and update these.
+  const Plan plan = parse(Doc()
+                              .add("seed: 9")
+                              .add("faults:")
+                              .add("  - { churn: { group: P/pe0, mtbf: 8s, downtime: 1s } }")
+                              .text());
+  EXPECT_EQ(plan.runs[0].seed, 12587370737594032228ULL);
+  ASSERT_EQ(plan.runs[0].faults.size(), 1u);
+  EXPECT_EQ(plan.runs[0].faults[0].at, Duration(9019ms));
+  EXPECT_EQ(plan.runs[0].faults[0].member, std::optional<std::size_t>(1));
+}
+
+TEST(Schedules, MeanUptimeIsTheMtbf) {
+  // 2000 PEs for 100 s at an MTBF of 10 s: about 18000 failures.
+  const Plan plan = parse(Doc()
+                              .set(2, "duration: 100s")
+                              .set(12, "      - { site: a, count: 2000, capacity: 1e6 }")
+                              .add("faults:")
+                              .add("  - { churn: { pool: P, site: a, mtbf: 10s, downtime: 1s } }")
+                              .text());
+  const ExpRun& r = plan.runs[0];
+  // Up from 0 to the first kill, from each restart to the next kill, from the last restart
+  // to the end. The exponential's estimate: time up / failures (the last uptimes are cut
+  // off by the end, not over).
+  std::vector<Duration> up_since(2000, 0ns), first(2000, Duration::max());
+  std::vector<bool> up(2000, true);
+  Duration total_up{};
+  std::size_t kills = 0;
+  for (const Fault& f : r.faults) {
+    ASSERT_TRUE(f.member.has_value());
+    const std::size_t m = *f.member;
+    ASSERT_LT(m, 2000u);
+    if (f.kind == Fault::Kind::kill) {
+      ASSERT_TRUE(up[m]);
+      total_up += f.at - up_since[m];
+      if (first[m] == Duration::max()) first[m] = f.at;
+      up[m] = false;
+      ++kills;
+    } else {
+      ASSERT_FALSE(up[m]);
+      up_since[m] = f.at;
+      up[m] = true;
+    }
+  }
+  for (std::size_t m = 0; m < 2000; ++m)
+    if (up[m]) total_up += 100s - up_since[m];
+  ASSERT_GT(kills, 10000u);
+  const double mtbf = std::chrono::duration<double>(total_up).count() / static_cast<double>(kills);
+  EXPECT_NEAR(mtbf, 10.0, 0.5) << kills << " failures";
+  // The first uptimes, each a plain draw: their mean, and P(uptime < mean) = 1 - 1/e.
+  double sum = 0;
+  std::size_t shorter = 0;
+  for (const Duration d : first) {
+    ASSERT_NE(d, Duration::max()) << "a member never failed in 10 MTBFs";
+    sum += std::chrono::duration<double>(d).count();
+    shorter += d < 10s;
+  }
+  EXPECT_NEAR(sum / 2000, 10.0, 1.0);
+  EXPECT_NEAR(static_cast<double>(shorter) / 2000, 1 - std::exp(-1.0), 0.05);
+}
+
+TEST(Schedules, RegistrarChurnFlapLossAndPartition) {
+  const Plan plan = parse(Doc()
+                              .add("faults:")
+                              .add("  - { churn: { registrar: pr0, mtbf: 2s, downtime: 1s, start: 1s } }")
+                              .add("  - { flap: { site: a, isp: y, mtbf: 2s, downtime: 1s, start: 1s, until: 8s } }")
+                              .add("  - { at: 2s, loss: { site: a, isp: x, percent: 2.5% }, for: 3s }")
+                              .add("  - { at: 3s, loss: { site: b, isp: x, percent: 100 } }")
+                              .add("  - { at: 4s, partition: { sites: [b, a] }, for: 1s }")
+                              .text());
+  const ExpRun& r = plan.runs[0];
+  ASSERT_EQ(r.schedules.size(), 2u);
+  EXPECT_EQ(r.schedules[1].kind, Schedule::Kind::flap);
+  EXPECT_EQ(r.schedules[1].position, 1u);
+  std::size_t registrar = 0, link = 0;
+  Duration last_down{};
+  for (const Fault& f : r.faults) {
+    if (f.schedule == std::optional<std::size_t>(0)) {
+      ++registrar;
+      EXPECT_EQ(f.target_kind, Fault::TargetKind::registrar);
+      EXPECT_EQ(f.target, "pr0");
+      EXPECT_FALSE(f.member.has_value());
+      EXPECT_GE(f.at, Duration(1s));
+    } else if (f.schedule == std::optional<std::size_t>(1)) {
+      EXPECT_EQ(f.site, "a");
+      EXPECT_EQ(f.isp, "y");
+      if (link++ % 2 == 0) {
+        EXPECT_EQ(f.kind, Fault::Kind::link_down);
+        EXPECT_GE(f.at, Duration(1s));
+        EXPECT_LT(f.at, Duration(8s));
+        last_down = f.at;
+      } else {
+        EXPECT_EQ(f.kind, Fault::Kind::link_up);
+        EXPECT_EQ(f.at, last_down + 1s);
+      }
+    } else if (f.kind == Fault::Kind::loss) {
+      EXPECT_EQ(f.isp, "x");
+      EXPECT_EQ(f.percent, f.site == "a" ? 2.5 : 100.0);
+      EXPECT_EQ(f.lasts, f.site == "a" ? std::optional<Duration>(3s) : std::nullopt);
+    } else {
+      EXPECT_EQ(f.kind, Fault::Kind::partition);
+      EXPECT_EQ(f.site, "b");
+      EXPECT_EQ(f.peer, "a");
+      EXPECT_EQ(f.lasts, Duration(1s));
+      EXPECT_FALSE(f.schedule.has_value());
+    }
+  }
+  EXPECT_GT(registrar, 0u);
+  EXPECT_GT(link, 0u);
+  bool percent = false, peer = false;
+  for (const auto& f : r.resolved["faults"]) {
+    percent = percent || (f["kind"] == "loss" && f["percent"] == 2.5);
+    peer = peer || (f["kind"] == "partition" && f["peer"] == "a");
+  }
+  EXPECT_TRUE(percent);
+  EXPECT_TRUE(peer);
+}
+
+TEST(Keys, OneShotFaultsKeepTheKeysTheyHadBeforeSchedules) {
+  // Computed by rsplab 0.1.0 before fault schedules existed: a file without the new keys
+  // keeps its runs' keys (resuming a campaign still skips what it completed).
+  const Plan plan = parse(Doc()
+                              .add("warmup: 2s")
+                              .add("seed: 9")
+                              .add("faults:")
+                              .add("  - { at: 3s, kill: { group: P/pe0, count: 2 } }")
+                              .add("  - { at: 4s, stop: { registrar: pr0 }, for: 1s }")
+                              .add("  - { at: 5s, link-down: { site: a, isp: y }, for: 2s }")
+                              .add("  - { at: 6s, restart: { pool: P, site: a } }")
+                              .add("  - { at: 7s, resume: { group: P/pu0, count: 3 } }")
+                              .text());
+  EXPECT_EQ(plan.runs[0].key, "1047da7b93b428d2c68af71437b023ec963e882e0fba308a511e6fe6d2af93f6");
 }
 
 // ---- errors: file:line:col ---------------------------------------------------------------
@@ -543,7 +763,61 @@ TEST(Errors, CountsAndTimes) {
   EXPECT_ERROR_AT(longer.text(), 16, longer.col(16, "6s"), "ends after the run");
   Doc kill_for;
   kill_for.add("faults:").add("  - { at: 5s, kill: { registrar: pr0 }, for: 1s }");
-  EXPECT_ERROR_AT(kill_for.text(), 16, kill_for.col(16, "for"), "stop and link-down only");
+  EXPECT_ERROR_AT(kill_for.text(), 16, kill_for.col(16, "for"), "'for' goes with stop, link-down");
+}
+
+TEST(Errors, SchedulesLossAndPartitions) {
+  // Each: the fault (line 16), where the error must point, and what it must say.
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"  - { at: 2s, churn: { group: P/pe0, mtbf: 1s, downtime: 1s } }", "at:",
+       "'at' is not for a schedule"},
+      {"  - { churn: { group: P/pe0, mtbf: 1s, downtime: 1s }, for: 2s }", "for:",
+       "'for' is not for a schedule"},
+      {"  - { churn: { group: P/pe0, mtbf: 0s, downtime: 1s } }", "0s", "must be above 0"},
+      {"  - { churn: { group: P/pe0, mtbf: 1x, downtime: 1s } }", "1x", "not a duration"},
+      {"  - { churn: { group: P/pu0, mtbf: 1s, downtime: 1s } }", "P/pu0",
+       "churn takes PE groups only"},
+      {"  - { churn: { registrar: pr3, mtbf: 1s, downtime: 1s } }", "pr3",
+       "unknown registrar 'pr3'"},
+      {"  - { churn: { pool: Q, mtbf: 1s, downtime: 1s } }", "Q,", "unknown pool 'Q'"},
+      {"  - { churn: { mtbf: 1s, downtime: 1s } }", "{ mtbf", "missing the target"},
+      {"  - { churn: { group: P/pe0, mtbf: 1s } }", "{ group", "missing 'downtime'"},
+      {"  - { churn: { group: P/pe0, mtbf: 1s, downtime: 1s, count: 1 } }", "count",
+       "unknown key 'count'"},
+      {"  - { churn: { group: P/pe0, mtbf: 1s, downtime: 1s, until: 11s } }", "11s",
+       "after the run's end"},
+      {"  - { churn: { group: P/pe0, mtbf: 1s, downtime: 1s, start: 5s, until: 5s } }", "5s,",
+       "the schedule's window is empty"},
+      {"  - { flap: { site: a, isp: z, mtbf: 1s, downtime: 1s } }", "z,", "site a has no ISP 'z'"},
+      {"  - { flap: { site: c, isp: x, mtbf: 1s, downtime: 1s } }", "c,", "unknown site 'c'"},
+      {"  - { flap: { site: a, isp: x, downtime: 1s } }", "{ site", "missing 'mtbf'"},
+      {"  - { at: 1s, loss: { site: a, isp: x, percent: 0 } }", "0 }", "not a percentage"},
+      {"  - { at: 1s, loss: { site: a, isp: x, percent: 101 } }", "101", "not a percentage"},
+      {"  - { at: 1s, loss: { site: a, isp: x, percent: 0.001 } }", "0.001", "not a percentage"},
+      {"  - { at: 1s, loss: { site: a, isp: x, percent: lots } }", "lots", "not an amount"},
+      {"  - { at: 1s, loss: { site: a, isp: x } }", "{ site", "missing 'percent'"},
+      {"  - { at: 1s, loss: { site: b, isp: y, percent: 5 } }", "y,", "site b has no ISP 'y'"},
+      {"  - { at: 1s, loss: { site: a, isp: x, percent: 5 }, for: 10s }", "10s",
+       "ends after the run"},
+      {"  - { at: 1s, partition: { sites: [a] } }", "[a]", "two sites"},
+      {"  - { at: 1s, partition: { sites: [a, b, a] } }", "[a, b, a]", "two sites"},
+      {"  - { at: 1s, partition: { sites: [a, a] } }", "a] }", "'a' twice"},
+      {"  - { at: 1s, partition: { sites: [a, c] } }", "c]", "unknown site 'c'"},
+      {"  - { at: 1s, partition: { sites: a } }", "a }", "expected a list"},
+      {"  - { at: 1s, partition: { site: a } }", "site", "unknown key 'site'"},
+  };
+  for (const auto& [fault, where, fragment] : cases) {
+    SCOPED_TRACE(fault);
+    Doc d;
+    d.add("faults:").add(fault);
+    EXPECT_ERROR_AT(d.text(), 16, d.col(16, where), fragment);
+  }
+  // A schedule that would make too many faults is refused at its entry.
+  Doc many;
+  many.set(12, "      - { site: a, count: 10000, capacity: 1e6 }")
+      .add("faults:")
+      .add("  - { churn: { group: P/pe0, mtbf: 1ms, downtime: 1ms } }");
+  EXPECT_ERROR_AT(many.text(), 16, 5, "more than 100000 faults");
 }
 
 TEST(Errors, SitesAndStructure) {

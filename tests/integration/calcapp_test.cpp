@@ -78,6 +78,25 @@ class CalcAppPool : public ::testing::Test {
     return *procs_.back();
   }
 
+  // `rsplab pe ARGS --control stdin` with its standard input a FIFO (path("control")) that
+  // the test writes commands to; *control is the writing end. PEs use the registrar and
+  // write their events to path("pes.jsonl").
+  ChildProcess& start_controlled_pes(const std::string& args, int* control) {
+    const std::string fifo = path("control");
+    EXPECT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto& pes = *procs_.emplace_back(std::make_unique<ChildProcess>(
+        "/bin/sh",
+        std::vector<std::string>{
+            "-c", "exec " + shell_quote(RSPLAB_BINARY) + " pe --transport tcp --registrar " +
+                      registrar_ + " --pool calc --policy rr " + args + " --events " +
+                      shell_quote(path("pes.jsonl")) + " --log-level warning --control stdin < " +
+                      shell_quote(fifo)},
+        ChildProcess::Options{}));
+    *control = ::open(fifo.c_str(), O_WRONLY);
+    EXPECT_GE(*control, 0);
+    return pes;
+  }
+
   // A registrar with 1 s keep-alives; its ASAP endpoint.
   std::string start_registrar() {
     auto& pr = spawn({"registrar", "--transport", transport_, "--asap", "127.0.0.1:0", "--enrp",
@@ -317,20 +336,11 @@ TEST_F(CalcAppPool, RejectedJobsLandElsewhere) {
 TEST_F(CalcAppPool, ControlKillsOneMemberLikeACrash) {
   start_registrar();
   ASSERT_FALSE(HasFailure());
-  const std::string fifo = path("control");
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   // Three PEs in one process, commands from the FIFO.
-  ChildProcess::Options o;
-  auto& pes = *procs_.emplace_back(std::make_unique<ChildProcess>(
-      "/bin/sh",
-      std::vector<std::string>{
-          "-c", "exec " + shell_quote(RSPLAB_BINARY) + " pe --transport tcp --registrar " +
-                    registrar_ + " --pool calc --policy rr --count 3 --identifier 0x100 "
-                    "--cookie-max-time 200ms --cookie-max-calculations 1e5 --events " +
-                    shell_quote(path("pes.jsonl")) + " --log-level warning --control stdin < " +
-                    shell_quote(fifo)},
-      o));
-  const int control = ::open(fifo.c_str(), O_WRONLY);
+  int control = -1;
+  auto& pes = start_controlled_pes(
+      "--count 3 --identifier 0x100 --cookie-max-time 200ms --cookie-max-calculations 1e5",
+      &control);
   ASSERT_GE(control, 0);
   for (int i = 0; i < 3; ++i) {
     const auto line = pes.read_line(10s);
@@ -367,18 +377,8 @@ TEST_F(CalcAppPool, ControlKillsOneMemberLikeACrash) {
 TEST_F(CalcAppPool, RestartedMemberComesBackWithANewIdentity) {
   start_registrar();
   ASSERT_FALSE(HasFailure());
-  const std::string fifo = path("control");
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  ChildProcess::Options o;
-  auto& pes = *procs_.emplace_back(std::make_unique<ChildProcess>(
-      "/bin/sh",
-      std::vector<std::string>{
-          "-c", "exec " + shell_quote(RSPLAB_BINARY) + " pe --transport tcp --registrar " +
-                    registrar_ + " --pool calc --policy rr --count 2 --identifier 0x200 "
-                    "--events " + shell_quote(path("pes.jsonl")) +
-                    " --log-level warning --control stdin < " + shell_quote(fifo)},
-      o));
-  const int control = ::open(fifo.c_str(), O_WRONLY);
+  int control = -1;
+  auto& pes = start_controlled_pes("--count 2 --identifier 0x200", &control);
   ASSERT_GE(control, 0);
   for (int i = 0; i < 2; ++i) {
     const auto line = pes.read_line(10s);
@@ -424,6 +424,45 @@ TEST_F(CalcAppPool, RestartedMemberComesBackWithANewIdentity) {
   EXPECT_EQ(summary["jobs_completed"], 4);
   EXPECT_TRUE(pes.running());
   ::close(control);
+}
+
+// A process whose every member crashed stays for its controller (PE churn restarts them),
+// and ends when its control input does.
+TEST_F(CalcAppPool, ProcessWithEveryMemberDownWaitsForARestart) {
+  start_registrar();
+  ASSERT_FALSE(HasFailure());
+  int control = -1;
+  auto& pes = start_controlled_pes("--count 1 --identifier 0x300", &control);
+  ASSERT_GE(control, 0);
+  ASSERT_TRUE(pes.read_line(10s)) << pes.stderr_text();
+  const auto send = [&](const std::string& cmd) {
+    const std::string line = cmd + "\n";
+    ASSERT_EQ(::write(control, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  };
+  const auto killed = [&](std::size_t n) {
+    return await_event(path("pes.jsonl"), [&](const json&) {
+      return read_events(path("pes.jsonl"), "killed").size() >= n;
+    }, 10s);
+  };
+  send(R"({"cmd":"kill","member":0})");
+  ASSERT_TRUE(killed(1));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(pes.running()) << "exited with its only member down";
+  send(R"({"cmd":"restart","member":0})");
+  ASSERT_TRUE(await_event(path("pes.jsonl"), [](const json& e) {
+    return e.value("event", "") == "restarted" && e.value("previous", "") == "0x00000300";
+  }, 10s)) << pes.stderr_text();
+  const std::string fresh = read_events(path("pes.jsonl"), "restarted").at(0).value("id", "");
+  EXPECT_TRUE(await_event(path("registrar.jsonl"), [&](const json& e) {
+    return e.value("event", "") == "registration" && e.value("pe", "") == fresh;
+  }, 10s)) << "the restarted member never registered";
+  // Down again, and the controller goes: nothing can bring it back, the process ends.
+  send(R"({"cmd":"kill","member":0})");
+  ASSERT_TRUE(killed(2));
+  ::close(control);
+  const auto st = pes.wait(10s);
+  ASSERT_TRUE(st) << "still running after its control input ended";
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << ChildProcess::describe(*st);
 }
 
 // The same pool over SCTP (label sctp: run in the VM whose kernel has it): PEs register

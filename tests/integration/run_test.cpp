@@ -2,7 +2,8 @@
 // (network namespaces: label netns, needs root) into SQLite, answered with SQL alone; a
 // malformed file stops with file:line:col before anything starts; a SIGKILLed runner leaves
 // namespaces and processes behind that `rsplab cleanup` removes, and only those; a campaign
-// SIGKILLed in its third run and run again into its database resumes.
+// SIGKILLed in its third run and run again into its database resumes; --jobs 2 runs two runs
+// at once (and resumes alike; a worker SIGKILLed leaves its run failed, the others go on).
 //
 //   test ──ChildProcess──► rsplab run FILE -o DB ──► agents in namespaces ──► components
 //   test ──sqlite3──► DB
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "tests/support/sshd.hpp"
 
 namespace {
 
@@ -82,6 +84,38 @@ pools:
       - { site: alpha, count: 2, job-size: exp:2e5, interval: exp:500ms }
 sweep:
   policy: [lu, rr]
+)";
+
+// Issue 7, seeded fault schedules: every PE churns (up ~ Exp(4 s) from 1 s on, down 500 ms,
+// back empty with a new identity; seed 1 makes four crashes before 6 s), the registrar is
+// restarted on its ports, a link loses 20 % for a while and the sites are partitioned for a
+// second.
+const char* kChurnExperiment = R"(name: churntest
+duration: 8s
+warmup: 2s
+seed: 1
+sites:
+  alpha: { isps: [red, blue] }
+  beta:  { isps: [red, green] }
+registrars:
+  - { site: alpha, keepalive-interval: 1s, keepalive-timeout: 1s }
+timers:
+  pe: { cookie-max-time: 500ms, reregistration-interval: 1s }
+  pu: { keepalive-interval: 500ms, keepalive-timeout: 500ms }
+pools:
+  Calc:
+    policy: lu
+    pes:
+      - { site: alpha, count: 2, capacity: 1e6 }
+      - { site: beta,  count: 2, capacity: 2e6 }
+    pus:
+      - { site: alpha, count: 3, job-size: exp:5e5, interval: exp:1s }
+      - { site: beta,  count: 3, job-size: exp:5e5, interval: exp:1s }
+faults:
+  - { churn: { pool: Calc, mtbf: 4s, downtime: 500ms, start: 1s, until: 6s } }
+  - { at: 4s, restart: { registrar: pr0 } }
+  - { at: 2s, loss: { site: beta, isp: green, percent: 20 }, for: 2s }
+  - { at: 6.5s, partition: { sites: [alpha, beta] }, for: 1s }
 )";
 
 // The namespaces there are, but for the short-lived probes that check whether namespaces
@@ -261,6 +295,90 @@ TEST_F(Run, SmallExperimentOnNamespacesAnswersWithSql) {
   EXPECT_EQ(namespaces(), before);
 }
 
+TEST_F(Run, ChurnScheduleRegistrarRestartLossAndPartitionAreRowsAndJobsGoOn) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const auto before = namespaces();
+  const std::string file = dir_ + "/churn.yaml";
+  std::ofstream(file) << kChurnExperiment;
+  const std::string db = dir_ + "/churn.db";
+  ChildProcess::Options o;
+  o.echo_stderr = true;
+  ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db}, o);
+  const auto st = p.wait(90s);
+  ASSERT_TRUE(st) << "rsplab run did not finish";
+  const std::string output = all_output(p);
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << ChildProcess::describe(*st) << "\n"
+                                                       << output;
+  std::printf("%s", output.c_str());  // the fault lines, kept in the test log
+  EXPECT_NE(output.find("all the PUs counted"), std::string::npos) << output;
+  EXPECT_NE(output.find(" restart pr0 (asap "), std::string::npos) << output;
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "1");
+
+  // Every fault of the run's definition is a row, and so is the undo of each one with `for`.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults"),
+            sql(db, "SELECT count(*) + sum(json_extract(value, '$.for') IS NOT NULL) "
+                    "FROM runs, json_each(runs.resolved, '$.faults')"));
+  // The churn's faults, drawn when the plan was made: one row each, each at its member.
+  const std::string churn = sql(db, "SELECT count(*) FROM runs, json_each(runs.resolved, '$.faults') "
+                                    "WHERE json_extract(value, '$.schedule') = 0");
+  EXPECT_GE(std::stoi(churn), 7) << "seed 1: four crashes before 6 s, their restarts";
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE json_extract(details, '$.schedule') = 0"),
+            churn);
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE json_extract(details, '$.schedule') = 0 "
+                    "AND (kind NOT IN ('kill', 'restart') OR json_extract(details, '$.skipped') "
+                    "IS NOT NULL OR json_extract(details, '$.members[0].member') IS NULL)"),
+            "0");
+  // Each applied when scheduled (and not before), with both times in the row.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE json_extract(details, '$.scheduled_us') "
+                    "IS NULL OR at_us < json_extract(details, '$.scheduled_us') "
+                    "OR at_us > json_extract(details, '$.scheduled_us') + 2000000"),
+            "0");
+  // The crashed PEs came back with new identities (a components row each), and every
+  // identity registered.
+  const int restarts = std::stoi(sql(db, "SELECT count(*) FROM faults WHERE kind = 'restart' "
+                                         "AND json_extract(details, '$.schedule') = 0"));
+  EXPECT_GE(restarts, 3);
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM components WHERE role = 'pe'"), std::to_string(4 + restarts));
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT pe) FROM registrations WHERE kind = 'registration'"),
+            std::to_string(4 + restarts));
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM components WHERE role = 'pe' AND name NOT LIKE 'Calc/pe_#_'"),
+            "0") << "every identity is named after its member";
+  // The registrar came back on its ports under a new id (a second row); the PEs found it.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM components WHERE role = 'registrar'"), "2");
+  EXPECT_EQ(sql(db, "SELECT json_extract(details, '$.error') IS NULL AND "
+                    "json_extract(details, '$.asap') IS NOT NULL FROM faults WHERE target = 'pr0'"),
+            "1");
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT r.pe) >= 4 FROM registrations r JOIN components c "
+                    "ON c.id = r.component_id WHERE c.role = 'registrar' AND c.identity != "
+                    "(SELECT json_extract(details, '$.previous_id') FROM faults WHERE target = 'pr0')"),
+            "1");
+  // Jobs went on: after the registrar's restart, and on the PEs that came back.
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed' AND "
+                              "completed_us > (SELECT at_us FROM faults WHERE target = 'pr0')")),
+            0);
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed' AND pe IN "
+                              "(SELECT identity FROM components WHERE role = 'pe' AND id NOT IN "
+                              "(SELECT id FROM components WHERE role = 'pe' ORDER BY id LIMIT 4))")),
+            0);
+  // Loss and partition applied and undone, in order, without errors.
+  EXPECT_EQ(sql(db, "SELECT group_concat(kind) FROM (SELECT kind FROM faults WHERE kind LIKE "
+                    "'loss%' OR kind LIKE 'partition%' ORDER BY at_us)"),
+            "loss,loss_end,partition,partition_end");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE json_extract(details, '$.error') IS NOT NULL "
+                    "OR json_extract(details, '$.skipped') IS NOT NULL"),
+            "0");
+  EXPECT_EQ(sql(db, "SELECT json_extract(details, '$.percent') || ' ' || json_extract(details, "
+                    "'$.interface') FROM faults WHERE kind = 'loss'"),
+            "20.0 isp3");
+  // Nothing of this runner's left (its namespaces are tagged with its pid: other runners
+  // may be at work on this machine meanwhile).
+  char tag[32];
+  std::snprintf(tag, sizeof tag, "rsplab-%04x", static_cast<unsigned>(p.pid()) & 0xffffu);
+  for (const auto& n : namespaces())
+    EXPECT_TRUE(before.count(n) || n.rfind(tag, 0) != 0) << n << " left behind";
+}
+
 TEST_F(Run, CleanupRemovesWhatASigkilledRunLeftAndNothingElse) {
   std::string why;
   if (!root_netns(&why)) GTEST_SKIP() << why;
@@ -413,12 +531,188 @@ TEST_F(Run, RunAgainSkipsCompletedRunsAndRerunsTheOneKilledInTheThird) {
   EXPECT_EQ(sql(db, "SELECT count(*) FROM runs"), "5");
 }
 
+// ---- --jobs N (issue 7) -------------------------------------------------------------------
+
+// Runs one statement that changes the database (the test's own edits).
+void change(const std::string& db, const std::string& statement) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(h, statement.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << statement << ": " << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(h);
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Four short runs, two at a time: every run completed once, with its events; two of them
+// overlapped in time (their runs rows say so); every line of a worker is whole and names
+// its run; the summary comes once, at the end.
+TEST_F(Run, JobsTwoRunsSideBySide) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const std::string file = dir_ + "/jobs.yaml";
+  std::ofstream(file) << kResumeExperiment;
+  const std::string db = dir_ + "/jobs.db";
+  const auto before = namespaces();
+  const auto started = Clock::now();
+  ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db, "--jobs", "2"});
+  const auto st = p.wait(90s);
+  ASSERT_TRUE(st) << "rsplab run --jobs 2 did not finish";
+  const double wall = std::chrono::duration<double>(Clock::now() - started).count();
+  const std::string output = all_output(p);
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << ChildProcess::describe(*st) << "\n"
+                                                       << output << p.stderr_text();
+  std::printf("%s", output.c_str());
+
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs"), "4");
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT key) FROM runs WHERE status = 'completed'"), "4");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM experiments"), "1");
+  // Each run has its own events: handle resolutions and jobs.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs WHERE "
+                    "(SELECT count(*) FROM handle_resolutions h WHERE h.run_id = runs.id) > 0 AND "
+                    "(SELECT count(*) FROM jobs j WHERE j.run_id = runs.id) > 0"),
+            "4");
+  // At some moment two runs were running at once.
+  EXPECT_NE(sql(db, "SELECT count(*) FROM runs a JOIN runs b ON a.id < b.id "
+                    "WHERE a.start_unix_us < b.end_unix_us AND b.start_unix_us < a.end_unix_us"),
+            "0")
+      << "no two runs overlapped";
+  const double measured = std::stod(sql(db, "SELECT sum(end_unix_us - start_unix_us) FROM runs")) / 1e6;
+  std::printf("--jobs 2: 4 runs in %.1f s wall time; their measured windows sum to %.1f s\n", wall,
+              measured);
+
+  for (int i = 1; i <= 4; ++i)
+    EXPECT_EQ(occurrences(output, "\nrun " + std::to_string(i) + "/4 completed: "), 1u) << output;
+  EXPECT_EQ(occurrences(output, "handling speed (calc/s)"), 1u) << output;
+  EXPECT_EQ(occurrences(output, "results: " + db + "\n"), 1u) << output;
+  EXPECT_EQ(output.find('\r'), std::string::npos) << "a progress line updated in place";
+  // The workers' lines are whole and say which run they belong to.
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("completed: jobs") != std::string::npos ||
+        line.find("deployed in") != std::string::npos || line.find("peak RSS") != std::string::npos) {
+      EXPECT_EQ(line.rfind("run ", 0), 0u) << line;
+    }
+  }
+  const auto summary = output.find("side by side: 4 run(s) in ");
+  EXPECT_NE(summary, std::string::npos) << output;
+  EXPECT_LT(summary, output.find("handling speed (calc/s)")) << output;
+  EXPECT_EQ(namespaces(), before);
+}
+
+// Resuming with --jobs 2: the keys completed earlier are skipped (said so), the others run,
+// side by side; one completed row per key, one experiments row.
+TEST_F(Run, JobsTwoSkipsCompletedKeys) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const std::string file = dir_ + "/jobs.yaml";
+  std::ofstream(file) << kResumeExperiment;
+  const std::string db = dir_ + "/jobs.db";
+  {
+    ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db, "--jobs", "2"});
+    const auto st = p.wait(90s);
+    ASSERT_TRUE(st);
+    ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << all_output(p) << p.stderr_text();
+  }
+  // As if runs 1 and 3 had failed.
+  change(db, "UPDATE runs SET status = 'failed', reason = 'test' WHERE idx IN (0, 2)");
+
+  ChildProcess q(RSPLAB_BINARY, {"run", file, "-o", db, "--jobs", "2"});
+  const auto st = q.wait(90s);
+  ASSERT_TRUE(st) << "the resumed rsplab run --jobs 2 did not finish";
+  const std::string output = all_output(q);
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << ChildProcess::describe(*st) << "\n"
+                                                       << output << q.stderr_text();
+  std::printf("%s", output.c_str());
+  EXPECT_NE(output.find("resuming: 2 of 4 runs completed earlier in " + db +
+                        ", 2 to run (2 interrupted/failed earlier: rerun)"),
+            std::string::npos) << output;
+  EXPECT_NE(output.find("run 2/4 policy=lu rep 1: skipped (completed earlier, key "),
+            std::string::npos) << output;
+  EXPECT_NE(output.find("run 4/4 policy=rr rep 1: skipped (completed earlier, key "),
+            std::string::npos) << output;
+  EXPECT_NE(output.find("run 1/4 completed"), std::string::npos) << output;
+  EXPECT_NE(output.find("run 3/4 completed"), std::string::npos) << output;
+  EXPECT_EQ(output.find("run 2/4 completed"), std::string::npos) << output;
+  EXPECT_EQ(output.find("run 4/4 completed"), std::string::npos) << output;
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM (SELECT key FROM runs GROUP BY key "
+                    "HAVING sum(status = 'completed') = 1)"),
+            "4");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs"), "6");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM experiments"), "1");
+  EXPECT_EQ(occurrences(output, "handling speed (calc/s)"), 1u) << output;
+  for (const char* policy : {"lu", "rr"}) {
+    const auto at = output.find(std::string("\n") + policy + " ");
+    ASSERT_NE(at, std::string::npos) << output;
+    std::istringstream row(output.substr(at + 1));
+    std::string name;
+    int runs = 0;
+    row >> name >> runs;
+    EXPECT_EQ(runs, 2) << policy << " in the summary\n" << output;
+  }
+}
+
+// A worker SIGKILLed in its run: the parent marks that run failed with the reason, removes
+// what the worker left (namespaces, processes), lets the other run complete and exits 1.
+TEST_F(Run, JobsTwoWorkerKilledItsRunFailsTheOtherCompletes) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  std::string text = kResumeExperiment;
+  text.replace(text.find("repetitions: 2"), 14, "repetitions: 1");
+  const std::string file = dir_ + "/jobs.yaml";
+  std::ofstream(file) << text;
+  const std::string db = dir_ + "/jobs.db";
+  const auto before = namespaces();
+  const int processes_before = rsplab_processes();
+  ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db, "--jobs", "2"});
+  bool both = false;
+  const auto deadline = Clock::now() + 60s;
+  while (!both && Clock::now() < deadline && p.running()) {
+    both = peek(db, "SELECT count(*) FROM runs WHERE status = 'running'") == "2";
+    if (!both) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(both) << "the two runs never ran at once\n" << all_output(p) << p.stderr_text();
+  // The workers are the runner's children (the agents are theirs).
+  const auto [status, children] = run_shell("pgrep -P " + std::to_string(p.pid()));
+  const int worker = std::atoi(children.c_str());
+  ASSERT_GT(worker, 0) << children;
+  ASSERT_EQ(::kill(worker, SIGKILL), 0);
+  const auto st = p.wait(60s);
+  ASSERT_TRUE(st) << "rsplab run --jobs 2 did not finish";
+  const std::string output = all_output(p);
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 1) << ChildProcess::describe(*st) << "\n"
+                                                       << output << p.stderr_text();
+  const std::string reason = "its worker (pid " + std::to_string(worker) +
+                             ") ended before the run: killed by signal 9";
+  EXPECT_NE(p.stderr_text().find(reason), std::string::npos) << p.stderr_text();
+  EXPECT_EQ(sql(db, "SELECT group_concat(status) FROM (SELECT status FROM runs ORDER BY status)"),
+            "completed,failed");
+  EXPECT_EQ(sql(db, "SELECT reason LIKE '" + reason + "%' FROM runs WHERE status = 'failed'"), "1");
+  EXPECT_EQ(occurrences(output, "handling speed (calc/s)"), 1u) << output;
+  EXPECT_EQ(namespaces(), before) << output;
+  const auto until = Clock::now() + 5s;
+  while (rsplab_processes() > processes_before && Clock::now() < until)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(rsplab_processes(), processes_before);
+}
+
 // Without namespaces (no root, or --loopback) the sites are loopback addresses; link faults
 // are skipped and say so; the rest works the same.
 TEST_F(Run, LoopbackSitesWhenNamespacesAreNotUsed) {
   std::string text = kExperiment;
   text.replace(text.find("duration: 8s"), 12, "duration: 5s");
   text.replace(text.find("  policy: [lu, rr]"), 18, "  policy: [lu]");
+  // Loss and partitions need links too; a registrar restarts on loopback as anywhere.
+  text.replace(text.find("sweep:"), 0,
+               "  - { at: 3s, loss: { site: beta, isp: green, percent: 10 }, for: 1s }\n"
+               "  - { at: 3s, partition: { sites: [alpha, beta] } }\n"
+               "  - { at: 4s, restart: { registrar: pr0 } }\n");
   const std::string file = dir_ + "/loopback.yaml";
   std::ofstream(file) << text;
   const std::string db = dir_ + "/loopback.db";
@@ -436,7 +730,170 @@ TEST_F(Run, LoopbackSitesWhenNamespacesAreNotUsed) {
   EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind = 'link_down' AND "
                     "json_extract(details, '$.skipped') IS NOT NULL"),
             "1");
+  EXPECT_EQ(sql(db, "SELECT group_concat(kind) FROM (SELECT kind FROM faults WHERE "
+                    "json_extract(details, '$.skipped') IS NOT NULL AND (kind LIKE 'loss%' OR "
+                    "kind LIKE 'partition%') ORDER BY kind)"),
+            "loss,loss_end,partition");
+  EXPECT_EQ(sql(db, "SELECT json_extract(details, '$.asap') LIKE '127.0.0.1:%' AND "
+                    "json_extract(details, '$.error') IS NULL FROM faults WHERE target = 'pr0'"),
+            "1");
   EXPECT_EQ(sql(db, "SELECT count(*) FROM components WHERE addresses NOT LIKE '%127.0.0.1%'"), "0");
 }
 
 }  // namespace
+
+// ---- Remote sites over ssh (issue 7) ------------------------------------------------------
+
+// A local (emulated) site and one reached over ssh: a real sshd on loopback whose sessions
+// run `rsplab agent --stdio` in this machine's root namespace, with its event clock set 5 s
+// ahead (RSPLAB_CLOCK_OFFSET_US through the ssh configuration's SetEnv).
+std::string mixed_experiment(const std::string& alias, const std::string& duration) {
+  return R"(name: mixedtest
+duration: )" + duration + R"(
+warmup: 1s
+seed: 5
+sites:
+  alpha: { isps: [red] }
+  far:   { host: )" + alias + ", rsplab: " + RSPLAB_BINARY + R"(, isps: [red], interfaces: [lo] }
+registrars:
+  - { site: alpha, keepalive-interval: 1s, keepalive-timeout: 1s }
+timers:
+  pu: { keepalive-interval: 500ms, keepalive-timeout: 500ms }
+pools:
+  Calc:
+    policy: lu
+    pes:
+      - { site: alpha, count: 2, capacity: 1e6 }
+      - { site: far,   count: 2, capacity: 1e6 }
+    pus:
+      - { site: alpha, count: 3, job-size: exp:5e5, interval: exp:700ms }
+      - { site: far,   count: 3, job-size: exp:5e5, interval: exp:700ms }
+faults:
+  # lo carries the agent's own ssh connection: refused, the run goes on.
+  - { at: 2s, link-down: { site: far, isp: red }, for: 1s }
+)";
+}
+
+constexpr std::int64_t kSkewUs = 5'000'000;
+
+// The fixture's client configuration with the remote clock skew on top.
+std::string skewed_config(const rsplab::test::Sshd& sshd, const std::string& dir) {
+  const std::string path = dir + "/ssh_config_skewed";
+  std::ofstream(path) << "Host " << sshd.alias() << "\n  SetEnv RSPLAB_CLOCK_OFFSET_US="
+                      << kSkewUs << "\nInclude " << sshd.config_path() << "\n";
+  return path;
+}
+
+TEST_F(Run, MixedLocalAndSshSiteInOneDatabaseOnTheRunnersClock) {
+  std::string why;
+  if (!root_netns(&why) || !rsplab::test::Sshd::available(&why)) GTEST_SKIP() << why;
+  const auto before = namespaces();
+  rsplab::test::Sshd sshd;
+  const std::string config = skewed_config(sshd, dir_);
+  const std::string file = dir_ + "/mixed.yaml";
+  std::ofstream(file) << mixed_experiment(sshd.alias(), "5s");
+
+  // `rsplab plan` checks the remote site first: reached, same version, its clock 5 s ahead.
+  {
+    ChildProcess plan(RSPLAB_BINARY, {"plan", file, "--ssh-config", config});
+    const auto st = plan.wait(60s);
+    ASSERT_TRUE(st);
+    const std::string out = all_output(plan);
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << out << plan.stderr_text();
+    EXPECT_NE(out.find("site far (ssh " + sshd.alias() + "): reached"), std::string::npos) << out;
+    const auto at = out.find("clock offset +");
+    ASSERT_NE(at, std::string::npos) << out;
+    EXPECT_NEAR(std::stod(out.substr(at + 14)), kSkewUs / 1e3, 20.0) << out;  // ms
+  }
+
+  const std::string db = dir_ + "/mixed.db";
+  ChildProcess::Options o;
+  o.echo_stderr = true;
+  ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db, "--ssh-config", config}, o);
+  const auto st = p.wait(120s);
+  ASSERT_TRUE(st) << "rsplab run did not finish";
+  const std::string out = all_output(p);
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << ChildProcess::describe(*st) << "\n"
+                                                       << out;
+  EXPECT_NE(out.find("all the PUs counted"), std::string::npos) << out;
+  EXPECT_EQ(sql(db, "SELECT status FROM runs"), "completed");
+  EXPECT_EQ(sql(db, "SELECT json_extract(details, '$.skipped') FROM faults WHERE kind = 'link_down'"),
+            "refused: lo carries the agent's ssh connection");
+
+  // The clocks: the remote agent 5 s ahead (± its uncertainty and a margin), the local one
+  // about 0; both measured with 8 round trips.
+  EXPECT_EQ(sql(db, "SELECT host FROM site_clocks WHERE site = 'far'"), sshd.alias());
+  const std::int64_t offset = std::stoll(sql(db, "SELECT offset_us FROM site_clocks WHERE site = 'far'"));
+  const std::int64_t uncertainty =
+      std::stoll(sql(db, "SELECT uncertainty_us FROM site_clocks WHERE site = 'far'"));
+  EXPECT_LT(std::llabs(offset - kSkewUs), uncertainty + 20'000) << offset << " ± " << uncertainty;
+  EXPECT_LT(std::llabs(std::stoll(sql(db, "SELECT offset_us FROM site_clocks WHERE site = 'alpha'"))),
+            20'000);
+  EXPECT_EQ(sql(db, "SELECT min(samples) FROM site_clocks"), "8");
+
+  // Both sites' components in one run; the remote PEs registered at the local registrar and
+  // served jobs.
+  EXPECT_EQ(sql(db, "SELECT group_concat(site) FROM (SELECT DISTINCT site FROM components "
+                    "WHERE role = 'pe' ORDER BY site)"),
+            "alpha,far");
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT pe) FROM registrations WHERE kind = 'registration' "
+                    "AND pe IN (SELECT identity FROM components WHERE site = 'far')"),
+            "2");
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed' AND pe IN "
+                              "(SELECT identity FROM components WHERE site = 'far')")),
+            0);
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs j JOIN components c ON c.id = "
+                              "j.component_id WHERE c.site = 'far' AND j.status = 'completed'")),
+            0);
+  // Corrected: the remote PUs' jobs lie within the run (1 s warm-up + 5 s) on the runner's
+  // clock, like the local ones; uncorrected they would end up to 5 s after it.
+  for (const char* site : {"alpha", "far"}) {
+    const std::string where = std::string(" FROM jobs j JOIN components c ON c.id = j.component_id "
+                                          "WHERE c.site = '") + site + "'";
+    EXPECT_GE(std::stoll(sql(db, "SELECT min(queued_us)" + where)), -1'000'000) << site;
+    EXPECT_LE(std::stoll(sql(db, "SELECT max(time_us)" + where)), 6'000'000 + 1'500'000) << site;
+    EXPECT_LE(std::stoll(sql(db, "SELECT max(completed_us)" + where)), 6'000'000 + 1'500'000)
+        << site;
+  }
+  EXPECT_EQ(namespaces(), before);
+}
+
+// The agent's ssh connection dies mid-run: the run fails with the reason, nothing is left
+// on either side, and the campaign's exit status says so.
+TEST_F(Run, LostSshAgentFailsTheRunWithTheReasonAndLeavesNothing) {
+  std::string why;
+  if (!root_netns(&why) || !rsplab::test::Sshd::available(&why)) GTEST_SKIP() << why;
+  const auto before = namespaces();
+  rsplab::test::Sshd sshd;
+  const std::string file = dir_ + "/lost.yaml";
+  std::ofstream(file) << mixed_experiment(sshd.alias(), "30s");
+  const std::string db = dir_ + "/lost.db";
+  const int processes_before = rsplab_processes();
+  ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db, "--ssh-config", sshd.config_path()});
+  // Once the run's clock started (its row exists), the remote agent is killed: the one
+  // rsplab agent with SSH_CONNECTION in its environment.
+  const auto deadline = Clock::now() + 60s;
+  while (Clock::now() < deadline && peek(db, "SELECT count(*) FROM runs").value_or("0") == "0")
+    std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(peek(db, "SELECT count(*) FROM runs").value_or("0"), "1") << all_output(p);
+  const auto [st_kill, killed] = run_shell(
+      "for p in $(pgrep -f 'agent --stdio'); do "
+      "  tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -q '^SSH_CONNECTION=' && "
+      "  kill -9 $p && echo $p; done");
+  ASSERT_FALSE(killed.empty()) << "no remote agent found";
+  const auto st = p.wait(60s);
+  ASSERT_TRUE(st) << "rsplab run did not finish";
+  const std::string out = all_output(p);
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 1) << ChildProcess::describe(*st) << out;
+  EXPECT_EQ(sql(db, "SELECT status FROM runs"), "failed");
+  const std::string reason = sql(db, "SELECT reason FROM runs");
+  EXPECT_NE(reason.find("lost the agent of site far (ssh " + sshd.alias() + ")"), std::string::npos)
+      << reason;
+  // The remote components went with their agent; the local site is gone too.
+  const auto gone_by = Clock::now() + 10s;
+  while (Clock::now() < gone_by && rsplab_processes() > processes_before)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(rsplab_processes(), processes_before)
+      << run_shell("pgrep -af " + shell_quote(RSPLAB_BINARY)).second;
+  EXPECT_EQ(namespaces(), before);
+}

@@ -225,7 +225,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 1);
+  EXPECT_EQ(kSchemaVersion, 2);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -233,7 +233,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   for (const char* table :
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
-        "event_counts", "malformed_events"}) {
+        "event_counts", "malformed_events", "site_clocks"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
@@ -262,13 +262,80 @@ TEST_F(StoreTest, RefusesNewerSchemaVersionNamingBoth) {
   } catch (const StoreError& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("99"), std::string::npos) << what;
-    EXPECT_NE(what.find("newer than this rsplab's 1"), std::string::npos) << what;
+    EXPECT_NE(what.find("newer than this rsplab's 2"), std::string::npos) << what;
     EXPECT_NE(what.find(path_), std::string::npos) << what;
   }
   // Left as it was: no WAL switch, no migration.
   Reader r(path_);
   EXPECT_EQ(integer(r.get(), "PRAGMA user_version"), 99);
   EXPECT_EQ(one(r.get(), "PRAGMA journal_mode"), "delete");
+}
+
+// A version 1 file (faults without scheduled_us, no site_clocks) opened by this build: it
+// is migrated in place and keeps its rows; the scheduled time moves from the details into
+// the new column.
+TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
+  {
+    Store store = Store::open(path_);
+    const auto r = run(store, experiment(store), "lu");
+    store.add_fault(r, "kill", "CalcAppPool/pe0", 45 * kSecond, {{"scheduled_us", 44 * kSecond}});
+    store.add_fault(r, "link_down", "site-a/isp0", 46 * kSecond);
+    store.flush();
+    // Back to what version 1 had.
+    sqlite3* db = store.handle();
+    ASSERT_EQ(sqlite3_exec(db,
+                           "ALTER TABLE faults DROP COLUMN scheduled_us; DROP TABLE site_clocks;"
+                           " PRAGMA user_version = 1",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+  }
+  Store store = Store::open(path_);
+  sqlite3* db = store.handle();
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), 2);
+  EXPECT_EQ(query(db, "SELECT kind, at_us, scheduled_us FROM faults ORDER BY id"),
+            (Rows{{"kill", "45000000", "44000000"}, {"link_down", "46000000", "NULL"}}));
+  EXPECT_EQ(store.count("site_clocks"), 0);
+}
+
+TEST_F(StoreTest, KeepsFaultScheduleAndSiteClocksPerRun) {
+  Store store = Store::open(path_);
+  const auto e = experiment(store);
+  const auto r1 = run(store, e, "lu", 0);
+  const auto r2 = run(store, e, "rr", 1);
+  store.add_fault(r1, "restart", "CalcAppPool/pe0", 12'345'678, {{"scheduled_us", 12'300'000}});
+  store.add_site_clock(r1, {"remote", "node1.example", "1.2.3", -1500, 40, 80, 8});
+  store.add_site_clock(r1, {"local", "", "1.2.3", 0, 5, 10, 8});
+  store.add_site_clock(r2, {"remote", "node1.example", "1.2.3", 2500, 60, 120, 8});
+  sqlite3* db = store.handle();
+  EXPECT_EQ(query(db, "SELECT kind, at_us - scheduled_us FROM faults"),
+            (Rows{{"restart", "45678"}}));
+  EXPECT_EQ(query(db, "SELECT run_id, site, host, agent_version, offset_us, uncertainty_us,"
+                      " rtt_us, samples FROM site_clocks ORDER BY run_id, site"),
+            (Rows{{std::to_string(r1), "local", "NULL", "1.2.3", "0", "5", "10", "8"},
+                  {std::to_string(r1), "remote", "node1.example", "1.2.3", "-1500", "40", "80", "8"},
+                  {std::to_string(r2), "remote", "node1.example", "1.2.3", "2500", "60", "120", "8"}}));
+  EXPECT_EQ(store.count("site_clocks", r1), 2);
+}
+
+// A remote site's events move onto the runner's clock: every absolute time, no duration.
+TEST(ShiftEventClock, MovesAbsoluteTimesOnly) {
+  json job = {{"event", "job"},          {"time_us", 5'000'000},   {"queued_us", 1'000'000},
+              {"started_us", 2'000'000}, {"accepted_us", nullptr}, {"completed_us", 4'000'000},
+              {"handling_us", 3'000'000}, {"processing_us", 1'500'000},
+              {"latency_us", 70}};
+  shift_event_clock(job, 1'500'000);
+  EXPECT_EQ(job["time_us"], 3'500'000);
+  EXPECT_EQ(job["queued_us"], -500'000);
+  EXPECT_EQ(job["started_us"], 500'000);
+  EXPECT_TRUE(job["accepted_us"].is_null());
+  EXPECT_EQ(job["completed_us"], 2'500'000);
+  EXPECT_EQ(job["handling_us"], 3'000'000);
+  EXPECT_EQ(job["processing_us"], 1'500'000);
+  EXPECT_EQ(job["latency_us"], 70);
+  json odd = json::array({1, 2});
+  shift_event_clock(odd, 10);  // not an event: untouched, no throw
+  EXPECT_EQ(odd, json::array({1, 2}));
 }
 
 TEST_F(StoreTest, RefusesForeignDatabasesAndNonDatabases) {

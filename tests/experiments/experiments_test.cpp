@@ -138,6 +138,34 @@ TEST(Sha256, MillionAsInPiecesOfEverySize) {
 
 // ---- the examples ------------------------------------------------------------------------
 
+// The churn example: at one repetition and MTBF every policy meets the same crashes (the
+// schedule is drawn from the run's seed); a shorter MTBF means more of them.
+TEST(Examples, ChurnDrawsOneTimelinePerRepetitionForEveryPolicy) {
+  const Plan plan = load_plan(example("churn.yaml"), kVersion);
+  ASSERT_EQ(plan.runs.size(), 27u);
+  std::map<std::pair<std::string, std::size_t>, std::vector<std::string>> timeline;
+  std::map<std::string, std::size_t> faults_per_mtbf;
+  for (const ExpRun& r : plan.runs) {
+    std::vector<std::string> t;
+    for (const auto& f : r.faults) {
+      ASSERT_TRUE(f.kind == Fault::Kind::kill || f.kind == Fault::Kind::restart);
+      ASSERT_TRUE(f.member.has_value());
+      EXPECT_GE(f.at, Duration(10s));  // start: 10s
+      EXPECT_LE(f.at, r.warmup + r.duration);
+      t.push_back(std::to_string(f.at.count()) + " " + f.target + "#" +
+                  std::to_string(*f.member));
+    }
+    const auto key = std::make_pair(r.parameters.at("mtbf"), r.repetition);
+    if (const auto it = timeline.find(key); it != timeline.end())
+      EXPECT_EQ(t, it->second) << "run " << r.index << " policy " << r.parameters.at("policy");
+    else
+      timeline.emplace(key, t);
+    faults_per_mtbf[r.parameters.at("mtbf")] += r.faults.size();
+  }
+  EXPECT_LT(faults_per_mtbf["120s"], faults_per_mtbf["30s"]);
+  EXPECT_LT(faults_per_mtbf["30s"], faults_per_mtbf["10s"]);
+}
+
 TEST(Examples, QuickstartExpandsToThreeShortRuns) {
   const Plan plan = load_plan(example("quickstart.yaml"), kVersion);
   EXPECT_EQ(plan.name, "quickstart");

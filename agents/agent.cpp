@@ -34,6 +34,16 @@ using json = nlohmann::json;
 // The clock of this host's events (RSPLAB_CLOCK_OFFSET_US shifts both together).
 std::int64_t unix_us() { return common::wall_clock_us(); }
 
+// An interface address as text ("" for a family other than IPv4 and IPv6).
+std::string address_text(const sockaddr* a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (a->sa_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a)->sin_addr, text, sizeof text);
+  else if (a->sa_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr, text, sizeof text);
+  return text;
+}
+
 // The addresses of this host that components could bind: every address of an interface that
 // is up, IPv4 first, without loopback and link-local ones.
 std::vector<std::string> host_addresses() {
@@ -42,17 +52,14 @@ std::vector<std::string> host_addresses() {
   if (::getifaddrs(&list) != 0) return {};
   for (const ifaddrs* i = list; i; i = i->ifa_next) {
     if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK)) continue;
-    char text[INET6_ADDRSTRLEN] = {};
     if (i->ifa_addr->sa_family == AF_INET) {
       const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
       if ((ntohl(a->sin_addr.s_addr) >> 16) == 0xa9fe) continue;  // 169.254/16
-      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-      v4.push_back(text);
+      v4.push_back(address_text(i->ifa_addr));
     } else if (i->ifa_addr->sa_family == AF_INET6) {
       const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
       if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&a->sin6_addr)) continue;
-      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-      v6.push_back(text);
+      v6.push_back(address_text(i->ifa_addr));
     }
   }
   ::freeifaddrs(list);
@@ -73,15 +80,8 @@ std::optional<std::pair<std::string, std::string>> control_path() {
   if (::getifaddrs(&list) != 0) return std::nullopt;
   std::optional<std::pair<std::string, std::string>> found;
   for (const ifaddrs* i = list; i && !found; i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
-    char text[INET6_ADDRSTRLEN] = {};
-    if (i->ifa_addr->sa_family == AF_INET)
-      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, text,
-                  sizeof text);
-    else if (i->ifa_addr->sa_family == AF_INET6)
-      ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr,
-                  text, sizeof text);
-    if (server == text) found = std::make_pair(server, std::string(i->ifa_name));
+    if (i->ifa_addr && server == address_text(i->ifa_addr))
+      found = std::make_pair(server, std::string(i->ifa_name));
   }
   ::freeifaddrs(list);
   return found;

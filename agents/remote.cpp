@@ -9,15 +9,10 @@
 
 #include "agents/child.hpp"
 #include "agents/command.hpp"
+#include "stack/common/wall_clock.hpp"
 
 namespace rsplab::agents {
 namespace {
-
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -76,7 +71,7 @@ Probe probe(const std::string& host, const std::string& config, const std::strin
   bool ended = false, hello = false;
   std::shared_ptr<Child> agent;
   const auto ask_time = [&] {
-    sent = now_us();
+    sent = common::wall_clock_us();
     agent->write_line(json{{"op", "time"}, {"seq", samples.size()}}.dump());
   };
   agent = Child::spawn(
@@ -91,7 +86,7 @@ Probe probe(const std::string& host, const std::string& config, const std::strin
            p.addresses = j.value("addresses", std::vector<std::string>{});
            ask_time();
          } else if (op == "time") {
-           samples.push_back({sent, j.value("unix_us", std::int64_t{0}), now_us()});
+           samples.push_back({sent, j.value("unix_us", std::int64_t{0}), common::wall_clock_us()});
            if (samples.size() < kClockSamples) ask_time();
          }
        },

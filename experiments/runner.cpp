@@ -39,6 +39,7 @@
 #include "agents/remote.hpp"
 #include "agents/sites.hpp"
 #include "results/store.hpp"
+#include "stack/common/wall_clock.hpp"
 
 #include <sqlite3.h>
 
@@ -50,11 +51,8 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-std::int64_t unix_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// This host's clock, as its events' (stack/common/wall_clock.hpp).
+std::int64_t unix_us() { return common::wall_clock_us(); }
 
 std::string ms_text(Duration d) {
   return std::to_string(std::chrono::duration_cast<milliseconds>(d).count()) + "ms";
@@ -178,6 +176,56 @@ results::ExperimentInfo experiment_info(const Plan& plan, const RunnerOptions& o
   utsname u{};
   if (::uname(&u) == 0) e.kernel = std::string(u.sysname) + " " + u.release;
   return e;
+}
+
+// What a campaign starts from, one runner or the parent of --jobs workers alike.
+struct Campaign {
+  bool netns = false;  // sites in network namespaces (else loopback)
+  std::string log_dir;
+  std::int64_t experiment_id = 0;
+  std::set<std::string> completed, unfinished;  // run keys in the file (none with --fresh)
+};
+
+// Removes what dead runners left, chooses the sites' backend, takes the shared lock on the
+// database (`lock_fd`; marks the runs of dead runners interrupted when no one else holds
+// it), finds or adds the experiments row and reads the keys done earlier, into `store`.
+// Says what it did on `out`/`err`; nullopt (after saying why) when the file is unusable.
+std::optional<Campaign> open_campaign(const Plan& plan, const RunnerOptions& options,
+                                      results::Store& store, int& lock_fd, std::ostream& out,
+                                      std::ostream& err) {
+  const auto cleaned = agents::cleanup_dead();
+  if (!cleaned.undone.empty())
+    out << "cleanup: removed what dead runners left: " << join(cleaned.undone, ", ") << "\n";
+  Campaign c;
+  std::string why;
+  c.netns = !options.loopback && agents::available(&why);
+  if (!c.netns)
+    out << "sites: loopback addresses (" << (options.loopback ? "--loopback" : why)
+        << "); link, loss and partition faults are skipped\n";
+  c.log_dir = options.log_dir.empty() ? options.output + ".logs" : options.log_dir;
+  try {
+    const Owners owners = lock_database(options.output, err, lock_fd);
+    if (owners == Owners::none) {
+      if (const auto n = store.interrupt_running("runner died"); n > 0)
+        out << options.output << ": " << n
+            << " run(s) left running by a runner that died: marked interrupted\n";
+    } else if (owners == Owners::others) {
+      err << "rsplab run: warning: another rsplab run is writing " << options.output
+          << ": its runs in progress count as not done\n";
+    }
+    const results::ExperimentInfo e = experiment_info(plan, options);
+    const auto earlier = options.fresh ? std::nullopt : store.find_experiment(e);
+    c.experiment_id = earlier ? *earlier : store.add_experiment(e);
+    if (!options.fresh) {
+      c.completed = store.completed_keys();
+      c.unfinished = store.unfinished_keys();
+    }
+  } catch (const std::exception& e) {
+    err << "rsplab run: " << options.output << ": " << e.what() << "\n";
+    return std::nullopt;
+  }
+  ::mkdir(c.log_dir.c_str(), 0755);
+  return c;
 }
 
 // A run with a site on a remote host (reached over ssh): never side by side with another
@@ -348,48 +396,26 @@ class Driver {
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
       if (!ec) interrupted_ = true;
     });
-    const auto cleaned = agents::cleanup_dead();
-    if (!cleaned.undone.empty())
-      out_ << "cleanup: removed what dead runners left: " << join(cleaned.undone, ", ") << "\n";
     try {
       journal_.emplace(agents::Journal::open());
     } catch (const std::exception& e) {
       err_ << "rsplab run: journal: " << e.what() << "\n";
       return 1;
     }
-    std::string why;
-    std::set<std::string> completed, unfinished;
-    netns_ = !options_.loopback && agents::available(&why);
-    if (!netns_)
-      out_ << "sites: loopback addresses (" << (options_.loopback ? "--loopback" : why)
-           << "); link, loss and partition faults are skipped\n";
-    log_dir_ = options_.log_dir.empty() ? options_.output + ".logs" : options_.log_dir;
     try {
       store_.emplace(results::Store::open(options_.output));
-      const Owners owners = lock_database();
-      if (owners == Owners::none) {
-        if (const auto n = store_->interrupt_running("runner died"); n > 0)
-          out_ << options_.output << ": " << n
-               << " run(s) left running by a runner that died: marked interrupted\n";
-      } else if (owners == Owners::others) {
-        err_ << "rsplab run: warning: another rsplab run is writing " << options_.output
-             << ": its runs in progress count as not done\n";
-      }
-      const results::ExperimentInfo e = experiment_info(plan_, options_);
-      const auto earlier = options_.fresh ? std::nullopt : store_->find_experiment(e);
-      experiment_id_ = earlier ? *earlier : store_->add_experiment(e);
-      if (!options_.fresh) {
-        completed = store_->completed_keys();
-        unfinished = store_->unfinished_keys();
-      }
     } catch (const std::exception& e) {
       err_ << "rsplab run: " << options_.output << ": " << e.what() << "\n";
       return 1;
     }
-    ::mkdir(log_dir_.c_str(), 0755);
+    const auto campaign = open_campaign(plan_, options_, *store_, lock_fd_, out_, err_);
+    if (!campaign) return 1;
+    netns_ = campaign->netns;
+    log_dir_ = campaign->log_dir;
+    experiment_id_ = campaign->experiment_id;
 
     // What an earlier runner did into this file: completed keys are skipped.
-    skip_ = announce(plan_, options_, completed, unfinished, 1, out_);
+    skip_ = announce(plan_, options_, campaign->completed, campaign->unfinished, 1, out_);
     campaign_start_ = Clock::now();
     int code = 0;
     for (const Run& r : plan_.runs) {
@@ -430,7 +456,6 @@ class Driver {
   // "run 2/5 policy=rr rep 0"
   std::string label(const Run& r) const { return run_label(plan_, r); }
 
-  Owners lock_database() { return experiments::lock_database(options_.output, err_, lock_fd_); }
 
   void progress(bool force) {
     if (!run_) return;
@@ -1548,15 +1573,6 @@ int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostrea
     }
   } restore{old_int, old_term};
 
-  const auto cleaned = agents::cleanup_dead();
-  if (!cleaned.undone.empty())
-    out << "cleanup: removed what dead runners left: " << join(cleaned.undone, ", ") << "\n";
-  std::string why;
-  const bool netns = !options.loopback && agents::available(&why);
-  if (!netns)
-    out << "sites: loopback addresses (" << (options.loopback ? "--loopback" : why)
-        << "); link, loss and partition faults are skipped\n";
-  const std::string log_dir = options.log_dir.empty() ? options.output + ".logs" : options.log_dir;
   // The lock is held for the whole campaign (the workers share it): no worker marks another's
   // runs, and a runner started meanwhile sees this one alive.
   int lock_fd = -1;
@@ -1566,34 +1582,22 @@ int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostrea
       if (fd >= 0) ::close(fd);
     }
   } closer{lock_fd};
-  std::int64_t experiment_id = 0;
-  std::set<std::string> completed, unfinished;
+  std::optional<Campaign> campaign;
   try {
     // Closed again before the fork: an SQLite connection must not cross it.
     results::Store store = results::Store::open(options.output);
-    const Owners owners = lock_database(options.output, err, lock_fd);
-    if (owners == Owners::none) {
-      if (const auto n = store.interrupt_running("runner died"); n > 0)
-        out << options.output << ": " << n
-            << " run(s) left running by a runner that died: marked interrupted\n";
-    } else if (owners == Owners::others) {
-      err << "rsplab run: warning: another rsplab run is writing " << options.output
-          << ": its runs in progress count as not done\n";
-    }
-    const results::ExperimentInfo e = experiment_info(plan, options);
-    const auto earlier = options.fresh ? std::nullopt : store.find_experiment(e);
-    experiment_id = earlier ? *earlier : store.add_experiment(e);
-    if (!options.fresh) {
-      completed = store.completed_keys();
-      unfinished = store.unfinished_keys();
-    }
+    campaign = open_campaign(plan, options, store, lock_fd, out, err);
   } catch (const std::exception& e) {
     err << "rsplab run: " << options.output << ": " << e.what() << "\n";
     return 1;
   }
-  ::mkdir(log_dir.c_str(), 0755);
+  if (!campaign) return 1;
+  const bool netns = campaign->netns;
+  const std::string& log_dir = campaign->log_dir;
+  const std::int64_t experiment_id = campaign->experiment_id;
 
-  const std::vector<bool> skip = announce(plan, options, completed, unfinished, options.jobs, out);
+  const std::vector<bool> skip =
+      announce(plan, options, campaign->completed, campaign->unfinished, options.jobs, out);
   std::vector<std::size_t> local, remote;  // run indices, in plan order
   for (const Run& r : plan.runs) {
     if (skip[r.index]) {

@@ -30,7 +30,7 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct ExperimentInfo {
   std::string name;
@@ -90,7 +90,9 @@ class Store {
   // run again into its file continues that row instead of adding one.
   std::optional<std::int64_t> find_experiment(const ExperimentInfo& e) const;
   std::int64_t begin_run(const RunInfo& r);  // status "running"
-  // "completed" | "interrupted" | "failed" (with `reason`).
+  // "completed" | "interrupted" | "failed" (with `reason`). First links the run's failovers
+  // to what their PEs had in progress (lost_exact) and to the fault that hit the PE
+  // (fault_id, fault_to_detection_us): results/README.md, "failovers".
   void end_run(std::int64_t run_id, const std::string& status, std::int64_t end_unix_us,
                const std::string& reason = "");
   // Resuming a campaign. A run key is done once one of its rows (in any experiment of the
@@ -115,7 +117,8 @@ class Store {
   // registration/reregistration/deregistration → registrations, every registrar event →
   // registrar_actions, handle_resolution → registrar_actions; PU handle_resolution →
   // handle_resolutions, failover → failovers, job → jobs; PE usage/load_changed →
-  // pe_samples); all others are counted only (event_counts). Returns whether a row was
+  // pe_samples, PE killed/stopped → pe_progress, a row per job in progress); all others
+  // are counted only (event_counts). Returns whether a row was
   // written to an event table. A malformed event (not an object, a field missing or of the
   // wrong type) never throws: it is kept in malformed_events and counted as "malformed".
   // Throws StoreError for a run or component this file does not have (the caller's bug) and

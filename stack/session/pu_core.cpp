@@ -67,6 +67,8 @@ struct PuCore::Impl {
     std::int64_t detection_delay_us = 0;
     std::uint64_t reported = 0;  // the failed PE's last reported progress
     std::uint64_t attempts = 0;  // PEs tried since
+    TimePoint detected{};        // when the PE was given up
+    SessionEnd local;            // the PU's end of the failed session (port 0: unknown)
   };
   struct PeSession {
     SessionId id = 0;
@@ -75,6 +77,7 @@ struct PuCore::Impl {
     TimePoint last_heard{};                // the connect attempt's start until heard
     std::optional<TimePoint> connect_due;
     std::optional<TimePoint> keepalive_sent;
+    SessionEnd local;                      // the PU's end, once connected
   };
 
   Impl(PuConfig c, TimePoint start)
@@ -313,7 +316,7 @@ struct PuCore::Impl {
 
   void connect_pe(const wire::PoolElement& pe, TimePoint now, PuActions& out) {
     session = PeSession{next_session++, pe.identifier, false, now,
-                        now + config.pe_connect_timeout, std::nullopt};
+                        now + config.pe_connect_timeout, std::nullopt, {}};
     state = PuState::connecting;
     job->pe = pe.identifier;
     if (failover) ++failover->attempts;
@@ -371,6 +374,7 @@ struct PuCore::Impl {
     assert(session && job);
     const std::uint32_t pe = session->pe;
     const TimePoint last_heard = session->last_heard;
+    SessionEnd local = std::move(session->local);
     if (close) close_pe(out);
     session.reset();
     if (registrar_up) {
@@ -379,7 +383,7 @@ struct PuCore::Impl {
     }
     if (const auto ref = cache.find(config.pool_handle, pe)) cache.remove(*ref);
     if (!failover) {
-      failover = Failover{pe, cause, us(now - last_heard), job->reported, 0};
+      failover = Failover{pe, cause, us(now - last_heard), job->reported, 0, now, std::move(local)};
       ++counters.failovers;
       ++job->failovers;
     }
@@ -394,7 +398,12 @@ struct PuCore::Impl {
                {"from_pe", wire::hex_id(failover->from_pe)},
                {"cause", failover->cause},
                {"detection_delay_us", failover->detection_delay_us},
-               {"attempts", failover->attempts}};
+               {"attempts", failover->attempts},
+               {"detected_us", abs_us(failover->detected)}};
+    if (failover->local.port != 0) {
+      ev["local_addresses"] = failover->local.addresses;
+      ev["local_port"] = failover->local.port;
+    }
     if (to_pe) {
       ev["to_pe"] = wire::hex_id(*to_pe);
       ev["cookie"] = job->echoed;
@@ -690,10 +699,11 @@ void PuCore::registrar_received(RegistrarIndex i, std::span<const std::uint8_t> 
   m.on_registrar_message(i, message, now, out);
 }
 
-void PuCore::pe_connected(SessionId s, TimePoint now, PuActions& out) {
+void PuCore::pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local) {
   auto& m = *impl_;
   if (!m.running() || !m.session || m.session->id != s || m.session->connected) return;
   m.session->connected = true;
+  m.session->local = std::move(local);
   m.session->connect_due.reset();
   m.session->last_heard = now;
   m.session->keepalive_sent.reset();

@@ -55,6 +55,12 @@
 
 namespace rserpool::session {
 
+// One end of a PE session as the shell sees it: addresses as text, the port.
+struct SessionEnd {
+  std::vector<std::string> addresses;
+  std::uint16_t port = 0;
+};
+
 struct PuConfig {
   wire::PoolHandle pool_handle;
   std::size_t registrar_count = 0;  // static list: indices 0..n-1; REQUIRES >= 1
@@ -141,8 +147,10 @@ struct PuCounters {
 //   failover {job, from_pe, cause: "connection_lost"|"connect_failed"|"keepalive_timeout",
 //             detection_delay_us (since the PE was last heard), to_pe (null when the job
 //             never reached another PE), cookie (bool: resumed from a cookie), resumed, lost,
-//             attempts (PEs tried until one accepted)} — written when the job is accepted
-//             again, or when it ends without that
+//             attempts (PEs tried until one accepted), detected_us (when the PU gave
+//             the PE up), local_addresses and local_port (the PU's end of the failed
+//             session, when it was connected and the shell said)} — written when the job
+//             is accepted again, or when it ends without that
 //   job {job, size, status: "completed"|"unfinished", queued_us, started_us, accepted_us,
 //        completed_us (null when not reached), pe (last PE, null if none), rejects,
 //        failovers, queuing_delay_us, startup_delay_us, processing_us, handling_us,
@@ -169,7 +177,8 @@ class PuCore {
   void registrar_closed(RegistrarIndex i, TimePoint now, PuActions& out);
   void registrar_received(RegistrarIndex i, std::span<const std::uint8_t> message,
                           TimePoint now, PuActions& out);
-  void pe_connected(SessionId s, TimePoint now, PuActions& out);
+  // `local`: the PU's end of the session (its addresses and port), for the failover event.
+  void pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local = {});
   void pe_connect_failed(SessionId s, TimePoint now, PuActions& out);
   void pe_closed(SessionId s, TimePoint now, PuActions& out);
   void pe_received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,

@@ -72,9 +72,9 @@ struct SiteClock {
 };
 
 // Moves an event's absolute times (time_us, and a job's queued_us, started_us, accepted_us,
-// completed_us, a failover's detected_us: every field add_event converts to run-relative) by −offset_us: a remote
-// agent's events onto the runner's clock (SiteClock::offset_us). Null or missing fields
-// stay as they are.
+// completed_us, a failover's detected_us: every field add_event converts to run-relative)
+// by −offset_us: a remote agent's events onto the runner's clock (SiteClock::offset_us).
+// Null or missing fields stay as they are.
 void shift_event_clock(nlohmann::json& event, std::int64_t offset_us);
 
 class Store {

@@ -1089,8 +1089,9 @@ class Loader {
                  : action->key == "stop"    ? Fault::Kind::stop
                  : action->key == "restart" ? Fault::Kind::restart
                                             : Fault::Kind::resume;
-        const auto as = entries(action->value, action->pos, apath,
-                                {"registrar", "group", "pool", "site", "count", "select", "member"});
+        const auto as =
+            entries(action->value, action->pos, apath,
+                    {"registrar", "group", "pool", "site", "count", "select", "member"});
         read_target(as, apath, f);
         if (f.target_kind == Fault::TargetKind::none)
           fail(action->pos, apath + ": missing the target (registrar, group or pool)");
@@ -1113,11 +1114,13 @@ class Loader {
     const Entry* member = find(as, "member");
     for (const Entry* x : {select, member})
       if (x && f.target_kind == Fault::TargetKind::registrar)
-        fail(x->key_pos, apath + ": '" + x->key + "' chooses members of a group or pool, not a registrar");
+        fail(x->key_pos,
+             apath + ": '" + x->key + "' chooses members of a group or pool, not a registrar");
     if (select) {
       if (f.kind != Fault::Kind::kill && f.kind != Fault::Kind::stop)
-        fail(select->key_pos, apath + ": 'select' goes with kill and stop (restart takes crashed "
-                                      "members first, resume stopped ones; name members with 'member')");
+        fail(select->key_pos, apath + ": 'select' goes with kill and stop (restart takes "
+                                      "crashed members first, resume stopped ones; name "
+                                      "members with 'member')");
       f.select = scalar(*select, apath + ".select", true);
     }
     if (!member) return;

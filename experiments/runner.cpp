@@ -1087,7 +1087,8 @@ class Driver {
       }
       if (hits.empty()) {
         std::string why;
-        for (const auto& x : skipped) why += (why.empty() ? "" : "; ") + x["skipped"].get<std::string>();
+        for (const auto& x : skipped)
+          why += (why.empty() ? "" : "; ") + x["skipped"].get<std::string>();
         details["skipped"] = why;
       } else {
         details["members"] = std::move(hits);

@@ -326,7 +326,8 @@ ALTER TABLE failovers ADD COLUMN fault_to_detection_us INTEGER;
 // PE's peer) minus where the job resumed (0 when it never did). NULL without a snapshot.
 constexpr const char* kLinkLostExact = R"sql(
 UPDATE failovers AS f SET lost_exact = (
-  SELECT CASE WHEN p.completed >= coalesce(f.resumed, 0) THEN p.completed - coalesce(f.resumed, 0) END
+  SELECT CASE WHEN p.completed >= coalesce(f.resumed, 0)
+              THEN p.completed - coalesce(f.resumed, 0) END
   FROM pe_progress AS p
   WHERE p.run_id = f.run_id AND p.pe = f.from_pe AND p.job = f.job
     AND p.pu_port = f.local_port AND p.time_us <= f.detected_us

@@ -928,21 +928,28 @@ TEST_F(StoreTest, FailoversGetTheirExactLossAndFaultAtTheEndOfTheRun) {
   store.add_event(r, c.pu, pu_failover_at(9, "0x5e5e5e5e", 33 * kSecond, std::nullopt, 1'000'000, 40003));
   // Failed before the kill was reported (an earlier connection loss): no exact value.
   store.add_event(r, c.pu, pu_failover_at(7, "0x5e5e5e5e", 20 * kSecond, 0, 0, 40001));
-  // A PE killed from outside (no report, no fault naming it).
+  // A PE stopped in its process (--control stop) reports too; no fault row names it here.
+  json stopped = pe_killed("0x00000002", 39 * kSecond, {{4, 700, 40005}});
+  stopped["event"] = "stopped";
+  EXPECT_TRUE(store.add_event(r, c.pe2, stopped));
   store.add_event(r, c.pu, pu_failover_at(4, "0x00000002", 40 * kSecond, 0, 0, 40005));
+  // A PE killed from outside (no report, no fault naming it).
+  store.add_event(r, c.pu, pu_failover_at(5, "0x0000dead", 41 * kSecond, 0, 0, 40007));
   store.end_run(r, "completed", kStart + 111 * kSecond);
   sqlite3* db = store.handle();
-  EXPECT_EQ(store.count("pe_progress", r), 4);
+  EXPECT_EQ(store.count("pe_progress", r), 5);
   EXPECT_EQ(query(db, "SELECT job, detected_us, resumed, lost, lost_exact, fault_id,"
                       " fault_to_detection_us FROM failovers ORDER BY detected_us"),
             (Rows{{"7", "20000000", "0", "0", "NULL", "NULL", "NULL"},
                   {"7", "31000000", "2000000", "500000", "1200000", "1", "1000000"},
                   {"8", "32000000", "0", "0", "900000", "1", "2000000"},
                   {"9", "33000000", "NULL", "1000000", "1500000", "1", "3000000"},
-                  {"4", "40000000", "0", "0", "NULL", "NULL", "NULL"}}));
+                  {"4", "40000000", "0", "0", "700", "NULL", "NULL"},
+                  {"5", "41000000", "0", "0", "NULL", "NULL", "NULL"}}));
   EXPECT_EQ(query(db, readme_query("exact_lost_work"), {{":run_id", r}}),
-            (Rows{{"CalcAppPool/pe0#0", "4", "1500000", "3600000", "3", "2000000.0"},
-                  {"CalcAppPool/pe1#0", "1", "0", "NULL", "0", "NULL"}}));
+            (Rows{{"0x0000dead", "1", "0", "NULL", "0", "NULL"},
+                  {"CalcAppPool/pe0#0", "4", "1500000", "3600000", "3", "2000000.0"},
+                  {"CalcAppPool/pe1#0", "1", "0", "700", "1", "NULL"}}));
 }
 
 // A file of version 2 is migrated: its failovers are kept, the new columns NULL.

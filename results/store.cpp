@@ -338,6 +338,7 @@ SELECT s.*,
          WHERE p.run_id = s.run_id AND p.kind = 'usage'
            AND p.time_us > r.warmup_us AND p.time_us <= r.warmup_us + r.duration_us)
          AS usage_offered,
+       (SELECT count(*) FROM run_checks AS c WHERE c.run_id = s.run_id) AS checks,
        (SELECT count(*) FROM run_checks AS c WHERE c.run_id = s.run_id AND c.status <> 'ok')
          AS warnings
 FROM policy_summary AS s

@@ -35,7 +35,7 @@ std::string point_text(const std::string& parameters) {
 constexpr const char* kSummary = R"sql(
 SELECT coalesce(s.policy, '-'), json_remove(r.parameters, '$.policy') AS point, count(*),
        sum(s.jobs_completed), sum(s.jobs_unfinished), sum(s.rejects), sum(s.failovers),
-       sum(s.warnings > 0),
+       sum(s.warnings > 0), sum(s.checks = 0),
        CASE WHEN sum(s.handling_us) > 0 THEN sum(s.calculations) * 1e6 / sum(s.handling_us) END,
        sum(s.usage_calculations) / sum(s.usage_offered)
 FROM run_summary AS s
@@ -60,8 +60,9 @@ std::vector<SummaryRow> summarize(const Store& store, const std::vector<std::int
     s.rejects = as_int(row[5]);
     s.failovers = as_int(row[6]);
     s.warned = as_int(row[7]);
-    s.handling_speed = as_number(row[8]);
-    s.utilization = as_number(row[9]);
+    s.unchecked = as_int(row[8]);
+    s.handling_speed = as_number(row[9]);
+    s.utilization = as_number(row[10]);
     out.push_back(std::move(s));
   }
   return out;
@@ -96,6 +97,10 @@ std::string summary_table(const std::vector<SummaryRow>& rows) {
     if (r.warned > 0)
       std::snprintf(checks, sizeof checks, "WARNING (%lld run%s)", static_cast<long long>(r.warned),
                     r.warned == 1 ? "" : "s");
+    else if (r.unchecked == r.runs)
+      std::snprintf(checks, sizeof checks, "-");
+    else if (r.unchecked > 0)
+      std::snprintf(checks, sizeof checks, "ok (%lld unchecked)", static_cast<long long>(r.unchecked));
     std::snprintf(line, sizeof line, "%-10s %5lld %10lld %11lld %8lld %24s %12s %10lld  %-16s%s%s\n",
                   r.policy.c_str(), static_cast<long long>(r.runs),
                   static_cast<long long>(r.jobs_completed), static_cast<long long>(r.jobs_unfinished),
@@ -112,7 +117,7 @@ std::string summary_table(const std::vector<SummaryRow>& rows) {
       " REJECTs the PEs sent; handling speed: Σ size / Σ handling time of the completed jobs;\n"
       " utilization: Σ calculations / Σ capacity × time of the PEs' usage samples; failovers:\n"
       " the PUs' failovers; checks: runs whose checks warned, printed after each run and kept\n"
-      " in run_checks)\n";
+      " in run_checks; - for runs stored without checks)\n";
   return text;
 }
 

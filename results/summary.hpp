@@ -23,6 +23,7 @@ struct SummaryRow {
   std::int64_t rejects = 0;          // REJECTs the PEs sent in the window
   std::int64_t failovers = 0;        // PU failovers in the window
   std::int64_t warned = 0;           // runs with a check not ok
+  std::int64_t unchecked = 0;        // runs without checks (stored by an older rsplab)
   std::optional<double> handling_speed;  // Σ size / Σ handling time, calculations/s
   std::optional<double> utilization;     // Σ calculations / Σ offered of the PEs' samples
 };

@@ -615,7 +615,8 @@ TEST_F(Run, JobsTwoRunsSideBySide) {
   // The workers' lines are whole and say which run they belong to.
   std::istringstream lines(output);
   for (std::string line; std::getline(lines, line);) {
-    if (line.find(" completed: ") != std::string::npos || line.find("check ") != std::string::npos ||
+    if (line.find("jobs completed (warm-up included)") != std::string::npos ||
+        line.find("check registered capacity") != std::string::npos ||
         line.find("deployed in") != std::string::npos || line.find("peak RSS") != std::string::npos) {
       EXPECT_EQ(line.rfind("run ", 0), 0u) << line;
     }

@@ -354,13 +354,17 @@ TEST_F(Pool, SweepPointsAreRowsOfTheirOwn) {
     r.duration_us = kSecond;
     runs.push_back(store_.begin_run(r));
   }
+  store_.add_check(runs[1], {"registered_capacity", "ok", 1, "check registered capacity: ok", {}});
   const auto rows = summarize(store_, runs);
   ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].unchecked, 1);
+  EXPECT_EQ(rows[1].unchecked, 0);
   EXPECT_EQ(rows[0].point, "ratio=10");
   EXPECT_EQ(rows[1].point, "ratio=2");
   const std::string table = summary_table(rows);
   EXPECT_NE(table.find("checks            sweep point\n"), std::string::npos) << table;
-  EXPECT_NE(table.find("ok                ratio=2\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("  -                 ratio=10\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("  ok                ratio=2\n"), std::string::npos) << table;
 }
 
 // ---- PE events as rows ---------------------------------------------------------------------

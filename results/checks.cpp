@@ -64,16 +64,6 @@ std::int64_t length(const Spans& s) {
 
 // ---- reading a run's rows --------------------------------------------------------------------
 
-std::int64_t as_int(const Value& v) {
-  if (const auto* n = std::get_if<std::int64_t>(&v)) return *n;
-  if (const auto* d = std::get_if<double>(&v)) return static_cast<std::int64_t>(*d);
-  return 0;
-}
-std::string as_text(const Value& v) {
-  const auto* t = std::get_if<std::string>(&v);
-  return t == nullptr ? std::string() : *t;
-}
-
 struct Fault {
   std::string kind, target;
   std::int64_t at_us = 0;
@@ -121,32 +111,32 @@ RunRows read_run(const Store& store, std::int64_t run_id) {
   const auto run = store.select("SELECT warmup_us, warmup_us + duration_us FROM runs WHERE id = ?",
                                 {run_id});
   if (run.empty()) throw StoreError("check: no run " + std::to_string(run_id));
-  r.window = {as_int(run[0][0]), as_int(run[0][1])};
+  r.window = {int_of(run[0][0]), int_of(run[0][1])};
   for (const auto& row : store.select("SELECT id, name, role, site, identity, capacity"
                                       " FROM components WHERE run_id = ? ORDER BY id",
                                       {run_id})) {
-    const std::string name = as_text(row[1]), role = as_text(row[2]), site = as_text(row[3]);
+    const std::string name = text_of(row[1]), role = text_of(row[2]), site = text_of(row[3]);
     if (role == "registrar") {
-      r.registrar_name[as_int(row[0])] = name;
+      r.registrar_name[int_of(row[0])] = name;
       r.registrar_names.insert(name);
       r.registrar_sites.insert(site);
     } else if (role == "pe") {
       CapacitySlot& s = r.slots[name];
       s.name = name;
       if (const auto* c = std::get_if<double>(&row[5])) s.capacity = std::max(s.capacity, *c);
-      r.slot_of_identity[as_text(row[4])] = name;
+      r.slot_of_identity[text_of(row[4])] = name;
       r.site_of_slot[name] = site;
     }
   }
   for (const auto& row : store.select("SELECT component_id, min(time_us) FROM registrar_actions"
                                       " WHERE run_id = ? GROUP BY component_id",
                                       {run_id}))
-    r.registrar_since[as_int(row[0])] = as_int(row[1]);
+    r.registrar_since[int_of(row[0])] = int_of(row[1]);
   for (const auto& row : store.select("SELECT kind, target, at_us, details FROM faults"
                                       " WHERE run_id = ? ORDER BY at_us, id",
                                       {run_id})) {
-    Fault f{as_text(row[0]), as_text(row[1]), as_int(row[2]),
-            json::parse(as_text(row[3]), nullptr, false), {}};
+    Fault f{text_of(row[0]), text_of(row[1]), int_of(row[2]),
+            json::parse(text_of(row[3]), nullptr, false), {}};
     if (f.details.is_object() && f.details.contains("skipped")) continue;
     f.slots = member_slots(f.details, r);
     r.faults.push_back(std::move(f));
@@ -177,16 +167,16 @@ void add_registered(const Store& store, RunRows& r, std::int64_t run_id) {
   for (const auto& row : store.select("SELECT component_id, time_us, kind, pe FROM registrations"
                                       " WHERE run_id = ? ORDER BY time_us, id",
                                       {run_id})) {
-    const std::pair key{as_int(row[0]), as_text(row[3])};
-    const std::string kind = as_text(row[2]);
+    const std::pair key{int_of(row[0]), text_of(row[3])};
+    const std::string kind = text_of(row[2]);
     const auto it = open.find(key);
     if (kind == "deregistration") {
       if (it != open.end()) {
-        close(key.second, it->second, as_int(row[1]));
+        close(key.second, it->second, int_of(row[1]));
         open.erase(it);
       }
     } else if (it == open.end()) {
-      open.emplace(key, as_int(row[1]));
+      open.emplace(key, int_of(row[1]));
     }
   }
   for (const auto& [key, since] : open) {

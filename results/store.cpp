@@ -1170,11 +1170,7 @@ std::vector<RunCheck> Store::checks(std::int64_t run_id) const {
     RunCheck c;
     c.name = std::get<std::string>(row[0]);
     c.status = std::get<std::string>(row[1]);
-    const auto* number = std::get_if<double>(&row[2]);
-    const auto* whole = std::get_if<std::int64_t>(&row[2]);
-    c.value = number    ? *number
-              : whole   ? static_cast<double>(*whole)
-                        : std::numeric_limits<double>::quiet_NaN();
+    c.value = number_of(row[2]).value_or(std::numeric_limits<double>::quiet_NaN());
     c.message = std::get<std::string>(row[3]);
     if (const auto* d = std::get_if<std::string>(&row[4])) c.details = json::parse(*d, nullptr, false);
     out.push_back(std::move(c));

@@ -76,6 +76,23 @@ struct SiteClock {
 using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
 using Values = std::vector<Value>;
 
+// A query's value as an integer (a real truncated; NULL and text: 0), a number (NULL and
+// text: nullopt) and text (otherwise "").
+inline std::int64_t int_of(const Value& v) {
+  if (const auto* n = std::get_if<std::int64_t>(&v)) return *n;
+  if (const auto* d = std::get_if<double>(&v)) return static_cast<std::int64_t>(*d);
+  return 0;
+}
+inline std::optional<double> number_of(const Value& v) {
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* n = std::get_if<std::int64_t>(&v)) return static_cast<double>(*n);
+  return std::nullopt;
+}
+inline std::string text_of(const Value& v) {
+  const auto* t = std::get_if<std::string>(&v);
+  return t == nullptr ? std::string() : *t;
+}
+
 // What the runner checked about a run (results/checks.hpp), a row of run_checks: `name`
 // (registered_capacity, event_counts), `status` ok or warning, the check's `value` (NaN:
 // none), the line printed, and details as JSON.

@@ -8,18 +8,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::int64_t as_int(const Value& v) {
-  if (const auto* n = std::get_if<std::int64_t>(&v)) return *n;
-  if (const auto* d = std::get_if<double>(&v)) return static_cast<std::int64_t>(*d);
-  return 0;
-}
-
-std::optional<double> as_number(const Value& v) {
-  if (const auto* d = std::get_if<double>(&v)) return *d;
-  if (const auto* n = std::get_if<std::int64_t>(&v)) return static_cast<double>(*n);
-  return std::nullopt;
-}
-
 // {"ratio": "10", "load": "0.7"} → "load=0.7 ratio=10"
 std::string point_text(const std::string& parameters) {
   const json p = json::parse(parameters, nullptr, false);
@@ -54,15 +42,15 @@ std::vector<SummaryRow> summarize(const Store& store, const std::vector<std::int
     SummaryRow s;
     s.policy = std::get<std::string>(row[0]);
     if (const auto* p = std::get_if<std::string>(&row[1])) s.point = point_text(*p);
-    s.runs = as_int(row[2]);
-    s.jobs_completed = as_int(row[3]);
-    s.jobs_unfinished = as_int(row[4]);
-    s.rejects = as_int(row[5]);
-    s.failovers = as_int(row[6]);
-    s.warned = as_int(row[7]);
-    s.unchecked = as_int(row[8]);
-    s.handling_speed = as_number(row[9]);
-    s.utilization = as_number(row[10]);
+    s.runs = int_of(row[2]);
+    s.jobs_completed = int_of(row[3]);
+    s.jobs_unfinished = int_of(row[4]);
+    s.rejects = int_of(row[5]);
+    s.failovers = int_of(row[6]);
+    s.warned = int_of(row[7]);
+    s.unchecked = int_of(row[8]);
+    s.handling_speed = number_of(row[9]);
+    s.utilization = number_of(row[10]);
     out.push_back(std::move(s));
   }
   return out;
@@ -76,7 +64,7 @@ std::vector<std::int64_t> completed_runs(const Store& store, const std::vector<s
            " AND key IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR experiment_id = ?2)"
            " GROUP BY key ORDER BY max(id)",
            {json(keys).dump(), experiment_id ? Value(*experiment_id) : Value(nullptr)}))
-    ids.push_back(as_int(row[0]));
+    ids.push_back(int_of(row[0]));
   return ids;
 }
 

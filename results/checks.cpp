@@ -302,6 +302,7 @@ CapacityFindings registered_capacity(const std::vector<CapacitySlot>& slots, Spa
     registered += s.capacity * static_cast<double>(length(reg));
     explained += s.capacity * static_cast<double>(length(excused));
     unexplained += s.capacity * static_cast<double>(length(gaps));
+    if (s.capacity <= 0) continue;  // nothing to miss
     for (const Span& g : gaps) {
       f.gaps.push_back({s.name, g});
       any_unexplained.push_back(g);

@@ -151,6 +151,12 @@ int rsplab_processes() {
   return std::atoi(out.c_str());
 }
 
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 class Run : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -337,6 +343,17 @@ TEST_F(Run, SmallExperimentOnNamespacesAnswersWithSql) {
             "4");
   // Handling speed per policy, over the measured window.
   EXPECT_GT(std::stod(sql(db, "SELECT min(handling_speed) FROM policy_summary")), 0);
+  // Each run's checks are stored with it; the faults explain the capacity that was missing.
+  EXPECT_EQ(sql(db, "SELECT group_concat(name || ':' || status) FROM (SELECT name, status FROM "
+                    "run_checks ORDER BY run_id, name)"),
+            "event_counts:ok,registered_capacity:ok,event_counts:ok,registered_capacity:ok")
+      << output;
+  EXPECT_EQ(occurrences(output, "  check registered capacity: ok, "), 2u) << output;
+  // The PEs' side of their registrations: every PE the registrar registered says so too.
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT run_id || pe) FROM registrations WHERE kind = 'registration'"),
+            sql(db, "SELECT count(DISTINCT e.run_id || e.pe) FROM pe_events e WHERE e.kind = 'registered'"
+                    " AND EXISTS (SELECT 1 FROM registrations g WHERE g.run_id = e.run_id"
+                    " AND g.pe = e.pe AND g.kind = 'registration')"));
   // Nothing left behind.
   EXPECT_EQ(namespaces(), before);
 }
@@ -590,12 +607,6 @@ void change(const std::string& db, const std::string& statement) {
   sqlite3_close(h);
 }
 
-std::size_t occurrences(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 // Four short runs, two at a time: every run completed once, with its events; two of them
 // overlapped in time (their runs rows say so); every line of a worker is whole and names
 // its run; the summary comes once, at the end.
@@ -635,13 +646,23 @@ TEST_F(Run, JobsTwoRunsSideBySide) {
 
   for (int i = 1; i <= 4; ++i)
     EXPECT_EQ(occurrences(output, "\nrun " + std::to_string(i) + "/4 completed: "), 1u) << output;
+  // A plain run's checks: stored with it, ok, printed below its completion line.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM run_checks WHERE status = 'ok' AND "
+                    "name IN ('event_counts', 'registered_capacity')"),
+            "8");
+  EXPECT_EQ(sql(db, "SELECT min(value) FROM run_checks WHERE name = 'registered_capacity'"), "1.0");
+  EXPECT_EQ(occurrences(output, "check registered capacity: ok, 100.0 % of the deployed "
+                                "capacity registered over the window\n"),
+            4u) << output;
+  EXPECT_EQ(output.find("WARNING"), std::string::npos) << output;
   EXPECT_EQ(occurrences(output, "handling speed (calc/s)"), 1u) << output;
   EXPECT_EQ(occurrences(output, "results: " + db + "\n"), 1u) << output;
   EXPECT_EQ(output.find('\r'), std::string::npos) << "a progress line updated in place";
   // The workers' lines are whole and say which run they belong to.
   std::istringstream lines(output);
   for (std::string line; std::getline(lines, line);) {
-    if (line.find("completed: jobs") != std::string::npos ||
+    if (line.find("jobs completed (warm-up included)") != std::string::npos ||
+        line.find("check registered capacity") != std::string::npos ||
         line.find("deployed in") != std::string::npos || line.find("peak RSS") != std::string::npos) {
       EXPECT_EQ(line.rfind("run ", 0), 0u) << line;
     }

@@ -169,8 +169,8 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
                {"utilization", calculations / offered}});
 }
 
-// What schema v3 added, taken away again: a file of version 2.
-const std::string kUndoV3 =
+// What schema v4 added, taken away again: a file of version 3.
+const std::string kUndoV4 =
     "DROP TABLE pe_progress; ALTER TABLE failovers DROP COLUMN detected_us;"
     " ALTER TABLE failovers DROP COLUMN local_addresses;"
     " ALTER TABLE failovers DROP COLUMN local_port; ALTER TABLE failovers DROP COLUMN lost_exact;"
@@ -264,7 +264,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 3);
+  EXPECT_EQ(kSchemaVersion, 4);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -272,12 +272,13 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   for (const char* table :
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
-        "event_counts", "malformed_events", "site_clocks"}) {
+        "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks",
+        "pe_progress"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
   }
-  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization"})
+  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization", "run_summary"})
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'view'"
                                       " AND name = '") + view + "'"), 1) << view;
   for (const char* index : {"runs_by_key", "runs_by_policy", "handle_resolutions_by_run",
@@ -323,8 +324,10 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
     // Back to what version 1 had.
     sqlite3* db = store.handle();
     ASSERT_EQ(sqlite3_exec(db,
-                           (kUndoV3 + "ALTER TABLE faults DROP COLUMN scheduled_us;"
-                                      " DROP TABLE site_clocks; PRAGMA user_version = 1")
+                           (kUndoV4 + "ALTER TABLE faults DROP COLUMN scheduled_us;"
+                                      " DROP TABLE site_clocks; DROP VIEW run_summary;"
+                                      " DROP TABLE pe_events; DROP TABLE run_checks;"
+                                      " PRAGMA user_version = 1")
                                .c_str(),
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
@@ -336,6 +339,32 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
   EXPECT_EQ(query(db, "SELECT kind, at_us, scheduled_us FROM faults ORDER BY id"),
             (Rows{{"kill", "45000000", "44000000"}, {"link_down", "46000000", "NULL"}}));
   EXPECT_EQ(store.count("site_clocks"), 0);
+}
+
+// A version 2 file (PE events counted only, no checks) opened by this build: migrated in
+// place, its runs summarized with 0 rejects and no warnings.
+TEST_F(StoreTest, MigratesVersionTwoFilesToPeEventsAndChecks) {
+  std::int64_t r = 0;
+  {
+    Store store = Store::open(path_);
+    r = run(store, experiment(store), "lu");
+    store.flush();
+    sqlite3* db = store.handle();
+    ASSERT_EQ(sqlite3_exec(db,
+                           (kUndoV4 + " DROP VIEW run_summary; DROP TABLE pe_events;"
+                                      " DROP TABLE run_checks; PRAGMA user_version = 2")
+                               .c_str(),
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+  }
+  Store store = Store::open(path_);
+  sqlite3* db = store.handle();
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(store.count("pe_events"), 0);
+  EXPECT_EQ(store.count("run_checks"), 0);
+  EXPECT_EQ(query(db, "SELECT run_id, jobs_unfinished, rejects, warnings FROM run_summary"),
+            (Rows{{std::to_string(r), "0", "0", "0"}}));
 }
 
 TEST_F(StoreTest, KeepsFaultScheduleAndSiteClocksPerRun) {
@@ -578,10 +607,10 @@ TEST_F(StoreTest, EventsOfEveryKindLandInTheirTablesWithRelativeTimes) {
                                              {"reason", "keepalive_timeout"}})));
 
   // PE
-  EXPECT_FALSE(store.add_event(r, c.pe, line("pe", pe_id, 900, "registered",
+  EXPECT_TRUE(store.add_event(r, c.pe, line("pe", pe_id, 900, "registered",
                                              {{"pr", 0}, {"pool", "CalcAppPool"}, {"pe", pe_id},
                                               {"policy", "lu"}, {"load", 0}})));
-  EXPECT_FALSE(store.add_event(r, c.pe, line("pe", pe_id, 2'000, "job_accepted",
+  EXPECT_TRUE(store.add_event(r, c.pe, line("pe", pe_id, 2'000, "job_accepted",
                                              {{"session", 1}, {"job", 1}, {"size", 5000000},
                                               {"completed", 0}, {"resumed", false}, {"jobs", 1},
                                               {"load", 0.25}})));
@@ -656,6 +685,13 @@ TEST_F(StoreTest, EventsOfEveryKindLandInTheirTablesWithRelativeTimes) {
             (Rows{{"2001", "load_changed", "NULL", "NULL", "NULL", "0.25", "1"},
                   {"2002", "load_changed", "NULL", "NULL", "NULL", "0.25", "NULL"},
                   {"10000000", "usage", "7500000.0", "10000000.0", "0.75", "NULL", "NULL"}}));
+
+  // The PE's other events, each a row (the samples above are not).
+  EXPECT_EQ(query(db, "SELECT component_id, time_us, kind, pe, pr, session, job,"
+                      " json_extract(event, '$.size') FROM pe_events ORDER BY id"),
+            (Rows{{std::to_string(c.pe), "900", "registered", pe_id, "0", "NULL", "NULL", "NULL"},
+                  {std::to_string(c.pe), "2000", "job_accepted", pe_id, "NULL", "1", "1",
+                   "5000000"}}));
 
   EXPECT_EQ(query(db, "SELECT component_id, time_us, pool, registrar, cached, latency_us, pes,"
                       " pe_count, error FROM handle_resolutions ORDER BY id"),
@@ -952,8 +988,8 @@ TEST_F(StoreTest, FailoversGetTheirExactLossAndFaultAtTheEndOfTheRun) {
                   {"CalcAppPool/pe1#0", "1", "0", "700", "1", "NULL"}}));
 }
 
-// A file of version 2 is migrated: its failovers are kept, the new columns NULL.
-TEST_F(StoreTest, MigratesVersionTwoFilesKeepingTheirFailovers) {
+// A file of version 3 is migrated: its failovers are kept, the new columns NULL.
+TEST_F(StoreTest, MigratesVersionThreeFilesKeepingTheirFailovers) {
   {
     Store store = Store::open(path_);
     const auto r = run(store, experiment(store), "lu");
@@ -961,7 +997,7 @@ TEST_F(StoreTest, MigratesVersionTwoFilesKeepingTheirFailovers) {
     store.add_event(r, c.pu, pu_failover(55 * kSecond, "0x5e5e5e5e", 7'500'000, 1'234'567));
     store.flush();
     sqlite3* db = store.handle();
-    ASSERT_EQ(sqlite3_exec(db, (kUndoV3 + " PRAGMA user_version = 2").c_str(), nullptr,
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV4 + " PRAGMA user_version = 3").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
@@ -1100,6 +1136,36 @@ TEST_F(ReadmeQueries, HandlingSpeedPerPolicyOverRepetitions) {
                           {{":experiment_id", experiment_}});
   EXPECT_EQ(rows, (Rows{{"lu", "2", "2000000.0", "1000000.0", "3000000.0"},
                         {"rr", "1", "500000.0", "500000.0", "500000.0"}}));
+}
+
+// A PE's view of its registration next to the registrar's: the issue-12 race as both sides
+// logged it (a re-registration on the old connection, the registrar removes the PE).
+TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {
+  Store& s = *store_;
+  const auto id_of = [&](const std::string& name) {
+    return integer(s.handle(), "SELECT id FROM components WHERE run_id = " +
+                                   std::to_string(lu_) + " AND name = '" + name + "'");
+  };
+  const std::int64_t pr = id_of("pr0"), pe = id_of("CalcAppPool/pe0#0");
+  const std::string pe_id = "0x5e5e5e5e";
+  const json registered = {{"pr", 0}, {"pool", "CalcAppPool"}, {"pe", pe_id}, {"policy", "lu"},
+                           {"load", 0}};
+  s.add_event(lu_, pe, line("pe", pe_id, 36'000'000, "registered", registered));
+  s.add_event(lu_, pr, line("registrar", "0x00000001", 36'001'000, "registration",
+                            {{"conn", 9}, {"pool", "CalcAppPool"}, {"pe", pe_id}, {"policy", "lu"}}));
+  s.add_event(lu_, pe, line("pe", pe_id, 36'500'000, "reregistered", registered));
+  s.add_event(lu_, pr, line("registrar", "0x00000001", 36'501'000, "reregistration",
+                            {{"conn", 3}, {"pool", "CalcAppPool"}, {"pe", pe_id}, {"policy", "lu"}}));
+  s.add_event(lu_, pr, line("registrar", "0x00000001", 36'502'000, "deregistration",
+                            {{"pool", "CalcAppPool"}, {"pe", pe_id}, {"reason", "connection_closed"}}));
+  s.flush();
+  const auto rows = query(s.handle(), readme_query("registration_seen_by_both"),
+                          {{":run_id", lu_}, {":pe", std::string("CalcAppPool/pe0#0")}});
+  EXPECT_EQ(rows, (Rows{{"36000000", "pe", "registered", "pr 0"},
+                        {"36001000", "registrar", "registration", "conn 9"},
+                        {"36500000", "pe", "reregistered", "pr 0"},
+                        {"36501000", "registrar", "reregistration", "conn 3"},
+                        {"36502000", "registrar", "deregistration", "connection_closed"}}));
 }
 
 }  // namespace

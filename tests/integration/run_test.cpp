@@ -479,6 +479,13 @@ TEST_F(Run, LinkBackKeepsEveryLivePeRegistered) {
                     "ORDER BY run_id)"),
             "5,5")
       << rows;
+  // The run's own health check agrees: the link fault and the kill explain every gap in the
+  // registered capacity (before the fix it warned about the PEs lost after the link's return).
+  EXPECT_EQ(sql(db, "SELECT group_concat(status) FROM run_checks WHERE name = "
+                    "'registered_capacity' GROUP BY name"),
+            "ok,ok")
+      << output;
+  EXPECT_EQ(output.find("WARNING"), std::string::npos) << output;
   EXPECT_EQ(namespaces(), before);
 }
 

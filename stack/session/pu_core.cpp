@@ -66,7 +66,7 @@ struct PuCore::Impl {
     std::string_view cause;
     std::int64_t detection_delay_us = 0;
     std::uint64_t reported = 0;  // the failed PE's last reported progress
-    std::uint64_t attempts = 0;  // PEs tried since
+    std::uint64_t attempts = 0;  // connections tried since (the failed PE again counts)
     std::vector<std::string> paths;  // (local, PE address) pairs that failed meanwhile
   };
   struct PeSession {

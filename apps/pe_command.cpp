@@ -6,7 +6,7 @@
 // happened with the time, keeps one timer at the cores' next deadline, pushes the
 // service's load to the registration core and writes both cores' events as JSON lines.
 //
-//   PeCore ──connect/close/send(i)──► RegistrarLinks ──► registrar i (PPID 11)
+//   PeCore ──connect/close/abort/send(i)──► RegistrarLinks ──► registrar i (PPID 11)
 //   PU ──accept──► session s ──message(ppid)──► CalcAppService ──send/close(s)──► PU
 //   CalcAppService::load() changed ──► PeCore::set_load (adaptive policies re-register)
 //   DeadlineTimer(min of both next_deadline) ─► tick both
@@ -366,6 +366,7 @@ class PeMember final : public Member {
         switch (op.kind) {
           case session::Op::Kind::connect: links_.connect(op.registrar); break;
           case session::Op::Kind::close: links_.close(op.registrar); break;
+          case session::Op::Kind::abort: links_.abort(op.registrar); break;
           case session::Op::Kind::send:
             if (!links_.send(op.registrar, op.message))
               log(Level::warning, "pe %s: registrar %zu: send refused", id().c_str(), op.registrar);

@@ -220,7 +220,7 @@ class Gate {
 };
 
 // The registrar connections of a PE or PU, by index of its --registrar list (and of the
-// registrars learnt from announces after it): connect, close, send ASAP (PPID 11); results
+// registrars learnt from announces after it): connect, close or abort, send ASAP (PPID 11); results
 // go to the callbacks, never for a connection that was closed or replaced meanwhile.
 class RegistrarLinks {
  public:
@@ -299,12 +299,10 @@ class RegistrarLinks {
           callbacks_.connected(i);
         });
   }
-  void close(std::size_t i) {
-    if (i >= registrars_.size()) return;
-    ++(*generation_)[i];
-    if (conns_[i]) conns_[i]->close();
-    conns_[i].reset();
-  }
+  void close(std::size_t i) { drop(i, false); }
+  // As close(), without a goodbye (TCP RST, SCTP ABORT): nothing sent on the connection
+  // earlier reaches the registrar afterwards, as a retransmission would once a link is back.
+  void abort(std::size_t i) { drop(i, true); }
   bool send(std::size_t i, std::span<const std::uint8_t> message) {
     return i < conns_.size() && conns_[i] && conns_[i]->send(rserpool::wire::kPpidAsap, message);
   }
@@ -313,6 +311,18 @@ class RegistrarLinks {
   }
 
  private:
+  void drop(std::size_t i, bool abort) {
+    if (i >= registrars_.size()) return;
+    ++(*generation_)[i];
+    if (conns_[i]) {
+      if (abort)
+        conns_[i]->abort();
+      else
+        conns_[i]->close();
+    }
+    conns_[i].reset();
+  }
+
   boost::asio::io_context& io_;
   rserpool::transport::Kind kind_;
   std::vector<rserpool::transport::Address> local_;

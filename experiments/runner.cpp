@@ -23,6 +23,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <new>
@@ -38,7 +39,9 @@
 #include "agents/journal.hpp"
 #include "agents/remote.hpp"
 #include "agents/sites.hpp"
+#include "results/checks.hpp"
 #include "results/store.hpp"
+#include "results/summary.hpp"
 #include "stack/common/wall_clock.hpp"
 
 #include <sqlite3.h>
@@ -466,8 +469,8 @@ class Driver {
     const double t = clock_started_ ? std::chrono::duration<double>(now - *clock_started_).count() : 0;
     const double total = std::chrono::duration<double>(run_->warmup + run_->duration).count();
     std::ostringstream line;
-    line << label(*run_) << ": " << clock_text(t) << "/" << clock_text(total) << ", jobs "
-         << jobs_done_ << ", failovers " << failovers_;
+    line << label(*run_) << ": " << clock_text(t) << "/" << clock_text(total) << ", "
+         << jobs_done_ << " jobs completed (warm-up included), " << failovers_ << " failovers";
     double left = 0;
     for (std::size_t i = run_->index; i < plan_.runs.size(); ++i)
       if (!skip_[i])
@@ -696,22 +699,42 @@ class Driver {
       err_ << "rsplab run: run " << (r.index + 1) << " failed: " << reason << "\n";
     }
     teardown();
-    if (run_id_) {
-      store_->end_run(*run_id_, outcome, unix_us(), reason);
-    } else {
-      // Never reached readiness: keep a row saying so.
-      begin_run(r, unix_us());
-      store_->end_run(*run_id_, outcome, unix_us(), reason);
+    // Never reached readiness: keep a row saying so.
+    if (!run_id_) begin_run(r, unix_us());
+    // A completed run's checks are stored with it, before it counts as completed.
+    std::vector<results::RunCheck> checks = {check_counts()};
+    if (outcome == "completed") {
+      checks.push_back(results::check_registered_capacity(*store_, *run_id_));
+      for (const auto& c : checks) store_->add_check(*run_id_, c);
     }
+    store_->end_run(*run_id_, outcome, unix_us(), reason);
     if (options_.terminal) out_ << "\n";
-    std::ostringstream line;
-    line << "run " << (r.index + 1) << "/" << plan_.runs.size() << " " << outcome << ": jobs "
-         << jobs_done_ << ", failovers " << failovers_;
-    const auto check = check_counts();
-    if (!check.empty()) line << "; " << check;
-    out_ << line.str() << "\n" << resources() << std::flush;
+    out_ << completion_line(r, outcome, checks) << "\n";
+    for (const auto& c : checks) out_ << "  " << c.message << "\n";
+    out_ << resources() << std::flush;
     run_ = nullptr;
     return outcome;
+  }
+
+  // "run 1/3 completed: 346 jobs completed (warm-up included), 300 in the measured window,
+  // 2 failovers; the PUs generated 370 jobs", and the checks that warned.
+  std::string completion_line(const Run& r, const std::string& outcome,
+                              const std::vector<results::RunCheck>& checks) {
+    std::ostringstream line;
+    line << "run " << (r.index + 1) << "/" << plan_.runs.size() << " " << outcome << ": "
+         << jobs_done_ << " jobs completed (warm-up included)";
+    if (outcome == "completed") {
+      const auto totals = results::summarize(*store_, {*run_id_});
+      line << ", " << (totals.empty() ? 0 : totals[0].jobs_completed)
+           << " in the measured window";
+    }
+    line << ", " << failovers_ << " failovers";
+    if (generated_) line << "; the PUs generated " << *generated_ << " jobs";
+    std::string warned;
+    for (const auto& c : checks)
+      if (c.status != "ok") warned += (warned.empty() ? "" : ", ") + c.name;
+    if (!warned.empty()) line << "; WARNING: " << warned;
+    return line.str();
   }
 
   void reset(const Run& r) {
@@ -726,6 +749,7 @@ class Driver {
     active_.clear();
     early_.clear();
     jobs_done_ = failovers_ = 0;
+    generated_.reset();
     events_stored_ = events_at_clock_start_ = 0;
     lost_.clear();
     transport_used_ = r.transport;
@@ -1245,34 +1269,49 @@ class Driver {
     if (store_) store_->flush();
   }
 
-  // The components' own counters against the rows stored: nothing may be lost.
-  std::string check_counts() {
-    if (!run_id_) return "";
+  // The check `event_counts`: the PUs' own counters against the rows stored (nothing may
+  // be lost). Sets generated_ when every PU printed its counters.
+  results::RunCheck check_counts() {
+    results::RunCheck c;
+    c.name = "event_counts";
+    c.status = "warning";
+    c.value = std::numeric_limits<double>::quiet_NaN();
     std::int64_t jobs = 0, failovers = 0, resolutions = 0;
     bool all = true;
-    for (const auto& [name, c] : components_) {
-      if (c.role != "pu") continue;
-      if (!c.summary) {
+    for (const auto& [name, comp] : components_) {
+      if (comp.role != "pu") continue;
+      if (!comp.summary) {
         all = false;
         continue;
       }
-      jobs += c.summary->value("jobs_completed", 0) + c.summary->value("jobs_unfinished", 0);
-      failovers += c.summary->value("failovers", 0);
-      resolutions += c.summary->value("resolutions", 0);
+      jobs += comp.summary->value("jobs_completed", 0) + comp.summary->value("jobs_unfinished", 0);
+      failovers += comp.summary->value("failovers", 0);
+      resolutions += comp.summary->value("resolutions", 0);
     }
-    if (!all) return "some PU printed no counters";
+    if (!all) {
+      c.message = "WARNING: event counts: some PU printed no counters";
+      return c;
+    }
+    generated_ = jobs;
     store_->flush();
     const auto sj = store_->count("jobs", *run_id_);
     const auto sf = store_->count("failovers", *run_id_);
     const auto sr = store_->count("handle_resolutions", *run_id_);
+    c.value = static_cast<double>(sj);
+    c.details = {{"counted", {{"jobs", jobs}, {"failovers", failovers}, {"handle_resolutions", resolutions}}},
+                 {"stored", {{"jobs", sj}, {"failovers", sf}, {"handle_resolutions", sr}}}};
     std::ostringstream s;
-    if (sj == jobs && sf == failovers && sr == resolutions)
-      s << "stored " << sj << " jobs, " << sf << " failovers, " << sr
-        << " handle resolutions: all the PUs counted";
-    else
-      s << "MISMATCH: PUs counted " << jobs << " jobs, " << failovers << " failovers, "
-        << resolutions << " resolutions; stored " << sj << ", " << sf << ", " << sr;
-    return s.str();
+    if (sj == jobs && sf == failovers && sr == resolutions) {
+      c.status = "ok";
+      s << "check event counts: ok, stored " << sj << " jobs (completed and unfinished), " << sf
+        << " failovers, " << sr << " handle resolutions: all the PUs counted";
+    } else {
+      s << "WARNING: event counts: MISMATCH: PUs counted " << jobs << " jobs, " << failovers
+        << " failovers, " << resolutions << " resolutions; stored " << sj << ", " << sf << ", "
+        << sr;
+    }
+    c.message = s.str();
+    return c;
   }
 
   void summarize();
@@ -1363,6 +1402,7 @@ class Driver {
   std::map<std::string, int> active_;  // PE id → jobs in progress
   std::vector<std::pair<std::string, json>> early_;  // events before the run's row exists
   std::int64_t jobs_done_ = 0, failovers_ = 0;
+  std::optional<std::int64_t> generated_;  // jobs the PUs generated, once all counted
   std::int64_t events_stored_ = 0, events_at_clock_start_ = 0;
   Clock::time_point deploy_started_;
   std::string transport_used_;
@@ -1372,43 +1412,17 @@ void summarize(results::Store& store, const Plan& plan, const RunnerOptions& opt
                std::int64_t experiment_id, std::ostream& out, std::ostream& err) {
   store.flush();
   out << "\nresults: " << options.output << "\n";
-  // Per policy over the plan's completed runs, each key once (its newest completed row, also
-  // one of an earlier invocation; with --fresh only this one's): the measured window only
-  // (policy_summary, results/README.md); handling speed pooled over the runs as
-  // Σ size / Σ handling time.
-  sqlite3_stmt* st = nullptr;
-  const char* sql =
-      "SELECT coalesce(policy, '-'), count(*), sum(jobs_completed), "
-      "CASE WHEN sum(handling_us) > 0 THEN sum(calculations) * 1e6 / sum(handling_us) END, "
-      "sum(failovers) FROM policy_summary WHERE run_id IN ("
-      "  SELECT max(id) FROM runs WHERE status = 'completed'"
-      "    AND key IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR experiment_id = ?2)"
-      "  GROUP BY key) "
-      "GROUP BY policy ORDER BY policy";
-  if (sqlite3_prepare_v2(store.handle(), sql, -1, &st, nullptr) != SQLITE_OK) {
-    err << "rsplab run: summary: " << sqlite3_errmsg(store.handle()) << "\n";
-    return;
+  // Per policy and sweep point over the plan's completed runs, each key once (its newest
+  // completed row, also one of an earlier invocation; with --fresh only this one's).
+  try {
+    std::vector<std::string> keys;
+    for (const Run& r : plan.runs) keys.push_back(r.key);
+    const auto runs = results::completed_runs(
+        store, keys, options.fresh ? std::optional<std::int64_t>(experiment_id) : std::nullopt);
+    out << results::summary_table(results::summarize(store, runs));
+  } catch (const std::exception& e) {
+    err << "rsplab run: summary: " << e.what() << "\n";
   }
-  json keys = json::array();
-  for (const Run& r : plan.runs) keys.push_back(r.key);
-  const std::string keys_text = keys.dump();
-  sqlite3_bind_text(st, 1, keys_text.c_str(), -1, SQLITE_TRANSIENT);
-  if (options.fresh) sqlite3_bind_int64(st, 2, experiment_id);
-  char line[256];
-  std::snprintf(line, sizeof line, "%-10s %5s %8s %26s %10s\n", "policy", "runs", "jobs",
-                "handling speed (calc/s)", "failovers");
-  out << line;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::snprintf(line, sizeof line, "%-10s %5lld %8lld %26.0f %10lld\n",
-                  reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                  static_cast<long long>(sqlite3_column_int64(st, 1)),
-                  static_cast<long long>(sqlite3_column_int64(st, 2)), sqlite3_column_double(st, 3),
-                  static_cast<long long>(sqlite3_column_int64(st, 4)));
-    out << line;
-  }
-  sqlite3_finalize(st);
-  out << "(completed runs; jobs completed inside the measured window, after warm-up;\n"
-         " handling speed = Σ size / Σ handling time over them)\n";
 }
 
 void Driver::summarize() {

@@ -290,7 +290,63 @@ CREATE TABLE site_clocks (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+// ---- v3 (issue 12, part 5): PE events as rows, per-run checks, the closing table's view ----
+// pe_events: every PE event but the samples (usage, load_changed → pe_samples), so a PE's
+// view of its registration, the REJECTs it sent and the sessions it took over (a job
+// accepted from a cookie) can be read next to the registrar's and the PUs' rows.
+// run_checks: what the runner checked after each run (results/checks.hpp). run_summary:
+// policy_summary plus what the closing table shows besides.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE pe_events (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  kind         TEXT NOT NULL,
+  pe           TEXT,
+  pr           INTEGER,
+  session      INTEGER,
+  job          INTEGER,
+  event        TEXT NOT NULL
+);
+CREATE INDEX pe_events_by_run ON pe_events(run_id, kind, time_us);
+CREATE INDEX pe_events_by_pe ON pe_events(run_id, pe, time_us);
+
+CREATE TABLE run_checks (
+  run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name    TEXT NOT NULL,
+  status  TEXT NOT NULL CHECK (status IN ('ok', 'warning')),
+  value   REAL,
+  message TEXT NOT NULL,
+  details TEXT,
+  PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+
+CREATE VIEW run_summary AS
+SELECT s.*,
+       (SELECT count(*) FROM jobs AS j WHERE j.run_id = s.run_id AND j.status = 'unfinished')
+         AS jobs_unfinished,
+       (SELECT count(*) FROM pe_events AS e
+         WHERE e.run_id = s.run_id AND e.kind = 'job_rejected'
+           AND e.time_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+         AS rejects,
+       (SELECT sum(p.calculations) FROM pe_samples AS p
+         WHERE p.run_id = s.run_id AND p.kind = 'usage'
+           AND p.time_us > r.warmup_us AND p.time_us <= r.warmup_us + r.duration_us)
+         AS usage_calculations,
+       (SELECT sum(p.offered) FROM pe_samples AS p
+         WHERE p.run_id = s.run_id AND p.kind = 'usage'
+           AND p.time_us > r.warmup_us AND p.time_us <= r.warmup_us + r.duration_us)
+         AS usage_offered,
+       (SELECT count(*) FROM run_checks AS c WHERE c.run_id = s.run_id) AS checks,
+       (SELECT count(*) FROM run_checks AS c WHERE c.run_id = s.run_id AND c.status <> 'ok')
+         AS warnings
+FROM policy_summary AS s
+JOIN runs AS r ON r.id = s.run_id;
+)sql";
+// ---- end of v3 ----------------------------------------------------------------------------
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per version");
 
 // The tables count() knows, and the column that names their run.
@@ -302,6 +358,7 @@ constexpr std::pair<std::string_view, const char*> kTables[] = {
     {"registrar_actions", "run_id"}, {"pe_samples", "run_id"},
     {"faults", "run_id"},          {"event_counts", "run_id"},
     {"malformed_events", "run_id"}, {"site_clocks", "run_id"},
+    {"pe_events", "run_id"},       {"run_checks", "run_id"},
 };
 
 constexpr const char* kInsertHandleResolution =
@@ -326,6 +383,9 @@ constexpr const char* kInsertRegistrarAction =
 constexpr const char* kInsertPeSample =
     "INSERT INTO pe_samples (run_id, component_id, time_us, kind, calculations, offered,"
     " utilization, load, jobs) VALUES (?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertPeEvent =
+    "INSERT INTO pe_events (run_id, component_id, time_us, kind, pe, pr, session, job, event)"
+    " VALUES (?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertMalformed =
     "INSERT INTO malformed_events (run_id, component_id, event, error) VALUES (?,?,?,?)";
 constexpr const char* kCountEvent =
@@ -391,8 +451,6 @@ std::string query_text(sqlite3* db, const char* sql) {
   return {};
 }
 
-using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
-using Values = std::vector<Value>;
 
 Value integer(std::int64_t v) { return v; }
 Value boolean(bool v) { return std::int64_t{v ? 1 : 0}; }
@@ -408,8 +466,8 @@ Value optional_value(const std::optional<T>& v) {
     return *v;
 }
 
-// Binds `values` to ?1…?n, steps once and resets. Returns whether a row came back.
-bool step(sqlite3* db, sqlite3_stmt* s, const Values& values, const char* what) {
+// Binds `values` to ?1…?n; on an error resets the statement and throws.
+void bind_and_check(sqlite3* db, sqlite3_stmt* s, const Values& values, const char* what) {
   int rc = SQLITE_OK;
   int i = 1;
   for (const auto& v : values) {
@@ -430,7 +488,12 @@ bool step(sqlite3* db, sqlite3_stmt* s, const Values& values, const char* what) 
     }
     ++i;
   }
-  rc = sqlite3_step(s);
+}
+
+// Binds `values` to ?1…?n, steps once and resets. Returns whether a row came back.
+bool step(sqlite3* db, sqlite3_stmt* s, const Values& values, const char* what) {
+  bind_and_check(db, s, values, what);
+  const int rc = sqlite3_step(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     std::string text = std::string(what) + ": " + sqlite3_errstr(rc);
     if (const char* detail = sqlite3_errmsg(db); detail != nullptr)
@@ -560,6 +623,17 @@ Value string_if_any(const json& e, const char* key) {
   return v != nullptr && v->is_string() ? Value(v->get<std::string>()) : Value(nullptr);
 }
 
+// For pe_events' convenience columns: an integer when it is one, else NULL.
+Value integer_if_any(const json& e, const char* key) {
+  const json* v = find(e, key);
+  if (v == nullptr || !(v->is_number_integer() || v->is_number_unsigned())) return nullptr;
+  try {
+    return integer(to_int(*v, key));
+  } catch (const Malformed&) {
+    return nullptr;  // out of range: the whole line is in `event`
+  }
+}
+
 // Absolute UTC µs → µs since the run's start.
 // The absolute times of events (docs/events.md), which add_event makes run-relative.
 constexpr const char* kAbsoluteTimes[] = {"time_us", "queued_us", "started_us", "accepted_us",
@@ -671,6 +745,13 @@ Parsed parse_event(const std::string& role, const json& e, std::int64_t run_id,
       p.rows.push_back({kInsertPeSample,
                         {run, component, time, p.name, nullptr, nullptr, nullptr,
                          raw ? load / kLoadScale : load, optional_value(jobs)}});
+    } else {
+      // Every other PE event is a row of its own (registration state, REJECTs sent, jobs
+      // taken over from a cookie, sessions, shell events).
+      p.rows.push_back({kInsertPeEvent,
+                        {run, component, time, p.name, string_if_any(e, "id"),
+                         integer_if_any(e, "pr"), integer_if_any(e, "session"),
+                         integer_if_any(e, "job"), dump(e)}});
     }
   }
   return p;
@@ -1062,6 +1143,63 @@ bool Store::add_event(std::int64_t run_id, std::int64_t component_id,
   }
   if (batched_ >= kBatchRows) flush();
   return error.empty() && !parsed.rows.empty();
+}
+
+// -----------------------------------------------------------------------------------------
+// Checks, queries
+
+void Store::add_check(std::int64_t run_id, const RunCheck& c) {
+  if (c.status != "ok" && c.status != "warning")
+    throw StoreError("add_check: status '" + c.status + "' is not ok or warning");
+  flush();
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT OR REPLACE INTO run_checks (run_id, name, status, value, message, "
+                "details) VALUES (?,?,?,?,?,?)"),
+       {integer(run_id), c.name, c.status, c.value, c.message,
+        c.details.is_null() ? Value(nullptr) : Value(dump(c.details))},
+       "add_check");
+  t.commit();
+}
+
+std::vector<RunCheck> Store::checks(std::int64_t run_id) const {
+  std::vector<RunCheck> out;
+  for (const auto& row : select("SELECT name, status, value, message, details FROM run_checks"
+                                " WHERE run_id = ? ORDER BY name",
+                                {integer(run_id)})) {
+    RunCheck c;
+    c.name = std::get<std::string>(row[0]);
+    c.status = std::get<std::string>(row[1]);
+    c.value = number_of(row[2]).value_or(std::numeric_limits<double>::quiet_NaN());
+    c.message = std::get<std::string>(row[3]);
+    if (const auto* d = std::get_if<std::string>(&row[4])) c.details = json::parse(*d, nullptr, false);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<Values> Store::select(const char* sql, const Values& params) const {
+  const auto s = prepare_once(db_, sql);
+  bind_and_check(db_, s.get(), params, "select");
+  std::vector<Values> rows;
+  int rc = 0;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    Values row;
+    for (int c = 0; c < sqlite3_column_count(s.get()); ++c) {
+      switch (sqlite3_column_type(s.get(), c)) {
+        case SQLITE_INTEGER: row.emplace_back(integer(sqlite3_column_int64(s.get(), c))); break;
+        case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(s.get(), c)); break;
+        case SQLITE_NULL: row.emplace_back(nullptr); break;
+        default: {
+          const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), c));
+          row.emplace_back(std::string(t, static_cast<std::size_t>(sqlite3_column_bytes(s.get(), c))));
+        }
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) fail(db_, rc, std::string("'") + sql + "' failed");
+  return rows;
 }
 
 // -----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 struct sqlite3;
@@ -30,7 +31,7 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct ExperimentInfo {
   std::string name;
@@ -69,6 +70,37 @@ struct SiteClock {
   std::string site, host, agent_version;
   std::int64_t offset_us = 0, uncertainty_us = 0, rtt_us = 0;
   int samples = 0;
+};
+
+// One SQL value (NULL, integer, real, text), bound to or read from a statement.
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+using Values = std::vector<Value>;
+
+// A query's value as an integer (a real truncated; NULL and text: 0), a number (NULL and
+// text: nullopt) and text (otherwise "").
+inline std::int64_t int_of(const Value& v) {
+  if (const auto* n = std::get_if<std::int64_t>(&v)) return *n;
+  if (const auto* d = std::get_if<double>(&v)) return static_cast<std::int64_t>(*d);
+  return 0;
+}
+inline std::optional<double> number_of(const Value& v) {
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* n = std::get_if<std::int64_t>(&v)) return static_cast<double>(*n);
+  return std::nullopt;
+}
+inline std::string text_of(const Value& v) {
+  const auto* t = std::get_if<std::string>(&v);
+  return t == nullptr ? std::string() : *t;
+}
+
+// What the runner checked about a run (results/checks.hpp), a row of run_checks: `name`
+// (registered_capacity, event_counts), `status` ok or warning, the check's `value` (NaN:
+// none), the line printed, and details as JSON.
+struct RunCheck {
+  std::string name, status;
+  double value = 0;
+  std::string message;
+  nlohmann::json details;
 };
 
 // Moves an event's absolute times (time_us, and a job's queued_us, started_us, accepted_us,
@@ -115,7 +147,8 @@ class Store {
   // registration/reregistration/deregistration → registrations, every registrar event →
   // registrar_actions, handle_resolution → registrar_actions; PU handle_resolution →
   // handle_resolutions, failover → failovers, job → jobs; PE usage/load_changed →
-  // pe_samples); all others are counted only (event_counts). Returns whether a row was
+  // pe_samples, every other PE event → pe_events); all others are counted only
+  // (event_counts). Returns whether a row was
   // written to an event table. A malformed event (not an object, a field missing or of the
   // wrong type) never throws: it is kept in malformed_events and counted as "malformed".
   // Throws StoreError for a run or component this file does not have (the caller's bug) and
@@ -123,8 +156,17 @@ class Store {
   // REQUIRES: component_id was added to run_id.
   bool add_event(std::int64_t run_id, std::int64_t component_id, const nlohmann::json& event);
 
+  // Adds or replaces the check `c.name` of a run (run_checks).
+  void add_check(std::int64_t run_id, const RunCheck& c);
+  // The checks of a run, by name.
+  std::vector<RunCheck> checks(std::int64_t run_id) const;
+
   // Commits what is batched (also done every 1000 rows and by end_run).
   void flush();
+
+  // The rows of a read-only query (results/checks.cpp, results/summary.cpp) with `params`
+  // bound to ?1…?n; integers, reals, text and NULL as Value. Throws StoreError.
+  std::vector<Values> select(const char* sql, const Values& params = {}) const;
 
   // Rows per table, for tests and the runner's summary. `table` is one of the schema's
   // tables (anything else throws StoreError); with `run_id`, only that run's rows (for

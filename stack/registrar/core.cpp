@@ -92,7 +92,13 @@ bool Core::TokenBucket::take(double rate, TimePoint now) {
 Core::Core(Config config)
     : config_(config), rng_(config.seed) {}
 
-void Core::opened(ConnId conn, Peer peer) { conns_[conn].peer = std::move(peer); }
+Core::Connection& Core::connection(ConnId conn) {
+  const auto [it, fresh] = conns_.try_emplace(conn);
+  if (fresh) it->second.order = ++connections_seen_;
+  return it->second;
+}
+
+void Core::opened(ConnId conn, Peer peer) { connection(conn).peer = std::move(peer); }
 
 void Core::send(ConnId conn, const asap::Message& m, Actions& out) {
   out.sends.push_back(Send{conn, wire::encode(m)});
@@ -118,9 +124,7 @@ void Core::send_error(ConnId conn, wire::Protocol protocol, const wire::Operatio
 
 void Core::received_asap(ConnId conn, std::span<const std::uint8_t> bytes, TimePoint now,
                          Actions& out) {
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) it = conns_.emplace(conn, Connection{}).first;
-  Connection& c = it->second;
+  Connection& c = connection(conn);
   auto decoded = wire::decode_asap(bytes);
   if (!decoded) {
     const auto& err = decoded.error();
@@ -218,6 +222,9 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
                           {"cause", wire::cause_name(code)},
                           {"reason", std::move(why)}});
   };
+  if (const auto known = hs_.find(m.pool_handle, pe.identifier); known && stale(conn, *known))
+    return reject(wire::CauseCode::rejection_due_to_security,
+                  "stale: the PE registered over a newer connection since");
   if (pe.registration_life <= 0)
     return reject(wire::CauseCode::invalid_values, "registration life must be positive");
   const auto advertised = pe.user_transport.addresses;
@@ -249,7 +256,7 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
   }
   const bool added = reg.outcome == handlespace::Handlespace::Outcome::added;
   PeState& st = pes_[reg.ref];
-  if (!added && st.conn != conn) {  // re-registered over another connection: it moves
+  if (!added && st.conn != conn) {  // re-registered over a newer connection: it moves
     if (const auto old = conns_.find(st.conn); old != conns_.end()) old->second.pes.erase(reg.ref);
   }
   st.conn = conn;
@@ -284,6 +291,23 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
 bool Core::owns(ConnId conn, PeRef ref) const {
   const auto it = pes_.find(ref);
   return it != pes_.end() && it->second.conn == conn;
+}
+
+// Which connection holds a PE when registrations for it arrive over several: the newest
+// (opened last) that carried one, not the one whose registration arrived last. A PE opens
+// a new connection to a registrar only after giving up the old one, so what still arrives
+// over the older connection was sent before the PE moved, however late it comes (TCP
+// retransmits it, and then its FIN, once a link is back): the order in which messages
+// arrive over two connections says nothing about the order they were sent in. Such a
+// stale registration is refused and changes nothing, so that the older connection's close
+// cannot take the PE along.
+bool Core::stale(ConnId conn, PeRef ref) const {
+  const auto st = pes_.find(ref);
+  if (st == pes_.end() || st->second.conn == conn) return false;
+  const auto holder = conns_.find(st->second.conn);
+  const auto here = conns_.find(conn);
+  return holder != conns_.end() && here != conns_.end() &&
+         here->second.order < holder->second.order;
 }
 
 void Core::on_deregistration(ConnId conn, const asap::Deregistration& m, Actions& out) {
@@ -348,10 +372,20 @@ void Core::on_handle_resolution(ConnId conn, Connection& c, const asap::HandleRe
 void Core::on_keep_alive_ack(ConnId conn, const asap::EndpointKeepAliveAck& m, TimePoint now,
                              Actions& out) {
   const auto ref = hs_.find(m.pool_handle, m.pe_identifier);
-  if (!ref || !owns(conn, *ref)) return;
+  if (!ref) {
+    // A PE that believes itself registered here, but is not (removed at a keep-alive
+    // timeout while its link was down, say): a Deregistration Response tells it so, and it
+    // registers again at once instead of a re-registration interval later.
+    send(conn, asap::DeregistrationResponse{m.pool_handle, m.pe_identifier, std::nullopt}, out);
+    out.events.push_back({{"event", "pe_not_registered"},
+                          {"conn", conn},
+                          {"pool", wire::show_handle(m.pool_handle)},
+                          {"pe", wire::hex_id(m.pe_identifier)}});
+    return;
+  }
+  if (!owns(conn, *ref)) return;
   if (hs_.timer(*ref, TimerKind::keep_alive_timeout))
     hs_.schedule(*ref, TimerKind::keep_alive_transmission, now + config_.keepalive_interval);
-  (void)out;
 }
 
 void Core::on_unreachable(ConnId conn, Connection& c, const asap::EndpointUnreachable& m,

@@ -8,6 +8,10 @@
 //   PU ──HANDLE_RESOLUTION─────► Core ──HANDLE_RESOLUTION_RESPONSE (policy, PEs)──► PU
 //   Core ──ENDPOINT_KEEP_ALIVE──► PE ──ENDPOINT_KEEP_ALIVE_ACK──► Core   (else: removed)
 //   PU ──ENDPOINT_UNREACHABLE──► Core   (MaxBadPEReports of them: removed)
+//   PE ──ENDPOINT_KEEP_ALIVE_ACK (a PE it does not hold)──► Core ──DEREGISTRATION_RESPONSE──► PE
+//
+// A PE lives on the newest connection or association it registered over: a registration
+// over an older one is stale (refused), and closing an older one removes nothing.
 //
 // Single-threaded; one owner. ENRP peering and takeover come in a later issue: ENRP
 // messages are decoded and answered with an error cause when malformed, else ignored.
@@ -83,7 +87,8 @@ class Core {
                      Actions& out);
   void received_enrp(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
                      Actions& out);
-  // The connection closed or broke: the PEs registered over it go.
+  // The connection closed or broke: the PEs it holds go (a PE lives on the newest
+  // connection it registered over; closing an older one removes nothing).
   void closed(ConnId conn, TimePoint now, Actions& out);
   // Runs every timer due at `now` (keep-alives, their timeouts, registration expiry).
   void tick(TimePoint now, Actions& out);
@@ -101,7 +106,8 @@ class Core {
   };
   struct Connection {
     Peer peer;
-    std::unordered_set<handlespace::PeRef> pes;
+    std::uint64_t order = 0;  // 1, 2, ... in the order this core first saw them
+    std::unordered_set<handlespace::PeRef> pes;  // the PEs it holds (see stale())
     TokenBucket hr_bucket, eu_bucket;
   };
   struct PeState {
@@ -120,6 +126,8 @@ class Core {
                       TimePoint now, Actions& out);
   void remove(handlespace::PeRef ref, std::string_view reason, Actions& out);
   bool owns(ConnId conn, handlespace::PeRef ref) const;
+  bool stale(ConnId conn, handlespace::PeRef ref) const;
+  Connection& connection(ConnId conn);
   void send(ConnId conn, const wire::asap::Message& m, Actions& out);
   void send_error(ConnId conn, wire::Protocol protocol, const wire::OperationError& e,
                   std::string_view why, Actions& out);
@@ -129,6 +137,7 @@ class Core {
   handlespace::Handlespace hs_;
   handlespace::Rng rng_;
   std::unordered_map<ConnId, Connection> conns_;
+  std::uint64_t connections_seen_ = 0;
   std::unordered_map<handlespace::PeRef, PeState> pes_;
   std::vector<handlespace::PeRef> selected_;  // scratch
 };

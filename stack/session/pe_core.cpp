@@ -88,8 +88,8 @@ void PeCore::connect_next(TimePoint now, Actions& out) {
   out.events.push_back({{"event", "no_registrar"}, {"reason", "waiting for an announce"}});
 }
 
-void PeCore::drop_connection(Actions& out) {
-  if (current_) out.ops.push_back(Op{Op::Kind::close, *current_, {}});
+void PeCore::drop_connection(Actions& out, Op::Kind how) {
+  if (current_) out.ops.push_back(Op{how, *current_, {}});
   current_.reset();
   connected_ = false;
 }
@@ -98,7 +98,7 @@ void PeCore::drop_connection(Actions& out) {
 // once, or after the retry delay when `delay` says so or a whole round has failed.
 void PeCore::fail_over(std::optional<RegistrarIndex> from, std::string_view reason,
                        TimePoint now, Actions& out, bool delay) {
-  drop_connection(out);
+  drop_connection(out, Op::Kind::abort);  // nothing sent on it may arrive after we moved
   pending_ = false;
   response_due_.reset();
   rereg_due_.reset();
@@ -209,18 +209,8 @@ void PeCore::received(RegistrarIndex i, std::span<const std::uint8_t> bytes, Tim
     return on_registration_response(i, *r, now, out);
   if (const auto* k = std::get_if<asap::EndpointKeepAlive>(&m))
     return on_keep_alive(i, *k, now, out);
-  if (const auto* d = std::get_if<asap::DeregistrationResponse>(&m)) {
-    if (state_ != PeState::deregistering || current_ != i)
-      return discard(i, "unexpected Deregistration Response", out);
-    if (d->pool_handle != config_.pool_handle || d->pe_identifier != config_.pe_identifier)
-      return discard(i, "Deregistration Response for another PE", out);
-    out.ops.push_back(Op{Op::Kind::close, i, {}});
-    json ev = {{"event", "deregistered"}, {"pr", i},
-               {"pool", wire::show_handle(config_.pool_handle)},
-               {"pe", wire::hex_id(config_.pe_identifier)}, {"confirmed", true}};
-    if (d->error) ev["causes"] = causes_json(d->error);
-    return finish(std::move(ev), out);
-  }
+  if (const auto* d = std::get_if<asap::DeregistrationResponse>(&m))
+    return on_deregistration_response(i, *d, now, out);
   if (const auto* e = std::get_if<asap::Error>(&m)) {
     out.events.push_back({{"event", "error_received"}, {"pr", i},
                           {"causes", causes_json(e->error)}});
@@ -285,7 +275,7 @@ void PeCore::on_keep_alive(RegistrarIndex i, const asap::EndpointKeepAlive& m, T
   if (state_ == PeState::deregistering) return;  // leaving anyway
   const auto from = current_;
   const bool moved = current_ != i;
-  if (moved && current_) out.ops.push_back(Op{Op::Kind::close, *current_, {}});
+  if (moved && current_) out.ops.push_back(Op{Op::Kind::abort, *current_, {}});
   const bool changed = moved || home_server_id_ != m.server_id;
   current_ = i;
   connected_ = true;
@@ -306,6 +296,34 @@ void PeCore::on_keep_alive(RegistrarIndex i, const asap::EndpointKeepAlive& m, T
   if (changed)
     out.events.push_back({{"event", "home_changed"}, {"from_pr", pr_json(from)}, {"to_pr", i},
                           {"server_id", wire::hex_id(m.server_id)}});
+}
+
+// Asked for (deregistering): done. Not asked for, while registering or registered there:
+// the registrar does not hold this PE, which registers again at once (unless a registration
+// is outstanding already, whose answer puts it back).
+void PeCore::on_deregistration_response(RegistrarIndex i, const asap::DeregistrationResponse& d,
+                                        TimePoint now, Actions& out) {
+  const bool ours = state_ == PeState::deregistering || state_ == PeState::registering ||
+                    state_ == PeState::registered;
+  if (current_ != i || !ours) return discard(i, "unexpected Deregistration Response", out);
+  if (d.pool_handle != config_.pool_handle || d.pe_identifier != config_.pe_identifier)
+    return discard(i, "Deregistration Response for another PE", out);
+  if (state_ != PeState::deregistering) {
+    ++counters_.registrations_lost;
+    out.events.push_back({{"event", "registration_lost"}, {"pr", i},
+                          {"pool", wire::show_handle(config_.pool_handle)},
+                          {"pe", wire::hex_id(config_.pe_identifier)},
+                          {"reregistering", !pending_}});
+    state_ = PeState::registering;
+    if (!pending_) send_registration(now, out);
+    return;
+  }
+  out.ops.push_back(Op{Op::Kind::close, i, {}});
+  json ev = {{"event", "deregistered"}, {"pr", i},
+             {"pool", wire::show_handle(config_.pool_handle)},
+             {"pe", wire::hex_id(config_.pe_identifier)}, {"confirmed", true}};
+  if (d.error) ev["causes"] = causes_json(d.error);
+  finish(std::move(ev), out);
 }
 
 void PeCore::set_load(std::uint32_t load, TimePoint now, Actions& out) {

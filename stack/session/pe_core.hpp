@@ -3,7 +3,7 @@
 // by an opaque index 0..n-1 of its registrar list (or learnt from an announce); it feeds
 // the core what happened — a connection opened, failed or closed, a message arrived,
 // the load changed, time passed — together with `now`, and carries out the returned
-// operations in order: connect to a registrar, close one, send bytes on one; and it logs
+// operations in order: connect to a registrar, close or abort one, send bytes on one; and it logs
 // the events. The core never reads a clock, opens a socket or sleeps; `next_deadline()`
 // says when to call `tick()` next, and a late or early tick is harmless (every timer
 // re-checks its deadline).
@@ -13,7 +13,8 @@
 //   PR i ──ENDPOINT_KEEP_ALIVE (H: new home)──► PE core ──ENDPOINT_KEEP_ALIVE_ACK──► PR i
 //   every re-registration interval, and at once when an adaptive policy's load changes:
 //   PE core ──REGISTRATION (again)──────────► PR i
-//   PR i closed / no response / reject ──► close(i), connect(next i), register there
+//   PR i closed / no response / reject ──► abort(i), connect(next i), register there
+//   PR i ──DEREGISTRATION_RESPONSE (unasked: it does not hold the PE)──► REGISTRATION at once
 //   shutdown ──DEREGISTRATION──► PR i ──DEREGISTRATION_RESPONSE──► close(i), done
 //
 // Decisions:
@@ -30,7 +31,14 @@
 // - Keep-alives are answered on the connection they came on, from any registrar, as long
 //   as they name this PE's pool (and identifier when present). They are counted, not
 //   logged: one event every few seconds would drown the log. The H flag makes the sender
-//   the home registrar; a different previous connection is closed.
+//   the home registrar; a different previous connection is aborted.
+// - A PE leaves a registrar connection it gives up (failover, a new home) with an abort
+//   (TCP RST, SCTP ABORT), not a close: the kernel would otherwise still deliver what it
+//   holds, a (re-)registration sent before the link went down retransmitted after the PE
+//   registered again over a new connection, followed by the old connection's close.
+// - A Deregistration Response it did not ask for, from its registrar, says the registrar
+//   does not hold this PE (it answers a keep-alive ack so when it removed the PE, e.g. at a
+//   keep-alive timeout while a link was down): the PE registers again at once.
 //
 // Single-threaded; one owner.
 #pragma once
@@ -78,7 +86,8 @@ std::string_view state_name(PeState s);
 
 // What the shell does, in this order.
 struct Op {
-  enum class Kind : std::uint8_t { connect, close, send };
+  // close: a goodbye after what is in flight; abort: at once, what is in flight dropped.
+  enum class Kind : std::uint8_t { connect, close, abort, send };
   Kind kind;
   RegistrarIndex registrar;
   wire::Bytes message;  // send only
@@ -101,6 +110,7 @@ struct PeCounters {
   std::uint64_t reregistrations = 0;  // accepted ones at a registrar already holding the PE
   std::uint64_t keepalives_answered = 0;
   std::uint64_t failovers = 0;
+  std::uint64_t registrations_lost = 0;  // the registrar said it did not hold the PE
   std::uint64_t discarded = 0;        // malformed or unexpected messages
 };
 
@@ -142,13 +152,15 @@ class PeCore {
   void send(RegistrarIndex i, const wire::asap::Message& m, Actions& out);
   void fail_over(std::optional<RegistrarIndex> from, std::string_view reason, TimePoint now,
                  Actions& out, bool delay = false);
-  void drop_connection(Actions& out);
+  void drop_connection(Actions& out, Op::Kind how = Op::Kind::close);
   void discard(RegistrarIndex i, std::string reason, Actions& out);
   std::optional<RegistrarIndex> next_candidate() const;
   void on_registration_response(RegistrarIndex i, const wire::asap::RegistrationResponse& m,
                                 TimePoint now, Actions& out);
   void on_keep_alive(RegistrarIndex i, const wire::asap::EndpointKeepAlive& m, TimePoint now,
                      Actions& out);
+  void on_deregistration_response(RegistrarIndex i, const wire::asap::DeregistrationResponse& m,
+                                  TimePoint now, Actions& out);
   void finish(nlohmann::json event, Actions& out);
   bool adaptive() const;
 

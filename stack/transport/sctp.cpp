@@ -143,13 +143,8 @@ class SctpConnection final : public Connection {
     return true;
   }
 
-  void close() override {
-    if (closed_) return;
-    closed_ = true;
-    queue_.clear();
-    boost::system::error_code ec;
-    socket_.close(ec);  // SHUTDOWN to the peer; the aborted wait releases handler_
-  }
+  void close() override { shut(false); }
+  void abort() override { shut(true); }
 
   std::vector<Address> peer_addresses() const override {
     if (closed_) return {};
@@ -280,6 +275,20 @@ class SctpConnection final : public Connection {
       queue_.pop_front();
     }
     writing_ = false;
+  }
+
+  // close() (SHUTDOWN after the data in flight) or abort() (ABORT: SO_LINGER 0 makes the
+  // kernel abort the association and drop what it holds). The aborted wait releases handler_.
+  void shut(bool abort) {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    if (abort) {
+      const linger now{1, 0};
+      ::setsockopt(fd(), SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    }
+    boost::system::error_code ec;
+    socket_.close(ec);
   }
 
   // Once: closes and tells the owner. Never called from inside on_message.

@@ -49,15 +49,8 @@ class TcpConnection final : public Connection {
     return true;
   }
 
-  void close() override {
-    if (closed_) return;
-    closed_ = true;
-    queue_.clear();
-    boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
-    // handler_ is released by the aborted read (we may be inside on_message right now).
-  }
+  void close() override { shut(false); }
+  void abort() override { shut(true); }
 
   std::vector<Address> peer_addresses() const override {
     if (closed_ || !peer_address_) return {};
@@ -120,6 +113,20 @@ class TcpConnection final : public Connection {
                         }
                         if (!queue_.empty()) write();
                       });
+  }
+
+  // close() (FIN after what the kernel holds) or abort() (RST, the kernel's queue dropped).
+  void shut(bool abort) {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    boost::system::error_code ec;
+    if (abort)
+      socket_.set_option(asio::socket_base::linger(true, 0), ec);
+    else
+      socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    // handler_ is released by the aborted read (we may be inside on_message right now).
   }
 
   // Once: closes and tells the owner. Never called from inside on_message.

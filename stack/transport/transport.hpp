@@ -78,8 +78,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // message under 4 bytes or whose Message Length (bytes 2-3) is not its size, and any
   // message once the connection is closed. `ppid` is ignored on TCP without a PPID prefix.
   virtual bool send(std::uint32_t ppid, std::span<const std::uint8_t> message) = 0;
-  // Closes after nothing more is read; queued messages are dropped. Idempotent.
+  // Closes after nothing more is read; queued messages are dropped. Idempotent. The kernel
+  // still delivers what it holds (a TCP FIN, an SCTP SHUTDOWN after the data in flight).
   virtual void close() = 0;
+  // Closes at once without a goodbye: TCP RST, SCTP ABORT (SO_LINGER 0). What the kernel
+  // still holds, sent or not yet acknowledged, is dropped, so nothing sent earlier on this
+  // connection reaches the peer afterwards (a retransmission after a link comes back).
+  // Idempotent; nothing more after close().
+  virtual void abort() = 0;
   // The peer's addresses as this host can verify them: the TCP peer address, or every
   // address of the SCTP association (sctp_getpaddrs). Empty once closed.
   virtual std::vector<Address> peer_addresses() const = 0;

@@ -92,7 +92,7 @@ const std::set<std::string> kDocumentedEvents = {
     "ready",        "registration",     "reregistration",    "registration_rejected",
     "deregistration", "handle_resolution", "keepalive_timeout", "unreachable_report",
     "rate_limited", "error_sent",       "message_discarded", "error_received",
-    "enrp_ignored", "stopped"};
+    "enrp_ignored", "stopped",          "pe_not_registered"};
 
 std::string test_name() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

@@ -1,7 +1,8 @@
 // `rsplab run` end to end, as users run it: a small experiment on emulated multi-homed sites
 // (network namespaces: label netns, needs root) into SQLite, answered with SQL alone; a
 // malformed file stops with file:line:col before anything starts; a SIGKILLed runner leaves
-// namespaces and processes behind that `rsplab cleanup` removes, and only those; a campaign
+// namespaces and processes behind that `rsplab cleanup` removes, and only those; every live
+// PE stays registered after a link outage (issue 12); a campaign
 // SIGKILLed in its third run and run again into its database resumes; --jobs 2 runs two runs
 // at once (and resumes alike; a worker SIGKILLed leaves its run failed, the others go on).
 //
@@ -120,6 +121,41 @@ faults:
   - { at: 6.5s, partition: { sites: [alpha, beta] }, for: 1s }
 )";
 
+// Issue 12, part 1 (shortened): over the TCP mapping, beta's first ISP, which its PEs'
+// registrar connections leave from, goes down while their re-registrations are in flight
+// (one re-registration interval per PE, so that each meets the outage at another moment)
+// and stays down past their response timeout: they give those connections up and register
+// again over new ones once the link is back, at 21 s. An alpha PE is killed meanwhile. PUs'
+// unreachable reports remove no PE here (that is issue 12's part 2: a PU whose own link is
+// down blames the PEs): this test is about registrations.
+const char* kLinkBackExperiment = R"(name: linkback
+duration: 25s
+warmup: 5s
+repetitions: 2
+seed: 12
+transport: tcp
+sites:
+  alpha: { isps: [uninett, telenor] }
+  beta:  { isps: [uninett, bkk] }
+registrars:
+  - { site: alpha, max-bad-pe-reports: 1000 }
+pools:
+  Calc:
+    policy: rr
+    pes:
+      - { site: alpha, count: 2, capacity: 1e6 }
+      - { site: beta, capacity: 3e6, reregistration-interval: 9500ms }
+      - { site: beta, capacity: 3e6, reregistration-interval: 10s }
+      - { site: beta, capacity: 3e6, reregistration-interval: 10500ms }
+      - { site: beta, capacity: 3e6, reregistration-interval: 11s }
+    pus:
+      - { site: alpha, count: 4, job-size: exp:1e6, interval: exp:1s }
+      - { site: beta,  count: 4, job-size: exp:1e6, interval: exp:1s }
+faults:
+  - { at: 9s, link-down: { site: beta, isp: uninett }, for: 12s }
+  - { at: 12s, kill: { pool: Calc, site: alpha } }
+)";
+
 // The namespaces there are, but for the short-lived probes that check whether namespaces
 // work (`rsplab-probe-*`, made and deleted by any rsplab process at start).
 std::set<std::string> namespaces() {
@@ -150,6 +186,12 @@ int rsplab_processes() {
       run_shell("pgrep -c -f " + shell_quote(std::string(RSPLAB_BINARY) + " (agent|registrar|pe|pu)") +
                 " || true");
   return std::atoi(out.c_str());
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
 }
 
 class Run : public ::testing::Test {
@@ -307,6 +349,17 @@ TEST_F(Run, SmallExperimentOnNamespacesAnswersWithSql) {
             "4");
   // Handling speed per policy, over the measured window.
   EXPECT_GT(std::stod(sql(db, "SELECT min(handling_speed) FROM policy_summary")), 0);
+  // Each run's checks are stored with it; the faults explain the capacity that was missing.
+  EXPECT_EQ(sql(db, "SELECT group_concat(name || ':' || status) FROM (SELECT name, status FROM "
+                    "run_checks ORDER BY run_id, name)"),
+            "event_counts:ok,registered_capacity:ok,event_counts:ok,registered_capacity:ok")
+      << output;
+  EXPECT_EQ(occurrences(output, "  check registered capacity: ok, "), 2u) << output;
+  // The PEs' side of their registrations: every PE the registrar registered says so too.
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT run_id || pe) FROM registrations WHERE kind = 'registration'"),
+            sql(db, "SELECT count(DISTINCT e.run_id || e.pe) FROM pe_events e WHERE e.kind = 'registered'"
+                    " AND EXISTS (SELECT 1 FROM registrations g WHERE g.run_id = e.run_id"
+                    " AND g.pe = e.pe AND g.kind = 'registration')"));
   // Nothing left behind.
   EXPECT_EQ(namespaces(), before);
 }
@@ -393,6 +446,56 @@ TEST_F(Run, ChurnScheduleRegistrarRestartLossAndPartitionAreRowsAndJobsGoOn) {
   std::snprintf(tag, sizeof tag, "rsplab-%04x", static_cast<unsigned>(p.pid()) & 0xffffu);
   for (const auto& n : namespaces())
     EXPECT_TRUE(before.count(n) || n.rfind(tag, 0) != 0) << n << " left behind";
+}
+
+// Issue 12, part 1: no PE vanishes from its pool after a link comes back. Before the fix a
+// PE's re-registration sent over its old connection during the outage reached the
+// registrar after the PE had registered again over a new one, took the PE over to the old
+// connection, and that connection's close then removed it: 4 of 6 PEs gone for the rest of
+// the run, their processes alive. Read from the registrar's own events (`registrations`).
+TEST_F(Run, LinkBackKeepsEveryLivePeRegistered) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const auto before = namespaces();
+  const std::string file = dir_ + "/linkback.yaml";
+  std::ofstream(file) << kLinkBackExperiment;
+  const std::string db = dir_ + "/linkback.db";
+  ChildProcess::Options o;
+  o.echo_stderr = true;
+  ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db}, o);
+  const auto st = p.wait(150s);
+  ASSERT_TRUE(st) << "rsplab run did not finish";
+  const std::string output = all_output(p);
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << ChildProcess::describe(*st) << "\n"
+                                                       << output;
+  ASSERT_EQ(sql(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "2");
+  ASSERT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind = 'link_up' AND at_us < 22000000"),
+            "2");
+  // What the registrar did from 1 s before the link came back until 1 s before the end.
+  const std::string rows = sql(
+      db, "SELECT group_concat(run_id || ' ' || round(time_us / 1e6, 3) || ' ' || kind || ' ' || "
+          "pe || ' conn ' || ifnull(conn, '-') || ' ' || ifnull(reason, ''), char(10)) FROM "
+          "(SELECT * FROM registrations WHERE time_us BETWEEN 20000000 AND 29000000 "
+          "ORDER BY run_id, time_us)");
+  // The killed PE per run.
+  const std::string killed = "(SELECT json_extract(k.details, '$.members[0].id') FROM faults k "
+                             "WHERE k.run_id = registrations.run_id AND k.kind = 'kill')";
+  // No live PE left the pool after the link came back ...
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM registrations WHERE kind = 'deregistration' AND "
+                    "time_us BETWEEN 21000000 AND 29000000 AND pe IS NOT " + killed),
+            "0")
+      << rows;
+  // ... and 1 s before the end each run's pool holds every PE but the killed one: the
+  // registrar's last word on each of the other five is a registration.
+  EXPECT_EQ(sql(db, "SELECT group_concat(n) FROM (SELECT count(*) AS n FROM (SELECT run_id, pe, "
+                    "(SELECT kind FROM registrations x WHERE x.run_id = registrations.run_id AND "
+                    "x.pe = registrations.pe AND x.time_us <= 29000000 ORDER BY x.time_us DESC, "
+                    "x.id DESC LIMIT 1) AS last FROM registrations WHERE pe IS NOT " + killed +
+                    " GROUP BY run_id, pe) WHERE last != 'deregistration' GROUP BY run_id "
+                    "ORDER BY run_id)"),
+            "5,5")
+      << rows;
+  EXPECT_EQ(namespaces(), before);
 }
 
 TEST_F(Run, CleanupRemovesWhatASigkilledRunLeftAndNothingElse) {
@@ -560,12 +663,6 @@ void change(const std::string& db, const std::string& statement) {
   sqlite3_close(h);
 }
 
-std::size_t occurrences(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 // Four short runs, two at a time: every run completed once, with its events; two of them
 // overlapped in time (their runs rows say so); every line of a worker is whole and names
 // its run; the summary comes once, at the end.
@@ -605,13 +702,23 @@ TEST_F(Run, JobsTwoRunsSideBySide) {
 
   for (int i = 1; i <= 4; ++i)
     EXPECT_EQ(occurrences(output, "\nrun " + std::to_string(i) + "/4 completed: "), 1u) << output;
+  // A plain run's checks: stored with it, ok, printed below its completion line.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM run_checks WHERE status = 'ok' AND "
+                    "name IN ('event_counts', 'registered_capacity')"),
+            "8");
+  EXPECT_EQ(sql(db, "SELECT min(value) FROM run_checks WHERE name = 'registered_capacity'"), "1.0");
+  EXPECT_EQ(occurrences(output, "check registered capacity: ok, 100.0 % of the deployed "
+                                "capacity registered over the window\n"),
+            4u) << output;
+  EXPECT_EQ(output.find("WARNING"), std::string::npos) << output;
   EXPECT_EQ(occurrences(output, "handling speed (calc/s)"), 1u) << output;
   EXPECT_EQ(occurrences(output, "results: " + db + "\n"), 1u) << output;
   EXPECT_EQ(output.find('\r'), std::string::npos) << "a progress line updated in place";
   // The workers' lines are whole and say which run they belong to.
   std::istringstream lines(output);
   for (std::string line; std::getline(lines, line);) {
-    if (line.find("completed: jobs") != std::string::npos ||
+    if (line.find("jobs completed (warm-up included)") != std::string::npos ||
+        line.find("check registered capacity") != std::string::npos ||
         line.find("deployed in") != std::string::npos || line.find("peak RSS") != std::string::npos) {
       EXPECT_EQ(line.rfind("run ", 0), 0u) << line;
     }

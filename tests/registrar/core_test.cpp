@@ -399,6 +399,57 @@ TEST(RegistrarRegistration, ReregistrationOverAnotherConnectionMovesThePe) {
   EXPECT_EQ(h.core.handlespace().pe_count(), 0u);
 }
 
+// Issue 12: a PE gave up connection A during a link outage (its re-registration over A went
+// unanswered) and registered over a new connection B; then TCP delivered A's re-registration,
+// retransmitted once the link was back, followed by A's close. The PE lives on B, the newest
+// connection it registered over: the stale registration is refused and changes nothing, and
+// A's close removes nothing.
+TEST(RegistrarRegistration, StaleRegistrationOverAnOlderConnectionNeitherMovesNorUpdates) {
+  Harness h;
+  h.core.opened(kPe, sctp_peer({"10.0.0.1"}));                 // A
+  h.core.opened(kPe2, sctp_peer({"10.0.0.1"}, 40002));         // B, opened later
+  h.register_ok(kPe, "p", PeSpec{.id = 1, .policy = PolicyType::least_used, .load = percent(10)}, at(0));
+  h.register_ok(kPe2, "p", PeSpec{.id = 1, .policy = PolicyType::least_used, .load = percent(20)}, at(20000));
+  EXPECT_EQ(h.event("reregistration")["conn"], kPe2);
+
+  h.asap_in(kPe, registration("p", PeSpec{.id = 1, .policy = PolicyType::least_used, .load = percent(10)}), at(20500));
+  const auto r = h.reply<asap::RegistrationResponse>(0, kPe);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->reject);
+  ASSERT_TRUE(r->error && !r->error->causes.empty());
+  EXPECT_EQ(r->error->causes[0].code, CauseCode::rejection_due_to_security);
+  const json ev = h.event("registration_rejected");
+  EXPECT_EQ(ev["conn"], kPe);
+  EXPECT_EQ(ev["pe"], "0x00000001");
+  EXPECT_TRUE(h.events("reregistration").empty());
+  const auto ref = h.core.handlespace().find("p", 1);
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(h.core.handlespace().entry(*ref).element.asap_transport->port, 40002);
+  EXPECT_EQ(h.core.handlespace().entry(*ref).element.policy.load, percent(20));
+
+  h.closed(kPe, at(20501));
+  EXPECT_TRUE(h.events("deregistration").empty()) << h.out_text();
+  EXPECT_EQ(h.core.handlespace().pe_count(), 1u);
+  // Still B's: its keep-alives go there, and its close removes the PE.
+  h.tick(at(25000));
+  ASSERT_EQ(h.out.sends.size(), 1u);
+  EXPECT_EQ(h.out.sends[0].conn, kPe2);
+  h.closed(kPe2, at(26000));
+  EXPECT_EQ(h.event("deregistration")["reason"], "connection_closed");
+  EXPECT_EQ(h.core.handlespace().pe_count(), 0u);
+}
+
+// Once the PE is gone (B closed), a registration over A is a plain new registration.
+TEST(RegistrarRegistration, OlderConnectionRegistersAPeNoNewerConnectionHolds) {
+  Harness h;
+  h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
+  h.core.opened(kPe2, sctp_peer({"10.0.0.1"}, 40002));
+  h.register_ok(kPe2, "p", PeSpec{.id = 1}, at(0));
+  h.closed(kPe2, at(100));
+  h.register_ok(kPe, "p", PeSpec{.id = 1}, at(200));
+  EXPECT_EQ(h.event("registration")["conn"], kPe);
+}
+
 TEST(RegistrarRegistration, UnknownParameterWithReportBitsIsReportedAndRegistered) {
   Harness h;
   h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
@@ -695,10 +746,39 @@ TEST(RegistrarKeepAlive, SentAtIntervalToThePesConnection) {
   EXPECT_EQ(h.deadline_ms(), 16500);
   h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x77}, at(12000));
   EXPECT_EQ(h.deadline_ms(), 16500);
-  // An ack for an unknown PE is harmless.
+  // An ack for a PE not registered here changes nothing here; the sender is told (below).
   h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x78}, at(12000));
-  EXPECT_TRUE(h.out.sends.empty());
+  EXPECT_TRUE(h.reply<asap::DeregistrationResponse>(0, kPe2));
   EXPECT_EQ(h.core.handlespace().pe_count(), 1u);
+  EXPECT_EQ(h.deadline_ms(), 16500);
+}
+
+// Issue 12: a PE removed at a keep-alive timeout while its link was down acks the keep-alive
+// that waited in the network once the link is back. The registrar tells it that it does not
+// hold it (an unasked Deregistration Response), so that it registers again at once rather
+// than a re-registration interval later.
+TEST(RegistrarKeepAlive, LateAckOfARemovedPeIsAnsweredWithADeregistrationResponse) {
+  Harness h;
+  h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
+  h.register_ok(kPe, "p", PeSpec{.id = 3, .life = 60000}, at(0));
+  h.tick(at(5000));
+  h.tick(at(10000));
+  ASSERT_EQ(h.event("deregistration")["reason"], "keepalive_timeout");
+  h.asap_in(kPe, asap::EndpointKeepAliveAck{"p", 3}, at(12000));
+  ASSERT_EQ(h.out.sends.size(), 1u);
+  const auto d = h.reply<asap::DeregistrationResponse>(0, kPe);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->pool_handle, "p");
+  EXPECT_EQ(d->pe_identifier, 3u);
+  EXPECT_FALSE(d->error.has_value());
+  const json ev = h.event("pe_not_registered");
+  EXPECT_EQ(ev["conn"], kPe);
+  EXPECT_EQ(ev["pool"], "p");
+  EXPECT_EQ(ev["pe"], "0x00000003");
+  EXPECT_EQ(h.core.handlespace().pe_count(), 0u);
+  // Its registration that follows is a new one, over the same connection.
+  h.register_ok(kPe, "p", PeSpec{.id = 3, .life = 60000}, at(12001));
+  EXPECT_EQ(h.event("registration")["conn"], kPe);
 }
 
 TEST(RegistrarKeepAlive, NoAckRemovesAtIntervalPlusTimeout) {

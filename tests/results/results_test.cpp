@@ -225,7 +225,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 2);
+  EXPECT_EQ(kSchemaVersion, 3);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -233,12 +233,12 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   for (const char* table :
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
-        "event_counts", "malformed_events", "site_clocks"}) {
+        "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
   }
-  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization"})
+  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization", "run_summary"})
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'view'"
                                       " AND name = '") + view + "'"), 1) << view;
   for (const char* index : {"runs_by_key", "runs_by_policy", "handle_resolutions_by_run",
@@ -262,7 +262,7 @@ TEST_F(StoreTest, RefusesNewerSchemaVersionNamingBoth) {
   } catch (const StoreError& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("99"), std::string::npos) << what;
-    EXPECT_NE(what.find("newer than this rsplab's 2"), std::string::npos) << what;
+    EXPECT_NE(what.find("newer than this rsplab's " + std::to_string(kSchemaVersion)), std::string::npos) << what;
     EXPECT_NE(what.find(path_), std::string::npos) << what;
   }
   // Left as it was: no WAL switch, no migration.
@@ -285,6 +285,7 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
     sqlite3* db = store.handle();
     ASSERT_EQ(sqlite3_exec(db,
                            "ALTER TABLE faults DROP COLUMN scheduled_us; DROP TABLE site_clocks;"
+                           " DROP VIEW run_summary; DROP TABLE pe_events; DROP TABLE run_checks;"
                            " PRAGMA user_version = 1",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
@@ -292,10 +293,35 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
   }
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
-  EXPECT_EQ(integer(db, "PRAGMA user_version"), 2);
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(query(db, "SELECT kind, at_us, scheduled_us FROM faults ORDER BY id"),
             (Rows{{"kill", "45000000", "44000000"}, {"link_down", "46000000", "NULL"}}));
   EXPECT_EQ(store.count("site_clocks"), 0);
+}
+
+// A version 2 file (PE events counted only, no checks) opened by this build: migrated in
+// place, its runs summarized with 0 rejects and no warnings.
+TEST_F(StoreTest, MigratesVersionTwoFilesToPeEventsAndChecks) {
+  std::int64_t r = 0;
+  {
+    Store store = Store::open(path_);
+    r = run(store, experiment(store), "lu");
+    store.flush();
+    sqlite3* db = store.handle();
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP VIEW run_summary; DROP TABLE pe_events; DROP TABLE run_checks;"
+                           " PRAGMA user_version = 2",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+  }
+  Store store = Store::open(path_);
+  sqlite3* db = store.handle();
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), 3);
+  EXPECT_EQ(store.count("pe_events"), 0);
+  EXPECT_EQ(store.count("run_checks"), 0);
+  EXPECT_EQ(query(db, "SELECT run_id, jobs_unfinished, rejects, warnings FROM run_summary"),
+            (Rows{{std::to_string(r), "0", "0", "0"}}));
 }
 
 TEST_F(StoreTest, KeepsFaultScheduleAndSiteClocksPerRun) {
@@ -538,10 +564,10 @@ TEST_F(StoreTest, EventsOfEveryKindLandInTheirTablesWithRelativeTimes) {
                                              {"reason", "keepalive_timeout"}})));
 
   // PE
-  EXPECT_FALSE(store.add_event(r, c.pe, line("pe", pe_id, 900, "registered",
+  EXPECT_TRUE(store.add_event(r, c.pe, line("pe", pe_id, 900, "registered",
                                              {{"pr", 0}, {"pool", "CalcAppPool"}, {"pe", pe_id},
                                               {"policy", "lu"}, {"load", 0}})));
-  EXPECT_FALSE(store.add_event(r, c.pe, line("pe", pe_id, 2'000, "job_accepted",
+  EXPECT_TRUE(store.add_event(r, c.pe, line("pe", pe_id, 2'000, "job_accepted",
                                              {{"session", 1}, {"job", 1}, {"size", 5000000},
                                               {"completed", 0}, {"resumed", false}, {"jobs", 1},
                                               {"load", 0.25}})));
@@ -616,6 +642,13 @@ TEST_F(StoreTest, EventsOfEveryKindLandInTheirTablesWithRelativeTimes) {
             (Rows{{"2001", "load_changed", "NULL", "NULL", "NULL", "0.25", "1"},
                   {"2002", "load_changed", "NULL", "NULL", "NULL", "0.25", "NULL"},
                   {"10000000", "usage", "7500000.0", "10000000.0", "0.75", "NULL", "NULL"}}));
+
+  // The PE's other events, each a row (the samples above are not).
+  EXPECT_EQ(query(db, "SELECT component_id, time_us, kind, pe, pr, session, job,"
+                      " json_extract(event, '$.size') FROM pe_events ORDER BY id"),
+            (Rows{{std::to_string(c.pe), "900", "registered", pe_id, "0", "NULL", "NULL", "NULL"},
+                  {std::to_string(c.pe), "2000", "job_accepted", pe_id, "NULL", "1", "1",
+                   "5000000"}}));
 
   EXPECT_EQ(query(db, "SELECT component_id, time_us, pool, registrar, cached, latency_us, pes,"
                       " pe_count, error FROM handle_resolutions ORDER BY id"),
@@ -988,6 +1021,36 @@ TEST_F(ReadmeQueries, HandlingSpeedPerPolicyOverRepetitions) {
                           {{":experiment_id", experiment_}});
   EXPECT_EQ(rows, (Rows{{"lu", "2", "2000000.0", "1000000.0", "3000000.0"},
                         {"rr", "1", "500000.0", "500000.0", "500000.0"}}));
+}
+
+// A PE's view of its registration next to the registrar's: the issue-12 race as both sides
+// logged it (a re-registration on the old connection, the registrar removes the PE).
+TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {
+  Store& s = *store_;
+  const auto id_of = [&](const std::string& name) {
+    return integer(s.handle(), "SELECT id FROM components WHERE run_id = " +
+                                   std::to_string(lu_) + " AND name = '" + name + "'");
+  };
+  const std::int64_t pr = id_of("pr0"), pe = id_of("CalcAppPool/pe0#0");
+  const std::string pe_id = "0x5e5e5e5e";
+  const json registered = {{"pr", 0}, {"pool", "CalcAppPool"}, {"pe", pe_id}, {"policy", "lu"},
+                           {"load", 0}};
+  s.add_event(lu_, pe, line("pe", pe_id, 36'000'000, "registered", registered));
+  s.add_event(lu_, pr, line("registrar", "0x00000001", 36'001'000, "registration",
+                            {{"conn", 9}, {"pool", "CalcAppPool"}, {"pe", pe_id}, {"policy", "lu"}}));
+  s.add_event(lu_, pe, line("pe", pe_id, 36'500'000, "reregistered", registered));
+  s.add_event(lu_, pr, line("registrar", "0x00000001", 36'501'000, "reregistration",
+                            {{"conn", 3}, {"pool", "CalcAppPool"}, {"pe", pe_id}, {"policy", "lu"}}));
+  s.add_event(lu_, pr, line("registrar", "0x00000001", 36'502'000, "deregistration",
+                            {{"pool", "CalcAppPool"}, {"pe", pe_id}, {"reason", "connection_closed"}}));
+  s.flush();
+  const auto rows = query(s.handle(), readme_query("registration_seen_by_both"),
+                          {{":run_id", lu_}, {":pe", std::string("CalcAppPool/pe0#0")}});
+  EXPECT_EQ(rows, (Rows{{"36000000", "pe", "registered", "pr 0"},
+                        {"36001000", "registrar", "registration", "conn 9"},
+                        {"36500000", "pe", "reregistered", "pr 0"},
+                        {"36501000", "registrar", "reregistration", "conn 3"},
+                        {"36502000", "registrar", "deregistration", "connection_closed"}}));
 }
 
 }  // namespace

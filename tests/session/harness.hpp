@@ -116,13 +116,14 @@ class Harness {
     ASSERT_EQ(core.state(), PeState::registered) << text();
   }
 
-  // The operations, as "connect 0", "close 1", "send 0 <type>".
+  // The operations, as "connect 0", "close 1", "abort 1", "send 0 <type>".
   std::vector<std::string> ops() const {
     std::vector<std::string> v;
     for (const auto& op : out.ops) {
       switch (op.kind) {
         case Op::Kind::connect: v.push_back("connect " + std::to_string(op.registrar)); break;
         case Op::Kind::close: v.push_back("close " + std::to_string(op.registrar)); break;
+        case Op::Kind::abort: v.push_back("abort " + std::to_string(op.registrar)); break;
         case Op::Kind::send: {
           const auto m = decode(op.message);
           v.push_back("send " + std::to_string(op.registrar) + " " +

@@ -19,6 +19,7 @@ std::string reg(std::size_t i) { return send_op(i, A::registration); }
 std::string ack(std::size_t i) { return send_op(i, A::endpoint_keep_alive_ack); }
 std::string conn(std::size_t i) { return "connect " + std::to_string(i); }
 std::string cls(std::size_t i) { return "close " + std::to_string(i); }
+std::string abt(std::size_t i) { return "abort " + std::to_string(i); }
 
 // ---------------------------------------------------------------------------------------
 // Registration
@@ -175,7 +176,7 @@ TEST(PeCoreKeepAlive, HFlagAdoptsTheSenderAsHome) {
   h.in(0, keep_alive(0xaaaa), at(5000));
   // Registrar 0 died; registrar 2 took the PE over and says so.
   h.in(2, keep_alive(0xcccc, /*home=*/true), at(7000));
-  EXPECT_EQ(h.ops(), (Ops{ack(2), cls(0)}));
+  EXPECT_EQ(h.ops(), (Ops{ack(2), abt(0)}));
   const auto ev = h.event("home_changed");
   EXPECT_EQ(ev["from_pr"], 0);
   EXPECT_EQ(ev["to_pr"], 2);
@@ -220,7 +221,7 @@ TEST(PeCoreReject, TriesTheNextRegistrarAfterTheRetryDelay) {
   EXPECT_EQ(f["from_pr"], 0);
   EXPECT_EQ(f["to_pr"], 1);
   EXPECT_EQ(f["reason"], "rejected");
-  EXPECT_EQ(h.ops(), Ops{cls(0)});
+  EXPECT_EQ(h.ops(), Ops{abt(0)});
   EXPECT_EQ(h.core.state(), PeState::connecting);
   EXPECT_EQ(h.deadline_ms(), 1010);
   h.tick(at(1009));
@@ -279,7 +280,7 @@ TEST(PeCoreFailover, OnRegistrationTimeout) {
   EXPECT_TRUE(h.out.ops.empty());
   h.tick(at(5000));
   EXPECT_EQ(h.event("failover")["reason"], "timeout");
-  EXPECT_EQ(h.ops(), (Ops{cls(0), conn(1)}));
+  EXPECT_EQ(h.ops(), (Ops{abt(0), conn(1)}));
   h.register_at(1, at(5010));
 }
 
@@ -296,7 +297,7 @@ TEST(PeCoreFailover, OnReregistrationTimeout) {
   EXPECT_EQ(f["from_pr"], 0);
   EXPECT_EQ(f["to_pr"], 1);
   EXPECT_EQ(f["reason"], "timeout");
-  EXPECT_EQ(h.ops(), (Ops{cls(0), conn(1)}));
+  EXPECT_EQ(h.ops(), (Ops{abt(0), conn(1)}));
   // A late response from the abandoned registrar is ignored.
   h.in(0, accept(), at(35001));
   EXPECT_EQ(h.events("message_discarded").size(), 1u);
@@ -312,7 +313,7 @@ TEST(PeCoreFailover, ConnectFailureAndConnectTimeout) {
   h.tick(at(5003));  // registrar 1 never answers the connect
   EXPECT_EQ(h.event("failover")["reason"], "timeout");
   // A whole round failed: wait the retry delay, then start over at 0.
-  EXPECT_EQ(h.ops(), Ops{cls(1)});
+  EXPECT_EQ(h.ops(), Ops{abt(1)});
   EXPECT_EQ(h.event("failover")["delay_ms"], 1000);
   EXPECT_EQ(h.deadline_ms(), 6003);
   h.tick(at(6003));
@@ -334,6 +335,75 @@ TEST(PeCoreFailover, SingleRegistrarReconnectsAfterTheRetryDelay) {
   EXPECT_TRUE(h.out.ops.empty());
   h.register_at(0, at(2002));
   EXPECT_EQ(h.event("registered")["pr"], 0);
+}
+
+// Issue 12: the only registrar's link went down with a re-registration in flight. The PE
+// gives the connection up with an abort (TCP RST / SCTP ABORT), not a close: after a close
+// the kernel would still deliver the re-registration, and then the close, once the link is
+// back, after the PE registered again over a new connection.
+TEST(PeCoreFailover, GivesUpTheConnectionWithAnAbortBeforeConnectingAgain) {
+  Harness h(make_config(1));
+  h.start(at(0));
+  h.register_at(0, at(0));
+  h.tick(at(30000));
+  EXPECT_EQ(h.ops(), Ops{reg(0)});
+  h.tick(at(35000));
+  EXPECT_EQ(h.event("failover")["reason"], "timeout");
+  EXPECT_EQ(h.ops(), Ops{abt(0)});
+  h.tick(at(36000));
+  EXPECT_EQ(h.ops(), Ops{conn(0)});
+  h.register_at(0, at(36010));
+  EXPECT_EQ(h.event("registered")["pr"], 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The registrar does not hold the PE (an unasked Deregistration Response)
+
+TEST(PeCoreRegistrationLost, RegistersAgainAtOnceNotAnIntervalLater) {
+  Harness h;
+  h.start(at(0));
+  h.register_at(0, at(0));
+  h.in(0, keep_alive(0xaaaa), at(5000));
+  // The registrar removed the PE (a keep-alive timeout while a link was down) and answers
+  // the ack of a keep-alive that reached the PE late.
+  h.in(0, asap::DeregistrationResponse{kPool, kPe, std::nullopt}, at(12000));
+  EXPECT_EQ(h.ops(), Ops{reg(0)});
+  const auto ev = h.event("registration_lost");
+  EXPECT_EQ(ev["pr"], 0);
+  EXPECT_EQ(ev["reregistering"], true);
+  EXPECT_EQ(h.core.state(), PeState::registering);
+  EXPECT_EQ(h.core.counters().registrations_lost, 1u);
+  h.in(0, accept(), at(12010));
+  EXPECT_EQ(h.event("registered")["pr"], 0);  // registered anew, not "reregistered"
+  EXPECT_EQ(h.core.home(), 0u);
+  EXPECT_EQ(h.deadline_ms(), 42000);  // the cadence runs from this registration
+}
+
+TEST(PeCoreRegistrationLost, WhileARegistrationIsOutstandingItsAnswerIsAwaited) {
+  Harness h;
+  h.start(at(0));
+  h.register_at(0, at(0));
+  h.tick(at(30000));
+  EXPECT_EQ(h.ops(), Ops{reg(0)});
+  h.in(0, asap::DeregistrationResponse{kPool, kPe, std::nullopt}, at(30001));
+  EXPECT_TRUE(h.out.ops.empty());
+  EXPECT_EQ(h.event("registration_lost")["reregistering"], false);
+  h.in(0, accept(), at(30002));
+  EXPECT_EQ(h.event("registered")["pr"], 0);
+  EXPECT_EQ(h.core.state(), PeState::registered);
+}
+
+TEST(PeCoreRegistrationLost, FromAnotherRegistrarOrForAnotherPeIsDiscarded) {
+  Harness h;
+  h.start(at(0));
+  h.register_at(0, at(0));
+  h.in(1, asap::DeregistrationResponse{kPool, kPe, std::nullopt}, at(100));
+  EXPECT_TRUE(h.out.ops.empty());
+  EXPECT_EQ(h.event("message_discarded")["reason"], "unexpected Deregistration Response");
+  h.in(0, asap::DeregistrationResponse{kPool, kPe + 1, std::nullopt}, at(200));
+  EXPECT_TRUE(h.out.ops.empty());
+  EXPECT_EQ(h.event("message_discarded")["reason"], "Deregistration Response for another PE");
+  EXPECT_EQ(h.core.state(), PeState::registered);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 // The PE core wired in memory to a real registrar core: one injected clock, each side's
 // sends delivered to the other until both are quiet. Checks that the PE registers, that
 // keep-alives are acked for a long period (the registrar never times the PE out), that an
-// adaptive load change reaches the registrar's handlespace, and that shutdown removes it.
+// adaptive load change reaches the registrar's handlespace, that shutdown removes it, and
+// that a PE timed out during a link outage is back in the pool as soon as the link is.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "stack/registrar/core.hpp"
 #include "tests/session/harness.hpp"
@@ -39,16 +42,37 @@ class Wired {
                                        {*w::Address::parse("10.0.0.1")}, 40000});
             pe.registrar_connected(0, now, pe_out);
             break;
-          case Op::Kind::close: pr.closed(kConn, now, pr_out); break;
-          case Op::Kind::send: pr.received_asap(kConn, op.message, now, pr_out); break;
+          case Op::Kind::close:
+          case Op::Kind::abort: pr.closed(kConn, now, pr_out); break;
+          case Op::Kind::send:
+            if (link_up)
+              pr.received_asap(kConn, op.message, now, pr_out);
+            else
+              to_pr.push_back(op.message);
+            break;
         }
       }
       auto sends = std::move(pr_out.sends);
       pr_out.sends.clear();
-      for (auto& s : sends) pe.received(0, s.message, now, pe_out);
+      for (auto& s : sends) {
+        if (link_up)
+          pe.received(0, s.message, now, pe_out);
+        else
+          to_pe.push_back(s.message);
+      }
       collect();
     }
     collect();
+  }
+
+  // The link comes back: what waited in the network (held while it was down, as TCP or SCTP
+  // would retransmit it) is delivered, to the PE first.
+  void link_back(TimePoint at_time) {
+    link_up = true;
+    now = at_time;
+    for (auto& m : std::exchange(to_pe, {})) pe.received(0, m, now, pe_out);
+    for (auto& m : std::exchange(to_pr, {})) pr.received_asap(kConn, m, now, pr_out);
+    pump(now);
   }
 
   // Runs every timer of both cores up to and including `until`.
@@ -83,6 +107,8 @@ class Wired {
   ses::Actions pe_out;
   reg::Actions pr_out;
   TimePoint now = T0;
+  bool link_up = true;               // else messages wait in to_pe / to_pr
+  std::vector<Bytes> to_pe, to_pr;
   std::map<std::string, int> pe_events, pr_events;
 };
 
@@ -126,6 +152,30 @@ TEST(PeWired, RegistersStaysRegisteredFollowsTheLoadAndDeregisters) {
   EXPECT_EQ(net.pr.handlespace().pe_count(), 0u);
   EXPECT_EQ(net.pr.next_deadline(), std::nullopt);
   EXPECT_EQ(net.pe.next_deadline(), std::nullopt);
+}
+
+// Issue 12: the link goes down long enough for the registrar to time the PE out (its
+// keep-alive waits in the network); when the link is back the PE acks that keep-alive, the
+// registrar tells it that it does not hold it, and the PE is registered again at once, not
+// at its next re-registration 30 s in.
+TEST(PeWired, RemovedDuringAnOutageIsRegisteredAgainAsSoonAsTheLinkIsBack) {
+  Wired net(make_config(1));
+  net.pe.start(net.now, net.pe_out);
+  net.pump(net.now);
+  net.run_until(at(7000));
+  net.link_up = false;
+  net.run_until(at(16000));
+  EXPECT_EQ(net.pr_events["keepalive_timeout"], 1);
+  ASSERT_FALSE(net.entry_ref().has_value());
+  EXPECT_EQ(net.pe.state(), PeState::registered);  // as far as the PE knows
+
+  net.link_back(at(16000));
+  EXPECT_TRUE(net.entry_ref().has_value()) << "still out of the pool when the link is back";
+  EXPECT_EQ(net.pr_events["pe_not_registered"], 1);
+  EXPECT_EQ(net.pe_events["registration_lost"], 1);
+  EXPECT_EQ(net.pr_events["registration"], 2);
+  EXPECT_EQ(net.pe.state(), PeState::registered);
+  EXPECT_EQ(net.pe.counters().failovers, 0u);
 }
 
 }  // namespace

@@ -106,6 +106,21 @@ TEST(Sctp, PeerCloseOnceAndCloseIdempotent) {
   EXPECT_EQ(p.client.closes, 1);
 }
 
+// abort(): an SCTP ABORT, not a SHUTDOWN (issue 12).
+TEST(Sctp, AbortAbortsTheAssociation) {
+  REQUIRE_SCTP();
+  Pair p;
+  ASSERT_TRUE(p.open(Kind::sctp, kLoopback, Framing{}));
+  p.server.connection->abort();
+  p.server.connection->abort();
+  ASSERT_TRUE(run_until(p.io, [&] { return p.client.closes > 0; }));
+  p.io.run_for(100ms);
+  EXPECT_EQ(p.client.closes, 1);
+  EXPECT_EQ(p.client.close_error, std::errc::connection_reset) << p.client.close_error.message();
+  EXPECT_EQ(p.server.closes, 0);
+  EXPECT_FALSE(p.server.connection->send(11, make_message(4)));
+}
+
 TEST(Sctp, CloseFromInsideOnMessage) {
   REQUIRE_SCTP();
   Pair p;

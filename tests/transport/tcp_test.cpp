@@ -111,6 +111,22 @@ TEST(Tcp, CloseIsIdempotentAndDropsTheQueue) {
   EXPECT_EQ(p.server.closes, 1);
 }
 
+// abort(): a reset, not a goodbye (issue 12: a PE leaving a registrar connection must not
+// have the kernel deliver what it still held once a link is back).
+TEST(Tcp, AbortResetsThePeerAndIsIdempotent) {
+  Pair p;
+  ASSERT_TRUE(p.open(Kind::tcp, kLoopback, Framing{}));
+  p.server.connection->abort();
+  p.server.connection->abort();
+  p.server.connection->close();
+  ASSERT_TRUE(run_until(p.io, [&] { return p.client.closes > 0; }));
+  p.io.run_for(100ms);
+  EXPECT_EQ(p.client.closes, 1);
+  EXPECT_EQ(p.client.close_error, std::errc::connection_reset) << p.client.close_error.message();
+  EXPECT_EQ(p.server.closes, 0);  // abort() is not reported to its own caller
+  EXPECT_FALSE(p.server.connection->send(11, make_message(4)));
+}
+
 TEST(Tcp, CloseFromInsideOnMessage) {
   Pair p;
   ASSERT_TRUE(p.open(Kind::tcp, kLoopback, Framing{}));

@@ -1,0 +1,81 @@
+// The checks `rsplab run` makes after each run, from the run's own rows, stored in
+// run_checks (Store::add_check) and printed. This component owns the registered-capacity
+// check: the pool's registered capacity over the measured window, read from the registrars'
+// registration events, against the capacity deployed (the PE components) and what the
+// applied faults explain.
+//
+//   registrations ─► per PE slot: when some registrar held it ─┐
+//   faults ─► per PE slot: when a fault explains its absence ──┼─► registered_capacity()
+//   components ─► the slots and their capacities ──────────────┘        ─► RunCheck
+//
+// A slot is a deployed PE: the components rows of one name (a group member keeps its name
+// across restarts, under new identities). A registrar's registrations end with its
+// deregistration events, or when the registrar was killed or restarted (a faults row).
+// A fault explains a slot's absence from the time it was applied until it was undone (or
+// the window's end) plus kReregistrationGrace:
+//   - kill / stop of members: those members, until their restart / resume;
+//   - restart of members: those members, from then;
+//   - kill / stop / restart of a registrar: every slot, until its restart / resume;
+//   - link_down, loss (site/isp) and partition (a,b): the slots at those sites, or every
+//     slot when a registrar is there, until link_up / loss_end / partition_end.
+// Faults skipped (details.skipped) explain nothing; kinds not listed explain nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "results/store.hpp"
+
+namespace rsplab::results {
+
+// Capacity may be missing without a fault explaining it for at most this share of the
+// window; more is a warning.
+inline constexpr double kMissingCapacityLimit = 0.05;
+// How long after a fault is undone a PE may take to be registered again.
+inline constexpr std::int64_t kReregistrationGraceUs = 5'000'000;
+
+struct Span {
+  std::int64_t from_us = 0, to_us = 0;  // [from, to), µs since the run's start
+  friend bool operator==(const Span&, const Span&) = default;
+};
+
+// One deployed PE.
+struct CapacitySlot {
+  std::string name;
+  double capacity = 0;            // calculations/s
+  std::vector<Span> registered;   // when some registrar held one of its identities
+  std::vector<Span> explained;    // when a fault explains its absence
+};
+
+struct CapacityFindings {
+  std::size_t slots = 0;
+  double deployed = 0;              // Σ capacity of the slots
+  double registered_fraction = 0;   // ∫ registered capacity / (deployed × window)
+  double explained_fraction = 0;    // missing while a fault explains it, same unit
+  double unexplained_fraction = 0;  // missing with no fault to explain it, same unit
+  std::int64_t unexplained_us = 0;  // how long some capacity was missing unexplained
+  std::int64_t window_us = 0;
+  struct Gap {
+    std::string slot;
+    Span span;
+  };
+  std::vector<Gap> gaps;  // the unexplained ones, by slot then time
+  bool warning() const {
+    return static_cast<double>(unexplained_us) > kMissingCapacityLimit * static_cast<double>(window_us);
+  }
+};
+
+// The registered capacity of `slots` over `window`. REQUIRES: window.from_us < window.to_us.
+CapacityFindings registered_capacity(const std::vector<CapacitySlot>& slots, Span window);
+
+// The slots of a run as its rows give them (components, registrations, faults), with
+// `grace_us` after each fault's undo.
+std::vector<CapacitySlot> capacity_slots(const Store& store, std::int64_t run_id,
+                                         std::int64_t grace_us = kReregistrationGraceUs);
+
+// The check `registered_capacity` of a run: ok or warning, value = registered fraction (NaN
+// without PEs), the line to print, the findings as details.
+RunCheck check_registered_capacity(const Store& store, std::int64_t run_id);
+
+}  // namespace rsplab::results

@@ -1,0 +1,41 @@
+// What `rsplab run` prints about its runs, read from the results database: the totals of
+// one run (its completion line) and the closing table, per policy and sweep point over the
+// plan's completed runs. All over the measured window (run_summary, results/README.md).
+//
+//   completed_runs(keys) ─► summarize(run ids) ─► rows ─► summary_table(rows) ─► text
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "results/store.hpp"
+
+namespace rsplab::results {
+
+struct SummaryRow {
+  std::string policy;  // "-" without one
+  std::string point;   // the other sweep parameters, "ratio=10 load=0.7"; "" without any
+  std::int64_t runs = 0;
+  std::int64_t jobs_completed = 0;   // completed inside the measured window
+  std::int64_t jobs_unfinished = 0;  // not completed when the PUs stopped
+  std::int64_t rejects = 0;          // REJECTs the PEs sent in the window
+  std::int64_t failovers = 0;        // PU failovers in the window
+  std::int64_t warned = 0;           // runs with a check not ok
+  std::int64_t unchecked = 0;        // runs without checks (stored by an older rsplab)
+  std::optional<double> handling_speed;  // Σ size / Σ handling time, calculations/s
+  std::optional<double> utilization;     // Σ calculations / Σ offered of the PEs' samples
+};
+
+// Per policy and sweep point over `run_ids`, ordered by policy, then by the plan's order.
+std::vector<SummaryRow> summarize(const Store& store, const std::vector<std::int64_t>& run_ids);
+
+// The newest completed row of each of `keys`, in experiment `experiment_id` when given.
+std::vector<std::int64_t> completed_runs(const Store& store, const std::vector<std::string>& keys,
+                                         std::optional<std::int64_t> experiment_id);
+
+// The closing table with its footnote; the sweep point is a last column when some row has one.
+std::string summary_table(const std::vector<SummaryRow>& rows);
+
+}  // namespace rsplab::results

@@ -73,11 +73,13 @@ class PuMember final : public Member {
   PuMember(asio::io_context& io, std::size_t index, std::string name, session::PuConfig config,
            transport::Choice choice, transport::Kind registrar_kind,
            std::vector<transport::Endpoint> registrars, std::vector<transport::Address> local,
-           EventLog& events, std::function<void()> on_done)
+           EventLog& events, std::function<void()> on_done,
+           std::chrono::milliseconds registrar_timeout)
       : Member(index, std::move(name), events, std::move(on_done)),
         io_(io),
         choice_(choice),
         local_(std::move(local)),
+        pe_connect_timeout_(config.pe_connect_timeout),
         timer_(io),
         core_(std::move(config), Clock::now()),
         links_(io, registrar_kind, std::move(registrars),
@@ -104,7 +106,12 @@ class PuMember final : public Member {
                   gate_.deliver(m, [this, i](std::span<const std::uint8_t> b) {
                     with_now([&](auto now) { core_.registrar_received(i, b, now, actions_); });
                   });
-                }}) {}
+                }}) {
+    // A multi-homed site: a registrar that one local address cannot reach is tried from
+    // the others, within the core's connect timeout.
+    links_.set_local(local_);
+    links_.set_connect_options({true, registrar_timeout});
+  }
 
   const session::PuCounters& counters() const { return core_.counters(); }
 
@@ -127,23 +134,32 @@ class PuMember final : public Member {
     execute(now);
   }
 
+  // Every (local address, PE address) pair in turn over TCP, one association over all of
+  // them over SCTP: the PE counts as unreachable only when no pair works, and the pairs that
+  // failed go into the failover event.
   void connect_pe(session::SessionId s, const wire::Transport& pe) {
     transport::Kind kind = pe.kind == wire::TransportKind::sctp ? transport::Kind::sctp
                                                                 : transport::Kind::tcp;
     if (choice_ == transport::Choice::tcp) kind = transport::Kind::tcp;
     if (choice_ == transport::Choice::sctp) kind = transport::Kind::sctp;
     connecting_.insert(s);
-    transport::async_connect(
-        io_, kind, shell::to_endpoint(pe), kind == transport::Kind::sctp ? local_ : decltype(local_){},
-        {true, 0},
-        [this, s, alive = alive_](std::error_code ec, std::shared_ptr<transport::Connection> c) {
+    transport::async_connect_paths(
+        io_, kind, shell::to_endpoint(pe), local_, {true, 0}, {true, pe_connect_timeout_},
+        [this, s, alive = alive_](std::error_code ec, std::shared_ptr<transport::Connection> c,
+                                  std::vector<transport::PathFailure> failed) {
           if (!*alive || connecting_.erase(s) == 0) {
             if (c) c->close();
             return;
           }
+          std::vector<std::string> paths;
+          for (const auto& f : failed) {
+            paths.push_back(f.to_string());
+            log(Level::info, "%s: session %llu: path %s", id().c_str(),
+                static_cast<unsigned long long>(s), paths.back().c_str());
+          }
           if (ec || !c) {
-            gate_.run([this, s] {
-              with_now([&](auto now) { core_.pe_connect_failed(s, now, actions_); });
+            gate_.run([this, s, paths = std::move(paths)]() mutable {
+              with_now([&](auto now) { core_.pe_connect_failed(s, now, actions_, std::move(paths)); });
             });
             return;
           }
@@ -215,6 +231,7 @@ class PuMember final : public Member {
   asio::io_context& io_;
   transport::Choice choice_;
   std::vector<transport::Address> local_;
+  std::chrono::milliseconds pe_connect_timeout_;
   shell::DeadlineTimer timer_;
   session::PuCore core_;
   shell::RegistrarLinks links_;
@@ -306,7 +323,7 @@ int run(const Options& o, Context& ctx) {
     c.epoch_us = epoch_us;
     members.push_back(std::make_unique<PuMember>(
         io, i, o.count == 1 ? name : name + "-" + std::to_string(i), std::move(c), *choice,
-        registrar_kind, *registrars, local, events, on_done));
+        registrar_kind, *registrars, local, events, on_done, config.registrar_timeout));
   }
 
   std::unique_ptr<StdinControl> control;

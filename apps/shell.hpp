@@ -251,6 +251,9 @@ class RegistrarLinks {
     std::erase_if(local, [](const auto& a) { return a.is_unspecified(); });
     local_ = std::move(local);
   }
+  // How connects try the local addresses (TCP: every one in turn, or the first) and how long
+  // a whole connect may take; default: the first, no limit.
+  void set_connect_options(rserpool::transport::ConnectOptions options) { options_ = options; }
 
   // The index of `registrar`: that of an equal endpoint (same addresses in the same order,
   // same port) already known, else a new one at the end.
@@ -270,10 +273,11 @@ class RegistrarLinks {
     close(i);
     const std::uint64_t gen = (*generation_)[i];
     auto generation = generation_;
-    rserpool::transport::async_connect(
-        io_, kind_, registrars_[i], local_, {false, rserpool::wire::kPpidAsap},
+    rserpool::transport::async_connect_paths(
+        io_, kind_, registrars_[i], local_, {false, rserpool::wire::kPpidAsap}, options_,
         [this, i, gen, generation](std::error_code ec,
-                                   std::shared_ptr<rserpool::transport::Connection> c) {
+                                   std::shared_ptr<rserpool::transport::Connection> c,
+                                   std::vector<rserpool::transport::PathFailure>) {
           if (gen != (*generation)[i]) {
             if (c) c->close();
             return;
@@ -322,6 +326,7 @@ class RegistrarLinks {
   boost::asio::io_context& io_;
   rserpool::transport::Kind kind_;
   std::vector<rserpool::transport::Address> local_;
+  rserpool::transport::ConnectOptions options_;
   std::vector<rserpool::transport::Endpoint> registrars_;
   std::vector<std::shared_ptr<rserpool::transport::Connection>> conns_;
   // Shared with pending handlers, which may outlive this object.

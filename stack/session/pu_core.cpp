@@ -66,8 +66,9 @@ struct PuCore::Impl {
     std::string_view cause;
     std::int64_t detection_delay_us = 0;
     std::uint64_t reported = 0;  // the failed PE's last reported progress
-    std::uint64_t attempts = 0;  // PEs tried since
-    TimePoint detected{};        // when the PE was given up
+    std::uint64_t attempts = 0;  // connections tried since (the failed PE again counts)
+    std::vector<std::string> paths;  // (local, PE address) pairs that failed meanwhile
+    TimePoint detected{};        // when the failure was first noticed
     SessionEnd local;            // the PU's end of the failed session (port 0: unknown)
   };
   struct PeSession {
@@ -77,6 +78,9 @@ struct PuCore::Impl {
     TimePoint last_heard{};                // the connect attempt's start until heard
     std::optional<TimePoint> connect_due;
     std::optional<TimePoint> keepalive_sent;
+    wire::Transport transport;             // the PE's user transport
+    bool recheck = false;                  // reaching the PE again after its session broke;
+                                           // until the PE is heard
     SessionEnd local;                      // the PU's end, once connected
   };
 
@@ -315,16 +319,20 @@ struct PuCore::Impl {
   // PE sessions
 
   void connect_pe(const wire::PoolElement& pe, TimePoint now, PuActions& out) {
-    session = PeSession{next_session++, pe.identifier, false, now,
-                        now + config.pe_connect_timeout, std::nullopt, {}};
+    connect_pe(pe.identifier, pe.user_transport, false, now, out);
+  }
+  void connect_pe(std::uint32_t pe, const wire::Transport& transport, bool recheck,
+                  TimePoint now, PuActions& out) {
+    session = PeSession{next_session++, pe, false, now, now + config.pe_connect_timeout,
+                        std::nullopt, transport, recheck, {}};
     state = PuState::connecting;
-    job->pe = pe.identifier;
+    job->pe = pe;
     if (failover) ++failover->attempts;
     PuOp op;
     op.kind = PuOp::Kind::connect_pe;
     op.session = session->id;
-    op.pe = pe.user_transport;
-    op.pe_identifier = pe.identifier;
+    op.pe = transport;
+    op.pe_identifier = pe;
     out.ops.push_back(std::move(op));
   }
 
@@ -369,25 +377,30 @@ struct PuCore::Impl {
     state = PuState::requested;
   }
 
-  // The PE in use failed: report it, forget it, and look for another.
-  void pe_failed(std::string_view cause, bool close, TimePoint now, PuActions& out) {
+  // The session with the PE in use broke, or no connection to it came up. A session that
+  // broke is first connected again (the shell tries every pair of addresses): the PU's own
+  // path may be what failed. The PE is reported and avoided only when that fails too.
+  void pe_failed(std::string_view cause, bool close, TimePoint now, PuActions& out,
+                 std::vector<std::string> paths = {}) {
     assert(session && job);
-    const std::uint32_t pe = session->pe;
-    const TimePoint last_heard = session->last_heard;
-    SessionEnd local = std::move(session->local);
+    const PeSession failed = *session;
     if (close) close_pe(out);
     session.reset();
-    if (registrar_up) {
-      send_registrar(asap::EndpointUnreachable{config.pool_handle, pe}, out);
-      ++counters.unreachable_reports;
-    }
-    if (const auto ref = cache.find(config.pool_handle, pe)) cache.remove(*ref);
     if (!failover) {
-      failover = Failover{pe, cause, us(now - last_heard), job->reported, 0, now, std::move(local)};
+      failover = Failover{failed.pe, cause, us(now - failed.last_heard), job->reported, 0, {},
+                          now, failed.local};
       ++counters.failovers;
       ++job->failovers;
     }
-    job->avoid = pe;
+    for (auto& p : paths) failover->paths.push_back(std::move(p));
+    if (failed.connected && !failed.recheck)
+      return connect_pe(failed.pe, failed.transport, true, now, out);
+    if (registrar_up) {
+      send_registrar(asap::EndpointUnreachable{config.pool_handle, failed.pe}, out);
+      ++counters.unreachable_reports;
+    }
+    if (const auto ref = cache.find(config.pool_handle, failed.pe)) cache.remove(*ref);
+    job->avoid = failed.pe;
     resolve(now, out);
   }
 
@@ -399,6 +412,7 @@ struct PuCore::Impl {
                {"cause", failover->cause},
                {"detection_delay_us", failover->detection_delay_us},
                {"attempts", failover->attempts},
+               {"paths", failover->paths},
                {"detected_us", abs_us(failover->detected)}};
     if (failover->local.port != 0) {
       ev["local_addresses"] = failover->local.addresses;
@@ -428,6 +442,7 @@ struct PuCore::Impl {
     // Whatever it is, the PE is alive.
     session->last_heard = now;
     session->keepalive_sent.reset();
+    session->recheck = false;
     if (ppid == wire::kPpidAsap) return on_pe_asap(s, bytes, out);
     if (ppid != wire::kPpidCalcApp)
       return discard(from_session(s), "unknown PPID " + std::to_string(ppid), out);
@@ -706,14 +721,18 @@ void PuCore::pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd
   m.session->local = std::move(local);
   m.session->connect_due.reset();
   m.session->last_heard = now;
-  m.session->keepalive_sent.reset();
+  // Reached again after a broken session: the request is the probe, answered within
+  // keepalive_timeout or the PE counts as failed.
+  if (m.session->recheck) m.session->keepalive_sent = now;
+  else m.session->keepalive_sent.reset();
   m.send_request(out);
 }
 
-void PuCore::pe_connect_failed(SessionId s, TimePoint now, PuActions& out) {
+void PuCore::pe_connect_failed(SessionId s, TimePoint now, PuActions& out,
+                               std::vector<std::string> paths) {
   auto& m = *impl_;
   if (!m.running() || !m.session || m.session->id != s || m.session->connected) return;
-  m.pe_failed("connect_failed", false, now, out);
+  m.pe_failed("connect_failed", false, now, out, std::move(paths));
 }
 
 void PuCore::pe_closed(SessionId s, TimePoint now, PuActions& out) {

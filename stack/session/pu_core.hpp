@@ -13,7 +13,8 @@
 //     ──REQUEST (or ASAP COOKIE_ECHO with the latest cookie)──► PE
 //     PE ──ACCEPT──► PE ──ASAP COOKIE ... ──COMPLETE──► close_pe(s), job event, next head
 //   PE ──REJECT──► close, retry after a random delay (no Endpoint Unreachable), resolve again
-//   connection lost / connect failed / keep-alive timeout ──►
+//   connection lost / keep-alive timeout ──► connect_pe(the same PE), echo the cookie
+//   connect failed, or the same PE silent again ──►
 //     ENDPOINT_UNREACHABLE(pool, PE) to the PR, resolve again, connect, echo the cookie
 //
 // Decisions:
@@ -25,6 +26,12 @@
 //   another PE is offered. With stale_cache > 0 the answer is kept in a handlespace cache
 //   for that long and later resolutions select from it locally with the pool's policy; an
 //   unreachable PE leaves the cache at once.
+// - A session that broke (connection lost, keep-alive timeout) may have broken on the PU's
+//   own path (a multi-homed site's ISP link): the same PE is connected to again first, the
+//   shell trying every (local, PE address) pair, and the job resumed there. The PE is
+//   reported and avoided only when that connect fails, or the PE does not answer the
+//   request within keepalive_timeout; once per failure. A connect that fails (all pairs
+//   tried) is reported at once.
 // - An empty pool (or an error answer) is asked again after empty_pool_retry.
 // - Keep-alive: when nothing was heard from the PE for keepalive_interval the PU sends
 //   KEEPALIVE; when nothing is heard keepalive_timeout after it, the PE counts as failed.
@@ -147,10 +154,11 @@ struct PuCounters {
 //   failover {job, from_pe, cause: "connection_lost"|"connect_failed"|"keepalive_timeout",
 //             detection_delay_us (since the PE was last heard), to_pe (null when the job
 //             never reached another PE), cookie (bool: resumed from a cookie), resumed, lost,
-//             attempts (PEs tried until one accepted), detected_us (when the PU gave
-//             the PE up), local_addresses and local_port (the PU's end of the failed
-//             session, when it was connected and the shell said)} — written when the job
-//             is accepted again, or when it ends without that
+//             attempts (connections tried until a PE accepted), paths (failed address
+//             pairs, as the shell reported them), detected_us (when the PU first noticed the
+//             failure), local_addresses and local_port (the PU's end of the failed session,
+//             when it was connected and the shell said)} — written when the job is
+//             accepted again, or when it ends without that
 //   job {job, size, status: "completed"|"unfinished", queued_us, started_us, accepted_us,
 //        completed_us (null when not reached), pe (last PE, null if none), rejects,
 //        failovers, queuing_delay_us, startup_delay_us, processing_us, handling_us,
@@ -179,7 +187,10 @@ class PuCore {
                           TimePoint now, PuActions& out);
   // `local`: the PU's end of the session (its addresses and port), for the failover event.
   void pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local = {});
-  void pe_connect_failed(SessionId s, TimePoint now, PuActions& out);
+  // `paths`: the (local, PE address) pairs the shell tried, as text ("198.18.65.2->
+  // 198.18.1.2: Network is unreachable"), for the failover event.
+  void pe_connect_failed(SessionId s, TimePoint now, PuActions& out,
+                         std::vector<std::string> paths = {});
   void pe_closed(SessionId s, TimePoint now, PuActions& out);
   void pe_received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
                    TimePoint now, PuActions& out);

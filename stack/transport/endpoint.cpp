@@ -240,11 +240,39 @@ std::unique_ptr<Listener> Listener::open(asio::io_context& io, Kind kind, const 
 void async_connect(asio::io_context& io, Kind kind, const Endpoint& remote,
                    const std::vector<Address>& local, Framing framing,
                    std::function<void(std::error_code, std::shared_ptr<Connection>)> handler) {
-  if (kind == Kind::sctp) {
-    detail::async_connect_sctp(io, remote, local, std::move(handler));
-  } else {
-    detail::async_connect_tcp(io, remote, local, framing, std::move(handler));
+  async_connect_paths(io, kind, remote, local, framing, {},
+                      [handler = std::move(handler)](std::error_code ec,
+                                                     std::shared_ptr<Connection> c,
+                                                     std::vector<PathFailure>) {
+                        handler(ec, std::move(c));
+                      });
+}
+
+void async_connect_paths(asio::io_context& io, Kind kind, const Endpoint& remote,
+                         const std::vector<Address>& local, Framing framing,
+                         ConnectOptions options, PathsHandler handler) {
+  if (kind == Kind::tcp) {
+    detail::async_connect_tcp(io, remote, local, framing, options, std::move(handler));
+    return;
   }
+  detail::async_connect_sctp(
+      io, remote, local,
+      [remote = remote.addresses, local, handler = std::move(handler)](
+          std::error_code ec, std::shared_ptr<Connection> c) {
+        std::vector<PathFailure> failed;
+        if (ec) failed.push_back({local, remote, ec});
+        handler(ec, std::move(c), std::move(failed));
+      },
+      options.timeout);
+}
+
+std::string PathFailure::to_string() const {
+  const auto list = [](const std::vector<Address>& addresses) {
+    std::string text;
+    for (const auto& a : addresses) text += (text.empty() ? "" : ",") + a.to_string();
+    return text.empty() ? std::string("*") : text;
+  };
+  return list(local) + "->" + list(remote) + ": " + error.message();
 }
 
 void async_connect_auto(asio::io_context& io, Choice choice, const Endpoint& remote,
@@ -272,9 +300,10 @@ void async_connect_auto(asio::io_context& io, Choice choice, const Endpoint& rem
         detail::log("auto: sctp to " + target + " failed (" + ec.message() +
                     "): falling back to tcp for this peer");
         detail::async_connect_tcp(
-            io, remote, local, framing,
+            io, remote, local, framing, {},
             [target, handler = std::move(handler)](std::error_code ec2,
-                                                  std::shared_ptr<Connection> c2) {
+                                                  std::shared_ptr<Connection> c2,
+                                                  std::vector<PathFailure>) {
               if (ec2) {
                 detail::log("auto: tcp to " + target + " failed too (" + ec2.message() + ")");
               } else {

@@ -32,7 +32,7 @@ std::shared_ptr<Connection> make_tcp_connection(asio::ip::tcp::socket socket, Fr
 
 void async_connect_tcp(asio::io_context& io, const Endpoint& remote,
                        const std::vector<Address>& local, Framing framing,
-                       std::function<void(std::error_code, std::shared_ptr<Connection>)> handler);
+                       ConnectOptions options, PathsHandler handler);
 void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
                         const std::vector<Address>& local,
                         std::function<void(std::error_code, std::shared_ptr<Connection>)> handler,

@@ -159,50 +159,83 @@ class TcpConnection final : public Connection {
 };
 
 // ---------------------------------------------------------------- connect
+// Tries (local, remote) pairs in order: each remote address, and for it each local address
+// of its family (only the first without every_local; the kernel's choice without any), one
+// at a time, each for its share of the timeout. The handler gets the first connection, and
+// every pair that failed before it.
+//
+//   try_next ─► open, bind(local) ─► async_connect(remote) ──ok──► handler(conn, failed)
+//                    ▲                  │ error / timer (timeout / pairs) ─► cancel
+//                    └──── failed += {local, remote, error} ◄──┘
 struct ConnectAttempt : std::enable_shared_from_this<ConnectAttempt> {
-  ConnectAttempt(asio::io_context& io, Endpoint r, std::vector<Address> l, Framing f,
-                 std::function<void(std::error_code, std::shared_ptr<Connection>)> h)
-      : socket(io), remote(std::move(r)), local(std::move(l)), framing(f), handler(std::move(h)) {}
+  ConnectAttempt(asio::io_context& io, const Endpoint& remote, const std::vector<Address>& local,
+                 Framing f, ConnectOptions o, PathsHandler h)
+      : socket(io), timer(io), port(remote.port), framing(f), options(o), handler(std::move(h)) {
+    for (const auto& r : remote.addresses) {
+      bool any = false;
+      for (const auto& l : local) {
+        if (l.is_v4() != r.is_v4()) continue;
+        pairs.push_back({l, r});
+        any = true;
+        if (!options.every_local) break;
+      }
+      if (!any) pairs.push_back({std::nullopt, r});
+    }
+    if (!pairs.empty()) attempt_timeout = options.timeout / static_cast<long>(pairs.size());
+  }
 
   void try_next() {
-    if (index >= remote.addresses.size()) {
-      handler(last ? last : std::error_code(Errc::no_address), nullptr);
+    if (index >= pairs.size()) {
+      handler(last ? last : std::error_code(Errc::no_address), nullptr, std::move(failed));
       return;
     }
-    const Address address = remote.addresses[index++];
-    const tcp::endpoint target(address, remote.port);
+    const auto [from, to] = pairs[index++];
+    const tcp::endpoint target(to, port);
     boost::system::error_code ec;
     socket.close(ec);
     socket.open(target.protocol(), ec);
-    if (!ec) {
-      for (const auto& l : local) {  // the first local address of the same family
-        if (l.is_v4() == address.is_v4()) {
-          socket.bind(tcp::endpoint(l, 0), ec);
-          break;
-        }
-      }
-    }
-    if (ec) {
-      last = to_std(ec);
-      try_next();
-      return;
+    if (!ec && from) socket.bind(tcp::endpoint(*from, 0), ec);
+    if (ec) return fail(to_std(ec));
+    timed_out = false;
+    const std::size_t attempt = index;
+    if (attempt_timeout.count() > 0) {
+      timer.expires_after(attempt_timeout);
+      timer.async_wait([self = shared_from_this(), attempt](boost::system::error_code e) {
+        if (e || self->index != attempt || self->finished) return;
+        self->timed_out = true;
+        boost::system::error_code ignored;
+        self->socket.cancel(ignored);
+      });
     }
     socket.async_connect(target, [self = shared_from_this()](boost::system::error_code ec2) {
-      if (ec2) {
-        self->last = to_std(ec2);
-        self->try_next();
-        return;
-      }
-      self->handler({}, make_tcp_connection(std::move(self->socket), self->framing));
+      self->timer.cancel();
+      if (ec2) return self->fail(self->timed_out ? std::error_code(Errc::timed_out) : to_std(ec2));
+      self->finished = true;
+      self->handler({}, make_tcp_connection(std::move(self->socket), self->framing),
+                    std::move(self->failed));
     });
   }
 
+  // The pair just tried failed: noted, and the next one tried.
+  void fail(std::error_code ec) {
+    const auto& [from, to] = pairs[index - 1];
+    failed.push_back({from ? std::vector<Address>{*from} : std::vector<Address>{}, {to}, ec});
+    last = ec;
+    try_next();
+  }
+
   tcp::socket socket;
-  Endpoint remote;
-  std::vector<Address> local;
+  asio::steady_timer timer;
+  std::uint16_t port;
   Framing framing;
-  std::function<void(std::error_code, std::shared_ptr<Connection>)> handler;
+  ConnectOptions options;
+  std::chrono::milliseconds attempt_timeout{0};
+  PathsHandler handler;
+  std::vector<std::pair<std::optional<Address>, Address>> pairs;
   std::size_t index = 0;
+  bool timed_out = false;
+  bool finished = false;
+  std::vector<PathFailure> failed;
   std::error_code last;
 };
 
@@ -287,8 +320,9 @@ std::shared_ptr<Connection> make_tcp_connection(asio::ip::tcp::socket socket, Fr
 
 void async_connect_tcp(asio::io_context& io, const Endpoint& remote,
                        const std::vector<Address>& local, Framing framing,
-                       std::function<void(std::error_code, std::shared_ptr<Connection>)> handler) {
-  auto attempt = std::make_shared<ConnectAttempt>(io, remote, local, framing, std::move(handler));
+                       ConnectOptions options, PathsHandler handler) {
+  auto attempt =
+      std::make_shared<ConnectAttempt>(io, remote, local, framing, options, std::move(handler));
   // Never call the handler before async_connect returns.
   asio::post(io, [attempt] { attempt->try_next(); });
 }

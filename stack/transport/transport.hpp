@@ -114,6 +114,35 @@ void async_connect(asio::io_context& io, Kind kind, const Endpoint& remote,
 
 // ---- additions beyond the original interface -------------------------------------------
 
+// A (local, remote) pair a connect tried in vain: what a multi-homed client reports before
+// it calls a peer unreachable. TCP: one address each (`local` empty: the kernel's choice);
+// SCTP: the association's address lists. to_string: "198.18.65.2->198.18.1.2: Network is
+// unreachable", "*->10.0.0.1: connection attempt timed out".
+struct PathFailure {
+  std::vector<Address> local;
+  std::vector<Address> remote;
+  std::error_code error;
+  std::string to_string() const;
+  bool operator==(const PathFailure&) const = default;
+};
+struct ConnectOptions {
+  // TCP: each local address of the remote address's family in turn (for every remote
+  // address), binding it as the source; false: only the first (async_connect's behaviour).
+  bool every_local = false;
+  // The whole connect (0: no limit: the kernel's SYN or INIT retries, minutes). TCP: shared
+  // equally by the pairs, each given up after its share.
+  std::chrono::milliseconds timeout{0};
+};
+using PathsHandler = std::function<void(std::error_code, std::shared_ptr<Connection>,
+                                        std::vector<PathFailure> failed)>;
+// async_connect with the failed pairs reported: over TCP the pairs are tried in order (each
+// remote address; for it each local address, see ConnectOptions), over SCTP one association
+// over all of them (one PathFailure when it fails). `failed` also comes with a connection:
+// the pairs tried before the one that worked.
+void async_connect_paths(asio::io_context& io, Kind kind, const Endpoint& remote,
+                         const std::vector<Address>& local, Framing framing,
+                         ConnectOptions options, PathsHandler handler);
+
 // Where the transport logs its choices (`auto` resolved, a per-peer fallback to TCP) and
 // accept errors: one line each, without a newline. Default: std::clog, "transport: " prefix.
 // An empty sink restores the default.

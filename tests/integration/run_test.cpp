@@ -12,6 +12,8 @@
 // Every wait is bounded.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -258,6 +260,20 @@ class Run : public ::testing::Test {
   static std::string all_output(ChildProcess& p) {
     std::string output;
     while (auto l = p.read_line(100ms)) output += *l + "\n";
+    return output;
+  }
+
+  // `rsplab run FILE -o DB` to its end, exit status 0 expected: its output.
+  std::string run_ok(const std::string& file, const std::string& db,
+                     std::chrono::seconds limit = 120s) {
+    ChildProcess::Options o;
+    o.echo_stderr = true;
+    ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db}, o);
+    const auto st = p.wait(limit);
+    EXPECT_TRUE(st) << "rsplab run did not finish";
+    const std::string output = all_output(p);
+    EXPECT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+        << (st ? ChildProcess::describe(*st) : "") << "\n" << output;
     return output;
   }
 
@@ -525,6 +541,13 @@ TEST_F(Run, LinkBackKeepsEveryLivePeRegistered) {
                     "ORDER BY run_id)"),
             "5,5")
       << rows;
+  // The run's own health check agrees: the link fault and the kill explain every gap in the
+  // registered capacity (before the fix it warned about the PEs lost after the link's return).
+  EXPECT_EQ(sql(db, "SELECT group_concat(status) FROM run_checks WHERE name = "
+                    "'registered_capacity' GROUP BY name"),
+            "ok,ok")
+      << output;
+  EXPECT_EQ(output.find("WARNING"), std::string::npos) << output;
   EXPECT_EQ(namespaces(), before);
 }
 
@@ -1049,4 +1072,128 @@ TEST_F(Run, LostSshAgentFailsTheRunWithTheReasonAndLeavesNothing) {
   EXPECT_EQ(rsplab_processes(), processes_before)
       << run_shell("pgrep -af " + shell_quote(RSPLAB_BINARY)).second;
   EXPECT_EQ(namespaces(), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// Multi-homed sites over the TCP mapping: a PU tries each of its site's addresses (and each
+// of the PE's) before it calls a PE unreachable.
+namespace {
+
+// The PUs' site loses its first ISP upstream (every packet over it dropped; the interface
+// stays up, so the kernel keeps routing over it): the PUs reach the registrar and the PE
+// from their second address. No failover, no Endpoint Unreachable, jobs complete.
+const char* kPuUplinkLostExperiment = R"(name: pulink
+duration: 6s
+warmup: 1s
+seed: 3
+transport: tcp
+sites:
+  alpha: { isps: [red, blue] }
+  beta:  { isps: [red, green] }
+registrars:
+  - { site: alpha }
+pools:
+  Calc:
+    policy: rr
+    pes:
+      - { site: alpha, count: 1, capacity: 2e6 }
+    pus:
+      - { site: beta, count: 2, job-size: exp:5e5, interval: exp:1s }
+faults:
+  - { at: 0s, loss: { site: beta, isp: red, percent: 100 }, for: 7s }
+)";
+
+// Issue 12's two sites, shortened: the PUs' site `beta` loses an ISP link for 4 s while its
+// PUs have sessions with `alpha`'s PEs. Those PEs are healthy: none is removed for being
+// unreachable (one report is enough to remove a PE here).
+const char* kTwoSitesLinkDownExperiment = R"(name: twosites
+duration: 10s
+warmup: 1s
+seed: 5
+transport: tcp
+sites:
+  alpha: { isps: [uninett, telenor] }
+  beta:  { isps: [uninett, bkk] }
+registrars:
+  - { site: alpha, max-bad-pe-reports: 1 }
+timers:
+  pe: { cookie-max-time: 500ms }
+  pu: { keepalive-interval: 500ms, keepalive-timeout: 500ms }
+pools:
+  Calc:
+    policy: rr
+    pes:
+      - { site: alpha, count: 2, capacity: 1e6 }
+      - { site: beta,  count: 2, capacity: 3e6 }
+    pus:
+      - { site: alpha, count: 4, job-size: exp:2e6, interval: exp:2s }
+      - { site: beta,  count: 6, job-size: exp:2e6, interval: exp:2s }
+faults:
+  - { at: 4s, link-down: { site: beta, isp: uninett }, for: 4s }
+)";
+
+}  // namespace
+
+TEST_F(Run, PuReachesThePeFromItsSecondAddressWhenItsFirstIspIsLost) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const std::string file = dir_ + "/pulink.yaml", db = dir_ + "/pulink.db";
+  std::ofstream(file) << kPuUplinkLostExperiment;
+  run_ok(file, db);
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind = 'loss' AND "
+                    "json_extract(details, '$.percent') = 100 AND "
+                    "json_extract(details, '$.interface') IS NOT NULL"),
+            "1");
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed'")), 0);
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM failovers"), "0");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM registrar_actions WHERE kind = 'unreachable_report'"),
+            "0");
+}
+
+TEST_F(Run, LinkDownAtThePusSiteRemovesNoHealthyPeAtTheOtherSite) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const std::string file = dir_ + "/twosites.yaml", db = dir_ + "/twosites.db";
+  std::ofstream(file) << kTwoSitesLinkDownExperiment;
+  run_ok(file, db);
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind = 'link_down'"), "1");
+  // beta's PUs had sessions with alpha's PEs.
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs j JOIN components pu ON pu.id = "
+                              "j.component_id JOIN components pe ON pe.run_id = j.run_id AND "
+                              "pe.identity = j.pe WHERE pu.site = 'beta' AND pe.site = 'alpha'")),
+            0);
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM registrations r JOIN components pe ON pe.run_id = "
+                    "r.run_id AND pe.identity = r.pe WHERE pe.site = 'alpha' AND "
+                    "r.kind = 'deregistration' AND r.reason = 'unreachable'"),
+            "0")
+      << sql(db, "SELECT group_concat(pe || ' ' || reason) FROM registrations WHERE kind = "
+                 "'deregistration'");
+}
+
+// Over SCTP the association's multi-homing carries the sessions through a lost ISP link of
+// the PEs' site (experiments/multihome.yaml, 15 s down): every job goes on, no failover.
+// Label sctp: run in the SCTP VM (root, namespaces); skips without kernel SCTP.
+class RunSctp : public Run {};
+
+TEST_F(RunSctp, MultiHomedPeSiteLosesAnIspWithoutAFailover) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+  if (fd < 0) GTEST_SKIP() << "no kernel SCTP";
+  ::close(fd);
+  const std::string db = dir_ + "/multihome.db";
+  const std::string output = run_ok(RSPLAB_EXPERIMENTS "/multihome.yaml", db, 240s);
+  EXPECT_NE(output.find("all the PUs counted"), std::string::npos) << output;
+  EXPECT_EQ(sql(db, "SELECT transport FROM runs"), "sctp");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind IN ('link_down', 'link_up') AND "
+                    "json_extract(details, '$.interface') IS NOT NULL"),
+            "2");
+  // Jobs went on completing while the link was down (over TCP: none), with no failover.
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs j, faults d, faults u WHERE "
+                              "d.kind = 'link_down' AND u.kind = 'link_up' AND j.status = "
+                              "'completed' AND j.completed_us BETWEEN d.at_us AND u.at_us")),
+            0);
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM failovers"), "0");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM registrar_actions WHERE kind = 'unreachable_report'"),
+            "0");
 }

@@ -494,6 +494,10 @@ TEST(PuCoreFailover, ConnectionLossEchoesTheLatestCookieOnAnotherPe) {
   h.pe_calc(s, MT::keepalive_ack, 1, 500000, at(62500));
 
   h.pe_closed(s, at(63000));
+  // First PE 1 again (over every pair of addresses): the PU's own path may have failed.
+  ASSERT_EQ(h.ops(), Ops{connect_pe(s + 1, 1)});
+  EXPECT_EQ(h.core.counters().unreachable_reports, 0u);
+  h.pe_connect_failed(s + 1, at(63050));  // PE 1 is gone: reported
   ASSERT_EQ(h.ops(), (Ops{kEu0, kHr0}));
   const auto eu = h.sent_registrar<asap::EndpointUnreachable>(0, 0);
   EXPECT_EQ(eu->pool_handle, kPool);
@@ -502,7 +506,7 @@ TEST(PuCoreFailover, ConnectionLossEchoesTheLatestCookieOnAnotherPe) {
   EXPECT_TRUE(h.events("failover").empty());  // written once the job is accepted again
 
   const SessionId s2 = h.resolve_connect(0, {1, 2}, at(63100));  // PE 1 avoided
-  EXPECT_EQ(s2, s + 1);
+  EXPECT_EQ(s2, s + 2);
   ASSERT_EQ(h.ops(), Ops{send_pe(s2, "ASAP_COOKIE_ECHO")});
   const auto echo = h.sent_pe_asap<asap::CookieEcho>(0, s2);
   ASSERT_TRUE(echo);
@@ -518,7 +522,7 @@ TEST(PuCoreFailover, ConnectionLossEchoesTheLatestCookieOnAnotherPe) {
   EXPECT_EQ(f["cookie"], true);
   EXPECT_EQ(f["resumed"], 400000);
   EXPECT_EQ(f["lost"], 100000);
-  EXPECT_EQ(f["attempts"], 1);
+  EXPECT_EQ(f["attempts"], 2);  // PE 1 again, then PE 2
 
   h.pe_cookie(s2, 1, 800000, at(63500));
   h.pe_calc(s2, MT::complete, 1, kSize, at(63800));
@@ -546,7 +550,9 @@ TEST(PuCoreFailover, KeepAliveTimeoutWithoutCookieRestartsFromZero) {
   h.tick(at(70999));
   EXPECT_TRUE(h.out.ops.empty());
   h.tick(at(71000));
-  ASSERT_EQ(h.ops(), (Ops{close_pe(s), kEu0, kHr0}));
+  ASSERT_EQ(h.ops(), (Ops{close_pe(s), connect_pe(s + 1, 1)}));
+  h.pe_connect_failed(s + 1, at(71050));
+  ASSERT_EQ(h.ops(), (Ops{kEu0, kHr0}));
 
   const SessionId s2 = h.resolve_connect(0, {2}, at(71100));
   EXPECT_EQ(*h.sent_calc(0, s2), (calc::Message{MT::request, 0, 1, kSize, 0}));  // from 0
@@ -559,7 +565,7 @@ TEST(PuCoreFailover, KeepAliveTimeoutWithoutCookieRestartsFromZero) {
   EXPECT_EQ(f["cookie"], false);
   EXPECT_EQ(f["resumed"], 0);
   EXPECT_EQ(f["lost"], 250000);
-  EXPECT_EQ(f["attempts"], 1);
+  EXPECT_EQ(f["attempts"], 2);
 }
 
 // Issue 12: the failover says when the PE was given up and the PU's end of the failed
@@ -571,6 +577,10 @@ TEST(PuCoreFailover, SaysWhenThePeWasGivenUpAndThePusEndOfTheSession) {
   const SessionId s = h.resolve_connect(0, {1, 2}, at(60000), {{"198.18.1.2"}, 43556});
   h.pe_calc(s, MT::accept, 1, 0, at(60000));
   h.pe_closed(s, at(61500));
+  // PE 1 again first (the PU's path may have failed); it is gone. The failover keeps the
+  // first failure's time and session end.
+  ASSERT_EQ(h.ops(), Ops{connect_pe(s + 1, 1)});
+  h.pe_connect_failed(s + 1, at(61550));
   const SessionId s2 = h.resolve_connect(0, {2}, at(61600));
   h.pe_calc(s2, MT::accept, 1, 0, at(61700));
   const auto f = h.event("failover");
@@ -623,7 +633,9 @@ TEST(PuCoreFailover, NoReportWithoutARegistrarConnection) {
   h.pe_calc(s, MT::accept, 1, 0, at(60000));
   h.reg_closed(0, at(60500));
   ASSERT_EQ(h.ops(), Ops{"connect_registrar 1"});
-  h.pe_closed(s, at(61000));  // registrar 1 still connecting: nothing to report to
+  h.pe_closed(s, at(61000));
+  EXPECT_EQ(h.ops(), Ops{connect_pe(s + 1, 1)});
+  h.pe_connect_failed(s + 1, at(61050));  // registrar 1 still connecting: nothing to report to
   EXPECT_TRUE(h.out.ops.empty());
   EXPECT_EQ(h.core.counters().unreachable_reports, 0u);
   h.reg_connected(1, at(61100));
@@ -638,6 +650,7 @@ TEST(PuCoreFailover, RejectDuringAFailoverCountsAsAnAttempt) {
   h.pe_calc(s, MT::accept, 1, 0, at(60000));
   h.pe_cookie(s, 1, 300000, at(60500));
   h.pe_closed(s, at(61000));
+  h.pe_connect_failed(s + 1, at(61000));
   s = h.resolve_connect(0, {1, 2, 3}, at(61000));
   EXPECT_EQ(h.ops(), Ops{send_pe(s, "ASAP_COOKIE_ECHO")});
   h.pe_calc(s, MT::reject, 1, 0, at(61100));
@@ -649,9 +662,85 @@ TEST(PuCoreFailover, RejectDuringAFailoverCountsAsAnAttempt) {
   h.pe_calc(s, MT::accept, 1, 300000, at(62200));
   const auto f = h.event("failover");
   EXPECT_EQ(f["to_pe"], hex(3));
-  EXPECT_EQ(f["attempts"], 2);
+  EXPECT_EQ(f["attempts"], 3);  // PE 1 again, 2, 3
   EXPECT_EQ(f["lost"], 0);
   EXPECT_EQ(f["resumed"], 300000);
+}
+
+// A session that breaks because the PU's own path failed (its link down, say): the PE is
+// reached again over the other pairs of addresses, resumes the job from the cookie, and is
+// neither reported nor avoided.
+TEST(PuCoreFailover, BrokenSessionReachedAgainIsNotReported) {
+  PuHarness h;
+  h.up(at(0));
+  h.tick(at(60000));
+  const SessionId s = h.resolve_connect(0, {1, 2}, at(60000));
+  h.pe_calc(s, MT::accept, 1, 0, at(60000));
+  h.pe_cookie(s, 1, 300000, at(60500));
+  h.pe_calc(s, MT::keepalive_ack, 1, 400000, at(61000));
+  h.tick(at(66000));
+  ASSERT_EQ(h.ops(), Ops{send_pe(s, "KEEPALIVE")});
+  h.tick(at(71000));  // silent: the path is gone, perhaps not the PE
+  ASSERT_EQ(h.ops(), (Ops{close_pe(s), connect_pe(s + 1, 1)}));
+  EXPECT_EQ(h.out.ops[1].pe, pool_element(1).user_transport);
+  h.pe_connected(s + 1, at(71100));
+  ASSERT_EQ(h.ops(), Ops{send_pe(s + 1, "ASAP_COOKIE_ECHO")});
+  h.pe_calc(s + 1, MT::accept, 1, 300000, at(71200));
+  const auto f = h.event("failover");
+  EXPECT_EQ(f["cause"], "keepalive_timeout");
+  EXPECT_EQ(f["from_pe"], hex(1));
+  EXPECT_EQ(f["to_pe"], hex(1));
+  EXPECT_EQ(f["resumed"], 300000);
+  EXPECT_EQ(f["lost"], 100000);
+  EXPECT_EQ(f["paths"], json::array());
+  h.pe_calc(s + 1, MT::complete, 1, kSize, at(72000));
+  EXPECT_EQ(h.event("job")["pe"], hex(1));
+  EXPECT_EQ(h.core.counters().unreachable_reports, 0u);
+  EXPECT_EQ(h.core.counters().jobs_completed, 1u);
+}
+
+// Reached again but silent (a frozen PE's kernel still accepts): the request is the probe;
+// no answer within the keep-alive timeout and the PE is reported. It is reached again once
+// per failure, not in a loop.
+TEST(PuCoreFailover, ReachedAgainButSilentIsReportedAfterTheKeepAliveTimeout) {
+  PuHarness h;
+  h.up(at(0));
+  h.tick(at(60000));
+  const SessionId s = h.resolve_connect(0, {1, 2}, at(60000));
+  h.pe_calc(s, MT::accept, 1, 0, at(60000));
+  h.pe_closed(s, at(61000));
+  ASSERT_EQ(h.ops(), Ops{connect_pe(s + 1, 1)});
+  h.pe_connected(s + 1, at(61000));
+  ASSERT_EQ(h.ops(), Ops{send_pe(s + 1, "REQUEST")});
+  EXPECT_EQ(h.deadline_ms(), 66000);
+  h.tick(at(66000));
+  ASSERT_EQ(h.ops(), (Ops{close_pe(s + 1), kEu0, kHr0}));
+  EXPECT_EQ(h.sent_registrar<asap::EndpointUnreachable>(1, 0)->pe_identifier, 1u);
+  const SessionId s2 = h.resolve_connect(0, {1, 2}, at(66100));
+  h.pe_calc(s2, MT::accept, 1, 0, at(66200));
+  const auto f = h.event("failover");
+  EXPECT_EQ(f["cause"], "connection_lost");
+  EXPECT_EQ(f["to_pe"], hex(2));
+  EXPECT_EQ(h.core.counters().unreachable_reports, 1u);
+  EXPECT_EQ(h.core.counters().failovers, 1u);
+}
+
+// The pairs of addresses the shell tried in vain are the failover event's `paths`.
+TEST(PuCoreFailover, FailedPathsAreListedInTheFailoverEvent) {
+  PuHarness h;
+  h.up(at(0));
+  h.tick(at(60000));
+  h.reg_in(0, answer({1, 2}), at(60000));
+  ASSERT_EQ(h.ops(), Ops{connect_pe(1, 1)});
+  h.pe_connect_failed(1, at(60050),
+                      {"198.18.1.2->198.18.2.2: connection attempt timed out",
+                       "198.18.65.2->198.18.2.2: Connection refused"});
+  ASSERT_EQ(h.ops(), (Ops{kEu0, kHr0}));
+  const SessionId s = h.resolve_connect(0, {1, 2}, at(60100));
+  h.pe_calc(s, MT::accept, 1, 0, at(60200));
+  EXPECT_EQ(h.event("failover")["paths"],
+            json::array({"198.18.1.2->198.18.2.2: connection attempt timed out",
+                         "198.18.65.2->198.18.2.2: Connection refused"}));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -746,6 +835,7 @@ TEST(PuCoreLifecycle, StopDuringAFailoverWritesItUnresolved) {
   h.pe_calc(s, MT::accept, 1, 0, at(60000));
   h.pe_cookie(s, 1, 300000, at(60500));
   h.pe_closed(s, at(61000));
+  h.pe_connect_failed(s + 1, at(61005));
   h.reg_in(0, answer({}), at(61010));  // nobody left
   h.stop(at(62000));
   EXPECT_EQ(h.ops(), Ops{"close_registrar 0"});
@@ -758,7 +848,7 @@ TEST(PuCoreLifecycle, StopDuringAFailoverWritesItUnresolved) {
   EXPECT_EQ(f["cookie"], false);
   EXPECT_EQ(f["resumed"], nullptr);
   EXPECT_EQ(f["lost"], 300000);
-  EXPECT_EQ(f["attempts"], 0);
+  EXPECT_EQ(f["attempts"], 1);  // PE 1 again
   EXPECT_EQ(h.event("job")["failovers"], 1);
 }
 

@@ -128,8 +128,8 @@ class PuHarness {
   void pe_connected(SessionId s, TimePoint now, ses::SessionEnd local = {}) {
     run([&] { core.pe_connected(s, now, out, local); });
   }
-  void pe_connect_failed(SessionId s, TimePoint now) {
-    run([&] { core.pe_connect_failed(s, now, out); });
+  void pe_connect_failed(SessionId s, TimePoint now, std::vector<std::string> paths = {}) {
+    run([&] { core.pe_connect_failed(s, now, out, std::move(paths)); });
   }
   void pe_closed(SessionId s, TimePoint now) { run([&] { core.pe_closed(s, now, out); }); }
   void pe_raw(SessionId s, std::uint32_t ppid, const Bytes& b, TimePoint now) {

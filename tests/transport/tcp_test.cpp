@@ -1,6 +1,8 @@
 // The TCP mapping over real sockets on 127.0.0.1, port 0.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "tests/transport/util.hpp"
 #include "tests/wire/golden.hpp"
 
@@ -205,6 +207,50 @@ TEST(Tcp, ConnectFailsWithTheLastError) {
                 });
   ASSERT_TRUE(run_until(io, [&] { return done; }));
   EXPECT_EQ(error, Errc::no_address);
+}
+
+// A multi-homed client: each local address in turn as the source (192.0.2.1 is not this
+// host's: binding it fails), and the pairs that failed come with the connection. Without
+// every_local only the first local address is tried.
+TEST(Tcp, ConnectPathsTriesEachLocalAddressAndListsTheFailedPairs) {
+  asio::io_context io;
+  auto l = Listener::open(io, Kind::tcp, kLoopback, Framing{});
+  std::vector<std::shared_ptr<Connection>> accepted;
+  l->start([&](std::shared_ptr<Connection> c) { accepted.push_back(std::move(c)); });
+  const Endpoint remote{{addr("127.0.0.1")}, l->local_endpoint().port};
+  const std::vector<Address> local{addr("192.0.2.1"), addr("127.0.0.1")};
+  const auto connect = [&](ConnectOptions options) {
+    struct Result {
+      std::error_code ec;
+      std::shared_ptr<Connection> c;
+      std::vector<PathFailure> failed;
+    };
+    std::optional<Result> r;
+    async_connect_paths(io, Kind::tcp, remote, local, Framing{}, options,
+                        [&](std::error_code ec, std::shared_ptr<Connection> c,
+                            std::vector<PathFailure> failed) {
+                          r = Result{ec, std::move(c), std::move(failed)};
+                        });
+    EXPECT_FALSE(r);  // never inline
+    EXPECT_TRUE(run_until(io, [&] { return r.has_value(); }));
+    return r.value_or(Result{});
+  };
+
+  auto every = connect({true, std::chrono::seconds(5)});
+  ASSERT_FALSE(every.ec) << every.ec.message();
+  ASSERT_TRUE(every.c);
+  EXPECT_EQ(every.c->local_endpoint().addresses, std::vector<Address>{addr("127.0.0.1")});
+  ASSERT_EQ(every.failed.size(), 1u);
+  EXPECT_EQ(every.failed[0].local, std::vector<Address>{addr("192.0.2.1")});
+  EXPECT_EQ(every.failed[0].remote, std::vector<Address>{addr("127.0.0.1")});
+  EXPECT_EQ(every.failed[0].error, std::errc::address_not_available);
+  EXPECT_EQ(every.failed[0].to_string(),
+            "192.0.2.1->127.0.0.1: " + std::make_error_code(std::errc::address_not_available).message());
+
+  auto first = connect({});
+  EXPECT_EQ(first.ec, std::errc::address_not_available) << first.ec.message();
+  EXPECT_FALSE(first.c);
+  EXPECT_EQ(first.failed.size(), 1u);
 }
 
 TEST(Tcp, MultiAddressListenerSharesOnePort) {

@@ -37,7 +37,8 @@ std::optional<experiments::Plan> load(const std::string& file, Context& ctx) {
   }
 }
 
-// "12.345s kill CalcAppPool/pe0#3 (churn faults[2])": one fault of a run, for `plan --faults`.
+// "12.345s kill CalcAppPool/pe0#3 (churn faults[2])", "10.000s kill CalcAppPool x2 (random:
+// CalcAppPool/pe0#1, CalcAppPool/pe1#0)": one fault of a run, for `plan --faults`.
 std::string fault_text(const experiments::Run& r, const experiments::Fault& f) {
   using K = experiments::Fault::Kind;
   static constexpr const char* kKinds[] = {"kill",      "stop",    "resume", "link-down",
@@ -53,8 +54,18 @@ std::string fault_text(const experiments::Run& r, const experiments::Fault& f) {
     s += f.site + "," + f.peer;
   else
     s += f.target + (f.member ? "#" + std::to_string(*f.member) : std::string()) +
-         (f.member || f.count == 1 ? std::string() : " x" + std::to_string(f.count)) +
+         (f.member || f.target_kind == experiments::Fault::TargetKind::registrar
+              ? std::string()
+              : " x" + std::to_string(f.count)) +
          (f.site.empty() ? std::string() : " at " + f.site);
+  if (!f.schedule && (f.target_kind == experiments::Fault::TargetKind::group ||
+                      f.target_kind == experiments::Fault::TargetKind::pool)) {
+    using S = experiments::Fault::Select;
+    s += f.select == S::busiest ? " (busiest" : f.select == S::random ? " (random:" : " (member:";
+    for (std::size_t i = 0; i < f.picks.size(); ++i)
+      s += (i ? ", " : " ") + f.picks[i].first + "#" + std::to_string(f.picks[i].second);
+    s += ")";
+  }
   if (f.kind == K::loss) {
     char p[32];
     std::snprintf(p, sizeof p, " %g%%", f.percent);

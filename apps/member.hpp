@@ -34,18 +34,24 @@ class Member {
   bool done() const { return done_; }
 
   // A crash: every connection dropped at once, no goodbye; nothing happens afterwards.
+  // The event carries the work in progress at that instant (a PE's `jobs`; none when the
+  // member was frozen: its `stopped` event had them).
   void kill() {
     if (gate_.dead()) return;
+    nlohmann::json e = {{"event", "killed"}, {"member", index_}};
+    if (!gate_.frozen()) add_progress(e);
     gate_.kill();
-    write({{"event", "killed"}, {"member", index_}});
+    write(std::move(e));
     drop_all();
     finish();
   }
   // As SIGSTOP / SIGCONT.
   void freeze() {
     if (gate_.dead() || gate_.frozen()) return;
+    nlohmann::json e = {{"event", "stopped"}, {"member", index_}};
+    add_progress(e);
     gate_.freeze();
-    write({{"event", "stopped"}, {"member", index_}});
+    write(std::move(e));
   }
   void resume() {
     if (gate_.dead() || !gate_.frozen()) return;
@@ -60,6 +66,8 @@ class Member {
   virtual void drop_all() = 0;
   // Carries out nothing new but re-arms the timer (and handles what fell due meanwhile).
   virtual void rearm() = 0;
+  // Adds to a `killed` / `stopped` event what the member had in progress just then.
+  virtual void add_progress(nlohmann::json&) {}
 
   void finish() {
     if (done_) return;
@@ -106,6 +114,14 @@ class Member {
   void close_sessions() {
     for (auto& [s, c] : sessions_) c->close();
     sessions_.clear();
+  }
+  // The remote end of session `s` as {"addresses": [...], "port": n}; null when gone.
+  nlohmann::json peer(SessionId s) const {
+    const auto it = sessions_.find(s);
+    if (it == sessions_.end()) return nullptr;
+    nlohmann::json addresses = nlohmann::json::array();
+    for (const auto& a : it->second->peer_addresses()) addresses.push_back(a.to_string());
+    return {{"addresses", addresses}, {"port", it->second->peer_port()}};
   }
 
   shell::Gate gate_;

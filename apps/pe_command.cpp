@@ -397,6 +397,22 @@ class PeMember final : public Member {
     with_now([](auto) {});
   }
 
+  // `jobs`: each job in service now, its progress and its PU's end of the session (what
+  // the runner's store matches against the PU's failover to count the work lost exactly).
+  void add_progress(nlohmann::json& e) override {
+    nlohmann::json jobs = nlohmann::json::array();
+    with_now([&](auto now) {
+      for (const auto& p : service_.progress(now, service_actions_)) {
+        nlohmann::json pu = peer(p.session);
+        jobs.push_back({{"session", p.session}, {"job", p.job}, {"size", p.size},
+                        {"completed", p.completed},
+                        {"pu_addresses", pu.is_null() ? nlohmann::json(nullptr) : pu["addresses"]},
+                        {"pu_port", pu.is_null() ? nlohmann::json(nullptr) : pu["port"]}});
+      }
+    });
+    e["jobs"] = std::move(jobs);
+  }
+
   void drop_all() override {
     timer_.cancel();
     listener_->close();

@@ -163,13 +163,19 @@ class PuMember final : public Member {
             });
             return;
           }
+          session::SessionEnd end;
+          const transport::Endpoint mine = c->local_endpoint();
+          for (const auto& a : mine.addresses) end.addresses.push_back(a.to_string());
+          end.port = mine.port;
           adopt(
               s, std::move(c),
               [this, s](std::uint32_t ppid, std::span<const std::uint8_t> b) {
                 with_now([&](auto now) { core_.pe_received(s, ppid, b, now, actions_); });
               },
               [this, s] { with_now([&](auto now) { core_.pe_closed(s, now, actions_); }); },
-              [this, s] { with_now([&](auto now) { core_.pe_connected(s, now, actions_); }); });
+              [this, s, end] {
+                with_now([&](auto now) { core_.pe_connected(s, now, actions_, end); });
+              });
         });
   }
 

@@ -507,6 +507,9 @@ struct RawFault {
   std::optional<Schedule::Kind> schedule;  // churn/flap: no `at`, mtbf and downtime instead
   Text at;
   std::optional<Text> lasts, target, site, isp, count;
+  std::optional<Text> select;                        // kill/stop: random | busiest
+  std::optional<std::vector<Text>> members;          // kill/stop/resume/restart: member
+  Pos members_pos;
   std::optional<Text> percent;                       // loss
   std::vector<Text> sites;                           // partition: two
   std::optional<Text> mtbf, downtime, start, until;  // churn, flap
@@ -1086,12 +1089,14 @@ class Loader {
                  : action->key == "stop"    ? Fault::Kind::stop
                  : action->key == "restart" ? Fault::Kind::restart
                                             : Fault::Kind::resume;
-        const auto as = entries(action->value, action->pos, apath,
-                                {"registrar", "group", "pool", "site", "count"});
+        const auto as =
+            entries(action->value, action->pos, apath,
+                    {"registrar", "group", "pool", "site", "count", "select", "member"});
         read_target(as, apath, f);
         if (f.target_kind == Fault::TargetKind::none)
           fail(action->pos, apath + ": missing the target (registrar, group or pool)");
         if (const Entry* c = find(as, "count")) f.count = scalar(*c, apath + ".count", true);
+        read_selection(as, apath, f);
       }
       if (const Entry* x = find(es, "for")) {
         if (f.kind != Fault::Kind::stop && f.kind != Fault::Kind::link_down &&
@@ -1101,6 +1106,31 @@ class Loader {
       }
       raw.faults.push_back(std::move(f));
     }
+  }
+
+  // `select` and `member` of kill/stop/resume/restart (Fault::Select).
+  void read_selection(const std::vector<Entry>& as, const std::string& apath, RawFault& f) {
+    const Entry* select = find(as, "select");
+    const Entry* member = find(as, "member");
+    for (const Entry* x : {select, member})
+      if (x && f.target_kind == Fault::TargetKind::registrar)
+        fail(x->key_pos,
+             apath + ": '" + x->key + "' chooses members of a group or pool, not a registrar");
+    if (select) {
+      if (f.kind != Fault::Kind::kill && f.kind != Fault::Kind::stop)
+        fail(select->key_pos, apath + ": 'select' goes with kill and stop (restart takes "
+                                      "crashed members first, resume stopped ones; name "
+                                      "members with 'member')");
+      f.select = scalar(*select, apath + ".select", true);
+    }
+    if (!member) return;
+    if (select) fail(member->key_pos, apath + ": 'select' or 'member', not both");
+    if (const Entry* c = find(as, "count"))
+      fail(c->key_pos, apath + ": 'count' or 'member' (the list says how many), not both");
+    f.members.emplace();
+    f.members_pos = member->pos;
+    for (const auto& [x, xpos] : list(*member, apath + ".member"))
+      f.members->push_back(scalar(x, xpos, apath + ".member", true));
   }
 
   // The target of kill/stop/resume/restart/churn: one of registrar, group, pool; `site`
@@ -1314,12 +1344,94 @@ class Loader {
               "'" + c.text + "' is more than the " + std::to_string(members) + " member" +
                   (members == 1 ? "" : "s") + " of " + t.text);
         }
+        selection(rf, point, run, f);
       }
+      f.position = position;
       run.faults.push_back(std::move(f));
     }
     std::stable_sort(run.faults.begin(), run.faults.end(),
                      [](const Fault& a, const Fault& b) { return a.at < b.at; });
     return run;
+  }
+
+  // The members of a group or pool target in file order (a pool's: its PE groups at the
+  // site, each by index): what `member: [i, …]` indexes and `select: random` draws from.
+  static std::vector<std::pair<std::string, std::size_t>> member_list(const Run& run,
+                                                                      const Fault& f) {
+    std::vector<std::pair<std::string, std::size_t>> out;
+    const auto add = [&](const std::string& name, std::size_t count) {
+      for (std::size_t i = 0; i < count; ++i) out.emplace_back(name, i);
+    };
+    for (const PeGroup& g : run.pes)
+      if (f.target_kind == Fault::TargetKind::group
+              ? g.name == f.target
+              : g.pool == f.target && (f.site.empty() || g.site == f.site))
+        add(g.name, g.count);
+    if (f.target_kind == Fault::TargetKind::group)
+      for (const PuGroup& g : run.pus)
+        if (g.name == f.target) add(g.name, g.count);
+    return out;
+  }
+
+  // `select` / `member` into f.select, f.count and (member) f.picks; random picks are drawn
+  // per repetition (pick_members).
+  void selection(const RawFault& rf, const Point& point, const Run& run, Fault& f) const {
+    if (rf.target_kind == Fault::TargetKind::registrar) return;
+    const bool hits_busiest = rf.kind == Fault::Kind::kill || rf.kind == Fault::Kind::stop;
+    f.select = hits_busiest ? Fault::Select::random : Fault::Select::busiest;
+    if (rf.select) {
+      const Val v = get(*rf.select, point);
+      if (v.text == "random") f.select = Fault::Select::random;
+      else if (v.text == "busiest") f.select = Fault::Select::busiest;
+      else bad(v, rf.apath + ".select", "'" + v.text + "' is not random or busiest");
+    }
+    if (!rf.members) return;
+    f.select = Fault::Select::member;
+    const auto all = member_list(run, f);
+    std::set<std::size_t> seen;
+    for (const Text& m : *rf.members) {
+      const Val v = get(m, point);
+      std::string err;
+      const auto n = values::parse_amount(v.text, true, &err);
+      if (!n || *n < 0 || *n >= double(all.size()) || *n != std::floor(*n))
+        bad(v, rf.apath + ".member",
+            "'" + v.text + "' is not a member index of " + f.target + " (0 to " +
+                std::to_string(all.size() - 1) + ")");
+      if (!seen.insert(static_cast<std::size_t>(*n)).second)
+        bad(v, rf.apath + ".member", "member " + v.text + " twice");
+    }
+    for (const std::size_t i : seen) f.picks.push_back(all[i]);
+    f.count = f.picks.size();
+  }
+
+  // Draws the members of every `select: random` kill/stop of the run, in time order (see
+  // Fault::Select): a member an earlier one-shot kill took down is not drawn again until a
+  // restart of its target. Partial Fisher–Yates with mt19937_64 (engine() mod n), so a seed
+  // gives the same members everywhere.
+  static void pick_members(Run& run) {
+    std::set<std::pair<std::string, std::size_t>> down;
+    for (Fault& f : run.faults) {
+      if (f.schedule || f.target_kind == Fault::TargetKind::registrar) continue;
+      if (f.select == Fault::Select::random && f.picks.empty()) {
+        std::vector<std::pair<std::string, std::size_t>> pool;
+        for (const auto& m : member_list(run, f))
+          if (!down.count(m)) pool.push_back(m);
+        std::mt19937_64 engine(schedule_seed(run.seed, f.position, "select " + f.target));
+        const std::size_t n = std::min(f.count, pool.size());
+        for (std::size_t i = 0; i < n; ++i)
+          std::swap(pool[i], pool[i + engine() % (pool.size() - i)]);
+        f.picks.assign(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n));
+        std::sort(f.picks.begin(), f.picks.end());
+      }
+      if (f.kind == Fault::Kind::kill) down.insert(f.picks.begin(), f.picks.end());
+      if (f.kind == Fault::Kind::restart) {
+        if (f.select == Fault::Select::member) {
+          for (const auto& m : f.picks) down.erase(m);
+        } else {
+          for (const auto& m : member_list(run, f)) down.erase(m);
+        }
+      }
+    }
   }
 
   // link faults, loss, flap: an existing site and one of its ISPs into f.site, f.isp.
@@ -1554,6 +1666,13 @@ class Loader {
         x["count"] = f.count;
       }
       if (f.member) x["member"] = *f.member;
+      // Files of before `select` (busiest) keep their run keys; random and member name
+      // their members.
+      if (f.select != Fault::Select::busiest) {
+        x["select"] = f.select == Fault::Select::random ? "random" : "member";
+        x["members"] = json::array();
+        for (const auto& [g, i] : f.picks) x["members"].push_back(g + "#" + std::to_string(i));
+      }
       if (!f.site.empty()) x["site"] = f.site;
       if (!f.isp.empty()) x["isp"] = f.isp;
       if (!f.peer.empty()) x["peer"] = f.peer;
@@ -1611,6 +1730,7 @@ class Loader {
         run.point = p;
         run.repetition = i;
         run.seed = repetition_seed(raw.seed, i);
+        pick_members(run);
         expand_schedules(raw, run);
         run.resolved = resolved_json(run);
         run.key = run_key(run.resolved, version_);

@@ -114,6 +114,23 @@ struct Fault {
   double percent = 0;  // loss: the share of packets dropped, 0 < percent <= 100 (0.01 steps)
   // The schedule (Run::schedules) this fault came from; nullopt: a one-shot fault.
   std::optional<std::size_t> schedule;
+
+  // kill/stop/resume/restart of a group or a pool: which `count` members it hits.
+  //   random: drawn when the plan is made, from the run's seed (schedule_seed with the
+  //     fault's position and "select " + target), among the target's members in file
+  //     order (a pool's: its groups in file order, each by index) less those an earlier
+  //     one-shot kill took down and no restart brought back. The same in every run of a
+  //     repetition that has the same targets: every policy loses the same members.
+  //     The default of kill and stop.
+  //   busiest: the runner's choice when the fault comes: the members with the most jobs in
+  //     progress (restart: crashed members first; resume: stopped ones). The default of
+  //     restart and resume.
+  //   member: the file's list (`member: [i, …]`, indexes as for random).
+  enum class Select { busiest, random, member };
+  Select select = Select::busiest;
+  // random, member: the members, as (group, index in the group), in index order.
+  std::vector<std::pair<std::string, std::size_t>> picks;
+  std::size_t position = 0;  // a one-shot fault's index in the file's `faults` list
 };
 
 // A fault schedule (`churn:` or `flap:` in `faults`), expanded when the plan is made into

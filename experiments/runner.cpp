@@ -1004,6 +1004,11 @@ class Driver {
     const std::int64_t scheduled = std::chrono::duration_cast<std::chrono::microseconds>(f.at).count();
     json details = {{"scheduled_us", scheduled}};
     if (f.schedule) details["schedule"] = *f.schedule;  // index into the run's schedules
+    if (!f.schedule && (f.target_kind == Fault::TargetKind::group ||
+                        f.target_kind == Fault::TargetKind::pool))
+      details["select"] = f.select == Fault::Select::random   ? "random"
+                          : f.select == Fault::Select::member ? "member"
+                                                              : "busiest";
     std::string kind;
     switch (f.kind) {
       case Fault::Kind::kill: kind = "kill"; break;
@@ -1093,35 +1098,25 @@ class Driver {
         send(c.site, {{"op", "signal"}, {"name", pr->first}, {"signal", sig}});
         if (!c.current_id.empty()) details["id"] = c.current_id;
       }
-    } else if (f.member) {
-      // Exactly one member of a group (a churn schedule's), whatever its identity now: the
-      // PE process keeps the index across restarts. Its newest id is the one known, unless
-      // it was restarted and has not reported back yet.
-      Component& c = components_[f.target];
-      const std::size_t index = *f.member;
-      Member* m = nullptr;
-      if (const auto id = c.members.find(index); id != c.members.end())
-        if (const auto it = members_by_id_.find(id->second); it != members_by_id_.end())
-          m = &it->second;
-      const bool fresh = m && !m->replaced;  // m is the member now in place
-      json hit = {{"component", c.name}, {"member", index},
-                  {"id", fresh ? json(m->id) : json(nullptr)},
-                  {"jobs_in_progress", fresh ? active_[m->id] : 0}};
-      if (c.exited) {
-        details["skipped"] = "the group's process is not running (" + c.status + ")";
-      } else if (f.kind == Fault::Kind::kill && fresh && m->killed) {
-        details["skipped"] = "the member is down already";
-      } else if (f.kind == Fault::Kind::restart && c.role != "pe") {
-        details["skipped"] = "restart takes PE members only";
+    } else if (f.member || !f.picks.empty()) {
+      // Exactly these members (a churn schedule's one, or those the plan picked), whatever
+      // identity each has now: the PE process keeps the index across restarts.
+      auto picks = f.picks;
+      if (f.member) picks.emplace_back(f.target, *f.member);
+      json hits = json::array(), skipped = json::array();
+      for (const auto& [group, index] : picks) {
+        json hit = hit_member(f, kind, group, index);
+        if (hit.contains("skipped")) skipped.push_back(std::move(hit));
+        else hits.push_back(std::move(hit));
+      }
+      if (hits.empty()) {
+        std::string why;
+        for (const auto& x : skipped)
+          why += (why.empty() ? "" : "; ") + x["skipped"].get<std::string>();
+        details["skipped"] = why;
       } else {
-        send(c.site, {{"op", "control"},
-                      {"name", c.name},
-                      {"line", json{{"cmd", kind}, {"member", index}}.dump()}});
-        if (fresh && f.kind == Fault::Kind::kill) m->killed = true;
-        if (fresh && f.kind == Fault::Kind::stop) m->stopped = true;
-        if (fresh && f.kind == Fault::Kind::resume) m->stopped = false;
-        if (fresh && f.kind == Fault::Kind::restart) m->replaced = true;
-        details["members"] = json::array({hit});
+        details["members"] = std::move(hits);
+        if (!skipped.empty()) details["skipped_members"] = std::move(skipped);
       }
     } else {
       // Members of groups: the target group, or every PE group of a pool (and site).
@@ -1179,6 +1174,39 @@ class Driver {
     if (details.contains("error")) out_ << " (failed: " << details["error"].get<std::string>() << ")";
     out_ << "\n" << std::flush;
     return kind;
+  }
+
+  // Carries out fault `f` (kill, stop, resume, restart) on member `index` of `group`, whatever
+  // identity it has now; its newest id is the one known, unless it was restarted and has
+  // not reported back yet. What it hit ({component, member, id, jobs_in_progress}), with
+  // `skipped` (why) when it was not carried out.
+  json hit_member(const Fault& f, const std::string& kind, const std::string& group,
+                  std::size_t index) {
+    Component& c = components_[group];
+    Member* m = nullptr;
+    if (const auto id = c.members.find(index); id != c.members.end())
+      if (const auto it = members_by_id_.find(id->second); it != members_by_id_.end())
+        m = &it->second;
+    const bool fresh = m && !m->replaced;  // m is the member now in place
+    json hit = {{"component", c.name}, {"member", index},
+                {"id", fresh ? json(m->id) : json(nullptr)},
+                {"jobs_in_progress", fresh ? active_[m->id] : 0}};
+    if (c.exited) {
+      hit["skipped"] = "the group's process is not running (" + c.status + ")";
+    } else if (f.kind == Fault::Kind::kill && fresh && m->killed) {
+      hit["skipped"] = "the member is down already";
+    } else if (f.kind == Fault::Kind::restart && c.role != "pe") {
+      hit["skipped"] = "restart takes PE members only";
+    } else {
+      send(c.site, {{"op", "control"},
+                    {"name", c.name},
+                    {"line", json{{"cmd", kind}, {"member", index}}.dump()}});
+      if (fresh && f.kind == Fault::Kind::kill) m->killed = true;
+      if (fresh && f.kind == Fault::Kind::stop) m->stopped = true;
+      if (fresh && f.kind == Fault::Kind::resume) m->stopped = false;
+      if (fresh && f.kind == Fault::Kind::restart) m->replaced = true;
+    }
+    return hit;
   }
 
   // Whether the run's site `name` is a remote host (reached over ssh), not an emulated one.

@@ -346,7 +346,71 @@ JOIN runs AS r ON r.id = s.run_id;
 )sql";
 // ---- end of v3 ----------------------------------------------------------------------------
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+// ---- v4 (issue 12, parts 3-4): lost work, exactly ------------------------------------------------
+// What a PE had in progress when it was killed or stopped inside its process (pe_progress,
+// from its `killed` / `stopped` events), and per failover: when the PU gave the PE up
+// (detected_us), the PU's end of the failed session (local_addresses, local_port), the
+// calculations lost exactly (lost_exact; `lost` stays the PU's lower bound) and the fault
+// that hit the PE (fault_id, fault_to_detection_us). end_run links them (link_failovers).
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE pe_progress (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  pe           TEXT NOT NULL,
+  cause        TEXT NOT NULL CHECK (cause IN ('killed', 'stopped')),
+  session      INTEGER NOT NULL,
+  job          INTEGER NOT NULL,
+  size         INTEGER NOT NULL,
+  completed    INTEGER NOT NULL,
+  pu_addresses TEXT,
+  pu_port      INTEGER
+);
+CREATE INDEX pe_progress_by_job ON pe_progress(run_id, pe, job);
+
+ALTER TABLE failovers ADD COLUMN detected_us INTEGER;
+ALTER TABLE failovers ADD COLUMN local_addresses TEXT;
+ALTER TABLE failovers ADD COLUMN local_port INTEGER;
+ALTER TABLE failovers ADD COLUMN lost_exact INTEGER;
+ALTER TABLE failovers ADD COLUMN fault_id INTEGER;
+ALTER TABLE failovers ADD COLUMN fault_to_detection_us INTEGER;
+)sql";
+
+// A failover's exact loss: the PE's progress at its kill / stop (the latest such snapshot
+// of the job before the PU gave the PE up, on the same session: the PU's end of it is the
+// PE's peer) minus where the job resumed (0 when it never did). NULL without a snapshot.
+constexpr const char* kLinkLostExact = R"sql(
+UPDATE failovers AS f SET lost_exact = (
+  SELECT CASE WHEN p.completed >= coalesce(f.resumed, 0)
+              THEN p.completed - coalesce(f.resumed, 0) END
+  FROM pe_progress AS p
+  WHERE p.run_id = f.run_id AND p.pe = f.from_pe AND p.job = f.job
+    AND p.pu_port = f.local_port AND p.time_us <= f.detected_us
+    AND EXISTS (SELECT 1 FROM json_each(p.pu_addresses) AS a, json_each(f.local_addresses) AS b
+                WHERE a.value = b.value)
+  ORDER BY p.time_us DESC, p.id DESC LIMIT 1)
+WHERE f.run_id = ?1 AND f.detected_us IS NOT NULL AND f.local_port IS NOT NULL
+)sql";
+// The fault behind a failover: the latest kill, stop or restart that hit the failed PE's
+// identity (details.members[].id) at or before the PU gave it up.
+constexpr const char* kLinkFault = R"sql(
+UPDATE failovers AS f SET fault_id = (
+  SELECT x.id FROM faults AS x, json_each(x.details, '$.members') AS m
+  WHERE x.run_id = f.run_id AND x.kind IN ('kill', 'stop', 'restart')
+    AND json_valid(x.details) AND json_extract(m.value, '$.id') = f.from_pe
+    AND x.at_us <= f.detected_us
+  ORDER BY x.at_us DESC, x.id DESC LIMIT 1)
+WHERE f.run_id = ?1 AND f.detected_us IS NOT NULL
+)sql";
+constexpr const char* kLinkFaultDelay = R"sql(
+UPDATE failovers AS f SET fault_to_detection_us =
+  f.detected_us - (SELECT x.at_us FROM faults AS x WHERE x.id = f.fault_id)
+WHERE f.run_id = ?1 AND f.fault_id IS NOT NULL
+)sql";
+// ---- end of v4 ---------------------------------------------------------------------------
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per version");
 
 // The tables count() knows, and the column that names their run.
@@ -359,6 +423,7 @@ constexpr std::pair<std::string_view, const char*> kTables[] = {
     {"faults", "run_id"},          {"event_counts", "run_id"},
     {"malformed_events", "run_id"}, {"site_clocks", "run_id"},
     {"pe_events", "run_id"},       {"run_checks", "run_id"},
+    {"pe_progress", "run_id"},
 };
 
 constexpr const char* kInsertHandleResolution =
@@ -366,8 +431,11 @@ constexpr const char* kInsertHandleResolution =
     " latency_us, pes, pe_count, error) VALUES (?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertFailover =
     "INSERT INTO failovers (run_id, component_id, time_us, job, from_pe, cause,"
-    " detection_delay_us, to_pe, cookie, resumed, lost, attempts)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+    " detection_delay_us, to_pe, cookie, resumed, lost, attempts, detected_us,"
+    " local_addresses, local_port) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertPeProgress =
+    "INSERT INTO pe_progress (run_id, component_id, time_us, pe, cause, session, job, size,"
+    " completed, pu_addresses, pu_port) VALUES (?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertJob =
     "INSERT INTO jobs (run_id, component_id, time_us, job, size, status, queued_us,"
     " started_us, accepted_us, completed_us, pe, rejects, failovers, queuing_delay_us,"
@@ -617,6 +685,15 @@ std::optional<std::string> opt_string(const json& e, const char* key) {
   const json* v = optional_field(e, key);
   return v == nullptr ? std::nullopt : std::optional(to_string(*v, key));
 }
+// An array of strings as JSON text, or NULL when missing or null.
+Value optional_array(const json& e, const char* key) {
+  const json* v = optional_field(e, key);
+  if (v == nullptr) return nullptr;
+  if (!v->is_array()) throw Malformed(quoted(key) + " is not an array");
+  for (const auto& x : *v)
+    if (!x.is_string()) throw Malformed(quoted(key) + " holds a non-string");
+  return dump(*v);
+}
 // For registrar_actions' convenience columns: a string when it is one, else NULL.
 Value string_if_any(const json& e, const char* key) {
   const json* v = find(e, key);
@@ -637,7 +714,7 @@ Value integer_if_any(const json& e, const char* key) {
 // Absolute UTC µs → µs since the run's start.
 // The absolute times of events (docs/events.md), which add_event makes run-relative.
 constexpr const char* kAbsoluteTimes[] = {"time_us", "queued_us", "started_us", "accepted_us",
-                                          "completed_us"};
+                                          "completed_us", "detected_us"};
 
 std::int64_t relative(std::int64_t absolute, std::int64_t start, const char* key) {
   std::int64_t r = 0;
@@ -689,7 +766,10 @@ Parsed parse_event(const std::string& role, const json& e, std::int64_t run_id,
                          integer(req_int(e, "detection_delay_us")),
                          optional_value(opt_string(e, "to_pe")), boolean(req_bool(e, "cookie")),
                          optional_value(opt_int(e, "resumed")), integer(req_int(e, "lost")),
-                         integer(req_int(e, "attempts"))}});
+                         integer(req_int(e, "attempts")),
+                         optional_value(relative(opt_int(e, "detected_us"), start, "detected_us")),
+                         optional_array(e, "local_addresses"),
+                         optional_value(opt_int(e, "local_port"))}});
     } else if (p.name == "job") {
       p.rows.push_back(
           {kInsertJob,
@@ -752,6 +832,20 @@ Parsed parse_event(const std::string& role, const json& e, std::int64_t run_id,
                         {run, component, time, p.name, string_if_any(e, "id"),
                          integer_if_any(e, "pr"), integer_if_any(e, "session"),
                          integer_if_any(e, "job"), dump(e)}});
+      if (p.name == "killed" || p.name == "stopped") {
+        // A member killed or stopped in its process: its jobs' progress just then.
+        const json* jobs = optional_field(e, "jobs");
+        if (jobs != nullptr && !jobs->is_array()) throw Malformed("'jobs' is not an array");
+        for (const json& j : jobs != nullptr ? *jobs : json::array()) {
+          if (!j.is_object()) throw Malformed("'jobs' holds a non-object");
+          p.rows.push_back({kInsertPeProgress,
+                            {run, component, time, req_string(e, "id"), p.name,
+                             integer(req_int(j, "session")), integer(req_int(j, "job")),
+                             integer(req_int(j, "size")), integer(req_int(j, "completed")),
+                             optional_array(j, "pu_addresses"),
+                             optional_value(opt_int(j, "pu_port"))}});
+        }
+      }
     }
   }
   return p;
@@ -988,6 +1082,8 @@ void Store::end_run(std::int64_t run_id, const std::string& status, std::int64_t
                      "' is not one of completed, interrupted, failed");
   flush();
   Transaction t(db_);
+  for (const char* sql : {kLinkLostExact, kLinkFault, kLinkFaultDelay})
+    step(db_, prepared(sql), {integer(run_id)}, "end_run: linking failovers");
   step(db_, prepared("UPDATE runs SET status = ?, end_unix_us = ?, reason = ? WHERE id = ?"),
        {status, integer(end_unix_us), text_or_null(reason), integer(run_id)}, "end_run");
   if (sqlite3_changes(db_) == 0) throw StoreError("end_run: no run " + std::to_string(run_id));

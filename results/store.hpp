@@ -31,7 +31,7 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct ExperimentInfo {
   std::string name;
@@ -104,9 +104,9 @@ struct RunCheck {
 };
 
 // Moves an event's absolute times (time_us, and a job's queued_us, started_us, accepted_us,
-// completed_us: every field add_event converts to run-relative) by −offset_us: a remote
-// agent's events onto the runner's clock (SiteClock::offset_us). Null or missing fields
-// stay as they are.
+// completed_us, a failover's detected_us: every field add_event converts to run-relative)
+// by −offset_us: a remote agent's events onto the runner's clock (SiteClock::offset_us).
+// Null or missing fields stay as they are.
 void shift_event_clock(nlohmann::json& event, std::int64_t offset_us);
 
 class Store {
@@ -122,7 +122,9 @@ class Store {
   // run again into its file continues that row instead of adding one.
   std::optional<std::int64_t> find_experiment(const ExperimentInfo& e) const;
   std::int64_t begin_run(const RunInfo& r);  // status "running"
-  // "completed" | "interrupted" | "failed" (with `reason`).
+  // "completed" | "interrupted" | "failed" (with `reason`). First links the run's failovers
+  // to what their PEs had in progress (lost_exact) and to the fault that hit the PE
+  // (fault_id, fault_to_detection_us): results/README.md, "failovers".
   void end_run(std::int64_t run_id, const std::string& status, std::int64_t end_unix_us,
                const std::string& reason = "");
   // Resuming a campaign. A run key is done once one of its rows (in any experiment of the
@@ -147,8 +149,8 @@ class Store {
   // registration/reregistration/deregistration → registrations, every registrar event →
   // registrar_actions, handle_resolution → registrar_actions; PU handle_resolution →
   // handle_resolutions, failover → failovers, job → jobs; PE usage/load_changed →
-  // pe_samples, every other PE event → pe_events); all others are counted only
-  // (event_counts). Returns whether a row was
+  // pe_samples, every other PE event → pe_events, PE killed/stopped also → pe_progress, a
+  // row per job in progress); all others are counted only (event_counts). Returns whether a row was
   // written to an event table. A malformed event (not an object, a field missing or of the
   // wrong type) never throws: it is kept in malformed_events and counted as "malformed".
   // Throws StoreError for a run or component this file does not have (the caller's bug) and

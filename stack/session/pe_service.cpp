@@ -181,6 +181,22 @@ void CalcAppService::opened(SessionId s, TimePoint now, ServiceActions& out) {
   report_load(out);
 }
 
+std::vector<CalcAppService::JobProgress> CalcAppService::progress(TimePoint now,
+                                                                  ServiceActions& out) {
+  std::vector<JobProgress> jobs;
+  if (shut_down_) return jobs;
+  catch_up(now, out);
+  for (const auto& [s, session] : sessions_) {
+    if (!session.job_id) continue;
+    if (const auto state = server_.job(s))
+      jobs.push_back({s, *session.job_id, state->size, state->completed});
+  }
+  std::sort(jobs.begin(), jobs.end(),
+            [](const JobProgress& a, const JobProgress& b) { return a.session < b.session; });
+  report_load(out);
+  return jobs;
+}
+
 void CalcAppService::closed(SessionId s, TimePoint now, ServiceActions& out) {
   if (shut_down_) return;
   const std::size_t first_op = out.ops.size();

@@ -126,6 +126,16 @@ class CalcAppService {
   // ignored without events and next_deadline() is nullopt.
   void shutdown(TimePoint now, ServiceActions& out);
 
+  // The jobs in service at `now`, each with its progress then, in session order; what fell
+  // due by `now` is reported first, as for any input. For a crash or freeze of the PE
+  // (the shell's --control kill / stop): the calculations each job had when it happened.
+  struct JobProgress {
+    SessionId session = 0;
+    std::uint32_t job = 0;
+    std::uint64_t size = 0, completed = 0;
+  };
+  std::vector<JobProgress> progress(TimePoint now, ServiceActions& out);
+
   std::uint32_t load() const { return server_.load(); }
   std::size_t jobs() const { return server_.jobs(); }
   std::size_t sessions() const { return sessions_.size(); }

@@ -68,6 +68,8 @@ struct PuCore::Impl {
     std::uint64_t reported = 0;  // the failed PE's last reported progress
     std::uint64_t attempts = 0;  // connections tried since (the failed PE again counts)
     std::vector<std::string> paths;  // (local, PE address) pairs that failed meanwhile
+    TimePoint detected{};        // when the failure was first noticed
+    SessionEnd local;            // the PU's end of the failed session (port 0: unknown)
   };
   struct PeSession {
     SessionId id = 0;
@@ -79,6 +81,7 @@ struct PuCore::Impl {
     wire::Transport transport;             // the PE's user transport
     bool recheck = false;                  // reaching the PE again after its session broke;
                                            // until the PE is heard
+    SessionEnd local;                      // the PU's end, once connected
   };
 
   Impl(PuConfig c, TimePoint start)
@@ -321,7 +324,7 @@ struct PuCore::Impl {
   void connect_pe(std::uint32_t pe, const wire::Transport& transport, bool recheck,
                   TimePoint now, PuActions& out) {
     session = PeSession{next_session++, pe, false, now, now + config.pe_connect_timeout,
-                        std::nullopt, transport, recheck};
+                        std::nullopt, transport, recheck, {}};
     state = PuState::connecting;
     job->pe = pe;
     if (failover) ++failover->attempts;
@@ -384,7 +387,8 @@ struct PuCore::Impl {
     if (close) close_pe(out);
     session.reset();
     if (!failover) {
-      failover = Failover{failed.pe, cause, us(now - failed.last_heard), job->reported, 0, {}};
+      failover = Failover{failed.pe, cause, us(now - failed.last_heard), job->reported, 0, {},
+                          now, failed.local};
       ++counters.failovers;
       ++job->failovers;
     }
@@ -408,7 +412,12 @@ struct PuCore::Impl {
                {"cause", failover->cause},
                {"detection_delay_us", failover->detection_delay_us},
                {"attempts", failover->attempts},
-               {"paths", failover->paths}};
+               {"paths", failover->paths},
+               {"detected_us", abs_us(failover->detected)}};
+    if (failover->local.port != 0) {
+      ev["local_addresses"] = failover->local.addresses;
+      ev["local_port"] = failover->local.port;
+    }
     if (to_pe) {
       ev["to_pe"] = wire::hex_id(*to_pe);
       ev["cookie"] = job->echoed;
@@ -705,10 +714,11 @@ void PuCore::registrar_received(RegistrarIndex i, std::span<const std::uint8_t> 
   m.on_registrar_message(i, message, now, out);
 }
 
-void PuCore::pe_connected(SessionId s, TimePoint now, PuActions& out) {
+void PuCore::pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local) {
   auto& m = *impl_;
   if (!m.running() || !m.session || m.session->id != s || m.session->connected) return;
   m.session->connected = true;
+  m.session->local = std::move(local);
   m.session->connect_due.reset();
   m.session->last_heard = now;
   // Reached again after a broken session: the request is the probe, answered within

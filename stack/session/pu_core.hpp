@@ -62,6 +62,12 @@
 
 namespace rserpool::session {
 
+// One end of a PE session as the shell sees it: addresses as text, the port.
+struct SessionEnd {
+  std::vector<std::string> addresses;
+  std::uint16_t port = 0;
+};
+
 struct PuConfig {
   wire::PoolHandle pool_handle;
   std::size_t registrar_count = 0;  // static list: indices 0..n-1; REQUIRES >= 1
@@ -149,8 +155,10 @@ struct PuCounters {
 //             detection_delay_us (since the PE was last heard), to_pe (null when the job
 //             never reached another PE), cookie (bool: resumed from a cookie), resumed, lost,
 //             attempts (connections tried until a PE accepted), paths (failed address
-//             pairs, as the shell reported them)} — written when the job is accepted
-//             again, or when it ends without that
+//             pairs, as the shell reported them), detected_us (when the PU first noticed the
+//             failure), local_addresses and local_port (the PU's end of the failed session,
+//             when it was connected and the shell said)} — written when the job is
+//             accepted again, or when it ends without that
 //   job {job, size, status: "completed"|"unfinished", queued_us, started_us, accepted_us,
 //        completed_us (null when not reached), pe (last PE, null if none), rejects,
 //        failovers, queuing_delay_us, startup_delay_us, processing_us, handling_us,
@@ -177,7 +185,8 @@ class PuCore {
   void registrar_closed(RegistrarIndex i, TimePoint now, PuActions& out);
   void registrar_received(RegistrarIndex i, std::span<const std::uint8_t> message,
                           TimePoint now, PuActions& out);
-  void pe_connected(SessionId s, TimePoint now, PuActions& out);
+  // `local`: the PU's end of the session (its addresses and port), for the failover event.
+  void pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local = {});
   // `paths`: the (local, PE address) pairs the shell tried, as text ("198.18.65.2->
   // 198.18.1.2: Network is unreachable"), for the failover event.
   void pe_connect_failed(SessionId s, TimePoint now, PuActions& out,

@@ -645,13 +645,128 @@ TEST(Keys, OneShotFaultsKeepTheKeysTheyHadBeforeSchedules) {
                               .add("warmup: 2s")
                               .add("seed: 9")
                               .add("faults:")
-                              .add("  - { at: 3s, kill: { group: P/pe0, count: 2 } }")
+                              .add("  - { at: 3s, kill: { group: P/pe0, count: 2, select: busiest } }")
                               .add("  - { at: 4s, stop: { registrar: pr0 }, for: 1s }")
                               .add("  - { at: 5s, link-down: { site: a, isp: y }, for: 2s }")
                               .add("  - { at: 6s, restart: { pool: P, site: a } }")
                               .add("  - { at: 7s, resume: { group: P/pu0, count: 3 } }")
                               .text());
   EXPECT_EQ(plan.runs[0].key, "1047da7b93b428d2c68af71437b023ec963e882e0fba308a511e6fe6d2af93f6");
+  // Issue 12: a kill or stop of a group or pool without `select` now hits members drawn
+  // from the seed, not the busiest: a different run, a different key. `select: busiest`
+  // (above) is what such a file meant before and keeps the old key.
+  Doc random;
+  random.add("warmup: 2s").add("seed: 9").add("faults:").add("  - { at: 3s, kill: { group: P/pe0, count: 2 } }");
+  Doc busiest;
+  busiest.add("warmup: 2s").add("seed: 9").add("faults:").add("  - { at: 3s, kill: { group: P/pe0, count: 2, select: busiest } }");
+  EXPECT_NE(parse(random.text()).runs[0].key, parse(busiest.text()).runs[0].key);
+}
+
+// ---- which members a kill or stop hits (issue 12) ------------------------------------------
+
+// "P/pe0#1 P/pe1#0": a fault's picks.
+std::string picks(const Fault& f) {
+  std::string s;
+  for (const auto& [g, i] : f.picks) s += (s.empty() ? "" : " ") + g + "#" + std::to_string(i);
+  return s;
+}
+
+TEST(Selection, DefaultsMembersAndBusiest) {
+  Doc d;
+  d.set(12, "      - { site: a, count: 4, capacity: 1e6 }\n"
+            "      - { site: b, count: 3, capacity: 3e6 }")
+      .add("faults:")
+      .add("  - { at: 1s, kill: { group: P/pe0, count: 2 } }")
+      .add("  - { at: 2s, stop: { group: P/pe0, select: busiest }, for: 1s }")
+      .add("  - { at: 3s, kill: { pool: P, member: [5, 0] } }")
+      .add("  - { at: 4s, restart: { group: P/pe0, member: [3] } }")
+      .add("  - { at: 5s, resume: { group: P/pe0 } }")
+      .add("  - { at: 6s, kill: { pool: P, site: b, member: [2] } }");
+  const Plan plan = parse(d.text());
+  const auto& f = plan.runs[0].faults;
+  ASSERT_EQ(f.size(), 6u);
+  EXPECT_EQ(f[0].select, Fault::Select::random);  // the default of kill and stop
+  EXPECT_EQ(f[0].picks.size(), 2u);
+  EXPECT_EQ(f[0].count, 2u);
+  for (const auto& [g, i] : f[0].picks) {
+    EXPECT_EQ(g, "P/pe0");
+    EXPECT_LT(i, 4u);
+  }
+  EXPECT_EQ(f[1].select, Fault::Select::busiest);
+  EXPECT_TRUE(f[1].picks.empty());
+  // A pool's members: its groups in file order, each by index (P/pe0 #0-3, then P/pe1).
+  EXPECT_EQ(f[2].select, Fault::Select::member);
+  EXPECT_EQ(picks(f[2]), "P/pe0#0 P/pe1#1");
+  EXPECT_EQ(f[2].count, 2u);
+  EXPECT_EQ(picks(f[3]), "P/pe0#3");
+  EXPECT_EQ(f[4].select, Fault::Select::busiest);  // the default of resume and restart
+  EXPECT_EQ(picks(f[5]), "P/pe1#2");  // at site b only
+  const auto& resolved = plan.runs[0].resolved["faults"];
+  EXPECT_EQ(resolved[2]["select"], "member");
+  EXPECT_EQ(resolved[2]["members"], (nlohmann::json{"P/pe0#0", "P/pe1#1"}));
+  EXPECT_FALSE(resolved[1].contains("select"));
+}
+
+// Every policy of a repetition loses the same members; repetitions draw anew; a member an
+// earlier kill took down is not drawn again until a restart brings it back.
+TEST(Selection, RandomIsDrawnFromTheRunSeedTheSameForEveryPolicy) {
+  Doc d;
+  d.set(10, "    policy: $policy")
+      .set(12, "      - { site: a, count: 8, capacity: 1e6 }")
+      .add("repetitions: 6")
+      .add("faults:")
+      .add("  - { at: 1s, kill: { pool: P } }")
+      .add("  - { at: 2s, stop: { group: P/pe0, count: 3 }, for: 1s }")
+      .add("  - { at: 4s, kill: { group: P/pe0, count: 7 } }")
+      .add("sweep:")
+      .add("  policy: [rr, lu, wrand]");
+  const Plan plan = parse(d.text());
+  ASSERT_EQ(plan.runs.size(), 18u);
+  std::set<std::string> draws;
+  for (const ExpRun& r : plan.runs) {
+    const ExpRun& first = plan.runs[r.repetition];  // rr of the same repetition
+    ASSERT_EQ(r.faults.size(), 3u);
+    for (std::size_t k = 0; k < 3; ++k)
+      EXPECT_EQ(picks(r.faults[k]), picks(first.faults[k]))
+          << "run " << r.index << " (" << r.parameters.at("policy") << ") fault " << k;
+    EXPECT_EQ(r.faults[1].picks.size(), 3u);
+    // The second kill leaves the first one's member out: 7 of the 7 others.
+    ASSERT_EQ(r.faults[0].picks.size(), 1u);
+    EXPECT_EQ(r.faults[2].picks.size(), 7u);
+    for (const auto& m : r.faults[2].picks) EXPECT_NE(m, r.faults[0].picks[0]);
+    draws.insert(picks(r.faults[0]) + " / " + picks(r.faults[1]));
+  }
+  EXPECT_GT(draws.size(), 1u) << "repetitions draw anew";
+  EXPECT_EQ(picks(parse(d.text()).runs[4].faults[1]), picks(plan.runs[4].faults[1]));
+}
+
+TEST(Errors, SelectAndMember) {
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"  - { at: 1s, kill: { group: P/pe0, select: fastest } }", "fastest",
+       "'fastest' is not random or busiest"},
+      {"  - { at: 1s, kill: { group: P/pe0, member: [2] } }", "2]",
+       "'2' is not a member index of P/pe0 (0 to 1)"},
+      {"  - { at: 1s, stop: { pool: P, member: [0, -1] } }", "-1",
+       "not a member index of P (0 to 1)"},
+      {"  - { at: 1s, kill: { group: P/pe0, member: [1, 1] } }", "1] }", "member 1 twice"},
+      {"  - { at: 1s, kill: { group: P/pe0, member: [x] } }", "x]", "not a member index"},
+      {"  - { at: 1s, kill: { group: P/pe0, member: 1 } }", "1 }", "expected a list"},
+      {"  - { at: 1s, kill: { group: P/pe0, count: 1, member: [1] } }", "count",
+       "'count' or 'member'"},
+      {"  - { at: 1s, kill: { group: P/pe0, select: random, member: [1] } }", "member",
+       "'select' or 'member'"},
+      {"  - { at: 1s, restart: { group: P/pe0, select: random } }", "select",
+       "'select' goes with kill and stop"},
+      {"  - { at: 1s, kill: { registrar: pr0, select: random } }", "select",
+       "not a registrar"},
+      {"  - { at: 1s, stop: { registrar: pr0, member: [0] } }", "member", "not a registrar"},
+  };
+  for (const auto& [fault, where, fragment] : cases) {
+    SCOPED_TRACE(fault);
+    Doc d;
+    d.add("faults:").add(fault);
+    EXPECT_ERROR_AT(d.text(), 16, d.col(16, where), fragment);
+  }
 }
 
 // ---- errors: file:line:col ---------------------------------------------------------------

@@ -38,7 +38,8 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // Two sites with two ISPs each, one registrar, PEs of two capacities, PUs at both sites;
-// a busy PE killed and one ISP link cut for a while.
+// a PE killed (drawn from the seed: the same member under both policies) and one ISP link
+// cut for a while.
 const char* kExperiment = R"(name: runtest
 duration: 8s
 warmup: 2s
@@ -279,6 +280,25 @@ class Run : public ::testing::Test {
   std::string dir_, file_;
 };
 
+// Issue 12: `rsplab plan --faults` shows how each kill/stop/restart chooses its members and
+// how many; the kill's members, drawn from the seed, are the same under both policies.
+TEST_F(Run, PlanFaultsShowsTheChoiceTheCountAndTheSameMembersForEveryPolicy) {
+  ChildProcess p(RSPLAB_BINARY, {"plan", file_, "--faults"});
+  const auto st = p.wait(30s);
+  ASSERT_TRUE(st);
+  const std::string out = all_output(p);
+  // 0, or 1 on a machine that could not run it (no namespaces): the plan is printed anyway.
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) <= 1) << ChildProcess::describe(*st) << out;
+  std::vector<std::string> kills;
+  std::istringstream lines(out);
+  for (std::string l; std::getline(lines, l);)
+    if (l.find(" kill ") != std::string::npos) kills.push_back(l);
+  ASSERT_EQ(kills.size(), 2u) << out;
+  EXPECT_NE(kills[0].find("5.000s kill Calc x1 (random: Calc/pe"), std::string::npos) << out;
+  EXPECT_EQ(kills[0], kills[1]) << "lu and rr lose the same member";
+  EXPECT_NE(out.find("7.000s restart Calc x1 (busiest)"), std::string::npos) << out;
+}
+
 TEST_F(Run, MalformedFileNamesLineAndColumnAndStartsNothing) {
   const std::string bad = dir_ + "/bad.yaml";
   std::string text = kExperiment;
@@ -327,6 +347,11 @@ TEST_F(Run, SmallExperimentOnNamespacesAnswersWithSql) {
             0);
   // The failovers of the killed PE, with detection delay and lost work.
   EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind = 'kill'"), "2");
+  // Both policies lost the same member (select: random, drawn from the repetition's seed).
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT json_extract(details, '$.members[0].component') || '#' ||"
+                    " json_extract(details, '$.members[0].member')) || ' ' || min(json_extract(details, '$.select'))"
+                    " FROM faults WHERE kind = 'kill'"),
+            "1 random");
   const auto failovers = sql(
       db,
       "SELECT count(*) FROM failovers f JOIN faults k ON k.run_id = f.run_id AND k.kind = 'kill' "
@@ -334,6 +359,27 @@ TEST_F(Run, SmallExperimentOnNamespacesAnswersWithSql) {
       "AND f.detection_delay_us IS NOT NULL AND f.lost IS NOT NULL");
   EXPECT_EQ(failovers, sql(db, "SELECT count(*) FROM failovers"))
       << "every failover comes from the killed PEs";
+  // Issue 12: the PE member, killed inside its process, wrote its jobs' progress; every
+  // failover away from it whose job it had gets the exact loss (progress at the kill −
+  // where the job resumed), never below the PU's lower bound, and the kill as its fault.
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM pe_progress WHERE cause = 'killed'")), 0);
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM failovers WHERE lost_exact IS NOT NULL")), 0)
+      << "no failover with an exact loss";
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM failovers f JOIN pe_progress p"
+                    " ON p.run_id = f.run_id AND p.pe = f.from_pe AND p.job = f.job"
+                    " AND p.pu_port = f.local_port"
+                    " WHERE f.lost_exact IS NOT NULL AND f.lost_exact = p.completed - coalesce(f.resumed, 0)"
+                    " AND f.lost_exact >= f.lost"),
+            sql(db, "SELECT count(*) FROM failovers f WHERE EXISTS (SELECT 1 FROM pe_progress p"
+                    " WHERE p.run_id = f.run_id AND p.pe = f.from_pe AND p.job = f.job"
+                    " AND p.pu_port = f.local_port)"))
+      << sql(db, "SELECT group_concat(job || ':' || coalesce(lost_exact, 'NULL') || '/' || lost, ' ')"
+                 " FROM failovers");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM failovers f JOIN faults k ON k.id = f.fault_id"
+                    " WHERE k.kind = 'kill' AND f.fault_to_detection_us = f.detected_us - k.at_us"
+                    " AND f.fault_to_detection_us >= 0"),
+            sql(db, "SELECT count(*) FROM failovers"))
+      << "every failover is linked to the kill";
   // The killed PE came back with a new identity and registered: 5 PEs per run.
   EXPECT_EQ(sql(db, "SELECT count(*) FROM faults WHERE kind = 'restart' AND "
                     "json_extract(details, '$.members[0].id') = "

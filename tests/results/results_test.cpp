@@ -169,6 +169,45 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
                {"utilization", calculations / offered}});
 }
 
+// What schema v4 added, taken away again: a file of version 3.
+const std::string kUndoV4 =
+    "DROP TABLE pe_progress; ALTER TABLE failovers DROP COLUMN detected_us;"
+    " ALTER TABLE failovers DROP COLUMN local_addresses;"
+    " ALTER TABLE failovers DROP COLUMN local_port; ALTER TABLE failovers DROP COLUMN lost_exact;"
+    " ALTER TABLE failovers DROP COLUMN fault_id;"
+    " ALTER TABLE failovers DROP COLUMN fault_to_detection_us;";
+
+// A PU failover with the fields of issue 12: when the PU gave the PE up and its end of the
+// failed session.
+json pu_failover_at(std::int64_t job, const std::string& from_pe, std::int64_t detected,
+                    std::optional<std::int64_t> resumed, std::int64_t lost, std::int64_t port) {
+  json e = line("pu", "pu-1", detected + 300'000, "failover",
+                {{"job", job},
+                 {"from_pe", from_pe},
+                 {"cause", "connection_lost"},
+                 {"detection_delay_us", 200'000},
+                 {"to_pe", resumed ? json("0x00000002") : json(nullptr)},
+                 {"cookie", resumed.value_or(0) > 0},
+                 {"resumed", resumed ? json(*resumed) : json(nullptr)},
+                 {"lost", lost},
+                 {"attempts", 1},
+                 {"detected_us", kStart + detected},
+                 {"local_addresses", {"10.0.1.3"}},
+                 {"local_port", port}});
+  return e;
+}
+
+// A PE's `killed` event with its jobs in progress (job, completed, the PU's port at 10.0.1.3).
+json pe_killed(const std::string& pe, std::int64_t at,
+               const std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>& jobs) {
+  json list = json::array();
+  std::int64_t session = 1;
+  for (const auto& [job, completed, port] : jobs)
+    list.push_back({{"session", session++}, {"job", job}, {"size", 9'000'000},
+                    {"completed", completed}, {"pu_addresses", {"10.0.1.3"}}, {"pu_port", port}});
+  return line("pe", pe, at, "killed", {{"member", 0}, {"jobs", list}});
+}
+
 // ---- Fixture ----------------------------------------------------------------------------------
 
 class StoreTest : public ::testing::Test {
@@ -225,7 +264,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 3);
+  EXPECT_EQ(kSchemaVersion, 4);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -233,7 +272,8 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   for (const char* table :
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
-        "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks"}) {
+        "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks",
+        "pe_progress"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
@@ -284,9 +324,11 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
     // Back to what version 1 had.
     sqlite3* db = store.handle();
     ASSERT_EQ(sqlite3_exec(db,
-                           "ALTER TABLE faults DROP COLUMN scheduled_us; DROP TABLE site_clocks;"
-                           " DROP VIEW run_summary; DROP TABLE pe_events; DROP TABLE run_checks;"
-                           " PRAGMA user_version = 1",
+                           (kUndoV4 + "ALTER TABLE faults DROP COLUMN scheduled_us;"
+                                      " DROP TABLE site_clocks; DROP VIEW run_summary;"
+                                      " DROP TABLE pe_events; DROP TABLE run_checks;"
+                                      " PRAGMA user_version = 1")
+                               .c_str(),
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
@@ -309,15 +351,16 @@ TEST_F(StoreTest, MigratesVersionTwoFilesToPeEventsAndChecks) {
     store.flush();
     sqlite3* db = store.handle();
     ASSERT_EQ(sqlite3_exec(db,
-                           "DROP VIEW run_summary; DROP TABLE pe_events; DROP TABLE run_checks;"
-                           " PRAGMA user_version = 2",
+                           (kUndoV4 + " DROP VIEW run_summary; DROP TABLE pe_events;"
+                                      " DROP TABLE run_checks; PRAGMA user_version = 2")
+                               .c_str(),
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
   }
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
-  EXPECT_EQ(integer(db, "PRAGMA user_version"), 3);
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(store.count("pe_events"), 0);
   EXPECT_EQ(store.count("run_checks"), 0);
   EXPECT_EQ(query(db, "SELECT run_id, jobs_unfinished, rejects, warnings FROM run_summary"),
@@ -893,6 +936,78 @@ TEST_F(StoreTest, PolicySummaryIsTheRatioOfSumsOverTheMeasuredWindow) {
             (Rows{{"CalcAppPool/pe0#0", "5000000.0", "10000000.0", "0.5"},
                   {"CalcAppPool/pe1#0", "30000000.0", "40000000.0", "0.75"}}));
   EXPECT_EQ(integer(db, "SELECT count(*) FROM measured_jobs"), 4);
+}
+
+std::string readme_query(const std::string& name);  // below
+
+// Issue 12: a PE killed in its process reports its jobs' progress; end_run matches each
+// failover away from it to that progress (same PE, job and PU session end) for the exact
+// loss, next to the PU's lower bound, and links the kill fault with its delay to detection.
+// A failover without such a report (a PE killed from outside) keeps NULL, never 0.
+TEST_F(StoreTest, FailoversGetTheirExactLossAndFaultAtTheEndOfTheRun) {
+  Store store = Store::open(path_);
+  const auto r = run(store, experiment(store), "lu");
+  const auto c = components(store, r);
+  store.add_fault(r, "kill", "CalcAppPool/pe0", 30 * kSecond,
+                  {{"scheduled_us", 30 * kSecond},
+                   {"members", {{{"component", "CalcAppPool/pe0"}, {"member", 0},
+                                 {"id", "0x5e5e5e5e"}, {"jobs_in_progress", 3}}}}});
+  // Job 7 had reached 3.2e6 (cookie at 2e6; the PU had heard of 2.5e6); job 8 0.9e6 with no
+  // cookie yet; job 9 1.5e6, never accepted again; another PU's job 7 (port 40009).
+  EXPECT_TRUE(store.add_event(
+      r, c.pe,
+      pe_killed("0x5e5e5e5e", 30 * kSecond + 1'000,
+                {{7, 3'200'000, 40001}, {8, 900'000, 40002}, {9, 1'500'000, 40003},
+                 {7, 100, 40009}})));
+  store.add_event(r, c.pu, pu_failover_at(7, "0x5e5e5e5e", 31 * kSecond, 2'000'000, 500'000, 40001));
+  store.add_event(r, c.pu, pu_failover_at(8, "0x5e5e5e5e", 32 * kSecond, 0, 0, 40002));
+  store.add_event(r, c.pu, pu_failover_at(9, "0x5e5e5e5e", 33 * kSecond, std::nullopt, 1'000'000, 40003));
+  // Failed before the kill was reported (an earlier connection loss): no exact value.
+  store.add_event(r, c.pu, pu_failover_at(7, "0x5e5e5e5e", 20 * kSecond, 0, 0, 40001));
+  // A PE stopped in its process (--control stop) reports too; no fault row names it here.
+  json stopped = pe_killed("0x00000002", 39 * kSecond, {{4, 700, 40005}});
+  stopped["event"] = "stopped";
+  EXPECT_TRUE(store.add_event(r, c.pe2, stopped));
+  store.add_event(r, c.pu, pu_failover_at(4, "0x00000002", 40 * kSecond, 0, 0, 40005));
+  // A PE killed from outside (no report, no fault naming it).
+  store.add_event(r, c.pu, pu_failover_at(5, "0x0000dead", 41 * kSecond, 0, 0, 40007));
+  store.end_run(r, "completed", kStart + 111 * kSecond);
+  sqlite3* db = store.handle();
+  EXPECT_EQ(store.count("pe_progress", r), 5);
+  EXPECT_EQ(query(db, "SELECT job, detected_us, resumed, lost, lost_exact, fault_id,"
+                      " fault_to_detection_us FROM failovers ORDER BY detected_us"),
+            (Rows{{"7", "20000000", "0", "0", "NULL", "NULL", "NULL"},
+                  {"7", "31000000", "2000000", "500000", "1200000", "1", "1000000"},
+                  {"8", "32000000", "0", "0", "900000", "1", "2000000"},
+                  {"9", "33000000", "NULL", "1000000", "1500000", "1", "3000000"},
+                  {"4", "40000000", "0", "0", "700", "NULL", "NULL"},
+                  {"5", "41000000", "0", "0", "NULL", "NULL", "NULL"}}));
+  EXPECT_EQ(query(db, readme_query("exact_lost_work"), {{":run_id", r}}),
+            (Rows{{"0x0000dead", "1", "0", "NULL", "0", "NULL"},
+                  {"CalcAppPool/pe0#0", "4", "1500000", "3600000", "3", "2000000.0"},
+                  {"CalcAppPool/pe1#0", "1", "0", "700", "1", "NULL"}}));
+}
+
+// A file of version 3 is migrated: its failovers are kept, the new columns NULL.
+TEST_F(StoreTest, MigratesVersionThreeFilesKeepingTheirFailovers) {
+  {
+    Store store = Store::open(path_);
+    const auto r = run(store, experiment(store), "lu");
+    const auto c = components(store, r);
+    store.add_event(r, c.pu, pu_failover(55 * kSecond, "0x5e5e5e5e", 7'500'000, 1'234'567));
+    store.flush();
+    sqlite3* db = store.handle();
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV4 + " PRAGMA user_version = 3").c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+  }
+  Store store = Store::open(path_);
+  sqlite3* db = store.handle();
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(query(db, "SELECT lost, detected_us, lost_exact, fault_id FROM failovers"),
+            (Rows{{"1234567", "NULL", "NULL", "NULL"}}));
+  EXPECT_EQ(store.count("pe_progress"), 0);
 }
 
 // ---- The example queries of results/README.md, verbatim ---------------------------------------

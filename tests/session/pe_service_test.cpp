@@ -337,6 +337,24 @@ TEST(PeServiceSharing, TwoEqualJobsShareTheCapacityAndCompleteTogether) {
   EXPECT_EQ(h.event("load_changed")["jobs"], 0);  // one event for the net change
 }
 
+// Issue 12: at a crash the service tells each job's progress at that instant (processor
+// sharing included), after what fell due by then; a completed job is not listed.
+TEST(PeServiceSharing, ProgressAtAnInstantIsEachJobsSharedProgress) {
+  Service h(make_config(3));
+  h.start_job(1, 11, 4'000'000, at(0));
+  h.start_job(2, 12, 500'000, at(1000));  // shares from 1 s: done at 2 s
+  h.open(3, at(1000));                      // a session without a job
+  h.out.clear();
+  const auto jobs = h.svc.progress(at(2500), h.out);
+  EXPECT_EQ(h.ops(), (Ops{complete_op(2, 12, 500'000)}));  // fell due at 2 s
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].session, 1u);
+  EXPECT_EQ(jobs[0].job, 11u);
+  EXPECT_EQ(jobs[0].size, 4'000'000u);
+  // 1e6 alone for 1 s, 0.5e6 for 1 s, 1e6 alone for 0.5 s.
+  EXPECT_EQ(jobs[0].completed, 2'000'000u);
+}
+
 TEST(PeServiceSharing, LateArrivalSlowsTheFirstJobDown) {
   Service h(make_config(3));
   h.start_job(1, 1, 3'000'000, at(0));  // alone for 1 s: 1e6 done

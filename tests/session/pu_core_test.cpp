@@ -568,6 +568,28 @@ TEST(PuCoreFailover, KeepAliveTimeoutWithoutCookieRestartsFromZero) {
   EXPECT_EQ(f["attempts"], 2);
 }
 
+// Issue 12: the failover says when the PE was given up and the PU's end of the failed
+// session (what the PE's progress report names), so that the store can match the two.
+TEST(PuCoreFailover, SaysWhenThePeWasGivenUpAndThePusEndOfTheSession) {
+  PuHarness h;
+  h.up(at(0));
+  h.tick(at(60000));
+  const SessionId s = h.resolve_connect(0, {1, 2}, at(60000), {{"198.18.1.2"}, 43556});
+  h.pe_calc(s, MT::accept, 1, 0, at(60000));
+  h.pe_closed(s, at(61500));
+  // PE 1 again first (the PU's path may have failed); it is gone. The failover keeps the
+  // first failure's time and session end.
+  ASSERT_EQ(h.ops(), Ops{connect_pe(s + 1, 1)});
+  h.pe_connect_failed(s + 1, at(61550));
+  const SessionId s2 = h.resolve_connect(0, {2}, at(61600));
+  h.pe_calc(s2, MT::accept, 1, 0, at(61700));
+  const auto f = h.event("failover");
+  EXPECT_EQ(f["cause"], "connection_lost");
+  EXPECT_EQ(f["detected_us"], kEpochUs + 61'500'000);
+  EXPECT_EQ(f["local_addresses"], json::array({"198.18.1.2"}));
+  EXPECT_EQ(f["local_port"], 43556);
+}
+
 TEST(PuCoreFailover, ConnectFailuresAndTimeoutsContinueOneFailover) {
   PuHarness h;
   h.up(at(0));

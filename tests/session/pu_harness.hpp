@@ -125,7 +125,9 @@ class PuHarness {
   void reg_raw(std::size_t i, const Bytes& b, TimePoint now) {
     run([&] { core.registrar_received(i, b, now, out); });
   }
-  void pe_connected(SessionId s, TimePoint now) { run([&] { core.pe_connected(s, now, out); }); }
+  void pe_connected(SessionId s, TimePoint now, ses::SessionEnd local = {}) {
+    run([&] { core.pe_connected(s, now, out, local); });
+  }
   void pe_connect_failed(SessionId s, TimePoint now, std::vector<std::string> paths = {}) {
     run([&] { core.pe_connect_failed(s, now, out, std::move(paths)); });
   }
@@ -260,14 +262,14 @@ class PuHarness {
   // the last ops), answered with `ids` at `answered`, and the PE connected: returns the
   // session (0 on failure). Expects REQUEST or COOKIE_ECHO after connecting.
   SessionId resolve_connect(std::size_t r, std::initializer_list<std::uint32_t> ids,
-                            TimePoint answered) {
+                            TimePoint answered, ses::SessionEnd local = {}) {
     reg_in(r, answer(ids), answered);
     if (out.ops.size() != 1 || out.ops[0].kind != PuOp::Kind::connect_pe) {
       ADD_FAILURE() << "expected connect_pe: " << testing::PrintToString(ops()) << " " << text();
       return 0;
     }
     const SessionId s = out.ops[0].session;
-    pe_connected(s, answered);
+    pe_connected(s, answered, local);
     return s;
   }
 

@@ -896,6 +896,21 @@ Bytes encode(const enrp::Message& m) {
   return out;
 }
 
+namespace {
+template <class P>
+Bytes parameter_bytes(const P& p) {
+  Bytes out;
+  Writer w(out);
+  put(w, p);
+  if (!w.ok()) out.clear();
+  return out;
+}
+}  // namespace
+
+Bytes encode_parameter(const Transport& t) { return parameter_bytes(t); }
+Bytes encode_parameter(const Policy& p) { return parameter_bytes(p); }
+Bytes encode_parameter(const PoolElement& pe) { return parameter_bytes(pe); }
+
 std::optional<OperationError> error_reply(const DecodeError& e,
                                           std::span<const std::uint8_t> bytes) {
   if (!e.cause) return std::nullopt;

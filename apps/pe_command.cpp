@@ -66,7 +66,7 @@ struct Options {
   std::string reregistration_interval = "30s";
   std::string registration_life;  // default: 3 × the interval
   std::string transport = "auto";
-  std::string local = "127.0.0.1";
+  std::string local;  // empty: every address of the host (shell::every_address)
   std::string events;
   std::string log_level = "info";
   std::string capacity = "1e6";
@@ -394,7 +394,8 @@ int run(const Options& o, Context& ctx) {
   if (!policy) return usage("--policy: " + error);
   const auto choice = transport::parse_choice(o.transport);
   if (!choice) return usage("--transport: '" + o.transport + "' (auto, sctp, tcp)");
-  const auto local = transport::parse_endpoint(o.local, 0, &error);
+  const auto local = o.local.empty() ? shell::every_address(registrars)
+                                     : transport::parse_endpoint(o.local, 0, &error);
   if (!local) return usage("--local: " + error);
   if (o.count < 1) return usage("--count: at least 1");
   if (!o.control.empty() && o.control != "stdin") return usage("--control: only 'stdin'");
@@ -643,8 +644,9 @@ void add_pe_command(CLI::App& app, Context& ctx) {
                   "auto|sctp|tcp: auto takes SCTP when the kernel has it")
       ->capture_default_str();
   cmd->add_option("--local", o->local,
-                  "User transport addresses ADDR[,ADDR...] (a free port; TCP uses the first)")
-      ->capture_default_str();
+                  "User transport addresses ADDR[,ADDR...] (a free port; TCP uses the first); "
+                  "default: every address of the host, connections leaving from the address "
+                  "the kernel routes by");
   cmd->add_option("--capacity", o->capacity,
                   "Calculations per second, shared by the jobs; a distribution (exp:1e6, "
                   "uniform:1e6,4e6) gives each member its own draw")

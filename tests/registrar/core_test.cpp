@@ -1087,6 +1087,22 @@ TEST_F(RegistrarMalformed, MissingParameterIsInvalidValues) {
   EXPECT_EQ(c->code, CauseCode::invalid_values);
 }
 
+// A parameter missing inside a Pool Element: the Pool Element is the offending parameter
+// an Invalid Values cause carries (RFC 5354), not nothing.
+TEST_F(RegistrarMalformed, PoolElementWithoutItsPolicyIsEchoed) {
+  const Bytes pe = hex("000a 0020 00000001 00000000 00007530"
+                       "  0004 0010 1388 0000 0001 0008 0a000001");  // no policy
+  Bytes m = hex("0100 002c  0009 0005 70000000");  // REGISTRATION, Pool Handle "p"
+  m.insert(m.end(), pe.begin(), pe.end());
+  h.raw(kPu, m, at(1));
+  const auto c = error_cause();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->code, CauseCode::invalid_values);
+  EXPECT_EQ(c->info, pe);
+  EXPECT_NE(h.event("error_sent")["reason"].get<std::string>().find("lacks its"),
+            std::string::npos);
+}
+
 TEST_F(RegistrarMalformed, UnknownTypeIsUnrecognizedMessageEchoed) {
   const Bytes m = {0x7f, 0x00, 0x00, 0x08, 0xca, 0xfe, 0xba, 0xbe};
   h.raw(kPu, m, at(1));

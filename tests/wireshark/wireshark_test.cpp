@@ -18,10 +18,10 @@
 // with registrations refused for every reason it has (inconsistent policy, inconsistent
 // transport type, inconsistent data/control configuration, registration life, an
 // unverifiable address), a deregistration from a foreign connection, an unknown pool
-// handle, a rate-limited resolution and a message a registrar does not take; every
-// request and every answer goes into the capture. Each error cause must carry what
-// RFC 5354 says (the offending parameter, the offending message, or nothing), or
-// Wireshark marks the frame malformed.
+// handle, a rate-limited resolution, a message a registrar does not take and a Pool Element
+// without its policy; every request and every answer goes into the capture. Each error
+// cause must carry what RFC 5354 says (the offending parameter, the offending message, or
+// nothing), or Wireshark marks the frame malformed.
 //
 // Skips (GTEST_SKIP) when tshark, text2pcap or the checker is missing, unless
 // RSPLAB_REQUIRE_WIRESHARK=1, which makes that a failure (CI sets it: setup.sh installs
@@ -383,6 +383,13 @@ Conversation registrar_conversation() {
   send(pu, asap::HandleResolution{"NoSuchPool", std::nullopt});               // unknown pool
   send(pu, asap::HandleResolution{"CalcAppPool", std::nullopt});              // rate limited
   send(pu, asap::CookieEcho{{1, 2, 3, 4}});                                   // not taken
+  // A Pool Element without its policy: Invalid Values carrying the Pool Element.
+  wire::Bytes no_policy = wire::encode(registration(8, P::round_robin, K::sctp, "10.0.0.1"));
+  no_policy.resize(no_policy.size() - 8);  // the policy (RR, 8 bytes) is last
+  no_policy[3] = static_cast<std::uint8_t>(no_policy[3] - 8);    // Message Length
+  no_policy[23] = static_cast<std::uint8_t>(no_policy[23] - 8);  // Pool Element Length (after
+                                                                  // the 16-byte Pool Handle)
+  exchange(pe, no_policy);
   return c;
 }
 
@@ -400,7 +407,8 @@ TEST_P(RegistrarConversation, EveryRefusalIsWellFormed) {
                                C::rejection_due_to_security,
                                C::unknown_pool_handle,
                                C::rejection_due_to_security,
-                               C::unrecognized_message};
+                               C::unrecognized_message,
+                               C::invalid_values};
   EXPECT_EQ(c.causes, want) << "the conversation no longer refuses each kind once";
   const std::string name = std::string("registrar_") +
                            (GetParam() == Transport::tcp ? "tcp" : "sctp");

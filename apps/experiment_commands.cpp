@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "agents/journal.hpp"
 #include "agents/remote.hpp"
@@ -83,6 +84,32 @@ std::string fault_text(const experiments::Run& r, const experiments::Fault& f) {
          std::to_string(sch.position) + "])";
   }
   return s;
+}
+
+// `rsplab plan --verbose`: each component group of a run with the command line the runner
+// gives it (experiments::registrar_args / pe_args / pu_args). A site's addresses and the
+// registrars' endpoints are only known while the run is set up: <SITE> and <registrars>
+// stand for them.
+void print_command_lines(const experiments::Run& r, std::ostream& out) {
+  const auto line = [&](const std::string& group, const std::string& site, const char* role,
+                        const std::vector<std::string>& args) {
+    out << "    " << group << " @" << site << ": rsplab " << role;
+    for (const auto& a : args) {
+      const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                           "0123456789-_.,:/%=+<>@") ==
+                                           std::string::npos;
+      out << ' ' << (plain ? a : "'" + a + "'");
+    }
+    out << "\n";
+  };
+  const std::string registrars = "<registrars>";
+  for (const auto& pr : r.registrars)
+    line(pr.name, pr.site, "registrar", experiments::registrar_args(r, pr, "<" + pr.site + ">"));
+  for (const auto& g : r.pes)
+    line(g.name, g.site, "pe", experiments::pe_args(r, g, "<" + g.site + ">", registrars));
+  for (const auto& g : r.pus)
+    line(g.name, g.site, "pu", experiments::pu_args(r, g, "<" + g.site + ">", registrars));
 }
 
 // What the machine offers against what the plan needs: warnings, or errors when needed.
@@ -225,6 +252,7 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
   {
     auto file = std::make_shared<std::string>();
     auto faults = std::make_shared<bool>(false);
+    auto verbose = std::make_shared<bool>(false);
     auto ssh_config = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(
         "plan", "Check an experiment file and print its runs, without starting anything");
@@ -232,13 +260,17 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
         "Checks the machine first (root for namespaces, SCTP, and each remote site over ssh:\n"
         "reached, its rsplab version, its clock offset), then prints each run (index,\n"
         "parameters, repetition, seed, number of faults, key) and the estimated time; with\n"
-        "--faults each run's faults too, the schedules' drawn from its seed.\n"
+        "--faults each run's faults too, the schedules' drawn from its seed; with --verbose\n"
+        "each component group's command line as the runner starts it (<SITE>: the site's\n"
+        "addresses, <registrars>: the registrars' ASAP endpoints, known at run time).\n"
         "Exit status: 0 valid; 1 valid but this machine cannot run it; 2 invalid (file:line:col).");
     cmd->add_option("file", *file, "Experiment file (YAML)")->required();
     cmd->add_flag("--faults", *faults, "List every run's faults in time order");
+    cmd->add_flag("-v,--verbose", *verbose,
+                  "Print each component group's resolved command-line arguments");
     cmd->add_option("--ssh-config", *ssh_config,
                     "Remote sites: ssh client configuration file (ssh -F; default: your own)");
-    cmd->callback([file, faults, ssh_config, &ctx] {
+    cmd->callback([file, faults, verbose, ssh_config, &ctx] {
       const auto plan = load(*file, ctx);
       if (!plan) return;
       const bool machine_ok = check_machine(*plan, ctx, false, *ssh_config, true);
@@ -254,6 +286,7 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
         ctx.out << " key=" << r.key.substr(0, 16) << "\n";
         if (*faults)
           for (const auto& f : r.faults) ctx.out << "    " << fault_text(r, f) << "\n";
+        if (*verbose) print_command_lines(r, ctx.out);
       }
       ctx.out << std::flush;
       if (!machine_ok) ctx.exit_code = kExitFailed;

@@ -38,6 +38,7 @@
 #include "apps/member.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
+#include "stack/common/policy_text.hpp"
 #include "stack/common/values.hpp"
 #include "stack/session/pe_core.hpp"
 #include "stack/session/pe_service.hpp"
@@ -65,7 +66,7 @@ struct Options {
   std::string reregistration_interval = "30s";
   std::string registration_life;  // default: 3 × the interval
   std::string transport = "auto";
-  std::string local = "127.0.0.1";
+  std::string local;  // empty: every address of the host (shell::every_address)
   std::string events;
   std::string log_level = "info";
   std::string capacity = "1e6";
@@ -89,61 +90,7 @@ using shell::to_endpoint;
 
 using shell::split;
 
-bool is_fraction_field(wire::PolicyField f) {
-  return f == wire::PolicyField::load || f == wire::PolicyField::load_degradation ||
-         f == wire::PolicyField::load_dpf || f == wire::PolicyField::weight_dpf;
-}
-
-// "NAME" or "NAME:V1[,V2...]" (values in the policy's field order; fractions as 0..1 or
-// N%; weight, priority, distance as whole numbers).
-std::optional<wire::Policy> parse_policy(const std::string& text, std::string* error) {
-  const auto colon = text.find(':');
-  const std::string name = text.substr(0, colon);
-  const wire::PolicyInfo* info = wire::policy_by_short_name(name);
-  if (!info) {
-    std::string names;
-    for (const auto& p : wire::all_policies()) names += (names.empty() ? "" : ", ") + std::string(p.short_name);
-    *error = "unknown policy '" + name + "' (" + names + ")";
-    return std::nullopt;
-  }
-  wire::Policy p;
-  p.type = info->type;
-  if (colon == std::string::npos) return p;
-  const auto values = split(text.substr(colon + 1), ',');
-  if (values.size() > info->field_count) {
-    *error = "policy " + name + " takes at most " + std::to_string(info->field_count) + " values";
-    return std::nullopt;
-  }
-  for (std::size_t k = 0; k < values.size(); ++k) {
-    const wire::PolicyField f = info->fields[k];
-    std::string v = values[k];
-    const std::string fname(wire::field_name(f));
-    try {
-      if (is_fraction_field(f)) {
-        bool pct = !v.empty() && v.back() == '%';
-        if (pct) v.pop_back();
-        std::size_t used = 0;
-        double d = std::stod(v, &used);
-        if (used != v.size()) throw std::invalid_argument("");
-        if (pct) d /= 100.0;
-        if (!(d >= 0.0 && d <= 1.0)) throw std::out_of_range("");
-        wire::set_policy_field(
-            p, f, static_cast<std::uint32_t>(std::llround(d * double{wire::kFractionOne})));
-      } else {
-        std::size_t used = 0;
-        const unsigned long long n = std::stoull(v, &used, 0);
-        if (used != v.size() || n > 0xffffffffULL) throw std::out_of_range("");
-        wire::set_policy_field(p, f, static_cast<std::uint32_t>(n));
-      }
-    } catch (const std::exception&) {
-      *error = "policy " + name + ": bad " + fname + " '" + values[k] + "'" +
-               (is_fraction_field(f) ? " (a fraction 0..1 or a percentage like 5%)"
-                                     : " (a whole number)");
-      return std::nullopt;
-    }
-  }
-  return p;
-}
+using rserpool::values::parse_policy;
 
 // ASAP server announces (RFC 5352 §3.10) on one UDP socket: a multicast group (joined; the
 // port shared with reuse_address) or a unicast address. Each announce goes to `announced`
@@ -464,7 +411,8 @@ int run(const Options& o, Context& ctx) {
   if (!policy) return usage("--policy: " + error);
   const auto choice = transport::parse_choice(o.transport);
   if (!choice) return usage("--transport: '" + o.transport + "' (auto, sctp, tcp)");
-  const auto local = transport::parse_endpoint(o.local, 0, &error);
+  const auto local = o.local.empty() ? shell::every_address(registrars)
+                                     : transport::parse_endpoint(o.local, 0, &error);
   if (!local) return usage("--local: " + error);
   if (o.count < 1) return usage("--count: at least 1");
   if (!o.control.empty() && o.control != "stdin") return usage("--control: only 'stdin'");
@@ -713,8 +661,9 @@ void add_pe_command(CLI::App& app, Context& ctx) {
                   "auto|sctp|tcp: auto takes SCTP when the kernel has it")
       ->capture_default_str();
   cmd->add_option("--local", o->local,
-                  "User transport addresses ADDR[,ADDR...] (a free port; TCP uses the first)")
-      ->capture_default_str();
+                  "User transport addresses ADDR[,ADDR...] (a free port; TCP uses the first); "
+                  "default: every address of the host, connections leaving from the address "
+                  "the kernel routes by");
   cmd->add_option("--capacity", o->capacity,
                   "Calculations per second, shared by the jobs; a distribution (exp:1e6, "
                   "uniform:1e6,4e6) gives each member its own draw")

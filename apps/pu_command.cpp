@@ -442,7 +442,9 @@ void add_pu_command(CLI::App& app, Context& ctx) {
                   "auto|sctp|tcp towards registrars; PEs are reached over what they registered "
                   "unless tcp or sctp is forced")
       ->capture_default_str();
-  cmd->add_option("--local", o->local, "Local addresses ADDR[,ADDR...] to bind (SCTP)");
+  cmd->add_option("--local", o->local,
+                  "Local addresses ADDR[,ADDR...] to bind (SCTP); default: every address of "
+                  "the host, connections leaving from the address the kernel routes by");
   cmd->add_option("--count", o->count, "Host N independent PUs in this process")
       ->capture_default_str();
   cmd->add_option("--control", o->control,

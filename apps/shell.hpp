@@ -110,6 +110,23 @@ inline std::optional<std::vector<rserpool::transport::Endpoint>> parse_registrar
   return out;
 }
 
+// Where a component binds when --local is left out: every address of the host, as
+// RSPLIB's components do, i.e. the wildcard of the registrars' family (IPv4 unless every
+// registrar given is IPv6). Connections then leave from the address the kernel routes by
+// (SCTP: an association over every address); a PE advertises the wildcard, which its
+// registrar takes for the addresses it sees on the connection (the ones it can verify).
+inline rserpool::transport::Endpoint every_address(
+    const std::vector<rserpool::transport::Endpoint>& registrars) {
+  const bool v6 = !registrars.empty() &&
+                  std::all_of(registrars.begin(), registrars.end(), [](const auto& r) {
+                    return !r.addresses.empty() && r.addresses.front().is_v6();
+                  });
+  rserpool::transport::Endpoint e;
+  e.addresses.push_back(v6 ? rserpool::transport::Address(boost::asio::ip::address_v6::any())
+                           : rserpool::transport::Address(boost::asio::ip::address_v4::any()));
+  return e;
+}
+
 using Clock = std::chrono::steady_clock;
 
 // A duration option in whole milliseconds (a bare number is milliseconds); at least 1 ms

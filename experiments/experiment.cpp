@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "experiments/sha256.hpp"
+#include "stack/common/policy_text.hpp"
 #include "stack/common/values.hpp"
 #include "stack/wire/parameters.hpp"
 
@@ -273,64 +274,12 @@ std::string check_option(Kind kind, const std::string& text, std::string& arg) {
   return "?";
 }
 
-// `rsplab pe --policy`'s grammar (apps/pe_command.cpp parse_policy): NAME or
-// NAME:V1[,V2...], loads, degradations and DPFs as fractions 0..1 or N%, the other fields
-// whole numbers. Empty on success, else why not.
+// `rsplab pe --policy`'s grammar (stack/common/policy_text.hpp). Empty on success,
+// else why not.
 std::string check_policy(const std::string& text) {
-  const auto colon = text.find(':');
-  const std::string name = text.substr(0, colon);
-  const wire::PolicyInfo* info = wire::policy_by_short_name(name);
-  if (!info) {
-    std::string names;
-    for (const auto& p : wire::all_policies())
-      names += (names.empty() ? "" : ", ") + std::string(p.short_name);
-    return "unknown policy '" + name + "' (" + names + ")";
-  }
-  if (colon == std::string::npos) return {};
-  std::vector<std::string> parts;
-  std::string rest = text.substr(colon + 1);
-  for (;;) {
-    const auto comma = rest.find(',');
-    parts.push_back(rest.substr(0, comma));
-    if (comma == std::string::npos) break;
-    rest = rest.substr(comma + 1);
-  }
-  if (parts.size() > info->field_count) {
-    std::string fields;
-    for (std::size_t k = 0; k < info->field_count; ++k)
-      fields += (k ? ", " : "") + std::string(wire::field_name(info->fields[k]));
-    return "policy " + name + " takes at most " + std::to_string(info->field_count) + " value" +
-           (info->field_count == 1 ? "" : "s") +
-           (fields.empty() ? std::string() : " (" + fields + ")") + ", not " +
-           std::to_string(parts.size());
-  }
-  for (std::size_t k = 0; k < parts.size(); ++k) {
-    const wire::PolicyField f = info->fields[k];
-    const bool fraction = f == wire::PolicyField::load || f == wire::PolicyField::load_degradation ||
-                          f == wire::PolicyField::load_dpf || f == wire::PolicyField::weight_dpf;
-    std::string v = parts[k];
-    bool ok = false;
-    if (fraction) {
-      const bool pct = !v.empty() && v.back() == '%';
-      if (pct) v.pop_back();
-      double d = 0;
-      const auto r = std::from_chars(v.data(), v.data() + v.size(), d);
-      if (!v.empty() && r.ec == std::errc() && r.ptr == v.data() + v.size()) {
-        if (pct) d /= 100.0;
-        ok = d >= 0.0 && d <= 1.0;
-      }
-    } else if (!v.empty() && std::isdigit(static_cast<unsigned char>(v[0]))) {
-      char* end = nullptr;
-      errno = 0;
-      const unsigned long long n = std::strtoull(v.c_str(), &end, 0);
-      ok = errno == 0 && end == v.c_str() + v.size() && n <= 0xffffffffULL;
-    }
-    if (!ok)
-      return "policy " + name + ": bad " + std::string(wire::field_name(f)) + " '" + parts[k] +
-             "'" +
-             (fraction ? " (a fraction 0..1 or a percentage like 5%)" : " (a whole number)");
-  }
-  return {};
+  std::string error;
+  if (values::parse_policy(text, &error)) return {};
+  return error;
 }
 
 // ---- names and addresses ----------------------------------------------------------------

@@ -850,13 +850,9 @@ class Driver {
     }
 
     // Registrars: wait for their ASAP endpoints.
-    const std::string transport = r.transport;
     for (const auto& pr : r.registrars) {
-      const std::string addrs = join(sites_[pr.site], ",");
-      std::vector<std::string> args = {"--transport", transport, "--asap", addrs + ":0",
-                                       "--enrp", addrs + ":0"};
-      args.insert(args.end(), pr.args.begin(), pr.args.end());
-      start_component(pr.site, pr.name, "registrar", args);
+      start_component(pr.site, pr.name, "registrar",
+                      registrar_args(r, pr, join(sites_[pr.site], ",")));
     }
     std::vector<std::string> registrar_list;
     for (const auto& pr : r.registrars) {
@@ -878,13 +874,8 @@ class Driver {
     // PEs: every one registered starts the run's clock.
     std::size_t pe_total = 0;
     for (const auto& g : r.pes) {
-      std::vector<std::string> args = {
-          "--registrar", registrars, "--pool", g.pool, "--policy", g.policy,
-          "--count", std::to_string(g.count), "--local", join(sites_[g.site], ","),
-          "--transport", transport, "--seed",
-          std::to_string((r.seed ^ name_hash(g.name)) | 1), "--control", "stdin"};
-      args.insert(args.end(), g.args.begin(), g.args.end());
-      Component& c = start_component(g.site, g.name, "pe", args);
+      Component& c = start_component(g.site, g.name, "pe",
+                                     pe_args(r, g, join(sites_[g.site], ","), registrars));
       c.pool = g.pool;
       c.policy = g.policy;
       pe_total += g.count;
@@ -919,13 +910,8 @@ class Driver {
     begin_run(r, unix_us());
     const auto runtime = r.warmup + r.duration;
     for (const auto& g : r.pus) {
-      std::vector<std::string> args = {
-          "--registrar", registrars, "--pool", g.pool, "--count", std::to_string(g.count),
-          "--local", join(sites_[g.site], ","), "--transport", transport, "--seed",
-          std::to_string((r.seed ^ name_hash(g.name)) | 1), "--name", g.name, "--runtime",
-          ms_text(runtime), "--control", "stdin"};
-      args.insert(args.end(), g.args.begin(), g.args.end());
-      Component& c = start_component(g.site, g.name, "pu", args);
+      Component& c = start_component(g.site, g.name, "pu",
+                                     pu_args(r, g, join(sites_[g.site], ","), registrars));
       c.pool = g.pool;
     }
 
@@ -1800,6 +1786,36 @@ int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out, 
   if (options.jobs > 1) return run_side_by_side(plan, options, out, err);
   Driver d(plan, options, out, err);
   return d.run();
+}
+
+std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,
+                                        const std::string& addresses) {
+  std::vector<std::string> args = {"--transport", r.transport, "--asap", addresses + ":0",
+                                   "--enrp", addresses + ":0"};
+  args.insert(args.end(), pr.args.begin(), pr.args.end());
+  return args;
+}
+
+std::vector<std::string> pe_args(const Run& r, const PeGroup& g, const std::string& addresses,
+                                 const std::string& registrars) {
+  std::vector<std::string> args = {
+      "--registrar", registrars, "--pool", g.pool, "--policy", g.policy,
+      "--count", std::to_string(g.count), "--local", addresses,
+      "--transport", r.transport, "--seed",
+      std::to_string((r.seed ^ name_hash(g.name)) | 1), "--control", "stdin"};
+  args.insert(args.end(), g.args.begin(), g.args.end());
+  return args;
+}
+
+std::vector<std::string> pu_args(const Run& r, const PuGroup& g, const std::string& addresses,
+                                 const std::string& registrars) {
+  std::vector<std::string> args = {
+      "--registrar", registrars, "--pool", g.pool, "--count", std::to_string(g.count),
+      "--local", addresses, "--transport", r.transport, "--seed",
+      std::to_string((r.seed ^ name_hash(g.name)) | 1), "--name", g.name, "--runtime",
+      ms_text(r.warmup + r.duration), "--control", "stdin"};
+  args.insert(args.end(), g.args.begin(), g.args.end());
+  return args;
 }
 
 }  // namespace rsplab::experiments

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "experiments/experiment.hpp"
 
@@ -57,5 +58,16 @@ struct RunnerOptions {
 // above.
 int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
              std::ostream& err);
+
+// The arguments after `rsplab registrar|pe|pu` the runner gives each component group of
+// run `r`: `addresses` the site's addresses (a comma list, known once its namespace
+// exists), `registrars` the registrars' ASAP endpoints (known once they listen).
+// `rsplab plan --verbose` prints them with placeholders for those two.
+std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,
+                                        const std::string& addresses);
+std::vector<std::string> pe_args(const Run& r, const PeGroup& g, const std::string& addresses,
+                                 const std::string& registrars);
+std::vector<std::string> pu_args(const Run& r, const PuGroup& g, const std::string& addresses,
+                                 const std::string& registrars);
 
 }  // namespace rsplab::experiments

@@ -205,15 +205,41 @@ bool Core::address_filter(const Connection& c, wire::Transport& t) const {
   return true;
 }
 
+namespace {
+
+// The registration / reregistration event: what the registrar now holds of the PE.
+json registration_event(ConnId conn, const wire::PoolHandle& pool, const wire::PoolElement& pe,
+                        const std::vector<wire::Address>& advertised, bool added) {
+  const auto* info = wire::policy_info(pe.policy.type);
+  json ev = {{"event", added ? "registration" : "reregistration"},
+             {"conn", conn},
+             {"pool", wire::show_handle(pool)},
+             {"pe", wire::hex_id(pe.identifier)},
+             {"policy", info->short_name},
+             {"transport", pe.user_transport.kind == wire::TransportKind::sctp ? "sctp" : "tcp"},
+             {"port", pe.user_transport.port},
+             {"addresses", addresses_json(pe.user_transport.addresses)},
+             {"registration_life_ms", pe.registration_life}};
+  if (advertised.size() != pe.user_transport.addresses.size())
+    ev["addresses_advertised"] = addresses_json(advertised);
+  for (std::size_t i = 0; i < info->field_count; ++i)
+    ev[json_key(wire::field_name(info->fields[i]))] = wire::policy_field(pe.policy, info->fields[i]);
+  return ev;
+}
+
+}  // namespace
+
 void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, TimePoint now,
                            Actions& out) {
   wire::PoolElement& pe = m.pool_element;
-  const auto reject = [&](wire::CauseCode code, std::string why) {
+  // `info` is the cause's information as RFC 5354 has it: the offending parameter for
+  // Invalid Values, Inconsistent Pooling Policy and Inconsistent Transport Type.
+  const auto reject = [&](wire::CauseCode code, wire::Bytes info, std::string why) {
     asap::RegistrationResponse r;
     r.reject = true;
     r.pool_handle = m.pool_handle;
     r.pe_identifier = pe.identifier;
-    r.error = cause(code);
+    r.error = cause(code, std::move(info));
     send(conn, r, out);
     out.events.push_back({{"event", "registration_rejected"},
                           {"conn", conn},
@@ -223,13 +249,16 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
                           {"reason", std::move(why)}});
   };
   if (const auto known = hs_.find(m.pool_handle, pe.identifier); known && stale(conn, *known))
-    return reject(wire::CauseCode::rejection_due_to_security,
+    return reject(wire::CauseCode::rejection_due_to_security, {},
                   "stale: the PE registered over a newer connection since");
   if (pe.registration_life <= 0)
-    return reject(wire::CauseCode::invalid_values, "registration life must be positive");
+    return reject(wire::CauseCode::invalid_values, wire::encode_parameter(pe),
+                  "registration life must be positive");
+  if (auto conflict = transport_conflict(m.pool_handle, pe.user_transport))
+    return reject(conflict->code, std::move(conflict->info), std::move(conflict->why));
   const auto advertised = pe.user_transport.addresses;
   if (!address_filter(c, pe.user_transport))
-    return reject(wire::CauseCode::invalid_values,
+    return reject(wire::CauseCode::invalid_values, wire::encode_parameter(pe.user_transport),
                   "no advertised address is verifiable on the connection at scope " +
                       std::string(scope_name(config_.min_address_scope)) + " or wider");
   pe.home_server = config_.identifier;
@@ -247,10 +276,13 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
   switch (reg.outcome) {
     case handlespace::Handlespace::Outcome::inconsistent_policy:
       return reject(wire::CauseCode::inconsistent_pooling_policy,
+                    wire::encode_parameter(pe.policy),
                     "the pool's policy is " +
                         std::string(wire::policy_info(*hs_.pool_policy(m.pool_handle))->name));
     case handlespace::Handlespace::Outcome::unknown_policy:
-      return reject(wire::CauseCode::invalid_values, "unknown policy");
+      // Not from the wire (the codec refuses an unknown policy type itself, echoing it).
+      return reject(wire::CauseCode::invalid_values, wire::encode_parameter(pe.policy),
+                    "unknown policy");
     case handlespace::Handlespace::Outcome::added:
     case handlespace::Handlespace::Outcome::updated: break;
   }
@@ -269,21 +301,28 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
   r.pool_handle = m.pool_handle;
   r.pe_identifier = pe.identifier;
   send(conn, r, out);
-  const auto* info = wire::policy_info(pe.policy.type);
-  json ev = {{"event", added ? "registration" : "reregistration"},
-             {"conn", conn},
-             {"pool", wire::show_handle(m.pool_handle)},
-             {"pe", wire::hex_id(pe.identifier)},
-             {"policy", info->short_name},
-             {"transport", pe.user_transport.kind == wire::TransportKind::sctp ? "sctp" : "tcp"},
-             {"port", pe.user_transport.port},
-             {"addresses", addresses_json(pe.user_transport.addresses)},
-             {"registration_life_ms", pe.registration_life}};
-  if (advertised.size() != pe.user_transport.addresses.size())
-    ev["addresses_advertised"] = addresses_json(advertised);
-  for (std::size_t i = 0; i < info->field_count; ++i)
-    ev[json_key(wire::field_name(info->fields[i]))] = wire::policy_field(pe.policy, info->fields[i]);
-  out.events.push_back(std::move(ev));
+  out.events.push_back(registration_event(conn, m.pool_handle, pe, advertised, added));
+}
+
+// A pool's transport type and data/control configuration are set by its first PE, as
+// its policy is (RSPLIB does the same): a PE whose user transport differs is refused,
+// with Inconsistent Transport Type (the offending transport parameter as information)
+// or Inconsistent Data/Control Configuration (no information).
+std::optional<Core::Conflict> Core::transport_conflict(const wire::PoolHandle& pool,
+                                                       const wire::Transport& t) const {
+  const auto members = hs_.members(pool);
+  if (members.empty()) return std::nullopt;
+  const wire::Transport& first = hs_.entry(members.front()).element.user_transport;
+  if (t.kind != first.kind)
+    return Conflict{wire::CauseCode::inconsistent_transport_type, wire::encode_parameter(t),
+                    "the pool's transport is " +
+                        std::string(wire::parameter_name(static_cast<std::uint16_t>(first.kind)))};
+  if (t.use != first.use)
+    return Conflict{wire::CauseCode::inconsistent_data_control_configuration, {},
+                    std::string("the pool's transport use is ") +
+                        (first.use == wire::TransportUse::data_only ? "data only"
+                                                                    : "data plus control")};
+  return std::nullopt;
 }
 
 // Only the connection a PE registered over may deregister it (or ack its keep-alives):

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -132,6 +133,15 @@ class Core {
   void send_error(ConnId conn, wire::Protocol protocol, const wire::OperationError& e,
                   std::string_view why, Actions& out);
   bool address_filter(const Connection& c, wire::Transport& t) const;
+  // A registration refused for what the pool already is: the cause, its information
+  // and the reason for the event.
+  struct Conflict {
+    wire::CauseCode code;
+    wire::Bytes info;
+    std::string why;
+  };
+  std::optional<Conflict> transport_conflict(const wire::PoolHandle& pool,
+                                             const wire::Transport& t) const;
 
   Config config_;
   handlespace::Handlespace hs_;

@@ -399,13 +399,15 @@ class Walker {
     }
   }
 
+  // The container is a parameter (not the message): a parameter missing from it makes
+  // the container the offending parameter, which an Invalid Values cause carries.
+  void within(const Tlv& container) { container_ = container; }
+
   // The next parameter, which must be of type `want`.
   bool expect(ParamType want, Tlv& out) {
     std::optional<Tlv> t;
     if (!peek(t)) return false;
-    if (!t)
-      return d_.fail(Errc::missing_parameter, end_, 0, CauseCode::invalid_values,
-                     what_ + " lacks its " + describe_param(code(want)));
+    if (!t) return missing(what_ + " lacks its " + describe_param(code(want)));
     if (t->type != code(want))
       return d_.invalid(*t, Errc::unexpected_parameter,
                         describe_param(t->type) + " where " + what_ + " needs its " +
@@ -433,6 +435,14 @@ class Walker {
     return true;
   }
 
+  // A mandatory parameter is not there: the container parameter is what is wrong (in the
+  // message itself there is no parameter to name: the error points at its end).
+  bool missing(std::string detail) {
+    if (container_) return d_.invalid(*container_, Errc::missing_parameter, std::move(detail));
+    return d_.fail(Errc::missing_parameter, end_, 0, CauseCode::invalid_values,
+                   std::move(detail));
+  }
+
   static std::size_t padded(std::size_t length) { return (length + 3) & ~std::size_t{3}; }
   void advance(const Tlv& t) { pos_ = t.offset + padded(t.length); }
   Decoder& decoder() { return d_; }
@@ -443,6 +453,7 @@ class Walker {
   std::size_t end_;
   std::size_t pad_end_;
   std::string what_;
+  std::optional<Tlv> container_;
 };
 
 bool fixed_length(Decoder& d, const Tlv& t, std::size_t want) {
@@ -558,11 +569,10 @@ bool get_pool_element(Decoder& d, const Tlv& t, PoolElement& out) {
   out.home_server = d.u32(t.value() + 4);
   out.registration_life = static_cast<std::int32_t>(d.u32(t.value() + 8));
   Walker w(d, t.value() + 12, t.end(), "Pool Element");
+  w.within(t);
   std::optional<Tlv> p;
   if (!w.peek(p)) return false;
-  if (!p)
-    return d.fail(Errc::missing_parameter, t.end(), 0, CauseCode::invalid_values,
-                  "Pool Element lacks its user transport");
+  if (!p) return w.missing("Pool Element lacks its user transport");
   w.advance(*p);
   if (!get_transport(d, *p, out.user_transport)) return false;
   Tlv pol;
@@ -583,11 +593,10 @@ bool get_server_information(Decoder& d, const Tlv& t, ServerInformation& out) {
   out = ServerInformation{};
   out.server_id = d.u32(t.value());
   Walker w(d, t.value() + 4, t.end(), "Server Information");
+  w.within(t);
   std::optional<Tlv> p;
   if (!w.peek(p)) return false;
-  if (!p)
-    return d.fail(Errc::missing_parameter, t.end(), 0, CauseCode::invalid_values,
-                  "Server Information lacks its server transport");
+  if (!p) return w.missing("Server Information lacks its server transport");
   w.advance(*p);
   return get_transport(d, *p, out.transport) && w.finish();
 }
@@ -895,6 +904,21 @@ Bytes encode(const enrp::Message& m) {
   encode(m, out);
   return out;
 }
+
+namespace {
+template <class P>
+Bytes parameter_bytes(const P& p) {
+  Bytes out;
+  Writer w(out);
+  put(w, p);
+  if (!w.ok()) out.clear();
+  return out;
+}
+}  // namespace
+
+Bytes encode_parameter(const Transport& t) { return parameter_bytes(t); }
+Bytes encode_parameter(const Policy& p) { return parameter_bytes(p); }
+Bytes encode_parameter(const PoolElement& pe) { return parameter_bytes(pe); }
 
 std::optional<OperationError> error_reply(const DecodeError& e,
                                           std::span<const std::uint8_t> bytes) {

@@ -201,6 +201,13 @@ bool encode(const enrp::Message& m, Bytes& out);
 Bytes encode(const asap::Message& m);  // empty when it does not fit
 Bytes encode(const enrp::Message& m);
 
+// One parameter as a TLV with its pad, as it would appear inside a message: the
+// offending parameter an error cause carries (RFC 5354: Invalid Values, Inconsistent
+// Pooling Policy, Inconsistent Transport Type). Empty when it does not encode.
+Bytes encode_parameter(const Transport& t);
+Bytes encode_parameter(const Policy& p);
+Bytes encode_parameter(const PoolElement& pe);
+
 // The Operation Error that answers a failed decode of `bytes` (the offending parameter
 // or message as cause information); nullopt when the error says discard silently.
 std::optional<OperationError> error_reply(const DecodeError& e,

@@ -385,6 +385,46 @@ TEST(Cli, PeAndPuHelpListEveryOptionWithItsDefault) {
     EXPECT_NE(pu.out.find(want), std::string::npos) << want << " in\n" << pu.out;
 }
 
+// `rsplab plan --verbose` prints each group's command line as the runner builds it: the
+// file's options resolved for each sweep point, the seed per group, the run's transport.
+TEST(Cli, PlanVerbosePrintsEachGroupsResolvedArguments) {
+  TempDir dir;
+  const fs::path file = dir.path() / "e.yaml";
+  {
+    std::ofstream f(file);
+    f << "name: verbose\nduration: 10s\nseed: 7\ntransport: tcp\n"
+         "sites:\n  a: { isps: [x] }\n"
+         "registrars:\n  - { site: a, max-bad-pe-reports: 2 }\n"
+         "pools:\n  P:\n    policy: $policy\n"
+         "    pes:\n      - { site: a, count: 3, capacity: 2e6 }\n"
+         "    pus:\n      - { site: a, count: 4, job-size: 'exp:1e6', interval: exp:2s }\n"
+         "sweep:\n  policy: [lu, 'wrand:5']\n";
+  }
+  const Outcome r = rsplab({"plan", file.string(), "--verbose"});
+  EXPECT_NE(r.status, 2) << r.err;  // 1 is fine: this machine may not run it
+  EXPECT_NE(r.out.find("    pr0 @a: rsplab registrar --transport tcp --asap <a>:0 --enrp <a>:0"
+                       " --max-bad-pe-reports 2\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    P/pe0 @a: rsplab pe --registrar <registrars> --pool P --policy lu"
+                       " --count 3 --local <a> --transport tcp --seed "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("--policy wrand:5 --count 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" --control stdin --capacity 2e6\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("    P/pu0 @a: rsplab pu --registrar <registrars> --pool P --count 4"
+                       " --local <a> --transport tcp --seed "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(" --name P/pu0 --runtime 10000ms --control stdin --job-size exp:1e6"
+                       " --interval exp:2s\n"),
+            std::string::npos)
+      << r.out;
+  // Without --verbose: no command lines.
+  const Outcome quiet = rsplab({"plan", file.string()});
+  EXPECT_EQ(quiet.out.find("rsplab pe "), std::string::npos) << quiet.out;
+}
+
 TEST(Cli, PeAndPuBadValuesAreUsageErrorsNamingTheOption) {
   const std::vector<std::string> pe = {"pe", "--registrar", "127.0.0.1:1", "--pool", "p"};
   const std::vector<std::string> pu = {"pu", "--registrar", "127.0.0.1:1", "--pool", "p"};
@@ -395,6 +435,8 @@ TEST(Cli, PeAndPuBadValuesAreUsageErrorsNamingTheOption) {
       {{"--cookie-max-time", "5 parsecs"}, "--cookie-max-time"},
       {{"--shutdown-cookie-probability", "1.5"}, "--shutdown-cookie-probability"},
       {{"--policy", "fastest"}, "--policy"},
+      {{"--policy", "wrand"}, "needs a Weight"},  // no default weight: 0 is never selected
+      {{"--policy", "wrr"}, "needs a Weight"},
       {{"--count", "0"}, "--count"},
       {{"--control", "tcp"}, "--control"},
   };

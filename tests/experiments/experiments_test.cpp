@@ -719,7 +719,7 @@ TEST(Selection, RandomIsDrawnFromTheRunSeedTheSameForEveryPolicy) {
       .add("  - { at: 2s, stop: { group: P/pe0, count: 3 }, for: 1s }")
       .add("  - { at: 4s, kill: { group: P/pe0, count: 7 } }")
       .add("sweep:")
-      .add("  policy: [rr, lu, wrand]");
+      .add("  policy: [rr, lu, 'wrand:1']");
   const Plan plan = parse(d.text());
   ASSERT_EQ(plan.runs.size(), 18u);
   std::set<std::string> draws;
@@ -830,6 +830,15 @@ TEST(Errors, UnknownPolicyAndBadPolicyValues) {
   EXPECT_ERROR_AT(Doc().set(10, "    policy: lru").text(), 10, 13, "unknown policy 'lru'");
   EXPECT_ERROR_AT(Doc().set(10, "    policy: rr:1").text(), 10, 13, "takes at most 0 values");
   EXPECT_ERROR_AT(Doc().set(10, "    policy: wrand:x").text(), 10, 13, "bad Weight 'x'");
+  // A weight has no default: a PE of weight 0 is never selected.
+  EXPECT_ERROR_AT(Doc().set(10, "    policy: wrand").text(), 10, 13,
+                  "policy wrand needs a Weight, a whole number (e.g. wrand:10)");
+  EXPECT_ERROR_AT(Doc().set(10, "    policy: wrr").text(), 10, 13, "policy wrr needs a Weight");
+  EXPECT_ERROR_AT(Doc().set(10, "    policy: wrand-dpf").text(), 10, 13,
+                  "policy wrand-dpf needs a Weight");
+  // An explicit 0 takes a PE out of selection on purpose: accepted.
+  EXPECT_EQ(parse(Doc().set(10, "    policy: 'wrand:0'").text()).runs.at(0).pes.at(0).policy,
+            "wrand:0");
   // A bad value in the sweep is reported at the sweep's value.
   Doc s;
   s.set(10, "    policy: $policy").add("sweep:").add("  policy: [lu, lru]");

@@ -39,6 +39,20 @@ const w::ErrorCause* only_cause(const std::optional<w::OperationError>& e) {
   return &e->causes[0];
 }
 
+// Golden bytes written by hand from RFC 5354 (TLVs: Type u16, Length u16, value, pad).
+Bytes hex(std::string_view text) {
+  Bytes out;
+  for (std::size_t i = 0; i + 1 < text.size();) {
+    if (text[i] == ' ') {
+      ++i;
+      continue;
+    }
+    out.push_back(static_cast<std::uint8_t>(std::stoul(std::string(text.substr(i, 2)), nullptr, 16)));
+    i += 2;
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // Scopes
 
@@ -147,6 +161,9 @@ TEST(RegistrarRegistration, TcpPeAdvertisingForeignAddressIsRejected) {
   const auto* c = only_cause(r->error);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->code, CauseCode::invalid_values);
+  // The offending parameter: the TCP transport as advertised (port 5000, data only,
+  // IPv4 10.0.1.2).
+  EXPECT_EQ(c->info, hex("0005 0010 1388 0000  0001 0008 0a000102"));
   json ev = h.event("registration_rejected");
   EXPECT_EQ(ev["cause"], "Invalid Values");
   EXPECT_EQ(ev["pool"], "p");
@@ -219,6 +236,8 @@ TEST(RegistrarRegistration, LoopbackRefusedAtDefaultMinimumScope) {
   const auto* c = only_cause(r->error);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->code, CauseCode::invalid_values);
+  // The SCTP transport as advertised: port 5000, data only, IPv4 127.0.0.1.
+  EXPECT_EQ(c->info, hex("0004 0010 1388 0000  0001 0008 7f000001"));
   EXPECT_NE(h.event("registration_rejected")["reason"].get<std::string>().find("site-local"),
             std::string::npos);
 }
@@ -288,6 +307,19 @@ TEST(RegistrarRegistration, NonPositiveRegistrationLifeIsRejected) {
     const auto* c = only_cause(r->error);
     ASSERT_TRUE(c);
     EXPECT_EQ(c->code, CauseCode::invalid_values);
+    // The offending parameter: the Pool Element whose Registration Life it is.
+    if (life == -1) {
+      EXPECT_EQ(c->info, hex("000a 0028 00000001 00000000 ffffffff"
+                             "  0004 0010 1388 0000 0001 0008 0a000001"
+                             "  0008 0008 00000001"));
+    }
+    ASSERT_GE(c->info.size(), 16u);
+    EXPECT_EQ(c->info[1], 0x0a);  // Pool Element
+    EXPECT_EQ(Bytes(c->info.begin() + 12, c->info.begin() + 16),
+              (Bytes{static_cast<std::uint8_t>(static_cast<std::uint32_t>(life) >> 24),
+                     static_cast<std::uint8_t>(static_cast<std::uint32_t>(life) >> 16),
+                     static_cast<std::uint8_t>(static_cast<std::uint32_t>(life) >> 8),
+                     static_cast<std::uint8_t>(life)}));
     EXPECT_EQ(h.event("registration_rejected")["cause"], "Invalid Values");
     EXPECT_EQ(h.core.handlespace().pe_count(), 0u);
   }
@@ -307,11 +339,66 @@ TEST(RegistrarRegistration, InconsistentPolicyIsRejected) {
   const auto* c = only_cause(r->error);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->code, CauseCode::inconsistent_pooling_policy);
+  // The offending policy parameter: Least Used, load 0.
+  EXPECT_EQ(c->info, hex("0008 000c 40000001 00000000"));
   json ev = h.event("registration_rejected");
   EXPECT_EQ(ev["cause"], "Inconsistent Pooling Policy");
   EXPECT_EQ(ev["pe"], "0x00000002");
   EXPECT_EQ(h.core.handlespace().pe_count(), 1u);
   EXPECT_TRUE(h.core.handlespace().find("p", 1));
+  EXPECT_FALSE(h.core.handlespace().find("p", 2));
+}
+
+// A pool's transport type is its first PE's: a TCP PE is refused from an SCTP pool with
+// the offending transport parameter, and the pool keeps serving its SCTP PE.
+TEST(RegistrarRegistration, InconsistentTransportTypeIsRejected) {
+  Harness h;
+  h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
+  h.register_ok(kPe, "p", PeSpec{.id = 1}, at(0));
+  h.core.opened(kPe2, tcp_peer("10.0.1.1"));
+  h.asap_in(kPe2,
+            registration("p", PeSpec{.id = 2, .kind = w::TransportKind::tcp,
+                                     .addresses = ips({"10.0.1.1"}), .port = 6000}),
+            at(1));
+  ASSERT_EQ(h.out.sends.size(), 1u);
+  const auto r = h.reply<asap::RegistrationResponse>(0, kPe2);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->reject);
+  EXPECT_EQ(r->pe_identifier, 2u);
+  const auto* c = only_cause(r->error);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->code, CauseCode::inconsistent_transport_type);
+  EXPECT_EQ(c->info, hex("0005 0010 1770 0000  0001 0008 0a000101"));
+  json ev = h.event("registration_rejected");
+  EXPECT_EQ(ev["cause"], "Inconsistent Transport Type");
+  EXPECT_NE(ev["reason"].get<std::string>().find("SCTP"), std::string::npos) << ev;
+  EXPECT_EQ(h.core.handlespace().pe_count(), 1u);
+  EXPECT_FALSE(h.core.handlespace().find("p", 2));
+  EXPECT_EQ(h.resolve(kPu, "p", at(2)), (std::vector<std::uint32_t>{1}));
+
+  // The pool goes with its last PE; then a TCP PE founds it anew.
+  h.asap_in(kPe, asap::Deregistration{"p", 1}, at(3));
+  h.register_ok(kPe2, "p", PeSpec{.id = 2, .kind = w::TransportKind::tcp,
+                                  .addresses = ips({"10.0.1.1"})}, at(4));
+}
+
+// Data only against data plus control in one pool: Inconsistent Data/Control
+// Configuration, which carries no information.
+TEST(RegistrarRegistration, InconsistentDataControlConfigurationIsRejected) {
+  Harness h;
+  h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
+  h.register_ok(kPe, "p", PeSpec{.id = 1}, at(0));
+  auto m = registration("p", PeSpec{.id = 2});
+  m.pool_element.user_transport.use = w::TransportUse::data_plus_control;
+  h.asap_in(kPe, m, at(1));
+  const auto r = h.reply<asap::RegistrationResponse>();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->reject);
+  const auto* c = only_cause(r->error);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->code, CauseCode::inconsistent_data_control_configuration);
+  EXPECT_TRUE(c->info.empty());
+  EXPECT_EQ(h.event("registration_rejected")["cause"], "Inconsistent Data/Control Configuration");
   EXPECT_FALSE(h.core.handlespace().find("p", 2));
 }
 
@@ -519,6 +606,7 @@ TEST(RegistrarDeregistration, OnlyThePesOwnConnectionMayDeregister) {
   const auto* c = only_cause(r->error);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->code, CauseCode::rejection_due_to_security);
+  EXPECT_TRUE(c->info.empty());  // RFC 5354: no cause-specific information
   EXPECT_EQ(h.event("deregistration_refused")["pe"], "0x00000005");
   EXPECT_TRUE(h.core.handlespace().find("p", 5));
 }
@@ -702,6 +790,7 @@ TEST(RegistrarHandleResolution, UnknownPoolHandle) {
   const auto* c = only_cause(r->error);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->code, CauseCode::unknown_pool_handle);
+  EXPECT_TRUE(c->info.empty());  // RFC 5354: no cause-specific information
   json ev = h.event("handle_resolution");
   EXPECT_EQ(ev["pool"], "unknown");
   EXPECT_EQ(ev["pes"], json::array());
@@ -1076,6 +1165,22 @@ TEST_F(RegistrarMalformed, MissingParameterIsInvalidValues) {
   const auto c = error_cause();
   ASSERT_TRUE(c);
   EXPECT_EQ(c->code, CauseCode::invalid_values);
+}
+
+// A parameter missing inside a Pool Element: the Pool Element is the offending parameter
+// an Invalid Values cause carries (RFC 5354), not nothing.
+TEST_F(RegistrarMalformed, PoolElementWithoutItsPolicyIsEchoed) {
+  const Bytes pe = hex("000a 0020 00000001 00000000 00007530"
+                       "  0004 0010 1388 0000 0001 0008 0a000001");  // no policy
+  Bytes m = hex("0100 002c  0009 0005 70000000");  // REGISTRATION, Pool Handle "p"
+  m.insert(m.end(), pe.begin(), pe.end());
+  h.raw(kPu, m, at(1));
+  const auto c = error_cause();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->code, CauseCode::invalid_values);
+  EXPECT_EQ(c->info, pe);
+  EXPECT_NE(h.event("error_sent")["reason"].get<std::string>().find("lacks its"),
+            std::string::npos);
 }
 
 TEST_F(RegistrarMalformed, UnknownTypeIsUnrecognizedMessageEchoed) {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "stack/wire/describe.hpp"
 #include "stack/wire/names.hpp"
@@ -25,6 +27,19 @@ std::string_view state_name(PeState s) {
 }
 
 namespace {
+
+// A pool's policy, transport type and data/control configuration are fixed by its first PE
+// (RFC 5354's Inconsistent ... causes): every registrar of the pool refuses the same, so
+// trying again or elsewhere cannot help. The stopped event's reason, or none.
+std::optional<std::string_view> permanent_refusal(wire::CauseCode code) {
+  switch (code) {
+    case wire::CauseCode::inconsistent_pooling_policy: return "inconsistent_pooling_policy";
+    case wire::CauseCode::inconsistent_transport_type: return "inconsistent_transport_type";
+    case wire::CauseCode::inconsistent_data_control_configuration:
+      return "inconsistent_data_control_configuration";
+    default: return std::nullopt;
+  }
+}
 
 json pr_json(std::optional<RegistrarIndex> i) { return i ? json(*i) : json(nullptr); }
 
@@ -233,7 +248,8 @@ void PeCore::on_registration_response(RegistrarIndex i, const asap::Registration
   if (m.reject) {
     const bool has_cause = m.error && !m.error->causes.empty();
     const wire::CauseCode code = has_cause ? m.error->causes[0].code : wire::CauseCode{};
-    const bool permanent = has_cause && code == wire::CauseCode::inconsistent_pooling_policy;
+    const auto permanent_reason = has_cause ? permanent_refusal(code) : std::nullopt;
+    const bool permanent = permanent_reason.has_value();
     out.events.push_back({{"event", "registration_rejected"},
                           {"pr", i},
                           {"pool", wire::show_handle(config_.pool_handle)},
@@ -242,7 +258,7 @@ void PeCore::on_registration_response(RegistrarIndex i, const asap::Registration
                           {"permanent", permanent}});
     if (permanent) {
       drop_connection(out);
-      return finish({{"event", "stopped"}, {"reason", "inconsistent_pooling_policy"}}, out);
+      return finish({{"event", "stopped"}, {"reason", *permanent_reason}}, out);
     }
     return fail_over(i, "rejected", now, out, /*delay=*/true);
   }

@@ -246,6 +246,29 @@ TEST(PeCoreReject, InconsistentPoolingPolicyIsPermanent) {
   EXPECT_TRUE(h.out.ops.empty());
 }
 
+// The other two causes a pool's first PE fixes end the PE as well; a refusal the PE can
+// outlive (here: the registrar's security rejection) fails over instead.
+TEST(PeCoreReject, InconsistentTransportOrDataControlIsPermanentOthersFailOver) {
+  for (const auto& [code, reason] :
+       {std::pair{CauseCode::inconsistent_transport_type, "inconsistent_transport_type"},
+        std::pair{CauseCode::inconsistent_data_control_configuration,
+                  "inconsistent_data_control_configuration"}}) {
+    Harness h;
+    h.start(at(0));
+    h.connected(0, at(0));
+    h.in(0, reject(code), at(10));
+    EXPECT_EQ(h.event("stopped")["reason"], reason);
+    EXPECT_EQ(h.core.state(), PeState::done);
+    EXPECT_EQ(h.deadline_ms(), std::nullopt);
+  }
+  Harness h;
+  h.start(at(0));
+  h.connected(0, at(0));
+  h.in(0, reject(CauseCode::rejection_due_to_security), at(10));
+  EXPECT_EQ(h.event("registration_rejected")["permanent"], false);
+  EXPECT_NE(h.core.state(), PeState::done);
+}
+
 // ---------------------------------------------------------------------------------------
 // Failover
 

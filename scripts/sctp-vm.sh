@@ -65,6 +65,7 @@ fetch_kernel() {
   fi
   mkdir -p "$STATE/download"
   rm -f "$STATE"/download/*.deb
+  chown _apt "$STATE/download" 2>/dev/null || true  # apt fetches as _apt when it can
   echo "sctp-vm: apt-get download $pkg"
   (cd "$STATE/download" && apt-get download -q "$pkg")
   rm -rf "$STATE/kernel.new"

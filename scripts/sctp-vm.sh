@@ -167,6 +167,10 @@ run() {
   local timeout=900 mem=1024 cpus=1 accel="" console=0 cwd=$PWD rw=()
   while [ $# -gt 0 ]; do
     case "$1" in
+      --rw|--cd|--timeout|--mem|--cpus|--accel)
+        [ $# -ge 2 ] || { echo "sctp-vm: $1 needs a value" >&2; exit 2; } ;;
+    esac
+    case "$1" in
       --rw) rw+=("$(readlink -f "$2")"); shift ;;
       --cd) cwd=$(readlink -f "$2"); shift ;;
       --timeout) timeout=$2; shift ;;

@@ -146,7 +146,7 @@ build_initramfs() {
 
 setup() {
   need qemu-system-x86_64 busybox depmod modprobe dpkg-deb apt-get
-  busybox 2>&1 | head -1 | grep -q . || fail "busybox does not run"
+  busybox true || fail "busybox does not run"
   mkdir -p "$STATE/runs"
   fetch_kernel "$(kernel_package)"
   build_initramfs

@@ -49,7 +49,7 @@ need() {
 
 # ------------------------------------------------------------------ setup
 kernel_package() {
-  local pick='/Depends: linux-image-[0-9]/ { print $2; exit }'
+  local pick='/Depends: linux-image-[0-9]/ && !found++ { print $2 }'  # reads to the end: no SIGPIPE
   if [ -n "${RSPLAB_SCTP_VM_KERNEL:-}" ]; then echo "$RSPLAB_SCTP_VM_KERNEL"; return; fi
   local p; p=$(apt-cache depends linux-image-amd64 2>/dev/null | awk "$pick")
   if [ -z "$p" ]; then apt-get update -qq >&2; p=$(apt-cache depends linux-image-amd64 | awk "$pick"); fi

@@ -14,8 +14,11 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   # fuzzing (libFuzzer comes with clang's runtime)
   clang libclang-rt-14-dev
-  # wire cross-check with Wireshark's own dissectors
+  # wire cross-check with Wireshark's own dissectors (tools/wire-check)
   tshark
+  # the SCTP tests' throw-away guest (scripts/sctp-vm.sh): the emulator, a static shell for
+  # its initramfs, depmod/modprobe for the guest kernel's modules
+  qemu-system-x86 busybox-static kmod
   # network namespaces, bridges, firewall rules for emulated sites
   iproute2 nftables
   # the ssh-reached sites' tests run a throw-away sshd on loopback (tests/support/sshd.hpp);

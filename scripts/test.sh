@@ -6,8 +6,8 @@
 #   dev      cmake --preset dev (-Werror, ASan + UBSan), build, ctest (same, minus wireshark)
 #   fuzz     golden vectors -> seed corpus; cmake --preset fuzz (clang, codec + fuzz target
 #            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS; any crash fails
-#   sctp     the release build's tests labelled `sctp` inside a QEMU guest whose kernel has
-#            SCTP (shared/tools/sctp-vm/sctp-vm.sh; its setup is idempotent)
+#   sctp     the release build's tests labelled `sctp` inside a throw-away QEMU guest whose
+#            kernel has SCTP (scripts/sctp-vm.sh; its setup fetches the Debian kernel once)
 # then prints a table of the steps with their times and a closing
 # "total: N passed, N failed, N skipped" line over all ctest runs.
 #
@@ -24,8 +24,8 @@
 #   -h, --help
 # Environment:
 #   RSPLAB_BUILD_DIR    where the build trees go (default: <repo>/build, the presets' dirs)
-#   RSPLAB_SHARED_DIR   the shared/ folder (default: <repo>/../shared, as CI lays it out)
 #   RSPLAB_NETNS        auto (default) | 1 | 0: run tests labelled netns
+#   RSPLAB_REQUIRE_WIRESHARK  1 (default): a wireshark test fails, not skips, without tshark
 #   RSPLAB_FUZZ_SECONDS, RSPLAB_JOBS  as the options above
 # Test labels are documented in tests/CMakeLists.txt.
 set -uo pipefail
@@ -70,11 +70,8 @@ done
 if [ "$QUICK" = 1 ]; then DO_DEV=0; DO_FUZZ=0; DO_SCTP=0; fi
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 
-SHARED=${RSPLAB_SHARED_DIR:-$ROOT/../shared}
-[ -d "$SHARED" ] && SHARED=$(cd "$SHARED" && pwd)
-SHARED_ARGS=()
-[ -n "${RSPLAB_SHARED_DIR:-}" ] && SHARED_ARGS=(-DRSPLAB_SHARED_DIR="$SHARED")
-
+# setup.sh installs tshark: a wireshark test that finds it missing fails rather than skips.
+export RSPLAB_REQUIRE_WIRESHARK=${RSPLAB_REQUIRE_WIRESHARK:-1}
 export CMAKE_BUILD_PARALLEL_LEVEL=$JOBS
 export CTEST_PARALLEL_LEVEL=$JOBS
 export CLICOLOR_FORCE=0
@@ -160,11 +157,11 @@ check_tools() {
   fi
   cmake --version | head -1; ninja --version | sed 's/^/ninja /'; g++ --version | head -1
   if command -v clang++ >/dev/null 2>&1; then clang++ --version | head -1; fi
-  echo "jobs: $JOBS   build trees: $BUILD   shared: $SHARED$([ -d "$SHARED" ] || echo ' (MISSING)')"
+  echo "jobs: $JOBS   build trees: $BUILD"
 }
 
 configure() {  # preset
-  cmake --preset "$1" -B "$BUILD/$1" "${SHARED_ARGS[@]}"
+  cmake --preset "$1" -B "$BUILD/$1"
 }
 
 build() {  # preset [targets...]
@@ -292,14 +289,11 @@ fuzz_run() {
 }
 
 # SCTP tests (label `sctp`) need kernel SCTP, which CI machines lack: they run inside a
-# throw-away QEMU guest (../shared/tools/sctp-vm/sctp-vm.sh: the host's filesystem read-only
-# plus a discarded overlay, loopback only, sctp and veth loaded, root). The guest runs ctest
-# over the release tree; its JUnit report lands in the writable $BUILD/sctp-vm.
-SCTP_VM=$SHARED/tools/sctp-vm/sctp-vm.sh
-sctp_setup() {
-  [ -r "$SCTP_VM" ] || { echo "test.sh: $SCTP_VM missing (shared/ beside the clone?)" >&2; return 1; }
-  bash "$SCTP_VM" setup
-}
+# throw-away QEMU guest (scripts/sctp-vm.sh: the host's filesystem read-only under a
+# discarded overlay, loopback only, sctp and veth loaded, root). The guest runs ctest over
+# the release tree; its JUnit report lands in the writable $BUILD/sctp-vm.
+SCTP_VM=$ROOT/scripts/sctp-vm.sh
+sctp_setup() { bash "$SCTP_VM" setup; }
 
 sctp_test() {
   local out="$BUILD/sctp-vm" n
@@ -308,13 +302,13 @@ sctp_test() {
   n=$(ctest --test-dir "$BUILD/release" -N -L sctp | sed -n 's/^Total Tests: //p')
   echo "sctp: ${n:-0} test(s) labelled sctp, in the VM"
   local rc=0
-  # The ctest timeout bounds each test; -t bounds the whole VM (boot included).
-  bash "$SCTP_VM" -t 900 -S -w "$out" -d "$ROOT" -- \
+  # The ctest timeout bounds each test; --timeout bounds the whole guest (boot included).
+  bash "$SCTP_VM" --timeout 900 --rw "$out" --cd "$ROOT" -- \
     ctest --test-dir "$BUILD/release" -L sctp --output-on-failure --no-tests=error \
       --timeout 300 --output-junit "$out/ctest-junit.xml" || rc=$?
   junit_counts "$out/ctest-junit.xml" "$out"
   [ $rc -eq 124 ] && echo "test.sh: the SCTP VM timed out" >&2
-  [ $rc -eq 125 ] && echo "test.sh: the SCTP VM did not boot (try: bash $SCTP_VM -v true)" >&2
+  [ $rc -eq 125 ] && echo "test.sh: the SCTP VM did not boot (try: $SCTP_VM --console -- true)" >&2
   return $rc
 }
 

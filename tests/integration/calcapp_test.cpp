@@ -472,7 +472,7 @@ class CalcAppPoolSctp : public CalcAppPool {
   void SetUp() override {
     if (!rserpool::transport::sctp_available())
       GTEST_SKIP() << "the kernel has no SCTP (socket(..., IPPROTO_SCTP) fails); "
-                      "scripts/test.sh runs this in ../shared/tools/sctp-vm";
+                      "scripts/test.sh runs this in scripts/sctp-vm.sh";
     transport_ = "sctp";
     CalcAppPool::SetUp();
   }

@@ -798,7 +798,7 @@ TEST_F(Registrar, AnnouncesItselfByUdpAboutOnceASecond) {
 TEST(RegistrarSctp, PeAndPuOverSctpAndTcpBesideItOnAuto) {
   if (!rserpool::transport::sctp_available())
     GTEST_SKIP() << "SKIPPED: this kernel has no SCTP; scripts/test.sh runs the tests labelled "
-                    "sctp inside ../shared/tools/sctp-vm/sctp-vm.sh";
+                    "sctp inside scripts/sctp-vm.sh";
   for (const std::string mode : {"sctp", "auto"}) {
     SCOPED_TRACE("--transport " + mode);
     ChildProcess pr(RSPLAB_BINARY, {"registrar", "--transport", mode, "--asap", "127.0.0.1:0",

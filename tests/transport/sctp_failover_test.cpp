@@ -1,6 +1,6 @@
 // A multi-homed SCTP association survives one of its two paths going down.
 // Needs kernel SCTP, root and network namespaces (labels sctp, netns): scripts/test.sh runs it
-// inside ../shared/tools/sctp-vm/sctp-vm.sh. Two namespaces joined by two veth pairs:
+// inside scripts/sctp-vm.sh. Two namespaces joined by two veth pairs:
 //
 //   netns A (server)                       netns B (client)
 //   a1 10.1.1.1/24 ──── veth ────  b1 10.1.1.2/24     ← set down mid-test
@@ -55,7 +55,7 @@ class SctpFailover : public ::testing::Test {
   void SetUp() override {
     if (!sctp_available()) {
       GTEST_SKIP() << "the kernel has no SCTP (socket(IPPROTO_SCTP) fails): run inside "
-                      "../shared/tools/sctp-vm/sctp-vm.sh, as scripts/test.sh does";
+                      "scripts/sctp-vm.sh, as scripts/test.sh does";
     }
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, veth)";
     const std::string suffix = std::to_string(::getpid());

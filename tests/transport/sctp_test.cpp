@@ -1,4 +1,4 @@
-// SCTP through lksctp on loopback (run inside ../shared/tools/sctp-vm/sctp-vm.sh where the
+// SCTP through lksctp on loopback (run inside scripts/sctp-vm.sh where the
 // kernel has no SCTP; ctest label `sctp`). Each test skips when the kernel has no SCTP.
 #include <gtest/gtest.h>
 
@@ -16,7 +16,7 @@ const Endpoint kLoopback{{addr("127.0.0.1")}, 0};
 #define REQUIRE_SCTP()                                                                   \
   if (!sctp_available())                                                                 \
   GTEST_SKIP() << "the kernel has no SCTP (socket(IPPROTO_SCTP) fails): run inside "     \
-                  "../shared/tools/sctp-vm/sctp-vm.sh, as scripts/test.sh does"
+                  "scripts/sctp-vm.sh, as scripts/test.sh does"
 
 std::vector<Address> sorted(std::vector<Address> a) {
   std::sort(a.begin(), a.end());

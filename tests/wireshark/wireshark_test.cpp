@@ -2,7 +2,7 @@
 // vector, both its hand-written bytes and what our encoder makes of its expected message.
 //
 //   golden vectors ──► hexdump (one message per packet) ──► text2pcap -T / -S ──► capture
-//   capture ──► shared/tools/wire-check/tshark_check.sh -s ──► exit 0 + per-type counts
+//   capture ──► tools/wire-check/wire-check.sh -s ──► exit 0 + per-type counts
 //
 // One capture per transport (TCP, SCTP) × protocol (ASAP 3863/PPID 11, ENRP 9901/PPID 12)
 // × source (golden bytes, encode(expected)). text2pcap -T keeps the TCP sequence numbers
@@ -188,12 +188,10 @@ class WiresharkTools : public ::testing::TestWithParam<Param> {
     }
     if (missing.empty()) return;
     if (tools_required()) {
-      FAIL() << "missing:" << missing << " (RSPLAB_REQUIRE_WIRESHARK=1; run scripts/setup.sh, "
-             << "and put shared/ beside the clone or set RSPLAB_SHARED_DIR)";
+      FAIL() << "missing:" << missing << " (RSPLAB_REQUIRE_WIRESHARK=1; run scripts/setup.sh)";
     }
     GTEST_SKIP() << "SKIPPED: wireshark cross-check needs" << missing
-                 << " (scripts/setup.sh installs tshark; shared/ is looked up beside the clone,"
-                 << " override with -DRSPLAB_SHARED_DIR=... or RSPLAB_TSHARK_CHECK=...)";
+                 << " (scripts/setup.sh installs tshark; another checker: RSPLAB_TSHARK_CHECK=...)";
   }
 };
 

@@ -413,7 +413,7 @@ TEST_P(RegistrarConversation, EveryRefusalIsWellFormed) {
   std::string out;
   ASSERT_NO_FATAL_FAILURE(out = capture_and_check(name, c.dump.str(), GetParam(),
                                                   wire::Protocol::asap));
-  EXPECT_NE(out.find("malformed_or_error_frames: 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("malformed or error frames: 0"), std::string::npos) << out;
   if (GetParam() == Transport::tcp) {
     EXPECT_NE(out.find("tcp messages framed: " + std::to_string(c.messages)), std::string::npos)
         << "the checker's framing pass should see all " << c.messages << " messages";

@@ -20,7 +20,7 @@
 #
 # Inside the guest: the host's / read-only (9p), with a tmpfs over it, so writes outside the
 # --rw directories seem to work and vanish at power-off; fresh /proc, /sys, /dev, /run; the
-# loopback interface only; modules sctp and veth loaded (`modprobe` works for others). The
+# loopback interface only; modules sctp and veth loaded, others by `modprobe` or on demand. The
 # command runs with a clean environment (PATH, HOME=/root, TERM=dumb, LANG=C.UTF-8) and
 # stdin /dev/null; its stdout and stderr, merged, come out on this script's stdout.
 # Exit status: the command's; 124 the guest hit --timeout; 125 the guest did not run it
@@ -114,6 +114,10 @@ done < /job/rw
 hostname sctp-vm
 ip link set lo up
 for m in $(cat /job/modules); do chroot /guest /sbin/modprobe "$m" || halt_now "modprobe $m failed"; done
+# Modules the kernel loads on demand (bridge for `ip link add type bridge`, nf_tables, ...):
+# its helper runs outside the chroot, so it gets a modprobe that steps into it.
+printf '#!/bin/sh\nexec chroot /guest /sbin/modprobe "$@"\n' > /bin/guest-modprobe
+chmod 755 /bin/guest-modprobe && echo /bin/guest-modprobe > /proc/sys/kernel/modprobe
 cp /job/cmd.sh /guest/run/sctp-vm-cmd.sh
 stty -F /dev/ttyS1 raw -echo
 chroot /guest /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -14,6 +14,7 @@
 
 #include "results/checks.hpp"
 #include "results/store.hpp"
+#include "tests/results/temp_dir.hpp"
 #include "results/summary.hpp"
 
 namespace rsplab::results {
@@ -22,27 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-constexpr std::int64_t kStart = 1'700'000'000'000'000;  // the run clock's zero, UTC µs
-constexpr std::int64_t kSecond = 1'000'000;
-
-class TempFile {
- public:
-  TempFile() {
-    std::string pattern = (fs::temp_directory_path() / "checks_test.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = pattern;
-  }
-  ~TempFile() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  std::string path() const { return (dir_ / "results.sqlite").string(); }
-
- private:
-  fs::path dir_;
-};
+using testing::kSecond;
+using testing::kStart;
+using testing::TempDir;
 
 json line(const std::string& component, const std::string& id, double at_s,
           const std::string& event, json fields = json::object()) {
@@ -124,8 +107,8 @@ class Pool : public ::testing::Test {
     return check_registered_capacity(store_, run_);
   }
 
-  TempFile file_;
-  Store store_ = Store::open(file_.path());
+  TempDir dir_;
+  Store store_ = Store::open(dir_.file("results.sqlite"));
   std::int64_t experiment_ = 0, run_ = 0, pr_ = 0;
   std::vector<std::int64_t> pes_;
 };

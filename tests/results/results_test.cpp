@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "results/store.hpp"
+#include "tests/results/temp_dir.hpp"
 
 namespace rsplab::results {
 namespace {
@@ -23,27 +24,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-constexpr std::int64_t kStart = 1'700'000'000'000'000;  // the run clock's zero, UTC µs
-constexpr std::int64_t kSecond = 1'000'000;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "results_test.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using testing::kSecond;
+using testing::kStart;
+using testing::TempDir;
 
 // ---- SQL helpers: the test reads with plain SQLite, not through the Store. ------------
 

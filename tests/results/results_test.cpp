@@ -153,8 +153,10 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
 }
 
 // What schema v4 added, taken away again: a file of version 3.
+// Back to version 4: without the report's view (version 5).
+const std::string kUndoV5 = "DROP VIEW run_metrics;";
 const std::string kUndoV4 =
-    "DROP TABLE pe_progress; ALTER TABLE failovers DROP COLUMN detected_us;"
+    kUndoV5 + " DROP TABLE pe_progress; ALTER TABLE failovers DROP COLUMN detected_us;"
     " ALTER TABLE failovers DROP COLUMN local_addresses;"
     " ALTER TABLE failovers DROP COLUMN local_port; ALTER TABLE failovers DROP COLUMN lost_exact;"
     " ALTER TABLE failovers DROP COLUMN fault_id;"
@@ -247,7 +249,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 4);
+  EXPECT_EQ(kSchemaVersion, 5);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -261,7 +263,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
   }
-  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization", "run_summary"})
+  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization", "run_summary", "run_metrics"})
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'view'"
                                       " AND name = '") + view + "'"), 1) << view;
   for (const char* index : {"runs_by_key", "runs_by_policy", "handle_resolutions_by_run",

@@ -25,7 +25,7 @@ using ojson = nlohmann::ordered_json;
 const std::vector<Metric> kMetrics = {
     {"handling_speed", "handling speed", "calculations/s",
      "Σ size / Σ handling time of the run's jobs completed in the measured window"},
-    {"handling_speed_pct", "handling speed, % of PE capacity", "%",
+    {"handling_speed_pct", "handling speed / mean PE capacity", "%",
      "the handling speed as a percentage of the mean capacity of the run's PEs (each PE "
      "component once): how fast a job was handled against an average PE serving it alone"},
     {"handling_time", "handling time", "s",
@@ -39,36 +39,22 @@ const std::vector<Metric> kMetrics = {
     {"utilization", "utilization", "%",
      "Σ calculations / Σ offered (capacity × time) of the PEs' usage samples in the window: "
      "weighted by capacity"},
-    {"jobs_completed", "jobs completed", "jobs", "jobs completed inside the measured window"},
-    {"jobs_unfinished", "jobs unfinished", "jobs", "jobs not completed when the PUs stopped"},
-    {"rejects", "rejects", "REJECTs", "REJECTs the PEs sent in the measured window"},
-    {"failovers", "failovers", "failovers", "the PUs' failovers written in the measured window"},
+    {"jobs_completed", "jobs completed", "jobs/run", "jobs completed inside the measured window"},
+    {"jobs_unfinished", "jobs unfinished", "jobs/run", "jobs not completed when the PUs stopped"},
+    {"rejects", "rejects", "REJECTs/run", "REJECTs the PEs sent in the measured window"},
+    {"failovers", "failovers", "failovers/run", "the PUs' failovers written in the measured window"},
     {"detection_delay", "detection delay", "s",
      "mean detection delay (since the failed PE was last heard) of the window's failovers"},
-    {"lost_exact", "work lost, exact", "calculations",
+    {"lost_exact", "work lost, exact", "calculations/run",
      "Σ lost_exact of the window's failovers; none when no failover has an exact value"},
-    {"lost_lower_bound", "work lost, lower bound", "calculations",
+    {"lost_lower_bound", "work lost, lower bound", "calculations/run",
      "Σ lost (the PU's lower bound) of the window's failovers"},
     {"resolutions_per_job", "handle resolutions per job", "resolutions/job",
      "the PUs' handle resolutions in the window (cache answers included) / jobs completed in "
      "the window"},
 };
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (const char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
-// The shortest text that reads back as the same double.
-std::string exact(double v) {
-  char buffer[64];
-  const auto r = std::to_chars(buffer, buffer + sizeof buffer, v);
-  return std::string(buffer, r.ptr);
-}
-
-std::string optional_text(const std::optional<double>& v) { return v ? exact(*v) : ""; }
+std::string optional_text(const std::optional<double>& v) { return v ? exact_text(*v) : ""; }
 
 ojson optional_json(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); }
 
@@ -363,6 +349,23 @@ std::string pad(const std::string& text, std::size_t width, bool right_align) {
   if (w >= width) return text;
   const std::string fill(width - w, ' ');
   return right_align ? fill + text : text + fill;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (const char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string exact_text(double value) {
+  char buffer[400];
+  // Plain digits in the usual range (1000000, not 1e+06), exponents outside it.
+  const double a = std::abs(value);
+  const bool plain = a == 0 || (a >= 1e-6 && a < 1e16);
+  const auto r = std::to_chars(buffer, buffer + sizeof buffer, value,
+                               plain ? std::chars_format::fixed : std::chars_format::general);
+  return std::string(buffer, r.ptr);
 }
 
 std::string number_text(double value) { return fixed({value}, decimals_for(value))[0]; }

@@ -119,6 +119,10 @@ std::vector<ReportRow> group_runs(const std::vector<RunMetrics>& runs,
 std::string estimate_text(const Estimate& e, bool with_n = true);
 // A number as estimate_text writes a mean.
 std::string number_text(double value);
+// The shortest text that reads back as the same double (CSV, `rsplab query`).
+std::string exact_text(double value);
+// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& text);
 // The columns a UTF-8 text takes in a terminal: its code points ("±" is one).
 std::size_t text_width(const std::string& text);
 // `text` padded with spaces to `width` columns (text_width), on the left or the right.

@@ -107,9 +107,11 @@ std::string summary_table(const std::vector<SummaryRow>& rows) {
                      std::to_string(r.failovers), checks_cell(r)});
     if (points) lines.back().push_back(r.point);
   }
+  // The numbers (columns 1 to 7) keep a blank beside their single-space separator.
   std::vector<std::size_t> widths = {10, 5, 10, 11, 8, 24, 12, 10, 16, 0};
   for (const auto& l : lines)
-    for (std::size_t c = 0; c < l.size(); ++c) widths[c] = std::max(widths[c], text_width(l[c]));
+    for (std::size_t c = 0; c < l.size(); ++c)
+      widths[c] = std::max(widths[c], text_width(l[c]) + (c >= 1 && c <= 7 ? 1 : 0));
   std::string text;
   for (const auto& l : lines) {
     std::string out;

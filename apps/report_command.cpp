@@ -51,34 +51,43 @@ std::string render(const r::Report& report, const ReportCommandOptions& o) {
   return r::report_text(report);
 }
 
-int run_report(const ReportCommandOptions& o, Context& ctx) {
+// The report of `o`, or nullopt after saying why on stderr.
+std::optional<r::Report> build(const ReportCommandOptions& o, Context& ctx) {
   r::ReportOptions options;
   if (o.experiment_option->count() > 0) options.experiment = o.experiment;
   if (o.by_option->count() > 0) options.by = o.by;
   options.metrics = o.metrics;
-  std::string text;
   try {
     const r::Store store = open_for_report(o.file, ctx);
-    text = render(r::build_report(store, options), o);
+    return r::build_report(store, options);
   } catch (const r::ReportError& e) {
     ctx.err << "rsplab report: " << e.what() << "\n";
-    return kExitUsage;
   } catch (const r::StoreError& e) {
     ctx.err << "rsplab report: " << e.what() << "\n";
-    return kExitUsage;
   }
-  if (o.output.empty()) {
+  return std::nullopt;
+}
+
+int write(const std::string& text, const std::string& file, Context& ctx) {
+  if (file.empty()) {
     ctx.out << text;
     return kExitOk;
   }
-  std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
   if (!out) {
-    ctx.err << "rsplab report: cannot write '" << o.output << "'\n";
+    ctx.err << "rsplab report: cannot write '" << file << "'\n";
     return kExitUsage;
   }
   return kExitOk;
+}
+
+int run_report(const ReportCommandOptions& o, Context& ctx) {
+  const auto report = build(o, ctx);
+  if (!report) return kExitUsage;
+  // Other renderings of the same Report (--plot DIR, --html FILE) go here.
+  return write(render(*report, o), o.output, ctx);
 }
 
 std::string metrics_help() {

@@ -421,15 +421,17 @@ std::string table_of(const Report& report, const ExperimentSummary& e,
                      const std::vector<const ReportRow*>& rows) {
   std::vector<std::vector<std::string>> cells(2), body;
   cells[0] = {"policy"};
-  cells[1] = {e.swept.empty() ? "" : "sweep point"};
+  cells[1] = {"sweep point"};
+  bool points = false;
   std::vector<std::string> runs = {"runs counted"}, missing = {"runs not completed"};
   for (const ReportRow* r : rows) {
     cells[0].push_back(r->policy);
     cells[1].push_back(point_text(r->point, e.swept));
+    points = points || !r->point.empty();
     runs.push_back(std::to_string(r->run_ids.size()));
     missing.push_back(std::to_string(r->not_completed));
   }
-  if (e.swept.empty()) cells.pop_back();
+  if (!points) cells.pop_back();
   cells.push_back(runs);
   cells.push_back(missing);
   for (const auto& name : report.metrics) {

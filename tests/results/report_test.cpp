@@ -583,6 +583,32 @@ TEST_F(ReportTest, CsvAndJsonReadBackToTheSameNumbers) {
   EXPECT_EQ(j["rows"][1]["not_completed"], 1);
 }
 
+// An experiment whose only run was interrupted: a row without runs, "-" and a note.
+TEST_F(ReportTest, AnExperimentWithoutACompletedRunSaysSo) {
+  RunSpec s = typical("lu", "", 0, 0);
+  s.status = "interrupted";
+  s.reason = "runner died";
+  const auto run = add(experiment("cut"), s, 0, {{"policy", "lu"}});
+  store_.flush();
+  const Report report = build_report(store_, {});
+  ASSERT_EQ(report.rows.size(), 1u);
+  EXPECT_TRUE(report.rows[0].run_ids.empty());
+  EXPECT_EQ(report.rows[0].not_completed, 1);
+  EXPECT_EQ(report.rows[0].estimates.at("handling_speed").n, 0);
+  EXPECT_EQ(report.rows[0].notes,
+            (std::vector<std::string>{"no completed run", "run " + std::to_string(run) +
+                                          " (repetition 0) interrupted (runner died): not counted"}));
+  const std::string text = report_text(report);
+  const auto at = text.find("\nhandling speed (calculations/s) ");
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string line = text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+  EXPECT_EQ(line.substr(line.find_last_not_of(' ') ), "-") << line;
+  EXPECT_EQ(line.find_first_not_of(' ', std::string("handling speed (calculations/s)").size()), line.size() - 1) << line;
+  EXPECT_EQ(text.find("nan"), std::string::npos) << text;
+  const std::string csv = report_csv(report);
+  EXPECT_NE(csv.find("\ncut,lu,handling_speed,0,,,,,,\n"), std::string::npos) << csv;
+}
+
 TEST_F(ReportTest, AFileWithoutExperimentsIsAnEmptyReport) {
   const Report report = build_report(store_, {});
   EXPECT_TRUE(report.rows.empty());

@@ -461,7 +461,8 @@ VALUES (1, 'handling_us', 'us', 'none'),
        (4, 'registered_pes', NULL, 'sample-hold');
 
 CREATE VIEW omnetpp_scalars AS
-WITH jobs_c AS (
+WITH summary AS MATERIALIZED (SELECT * FROM run_summary),
+jobs_c AS (
   SELECT j.component_id,
          sum(j.status = 'completed' AND j.completed_us BETWEEN r.warmup_us
              AND r.warmup_us + r.duration_us) AS jobs_completed,
@@ -527,7 +528,7 @@ SELECT * FROM (
                      WHEN 10 THEN s.usage_offered WHEN 11 THEN s.checks
                      WHEN 12 THEN s.warnings END AS scalarValue,
          k.unit
-  FROM run_summary AS s JOIN omnetpp_scalar_kinds AS k ON k.code < 64
+  FROM summary AS s JOIN omnetpp_scalar_kinds AS k ON k.code < 64
   UNION ALL
   SELECT p.module_id * 256 + k.code, p.run_id, p.moduleName, k.name,
          CASE k.code WHEN 64 THEN p.jobs_completed WHEN 65 THEN p.jobs_unfinished
@@ -682,12 +683,13 @@ JOIN omnetpp_vector_kinds AS k ON k.code = d.vectorId % 16
 GROUP BY d.vectorId;
 
 CREATE VIEW vectorAttr AS
-SELECT v.vectorId, 'unit' AS attrName, k.unit AS attrValue
-FROM vector AS v JOIN omnetpp_vector_kinds AS k ON k.code = v.vectorId % 16
-WHERE k.unit IS NOT NULL
-UNION ALL
-SELECT v.vectorId, 'interpolationmode', k.interpolationmode
-FROM vector AS v JOIN omnetpp_vector_kinds AS k ON k.code = v.vectorId % 16;
+SELECT * FROM (
+  SELECT v.vectorId, a.column1 AS attrName,
+         CASE a.column1 WHEN 'unit' THEN k.unit ELSE k.interpolationmode END AS attrValue
+  FROM vector AS v
+  JOIN omnetpp_vector_kinds AS k ON k.code = v.vectorId % 16
+  JOIN (VALUES ('unit'), ('interpolationmode')) AS a
+) WHERE attrValue IS NOT NULL;
 
 CREATE VIEW vectorData AS
 SELECT vectorId, eventNumber, simtimeRaw, value FROM omnetpp_vector_data;

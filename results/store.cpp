@@ -555,6 +555,7 @@ WHERE j.status = 'completed'
 UNION ALL
 SELECT m.module_id * 16 + 2, m.run_id, m.moduleName, h.id, h.time_us, h.latency_us
 FROM handle_resolutions AS h JOIN omnetpp_modules AS m ON m.component_id = h.component_id
+WHERE NOT h.cached
 UNION ALL
 SELECT m.module_id * 16 + 3, m.run_id, m.moduleName, p.id, p.time_us, p.utilization
 FROM pe_samples AS p JOIN omnetpp_modules AS m ON m.component_id = p.component_id

@@ -25,28 +25,36 @@ using testing::TempDir;
 // OMNeT++ 6's SQLite result schema, written down from its definition: the CREATE TABLE
 // statements of src/common/sqliteresultfileschema.cc in omnetpp/omnetpp (OMNeT++ 6.x, the
 // file that SqliteScalarFileWriter and SqliteVectorFileWriter execute and that
-// src/scave/sqliteresultfileloader.cc reads back). Table, then its columns in order.
-const std::vector<std::pair<std::string, std::vector<std::string>>> kOmnetppSchema = {
-    {"run", {"runId", "runName", "simtimeExp"}},
-    {"runAttr", {"runId", "attrName", "attrValue"}},
-    {"runItervar", {"runId", "itervarName", "itervarValue"}},
-    {"runConfig", {"runId", "configKey", "configValue", "configOrder"}},
-    {"scalar", {"scalarId", "runId", "moduleName", "scalarName", "scalarValue"}},
-    {"scalarAttr", {"scalarId", "attrName", "attrValue"}},
-    {"parameter", {"paramId", "runId", "moduleName", "paramName", "paramValue"}},
-    {"paramAttr", {"paramId", "attrName", "attrValue"}},
+// src/scave/sqliteresultfileloader.cc reads back). Each table's columns in order; the first
+// `not_null` of them are declared NOT NULL there (the loader reads them as text or ids).
+struct OmnetppTable {
+  std::string name;
+  std::vector<std::string> columns;
+  std::size_t not_null;
+};
+const std::vector<OmnetppTable> kOmnetppSchema = {
+    {"run", {"runId", "runName", "simtimeExp"}, 3},
+    {"runAttr", {"runId", "attrName", "attrValue"}, 3},
+    {"runItervar", {"runId", "itervarName", "itervarValue"}, 3},
+    {"runConfig", {"runId", "configKey", "configValue", "configOrder"}, 4},
+    {"scalar", {"scalarId", "runId", "moduleName", "scalarName", "scalarValue"}, 4},
+    {"scalarAttr", {"scalarId", "attrName", "attrValue"}, 3},
+    {"parameter", {"paramId", "runId", "moduleName", "paramName", "paramValue"}, 5},
+    {"paramAttr", {"paramId", "attrName", "attrValue"}, 3},
     {"statistic",
      {"statId", "runId", "moduleName", "statName", "isHistogram", "isWeighted", "statCount",
       "statMean", "statStddev", "statSum", "statSqrsum", "statMin", "statMax", "statWeights",
-      "statWeightedSum", "statSqrSumWeights", "statWeightedSqrSum"}},
-    {"statisticAttr", {"statId", "attrName", "attrValue"}},
-    {"histogramBin", {"statId", "lowerEdge", "binValue"}},
+      "statWeightedSum", "statSqrSumWeights", "statWeightedSqrSum"},
+     7},
+    {"statisticAttr", {"statId", "attrName", "attrValue"}, 3},
+    {"histogramBin", {"statId", "lowerEdge", "binValue"}, 3},
     {"vector",
      {"vectorId", "runId", "moduleName", "vectorName", "vectorCount", "vectorMin", "vectorMax",
       "vectorSum", "vectorSumSqr", "startEventNum", "endEventNum", "startSimtimeRaw",
-      "endSimtimeRaw"}},
-    {"vectorAttr", {"vectorId", "attrName", "attrValue"}},
-    {"vectorData", {"vectorId", "eventNumber", "simtimeRaw", "value"}},
+      "endSimtimeRaw"},
+     4},
+    {"vectorAttr", {"vectorId", "attrName", "attrValue"}, 3},
+    {"vectorData", {"vectorId", "eventNumber", "simtimeRaw", "value"}, 3},
 };
 
 // ---- Events as docs/events.md describes them (absolute times) -------------------------------
@@ -165,24 +173,24 @@ class OmnetppViews : public ::testing::Test {
 // Every table of OMNeT++'s schema is there, as a view, with exactly its columns in order.
 TEST_F(OmnetppViews, EveryTableHasTheDocumentedColumnsInOrder) {
   Store store = Store::open(path_);
-  for (const auto& [table, columns] : kOmnetppSchema) {
-    EXPECT_EQ(text_of(one(store, "SELECT type FROM sqlite_schema WHERE name = ?1", {table})),
+  for (const auto& t : kOmnetppSchema) {
+    EXPECT_EQ(text_of(one(store, "SELECT type FROM sqlite_schema WHERE name = ?1", {t.name})),
               "view")
-        << table;
+        << t.name;
     std::vector<std::string> names;
     for (const auto& row : store.select("SELECT name FROM pragma_table_info(?1) ORDER BY cid",
-                                        {table}))
+                                        {t.name}))
       names.push_back(text_of(row[0]));
-    EXPECT_EQ(names, columns) << table;
+    EXPECT_EQ(names, t.columns) << t.name;
   }
 }
 
 // A file without runs: every view selects fine and is empty.
 TEST_F(OmnetppViews, EmptyFileSelectsFromEveryView) {
   Store store = Store::open(path_);
-  for (const auto& [table, columns] : kOmnetppSchema) {
-    const std::string sql = "SELECT * FROM " + table;
-    EXPECT_TRUE(store.select(sql.c_str()).empty()) << table;
+  for (const auto& t : kOmnetppSchema) {
+    const std::string sql = "SELECT * FROM " + t.name;
+    EXPECT_TRUE(store.select(sql.c_str()).empty()) << t.name;
   }
 }
 
@@ -299,6 +307,17 @@ TEST_F(OmnetppViews, ScalarsAndStatisticsEqualTheirDefinitions) {
     EXPECT_EQ(int_of(one(store, sql.c_str())), 0) << table;
   }
   EXPECT_EQ(int_of(one(store, "SELECT count(*) - count(DISTINCT scalarId) FROM scalar")), 0);
+  // What OMNeT++ declares NOT NULL is never NULL (its loader reads those as text or ids).
+  for (const auto& t : kOmnetppSchema)
+    for (std::size_t c = 0; c < t.not_null; ++c) {
+      const std::string sql =
+          "SELECT count(*) FROM " + t.name + " WHERE " + t.columns[c] + " IS NULL";
+      EXPECT_EQ(int_of(one(store, sql.c_str())), 0) << t.name << "." << t.columns[c];
+    }
+  for (const char* table : {"run", "scalar", "vector", "statistic", "parameter", "runAttr"}) {
+    const std::string sql = std::string("SELECT count(*) FROM ") + table;
+    EXPECT_GT(int_of(one(store, sql.c_str())), 0) << table;
+  }
   EXPECT_EQ(text_of(one(store, "SELECT paramValue FROM parameter WHERE runId = ?1 AND"
                                " moduleName = 'Lab.CalcAppPool.pe0[0]' AND paramName = 'policy'",
                         {ids[0].run})),

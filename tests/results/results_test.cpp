@@ -1156,6 +1156,24 @@ TEST_F(ReadmeQueries, HandlingSpeedPerPolicyOverRepetitions) {
 
 // A PE's view of its registration next to the registrar's: the issue-12 race as both sides
 // logged it (a re-registration on the old connection, the registrar removes the PE).
+// The OMNeT++-style query of "Read as an OMNeT++ result file": the run's handling speed
+// through scalar, runAttr and runItervar, over the completed runs only.
+TEST_F(ReadmeQueries, OmnetppScalarsByIterationVariable) {
+  Store& s = *store_;
+  const auto pu = [&](std::int64_t run_id) {
+    return integer(s.handle(), "SELECT id FROM components WHERE role = 'pu' AND run_id = " +
+                                   std::to_string(run_id));
+  };
+  s.add_event(lu_, pu(lu_), pu_job(1, 4'000'000, 20 * kSecond, 4 * kSecond));   // 1e6/s
+  s.add_event(lu2_, pu(lu2_), pu_job(1, 6'000'000, 20 * kSecond, 2 * kSecond));  // 3e6/s
+  s.add_event(rr_, pu(rr_), pu_job(1, 1'000'000, 20 * kSecond, 2 * kSecond));    // not counted
+  s.end_run(lu_, "completed", kStart + 111 * kSecond);
+  s.end_run(lu2_, "completed", kStart + 111 * kSecond);
+  s.end_run(rr_, "interrupted", kStart + 50 * kSecond, "SIGINT");
+  EXPECT_EQ(query(s.handle(), readme_query("omnetpp_scalars_by_itervar")),
+            (Rows{{"failover-study", "lu", "Lab", "handling_speed", "2", "2000000.0"}}));
+}
+
 TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {
   Store& s = *store_;
   const auto id_of = [&](const std::string& name) {

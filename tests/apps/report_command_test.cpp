@@ -204,20 +204,21 @@ TEST_F(ReportCommand, QueryIsReadOnlyAndSaysWhatSqliteSays) {
   EXPECT_EQ(rsplab({"query", db_, "SELECT count(*) AS n FROM runs", "--csv"}).out, "n\n3\n");
 }
 
-// A version 4 file (before run_metrics): query reads it as it is, report migrates it.
+// A file of the version before run_metrics: query reads it as it is, report migrates it.
 TEST_F(ReportCommand, OlderFilesAreMigratedByReportNeverByQuery) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "DROP VIEW run_metrics; PRAGMA user_version = 4", nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, ("DROP VIEW run_metrics; PRAGMA user_version = " + std::to_string(r::kSchemaVersion - 1)).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }
   const std::string version = "PRAGMA user_version";
   EXPECT_EQ(rsplab({"query", db_, "SELECT count(*) AS n FROM runs", "--csv"}).out, "n\n3\n");
-  EXPECT_EQ(rsplab({"query", db_, version, "--csv"}).out, "user_version\n4\n");
+  const std::string before = std::to_string(r::kSchemaVersion - 1);
+  EXPECT_EQ(rsplab({"query", db_, version, "--csv"}).out, "user_version\n" + before + "\n");
   const auto out = rsplab({"report", db_});
   EXPECT_EQ(out.status, 0) << out.err;
-  EXPECT_NE(out.err.find("was of schema version 4: migrated to " + std::to_string(r::kSchemaVersion)), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("was of schema version " + before + ": migrated to " + std::to_string(r::kSchemaVersion)), std::string::npos) << out.err;
   EXPECT_EQ(rsplab({"query", db_, version, "--csv"}).out, "user_version\n" + std::to_string(r::kSchemaVersion) + "\n");
 }
 

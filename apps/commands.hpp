@@ -54,9 +54,18 @@ void add_agent_command(CLI::App& app, Context& ctx);
 // experiment_commands.cpp: `rsplab run`, `rsplab plan`, `rsplab cleanup`.
 void add_experiment_commands(CLI::App& app, Context& ctx);
 
+// report_command.cpp: `rsplab report`, every metric's mean and 95 % interval per policy and
+// sweep point.
+void add_report_command(CLI::App& app, Context& ctx);
+
+// query_command.cpp: `rsplab query`, one SQL statement over a results database, read-only.
+void add_query_command(CLI::App& app, Context& ctx);
+
 // In `rsplab --help` order.
 inline constexpr AddCommand kCommands[] = {
     &add_experiment_commands,
+    &add_report_command,
+    &add_query_command,
     &add_registrar_command,
     &add_pe_command,
     &add_pu_command,

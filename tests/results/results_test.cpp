@@ -152,8 +152,11 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
                {"utilization", calculations / offered}});
 }
 
+// What schema v6 added (the report's view), taken away again: a file of version 5.
+const std::string kUndoV6 = "DROP VIEW run_metrics;";
+
 // What schema v5 added (the OMNeT++ result views), taken away again: a file of version 4.
-const std::string kUndoV5 =
+const std::string kUndoV5 = kUndoV6 +
     "DROP VIEW vectorData; DROP VIEW vectorAttr; DROP VIEW vector; DROP VIEW histogramBin;"
     " DROP VIEW statisticAttr; DROP VIEW statistic; DROP VIEW paramAttr; DROP VIEW parameter;"
     " DROP VIEW scalarAttr; DROP VIEW scalar; DROP VIEW runConfig; DROP VIEW runItervar;"
@@ -256,7 +259,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 5);
+  EXPECT_EQ(kSchemaVersion, 6);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -270,7 +273,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
   }
-  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization", "run_summary"})
+  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization", "run_summary", "run_metrics"})
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'view'"
                                       " AND name = '") + view + "'"), 1) << view;
   for (const char* index : {"runs_by_key", "runs_by_policy", "handle_resolutions_by_run",
@@ -1024,6 +1027,28 @@ TEST_F(StoreTest, MigratesVersionFourFilesToTheOmnetppViews) {
             (Rows{{std::to_string(r), "-6"}}));
   EXPECT_EQ(query(db, "SELECT itervarName, itervarValue FROM runItervar ORDER BY 1"),
             (Rows{{"policy", "lu"}, {"ratio", "10"}}));
+}
+
+// A version 5 file opened by this build: migrated in place, its runs' metrics read through
+// run_metrics at once (a run without jobs: no handling speed, 0 jobs).
+TEST_F(StoreTest, MigratesVersionFiveFilesToRunMetrics) {
+  std::int64_t r = 0;
+  {
+    Store store = Store::open(path_);
+    r = run(store, experiment(store), "lu");
+    store.flush();
+    sqlite3* db = store.handle();
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV6 + " PRAGMA user_version = 5").c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    ASSERT_EQ(integer(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'run_metrics'"), 0);
+  }
+  Store store = Store::open(path_);
+  sqlite3* db = store.handle();
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(query(db, "SELECT run_id, policy, jobs_completed, handling_speed FROM run_metrics"),
+            (Rows{{std::to_string(r), "lu", "0", "NULL"}}));
 }
 
 // ---- The example queries of results/README.md, verbatim ---------------------------------------

@@ -31,6 +31,9 @@ struct RunnerOptions {
   // process, for timing-sensitive results.
   std::size_t jobs = 1;
   std::string ssh_config;    // remote sites: `ssh -F` this file (empty: the user's own)
+  // At the end, where the results are and the closing table; false: neither (a round of
+  // --until-ci, which prints them once after its last round: print_summary).
+  bool summary = true;
 };
 
 // Runs every run of `plan`; prints progress to `out`, problems to `err`, and at the end where
@@ -58,6 +61,11 @@ struct RunnerOptions {
 // above.
 int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
              std::ostream& err);
+
+// What run_plan prints at its end (where the results are, the closing table over the plan's
+// completed runs), for a plan carried out by several run_plan calls (--until-ci's rounds).
+void print_summary(const Plan& plan, const RunnerOptions& options, std::ostream& out,
+                   std::ostream& err);
 
 // The arguments after `rsplab registrar|pe|pu` the runner gives each component group of
 // run `r`: `addresses` the site's addresses (a comma list, known once its namespace

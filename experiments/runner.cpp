@@ -1789,11 +1789,16 @@ int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out, 
   return d.run();
 }
 
+std::optional<std::int64_t> campaign_experiment(const results::Store& store, const Plan& plan,
+                                                const RunnerOptions& options) {
+  return store.find_experiment(experiment_info(plan, options));
+}
+
 void print_summary(const Plan& plan, const RunnerOptions& options, std::ostream& out,
                    std::ostream& err) {
   try {
     results::Store store = results::Store::open(options.output);
-    const auto id = store.find_experiment(experiment_info(plan, options));
+    const auto id = campaign_experiment(store, plan, options);
     RunnerOptions o = options;
     o.summary = true;
     summarize(store, plan, o, id.value_or(0), out, err);

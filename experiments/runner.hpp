@@ -13,10 +13,15 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "experiments/experiment.hpp"
+
+namespace rsplab::results {
+class Store;
+}
 
 namespace rsplab::experiments {
 
@@ -61,6 +66,11 @@ struct RunnerOptions {
 // above.
 int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
              std::ostream& err);
+
+// The experiments row run_plan records `plan` under in `store` (options.output): the newest
+// with its name, file contents and version; nullopt before the first run_plan.
+std::optional<std::int64_t> campaign_experiment(const results::Store& store, const Plan& plan,
+                                                const RunnerOptions& options);
 
 // What run_plan prints at its end (where the results are, the closing table over the plan's
 // completed runs), for a plan carried out by several run_plan calls (--until-ci's rounds).

@@ -104,7 +104,49 @@ bool assess_round(const Plan& full, const UntilCiOptions& o, const std::string& 
   }
 }
 
+// Each group's verdict into the until_ci table, under the campaign's experiments row.
+void store_verdicts(const Plan& full, const std::vector<Group>& groups, const UntilCiOptions& o,
+                    const RunnerOptions& options, std::ostream& err) {
+  try {
+    results::Store store = results::Store::open(options.output);
+    const auto experiment = campaign_experiment(store, full, options);
+    if (!experiment) return;  // nothing ran
+    const auto number = [](const std::optional<double>& v) {
+      return v ? nlohmann::json(*v) : nlohmann::json();
+    };
+    for (const Group& g : groups) {
+      results::UntilCiVerdict v;
+      v.experiment_id = *experiment;
+      v.parameters = g.parameters;
+      v.percent = o.percent;
+      v.max_repetitions = static_cast<std::int64_t>(o.max_repetitions);
+      v.metrics = o.metrics;
+      v.verdict = verdict_name(g.verdict);
+      v.runs = static_cast<std::int64_t>(g.completed);
+      v.estimates = nlohmann::json::object();
+      for (const auto& [m, e] : g.estimates)
+        v.estimates[m] = {{"n", e.n},
+                          {"mean", number(e.mean)},
+                          {"half_width", number(e.half_width)},
+                          {"relative_half_width", number(e.relative_half_width())}};
+      store.set_until_ci(v);
+    }
+  } catch (const std::exception& e) {
+    err << "rsplab run: until-ci: " << options.output << ": " << e.what() << "\n";
+  }
+}
+
 }  // namespace
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::reached: return "reached";
+    case Verdict::cap: return "cap";
+    case Verdict::no_value: return "no_value";
+    case Verdict::more: break;
+  }
+  return "undecided";
+}
 
 std::size_t first_round(std::size_t file_repetitions) {
   return file_repetitions < 2 ? 2 : file_repetitions;
@@ -155,6 +197,7 @@ std::vector<Group> make_groups(const Plan& full, std::size_t first) {
     if (!groups.empty() && groups.back().point == r.point) continue;
     Group g;
     g.point = r.point;
+    g.parameters = r.parameters;
     for (const auto& [k, v] : r.parameters) g.label += (g.label.empty() ? "" : " ") + k + "=" + v;
     if (g.label.empty()) g.label = "(no sweep)";
     g.target = first;
@@ -246,6 +289,7 @@ int run_until_ci(const Plan& full, std::size_t first, const UntilCiOptions& o,
   }
   print_summary(asked_plan(full, groups), options, out, err);
   out << verdict_text(groups, o) << std::flush;
+  store_verdicts(full, groups, o, options, err);
   return code;
 }
 

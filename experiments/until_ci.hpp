@@ -57,6 +57,7 @@ enum class Verdict {
 
 struct Group {
   std::size_t point = 0;   // the plan's sweep point
+  std::map<std::string, std::string> parameters;  // its values
   std::string label;       // "policy=lu ratio=10"; "(no sweep)" without parameters
   std::size_t target = 0;  // repetitions 0..target-1 asked for
   std::size_t asked = 0;   // of those, handed to the runner so far
@@ -88,8 +89,13 @@ Plan asked_plan(const Plan& full, const std::vector<Group>& groups);
 // target NOT met) or no value, with n and each metric's relative half-width.
 std::string verdict_text(const std::vector<Group>& groups, const UntilCiOptions& o);
 
+// What is stored of a group in the until_ci table: "reached", "cap", "no_value", or
+// "undecided" (still `more`: the campaign stopped before deciding it).
+const char* verdict_name(Verdict v);
+
 // The rounds on `full` (the plan to the cap: load_plan with repetitions = o.max_repetitions),
-// the first with `first` repetitions per point; then the closing table and the verdicts.
+// the first with `first` repetitions per point; then the closing table and the verdicts, which
+// are stored (table until_ci) under the campaign's experiments row.
 // Exit code as run_plan's: 0 every run completed (whether or not each target was met), 1 a
 // run failed (no further round), 130 interrupted.
 int run_until_ci(const Plan& full, std::size_t first, const UntilCiOptions& o,

@@ -159,6 +159,8 @@ const std::string kUndoV4 =
     " ALTER TABLE failovers DROP COLUMN local_port; ALTER TABLE failovers DROP COLUMN lost_exact;"
     " ALTER TABLE failovers DROP COLUMN fault_id;"
     " ALTER TABLE failovers DROP COLUMN fault_to_detection_us;";
+// What schema v5 added (--until-ci's verdicts), taken away again: a file of version 4.
+const std::string kUndoV5 = "DROP TABLE until_ci;";
 
 // A PU failover with the fields of issue 12: when the PU gave the PE up and its end of the
 // failed session.
@@ -247,7 +249,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 4);
+  EXPECT_EQ(kSchemaVersion, 5);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -256,7 +258,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
         "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks",
-        "pe_progress"}) {
+        "pe_progress", "until_ci"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
@@ -307,7 +309,7 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
     // Back to what version 1 had.
     sqlite3* db = store.handle();
     ASSERT_EQ(sqlite3_exec(db,
-                           (kUndoV4 + "ALTER TABLE faults DROP COLUMN scheduled_us;"
+                           (kUndoV5 + kUndoV4 + "ALTER TABLE faults DROP COLUMN scheduled_us;"
                                       " DROP TABLE site_clocks; DROP VIEW run_summary;"
                                       " DROP TABLE pe_events; DROP TABLE run_checks;"
                                       " PRAGMA user_version = 1")
@@ -334,7 +336,7 @@ TEST_F(StoreTest, MigratesVersionTwoFilesToPeEventsAndChecks) {
     store.flush();
     sqlite3* db = store.handle();
     ASSERT_EQ(sqlite3_exec(db,
-                           (kUndoV4 + " DROP VIEW run_summary; DROP TABLE pe_events;"
+                           (kUndoV5 + kUndoV4 + " DROP VIEW run_summary; DROP TABLE pe_events;"
                                       " DROP TABLE run_checks; PRAGMA user_version = 2")
                                .c_str(),
                            nullptr, nullptr, nullptr),
@@ -980,7 +982,7 @@ TEST_F(StoreTest, MigratesVersionThreeFilesKeepingTheirFailovers) {
     store.add_event(r, c.pu, pu_failover(55 * kSecond, "0x5e5e5e5e", 7'500'000, 1'234'567));
     store.flush();
     sqlite3* db = store.handle();
-    ASSERT_EQ(sqlite3_exec(db, (kUndoV4 + " PRAGMA user_version = 3").c_str(), nullptr,
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV5 + kUndoV4 + " PRAGMA user_version = 3").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
@@ -991,6 +993,59 @@ TEST_F(StoreTest, MigratesVersionThreeFilesKeepingTheirFailovers) {
   EXPECT_EQ(query(db, "SELECT lost, detected_us, lost_exact, fault_id FROM failovers"),
             (Rows{{"1234567", "NULL", "NULL", "NULL"}}));
   EXPECT_EQ(store.count("pe_progress"), 0);
+}
+
+// A file of version 4 is migrated: its runs kept, no verdicts of --until-ci yet.
+TEST_F(StoreTest, MigratesVersionFourFilesToUntilCi) {
+  {
+    Store store = Store::open(path_);
+    run(store, experiment(store), "lu");
+    store.flush();
+    sqlite3* db = store.handle();
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV5 + " PRAGMA user_version = 4").c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(integer(store.handle(), "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(store.count("runs"), 1);
+  EXPECT_EQ(store.count("until_ci"), 0);
+}
+
+// --until-ci's verdict per sweep point: one row per experiment, point and target, the newest
+// kept; a verdict that is not one of the four is refused by the table.
+TEST_F(StoreTest, UntilCiVerdictsReplaceTheSameTargetsAndKeepOthers) {
+  Store store = Store::open(path_);
+  const auto e = experiment(store);
+  UntilCiVerdict v;
+  v.experiment_id = e;
+  v.parameters = {{"policy", "lu"}, {"ratio", "10"}};
+  v.percent = 5;
+  v.max_repetitions = 20;
+  v.metrics = {"handling_speed", "utilization"};
+  v.verdict = "more runs";
+  EXPECT_THROW(store.set_until_ci(v), StoreError);
+  v.verdict = "cap";
+  v.runs = 20;
+  v.estimates = {{"handling_speed", {{"n", 20}, {"mean", 1000.0}, {"half_width", 62.5}}}};
+  store.set_until_ci(v);
+  v.verdict = "reached";  // the same campaign run again (a run was added meanwhile, say)
+  store.set_until_ci(v);
+  v.percent = 10;  // another target: a row of its own
+  v.runs = 4;
+  store.set_until_ci(v);
+  v.parameters = {{"policy", "rr"}, {"ratio", "10"}};
+  v.verdict = "no_value";
+  store.set_until_ci(v);
+  EXPECT_EQ(query(store.handle(),
+                  "SELECT json_extract(parameters, '$.policy'), percent, verdict, runs, metrics,"
+                  " json_extract(estimates, '$.handling_speed.half_width')"
+                  " FROM until_ci ORDER BY id"),
+            (Rows{{"lu", "5.0", "reached", "20", "[\"handling_speed\",\"utilization\"]", "62.5"},
+                  {"lu", "10.0", "reached", "4", "[\"handling_speed\",\"utilization\"]", "62.5"},
+                  {"rr", "10.0", "no_value", "4", "[\"handling_speed\",\"utilization\"]",
+                   "62.5"}}));
 }
 
 // ---- The example queries of results/README.md, verbatim ---------------------------------------

@@ -73,15 +73,12 @@ void assess(const results::Store& store, const Plan& full, const UntilCiOptions&
     if (r.point == g.point && r.repetition < g.target) keys.push_back(r.key);
   const auto ids = results::completed_runs(store, keys, std::nullopt);
   g.completed = ids.size();
-  const auto runs = results::run_metrics(store, ids);
-  g.estimates.clear();
-  for (const auto& m : o.metrics) {
-    std::vector<double> sample;
-    for (const auto& r : runs)
-      if (const auto it = r.values.find(m); it != r.values.end() && it->second)
-        sample.push_back(*it->second);
-    g.estimates[m] = results::estimate(sample);
-  }
+  // One row, as the report groups: the point's runs share its policy; whichever experiments
+  // row an earlier invocation stored a run under, it is this point's.
+  auto runs = results::run_metrics(store, ids);
+  for (auto& r : runs) r.experiment_id = 0;
+  const auto rows = results::group_runs(runs, std::vector<std::string>{}, o.metrics);
+  g.estimates = rows.size() == 1 ? rows[0].estimates : std::map<std::string, results::Estimate>{};
   g.verdict = decide(g.estimates, o.metrics, o.percent, g.target, o.max_repetitions);
   if (g.verdict == Verdict::more) ++g.target;
 }

@@ -50,6 +50,7 @@ struct RunMetrics {
   std::string reason;                               // why not completed, or ""
   bool warned = false;                              // some run_checks row not ok
   std::map<std::string, std::optional<double>> values;  // metric name → value (nullopt: none)
+  std::int64_t checks = 0;                          // its run_checks rows (0: stored without)
 };
 
 // The metrics of each run in `run_ids`, in that order (unknown ids are skipped).
@@ -101,5 +102,26 @@ struct ReportError : std::runtime_error {
 std::string report_text(const Report& report);
 std::string report_csv(const Report& report);
 std::string report_json(const Report& report);
+
+// ---- Extensions (not in the brief's interface; other code may use them) -------------------
+
+// `runs` grouped into rows per experiment × policy × point, every run counted (no status
+// filter: build_report picks the completed ones; the closing table passes its own): `by` as
+// in ReportOptions (nullopt: the run's every parameter but policy), estimates of the metrics
+// named in `metrics`, ordered by experiment, policy, then the plan's order (smallest idx).
+std::vector<ReportRow> group_runs(const std::vector<RunMetrics>& runs,
+                                  const std::optional<std::vector<std::string>>& by,
+                                  const std::vector<std::string>& metrics);
+
+// "604150 ± 1200 (n = 3)", "604150 (n = 1)", "-" for n = 0; without `with_n` the "(n = k)"
+// is left out. The mean has 4 significant digits (whole numbers at least), the half-width
+// the mean's decimals.
+std::string estimate_text(const Estimate& e, bool with_n = true);
+// A number as estimate_text writes a mean.
+std::string number_text(double value);
+// The columns a UTF-8 text takes in a terminal: its code points ("±" is one).
+std::size_t text_width(const std::string& text);
+// `text` padded with spaces to `width` columns (text_width), on the left or the right.
+std::string pad(const std::string& text, std::size_t width, bool right_align);
 
 }  // namespace rsplab::results

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -410,11 +411,57 @@ WHERE f.run_id = ?1 AND f.fault_id IS NOT NULL
 )sql";
 // ---- end of v4 ---------------------------------------------------------------------------
 
-// ---- v5 (issue 13): what `rsplab run --until-ci` decided per sweep point ------------------
+// ---- v5 (issue 13): the report's per-run metrics ------------------------------------------
+// run_metrics: one row per run with every metric of `rsplab report` (results/report.hpp) over
+// the run's measured window, in the report's units (seconds, %, calculations/s), so SQL
+// users read the same per-run numbers the report averages over repetitions.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE VIEW run_metrics AS
+SELECT s.run_id, s.experiment_id, s.idx, s.key, s.policy, s.repetition, s.status, r.reason,
+       r.parameters, r.transport,
+       s.handling_speed,
+       100.0 * s.handling_speed / c.pe_capacity AS handling_speed_pct,
+       j.handling_time, j.queuing_delay, j.startup_delay, j.processing_time,
+       100.0 * s.usage_calculations / s.usage_offered AS utilization,
+       s.jobs_completed, s.jobs_unfinished, s.rejects, s.failovers,
+       f.detection_delay, f.lost_exact, s.lost_calculations AS lost_lower_bound,
+       CASE WHEN s.jobs_completed > 0 THEN h.resolutions * 1.0 / s.jobs_completed END
+         AS resolutions_per_job,
+       s.calculations, s.handling_us, c.pes, c.pe_capacity, s.usage_calculations,
+       s.usage_offered, coalesce(f.lost_exact_known, 0) AS lost_exact_known,
+       coalesce(h.resolutions, 0) AS resolutions, s.checks, s.warnings
+FROM run_summary AS s
+JOIN runs AS r ON r.id = s.run_id
+LEFT JOIN (
+  SELECT run_id, count(*) AS pes, avg(capacity) AS pe_capacity
+  FROM (SELECT run_id, name, max(capacity) AS capacity FROM components
+        WHERE role = 'pe' GROUP BY run_id, name)
+  GROUP BY run_id) AS c ON c.run_id = s.run_id
+LEFT JOIN (
+  SELECT run_id, avg(handling_us) / 1e6 AS handling_time,
+         avg(queuing_delay_us) / 1e6 AS queuing_delay,
+         avg(startup_delay_us) / 1e6 AS startup_delay,
+         avg(processing_us) / 1e6 AS processing_time
+  FROM measured_jobs GROUP BY run_id) AS j ON j.run_id = s.run_id
+LEFT JOIN (
+  SELECT x.run_id, avg(x.detection_delay_us) / 1e6 AS detection_delay,
+         sum(x.lost_exact) AS lost_exact, count(x.lost_exact) AS lost_exact_known
+  FROM failovers AS x JOIN runs AS y ON y.id = x.run_id
+  WHERE x.time_us BETWEEN y.warmup_us AND y.warmup_us + y.duration_us
+  GROUP BY x.run_id) AS f ON f.run_id = s.run_id
+LEFT JOIN (
+  SELECT x.run_id, count(*) AS resolutions
+  FROM handle_resolutions AS x JOIN runs AS y ON y.id = x.run_id
+  WHERE x.time_us BETWEEN y.warmup_us AND y.warmup_us + y.duration_us
+  GROUP BY x.run_id) AS h ON h.run_id = s.run_id;
+)sql";
+// ---- end of v5 ---------------------------------------------------------------------------
+
+// ---- v6 (issue 13): what `rsplab run --until-ci` decided per sweep point ------------------
 // One row per experiment, sweep point and target (percent, cap, compared metrics), replaced
 // when the same campaign is run again: whether the point reached the target or stopped at
 // the cap without it, over how many runs, each metric's estimate (results/README.md).
-constexpr const char* kSchemaV5 = R"sql(
+constexpr const char* kSchemaV6 = R"sql(
 CREATE TABLE until_ci (
   id              INTEGER PRIMARY KEY,
   experiment_id   INTEGER NOT NULL REFERENCES experiments(id),
@@ -429,9 +476,10 @@ CREATE TABLE until_ci (
   UNIQUE (experiment_id, parameters, percent, max_repetitions, metrics)
 );
 )sql";
-// ---- end of v5 ---------------------------------------------------------------------------
+// ---- end of v6 ---------------------------------------------------------------------------
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
+                                       kSchemaV6};
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per version");
 
 // The tables count() knows, and the column that names their run.
@@ -935,10 +983,34 @@ Store Store::open(const std::string& path) {
   return store;
 }
 
-void Store::configure() {
+Store Store::open_read_only(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw StoreError("no results database '" + path + "': " +
+                     (std::filesystem::exists(path, ec) ? "not a regular file" : "no such file"));
+  if (std::filesystem::file_size(path, ec) == 0)
+    throw StoreError("'" + path + "' is empty: not an RSerPool Lab results database");
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string text = "cannot open results database '" + path + "': " + sqlite3_errstr(rc);
+    if (db != nullptr) sqlite3_close_v2(db);
+    throw StoreError(text);
+  }
+  Store store(db);
+  try {
+    store.check_file();
+    store.exec("PRAGMA query_only = ON");
+  } catch (const StoreError& e) {
+    throw StoreError("results database '" + path + "': " + e.what());
+  }
+  return store;
+}
+
+// Read-only checks: a file that is not ours (or newer than this binary) is left as it was.
+void Store::check_file() {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 5000);  // readers (analysis notebooks) may hold a lock briefly
-  // Read-only checks first: a file that is not ours is left as it was.
   const std::int64_t version = query_int(db_, "PRAGMA user_version");
   if (version > kSchemaVersion)
     throw StoreError("schema version " + std::to_string(version) +
@@ -950,6 +1022,10 @@ void Store::configure() {
                      std::to_string(app) + ")");
   if (app == 0 && (version != 0 || query_int(db_, "SELECT count(*) FROM sqlite_schema") != 0))
     throw StoreError("not an RSerPool Lab results database (it has tables but no application_id)");
+}
+
+void Store::configure() {
+  check_file();
 
   exec("PRAGMA foreign_keys = ON");
   const std::string mode = query_text(db_, "PRAGMA journal_mode = WAL");
@@ -1311,29 +1387,61 @@ std::vector<RunCheck> Store::checks(std::int64_t run_id) const {
   return out;
 }
 
+namespace {
+
+// The current row of `s` as Values (a BLOB as its bytes, as text).
+Values row_values(sqlite3_stmt* s) {
+  Values row;
+  for (int c = 0; c < sqlite3_column_count(s); ++c) {
+    switch (sqlite3_column_type(s, c)) {
+      case SQLITE_INTEGER: row.emplace_back(integer(sqlite3_column_int64(s, c))); break;
+      case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(s, c)); break;
+      case SQLITE_NULL: row.emplace_back(nullptr); break;
+      default: {
+        const auto* t = static_cast<const char*>(sqlite3_column_blob(s, c));
+        row.emplace_back(t == nullptr ? std::string()
+                                      : std::string(t, static_cast<std::size_t>(sqlite3_column_bytes(s, c))));
+      }
+    }
+  }
+  return row;
+}
+
+}  // namespace
+
 std::vector<Values> Store::select(const char* sql, const Values& params) const {
   const auto s = prepare_once(db_, sql);
   bind_and_check(db_, s.get(), params, "select");
   std::vector<Values> rows;
   int rc = 0;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    Values row;
-    for (int c = 0; c < sqlite3_column_count(s.get()); ++c) {
-      switch (sqlite3_column_type(s.get(), c)) {
-        case SQLITE_INTEGER: row.emplace_back(integer(sqlite3_column_int64(s.get(), c))); break;
-        case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(s.get(), c)); break;
-        case SQLITE_NULL: row.emplace_back(nullptr); break;
-        default: {
-          const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), c));
-          row.emplace_back(std::string(t, static_cast<std::size_t>(sqlite3_column_bytes(s.get(), c))));
-        }
-      }
-    }
-    rows.push_back(std::move(row));
-  }
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) rows.push_back(row_values(s.get()));
   if (rc != SQLITE_DONE) fail(db_, rc, std::string("'") + sql + "' failed");
   return rows;
 }
+
+Table Store::table(const std::string& sql) const {
+  const char* tail = nullptr;
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
+  if (rc != SQLITE_OK) throw StoreError(sqlite3_errmsg(db_));
+  const StatementPtr s(raw);
+  if (!s) throw StoreError("no SQL statement");
+  // Whatever follows must be nothing but white space and comments.
+  sqlite3_stmt* next = nullptr;
+  if (sqlite3_prepare_v2(db_, tail, -1, &next, nullptr) != SQLITE_OK || next != nullptr) {
+    sqlite3_finalize(next);
+    throw StoreError("one SQL statement at a time (more follows: '" +
+                     std::string(std::string_view(tail).substr(0, 60)) + "')");
+  }
+  Table t;
+  for (int c = 0; c < sqlite3_column_count(s.get()); ++c)
+    t.columns.emplace_back(sqlite3_column_name(s.get(), c));
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) t.rows.push_back(row_values(s.get()));
+  if (rc != SQLITE_DONE) throw StoreError(sqlite3_errmsg(db_));
+  return t;
+}
+
+std::int64_t Store::schema_version() const { return query_int(db_, "PRAGMA user_version"); }
 
 // -----------------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 struct ExperimentInfo {
   std::string name;
@@ -121,10 +121,22 @@ struct UntilCiVerdict {
 // Null or missing fields stay as they are.
 void shift_event_clock(nlohmann::json& event, std::int64_t offset_us);
 
+// The rows of a query with its column names (Store::table, `rsplab query`).
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<Values> rows;
+};
+
 class Store {
  public:
   // Creates or opens; migrates to kSchemaVersion; WAL.
   static Store open(const std::string& path);
+  // Opens an existing results database for reading only (`rsplab report`, `rsplab query`):
+  // never creates, migrates or writes it (SQLITE_OPEN_READONLY, PRAGMA query_only). Throws
+  // StoreError for a missing file, an empty one, one that is not an RSerPool Lab results
+  // database and one newer than this binary. An older file is read as it is (its schema
+  // version: schema_version()); only the writing methods need a current one.
+  static Store open_read_only(const std::string& path);
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   ~Store();  // flushes
@@ -183,6 +195,12 @@ class Store {
   // The rows of a read-only query (results/checks.cpp, results/summary.cpp) with `params`
   // bound to ?1…?n; integers, reals, text and NULL as Value. Throws StoreError.
   std::vector<Values> select(const char* sql, const Values& params = {}) const;
+  // One statement's rows with their column names (`rsplab query`): the text may end with
+  // ';', white space and comments, but holds one statement. Throws StoreError with SQLite's
+  // message (a syntax error, no such table, a write on a read-only store).
+  Table table(const std::string& sql) const;
+  // PRAGMA user_version: kSchemaVersion, or lower for an older file opened read-only.
+  std::int64_t schema_version() const;
 
   // Rows per table, for tests and the runner's summary. `table` is one of the schema's
   // tables (anything else throws StoreError); with `run_id`, only that run's rows (for
@@ -202,6 +220,7 @@ class Store {
   explicit Store(sqlite3* db);
   void close() noexcept;
   void configure();
+  void check_file();
   void migrate();
   void exec(const char* sql) const;
   void begin_batch();

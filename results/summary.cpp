@@ -1,6 +1,11 @@
 #include "results/summary.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <map>
+
+#include "results/report.hpp"
 
 namespace rsplab::results {
 
@@ -8,49 +13,40 @@ namespace {
 
 using json = nlohmann::json;
 
-// {"ratio": "10", "load": "0.7"} → "load=0.7 ratio=10"
-std::string point_text(const std::string& parameters) {
-  const json p = json::parse(parameters, nullptr, false);
+// {"load": "0.7", "ratio": "10"} → "load=0.7 ratio=10"
+std::string point_text(const std::map<std::string, std::string>& point) {
   std::string text;
-  if (!p.is_object()) return text;
-  for (const auto& [name, value] : p.items())
-    text += (text.empty() ? "" : " ") + name + "=" +
-            (value.is_string() ? value.get<std::string>() : value.dump());
+  for (const auto& [name, value] : point) text += (text.empty() ? "" : " ") + name + "=" + value;
   return text;
 }
 
-// Ratios of sums over the runs of a group, never means of per-run values.
-constexpr const char* kSummary = R"sql(
-SELECT coalesce(s.policy, '-'), json_remove(r.parameters, '$.policy') AS point, count(*),
-       sum(s.jobs_completed), sum(s.jobs_unfinished), sum(s.rejects), sum(s.failovers),
-       sum(s.warnings > 0), sum(s.checks = 0),
-       CASE WHEN sum(s.handling_us) > 0 THEN sum(s.calculations) * 1e6 / sum(s.handling_us) END,
-       sum(s.usage_calculations) / sum(s.usage_offered)
-FROM run_summary AS s
-JOIN runs AS r ON r.id = s.run_id
-WHERE s.run_id IN (SELECT value FROM json_each(?1))
-GROUP BY s.policy, point
-ORDER BY coalesce(s.policy, '-'), min(r.idx)
-)sql";
+std::int64_t total(const std::map<std::int64_t, const RunMetrics*>& runs,
+                   const std::vector<std::int64_t>& ids, const char* metric) {
+  double sum = 0;
+  for (const auto id : ids) sum += runs.at(id)->values.at(metric).value_or(0);
+  return static_cast<std::int64_t>(std::llround(sum));
+}
 
 }  // namespace
 
 std::vector<SummaryRow> summarize(const Store& store, const std::vector<std::int64_t>& run_ids) {
-  const std::string ids = json(run_ids).dump();
+  const auto runs = run_metrics(store, run_ids);
+  std::map<std::int64_t, const RunMetrics*> by_id;
+  for (const auto& r : runs) by_id[r.run_id] = &r;
   std::vector<SummaryRow> out;
-  for (const auto& row : store.select(kSummary, {ids})) {
+  for (const auto& row : group_runs(runs, std::nullopt, {"handling_speed", "utilization"})) {
     SummaryRow s;
-    s.policy = std::get<std::string>(row[0]);
-    if (const auto* p = std::get_if<std::string>(&row[1])) s.point = point_text(*p);
-    s.runs = int_of(row[2]);
-    s.jobs_completed = int_of(row[3]);
-    s.jobs_unfinished = int_of(row[4]);
-    s.rejects = int_of(row[5]);
-    s.failovers = int_of(row[6]);
-    s.warned = int_of(row[7]);
-    s.unchecked = int_of(row[8]);
-    s.handling_speed = number_of(row[9]);
-    s.utilization = number_of(row[10]);
+    s.policy = row.policy;
+    s.point = point_text(row.point);
+    s.runs = static_cast<std::int64_t>(row.run_ids.size());
+    s.jobs_completed = total(by_id, row.run_ids, "jobs_completed");
+    s.jobs_unfinished = total(by_id, row.run_ids, "jobs_unfinished");
+    s.rejects = total(by_id, row.run_ids, "rejects");
+    s.failovers = total(by_id, row.run_ids, "failovers");
+    s.warned = row.warned;
+    for (const auto id : row.run_ids) s.unchecked += by_id.at(id)->checks == 0 ? 1 : 0;
+    s.handling_speed = row.estimates.at("handling_speed");
+    s.utilization = row.estimates.at("utilization");
     out.push_back(std::move(s));
   }
   return out;
@@ -68,44 +64,69 @@ std::vector<std::int64_t> completed_runs(const Store& store, const std::vector<s
   return ids;
 }
 
+namespace {
+
+// "604150", "604150 ± 1200" (more than one run), "-" without a value; `decimals` after the
+// point and `unit` after the number(s).
+std::string cell(const Estimate& e, int decimals, const char* unit) {
+  if (!e.mean) return "-";
+  char text[96];
+  if (e.half_width)
+    std::snprintf(text, sizeof text, "%.*f ± %.*f%s", decimals, *e.mean, decimals, *e.half_width, unit);
+  else
+    std::snprintf(text, sizeof text, "%.*f%s", decimals, *e.mean, unit);
+  return text;
+}
+
+std::string checks_cell(const SummaryRow& r) {
+  char checks[64] = "ok";
+  if (r.warned > 0)
+    std::snprintf(checks, sizeof checks, "WARNING (%lld run%s)", static_cast<long long>(r.warned),
+                  r.warned == 1 ? "" : "s");
+  else if (r.unchecked == r.runs)
+    std::snprintf(checks, sizeof checks, "-");
+  else if (r.unchecked > 0)
+    std::snprintf(checks, sizeof checks, "ok (%lld unchecked)", static_cast<long long>(r.unchecked));
+  return checks;
+}
+
+}  // namespace
+
 std::string summary_table(const std::vector<SummaryRow>& rows) {
   bool points = false;
   for (const auto& r : rows) points = points || !r.point.empty();
-  char line[512];
-  std::snprintf(line, sizeof line, "%-10s %5s %10s %11s %8s %24s %12s %10s  %-16s%s\n", "policy",
-                "runs", "completed", "unfinished", "rejects", "handling speed (calc/s)",
-                "utilization", "failovers", "checks", points ? "  sweep point" : "");
-  std::string text = line;
-  text.erase(text.find_last_not_of(" \n") + 1);
-  text += "\n";
+  // Each column at least as wide as before intervals existed: one-run rows read as then.
+  std::vector<std::vector<std::string>> lines = {{"policy", "runs", "completed", "unfinished",
+                                                  "rejects", "handling speed (calc/s)",
+                                                  "utilization", "failovers", "checks"}};
+  if (points) lines[0].push_back("sweep point");
   for (const auto& r : rows) {
-    char speed[32] = "-", utilization[32] = "-", checks[64] = "ok";
-    if (r.handling_speed) std::snprintf(speed, sizeof speed, "%.0f", *r.handling_speed);
-    if (r.utilization) std::snprintf(utilization, sizeof utilization, "%.1f %%", 100 * *r.utilization);
-    if (r.warned > 0)
-      std::snprintf(checks, sizeof checks, "WARNING (%lld run%s)", static_cast<long long>(r.warned),
-                    r.warned == 1 ? "" : "s");
-    else if (r.unchecked == r.runs)
-      std::snprintf(checks, sizeof checks, "-");
-    else if (r.unchecked > 0)
-      std::snprintf(checks, sizeof checks, "ok (%lld unchecked)", static_cast<long long>(r.unchecked));
-    std::snprintf(line, sizeof line, "%-10s %5lld %10lld %11lld %8lld %24s %12s %10lld  %-16s%s%s\n",
-                  r.policy.c_str(), static_cast<long long>(r.runs),
-                  static_cast<long long>(r.jobs_completed), static_cast<long long>(r.jobs_unfinished),
-                  static_cast<long long>(r.rejects), speed, utilization,
-                  static_cast<long long>(r.failovers), checks, points ? "  " : "",
-                  r.point.c_str());
-    std::string l = line;
-    l.erase(l.find_last_not_of(" \n") + 1);
-    text += l + "\n";
+    lines.push_back({r.policy, std::to_string(r.runs), std::to_string(r.jobs_completed),
+                     std::to_string(r.jobs_unfinished), std::to_string(r.rejects),
+                     cell(r.handling_speed, 0, ""), cell(r.utilization, 1, " %"),
+                     std::to_string(r.failovers), checks_cell(r)});
+    if (points) lines.back().push_back(r.point);
+  }
+  std::vector<std::size_t> widths = {10, 5, 10, 11, 8, 24, 12, 10, 16, 0};
+  for (const auto& l : lines)
+    for (std::size_t c = 0; c < l.size(); ++c) widths[c] = std::max(widths[c], text_width(l[c]));
+  std::string text;
+  for (const auto& l : lines) {
+    std::string out;
+    for (std::size_t c = 0; c < l.size(); ++c)
+      out += (c == 0 ? "" : c >= 8 ? "  " : " ") + pad(l[c], widths[c], c > 0 && c < 8);
+    out.erase(out.find_last_not_of(' ') + 1);
+    text += out + "\n";
   }
   text +=
-      "(completed runs, each key once, over the measured window after warm-up. completed: jobs\n"
-      " completed in the window; unfinished: jobs not completed when the PUs stopped; rejects:\n"
-      " REJECTs the PEs sent; handling speed: Σ size / Σ handling time of the completed jobs;\n"
-      " utilization: Σ calculations / Σ capacity × time of the PEs' usage samples; failovers:\n"
-      " the PUs' failovers; checks: runs whose checks warned, printed after each run and kept\n"
-      " in run_checks; - for runs stored without checks)\n";
+      "(completed runs, each key once, over the measured window after warm-up; a row per\n"
+      " policy and sweep point. completed: jobs completed in the window; unfinished: jobs not\n"
+      " completed when the PUs stopped; rejects: REJECTs the PEs sent; handling speed: Σ size /\n"
+      " Σ handling time of each run's completed jobs; utilization: Σ calculations / Σ capacity ×\n"
+      " time of each run's PE usage samples; both the mean over the row's runs, ± the 95 %\n"
+      " interval (Student t) with more than one run (rsplab report shows every metric);\n"
+      " failovers: the PUs' failovers; checks: runs whose checks warned, printed after each run\n"
+      " and kept in run_checks; - for runs stored without checks)\n";
   return text;
 }
 

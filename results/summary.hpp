@@ -1,6 +1,8 @@
 // What `rsplab run` prints about its runs, read from the results database: the totals of
 // one run (its completion line) and the closing table, per policy and sweep point over the
-// plan's completed runs. All over the measured window (run_summary, results/README.md).
+// plan's completed runs. The rows are the report's (results/report.hpp: run_metrics, then
+// group_runs per experiment × policy × sweep point); handling speed and utilization are the
+// mean over a row's runs with their 95 % interval when it has more than one.
 //
 //   completed_runs(keys) ─► summarize(run ids) ─► rows ─► summary_table(rows) ─► text
 #pragma once
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "results/stats.hpp"
 #include "results/store.hpp"
 
 namespace rsplab::results {
@@ -24,8 +27,10 @@ struct SummaryRow {
   std::int64_t failovers = 0;        // PU failovers in the window
   std::int64_t warned = 0;           // runs with a check not ok
   std::int64_t unchecked = 0;        // runs without checks (stored by an older rsplab)
-  std::optional<double> handling_speed;  // Σ size / Σ handling time, calculations/s
-  std::optional<double> utilization;     // Σ calculations / Σ offered of the PEs' samples
+  // Over the runs: the mean of each run's value (handling speed: Σ size / Σ handling time
+  // inside the run, calculations/s; utilization: Σ calculations / Σ offered, %) with its
+  // interval (results/report.hpp, metrics handling_speed and utilization).
+  Estimate handling_speed, utilization;
 };
 
 // Per policy and sweep point over `run_ids`, ordered by policy, then by the plan's order.

@@ -303,7 +303,7 @@ TEST_F(Pool, ClosingTableCountsTheWindowPerPolicyAndSweepPoint) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].policy, "lu");
   EXPECT_EQ(rows[0].warned, 1);
-  EXPECT_FALSE(rows[0].handling_speed);
+  EXPECT_FALSE(rows[0].handling_speed.mean);
   const SummaryRow& rr = rows[1];
   EXPECT_EQ(rr.policy, "rr");
   EXPECT_EQ(rr.point, "");
@@ -312,8 +312,10 @@ TEST_F(Pool, ClosingTableCountsTheWindowPerPolicyAndSweepPoint) {
   EXPECT_EQ(rr.jobs_unfinished, 1);
   EXPECT_EQ(rr.rejects, 1);
   EXPECT_EQ(rr.warned, 0);
-  EXPECT_DOUBLE_EQ(*rr.handling_speed, 8e6 / 6);  // Σ size / Σ handling
-  EXPECT_DOUBLE_EQ(*rr.utilization, 3.6e6 / 5e6);  // Σ calculations / Σ offered, capacity-weighted
+  EXPECT_DOUBLE_EQ(*rr.handling_speed.mean, 8e6 / 6);  // Σ size / Σ handling
+  EXPECT_EQ(rr.handling_speed.n, 1);
+  EXPECT_FALSE(rr.handling_speed.half_width);  // one run: no interval
+  EXPECT_DOUBLE_EQ(*rr.utilization.mean, 100 * 3.6e6 / 5e6);  // Σ calculations / Σ offered, %
 
   const std::string table = summary_table(rows);
   EXPECT_EQ(table.substr(0, table.find("(completed runs")),

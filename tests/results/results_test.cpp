@@ -153,14 +153,16 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
 }
 
 // What schema v4 added, taken away again: a file of version 3.
+// Back to version 5: without --until-ci's verdicts (version 6).
+const std::string kUndoV6 = "DROP TABLE until_ci;";
+// Back to version 4: without the report's view (version 5).
+const std::string kUndoV5 = kUndoV6 + " DROP VIEW run_metrics;";
 const std::string kUndoV4 =
-    "DROP TABLE pe_progress; ALTER TABLE failovers DROP COLUMN detected_us;"
+    kUndoV5 + " DROP TABLE pe_progress; ALTER TABLE failovers DROP COLUMN detected_us;"
     " ALTER TABLE failovers DROP COLUMN local_addresses;"
     " ALTER TABLE failovers DROP COLUMN local_port; ALTER TABLE failovers DROP COLUMN lost_exact;"
     " ALTER TABLE failovers DROP COLUMN fault_id;"
     " ALTER TABLE failovers DROP COLUMN fault_to_detection_us;";
-// What schema v5 added (--until-ci's verdicts), taken away again: a file of version 4.
-const std::string kUndoV5 = "DROP TABLE until_ci;";
 
 // A PU failover with the fields of issue 12: when the PU gave the PE up and its end of the
 // failed session.
@@ -249,7 +251,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 5);
+  EXPECT_EQ(kSchemaVersion, 6);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -263,7 +265,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
   }
-  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization", "run_summary"})
+  for (const char* view : {"measured_jobs", "policy_summary", "pe_utilization", "run_summary", "run_metrics"})
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'view'"
                                       " AND name = '") + view + "'"), 1) << view;
   for (const char* index : {"runs_by_key", "runs_by_policy", "handle_resolutions_by_run",
@@ -309,7 +311,7 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
     // Back to what version 1 had.
     sqlite3* db = store.handle();
     ASSERT_EQ(sqlite3_exec(db,
-                           (kUndoV5 + kUndoV4 + "ALTER TABLE faults DROP COLUMN scheduled_us;"
+                           (kUndoV4 + "ALTER TABLE faults DROP COLUMN scheduled_us;"
                                       " DROP TABLE site_clocks; DROP VIEW run_summary;"
                                       " DROP TABLE pe_events; DROP TABLE run_checks;"
                                       " PRAGMA user_version = 1")
@@ -336,7 +338,7 @@ TEST_F(StoreTest, MigratesVersionTwoFilesToPeEventsAndChecks) {
     store.flush();
     sqlite3* db = store.handle();
     ASSERT_EQ(sqlite3_exec(db,
-                           (kUndoV5 + kUndoV4 + " DROP VIEW run_summary; DROP TABLE pe_events;"
+                           (kUndoV4 + " DROP VIEW run_summary; DROP TABLE pe_events;"
                                       " DROP TABLE run_checks; PRAGMA user_version = 2")
                                .c_str(),
                            nullptr, nullptr, nullptr),
@@ -982,7 +984,7 @@ TEST_F(StoreTest, MigratesVersionThreeFilesKeepingTheirFailovers) {
     store.add_event(r, c.pu, pu_failover(55 * kSecond, "0x5e5e5e5e", 7'500'000, 1'234'567));
     store.flush();
     sqlite3* db = store.handle();
-    ASSERT_EQ(sqlite3_exec(db, (kUndoV5 + kUndoV4 + " PRAGMA user_version = 3").c_str(), nullptr,
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV4 + " PRAGMA user_version = 3").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
@@ -995,14 +997,14 @@ TEST_F(StoreTest, MigratesVersionThreeFilesKeepingTheirFailovers) {
   EXPECT_EQ(store.count("pe_progress"), 0);
 }
 
-// A file of version 4 is migrated: its runs kept, no verdicts of --until-ci yet.
-TEST_F(StoreTest, MigratesVersionFourFilesToUntilCi) {
+// A file of version 5 is migrated: its runs kept, no verdicts of --until-ci yet.
+TEST_F(StoreTest, MigratesVersionFiveFilesToUntilCi) {
   {
     Store store = Store::open(path_);
     run(store, experiment(store), "lu");
     store.flush();
     sqlite3* db = store.handle();
-    ASSERT_EQ(sqlite3_exec(db, (kUndoV5 + " PRAGMA user_version = 4").c_str(), nullptr,
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV6 + " PRAGMA user_version = 5").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);

@@ -271,9 +271,10 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
         "--until-ci PCT: the file's repetitions (at least 2) first, then one more at a time\n"
         "for each sweep point where a compared metric's 95 % interval is wider than ±PCT % of\n"
         "its mean, up to --max-repetitions; run again, it resumes the same rounds. At the end,\n"
-        "which points reached the target and which stopped at the cap without it.\n"
+        "which points reached the target and which stopped at the cap without it (also\n"
+        "stored: table until_ci); exit status 0 either way.\n"
         "Exit status: 0 every run completed; 1 a run failed; 2 the experiment file is invalid\n"
-        "(file:line:col on stderr); 130 interrupted.");
+        "(file:line:col on stderr) or an option is; 130 interrupted.");
     cmd->add_option("file", *file, "Experiment file (YAML)")->required();
     cmd->add_option("-o,--output", *output, "Results database (SQLite), appended to")
         ->capture_default_str();

@@ -88,7 +88,7 @@ void assess(const results::Store& store, const Plan& full, const UntilCiOptions&
 bool assess_round(const Plan& full, const UntilCiOptions& o, const std::string& output,
                   std::vector<Group>& groups, std::ostream& out, std::ostream& err) {
   try {
-    const results::Store store = results::Store::open(output);
+    const results::Store store = results::Store::open_read_only(output);
     for (Group& g : groups) {
       if (g.verdict != Verdict::more) continue;
       assess(store, full, o, g);

@@ -16,6 +16,7 @@
 #include "apps/commands.hpp"
 #include "experiments/experiment.hpp"
 #include "experiments/runner.hpp"
+#include "experiments/until_ci.hpp"
 #include "stack/transport/transport.hpp"
 
 namespace rsplab {
@@ -33,6 +34,61 @@ std::optional<experiments::Plan> load(const std::string& file, Context& ctx) {
     return experiments::load_plan(file, RSPLAB_VERSION);
   } catch (const experiments::LoadError& e) {
     ctx.err << e.what() << "\n";
+    ctx.exit_code = kExitUsage;
+    return std::nullopt;
+  }
+}
+
+// --until-ci PCT, --max-repetitions N, --metric M,… of `rsplab run` and `rsplab plan`.
+struct UntilCiArgs {
+  experiments::UntilCiOptions options;
+  CLI::Option *percent = nullptr, *max = nullptr, *metrics = nullptr;
+};
+
+void add_until_ci_options(CLI::App* cmd, UntilCiArgs& a) {
+  a.percent = cmd->add_option("--until-ci", a.options.percent,
+                              "Add repetitions per sweep point until each compared metric's 95 % "
+                              "interval is within ±PCT % of its mean");
+  a.percent->type_name("PCT");
+  a.max = cmd->add_option("--max-repetitions", a.options.max_repetitions,
+                          "With --until-ci: at most this many repetitions per sweep point")
+              ->capture_default_str();
+  a.metrics = cmd->add_option("--metric", a.options.metrics,
+                              "With --until-ci: the metrics compared (rsplab report's names)")
+                  ->delimiter(',')
+                  ->type_name("M,...")
+                  ->default_str("handling_speed,utilization");
+}
+
+// The options of --until-ci checked against the file (its repetitions) and `fresh`; nullopt
+// without --until-ci. False (said on err, usage exit code) when they do not fit.
+bool until_ci_of(const UntilCiArgs& a, const experiments::Plan& plan, bool fresh, Context& ctx,
+                 std::optional<experiments::UntilCiOptions>& until) {
+  std::string error;
+  if (a.percent->count() == 0) {
+    if (a.max->count() > 0 || a.metrics->count() > 0)
+      error = "--max-repetitions and --metric go with --until-ci";
+  } else if (fresh) {
+    error = "--until-ci resumes into its database: --fresh does not go with it (use -o NEW.db)";
+  } else {
+    error = experiments::check_until_ci(a.options, plan.repetitions);
+  }
+  if (!error.empty()) {
+    ctx.err << "error: " << error << "\n";
+    ctx.exit_code = kExitUsage;
+    return false;
+  }
+  if (a.percent->count() > 0) until = a.options;
+  return true;
+}
+
+// The plan to --until-ci's cap (nullopt, said on err, when it is too large).
+std::optional<experiments::Plan> plan_to_cap(const std::string& file,
+                                             const experiments::UntilCiOptions& o, Context& ctx) {
+  try {
+    return experiments::load_plan(file, RSPLAB_VERSION, o.max_repetitions);
+  } catch (const experiments::LoadError& e) {
+    ctx.err << e.what() << " (--max-repetitions " << o.max_repetitions << ")\n";
     ctx.exit_code = kExitUsage;
     return std::nullopt;
   }
@@ -201,6 +257,7 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
     auto fresh = std::make_shared<bool>(false);
     auto ssh_config = std::make_shared<std::string>();
     auto jobs = std::make_shared<std::size_t>(1);
+    auto until_ci = std::make_shared<UntilCiArgs>();
     CLI::App* cmd = app.add_subcommand(
         "run", "Run an experiment file: every run of its sweep, every event into SQLite");
     cmd->footer(
@@ -211,8 +268,13 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
         "starting \"run i/N\"; the summary once at the end); runs with sites on remote hosts\n"
         "still go one at a time. The default, one at a time, keeps the runs from competing for\n"
         "the CPUs: use it for timing-sensitive results.\n"
+        "--until-ci PCT: the file's repetitions (at least 2) first, then one more at a time\n"
+        "for each sweep point where a compared metric's 95 % interval is wider than ±PCT % of\n"
+        "its mean, up to --max-repetitions; run again, it resumes the same rounds. At the end,\n"
+        "which points reached the target and which stopped at the cap without it (also\n"
+        "stored: table until_ci); exit status 0 either way.\n"
         "Exit status: 0 every run completed; 1 a run failed; 2 the experiment file is invalid\n"
-        "(file:line:col on stderr); 130 interrupted.");
+        "(file:line:col on stderr) or an option is; 130 interrupted.");
     cmd->add_option("file", *file, "Experiment file (YAML)")->required();
     cmd->add_option("-o,--output", *output, "Results database (SQLite), appended to")
         ->capture_default_str();
@@ -231,9 +293,14 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
             },
             "N>=1"))
         ->capture_default_str();
-    cmd->callback([file, output, loopback, fresh, ssh_config, jobs, &ctx] {
+    add_until_ci_options(cmd, *until_ci);
+    cmd->callback([file, output, loopback, fresh, ssh_config, jobs, until_ci, &ctx] {
       const auto plan = load(*file, ctx);
       if (!plan) return;
+      std::optional<experiments::UntilCiOptions> until;
+      if (!until_ci_of(*until_ci, *plan, *fresh, ctx, until)) return;
+      const auto full = until ? plan_to_cap(*file, *until, ctx) : std::nullopt;
+      if (until && !full) return;
       if (!check_machine(*plan, ctx, *loopback, *ssh_config, false)) {
         ctx.exit_code = kExitFailed;
         return;
@@ -246,6 +313,13 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
       o.fresh = *fresh;
       o.ssh_config = *ssh_config;
       o.jobs = *jobs;
+      if (until) {
+        ctx.out << experiments::until_ci_intro(plan->repetitions,
+                                               plan->runs.size() / plan->repetitions, *until);
+        ctx.exit_code = experiments::run_until_ci(
+            *full, experiments::first_round(plan->repetitions), *until, o, ctx.out, ctx.err);
+        return;
+      }
       ctx.exit_code = experiments::run_plan(*plan, o, ctx.out, ctx.err);
     });
   }
@@ -263,6 +337,8 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
         "--faults each run's faults too, the schedules' drawn from its seed; with --verbose\n"
         "each component group's command line as the runner starts it (<SITE>: the site's\n"
         "addresses, <registrars>: the registrars' ASAP endpoints, known at run time).\n"
+        "With --until-ci PCT: the runs of the first round (the file's repetitions, at least 2)\n"
+        "and how many --max-repetitions allows.\n"
         "Exit status: 0 valid; 1 valid but this machine cannot run it; 2 invalid (file:line:col).");
     cmd->add_option("file", *file, "Experiment file (YAML)")->required();
     cmd->add_flag("--faults", *faults, "List every run's faults in time order");
@@ -270,14 +346,34 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
                   "Print each component group's resolved command-line arguments");
     cmd->add_option("--ssh-config", *ssh_config,
                     "Remote sites: ssh client configuration file (ssh -F; default: your own)");
-    cmd->callback([file, faults, verbose, ssh_config, &ctx] {
-      const auto plan = load(*file, ctx);
+    auto until_ci = std::make_shared<UntilCiArgs>();
+    add_until_ci_options(cmd, *until_ci);
+    cmd->callback([file, faults, verbose, ssh_config, until_ci, &ctx] {
+      auto plan = load(*file, ctx);
       if (!plan) return;
+      std::optional<experiments::UntilCiOptions> until;
+      if (!until_ci_of(*until_ci, *plan, false, ctx, until)) return;
+      std::optional<experiments::Plan> full;
+      const std::size_t file_repetitions = plan->repetitions;
+      if (until) {
+        // The first round's runs are the plan's, to the cap its later rounds'.
+        full = plan_to_cap(*file, *until, ctx);
+        if (!full) return;
+        plan = experiments::load_plan(*file, RSPLAB_VERSION,
+                                      experiments::first_round(file_repetitions));
+      }
       const bool machine_ok = check_machine(*plan, ctx, false, *ssh_config, true);
+      if (until)
+        ctx.out << experiments::until_ci_intro(
+            file_repetitions, plan->runs.size() / plan->repetitions, *until);
       ctx.out << plan->name << ": " << plan->runs.size() << " run(s) ("
               << plan->runs.size() / std::max<std::size_t>(1, plan->repetitions)
               << " sweep point(s) x " << plan->repetitions << " repetition(s)), estimated "
-              << seconds_text(plan->estimated) << "\n";
+              << seconds_text(plan->estimated);
+      if (full)
+        ctx.out << "; with --until-ci up to " << full->runs.size() << " run(s), estimated up to "
+                << seconds_text(full->estimated);
+      ctx.out << "\n";
       for (const auto& r : plan->runs) {
         ctx.out << "  run " << r.index << ":";
         for (const auto& [k, v] : r.parameters) ctx.out << " " << k << "=" << v;

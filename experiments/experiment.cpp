@@ -506,7 +506,8 @@ struct Val {
 
 class Loader {
  public:
-  Loader(std::string file, std::string_view version) : file_(std::move(file)), version_(version) {}
+  Loader(std::string file, std::string_view version, std::optional<std::size_t> repetitions)
+      : file_(std::move(file)), version_(version), repetitions_(repetitions) {}
 
   Plan load(std::string_view yaml) {
     // Not YAML::LoadAll: in yaml-cpp 0.7 it loops, allocating without end, on input such as
@@ -567,6 +568,7 @@ class Loader {
         fail(t.pos, "repetitions: '" + t.text + "' must be 1 to " + std::to_string(kMaxRuns));
       raw.repetitions = static_cast<std::size_t>(*v);
     }
+    if (repetitions_) raw.repetitions = *repetitions_;
     if (const Entry* e = find(top, "seed")) {
       const Text t = scalar(*e, "seed", false);
       const auto r = std::from_chars(t.text.data(), t.text.data() + t.text.size(), raw.seed);
@@ -1692,6 +1694,7 @@ class Loader {
 
   std::string file_;
   std::string version_;
+  std::optional<std::size_t> repetitions_;  // instead of the file's
   std::map<std::string, Pos> params_;  // sweep parameters, where defined
   std::set<std::string> used_, labels_, all_isps_;
   std::vector<std::tuple<Prefix, Pos, std::string>> prefixes4_, prefixes6_;
@@ -1699,11 +1702,13 @@ class Loader {
 
 }  // namespace
 
-Plan parse_plan(std::string_view yaml, const std::string& file, std::string_view rsplab_version) {
-  return Loader(file, rsplab_version).load(yaml);
+Plan parse_plan(std::string_view yaml, const std::string& file, std::string_view rsplab_version,
+                std::optional<std::size_t> repetitions) {
+  return Loader(file, rsplab_version, repetitions).load(yaml);
 }
 
-Plan load_plan(const std::string& path, std::string_view rsplab_version) {
+Plan load_plan(const std::string& path, std::string_view rsplab_version,
+               std::optional<std::size_t> repetitions) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw LoadError(path, 0, 0, std::string("cannot read: ") + std::strerror(errno));
   std::string text;
@@ -1713,7 +1718,7 @@ Plan load_plan(const std::string& path, std::string_view rsplab_version) {
   const bool failed = std::ferror(f) != 0;
   std::fclose(f);
   if (failed) throw LoadError(path, 0, 0, "cannot read: I/O error");
-  return parse_plan(text, path, rsplab_version);
+  return parse_plan(text, path, rsplab_version, repetitions);
 }
 
 }  // namespace rsplab::experiments

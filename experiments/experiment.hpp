@@ -153,6 +153,10 @@ struct Schedule {
 // One run: everything resolved, no $parameters left.
 struct Run {
   std::size_t index = 0;       // 0..N-1 in plan order
+  // What is stored as the run's index (runs.idx) when not `index`: a round of
+  // `rsplab run --until-ci` is a part of the plan to the cap, re-indexed 0..M-1 for the
+  // runner, and keeps each run's index in that plan here.
+  std::optional<std::size_t> stored_index;
   std::size_t point = 0;       // sweep point 0..P-1
   std::size_t repetition = 0;  // 0..R-1
   // The sweep's values at this point, by parameter name (as written: "lu", "3", "4s").
@@ -203,9 +207,14 @@ std::uint64_t schedule_seed(std::uint64_t run_seed, std::size_t position, std::s
 Duration exponential_draw(std::uint64_t engine_output, Duration mean);
 
 // Reads and expands `path`; throws LoadError (also for an unreadable file: line 0, col 0).
-Plan load_plan(const std::string& path, std::string_view rsplab_version);
+// `repetitions` (REQUIRES: >= 1): that many instead of the file's (`rsplab run --until-ci`: the cap). A run's
+// seed and key depend on its repetition, not on how many there are: repetition i is the same
+// run, with the same key, whatever the count.
+Plan load_plan(const std::string& path, std::string_view rsplab_version,
+               std::optional<std::size_t> repetitions = std::nullopt);
 // The same from text; `file` names it in errors.
-Plan parse_plan(std::string_view yaml, const std::string& file, std::string_view rsplab_version);
+Plan parse_plan(std::string_view yaml, const std::string& file, std::string_view rsplab_version,
+                std::optional<std::size_t> repetitions = std::nullopt);
 
 // The run key: hex SHA-256 over the canonical JSON of `resolved` (sorted keys) and the
 // version.

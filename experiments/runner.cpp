@@ -132,7 +132,7 @@ results::RunInfo run_info(const Run& r, std::int64_t experiment_id, const std::s
                           std::int64_t start_us) {
   results::RunInfo info;
   info.experiment_id = experiment_id;
-  info.index = r.index;
+  info.index = r.stored_index.value_or(r.index);
   info.key = r.key;
   info.parameters = r.parameters;
   info.seed = r.seed;
@@ -1425,6 +1425,7 @@ class Driver {
 void summarize(results::Store& store, const Plan& plan, const RunnerOptions& options,
                std::int64_t experiment_id, std::ostream& out, std::ostream& err) {
   store.flush();
+  if (!options.summary) return;
   out << "\nresults: " << options.output << "\n";
   // Per policy and sweep point over the plan's completed runs, each key once (its newest
   // completed row, also one of an earlier invocation; with --fresh only this one's).
@@ -1786,6 +1787,24 @@ int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out, 
   if (options.jobs > 1) return run_side_by_side(plan, options, out, err);
   Driver d(plan, options, out, err);
   return d.run();
+}
+
+std::optional<std::int64_t> campaign_experiment(const results::Store& store, const Plan& plan,
+                                                const RunnerOptions& options) {
+  return store.find_experiment(experiment_info(plan, options));
+}
+
+void print_summary(const Plan& plan, const RunnerOptions& options, std::ostream& out,
+                   std::ostream& err) {
+  try {
+    results::Store store = results::Store::open(options.output);
+    const auto id = campaign_experiment(store, plan, options);
+    RunnerOptions o = options;
+    o.summary = true;
+    summarize(store, plan, o, id.value_or(0), out, err);
+  } catch (const std::exception& e) {
+    err << "rsplab run: " << options.output << ": " << e.what() << "\n";
+  }
 }
 
 std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,

@@ -13,10 +13,15 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "experiments/experiment.hpp"
+
+namespace rsplab::results {
+class Store;
+}
 
 namespace rsplab::experiments {
 
@@ -31,6 +36,9 @@ struct RunnerOptions {
   // process, for timing-sensitive results.
   std::size_t jobs = 1;
   std::string ssh_config;    // remote sites: `ssh -F` this file (empty: the user's own)
+  // At the end, where the results are and the closing table; false: neither (a round of
+  // --until-ci, which prints them once after its last round: print_summary).
+  bool summary = true;
 };
 
 // Runs every run of `plan`; prints progress to `out`, problems to `err`, and at the end where
@@ -58,6 +66,16 @@ struct RunnerOptions {
 // above.
 int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
              std::ostream& err);
+
+// The experiments row run_plan records `plan` under in `store` (options.output): the newest
+// with its name, file contents and version; nullopt before the first run_plan.
+std::optional<std::int64_t> campaign_experiment(const results::Store& store, const Plan& plan,
+                                                const RunnerOptions& options);
+
+// What run_plan prints at its end (where the results are, the closing table over the plan's
+// completed runs), for a plan carried out by several run_plan calls (--until-ci's rounds).
+void print_summary(const Plan& plan, const RunnerOptions& options, std::ostream& out,
+                   std::ostream& err);
 
 // The arguments after `rsplab registrar|pe|pu` the runner gives each component group of
 // run `r`: `addresses` the site's addresses (a comma list, known once its namespace

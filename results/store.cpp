@@ -744,8 +744,29 @@ LEFT JOIN (
 )sql";
 // ---- end of v6 ---------------------------------------------------------------------------
 
+// ---- v7 (issue 13): what `rsplab run --until-ci` decided per sweep point ------------------
+// One row per experiment, sweep point and target (percent, cap, compared metrics), replaced
+// when the same campaign is run again: whether the point reached the target or stopped at
+// the cap without it, over how many runs, each metric's estimate (results/README.md).
+constexpr const char* kSchemaV7 = R"sql(
+CREATE TABLE until_ci (
+  id              INTEGER PRIMARY KEY,
+  experiment_id   INTEGER NOT NULL REFERENCES experiments(id),
+  parameters      TEXT NOT NULL,
+  percent         REAL NOT NULL,
+  max_repetitions INTEGER NOT NULL,
+  metrics         TEXT NOT NULL,
+  verdict         TEXT NOT NULL CHECK (verdict IN ('reached', 'cap', 'no_value', 'undecided')),
+  runs            INTEGER NOT NULL,
+  estimates       TEXT NOT NULL,
+  decided_unix_us INTEGER NOT NULL,
+  UNIQUE (experiment_id, parameters, percent, max_repetitions, metrics)
+);
+)sql";
+// ---- end of v7 ---------------------------------------------------------------------------
+
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                                       kSchemaV5, kSchemaV6};
+                                       kSchemaV5, kSchemaV6, kSchemaV7};
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per version");
 
 // The tables count() knows, and the column that names their run.
@@ -758,7 +779,7 @@ constexpr std::pair<std::string_view, const char*> kTables[] = {
     {"faults", "run_id"},          {"event_counts", "run_id"},
     {"malformed_events", "run_id"}, {"site_clocks", "run_id"},
     {"pe_events", "run_id"},       {"run_checks", "run_id"},
-    {"pe_progress", "run_id"},
+    {"pe_progress", "run_id"},     {"until_ci", nullptr},
 };
 
 constexpr const char* kInsertHandleResolution =
@@ -1618,6 +1639,22 @@ void Store::add_check(std::int64_t run_id, const RunCheck& c) {
        {integer(run_id), c.name, c.status, c.value, c.message,
         c.details.is_null() ? Value(nullptr) : Value(dump(c.details))},
        "add_check");
+  t.commit();
+}
+
+void Store::set_until_ci(const UntilCiVerdict& v) {
+  flush();
+  json parameters = json::object();
+  for (const auto& [name, value] : v.parameters) parameters[name] = value;
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT OR REPLACE INTO until_ci (experiment_id, parameters, percent,"
+                " max_repetitions, metrics, verdict, runs, estimates, decided_unix_us)"
+                " VALUES (?,?,?,?,?,?,?,?,?)"),
+       {integer(v.experiment_id), dump(parameters), v.percent, integer(v.max_repetitions),
+        dump(json(v.metrics)), v.verdict, integer(v.runs), dump(v.estimates),
+        integer(now_unix_us())},
+       "set_until_ci");
   t.commit();
 }
 

@@ -31,7 +31,7 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 struct ExperimentInfo {
   std::string name;
@@ -103,6 +103,18 @@ struct RunCheck {
   nlohmann::json details;
 };
 
+// What `rsplab run --until-ci` decided for one sweep point (table until_ci).
+struct UntilCiVerdict {
+  std::int64_t experiment_id = 0;
+  std::map<std::string, std::string> parameters;  // the sweep point, as RunInfo's
+  double percent = 0;                              // the target, in % of |mean|
+  std::int64_t max_repetitions = 0;
+  std::vector<std::string> metrics;                // compared, in order
+  std::string verdict;    // reached | cap (target not met) | no_value | undecided
+  std::int64_t runs = 0;  // completed runs counted
+  nlohmann::json estimates;  // metric → {n, mean, half_width, relative_half_width}
+};
+
 // Moves an event's absolute times (time_us, and a job's queued_us, started_us, accepted_us,
 // completed_us, a failover's detected_us: every field add_event converts to run-relative)
 // by −offset_us: a remote agent's events onto the runner's clock (SiteClock::offset_us).
@@ -172,6 +184,8 @@ class Store {
 
   // Adds or replaces the check `c.name` of a run (run_checks).
   void add_check(std::int64_t run_id, const RunCheck& c);
+  // Adds or replaces the verdict of the same experiment, point, percent, cap and metrics.
+  void set_until_ci(const UntilCiVerdict& v);
   // The checks of a run, by name.
   std::vector<RunCheck> checks(std::int64_t run_id) const;
 

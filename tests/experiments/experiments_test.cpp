@@ -344,6 +344,50 @@ TEST(Keys, ChangeWithAnyValueAndWithTheVersion) {
   EXPECT_EQ(three.runs[0].key, key);
 }
 
+// `rsplab run --until-ci` loads the plan to its cap: repetitions given instead of the file's
+// make the plan the file would make if it said so (same runs, seeds, drawn faults, keys), so a
+// later round's run is the run an ordinary campaign with more repetitions has.
+TEST(Seeds, RepetitionsGivenAreTheFileSayingSo) {
+  Doc d;
+  d.set(10, "    policy: $policy");
+  d.add("seed: 5")
+      .add("faults:")
+      .add("  - { churn: { group: P/pe0, mtbf: 3s, downtime: 500ms } }")
+      .add("sweep:")
+      .add("  policy: [rr, lu]");
+  const std::string text = d.text();
+  const Plan says_two = parse(text + "repetitions: 2\n");
+  const Plan says_six = parse(text + "repetitions: 6\n");
+  const Plan given_six = parse_plan(text + "repetitions: 2\n", "test.yaml", kVersion, 6);
+  const Plan given_to_one = parse_plan(text, "test.yaml", kVersion, 6);  // the file says 1
+  EXPECT_EQ(given_six.repetitions, 6u);
+  ASSERT_EQ(given_six.runs.size(), 12u);  // 2 policies × 6 repetitions
+  ASSERT_EQ(says_six.runs.size(), 12u);
+  for (std::size_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(given_six.runs[i].key, says_six.runs[i].key) << i;
+    EXPECT_EQ(given_six.runs[i].resolved, says_six.runs[i].resolved) << i;
+    EXPECT_EQ(given_to_one.runs[i].key, says_six.runs[i].key) << i;
+  }
+  // The file's two repetitions are the first two of each point, with their seeds and keys.
+  for (const ExpRun& r : says_two.runs) {
+    const ExpRun& same = given_six.runs[r.point * 6 + r.repetition];
+    EXPECT_EQ(same.repetition, r.repetition);
+    EXPECT_EQ(same.seed, r.seed);
+    EXPECT_EQ(same.key, r.key);
+    EXPECT_EQ(same.faults.size(), r.faults.size());
+  }
+  // Repetition 5 exists only when asked for; its seed is the plan's rule for repetition 5,
+  // the same at both sweep points (common random numbers), and unlike the others'.
+  std::set<std::uint64_t> seeds;
+  for (const ExpRun& r : given_six.runs) {
+    EXPECT_EQ(r.seed, repetition_seed(5, r.repetition));
+    if (r.point == 0) seeds.insert(r.seed);
+  }
+  EXPECT_EQ(seeds.size(), 6u);
+  EXPECT_EQ(given_six.runs[5].seed, given_six.runs[11].seed);
+  EXPECT_NE(given_six.runs[5].key, given_six.runs[11].key);
+}
+
 // ---- schema details ----------------------------------------------------------------------
 
 TEST(Schema, TimersAreDefaultsThatGroupsOverride) {

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -914,6 +916,86 @@ TEST_F(Run, LoopbackSitesWhenNamespacesAreNotUsed) {
                     "json_extract(details, '$.error') IS NULL FROM faults WHERE target = 'pr0'"),
             "1");
   EXPECT_EQ(sql(db, "SELECT count(*) FROM components WHERE addresses NOT LIKE '%127.0.0.1%'"), "0");
+}
+
+
+// --until-ci on loopback sites (no root needed): one sweep point, the file's 1 repetition, a
+// target (0.001 %) that 3 runs never meet. Round 1 runs repetitions 0 and 1, round 2 the
+// third, and the cap stops it, said as such with the interval computed here from the runs'
+// handling speeds. Run again into the same file: the rounds replay and nothing runs again;
+// compared on detection_delay too (no faults, no failovers: no value) it stops after round 1.
+TEST_F(Run, LoopbackUntilCiStopsAtTheCapAndRunsNothingAgain) {
+  std::string text = kResumeExperiment;
+  text.replace(text.find("repetitions: 2"), 14, "repetitions: 1");
+  text.replace(text.find("  policy: [lu, rr]"), 18, "  policy: [lu]");
+  const std::string file = dir_ + "/untilci.yaml";
+  std::ofstream(file) << text;
+  const std::string db = dir_ + "/untilci.db";
+  const auto until_ci = [&](const std::string& metrics) {
+    ChildProcess p(RSPLAB_BINARY, {"run", "--loopback", file, "-o", db, "--until-ci", "0.001",
+                                   "--max-repetitions", "3", "--metric", metrics});
+    const auto st = p.wait(90s);
+    EXPECT_TRUE(st) << "rsplab run --until-ci did not finish";
+    const std::string out = all_output(p);
+    EXPECT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+        << (st ? ChildProcess::describe(*st) : "") << "\n" << out << p.stderr_text();
+    std::printf("%s", out.c_str());  // what a user sees, kept in the test log
+    return out;
+  };
+
+  const std::string out = until_ci("handling_speed");
+  EXPECT_NE(out.find("2 repetitions per sweep point first (the file says 1: an interval needs 2)"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find("until-ci: round 1: 2 run(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("until-ci: round 2: 1 run(s)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("until-ci: round 3"), std::string::npos) << out;
+  EXPECT_EQ(sql(db, "SELECT group_concat(repetition || ':' || idx || ':' || status, ' ') FROM "
+                    "(SELECT * FROM runs ORDER BY repetition)"),
+            "0:0:completed 1:1:completed 2:2:completed");
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT seed) || ' ' || count(DISTINCT key) FROM runs"), "3 3");
+
+  // The 95 % interval of the three runs' handling speeds, from the database: t(0.975, 2) =
+  // 4.3027 (a printed t table), half-width t · s / √3, relative to the mean.
+  std::vector<double> speeds;
+  for (int rep = 0; rep < 3; ++rep)
+    speeds.push_back(std::stod(sql(db, "SELECT s.handling_speed FROM policy_summary AS s JOIN runs "
+                                       "AS r ON r.id = s.run_id WHERE r.repetition = " +
+                                           std::to_string(rep))));
+  const double mean = (speeds[0] + speeds[1] + speeds[2]) / 3;
+  double squares = 0;
+  for (const double v : speeds) squares += (v - mean) * (v - mean);
+  const double relative = 4.302652729911275 * std::sqrt(squares / 2) / std::sqrt(3.0) / mean * 100;
+  const std::string line = "policy=lu: cap reached, target NOT met (n = 3): handling_speed ±";
+  const auto at = out.rfind(line);
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_NEAR(std::stod(out.substr(at + line.size())), relative, 0.006) << out;
+  EXPECT_NE(out.find("until-ci: 0 of 1 sweep point(s) reached the target; 1 stopped at the cap "
+                     "without it"),
+            std::string::npos) << out;
+
+  // Stored as it was: the cap, not the target.
+  EXPECT_EQ(sql(db, "SELECT group_concat(verdict || ' ' || runs || ' ' || percent || ' ' || "
+                    "max_repetitions || ' ' || metrics, '; ') FROM until_ci"),
+            "cap 3 0.001 3 [\"handling_speed\"]");
+
+  // Again: every round's runs completed earlier, the same verdict.
+  const std::string again = until_ci("handling_speed");
+  EXPECT_EQ(occurrences(again, "skipped (completed earlier"), 3u) << again;
+  EXPECT_NE(again.find(out.substr(at, out.find('\n', at) - at)), std::string::npos) << again;
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs"), "3");
+
+  const std::string none = until_ci("handling_speed,detection_delay");
+  EXPECT_NE(none.find("policy=lu: stopped, a metric has no value: target NOT met (n = 2)"),
+            std::string::npos) << none;
+  EXPECT_NE(none.find("detection_delay no value"), std::string::npos) << none;
+  EXPECT_EQ(none.find("until-ci: round 2"), std::string::npos) << none;
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs"), "3");
+  EXPECT_EQ(sql(db, "SELECT group_concat(verdict || ' ' || runs, '; ') FROM (SELECT * FROM "
+                    "until_ci ORDER BY id)"),
+            "cap 3; no_value 2");
+  EXPECT_EQ(sql(db, "SELECT json_extract(estimates, '$.detection_delay.n') FROM until_ci WHERE "
+                    "verdict = 'no_value'"),
+            "0");
 }
 
 }  // namespace

@@ -152,8 +152,11 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
                {"utilization", calculations / offered}});
 }
 
+// What schema v7 added (--until-ci's verdicts), taken away again: a file of version 6.
+const std::string kUndoV7 = "DROP TABLE until_ci;";
+
 // What schema v6 added (the report's view), taken away again: a file of version 5.
-const std::string kUndoV6 = "DROP VIEW run_metrics;";
+const std::string kUndoV6 = kUndoV7 + " DROP VIEW run_metrics;";
 
 // What schema v5 added (the OMNeT++ result views), taken away again: a file of version 4.
 const std::string kUndoV5 = kUndoV6 +
@@ -259,7 +262,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 6);
+  EXPECT_EQ(kSchemaVersion, 7);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -268,7 +271,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
         "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks",
-        "pe_progress"}) {
+        "pe_progress", "until_ci"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
@@ -1049,6 +1052,59 @@ TEST_F(StoreTest, MigratesVersionFiveFilesToRunMetrics) {
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(query(db, "SELECT run_id, policy, jobs_completed, handling_speed FROM run_metrics"),
             (Rows{{std::to_string(r), "lu", "0", "NULL"}}));
+}
+
+// A file of version 6 is migrated: its runs kept, no verdicts of --until-ci yet.
+TEST_F(StoreTest, MigratesVersionSixFilesToUntilCi) {
+  {
+    Store store = Store::open(path_);
+    run(store, experiment(store), "lu");
+    store.flush();
+    sqlite3* db = store.handle();
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV7 + " PRAGMA user_version = 6").c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(integer(store.handle(), "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(store.count("runs"), 1);
+  EXPECT_EQ(store.count("until_ci"), 0);
+}
+
+// --until-ci's verdict per sweep point: one row per experiment, point and target, the newest
+// kept; a verdict that is not one of the four is refused by the table.
+TEST_F(StoreTest, UntilCiVerdictsReplaceTheSameTargetsAndKeepOthers) {
+  Store store = Store::open(path_);
+  const auto e = experiment(store);
+  UntilCiVerdict v;
+  v.experiment_id = e;
+  v.parameters = {{"policy", "lu"}, {"ratio", "10"}};
+  v.percent = 5;
+  v.max_repetitions = 20;
+  v.metrics = {"handling_speed", "utilization"};
+  v.verdict = "more runs";
+  EXPECT_THROW(store.set_until_ci(v), StoreError);
+  v.verdict = "cap";
+  v.runs = 20;
+  v.estimates = {{"handling_speed", {{"n", 20}, {"mean", 1000.0}, {"half_width", 62.5}}}};
+  store.set_until_ci(v);
+  v.verdict = "reached";  // the same campaign run again (a run was added meanwhile, say)
+  store.set_until_ci(v);
+  v.percent = 10;  // another target: a row of its own
+  v.runs = 4;
+  store.set_until_ci(v);
+  v.parameters = {{"policy", "rr"}, {"ratio", "10"}};
+  v.verdict = "no_value";
+  store.set_until_ci(v);
+  EXPECT_EQ(query(store.handle(),
+                  "SELECT json_extract(parameters, '$.policy'), percent, verdict, runs, metrics,"
+                  " json_extract(estimates, '$.handling_speed.half_width')"
+                  " FROM until_ci ORDER BY id"),
+            (Rows{{"lu", "5.0", "reached", "20", "[\"handling_speed\",\"utilization\"]", "62.5"},
+                  {"lu", "10.0", "reached", "4", "[\"handling_speed\",\"utilization\"]", "62.5"},
+                  {"rr", "10.0", "no_value", "4", "[\"handling_speed\",\"utilization\"]",
+                   "62.5"}}));
 }
 
 // ---- The example queries of results/README.md, verbatim ---------------------------------------

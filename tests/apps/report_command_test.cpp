@@ -209,7 +209,10 @@ TEST_F(ReportCommand, OlderFilesAreMigratedByReportNeverByQuery) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, ("DROP VIEW run_metrics; PRAGMA user_version = " + std::to_string(r::kSchemaVersion - 1)).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    // Version 5: before run_metrics (v6) and until_ci (v7).
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE until_ci; DROP VIEW run_metrics; PRAGMA user_version = 5",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
     sqlite3_close(db);
   }
   const std::string version = "PRAGMA user_version";

@@ -217,7 +217,7 @@ TEST_F(ReportCommand, OlderFilesAreMigratedByReportNeverByQuery) {
   }
   const std::string version = "PRAGMA user_version";
   EXPECT_EQ(rsplab({"query", db_, "SELECT count(*) AS n FROM runs", "--csv"}).out, "n\n3\n");
-  const std::string before = std::to_string(r::kSchemaVersion - 1);
+  const std::string before = "5";
   EXPECT_EQ(rsplab({"query", db_, version, "--csv"}).out, "user_version\n" + before + "\n");
   const auto out = rsplab({"report", db_});
   EXPECT_EQ(out.status, 0) << out.err;

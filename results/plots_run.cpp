@@ -169,6 +169,7 @@ constexpr double kPlotWidthPt = (kRight - kLeft) * gnuplot::kWidthIn * 72;
 struct Labels {
   std::string commands;  // set label …, y in rows counted from the top (yrange [rows:0])
   int rows = 0;
+  std::vector<std::pair<double, double>> taken[kLabelRows];  // per row: the texts' extents (s)
 };
 
 std::string group_text(const std::vector<Fault>& faults, std::size_t first, std::size_t last) {
@@ -201,10 +202,11 @@ std::size_t place_labels(const std::vector<Fault>& faults,
     while (row < kLabelRows && row_end[row] > from) ++row;
     if (row == kLabelRows) return k;
     row_end[row] = to;
+    out.taken[row].push_back({from, to});
     out.rows = std::max(out.rows, row + 1);
     out.commands += "set label " + quoted(text) + " at first " + number(x) + ", first " +
                     std::to_string(row) + ".5" +
-                    (right ? " right offset -0.3,0" : " left offset 0.3,0") + " boxed\n";
+                    (right ? " right offset -0.3,0" : " left offset 0.3,0") + "\n";
     const double last = faults[groups[k].second].at_s;
     if (last > x)  // a group's extent, under its label
       out.commands += "set arrow from first " + number(x) + ", first " + std::to_string(row) +
@@ -233,6 +235,25 @@ std::string fault_lines(const std::vector<Fault>& faults) {
   return s;
 }
 
+// Each fault's line in the strip: from the bottom up to the first label in its way (the
+// labels' own faults end right under them).
+std::string strip_lines(const std::vector<Fault>& faults, const Labels& labels) {
+  std::string s;
+  const int rows = std::max(labels.rows, 1);
+  for (const Fault& f : faults) {
+    int top = rows;  // y grows downwards: row r spans [r, r + 1]
+    while (top > 0 &&
+           std::none_of(labels.taken[top - 1].begin(), labels.taken[top - 1].end(),
+                        [&](const auto& t) { return t.first <= f.at_s && f.at_s <= t.second; }))
+      --top;
+    if (top < rows)
+      s += "set arrow from first " + number(f.at_s) + ", first " + std::to_string(rows) +
+           " to first " + number(f.at_s) + ", first " + std::to_string(top) +
+           " nohead back dt 2 lc rgb \"#555555\" lw 0.8\n";
+  }
+  return s;
+}
+
 std::string window_box(const RunHead& h) {
   return "set object 1 rect from first " + seconds(h.warmup_us) + ", graph 0 to first " +
          seconds(h.warmup_us + h.duration_us) +
@@ -240,17 +261,21 @@ std::string window_box(const RunHead& h) {
 }
 
 // The timeline's panels from the top, as screen fractions: a title line, the fault labels'
-// rows, then each panel with its heading line above it, the time axis and the key (3 rows).
+// rows, then each panel with its heading line above it, the time axis with its label, and
+// the key (3 rows). Title and time-axis label are placed at screen positions: the terminals
+// differ in how far from a plot they put its own title and xlabel.
 struct Layout {
-  double strip_top = 0, strip_bottom = 0, cap_top = 0, cap_bottom = 0, speed_top = 0,
-         speed_bottom = 0;
+  double title = 0, strip_top = 0, strip_bottom = 0, cap_top = 0, cap_bottom = 0, speed_top = 0,
+         speed_bottom = 0, xlabel = 0;
 };
 
 Layout layout(int label_rows, double height_in) {
   const double h = height_in * 72, line = gnuplot::kFontPt * 1.25;
   const double strip = std::max(label_rows, 1) * line + 3, heading = 1.4 * line;
-  const double panel = (h - 1.8 * line - strip - 2 * heading - 2.7 * line - 3.4 * line) / 2;
+  const double key = 3.3 * line, axis = 3.0 * line;
+  const double panel = (h - 1.8 * line - strip - 2 * heading - axis - key) / 2;
   Layout l;
+  l.title = (h - 0.9 * line) / h;
   double y = h - 1.8 * line;
   l.strip_top = y / h;
   l.strip_bottom = (y -= strip) / h;
@@ -258,6 +283,7 @@ Layout layout(int label_rows, double height_in) {
   l.cap_bottom = (y -= panel) / h;
   l.speed_top = (y -= heading) / h;
   l.speed_bottom = (y -= panel) / h;
+  l.xlabel = (key + 0.8 * line) / h;
   return l;
 }
 
@@ -279,15 +305,14 @@ std::string strip_panel(const RunHead& h, const std::vector<Fault>& faults, cons
   std::string s = "set multiplot\nset lmargin at screen " + tidy(kLeft) +
                   "\nset rmargin at screen " + tidy(kRight) + "\nset xrange [0:" + tidy(span) +
                   "]\n";
-  s += "set title " + quoted(h.title("timeline")) + "\n" + margins(l.strip_top, l.strip_bottom);
+  s += "set label 20 " + quoted(h.title("timeline")) + " at screen 0.5, screen " + tidy(l.title) +
+       " center\n" + margins(l.strip_top, l.strip_bottom);
   s += "set border 0\nunset xtics\nunset ytics\nunset key\n";
-  s += "set style textbox opaque fc rgb \"white\" noborder margins 0.5,0.5\n";  // labels hide the
-                                                                                // lines
   s += "set yrange [" + std::to_string(std::max(labels.rows, 1)) + ":0]\n";
   if (faults.empty())
     s += "set label " + quoted("no faults") + " at graph 0, first 0.5 left offset 0.3,0\n";
-  s += fault_lines(faults) + labels.commands + "plot -1 notitle\n";
-  return s + "unset label\nunset arrow\nunset title\nset border\n";
+  s += strip_lines(faults, labels) + labels.commands + "plot -1 notitle\n";
+  return s + "unset label\nunset arrow\nset border\n";
 }
 
 std::string capacity_panel(const RunHead& h, const CapacityData& cap,
@@ -315,13 +340,13 @@ std::string speed_panel(const RunHead& h, const SpeedData& speed, bool failovers
   const gnuplot::Scale sc = gnuplot::scale_for(speed.top);
   const double top = speed.top > 0 ? speed.top * 1.15 / sc.factor : 1;
   std::string s = margins(l.speed_top, l.speed_bottom) + "set xtics format \"% h\"\n";
-  s += "set xlabel " + quoted("time since the run's start (s)") + " offset 0,0.4\n";
-  s += heading(gnuplot::axis_label("handling speed", "calc./s", sc) + ", per " +
-               seconds(speed.bin_us) + " s");
+  s += "set label 21 " + quoted("time since the run's start (s)") + " at screen 0.5, screen " +
+       tidy(l.xlabel) + " center\n";
+  s += heading(speed.jobs == 0 ? "handling speed: no completed jobs"
+                               : gnuplot::axis_label("handling speed", "calc./s", sc) + ", per " +
+                                     seconds(speed.bin_us) + " s");
   s += "set yrange [0:" + tidy(top) + "]\nset ytics " + tidy(gnuplot::tic_step(top, 4)) + "\n";
   s += "set style fill solid 0.55 noborder\n";
-  if (speed.jobs == 0)
-    s += "set label " + quoted("no completed jobs") + " at graph 0.5, graph 0.5 center boxed\n";
   s += window_box(h) + fault_lines(faults);
   s += "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 reverse Left samplen "
        "1.2 width 1\n";
@@ -332,11 +357,11 @@ std::string speed_panel(const RunHead& h, const SpeedData& speed, bool failovers
          "):($2-$1) with boxes fc rgb \"#009E73\" notitle, \\\n     ";
   if (failovers)
     s += quoted(gnuplot::data_name(name, "failovers")) + " using 1:(0):(0):(" + tidy(top * 0.12) +
-         ") with vectors nohead lc rgb \"#000000\" lw 1 notitle, \\\n     ";
+         ") with vectors nohead lc rgb \"#000000\" lw 1.5 notitle, \\\n     ";
   s += "keyentry with lines ls 1 lw 1.5 title \"capacity\", \\\n"
        "     keyentry with lines ls 2 dt 2 lw 1.5 title \"PEs\", \\\n"
        "     keyentry with boxes fc rgb \"#009E73\" title \"speed\", \\\n"
-       "     keyentry with lines lc rgb \"#000000\" lw 1 title \"failover\", \\\n"
+       "     keyentry with lines lc rgb \"#000000\" lw 1.5 title \"failover\", \\\n"
        "     keyentry with lines dt 2 lc rgb \"#555555\" title \"fault\", \\\n"
        "     keyentry with boxes fc rgb \"#e4e4e4\" title \"measured\"\n";
   return s;

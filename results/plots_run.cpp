@@ -235,8 +235,8 @@ std::string fault_lines(const std::vector<Fault>& faults) {
   return s;
 }
 
-// Each fault's line in the strip: from the bottom up to the first label in its way (the
-// labels' own faults end right under them).
+// Each fault's line in the strip: from the bottom up to the first label in its way (a
+// label starts or ends just beside its own fault's line, which passes it).
 std::string strip_lines(const std::vector<Fault>& faults, const Labels& labels) {
   std::string s;
   const int rows = std::max(labels.rows, 1);
@@ -244,7 +244,7 @@ std::string strip_lines(const std::vector<Fault>& faults, const Labels& labels) 
     int top = rows;  // y grows downwards: row r spans [r, r + 1]
     while (top > 0 &&
            std::none_of(labels.taken[top - 1].begin(), labels.taken[top - 1].end(),
-                        [&](const auto& t) { return t.first <= f.at_s && f.at_s <= t.second; }))
+                        [&](const auto& t) { return t.first < f.at_s && f.at_s < t.second; }))
       --top;
     if (top < rows)
       s += "set arrow from first " + number(f.at_s) + ", first " + std::to_string(rows) +

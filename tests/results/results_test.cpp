@@ -152,8 +152,17 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
                {"utilization", calculations / offered}});
 }
 
+// What schema v5 added (the OMNeT++ result views), taken away again: a file of version 4.
+const std::string kUndoV5 =
+    "DROP VIEW vectorData; DROP VIEW vectorAttr; DROP VIEW vector; DROP VIEW histogramBin;"
+    " DROP VIEW statisticAttr; DROP VIEW statistic; DROP VIEW paramAttr; DROP VIEW parameter;"
+    " DROP VIEW scalarAttr; DROP VIEW scalar; DROP VIEW runConfig; DROP VIEW runItervar;"
+    " DROP VIEW runAttr; DROP VIEW run; DROP VIEW omnetpp_vector_data;"
+    " DROP VIEW omnetpp_scalars; DROP VIEW omnetpp_vector_kinds;"
+    " DROP VIEW omnetpp_scalar_kinds; DROP VIEW omnetpp_modules; DROP VIEW omnetpp_runs;";
+
 // What schema v4 added, taken away again: a file of version 3.
-const std::string kUndoV4 =
+const std::string kUndoV4 = kUndoV5 +
     "DROP TABLE pe_progress; ALTER TABLE failovers DROP COLUMN detected_us;"
     " ALTER TABLE failovers DROP COLUMN local_addresses;"
     " ALTER TABLE failovers DROP COLUMN local_port; ALTER TABLE failovers DROP COLUMN lost_exact;"
@@ -247,7 +256,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   sqlite3* db = store.handle();
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 4);
+  EXPECT_EQ(kSchemaVersion, 5);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
@@ -993,6 +1002,30 @@ TEST_F(StoreTest, MigratesVersionThreeFilesKeepingTheirFailovers) {
   EXPECT_EQ(store.count("pe_progress"), 0);
 }
 
+// A version 4 file opened by this build: migrated in place, its runs read through the
+// OMNeT++ views at once.
+TEST_F(StoreTest, MigratesVersionFourFilesToTheOmnetppViews) {
+  std::int64_t r = 0;
+  {
+    Store store = Store::open(path_);
+    r = run(store, experiment(store), "lu");
+    store.flush();
+    sqlite3* db = store.handle();
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV5 + " PRAGMA user_version = 4").c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    ASSERT_EQ(integer(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'run'"), 0);
+  }
+  Store store = Store::open(path_);
+  sqlite3* db = store.handle();
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(query(db, "SELECT runId, simtimeExp FROM run"),
+            (Rows{{std::to_string(r), "-6"}}));
+  EXPECT_EQ(query(db, "SELECT itervarName, itervarValue FROM runItervar ORDER BY 1"),
+            (Rows{{"policy", "lu"}, {"ratio", "10"}}));
+}
+
 // ---- The example queries of results/README.md, verbatim ---------------------------------------
 
 // The ```sql block after "<!-- query: NAME -->".
@@ -1123,6 +1156,24 @@ TEST_F(ReadmeQueries, HandlingSpeedPerPolicyOverRepetitions) {
 
 // A PE's view of its registration next to the registrar's: the issue-12 race as both sides
 // logged it (a re-registration on the old connection, the registrar removes the PE).
+// The OMNeT++-style query of "Read as an OMNeT++ result file": the run's handling speed
+// through scalar, runAttr and runItervar, over the completed runs only.
+TEST_F(ReadmeQueries, OmnetppScalarsByIterationVariable) {
+  Store& s = *store_;
+  const auto pu = [&](std::int64_t run_id) {
+    return integer(s.handle(), "SELECT id FROM components WHERE role = 'pu' AND run_id = " +
+                                   std::to_string(run_id));
+  };
+  s.add_event(lu_, pu(lu_), pu_job(1, 4'000'000, 20 * kSecond, 4 * kSecond));   // 1e6/s
+  s.add_event(lu2_, pu(lu2_), pu_job(1, 6'000'000, 20 * kSecond, 2 * kSecond));  // 3e6/s
+  s.add_event(rr_, pu(rr_), pu_job(1, 1'000'000, 20 * kSecond, 2 * kSecond));    // not counted
+  s.end_run(lu_, "completed", kStart + 111 * kSecond);
+  s.end_run(lu2_, "completed", kStart + 111 * kSecond);
+  s.end_run(rr_, "interrupted", kStart + 50 * kSecond, "SIGINT");
+  EXPECT_EQ(query(s.handle(), readme_query("omnetpp_scalars_by_itervar")),
+            (Rows{{"failover-study", "lu", "Lab", "handling_speed", "2", "2000000.0"}}));
+}
+
 TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {
   Store& s = *store_;
   const auto id_of = [&](const std::string& name) {

@@ -360,7 +360,7 @@ std::string run_row(const RunRow& run, const Layout& layout) {
     for (const auto& p : it->second)
       plots += "<a href=\"#" + p.anchor + "\">Figure " + std::to_string(p.number) + "</a> ";
   return "<tr id=\"run-" + integer_text(run.id) + "\"><td>" + integer_text(run.id) + "</td><td>" +
-         html_escape(run.policy) + "</td><td>" + html_escape(run.point) + "</td><td>" +
+         html_escape(run.policy) + "</td><td>" + (run.point.empty() ? "–" : html_escape(run.point)) + "</td><td>" +
          integer_text(run.repetition) + "</td><td class=\"" + (run.status == "completed" ? "ok" : "warning") +
          "\">" + status + "</td>" + checks_cell(run) + "<td>" + (plots.empty() ? "–" : plots) + "</td></tr>\n";
 }
@@ -438,7 +438,7 @@ table.estimates th[scope=row] { font-weight: normal; white-space: nowrap; }
 td.warning { background: #fff3cd; } td.none, .empty { color: #777; }
 tr:target { outline: 2px solid #0645ad; }
 figure.plot { margin: 1rem 0 1.5rem; }
-figure.plot img { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
+figure.plot img { display: block; width: 100%; max-width: 42rem; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 14px; margin-top: .3rem; }
 figcaption a.back { margin-left: .5rem; white-space: nowrap; }
 ul.notes { font-size: 14px; color: #444; }
@@ -475,7 +475,9 @@ std::string format_number(double value) {
   if (value == 0) return "0";
   const double magnitude = std::fabs(value);
   char buf[64];
-  if (magnitude >= 1e15 || magnitude < 1e-4) {
+  if (magnitude < 1e15 && value == std::round(value)) {
+    std::snprintf(buf, sizeof buf, "%.0f", value);
+  } else if (magnitude >= 1e15 || magnitude < 1e-4) {
     std::snprintf(buf, sizeof buf, "%.4g", value);
   } else {
     const int digits = static_cast<int>(std::floor(std::log10(magnitude))) + 1;

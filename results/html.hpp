@@ -57,8 +57,9 @@ void write_html(const std::string& path, const Store& store, const Report& repor
 // Text made safe for HTML content and attribute values (& < > " ').
 std::string html_escape(const std::string& text);
 
-// How the page shows a number: every integer digit, and 4 significant digits below 1000
-// ("12346", "123.5", "0.8123"); exponent notation beyond 1e15 or below 1e-4 ("1.235e-05").
+// How the page shows a number: whole numbers as they are ("302"), otherwise every integer
+// digit and 4 significant digits below 1000 ("12346", "123.5", "0.8123"); exponent notation
+// beyond 1e15 or below 1e-4 ("1.235e-05").
 std::string format_number(double value);
 
 // How the page shows an estimate: "mean ± half (n = k)", "value (n = 1)", "–" for none.

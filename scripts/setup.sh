@@ -24,6 +24,8 @@ PACKAGES=(
   # the ssh-reached sites' tests run a throw-away sshd on loopback (tests/support/sshd.hpp);
   # they never use the system's sshd or port 22
   openssh-server openssh-client
+  # the HTML report's test loads the page in headless Chromium (tests/support/browser.hpp)
+  chromium
 )
 
 SUDO=

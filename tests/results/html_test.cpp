@@ -128,9 +128,11 @@ class HtmlPage : public ::testing::Test {
 
 // ---- what the page says -----------------------------------------------------------------
 
-TEST(HtmlFormat, NumbersKeepIntegerDigitsAndFourSignificantOnesBelowAThousand) {
+TEST(HtmlFormat, NumbersShowWholeNumbersAsTheyAreAndFourSignificantDigitsBelowAThousand) {
   EXPECT_EQ(format_number(12345.6), "12346");
   EXPECT_EQ(format_number(1100), "1100");
+  EXPECT_EQ(format_number(302), "302");
+  EXPECT_EQ(format_number(12.5), "12.50");
   EXPECT_EQ(format_number(248.41385), "248.4");
   EXPECT_EQ(format_number(0.6), "0.6000");
   EXPECT_EQ(format_number(-1.27062), "-1.271");
@@ -145,7 +147,7 @@ TEST(HtmlFormat, EstimatesReadMeanPlusMinusHalfWidthWithN) {
   EXPECT_EQ(format_estimate(estimate({1000, 1200, 1100})), "1100 ± 248.4 (n = 3)");
   // {0.5, 0.7}: mean 0.6, sd 0.14142, half = 12.7062 · 0.14142 / √2 = 1.2706.
   EXPECT_EQ(format_estimate(estimate({0.5, 0.7})), "0.6000 ± 1.271 (n = 2)");
-  EXPECT_EQ(format_estimate(estimate({3})), "3.000 (n = 1)");
+  EXPECT_EQ(format_estimate(estimate({3})), "3 (n = 1)");
   EXPECT_EQ(format_estimate(estimate({})), "–");
 }
 
@@ -155,7 +157,7 @@ TEST_F(HtmlPage, TableCellsShowTheReportsEstimatesInPlanOrder) {
   const auto speed = page.find("title=\"handling_speed\"");
   ASSERT_NE(speed, std::string::npos);
   std::size_t at = speed;
-  for (const std::string text : {"1100 ± 248.4 (n = 3)", "0.6000 ± 1.271 (n = 2)", "3.000 (n = 1)", "–"}) {
+  for (const std::string text : {"1100 ± 248.4 (n = 3)", "0.6000 ± 1.271 (n = 2)", "3 (n = 1)", "–"}) {
     at = page.find("data-metric=\"handling_speed\"", at + 1);
     ASSERT_NE(at, std::string::npos);
     EXPECT_EQ(page.substr(page.find('>', at) + 1, text.size()), text);
@@ -303,6 +305,12 @@ TEST_F(HtmlPage, HtmlBrowserRendersThePageWithoutErrorsAndEveryFigureDrawn) {
   const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   std::cout << "chromium: started in " << ms(t1 - t0) << " ms, report loaded and measured in " << ms(t2 - t1)
             << " ms, 3 pages in " << ms(std::chrono::steady_clock::now() - t1) << " ms\n";
+
+  for (const auto& f : page.value["figures"])
+    std::cout << "figure " << f["id"].get<std::string>() << ": " << f["width"] << "×" << f["height"]
+              << " px on the page, " << f["ink"] << " pixels drawn\n";
+  std::cout << "the page with a JavaScript error: " << joined(error.errors);
+  std::cout << "the page fetching a remote image: " << joined(broken.requests);
 
   // The report: no error, nothing fetched, no script (the evil policy is text).
   EXPECT_TRUE(page.errors.empty()) << joined(page.errors);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -277,7 +278,12 @@ std::string joined(const std::vector<std::string>& lines) {
 
 TEST_F(HtmlPage, HtmlBrowserRendersThePageWithoutErrorsAndEveryFigureDrawn) {
   const std::string binary = test::HeadlessBrowser::find();
-  if (binary.empty()) GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+  if (binary.empty()) {
+    const char* required = std::getenv("RSPLAB_REQUIRE_CHROMIUM");
+    if (required != nullptr && std::string(required) == "1")
+      FAIL() << "chromium is not installed (RSPLAB_REQUIRE_CHROMIUM=1; run scripts/setup.sh)";
+    GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+  }
   std::vector<Figure> figures;
   if (!agents::find_tool("gnuplot").empty()) {
     figures.push_back({"handling speed against ratio", "one line per policy", gnuplot_svg(dir_, "plot", "fixed"),

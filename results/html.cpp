@@ -202,7 +202,7 @@ Layout lay_out(const Store& store, const Report& report, const std::vector<Figur
     const Placed placed{&f, 0, ""};
     if (f.run_id && part_of_run.count(*f.run_id)) {
       layout.experiments[part_of_run[*f.run_id]].timelines.push_back(placed);
-    } else if (!f.run_id && f.experiment_id && part_of_experiment.count(*f.experiment_id)) {
+    } else if (f.experiment_id && part_of_experiment.count(*f.experiment_id)) {
       layout.experiments[part_of_experiment[*f.experiment_id]].plots.push_back(placed);
     } else {
       layout.others.push_back(placed);
@@ -297,8 +297,8 @@ std::string estimate_cell(const std::string& metric, const ReportRow& row) {
   const auto it = row.estimates.find(metric);
   const Estimate e = it == row.estimates.end() ? Estimate{} : it->second;
   std::string attrs = " data-metric=\"" + html_escape(metric) + "\" data-n=\"" + integer_text(e.n) + "\"";
-  if (e.mean) attrs += " data-mean=\"" + exact(*e.mean) + "\"";
-  if (e.half_width) attrs += " data-half=\"" + exact(*e.half_width) + "\"";
+  if (e.mean && std::isfinite(*e.mean)) attrs += " data-mean=\"" + exact(*e.mean) + "\"";
+  if (e.half_width && std::isfinite(*e.half_width)) attrs += " data-half=\"" + exact(*e.half_width) + "\"";
   return "<td" + attrs + ">" + html_escape(format_estimate(e)) + "</td>";
 }
 
@@ -405,7 +405,9 @@ std::string experiment_html(const ExperimentPart& part, const Layout& layout, co
   return out + health_html(part) + "</section>\n";
 }
 
+// A list of the experiments (and other figures) when there is more than one thing to go to.
 std::string contents_html(const Layout& layout) {
+  if (layout.experiments.size() + (layout.others.empty() ? 0 : 1) < 2) return "";
   std::string out = "<nav><ul>\n";
   for (const auto& part : layout.experiments)
     out += "<li><a href=\"#experiment-" + integer_text(part.summary->id) + "\">" +

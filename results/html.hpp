@@ -30,9 +30,10 @@ struct HtmlError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One plot: its SVG text, or the path of an .svg file when `svg` is empty. A figure with a
-// run_id is that run's (a timeline): the runs table links to it and it links back. One with
-// only an experiment_id is shown with that experiment's table; one with neither at the end.
+// One plot: its SVG text, or the path of an .svg file when `svg` is empty. A figure with the
+// run_id of a run on the page is that run's (a timeline): it is shown after the runs table,
+// which links to it, and it links back to the run's row. Any other figure with an
+// experiment_id is shown after that experiment's table; the rest at the end of the page.
 struct Figure {
   std::string title, caption;
   std::string svg_path;

@@ -113,7 +113,8 @@ void yaml_entry(const std::string& lead, const ordered_json& v, int indent, std:
 
 void yaml_block(const ordered_json& v, int indent, std::string& out) {
   if (v.is_object()) {
-    for (auto it = v.begin(); it != v.end(); ++it) yaml_entry(yaml_scalar(it.key()) + ": ", *it, indent, out);
+    for (auto it = v.begin(); it != v.end(); ++it)
+      yaml_entry(yaml_scalar(it.key()) + ": ", *it, indent, out);
   } else if (v.is_array()) {
     for (const auto& item : v) yaml_entry("- ", item, indent, out);
   } else {
@@ -176,8 +177,14 @@ std::vector<RunRow> runs_of(const Store& store, std::int64_t experiment_id) {
   for (const auto& r : store.select("SELECT id, idx, policy, parameters, repetition, status, reason"
                                     " FROM runs WHERE experiment_id = ?1 ORDER BY idx, id",
                                     {Value(experiment_id)})) {
-    RunRow run{int_of(r[0]), int_of(r[1]), int_of(r[4]), text_of(r[2]), point_of(text_of(r[3])),
-               text_of(r[5]), text_of(r[6]), {}};
+    RunRow run{int_of(r[0]),
+               int_of(r[1]),
+               int_of(r[4]),
+               text_of(r[2]),
+               point_of(text_of(r[3])),
+               text_of(r[5]),
+               text_of(r[6]),
+               {}};
     run.checks = store.checks(run.id);
     runs.push_back(std::move(run));
   }
@@ -237,16 +244,17 @@ std::string svg_text(const Figure& f) {
     svg = text.str();
   }
   if (svg.find("<svg") == std::string::npos)
-    throw HtmlError("figure \"" + f.title + "\": " +
-                    (f.svg.empty() ? f.svg_path : std::string("its text")) + " is no SVG");
+    throw HtmlError("figure \"" + f.title +
+                    "\": " + (f.svg.empty() ? f.svg_path : std::string("its text")) + " is no SVG");
   return svg;
 }
 
 std::string figure_html(const Placed& p, const Layout& layout) {
   const Figure& f = *p.figure;
-  std::string out = "<figure id=\"" + p.anchor + "\" class=\"plot\">\n<img src=\"data:image/svg+xml;base64," +
-                    base64(svg_text(f)) + "\" alt=\"" + html_escape(f.title) + "\">\n<figcaption><b>Figure " +
-                    std::to_string(p.number) + ".</b> " + html_escape(f.title);
+  std::string out =
+      "<figure id=\"" + p.anchor + "\" class=\"plot\">\n<img src=\"data:image/svg+xml;base64," +
+      base64(svg_text(f)) + "\" alt=\"" + html_escape(f.title) + "\">\n<figcaption><b>Figure " +
+      std::to_string(p.number) + ".</b> " + html_escape(f.title);
   if (!f.caption.empty()) out += ". " + html_escape(f.caption);
   if (f.run_id && layout.runs_shown.count(*f.run_id))
     out += " <a class=\"back\" href=\"#run-" + integer_text(*f.run_id) + "\">↩ run " +
@@ -261,14 +269,17 @@ std::string figures_html(const std::vector<Placed>& list, const Layout& layout) 
 }
 
 std::string definition_html(const ExperimentSummary& e, const Store& store) {
-  std::string out = "<dl class=\"meta\">\n<dt>file</dt><dd><code>" + html_escape(e.file) + "</code></dd>\n";
-  const auto meta = store.select("SELECT rsplab_version, host, kernel, created_unix_us FROM experiments"
-                                 " WHERE id = ?1", {Value(e.id)});
+  std::string out =
+      "<dl class=\"meta\">\n<dt>file</dt><dd><code>" + html_escape(e.file) + "</code></dd>\n";
+  const auto meta = store.select(
+      "SELECT rsplab_version, host, kernel, created_unix_us FROM experiments"
+      " WHERE id = ?1",
+      {Value(e.id)});
   if (!meta.empty()) {
     const auto& m = meta.front();
     out += "<dt>rsplab</dt><dd>" + html_escape(text_of(m[0])) + "</dd>\n<dt>host</dt><dd>" +
-           html_escape(text_of(m[1])) + " (" + html_escape(text_of(m[2])) + ")</dd>\n<dt>written</dt><dd>" +
-           utc_time(int_of(m[3])) + "</dd>\n";
+           html_escape(text_of(m[1])) + " (" + html_escape(text_of(m[2])) +
+           ")</dd>\n<dt>written</dt><dd>" + utc_time(int_of(m[3])) + "</dd>\n";
   }
   return out + "</dl>\n<h3>Definition</h3>\n<pre class=\"source\">" +
          html_escape(definition_text(e.source)) + "</pre>\n";
@@ -278,13 +289,15 @@ std::string definition_html(const ExperimentSummary& e, const Store& store) {
 std::vector<std::string> point_parts(const ReportRow& row, const ExperimentSummary& e) {
   std::vector<std::string> parts;
   for (const auto& name : e.swept)
-    if (const auto it = row.point.find(name); it != row.point.end()) parts.push_back(name + " = " + it->second);
+    if (const auto it = row.point.find(name); it != row.point.end())
+      parts.push_back(name + " = " + it->second);
   return parts;
 }
 
 // The column header of one report row: policy, the sweep point, the runs it counts.
 std::string column_header(const ReportRow& row, const ExperimentSummary& e) {
-  std::string out = "<th scope=\"col\"><span class=\"policy\">" + html_escape(row.policy) + "</span>";
+  std::string out =
+      "<th scope=\"col\"><span class=\"policy\">" + html_escape(row.policy) + "</span>";
   for (const auto& part : point_parts(row, e)) out += "<br>" + html_escape(part);
   out += "<br><span class=\"runs\">runs";
   for (const auto id : row.run_ids)
@@ -296,9 +309,11 @@ std::string column_header(const ReportRow& row, const ExperimentSummary& e) {
 std::string estimate_cell(const std::string& metric, const ReportRow& row) {
   const auto it = row.estimates.find(metric);
   const Estimate e = it == row.estimates.end() ? Estimate{} : it->second;
-  std::string attrs = " data-metric=\"" + html_escape(metric) + "\" data-n=\"" + integer_text(e.n) + "\"";
+  std::string attrs =
+      " data-metric=\"" + html_escape(metric) + "\" data-n=\"" + integer_text(e.n) + "\"";
   if (e.mean && std::isfinite(*e.mean)) attrs += " data-mean=\"" + exact(*e.mean) + "\"";
-  if (e.half_width && std::isfinite(*e.half_width)) attrs += " data-half=\"" + exact(*e.half_width) + "\"";
+  if (e.half_width && std::isfinite(*e.half_width))
+    attrs += " data-half=\"" + exact(*e.half_width) + "\"";
   return "<td" + attrs + ">" + html_escape(format_estimate(e)) + "</td>";
 }
 
@@ -328,15 +343,19 @@ std::string notes_html(const ExperimentPart& part) {
     std::vector<std::string> notes = row->notes;
     if (row->not_completed > 0)
       notes.push_back(integer_text(row->not_completed) + " run(s) not completed, not counted");
-    if (row->warned > 0) notes.push_back(integer_text(row->warned) + " counted run(s) warned (see the checks)");
-    for (const auto& n : notes) items += "<li>" + html_escape(row_name(*row, *part.summary)) + ": " + html_escape(n) + "</li>\n";
+    if (row->warned > 0)
+      notes.push_back(integer_text(row->warned) + " counted run(s) warned (see the checks)");
+    for (const auto& n : notes)
+      items +=
+          "<li>" + html_escape(row_name(*row, *part.summary)) + ": " + html_escape(n) + "</li>\n";
   }
   return items.empty() ? "" : "<ul class=\"notes\">\n" + items + "</ul>\n";
 }
 
 std::string results_html(const ExperimentPart& part, const Report& report) {
   std::string out = "<h3>Per policy: mean ± half-width of the 95 % interval (n runs)</h3>\n";
-  if (part.rows.empty()) return out + "<p class=\"empty\">No completed runs: nothing to compare.</p>\n";
+  if (part.rows.empty())
+    return out + "<p class=\"empty\">No completed runs: nothing to compare.</p>\n";
   for (std::size_t from = 0; from < part.rows.size(); from += kColumnsPerTable)
     out += policy_table(part, from, report);
   return out + notes_html(part);
@@ -360,16 +379,19 @@ std::string run_row(const RunRow& run, const Layout& layout) {
     for (const auto& p : it->second)
       plots += "<a href=\"#" + p.anchor + "\">Figure " + std::to_string(p.number) + "</a> ";
   return "<tr id=\"run-" + integer_text(run.id) + "\"><td>" + integer_text(run.id) + "</td><td>" +
-         html_escape(run.policy) + "</td><td>" + (run.point.empty() ? "–" : html_escape(run.point)) + "</td><td>" +
-         integer_text(run.repetition) + "</td><td class=\"" + (run.status == "completed" ? "ok" : "warning") +
-         "\">" + status + "</td>" + checks_cell(run) + "<td>" + (plots.empty() ? "–" : plots) + "</td></tr>\n";
+         html_escape(run.policy) + "</td><td>" +
+         (run.point.empty() ? "–" : html_escape(run.point)) + "</td><td>" +
+         integer_text(run.repetition) + "</td><td class=\"" +
+         (run.status == "completed" ? "ok" : "warning") + "\">" + status + "</td>" +
+         checks_cell(run) + "<td>" + (plots.empty() ? "–" : plots) + "</td></tr>\n";
 }
 
 std::string runs_html(const ExperimentPart& part, const Layout& layout) {
   std::string out = "<h3>Runs</h3>\n";
   if (part.runs.empty()) return out + "<p class=\"empty\">No runs stored.</p>\n";
-  out += "<table class=\"runs\">\n<thead><tr><th>run</th><th>policy</th><th>sweep point</th>"
-         "<th>repetition</th><th>status</th><th>checks</th><th>plots</th></tr></thead>\n<tbody>\n";
+  out +=
+      "<table class=\"runs\">\n<thead><tr><th>run</th><th>policy</th><th>sweep point</th>"
+      "<th>repetition</th><th>status</th><th>checks</th><th>plots</th></tr></thead>\n<tbody>\n";
   for (const auto& run : part.runs) out += run_row(run, layout);
   return out + "</tbody></table>\n";
 }
@@ -382,26 +404,31 @@ std::string health_html(const ExperimentPart& part) {
       const std::string id = first ? " id=\"run-" + integer_text(run.id) + "-checks\"" : "";
       first = false;
       const bool ok = c.status == "ok";
-      rows += "<tr" + id + "><td><a href=\"#run-" + integer_text(run.id) + "\">" + integer_text(run.id) +
-              "</a></td><td>" + html_escape(c.name) + "</td><td class=\"" + (ok ? "ok" : "warning") + "\">" +
-              html_escape(c.status) + "</td><td>" + html_escape(c.message) + "</td></tr>\n";
+      rows += "<tr" + id + "><td><a href=\"#run-" + integer_text(run.id) + "\">" +
+              integer_text(run.id) + "</a></td><td>" + html_escape(c.name) + "</td><td class=\"" +
+              (ok ? "ok" : "warning") + "\">" + html_escape(c.status) + "</td><td>" +
+              html_escape(c.message) + "</td></tr>\n";
     }
   }
   const std::string head = "<h3>Run health checks</h3>\n";
   if (rows.empty()) return head + "<p class=\"empty\">No checks stored for these runs.</p>\n";
-  return head + "<table class=\"checks\">\n<thead><tr><th>run</th><th>check</th><th>status</th>"
-                "<th>message</th></tr></thead>\n<tbody>\n" + rows + "</tbody></table>\n";
+  return head +
+         "<table class=\"checks\">\n<thead><tr><th>run</th><th>check</th><th>status</th>"
+         "<th>message</th></tr></thead>\n<tbody>\n" +
+         rows + "</tbody></table>\n";
 }
 
 std::string experiment_html(const ExperimentPart& part, const Layout& layout, const Report& report,
                             const Store& store) {
   const ExperimentSummary& e = *part.summary;
   std::string out = "<section id=\"experiment-" + integer_text(e.id) + "\">\n<h2>Experiment " +
-                    html_escape(e.name) + " <span class=\"id\">(id " + integer_text(e.id) + ")</span></h2>\n";
+                    html_escape(e.name) + " <span class=\"id\">(id " + integer_text(e.id) +
+                    ")</span></h2>\n";
   out += definition_html(e, store) + results_html(part, report);
   if (!part.plots.empty()) out += "<h3>Plots</h3>\n" + figures_html(part.plots, layout);
   out += runs_html(part, layout);
-  if (!part.timelines.empty()) out += "<h3>Runs over time</h3>\n" + figures_html(part.timelines, layout);
+  if (!part.timelines.empty())
+    out += "<h3>Runs over time</h3>\n" + figures_html(part.timelines, layout);
   return out + health_html(part) + "</section>\n";
 }
 
@@ -461,12 +488,23 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -495,24 +533,25 @@ std::string format_estimate(const Estimate& e) {
   return format_number(*e.mean) + " ± " + format_number(*e.half_width) + n;
 }
 
-std::string html_report(const Store& store, const Report& report, const std::vector<Figure>& figures,
-                        const HtmlOptions& options) {
+std::string html_report(const Store& store, const Report& report,
+                        const std::vector<Figure>& figures, const HtmlOptions& options) {
   const Layout layout = lay_out(store, report, figures);
   std::string out =
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
       "style-src 'unsafe-inline'; img-src data:\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
-      html_escape(options.title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" +
-      html_escape(options.title) + "</h1>\n";
+      html_escape(options.title) + "</title>\n<style>" + kStyle +
+      "</style>\n</head>\n<body>\n<h1>" + html_escape(options.title) + "</h1>\n";
   if (!options.database.empty())
     out += "<p class=\"subtitle\">from <code>" + html_escape(options.database) + "</code></p>\n";
-  if (layout.experiments.empty()) out += "<p class=\"empty\">The report holds no experiments.</p>\n";
+  if (layout.experiments.empty())
+    out += "<p class=\"empty\">The report holds no experiments.</p>\n";
   out += contents_html(layout);
   for (const auto& part : layout.experiments) out += experiment_html(part, layout, report, store);
   if (!layout.others.empty())
-    out += "<section id=\"figures\">\n<h2>Other figures</h2>\n" + figures_html(layout.others, layout) +
-           "</section>\n";
+    out += "<section id=\"figures\">\n<h2>Other figures</h2>\n" +
+           figures_html(layout.others, layout) + "</section>\n";
   return out + "</body>\n</html>\n";
 }
 

@@ -6,6 +6,8 @@
 // browser for every page: no console error, nothing fetched, no script, every figure drawn
 // (pixels on a canvas), the table's numbers the Report's, the run ↔ figure links; and it
 // loads pages made to fail, to show each check can fail.
+#include "results/html.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,7 +20,6 @@
 #include <vector>
 
 #include "agents/command.hpp"
-#include "results/html.hpp"
 #include "results/report.hpp"
 #include "results/stats.hpp"
 #include "results/store.hpp"
@@ -43,7 +44,8 @@ const std::string kHandSvg =
     R"(<text x="20" y="30" font-size="14">&lt;script&gt; run</text></g></svg>)";
 // Present and decodable, but nothing drawn: the browser check must call it empty.
 const std::string kBlankSvg =
-    "<svg xmlns='http://www.w3.org/2000/svg' width='200' height='100'><rect width='200' height='100' fill='white'/></svg>";
+    "<svg xmlns='http://www.w3.org/2000/svg' width='200' height='100'><rect width='200' "
+    "height='100' fill='white'/></svg>";
 
 void spit(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
@@ -66,16 +68,20 @@ class HtmlPage : public ::testing::Test {
  protected:
   void SetUp() override {
     source_ = json::parse(R"({"name": "ratio", "duration": "30s", "repetitions": 2,
+      "faults": [{"at": "17.5s", "kill": {"group": "CalcAppPool/pe0", "count": 1}}],
       "pools": {"CalcAppPool": {"policy": "$policy", "pes": [{"site": "a", "count": 2, "capacity": "1e6"}]}},
       "sweep": {"policy": ["lu", "<script>alert(1)</script>"], "ratio": ["1", "10"]}})");
-    experiment_ = store_.add_experiment({"ratio", "experiments/ratio.yaml", source_, "0.13.0", "host", "6.1"});
+    experiment_ = store_.add_experiment(
+        {"ratio", "experiments/ratio.yaml", source_, "0.13.0", "host", "6.1"});
     int index = 0;
     for (const std::string policy : {"lu", kEvil.c_str()})
       for (const std::string ratio : {"1", "10"})
-        for (int rep = 0; rep < 2; ++rep) runs_.push_back(begin(policy, ratio, index++, rep, "completed"));
+        for (int rep = 0; rep < 2; ++rep)
+          runs_.push_back(begin(policy, ratio, index++, rep, "completed"));
     runs_.push_back(begin("lu", "1", 0, 0, "interrupted"));
     for (std::size_t i = 0; i + 1 < runs_.size(); ++i)
-      store_.add_check(runs_[i], {"event_counts", "ok", 10, "event counts: 10 jobs", json::object()});
+      store_.add_check(runs_[i],
+                       {"event_counts", "ok", 10, "event counts: 10 jobs", json::object()});
     store_.add_check(runs_[1], {"registered_capacity", "warning", 0.8,
                                 "capacity <b>missing</b> for 6 s", json::object()});
     build_report();
@@ -100,7 +106,8 @@ class HtmlPage : public ::testing::Test {
   }
 
   void build_report() {
-    report_.experiments.push_back({experiment_, "ratio", "experiments/ratio.yaml", source_.dump(), {"ratio"}});
+    report_.experiments.push_back(
+        {experiment_, "ratio", "experiments/ratio.yaml", source_.dump(), {"ratio"}});
     report_.metrics = {"handling_speed", "utilization", "failovers"};
     const std::vector<std::vector<double>> speeds = {{1000, 1200, 1100}, {0.5, 0.7}, {3}, {}};
     for (std::size_t i = 0; i < 4; ++i) {
@@ -144,7 +151,8 @@ TEST(HtmlFormat, NumbersShowWholeNumbersAsTheyAreAndFourSignificantDigitsBelowAT
 }
 
 TEST(HtmlFormat, EstimatesReadMeanPlusMinusHalfWidthWithN) {
-  // {1000, 1200, 1100}: mean 1100, sd 100, half = t(0.975, 2) · 100 / √3 = 4.302653 · 57.735 = 248.41.
+  // {1000, 1200, 1100}: mean 1100, sd 100, half = t(0.975, 2) · 100 / √3 = 4.302653 · 57.735 =
+  // 248.41.
   EXPECT_EQ(format_estimate(estimate({1000, 1200, 1100})), "1100 ± 248.4 (n = 3)");
   // {0.5, 0.7}: mean 0.6, sd 0.14142, half = 12.7062 · 0.14142 / √2 = 1.2706.
   EXPECT_EQ(format_estimate(estimate({0.5, 0.7})), "0.6000 ± 1.271 (n = 2)");
@@ -158,16 +166,20 @@ TEST_F(HtmlPage, TableCellsShowTheReportsEstimatesInPlanOrder) {
   const auto speed = page.find("title=\"handling_speed\"");
   ASSERT_NE(speed, std::string::npos);
   std::size_t at = speed;
-  for (const std::string text : {"1100 ± 248.4 (n = 3)", "0.6000 ± 1.271 (n = 2)", "3 (n = 1)", "–"}) {
+  for (const std::string text :
+       {"1100 ± 248.4 (n = 3)", "0.6000 ± 1.271 (n = 2)", "3 (n = 1)", "–"}) {
     at = page.find("data-metric=\"handling_speed\"", at + 1);
     ASSERT_NE(at, std::string::npos);
     EXPECT_EQ(page.substr(page.find('>', at) + 1, text.size()), text);
   }
   EXPECT_NE(page.find("data-mean=\"1100\" data-half=\"248.41"), std::string::npos);
   EXPECT_NE(page.find("lu, ratio = 1: 1 run(s) not completed, not counted"), std::string::npos);
-  EXPECT_NE(page.find("lu, ratio = 1: 1 counted run(s) warned (see the checks)"), std::string::npos);
-  EXPECT_NE(page.find("&lt;script&gt;alert(1)&lt;/script&gt;, ratio = 10: no completed jobs in 2 of 2 runs"),
+  EXPECT_NE(page.find("lu, ratio = 1: 1 counted run(s) warned (see the checks)"),
             std::string::npos);
+  EXPECT_NE(
+      page.find(
+          "&lt;script&gt;alert(1)&lt;/script&gt;, ratio = 10: no completed jobs in 2 of 2 runs"),
+      std::string::npos);
 }
 
 // The stored source (nlohmann::json: keys sorted) as YAML: flat lists and maps on one line,
@@ -175,16 +187,20 @@ TEST_F(HtmlPage, TableCellsShowTheReportsEstimatesInPlanOrder) {
 TEST_F(HtmlPage, DefinitionReadsAsYaml) {
   const std::string page = html_report(store_, report_, {});
   const std::string yaml =
-      "duration: 30s\nname: ratio\npools:\n  CalcAppPool:\n    pes:\n"
+      "duration: 30s\nfaults:\n  - at: 17.5s\n    kill: {count: 1, group: CalcAppPool/pe0}\n"
+      "name: ratio\npools:\n  CalcAppPool:\n    pes:\n"
       "      - {capacity: 1e6, count: 2, site: a}\n    policy: $policy\nrepetitions: 2\n"
-      "sweep:\n  policy: [lu, &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;]\n  ratio: [1, 10]\n";
+      "sweep:\n  policy: [lu, &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;]\n  ratio: [1, "
+      "10]\n";
   EXPECT_NE(page.find("<pre class=\"source\">" + yaml + "</pre>"), std::string::npos) << page;
 }
 
 TEST_F(HtmlPage, EverythingFromTheDatabaseIsEscapedAndThePageHasNoScript) {
-  const std::string page = html_report(store_, report_, {{kEvil, kEvil, "", kHandSvg, runs_[0], {}}});
+  const std::string page =
+      html_report(store_, report_, {{kEvil, kEvil, "", kHandSvg, runs_[0], {}}});
   std::string lower = page;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   EXPECT_EQ(lower.find("<script"), std::string::npos);
   EXPECT_EQ(page.find("<b>missing"), std::string::npos);
   EXPECT_NE(page.find("capacity &lt;b&gt;missing&lt;/b&gt; for 6 s"), std::string::npos);
@@ -192,8 +208,9 @@ TEST_F(HtmlPage, EverythingFromTheDatabaseIsEscapedAndThePageHasNoScript) {
 }
 
 TEST_F(HtmlPage, RunsTableLinksToTimelinesAndTheyLinkBack) {
-  const std::string page = html_report(store_, report_, {{"plot", "", "", kHandSvg, {}, experiment_},
-                                                         {"timeline", "", "", kHandSvg, runs_[2], experiment_}});
+  const std::string page = html_report(store_, report_,
+                                       {{"plot", "", "", kHandSvg, {}, experiment_},
+                                        {"timeline", "", "", kHandSvg, runs_[2], experiment_}});
   const std::string run = std::to_string(runs_[2]);
   EXPECT_NE(page.find("<tr id=\"run-" + run + "\">"), std::string::npos);
   EXPECT_NE(page.find("<a href=\"#figure-2\">Figure 2</a>"), std::string::npos);
@@ -225,14 +242,16 @@ TEST_F(HtmlPage, AFigureThatCannotBeReadOrIsNoSvgIsAnError) {
     EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
   }
   spit(dir_.file("text.svg"), "not a picture");
-  EXPECT_THROW(html_report(store_, report_, {{"speed", "", dir_.file("text.svg"), "", {}, {}}}), HtmlError);
+  EXPECT_THROW(html_report(store_, report_, {{"speed", "", dir_.file("text.svg"), "", {}, {}}}),
+               HtmlError);
   EXPECT_THROW(write_html(dir_.file("no-such-dir/report.html"), store_, report_, {}), HtmlError);
 }
 
 TEST(HtmlEmpty, AReportWithoutExperimentsSaysSo) {
   TempDir dir;
   const Store store = Store::open(dir.file("empty.db"));
-  EXPECT_NE(html_report(store, Report{}, {}).find("The report holds no experiments."), std::string::npos);
+  EXPECT_NE(html_report(store, Report{}, {}).find("The report holds no experiments."),
+            std::string::npos);
 }
 
 // ---- in a browser -----------------------------------------------------------------------
@@ -286,9 +305,14 @@ TEST_F(HtmlPage, HtmlBrowserRendersThePageWithoutErrorsAndEveryFigureDrawn) {
   }
   std::vector<Figure> figures;
   if (!agents::find_tool("gnuplot").empty()) {
-    figures.push_back({"handling speed against ratio", "one line per policy", gnuplot_svg(dir_, "plot", "fixed"),
-                       "", {}, experiment_});
-    figures.push_back({"run over time", "", gnuplot_svg(dir_, "timeline", "dynamic"), "", runs_[0], experiment_});
+    figures.push_back({"handling speed against ratio",
+                       "one line per policy",
+                       gnuplot_svg(dir_, "plot", "fixed"),
+                       "",
+                       {},
+                       experiment_});
+    figures.push_back(
+        {"run over time", "", gnuplot_svg(dir_, "timeline", "dynamic"), "", runs_[0], experiment_});
   } else {
     std::cout << "gnuplot is not installed: hand-written SVGs only\n";
   }
@@ -297,9 +321,10 @@ TEST_F(HtmlPage, HtmlBrowserRendersThePageWithoutErrorsAndEveryFigureDrawn) {
   write_html(dir_.file("report.html"), store_, report_, figures);
   spit(dir_.file("error.html"), "<!DOCTYPE html><p>x</p><script>undefinedFunction();</script>");
   const std::string blank = "data:image/svg+xml," + kBlankSvg;
-  spit(dir_.file("broken.html"), "<!DOCTYPE html><figure id=f1><img src=\"" + blank +
-                                     "\"></figure><figure id=f2><img src=\"data:image/svg+xml;base64,AAAA\">"
-                                     "</figure><img src=\"http://example.invalid/logo.png\">");
+  spit(dir_.file("broken.html"),
+       "<!DOCTYPE html><figure id=f1><img src=\"" + blank +
+           "\"></figure><figure id=f2><img src=\"data:image/svg+xml;base64,AAAA\">"
+           "</figure><img src=\"http://example.invalid/logo.png\">");
 
   const auto t0 = std::chrono::steady_clock::now();
   test::HeadlessBrowser browser(binary);
@@ -308,9 +333,12 @@ TEST_F(HtmlPage, HtmlBrowserRendersThePageWithoutErrorsAndEveryFigureDrawn) {
   const auto t2 = std::chrono::steady_clock::now();
   const auto error = browser.load(dir_.file("error.html"), kMeasure);
   const auto broken = browser.load(dir_.file("broken.html"), kMeasure);
-  const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
-  std::cout << "chromium: started in " << ms(t1 - t0) << " ms, report loaded and measured in " << ms(t2 - t1)
-            << " ms, 3 pages in " << ms(std::chrono::steady_clock::now() - t1) << " ms\n";
+  const auto ms = [](auto d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  std::cout << "chromium: started in " << ms(t1 - t0) << " ms, report loaded and measured in "
+            << ms(t2 - t1) << " ms, 3 pages in " << ms(std::chrono::steady_clock::now() - t1)
+            << " ms\n";
 
   for (const auto& f : page.value["figures"])
     std::cout << "figure " << f["id"].get<std::string>() << ": " << f["width"] << "×" << f["height"]
@@ -355,15 +383,17 @@ TEST_F(HtmlPage, HtmlBrowserRendersThePageWithoutErrorsAndEveryFigureDrawn) {
   std::size_t linked = 0;
   for (const auto& run : v["runs"]) {
     for (const auto& href : run["plots"]) {
-      const auto f = std::find_if(v["figures"].begin(), v["figures"].end(),
-                                  [&](const json& x) { return "#" + x["id"].get<std::string>() == href; });
+      const auto f = std::find_if(v["figures"].begin(), v["figures"].end(), [&](const json& x) {
+        return "#" + x["id"].get<std::string>() == href;
+      });
       ASSERT_NE(f, v["figures"].end()) << href;
       EXPECT_EQ((*f)["back"], "#" + run["id"].get<std::string>());
       ++linked;
     }
   }
-  EXPECT_EQ(linked, static_cast<std::size_t>(std::count_if(figures.begin(), figures.end(),
-                                                           [](const Figure& f) { return f.run_id.has_value(); })));
+  EXPECT_EQ(linked, static_cast<std::size_t>(
+                        std::count_if(figures.begin(), figures.end(),
+                                      [](const Figure& f) { return f.run_id.has_value(); })));
 
   // Pages made to fail: each check notices.
   EXPECT_FALSE(error.errors.empty()) << "a page with a JavaScript error passed";

@@ -53,7 +53,7 @@ std::vector<std::string> browser_environment(const std::string& dir) {
 std::vector<std::string> browser_arguments(const std::string& binary, const std::string& dir) {
   return {binary,
           "--headless",
-          "--no-sandbox",             // root in a container: the sandbox cannot start
+          "--no-sandbox",  // root in a container: the sandbox cannot start
           "--disable-gpu",
           "--disable-dev-shm-usage",  // containers have a small /dev/shm
           "--remote-debugging-pipe",
@@ -69,8 +69,8 @@ std::vector<std::string> browser_arguments(const std::string& binary, const std:
 }
 
 // Spawns `argv` with `end` as its fds 3 and 4, stdin /dev/null, stdout and stderr into `log`.
-pid_t spawn_browser(const std::vector<std::string>& argv, const std::vector<std::string>& env, int end,
-                    const std::string& log) {
+pid_t spawn_browser(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                    int end, const std::string& log) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -94,8 +94,9 @@ std::string text_of_args(const json& args) {
   std::string out;
   for (const auto& a : args) {
     if (!out.empty()) out += " ";
-    out += a.contains("value") ? (a["value"].is_string() ? a["value"].get<std::string>() : a["value"].dump())
-                               : a.value("description", a.value("type", ""));
+    out += a.contains("value")
+               ? (a["value"].is_string() ? a["value"].get<std::string>() : a["value"].dump())
+               : a.value("description", a.value("type", ""));
   }
   return out;
 }
@@ -189,7 +190,8 @@ json HeadlessBrowser::next(Clock::time_point deadline) {
       buffer_.erase(0, end + 1);
       return message;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     pollfd p{pipe_, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
       throw std::runtime_error("the browser did not answer in time; its log:\n" + log());
@@ -207,7 +209,8 @@ json HeadlessBrowser::call(const std::string& method, const json& params, bool b
   const std::string bytes = message.dump() + '\0';
   for (std::size_t sent = 0; sent < bytes.size();) {
     const ssize_t n = ::send(pipe_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) throw std::runtime_error(method + ": cannot write to the browser: " + std::strerror(errno));
+    if (n <= 0)
+      throw std::runtime_error(method + ": cannot write to the browser: " + std::strerror(errno));
     sent += static_cast<std::size_t>(n);
   }
   while (true) {
@@ -233,7 +236,8 @@ void HeadlessBrowser::record(const json& event, PageLoad& page, const std::strin
   } else if (method == "Runtime.consoleAPICalled") {
     const std::string type = p.value("type", "");
     if (type == "error" || type == "assert")
-      page.errors.push_back("console." + type + ": " + text_of_args(p.value("args", json::array())));
+      page.errors.push_back("console." + type + ": " +
+                            text_of_args(p.value("args", json::array())));
   } else if (method == "Log.entryAdded") {
     const json& e = p["entry"];
     if (e.value("level", "") == "error")
@@ -244,7 +248,8 @@ void HeadlessBrowser::record(const json& event, PageLoad& page, const std::strin
   }
 }
 
-HeadlessBrowser::PageLoad HeadlessBrowser::load(const std::string& path, const std::string& expression,
+HeadlessBrowser::PageLoad HeadlessBrowser::load(const std::string& path,
+                                                const std::string& expression,
                                                 std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string url = "file://" + std::filesystem::absolute(path).string();
@@ -252,13 +257,15 @@ HeadlessBrowser::PageLoad HeadlessBrowser::load(const std::string& path, const s
   call("Page.navigate", {{"url", url}}, false, deadline);
   auto loaded = [&] {
     for (const auto& e : events_)
-      if (e.value("method", "") == "Page.loadEventFired" && e.value("sessionId", "") == session_) return true;
+      if (e.value("method", "") == "Page.loadEventFired" && e.value("sessionId", "") == session_)
+        return true;
     return false;
   };
   while (!loaded()) events_.push_back(next(deadline));
-  const json result = call("Runtime.evaluate",
-                           {{"expression", expression}, {"returnByValue", true}, {"awaitPromise", true}},
-                           false, deadline);
+  const json result =
+      call("Runtime.evaluate",
+           {{"expression", expression}, {"returnByValue", true}, {"awaitPromise", true}}, false,
+           deadline);
   if (result.contains("exceptionDetails"))
     throw std::runtime_error("the expression threw: " + result["exceptionDetails"].dump());
   PageLoad page;

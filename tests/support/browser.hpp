@@ -28,7 +28,7 @@ namespace rsplab::test {
 class HeadlessBrowser {
  public:
   struct PageLoad {
-    std::vector<std::string> errors;    // one line each: "exception: …", "console.error: …", "log: …"
+    std::vector<std::string> errors;  // one line each: "exception: …", "console.error: …", "log: …"
     std::vector<std::string> requests;  // URLs fetched besides the page and data: URIs
     nlohmann::json value;               // the expression's value (returnByValue)
   };

@@ -26,6 +26,8 @@ PACKAGES=(
   openssh-server openssh-client
   # `rsplab report --plot`: SVG and PNG figures (results/plots.hpp)
   gnuplot-nox
+  # the HTML report's test loads the page in headless Chromium (tests/support/browser.hpp)
+  chromium
 )
 
 SUDO=

@@ -27,6 +27,8 @@
 #   RSPLAB_NETNS        auto (default) | 1 | 0: run tests labelled netns
 #   RSPLAB_REQUIRE_WIRESHARK  1 (default): a wireshark test fails, not skips, without tshark
 #   RSPLAB_REQUIRE_GNUPLOT    1 (default): the plots test fails, not skips, without gnuplot
+#   RSPLAB_REQUIRE_CHROMIUM   1 (default): the HTML report's browser test fails, not skips,
+#                             without chromium
 #   RSPLAB_FUZZ_SECONDS, RSPLAB_JOBS  as the options above
 # Test labels are documented in tests/CMakeLists.txt.
 set -uo pipefail
@@ -75,6 +77,8 @@ case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 export RSPLAB_REQUIRE_WIRESHARK=${RSPLAB_REQUIRE_WIRESHARK:-1}
 # and gnuplot: the plots test fails rather than skips without it.
 export RSPLAB_REQUIRE_GNUPLOT=${RSPLAB_REQUIRE_GNUPLOT:-1}
+# Likewise chromium, for the HTML report's browser test.
+export RSPLAB_REQUIRE_CHROMIUM=${RSPLAB_REQUIRE_CHROMIUM:-1}
 export CMAKE_BUILD_PARALLEL_LEVEL=$JOBS
 export CTEST_PARALLEL_LEVEL=$JOBS
 export CLICOLOR_FORCE=0

@@ -5,8 +5,13 @@
 // SQLite file is a clear error and is never created or changed.
 //
 //   parse ─► open ─► build_report(options) ─► render (text | csv | json) ─► stdout / -o FILE
-//   (--plot DIR and --html FILE, other helpers of issue 13, render the same Report.)
+//                                          ─► --plot DIR: write_plots (results/plots.hpp)
+//                                          ─► --html FILE: write_html (results/html.hpp), its
+//                                             figures from --plot DIR or a temporary directory
+#include <stdlib.h>
+
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -14,6 +19,8 @@
 #include <vector>
 
 #include "apps/commands.hpp"
+#include "results/html.hpp"
+#include "results/plots.hpp"
 #include "results/report.hpp"
 #include "results/store.hpp"
 
@@ -29,6 +36,8 @@ struct ReportCommandOptions {
   std::vector<std::string> metrics;
   bool csv = false, json = false;
   std::string output;
+  std::string plot_dir, html_file, x;
+  std::optional<std::int64_t> run;
   CLI::Option* by_option = nullptr;
   CLI::Option* experiment_option = nullptr;
 };
@@ -51,14 +60,14 @@ std::string render(const r::Report& report, const ReportCommandOptions& o) {
   return r::report_text(report);
 }
 
-// The report of `o`, or nullopt after saying why on stderr.
-std::optional<r::Report> build(const ReportCommandOptions& o, Context& ctx) {
+// The report of `o` from `store`, or nullopt after saying why on stderr.
+std::optional<r::Report> build(const r::Store& store, const ReportCommandOptions& o,
+                               Context& ctx) {
   r::ReportOptions options;
   if (o.experiment_option->count() > 0) options.experiment = o.experiment;
   if (o.by_option->count() > 0) options.by = o.by;
   options.metrics = o.metrics;
   try {
-    const r::Store store = open_for_report(o.file, ctx);
     return r::build_report(store, options);
   } catch (const r::ReportError& e) {
     ctx.err << "rsplab report: " << e.what() << "\n";
@@ -66,6 +75,90 @@ std::optional<r::Report> build(const ReportCommandOptions& o, Context& ctx) {
     ctx.err << "rsplab report: " << e.what() << "\n";
   }
   return std::nullopt;
+}
+
+// The metrics of --metric against the sweep; handling speed without it.
+r::PlotOptions plot_options(const ReportCommandOptions& o) {
+  r::PlotOptions p;
+  for (const auto& name : o.metrics.empty() ? std::vector<std::string>{"handling_speed"} : o.metrics)
+    p.metrics.push_back(*r::find_metric(name));
+  p.run = o.run;
+  if (!o.x.empty()) p.x = o.x;
+  return p;
+}
+
+// A figure of the page for each SVG write_plots drew, titled by its file name (README,
+// "Plots": eE-METRIC-vs-PARAM, eE-detection_delay, eE-lost_work, runR-timeline,
+// runR-utilization).
+std::vector<r::Figure> figures_of(const std::vector<std::string>& files) {
+  std::vector<r::Figure> figures;
+  for (const auto& file : files) {
+    const std::filesystem::path path(file);
+    if (path.extension() != ".svg") continue;
+    const std::string name = path.stem().string();
+    r::Figure f;
+    f.svg_path = file;
+    const auto dash = name.find('-');
+    const std::string what = dash == std::string::npos ? name : name.substr(dash + 1);
+    const auto id = [&](std::size_t skip) {
+      return std::stoll(name.substr(skip, dash - skip));
+    };
+    if (name.rfind("run", 0) == 0) {
+      f.run_id = id(3);
+      f.title = "Run " + std::to_string(*f.run_id) +
+                (what == "timeline" ? ": over time" : ": utilization per PE");
+      f.caption = what == "timeline"
+                      ? "Registered capacity and PEs, handling speed per time bin, failovers "
+                        "(ticks) and faults (dashed lines); the measured window shaded."
+                      : "Each PE's utilization (calculations / offered) per usage sample; "
+                        "blank: no sample.";
+    } else {
+      f.experiment_id = id(1);
+      if (what == "detection_delay") {
+        f.title = "Failover detection delay";
+        f.caption = "ECDF per policy over the experiment's failovers.";
+      } else if (what == "lost_work") {
+        f.title = "Work lost per failover";
+        f.caption = "ECDF per policy: exact where known, else the PU's lower bound (legend).";
+      } else {
+        const auto vs = what.find("-vs-");
+        const r::Metric* m = r::find_metric(what.substr(0, vs));
+        f.title = (m ? m->label : what.substr(0, vs)) +
+                  (vs == std::string::npos ? "" : " against " + what.substr(vs + 4));
+        f.caption = "Mean per policy with its 95 % interval over the repetitions (Student t).";
+      }
+    }
+    figures.push_back(std::move(f));
+  }
+  return figures;
+}
+
+// --plot DIR and --html FILE; false after saying why on stderr.
+bool draw(const r::Store& store, const r::Report& report, const ReportCommandOptions& o,
+          Context& ctx) {
+  std::string dir = o.plot_dir;
+  std::filesystem::path scratch;
+  if (dir.empty()) {  // --html alone: the figures in a directory of our own, removed after
+    std::string t = (std::filesystem::temp_directory_path() / "rsplab-report.XXXXXX").string();
+    if (::mkdtemp(t.data()) == nullptr) throw r::PlotError("cannot create a temporary directory");
+    dir = t;
+    scratch = t;
+  }
+  std::vector<std::string> files;
+  if (!o.plot_dir.empty() || r::gnuplot_available()) {
+    files = r::write_plots(store, report, dir, plot_options(o));
+    if (!o.plot_dir.empty())
+      ctx.out << "plots: " << files.size() << " files in " << o.plot_dir << "\n";
+  } else {
+    ctx.err << "rsplab report: gnuplot not found (scripts/setup.sh installs it): the page has "
+               "no plots\n";
+  }
+  if (!o.html_file.empty()) {
+    r::write_html(o.html_file, store, report, figures_of(files), {.database = o.file});
+    ctx.out << "html: " << o.html_file << "\n";
+  }
+  if (!scratch.empty()) std::filesystem::remove_all(scratch);
+  return true;
 }
 
 int write(const std::string& text, const std::string& file, Context& ctx) {
@@ -84,10 +177,24 @@ int write(const std::string& text, const std::string& file, Context& ctx) {
 }
 
 int run_report(const ReportCommandOptions& o, Context& ctx) {
-  const auto report = build(o, ctx);
-  if (!report) return kExitUsage;
-  // Other renderings of the same Report (--plot DIR, --html FILE) go here.
-  return write(render(*report, o), o.output, ctx);
+  try {
+    const r::Store store = open_for_report(o.file, ctx);
+    const auto report = build(store, o, ctx);
+    if (!report) return kExitUsage;
+    const bool figures = !o.plot_dir.empty() || !o.html_file.empty();
+    if (figures) draw(store, *report, o, ctx);
+    // With --plot or --html the table is written only where asked for (-o, --csv, --json).
+    if (figures && o.output.empty() && !o.csv && !o.json) return kExitOk;
+    return write(render(*report, o), o.output, ctx);
+  } catch (const r::StoreError& e) {
+    ctx.err << "rsplab report: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const r::PlotError& e) {
+    ctx.err << "rsplab report: plots: " << e.what() << "\n";
+  } catch (const r::HtmlError& e) {
+    ctx.err << "rsplab report: html: " << e.what() << "\n";
+  }
+  return kExitFailed;
 }
 
 std::string metrics_help() {
@@ -117,14 +224,22 @@ void add_report_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--json", o->json, "JSON: the experiments, metrics and rows with their estimates")
       ->excludes(csv);
   cmd->add_option("-o,--output", o->output, "Write to FILE instead of stdout");
+  cmd->add_option("--plot", o->plot_dir,
+                  "Draw the figures (gnuplot: SVG, PNG, their .gp and .dat) into DIR");
+  cmd->add_option("--run", o->run, "--plot/--html: the timeline and heat map of this run only");
+  cmd->add_option("--x", o->x, "--plot/--html: the swept parameter on the sweep plots' x axis");
+  cmd->add_option("--html", o->html_file,
+                  "Write one self-contained HTML page (tables, plots, runs, checks) to FILE");
   cmd->footer(metrics_help() +
               "\nRows: per experiment, policy and sweep point (every swept parameter but policy),\n"
               "over the completed runs (the newest completed row of each run key); interrupted\n"
               "and failed runs are counted apart and named in the notes. A cell is\n"
               "\"mean ± half-width (n = k)\"; n = 1: the value alone. results/README.md (view\n"
               "run_metrics) defines every metric in SQL.\n\n"
-              "Exit status: 0 success; 2 usage error (unknown option, experiment, metric or\n"
-              "parameter; a file that is missing or not a results database).");
+              "Exit status: 0 success; 1 the plots or the page could not be written (gnuplot\n"
+              "missing or failing, an unknown --run or --x, a path that cannot be written);\n"
+              "2 usage error (unknown option, experiment, metric or parameter; a file that is\n"
+              "missing or not a results database).");
   cmd->callback([o, &ctx] { ctx.exit_code = run_report(*o, ctx); });
 }
 

@@ -253,9 +253,24 @@ void append(std::vector<std::string>& to, const std::vector<std::string>& more) 
   to.insert(to.end(), more.begin(), more.end());
 }
 
-// The default x of an experiment: its first numeric swept parameter, its first one, policy.
+// The parameters the experiment file names its points by (`sweep.labels`), then the others.
+std::vector<std::string> labels_first(const ExperimentSummary& e) {
+  const auto source = nlohmann::json::parse(e.source, nullptr, false);
+  std::vector<std::string> order;
+  if (source.is_object() && source.contains("sweep") && source["sweep"].is_object() &&
+      source["sweep"].contains("labels") && source["sweep"]["labels"].is_array())
+    for (const auto& l : source["sweep"]["labels"])
+      if (l.is_string() && std::find(e.swept.begin(), e.swept.end(), l) != e.swept.end())
+        order.push_back(l.get<std::string>());
+  for (const std::string& p : e.swept)
+    if (std::find(order.begin(), order.end(), p) == order.end()) order.push_back(p);
+  return order;
+}
+
+// The default x of an experiment: its first numeric swept parameter, the labels of its
+// points (sweep.labels) first; its first one; policy.
 std::string default_x(const Report& report, const ExperimentSummary& e) {
-  for (const std::string& p : e.swept) {
+  for (const std::string& p : labels_first(e)) {
     const auto rows = rows_of(report, e.id, p);
     if (!rows.empty() && axis_of(rows, p).numeric) return p;
   }

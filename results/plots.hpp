@@ -76,8 +76,9 @@ struct PlotOptions {
 };
 
 // Everything for a report, into `dir` (created): per experiment the sweep plot of each
-// metric against options.x, else its first numeric swept parameter, else its first swept
-// one, else the policy; per completed run counted in the report (or options.run) its
+// metric against options.x, else its first numeric swept parameter (those the file names
+// its points by, sweep.labels, first), else its first swept one, else the policy; per
+// completed run counted in the report (or options.run) its
 // timeline and heat map; per experiment the distributions over its runs (e<id>-…).
 std::vector<std::string> write_plots(const Store& store, const Report& report,
                                      const std::string& dir, const PlotOptions& options = {});

@@ -544,16 +544,19 @@ Figure ecdf_figure(const std::string& name, const std::string& title, const std:
   Figure f;
   f.name = name;
   f.description = title + ": ECDF of " + what + " per policy";
-  f.height_in = 2.5 + 0.15 * static_cast<double>(legend.size());
+  f.height_in = 2.3 + 0.16 * static_cast<double>(legend.size());
   f.data = {{"", ecdf_data(by_policy, what)}};
   f.body = "set title " + quoted(title) + "\nset xlabel " +
            quoted(gnuplot::axis_label(axis.label, axis.unit, sc)) + "\n";
   f.body += "set ylabel " + quoted("fraction of failovers ≤ x") + "\nset yrange [0:1.02]\n";
   f.body += "set xrange [0:" + tidy(top > 0 ? top * 1.05 / sc.factor : 1) + "]\nset xtics " +
-            tidy(gnuplot::tic_step(top > 0 ? top * 1.05 / sc.factor : 1, 4)) + "\nset mxtics 2\n";
+            tidy(gnuplot::tic_step(top > 0 ? top * 1.05 / sc.factor : 1, 6)) + "\nset mxtics 2\n";
   f.body +=
-      "set grid lc rgb \"#dddddd\"\nset key outside bottom center vertical samplen 2 reverse "
-      "Left\n";
+      "set grid lc rgb \"#dddddd\"\nset key at screen 0.5, screen 0.01 center bottom vertical "
+      "samplen 2 reverse Left\n";
+  // The key below the x axis's label, at the bottom: a line of 9 pt is about 0.16 in.
+  f.body += "set bmargin at screen " +
+            tidy((0.16 * static_cast<double>(legend.size()) + 0.6) / f.height_in) + "\n";
   std::string plot = "plot ";
   for (std::size_t i = 0; i < legend.size(); ++i)
     plot += (i > 0 ? ", \\\n     " : "") + quoted(gnuplot::data_name(name)) + " index " +

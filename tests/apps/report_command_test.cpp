@@ -127,6 +127,49 @@ TEST_F(ReportCommand, CsvJsonAndOutputFile) {
   EXPECT_EQ(slurp(file), rsplab({"report", db_}).out);
 }
 
+// --plot DIR and --html FILE: gnuplot's figures in DIR, each SVG embedded in the page; the
+// table is then printed only where asked for; --html alone leaves no scratch directory.
+TEST_F(ReportCommand, PlotsAndPageFromOneCommand) {
+  if (rsplab::agents::find_tool("gnuplot").empty()) GTEST_SKIP() << "gnuplot is not installed";
+  const std::string plots = dir_.file("plots"), page = dir_.file("report.html");
+  const auto out = rsplab({"report", db_, "--plot", plots, "--html", page});
+  ASSERT_EQ(out.status, 0) << out.err;
+  std::size_t svgs = 0;
+  for (const auto& f : fs::directory_iterator(plots)) svgs += f.path().extension() == ".svg";
+  EXPECT_EQ(out.out, "plots: " + std::to_string(std::distance(fs::directory_iterator(plots),
+                                                              fs::directory_iterator())) +
+                         " files in " + plots + "\nhtml: " + page + "\n");
+  // Handling speed against the policies (nothing else is swept); runs 1 and 2 (completed).
+  for (const char* f : {"e1-handling_speed-vs-policy.svg", "e1-handling_speed-vs-policy.png",
+                        "run1-timeline.svg", "run2-utilization.png", "e1-detection_delay.svg"})
+    EXPECT_TRUE(fs::exists(plots + "/" + f)) << f;
+  EXPECT_FALSE(fs::exists(plots + "/run3-timeline.svg"));  // interrupted: not in the report
+  const std::string html = slurp(page);
+  std::size_t embedded = 0;
+  for (auto at = html.find("data:image/svg+xml;base64,"); at != std::string::npos;
+       at = html.find("data:image/svg+xml;base64,", at + 1))
+    ++embedded;
+  EXPECT_EQ(embedded, svgs);
+  EXPECT_NE(html.find("Run 1: over time"), std::string::npos);
+
+  const auto scratch = [] {
+    std::size_t n = 0;
+    for (const auto& f : fs::directory_iterator(fs::temp_directory_path()))
+      n += f.path().filename().string().rfind("rsplab-report.", 0) == 0;
+    return n;
+  };
+  const std::size_t before = scratch();
+  const auto alone = rsplab({"report", db_, "--html", dir_.file("alone.html")});
+  ASSERT_EQ(alone.status, 0) << alone.err;
+  EXPECT_EQ(slurp(dir_.file("alone.html")).find("data:image/svg+xml;base64,") != std::string::npos,
+            true);
+  EXPECT_EQ(scratch(), before);
+
+  const auto unknown = rsplab({"report", db_, "--plot", plots, "--run", "99"});
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_NE(unknown.err.find("rsplab report: plots: "), std::string::npos) << unknown.err;
+}
+
 TEST_F(ReportCommand, BadInputIsAUsageErrorAndNoFileIsCreatedOrChanged) {
   const std::string missing = dir_.file("missing.db");
   auto out = rsplab({"report", missing});

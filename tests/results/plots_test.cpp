@@ -523,5 +523,28 @@ TEST_F(PlotRun, WritePlotsDrawsEverythingOfAReport) {
   for (const auto& f : files) EXPECT_TRUE(fs::exists(f)) << f;
 }
 
+// The ratio example zips interval, pus and ratio and names its points by ratio (sweep.labels):
+// ratio is the default x, not pus (the first numeric one by name).
+TEST_F(PlotRun, DefaultXIsTheParameterTheFileNamesItsPointsBy) {
+  SKIP_WITHOUT_GNUPLOT();
+  Report report = sweep_report();
+  for (ReportRow& r : report.rows) {
+    r.point["pus"] = std::to_string(10 * std::stoi(r.point["ratio"]));
+    r.point["interval"] = "exp:" + r.point["ratio"] + "s";
+  }
+  report.experiments[0].swept = {"interval", "pus", "ratio"};
+  const auto sweep_files = [&](const std::string& dir) {
+    std::set<std::string> names;
+    for (const auto& f : write_plots(store_, report, dir, {{kSpeed}, std::nullopt, std::nullopt}))
+      if (f.find("-vs-") != std::string::npos) names.insert(fs::path(f).filename().string());
+    return names;
+  };
+  EXPECT_EQ(sweep_files(plots_ + "/a").count("e7-handling_speed-vs-pus.svg"), 1u);
+  report.experiments[0].source = R"({"sweep": {"labels": ["ratio"]}})";
+  const auto labelled = sweep_files(plots_ + "/b");
+  EXPECT_EQ(labelled.count("e7-handling_speed-vs-ratio.svg"), 1u);
+  EXPECT_EQ(labelled.count("e7-handling_speed-vs-pus.svg"), 0u);
+}
+
 }  // namespace
 }  // namespace rsplab::results

@@ -63,11 +63,12 @@ std::string utc_time(std::int64_t unix_us) {
 }
 
 // "handling_speed" → "handling speed" (the exact name is the cell's title).
+// The metric's label and unit from the report's catalog; its definition as the tooltip.
 std::string metric_header(const std::string& name) {
-  std::string label = name;
-  for (auto& c : label)
-    if (c == '_') c = ' ';
-  return "<th scope=\"row\" title=\"" + html_escape(name) + "\">" + html_escape(label) + "</th>";
+  const Metric* m = find_metric(name);
+  const std::string label = m ? m->label + " (" + m->unit + ")" : name;
+  const std::string tip = m ? name + ": " + m->description : name;
+  return "<th scope=\"row\" title=\"" + html_escape(tip) + "\">" + html_escape(label) + "</th>";
 }
 
 // ---- the definition as YAML -------------------------------------------------------------

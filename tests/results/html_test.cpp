@@ -163,8 +163,9 @@ TEST(HtmlFormat, EstimatesReadMeanPlusMinusHalfWidthWithN) {
 TEST_F(HtmlPage, TableCellsShowTheReportsEstimatesInPlanOrder) {
   const std::string page = html_report(store_, report_, {});
   // Row "handling speed": the four columns lu/1, lu/10, evil/1, evil/10.
-  const auto speed = page.find("title=\"handling_speed\"");
+  const auto speed = page.find("title=\"handling_speed: ");
   ASSERT_NE(speed, std::string::npos);
+  EXPECT_EQ(page.substr(page.find('>', speed) + 1, 35), "handling speed (calculations/s)</th");
   std::size_t at = speed;
   for (const std::string text :
        {"1100 ± 248.4 (n = 3)", "0.6000 ± 1.271 (n = 2)", "3 (n = 1)", "–"}) {

@@ -17,7 +17,7 @@
 
 #include "agents/command.hpp"
 #include "results/store.hpp"
-#include "tests/results/temp_dir.hpp"
+#include "tests/results/support.hpp"
 
 namespace {
 
@@ -33,10 +33,7 @@ rsplab::agents::CommandResult rsplab(std::vector<std::string> args) {
 }
 
 json line(double at_s, const std::string& event, json fields) {
-  json e = {{"time_us", kStart + static_cast<std::int64_t>(at_s * kSecond)},
-            {"component", "pu"}, {"id", "pu-1"}, {"event", event}};
-  for (const auto& [k, v] : fields.items()) e[k] = v;
-  return e;
+  return r::testing::event_line("pu", "pu-1", r::testing::us(at_s), event, fields);
 }
 
 // A completed job queued at `queued` s, handled in `handling` s.

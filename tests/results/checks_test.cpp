@@ -14,7 +14,7 @@
 
 #include "results/checks.hpp"
 #include "results/store.hpp"
-#include "tests/results/temp_dir.hpp"
+#include "tests/results/support.hpp"
 #include "results/summary.hpp"
 
 namespace rsplab::results {
@@ -29,12 +29,7 @@ using testing::TempDir;
 
 json line(const std::string& component, const std::string& id, double at_s,
           const std::string& event, json fields = json::object()) {
-  json e = {{"time_us", kStart + static_cast<std::int64_t>(at_s * kSecond)},
-            {"component", component},
-            {"id", id},
-            {"event", event}};
-  for (const auto& [k, v] : fields.items()) e[k] = v;
-  return e;
+  return testing::event_line(component, id, testing::us(at_s), event, fields);
 }
 
 // The pool, shortened names: a registrar at alpha, two PEs of 1e6/s at alpha and two

@@ -23,7 +23,7 @@
 #include "results/report.hpp"
 #include "results/stats.hpp"
 #include "results/store.hpp"
-#include "tests/results/temp_dir.hpp"
+#include "tests/results/support.hpp"
 #include "tests/support/browser.hpp"
 
 namespace rsplab::results {

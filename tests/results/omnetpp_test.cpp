@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "results/store.hpp"
-#include "tests/results/temp_dir.hpp"
+#include "tests/results/support.hpp"
 
 namespace rsplab::results {
 namespace {
@@ -63,9 +63,7 @@ const std::vector<OmnetppTable> kOmnetppSchema = {
 
 json line(const std::string& component, const std::string& id, std::int64_t start,
           std::int64_t at_us, const std::string& event, const json& fields) {
-  json e = {{"time_us", start + at_us}, {"component", component}, {"id", id}, {"event", event}};
-  for (const auto& [k, v] : fields.items()) e[k] = v;
-  return e;
+  return testing::event_line(component, id, at_us, event, fields, start);
 }
 
 struct Job {

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "results/store.hpp"
-#include "tests/results/temp_dir.hpp"
+#include "tests/results/support.hpp"
 
 namespace rsplab::results {
 namespace {
@@ -128,11 +128,7 @@ void keep(const std::string& plots) {
 double num(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
 
 json line(const std::string& id, double at_s, const std::string& event, json fields) {
-  json e = {{"time_us", kStart + static_cast<std::int64_t>(std::llround(at_s * kSecond))},
-            {"id", id},
-            {"event", event}};
-  for (const auto& [k, v] : fields.items()) e[k] = v;
-  return e;
+  return testing::event_line("", id, testing::us(at_s), event, fields);
 }
 
 // One run of 30 s (warm-up 5 s, window 20 s): a registrar, two PEs of 1e6 and 2e6

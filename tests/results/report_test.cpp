@@ -23,7 +23,7 @@
 #include "results/report.hpp"
 #include "results/store.hpp"
 #include "results/summary.hpp"
-#include "tests/results/temp_dir.hpp"
+#include "tests/results/support.hpp"
 
 namespace rsplab::results {
 namespace {
@@ -42,10 +42,7 @@ constexpr double kWarmup = 10, kDuration = 40;  // seconds: the window is [10 s,
 
 json line(const std::string& component, const std::string& id, double at_s,
           const std::string& event, json fields) {
-  json e = {{"time_us", kStart + static_cast<std::int64_t>(std::llround(at_s * kSecond))},
-            {"component", component}, {"id", id}, {"event", event}};
-  for (const auto& [k, v] : fields.items()) e[k] = v;
-  return e;
+  return testing::event_line(component, id, testing::us(at_s), event, fields);
 }
 
 // What the test puts into one run, in seconds and calculations.

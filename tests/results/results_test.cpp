@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "results/store.hpp"
-#include "tests/results/temp_dir.hpp"
+#include "tests/results/support.hpp"
 
 namespace rsplab::results {
 namespace {
@@ -94,9 +94,7 @@ class Reader {
 
 json line(const std::string& component, const std::string& id, std::int64_t at_us,
           const std::string& event, json fields = json::object()) {
-  json e = {{"time_us", kStart + at_us}, {"component", component}, {"id", id}, {"event", event}};
-  for (const auto& [k, v] : fields.items()) e[k] = v;
-  return e;
+  return testing::event_line(component, id, at_us, event, fields);
 }
 
 json pu_job(std::int64_t job, std::int64_t size, std::int64_t queued, std::int64_t handling,

@@ -166,6 +166,25 @@ void note_counted(ReportRow& row, const std::vector<const RunMetrics*>& runs) {
   }
 }
 
+// The runs with jobs that still have no value of a metric (no failovers: no detection
+// delay; none with an exact loss: no lost_exact), so that an n below the runs is explained.
+void note_missing(ReportRow& row, const std::vector<const RunMetrics*>& runs,
+                  const std::vector<std::string>& metric_names) {
+  for (const auto& name : metric_names) {
+    std::string missing;
+    for (const RunMetrics* r : runs) {
+      const auto jobs = r->values.find("jobs_completed");
+      const bool has_jobs = jobs != r->values.end() && jobs->second && *jobs->second > 0;
+      const auto it = r->values.find(name);
+      if (has_jobs && (it == r->values.end() || !it->second))
+        missing += (missing.empty() ? "" : ", ") + run_name(*r);
+    }
+    const Metric* m = find_metric(name);
+    if (!missing.empty())
+      row.notes.push_back((m ? m->label : name) + ": no value in " + missing);
+  }
+}
+
 // Rows of `counted` (estimated) and of `others` (only counted in not_completed, named in the
 // notes), ordered by experiment, policy, smallest idx.
 std::vector<ReportRow> group(const std::vector<RunMetrics>& counted,
@@ -205,6 +224,7 @@ std::vector<ReportRow> group(const std::vector<RunMetrics>& counted,
     }
     if (runs.empty()) row.notes.push_back("no completed run");
     note_counted(row, runs);
+    note_missing(row, runs, metric_names);
     for (const RunMetrics* r : out[key]) {
       ++row.not_completed;
       row.notes.push_back(run_name(*r) + " " + r->status +

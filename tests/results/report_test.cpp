@@ -416,6 +416,25 @@ TEST_F(ReportTest, RowsPerPolicyAndSweepPointWithStudentIntervals) {
   EXPECT_EQ(row(report, "rr", {{"ratio", "1"}}).not_completed, 0);
 }
 
+// A run with jobs but no failover has no detection delay: its n is one less, and the notes
+// say which run; the run without jobs is explained once, by its own note.
+TEST_F(ReportTest, NotesNameTheRunsWithoutAValueOfAMetric) {
+  const auto e = experiment("gap");
+  add(e, typical("lu", "", 0, 0), 0, {{"policy", "lu"}});
+  RunSpec quiet = typical("lu", "", 1, 1);
+  quiet.failovers.clear();
+  const auto q = add(e, quiet, 1, {{"policy", "lu"}});
+  store_.flush();
+  const Report report = build_report(store_, {});
+  ASSERT_EQ(report.rows.size(), 1u);
+  const ReportRow& row = report.rows[0];
+  EXPECT_EQ(row.estimates.at("detection_delay").n, 1);
+  EXPECT_EQ(row.estimates.at("failovers").n, 2);
+  const std::string name = "run " + std::to_string(q) + " (repetition 1)";
+  EXPECT_EQ(row.notes, (std::vector<std::string>{"detection delay: no value in " + name,
+                                                 "work lost, exact: no value in " + name}));
+}
+
 TEST_F(ReportTest, ByMergesSweepPointsAndErrorsNameWhatExists) {
   sweep();
   ReportOptions options;

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "stack/common/split.hpp"
+
 extern char** environ;
 
 namespace rsplab::agents {
@@ -19,16 +21,10 @@ std::string find_tool(const std::string& name) {
   std::string dirs;
   if (const char* path = std::getenv("PATH")) dirs = path;
   dirs += ":/usr/sbin:/sbin:/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    std::size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    if (!dir.empty()) {
-      std::string candidate = dir + "/" + name;
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    start = end + 1;
+  for (const std::string& dir : common::split(dirs, ':')) {
+    if (dir.empty()) continue;
+    std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return {};
 }

@@ -18,6 +18,8 @@
 #include <thread>
 
 #include "agents/command.hpp"
+#include "agents/ip.hpp"
+#include "stack/common/split.hpp"
 
 namespace rsplab::agents {
 namespace {
@@ -71,12 +73,9 @@ bool read_path(const std::string& path, std::string& text) {
 
 std::vector<std::string> parse_live(const std::string& text) {
   std::vector<std::string> live;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) break;  // a torn last line is ignored
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
+  std::vector<std::string> lines = common::split(text, '\n');
+  lines.pop_back();  // what follows the last newline: nothing, or a torn line (ignored)
+  for (std::string& line : lines) {
     if (line.empty()) continue;
     if (line[0] == '-') {
       const std::string removed = line.substr(1);
@@ -120,17 +119,10 @@ bool parse_number(std::string_view text, T& value) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-std::vector<std::string_view> split_words(std::string_view text) {
-  std::vector<std::string_view> words;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t start = text.find_first_not_of(' ', pos);
-    if (start == std::string_view::npos) break;
-    std::size_t end = text.find(' ', start);
-    if (end == std::string_view::npos) end = text.size();
-    words.push_back(text.substr(start, end - start));
-    pos = end;
-  }
+// The words between runs of spaces.
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> words = common::split(text, ' ');
+  std::erase(words, std::string());
   return words;
 }
 
@@ -145,7 +137,7 @@ std::string undo(const std::string& entry) {
   if (words.size() == 2 && words[0] == "netns") {
     const std::string name(words[1]);
     if (name.rfind("rsplab-", 0) != 0) return "refusing: not an rsplab namespace";
-    const CommandResult r = run_command({"ip", "netns", "del", name});
+    const CommandResult r = run_ip({"netns", "del", name});
     if (r.ok() || r.err.find("No such file or directory") != std::string::npos) return {};
     return first_line(r.err);
   }
@@ -363,12 +355,8 @@ CleanupReport cleanup_dead(const std::string& dir) {
   // The probes of available() ("rsplab-probe-<pid>") live for milliseconds and are not
   // journaled; one whose process is gone was left by a process killed in between.
   if (dir == kJournalDir && ::geteuid() == 0) {
-    const CommandResult list = run_command({"ip", "netns", "list"});
-    std::size_t pos = 0;
-    while (pos < list.out.size()) {
-      const std::size_t end = std::min(list.out.find('\n', pos), list.out.size());
-      const std::string line = list.out.substr(pos, end - pos);
-      pos = end + 1;
+    const CommandResult list = run_ip({"netns", "list"});
+    for (const std::string& line : common::split(list.out, '\n')) {
       const std::string ns = line.substr(0, line.find(' '));
       constexpr std::string_view prefix = "rsplab-probe-";
       if (ns.rfind(prefix, 0) != 0) continue;
@@ -376,7 +364,7 @@ CleanupReport cleanup_dead(const std::string& dir) {
       const auto* first = ns.data() + prefix.size();
       const auto [p, ec] = std::from_chars(first, ns.data() + ns.size(), pid);
       if (ec != std::errc() || p != ns.data() + ns.size() || process_start_time(pid) >= 0) continue;
-      const CommandResult del = run_command({"ip", "netns", "del", ns});
+      const CommandResult del = run_ip({"netns", "del", ns});
       if (del.ok()) report.undone.push_back("netns " + ns);
       else report.failed.push_back("netns " + ns + ": " + del.err);
     }

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "agents/command.hpp"
+#include "agents/ip.hpp"
 
 namespace rsplab::agents {
 namespace {
@@ -56,11 +57,10 @@ std::string trimmed(std::string text) {
 }
 
 // Runs `ip ARGS...`; SiteError with the command and its stderr on failure.
-void ip(std::vector<std::string> args) {
-  args.insert(args.begin(), "ip");
-  const CommandResult r = run_command(args);
+void ip(const std::vector<std::string>& args) {
+  const CommandResult r = run_ip(args);
   if (!r.ok()) {
-    throw SiteError(join_command(args) + ": " + trimmed(r.err) + " (exit status " +
+    throw SiteError("ip " + join_command(args) + ": " + trimmed(r.err) + " (exit status " +
                     std::to_string(r.status) + ")");
   }
 }
@@ -160,16 +160,16 @@ bool available(std::string* why) {
   };
   if (::geteuid() != 0) return fail("network namespaces need root (CAP_NET_ADMIN, CAP_SYS_ADMIN)");
   const std::string probe = "rsplab-probe-" + std::to_string(::getpid());
-  CommandResult r = run_command({"ip", "netns", "add", probe});
+  CommandResult r = run_ip({"netns", "add", probe});
   if (!r.ok()) return fail("ip netns add " + probe + ": " + trimmed(r.err));
   std::string problem;
-  r = run_command({"ip", "-n", probe, "link", "add", "p0", "type", "veth", "peer", "name", "p1"});
+  r = run_ip({"-n", probe, "link", "add", "p0", "type", "veth", "peer", "name", "p1"});
   if (!r.ok()) problem = "veth: " + trimmed(r.err);
   if (problem.empty()) {
-    r = run_command({"ip", "-n", probe, "link", "add", "pbr", "type", "bridge"});
+    r = run_ip({"-n", probe, "link", "add", "pbr", "type", "bridge"});
     if (!r.ok()) problem = "bridge: " + trimmed(r.err);
   }
-  r = run_command({"ip", "netns", "del", probe});
+  r = run_ip({"netns", "del", probe});
   if (!r.ok() && problem.empty()) problem = "ip netns del " + probe + ": " + trimmed(r.err);
   if (!problem.empty()) return fail(problem);
   return true;
@@ -213,7 +213,7 @@ void Topology::add_namespace(const std::string& name) {
   } catch (const std::exception& e) {
     throw SiteError(e.what());
   }
-  const CommandResult r = run_command({"ip", "netns", "add", name});
+  const CommandResult r = run_ip({"netns", "add", name});
   if (!r.ok()) {
     try {
       journal_.remove(entry);  // not ours: never delete it
@@ -371,8 +371,7 @@ namespace {
 
 // Runs an nft script (one transaction) inside namespace `netns`.
 void nft(const std::string& netns, const std::string& script) {
-  const std::vector<std::string> argv = {"ip", "netns", "exec", netns, "nft", script};
-  const CommandResult r = run_command(argv);
+  const CommandResult r = run_command(netns_exec(netns, {"nft", script}));
   if (!r.ok()) {
     throw SiteError("ip netns exec " + netns + " nft: " + trimmed(r.err) + " (exit status " +
                     std::to_string(r.status) + ")");
@@ -488,13 +487,13 @@ void Topology::destroy() {
   // The uplink's root end at once (with its route): a namespace's interfaces are removed
   // by the kernel some time after `ip netns del`, and the next run adds its own.
   if (!uplink_.empty()) {
-    const CommandResult r = run_command({"ip", "link", "del", uplink_});
+    const CommandResult r = run_ip({"link", "del", uplink_});
     if (!r.ok() && r.err.find("Cannot find device") == std::string::npos)
       errors = "ip link del " + uplink_ + ": " + trimmed(r.err);
     uplink_.clear();
   }
   for (auto it = namespaces_.rbegin(); it != namespaces_.rend(); ++it) {
-    const CommandResult r = run_command({"ip", "netns", "del", *it});
+    const CommandResult r = run_ip({"netns", "del", *it});
     if (!r.ok() && r.err.find("No such file or directory") == std::string::npos) {
       left.push_back(*it);
       errors += (errors.empty() ? "" : "; ") + ("ip netns del " + *it + ": " + trimmed(r.err));

@@ -88,8 +88,6 @@ shell::Logger log{"rsplab pe"};
 using shell::to_wire;
 using shell::to_endpoint;
 
-using shell::split;
-
 using rserpool::values::parse_policy;
 
 // ASAP server announces (RFC 5352 §3.10) on one UDP socket: a multicast group (joined; the

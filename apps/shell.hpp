@@ -18,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include "stack/common/split.hpp"
 #include "stack/common/values.hpp"
 #include "stack/transport/transport.hpp"
 #include "stack/wire/parameters.hpp"
@@ -80,22 +81,11 @@ inline rserpool::transport::Endpoint to_endpoint(const rserpool::wire::Transport
   return e;
 }
 
-inline std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out(1);
-  for (char c : s) {
-    if (c == sep)
-      out.emplace_back();
-    else
-      out.back().push_back(c);
-  }
-  return out;
-}
-
 // "ADDR[:PORT][,ADDR[:PORT]...]" (port 3863 by default): the --registrar list of a PE or PU.
 inline std::optional<std::vector<rserpool::transport::Endpoint>> parse_registrars(
     const std::string& text, std::string* error) {
   std::vector<rserpool::transport::Endpoint> out;
-  for (const auto& item : split(text, ',')) {
+  for (const auto& item : common::split(text, ',')) {
     const auto e = rserpool::transport::parse_endpoint(item, rserpool::wire::kAsapPort, error);
     if (!e) {
       *error = "'" + item + "': " + *error;

@@ -19,7 +19,12 @@
 #include <span>
 #include <sstream>
 #include <tuple>
-#include <utility>
+#include <type_traits>
+#include <utility>  // before Asio
+#include <variant>
+
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 
 #include "experiments/sha256.hpp"
 #include "stack/common/policy_text.hpp"
@@ -81,6 +86,7 @@ Duration exponential_draw(std::uint64_t engine_output, Duration mean) {
 
 namespace {
 
+namespace asio = boost::asio;
 namespace values = rserpool::values;
 namespace wire = rserpool::wire;
 using namespace std::chrono_literals;
@@ -324,41 +330,63 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-struct Prefix {
-  std::array<std::uint8_t, 16> bytes{};
-  int length = 0;
-};
+// A site's prefix4 or prefix6, as Asio parses it.
+using Prefix = std::variant<asio::ip::network_v4, asio::ip::network_v6>;
 
 bool overlap(const Prefix& a, const Prefix& b) {
-  const int n = std::min(a.length, b.length);
-  for (int bit = 0; bit < n; ++bit) {
-    const int mask = 0x80 >> (bit % 8);
-    if ((a.bytes[bit / 8] & mask) != (b.bytes[bit / 8] & mask)) return false;
-  }
-  return true;
+  return std::visit(
+      [](const auto& x, const auto& y) {
+        if constexpr (std::is_same_v<decltype(x), decltype(y)>)
+          return x == y || x.is_subnet_of(y) || y.is_subnet_of(x);
+        else
+          return false;
+      },
+      a, b);
+}
+
+// Why make_network_v4/v6 refused `text` (it says only "invalid argument").
+std::string why_not_a_prefix(const std::string& text, bool v6) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos)
+    return "'" + text + "' is not a prefix ADDRESS/LENGTH (e.g. " +
+           (v6 ? "fd00:5253:504c:400::/56" : "198.18.4.0/22") + ")";
+  const std::string address = text.substr(0, slash);
+  boost::system::error_code ec;
+  if (v6) asio::ip::make_address_v6(address, ec);
+  else asio::ip::make_address_v4(address, ec);
+  // Asio takes a scope ("fe80::1%eth0"), which no prefix has.
+  if (ec || address.find('%') != std::string::npos)
+    return "'" + address + "' is not an IPv" + (v6 ? "6" : "4") + " address";
+  return "'" + text.substr(slash + 1) + "' is not a prefix length (0 to " +
+         (v6 ? "128" : "32") + ")";
 }
 
 // "198.18.4.0/22" (v4) or "fd00:5253:504c:400::/56" (v6) with room for one /24 (/64) per
 // ISP. Empty on success, else why not.
 std::string parse_prefix(const std::string& text, bool v6, std::size_t isps, Prefix& out) {
-  const auto slash = text.find('/');
-  const int bits = v6 ? 128 : 32;
+  // Asio reads the length with atoi ("/4294967320" would wrap to /24) and takes a scope.
+  if (const auto slash = text.find('/'); slash != std::string::npos) {
+    const auto digits = text.find_first_not_of('0', slash + 1);
+    if ((digits != std::string::npos && text.size() - digits > 3) || text.find('%') < slash)
+      return why_not_a_prefix(text, v6);
+  }
+  boost::system::error_code ec;
+  int len = 0;
+  bool host_bits = false;
+  if (v6) {
+    const auto net = asio::ip::make_network_v6(text, ec);
+    len = net.prefix_length();
+    host_bits = net.address() != net.network();
+    out = net;
+  } else {
+    const auto net = asio::ip::make_network_v4(text, ec);
+    len = net.prefix_length();
+    host_bits = net.address() != net.network();
+    out = net;
+  }
+  if (ec) return why_not_a_prefix(text, v6);
+  if (host_bits) return "'" + text + "' has host bits set";
   const int per_isp = v6 ? 64 : 24;
-  const std::string example = v6 ? "fd00:5253:504c:400::/56" : "198.18.4.0/22";
-  if (slash == std::string::npos)
-    return "'" + text + "' is not a prefix ADDRESS/LENGTH (e.g. " + example + ")";
-  const std::string address = text.substr(0, slash), length = text.substr(slash + 1);
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), out.bytes.data()) != 1)
-    return "'" + address + "' is not an IPv" + (v6 ? "6" : "4") + " address";
-  int len = -1;
-  const auto r = std::from_chars(length.data(), length.data() + length.size(), len);
-  if (length.empty() || r.ec != std::errc() || r.ptr != length.data() + length.size() || len < 0 ||
-      len > bits)
-    return "'" + length + "' is not a prefix length (0 to " + std::to_string(bits) + ")";
-  out.length = len;
-  for (int bit = len; bit < bits; ++bit)
-    if (out.bytes[bit / 8] & (0x80 >> (bit % 8)))
-      return "'" + text + "' has host bits set";
   int need = 0;  // bits that number the ISPs
   while ((std::size_t{1} << need) < isps) ++need;
   if (len + need > per_isp)

@@ -36,12 +36,14 @@
 #include <vector>
 
 #include "agents/child.hpp"
+#include "agents/ip.hpp"
 #include "agents/journal.hpp"
 #include "agents/remote.hpp"
 #include "agents/sites.hpp"
 #include "results/checks.hpp"
 #include "results/store.hpp"
 #include "results/summary.hpp"
+#include "stack/common/split.hpp"
 #include "stack/common/wall_clock.hpp"
 
 #include <sqlite3.h>
@@ -85,8 +87,6 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
   return out;
 }
-
-const char* ip_binary() { return ::access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip"; }
 
 // One component process as its agent reports it.
 struct Component {
@@ -496,10 +496,8 @@ class Driver {
       argv = agents::ssh_command(*s.host, options_.ssh_config, s.rsplab,
                                  {"agent", "--stdio", "--idle-timeout", "60s"});
     } else {
-      if (!netns.empty()) argv = {ip_binary(), "netns", "exec", netns};
-      argv.push_back(agents::Child::self_exe());
-      argv.push_back("agent");
-      argv.push_back("--stdio");
+      argv = {agents::Child::self_exe(), "agent", "--stdio"};
+      if (!netns.empty()) argv = agents::netns_exec(netns, argv);
     }
     agents::Child::Options o;
     o.stderr_path = log_dir_ + "/run" + std::to_string(run_->index) + "-" + site + ".log";
@@ -865,7 +863,7 @@ class Driver {
         if (l.rfind("asap ", 0) != 0) continue;
         const std::string ep = l.substr(5);
         const auto colon = ep.rfind(':');
-        for (const auto& a : split(ep.substr(0, colon), ','))
+        for (const auto& a : common::split(ep.substr(0, colon), ','))
           registrar_list.push_back(a + ep.substr(colon));
       }
     }
@@ -968,15 +966,6 @@ class Driver {
     pump(pus_done, *clock_started_ + runtime + std::chrono::seconds(60) - Clock::now());
     if (interrupted_) return;
     if (!pus_done()) throw std::runtime_error("PUs did not end 60 s after their runtime");
-  }
-
-  static std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out(1);
-    for (char c : s) {
-      if (c == sep) out.emplace_back();
-      else out.back().push_back(c);
-    }
-    return out;
   }
 
   // ---- faults -----------------------------------------------------------------------------

@@ -1,14 +1,16 @@
-// SHA-256 (FIPS 180-4), for run keys: a run is identified by the hash of its resolved
-// definition. Small and self-contained so that the experiments module needs no crypto
-// library; not for secrets (no constant-time guarantees needed here). A Sha256 object is
-// not thread-safe; the free functions are.
+// SHA-256 for run keys: a run is identified by the hash of its resolved definition (a
+// campaign resumes by key, so the digest of the same bytes must never change). A thin
+// streaming wrapper over OpenSSL's libcrypto (EVP, FIPS 180-4); not for secrets. A Sha256
+// object is not thread-safe; the free functions are.
 #pragma once
 
 #include <array>
-#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
 
 namespace rsplab::experiments {
 
@@ -16,18 +18,16 @@ class Sha256 {
  public:
   using Digest = std::array<std::uint8_t, 32>;
 
-  Sha256();
+  Sha256();  // throws std::bad_alloc when OpenSSL cannot allocate its context
   void update(std::string_view bytes);
   // REQUIRES: called once; the object is spent afterwards.
   Digest finish();
 
  private:
-  void block(const std::uint8_t* p);
-
-  std::array<std::uint32_t, 8> h_;
-  std::array<std::uint8_t, 64> buffer_{};
-  std::size_t buffered_ = 0;
-  std::uint64_t length_ = 0;  // bytes hashed so far
+  struct Free {
+    void operator()(evp_md_ctx_st* ctx) const;
+  };
+  std::unique_ptr<evp_md_ctx_st, Free> ctx_;
 };
 
 Sha256::Digest sha256(std::string_view bytes);

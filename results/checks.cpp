@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 
+#include "stack/common/split.hpp"
+
 namespace rsplab::results {
 
 namespace {
@@ -203,11 +205,8 @@ std::set<std::string> slots_hit(const Fault& f, const RunRows& r) {
   const bool process = f.kind == "kill" || f.kind == "stop" || f.kind == "restart";
   std::set<std::string> sites;
   if (f.kind == "link_down" || f.kind == "loss") sites.insert(f.target.substr(0, f.target.find('/')));
-  if (f.kind == "partition") {
-    const auto comma = f.target.find(',');
-    sites.insert(f.target.substr(0, comma));
-    if (comma != std::string::npos) sites.insert(f.target.substr(comma + 1));
-  }
+  if (f.kind == "partition")
+    for (auto& site : common::split(f.target, ',')) sites.insert(std::move(site));
   const bool everyone =
       (process && registrar) ||
       std::any_of(sites.begin(), sites.end(), [&](const std::string& s) { return r.registrar_sites.count(s) > 0; });

@@ -10,6 +10,7 @@
 
 #include "agents/command.hpp"
 #include "results/plots.hpp"
+#include "stack/common/split.hpp"
 
 namespace rsplab::results {
 
@@ -51,13 +52,9 @@ std::string script(const Figure& f) {
   s += "  set output \"" + f.name + ".\" . format\n";
   s += "  set datafile missing \"-\"\n";
   s += "  set datafile separator whitespace\n";
-  std::string body = line_styles() + f.body;
-  std::size_t at = 0;
-  while (at < body.size()) {
-    const std::size_t end = std::min(body.find('\n', at), body.size());
-    s += "  " + body.substr(at, end - at) + "\n";
-    at = end + 1;
-  }
+  std::vector<std::string> lines = common::split(line_styles() + f.body, '\n');
+  if (lines.back().empty()) lines.pop_back();  // the body's last newline ends a line
+  for (const std::string& line : lines) s += "  " + line + "\n";
   s += "  unset multiplot\n  set output\n}\n";
   return s;
 }

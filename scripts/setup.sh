@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # well-kept helpers
   libcli11-dev nlohmann-json3-dev libfmt-dev
+  # run keys: SHA-256 from OpenSSL's libcrypto (experiments/sha256.hpp)
+  libssl-dev
   # fuzzing (libFuzzer comes with clang's runtime)
   clang libclang-rt-14-dev
   # wire cross-check with Wireshark's own dissectors (tools/wire-check)

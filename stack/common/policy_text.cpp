@@ -4,22 +4,14 @@
 #include <cmath>
 #include <vector>
 
+#include "stack/common/split.hpp"
+
 namespace rserpool::values {
 namespace {
 
 bool is_fraction(wire::PolicyField f) {
   return f == wire::PolicyField::load || f == wire::PolicyField::load_degradation ||
          f == wire::PolicyField::load_dpf || f == wire::PolicyField::weight_dpf;
-}
-
-std::vector<std::string_view> split_commas(std::string_view s) {
-  std::vector<std::string_view> out;
-  for (;;) {
-    const auto comma = s.find(',');
-    out.push_back(s.substr(0, comma));
-    if (comma == std::string_view::npos) return out;
-    s.remove_prefix(comma + 1);
-  }
 }
 
 // One field's value: a fraction of wire::kFractionOne, or a whole u32.
@@ -62,8 +54,8 @@ std::optional<wire::Policy> parse_policy(std::string_view text, std::string* err
   }
   wire::Policy p;
   p.type = info->type;
-  const auto values = colon == std::string_view::npos ? std::vector<std::string_view>{}
-                                                       : split_commas(text.substr(colon + 1));
+  const auto values = colon == std::string_view::npos ? std::vector<std::string>{}
+                                                       : rsplab::common::split(text.substr(colon + 1), ',');
   if (values.size() > info->field_count) {
     const std::string fields = field_list(*info);
     *error = "policy " + name + " takes at most " + std::to_string(info->field_count) +

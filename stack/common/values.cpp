@@ -8,6 +8,8 @@
 #include <vector>
 #include <string>
 
+#include "stack/common/split.hpp"
+
 namespace rserpool::values {
 namespace {
 
@@ -150,14 +152,7 @@ std::optional<Distribution> parse_distribution(std::string_view text, ValueKind 
   if (!shape)
     return fail("unknown kind '" + std::string(name) + "' (exp, uniform, fixed, normal)");
 
-  std::vector<std::string_view> parts;
-  std::string_view rest = text.substr(colon + 1);
-  for (;;) {
-    const auto comma = rest.find(',');
-    parts.push_back(rest.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    rest = rest.substr(comma + 1);
-  }
+  const std::vector<std::string> parts = rsplab::common::split(text.substr(colon + 1), ',');
   const std::string usage(shape->usage);
   if (parts.size() == 1 && parts[0].empty())
     return fail(std::string(shape->name) + " needs " +

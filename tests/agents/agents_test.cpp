@@ -33,9 +33,11 @@
 #include <gtest/gtest.h>
 
 #include "agents/command.hpp"
+#include "agents/ip.hpp"
 #include "agents/journal.hpp"
 #include "agents/remote.hpp"
 #include "agents/sites.hpp"
+#include "stack/common/split.hpp"
 
 extern char** environ;
 
@@ -58,16 +60,10 @@ std::string unique_tag() {
 }
 
 std::vector<std::string> netns_list() {
-  const CommandResult r = run_command({"ip", "netns", "list"});
+  const CommandResult r = run_ip({"netns", "list"});
   std::vector<std::string> names;
-  std::size_t start = 0;
-  while (start < r.out.size()) {
-    std::size_t end = r.out.find('\n', start);
-    if (end == std::string::npos) end = r.out.size();
-    const std::string line = r.out.substr(start, end - start);
+  for (const std::string& line : common::split(r.out, '\n'))
     if (!line.empty()) names.push_back(line.substr(0, line.find(' ')));  // "name (id: 3)"
-    start = end + 1;
-  }
   return names;
 }
 
@@ -89,7 +85,7 @@ std::vector<std::string> netns_with_prefix(const std::string& prefix) {
 struct NetnsSweeper {
   std::string prefix;
   ~NetnsSweeper() {
-    for (const auto& name : netns_with_prefix(prefix)) run_command({"ip", "netns", "del", name});
+    for (const auto& name : netns_with_prefix(prefix)) run_ip({"netns", "del", name});
   }
 };
 
@@ -353,7 +349,7 @@ bool tcp_connects(const std::string& netns, const std::string& src, const std::s
 
 // The names of the nftables tables in `netns` ("inet rsplab_loss", ...).
 std::string nft_tables(const std::string& netns) {
-  return run_command({"ip", "netns", "exec", netns, "nft", "list", "tables"}).out;
+  return run_command(netns_exec(netns, {"nft", "list", "tables"})).out;
 }
 
 // ---- process_start_time, Journal (no root needed) ----------------------------------------
@@ -513,7 +509,7 @@ class NetnsTest : public ::testing::Test {
     const auto left = netns_with_prefix(prefix_);
     EXPECT_TRUE(left.empty()) << "namespaces left behind: " << left.size() << ", first "
                               << (left.empty() ? "" : left.front());
-    for (const auto& name : left) run_command({"ip", "netns", "del", name});
+    for (const auto& name : left) run_ip({"netns", "del", name});
     EXPECT_FALSE(netns_exists("rsplab-probe-" + std::to_string(::getpid())))
         << "available() left its probe namespace";
   }
@@ -535,7 +531,7 @@ TEST_F(NetnsTest, CleanupDeadRemovesADeadOwnersNamespaceAndSparesTheLiveOne) {
     try {
       Journal journal = Journal::open(dir.str());
       journal.add("netns " + dead_ns);
-      if (run_command({"ip", "netns", "add", dead_ns}).ok()) ok = '1';
+      if (run_ip({"netns", "add", dead_ns}).ok()) ok = '1';
       if (::write(ready[1], &ok, 1) != 1) ::_exit(1);
       ::pause();
     } catch (...) {
@@ -557,7 +553,7 @@ TEST_F(NetnsTest, CleanupDeadRemovesADeadOwnersNamespaceAndSparesTheLiveOne) {
   Journal mine = Journal::open(dir.str());  // alive: spared with what it names
   const std::string live_ns = prefix_ + "live";
   mine.add("netns " + live_ns);
-  ASSERT_TRUE(run_command({"ip", "netns", "add", live_ns}).ok());
+  ASSERT_TRUE(run_ip({"netns", "add", live_ns}).ok());
 
   const CleanupReport report = cleanup_dead(dir.str());
   EXPECT_EQ(report.undone, std::vector<std::string>{"netns " + dead_ns});
@@ -572,7 +568,7 @@ TEST_F(NetnsTest, CleanupDeadRemovesADeadOwnersNamespaceAndSparesTheLiveOne) {
   EXPECT_TRUE(again.undone.empty());
   EXPECT_TRUE(netns_exists(live_ns));
 
-  run_command({"ip", "netns", "del", live_ns});
+  run_ip({"netns", "del", live_ns});
   mine.remove("netns " + live_ns);
 }
 
@@ -663,7 +659,7 @@ TEST_F(TwoSites, NamespacesAndAddressPlan) {
   EXPECT_THROW(topology_->set_link("oslo", "nextgentel", false), SiteError);
 
   // The address really is on the interface.
-  const CommandResult r = run_command({"ip", "-n", oslo.netns, "-o", "addr", "show", "isp2"});
+  const CommandResult r = run_ip({"-n", oslo.netns, "-o", "addr", "show", "isp2"});
   EXPECT_NE(r.out.find("198.18.65.2/24"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("fd00:5253:2:1::2/64"), std::string::npos) << r.out;
 }
@@ -692,8 +688,8 @@ TEST_F(TwoSites, LinkDownCutsOnlyThatAddress) {
     const std::string bergen_telenor = addr(bergen, 0), bergen_uninett = addr(bergen, 1);
     ASSERT_TRUE(reaches(oslo.netns, oslo_uninett, bergen_uninett));
     // Source routing: towards a Telenor address, but from the Uninett one: over Uninett.
-    const std::vector<std::string> route_get = {"ip", "-n", bergen.netns, "route", "get",
-                                                oslo_telenor, "from", bergen_uninett};
+    const std::vector<std::string> route_get = ip_command({"-n", bergen.netns, "route", "get",
+                                                           oslo_telenor, "from", bergen_uninett});
     CommandResult route = run_command(route_get);
     EXPECT_NE(route.out.find("dev " + bergen.links[1].device), std::string::npos)
         << route.out << route.err;
@@ -754,7 +750,7 @@ TEST_F(TwoSites, LossDropsAShareOfALinksPacketsUntilRemoved) {
   topology_->set_loss("oslo", "telenor", 30);
   topology_->set_loss("oslo", "uninett", 0.5);  // a second link's coexists
   const std::string table =
-      run_command({"ip", "netns", "exec", oslo.netns, "nft", "list", "table", "inet", "rsplab_loss"}).out;
+      run_command(netns_exec(oslo.netns, {"nft", "list", "table", "inet", "rsplab_loss"})).out;
   EXPECT_NE(table.find("iifname \"isp2\" numgen random mod 10000 < 3000 drop"), std::string::npos) << table;
   EXPECT_NE(table.find("oifname \"isp2\" numgen random mod 10000 < 3000 drop"), std::string::npos) << table;
   EXPECT_NE(table.find("iifname \"isp1\" numgen random mod 10000 < 50 drop"), std::string::npos) << table;
@@ -816,14 +812,14 @@ TEST_F(TwoSites, PartitionBlocksTrafficBetweenTwoSitesUntilHealed) {
 TEST_F(TwoSites, UplinkJoinsTheSitesToThisMachineUntilDestroyed) {
   topology_->add_uplink();
   const std::string root_end = "rsp" + tag_;
-  EXPECT_EQ(run_command({"ip", "link", "show", root_end}).status, 0);
+  EXPECT_EQ(run_ip({"link", "show", root_end}).status, 0);
   for (const auto& a : addresses(false))
     EXPECT_TRUE(reaches(a.netns, a.address, Topology::kUplinkRoot)) << a.address;
-  const auto route = run_command({"ip", "route", "get", "198.18.65.2"});
+  const auto route = run_ip({"route", "get", "198.18.65.2"});
   EXPECT_NE(route.out.find("dev " + root_end), std::string::npos) << route.out;
   topology_->destroy();
-  EXPECT_NE(run_command({"ip", "link", "show", root_end}).status, 0) << root_end << " left";
-  EXPECT_EQ(run_command({"ip", "route", "get", "198.18.65.2"}).out.find(root_end),
+  EXPECT_NE(run_ip({"link", "show", root_end}).status, 0) << root_end << " left";
+  EXPECT_EQ(run_ip({"route", "get", "198.18.65.2"}).out.find(root_end),
             std::string::npos);
 }
 
@@ -850,7 +846,7 @@ TEST_F(NetnsTest, FailedCreateRemovesWhatItCreatedAndNeverTakesOverANamespace) {
   TempDir dir;
   Journal journal = Journal::open(dir.str());
   const std::string foreign = prefix_ + "bergen";
-  ASSERT_TRUE(run_command({"ip", "netns", "add", foreign}).ok());
+  ASSERT_TRUE(run_ip({"netns", "add", foreign}).ok());
   try {
     Topology::create({{"oslo", {"a", "b"}}, {"bergen", {"a"}}}, tag_, journal);
     ADD_FAILURE() << "create succeeded over an existing namespace";
@@ -861,7 +857,7 @@ TEST_F(NetnsTest, FailedCreateRemovesWhatItCreatedAndNeverTakesOverANamespace) {
   EXPECT_FALSE(netns_exists(prefix_ + "oslo"));
   EXPECT_TRUE(netns_exists(foreign)) << "someone else's namespace was deleted";
   EXPECT_TRUE(journal.live().empty());
-  run_command({"ip", "netns", "del", foreign});
+  run_ip({"netns", "del", foreign});
 }
 
 TEST(TopologyTest, AvailableExplainsItself) {

@@ -219,6 +219,23 @@ TEST(Examples, QuickstartExpandsToThreeShortRuns) {
   EXPECT_EQ(plan.source["sweep"]["policy"][2], "random");
 }
 
+// A campaign resumes by key: the keys of a known plan never change with how SHA-256 is
+// computed. These are the keys `rsplab plan experiments/quickstart.yaml` printed (its first
+// 16 digits; the rest from run_key) with the hand-written SHA-256 that OpenSSL replaced.
+// Editing quickstart.yaml changes them; recompute them with the binary before the edit.
+TEST(Examples, QuickstartRunKeysAreThoseOfEarlierBuilds) {
+  const Plan plan = load_plan(example("quickstart.yaml"), kVersion);
+  ASSERT_EQ(plan.runs.size(), 3u);
+  EXPECT_EQ(plan.runs[0].key, "1e49fa99932aa2069baac06afda40af7feedc2d704f0bb0f283dc29a5c2ecf5e");
+  EXPECT_EQ(plan.runs[1].key, "55e56852b3caae6bfb954b19aae28d48b18ea099d60c69f53e9cc3d6393172bd");
+  EXPECT_EQ(plan.runs[2].key, "b35ad027b6905d797977db23c27fa55a31dedfa2ccb0efd25f0aeda98a5b5fe7");
+  // A plan with drawn schedules (churn), its first and last run.
+  const Plan churn = load_plan(example("churn.yaml"), kVersion);
+  ASSERT_EQ(churn.runs.size(), 27u);
+  EXPECT_EQ(churn.runs[0].key, "9f29a45185e30d729d1744bc5a1c95fcbb3647cf80fd53a6a527051226f1f8fd");
+  EXPECT_EQ(churn.runs[26].key, "71b41ca3e8c192eae192a101bc3c14cd9eaf8345dfc9f5d7c54f04046cb90eec");
+}
+
 TEST(Examples, RatioZipsCountAndIntervalAcrossPolicies) {
   const Plan plan = load_plan(example("ratio.yaml"), kVersion);
   EXPECT_EQ(plan.repetitions, 5u);
@@ -1040,6 +1057,48 @@ TEST(Errors, SitesAndStructure) {
   EXPECT_ERROR_AT(Doc().set(2, "duration:").text(), 2, 1, "needs a value");
   EXPECT_ERROR_AT(Doc().set(3, "sites: [a, b]").set(4, "#").set(5, "#").text(), 3, 8,
                   "expected a map, not a list");
+}
+
+// Each way a site's prefix can be wrong, with the message users get and its position.
+TEST(Errors, SitePrefixes) {
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"prefix4: 198.18.8.0", "198.18.8.0", "'198.18.8.0' is not a prefix ADDRESS/LENGTH (e.g. 198.18.4.0/22)"},
+      {"prefix4: 198.18.8/24", "198.18.8/24", "'198.18.8' is not an IPv4 address"},
+      {"prefix4: 'fd00::/56'", "'fd00", "'fd00::' is not an IPv4 address"},
+      {"prefix6: 198.18.8.0/24", "198.18.8.0", "'198.18.8.0' is not an IPv6 address"},
+      {"prefix6: 'fd00::%1/56'", "'fd00", "'fd00::%1' is not an IPv6 address"},
+      {"prefix4: 198.18.8.0/", "198.18.8.0", "'' is not a prefix length (0 to 32)"},
+      {"prefix4: 198.18.8.0/33", "198.18.8.0", "'33' is not a prefix length (0 to 32)"},
+      {"prefix4: 198.18.8.0/-1", "198.18.8.0", "'-1' is not a prefix length (0 to 32)"},
+      {"prefix4: 198.18.8.0/4294967320", "198.18.8.0", "'4294967320' is not a prefix length"},
+      {"prefix4: 198.18.8.0/24/1", "198.18.8.0", "'24/1' is not a prefix length"},
+      {"prefix6: 'fd00::/129'", "'fd00", "'129' is not a prefix length (0 to 128)"},
+      {"prefix4: 198.18.8.1/24", "198.18.8.1", "'198.18.8.1/24' has host bits set"},
+      {"prefix6: 'fd00::1/64'", "'fd00", "'fd00::1/64' has host bits set"},
+      {"prefix6: 'fd00::/65'", "'fd00", "no room for one /64 per ISP (1 ISP: /64 or shorter)"},
+  };
+  for (const auto& [prefix, where, fragment] : cases) {
+    SCOPED_TRACE(prefix);
+    Doc d;
+    d.set(5, "  b: { isps: [x], " + prefix + " }");
+    EXPECT_ERROR_AT(d.text(), 5, d.col(5, where), fragment);
+  }
+  // Equal and nested prefixes overlap; neighbours and the other family do not.
+  EXPECT_ERROR_AT(Doc()
+                      .set(4, "  a: { isps: [x, y], prefix6: 'fd00:0:0:100::/56' }")
+                      .set(5, "  b: { isps: [x], prefix6: 'fd00:0:0:100::/60' }")
+                      .text(),
+                  5, 28, "overlaps site a's");
+  EXPECT_ERROR_AT(Doc()
+                      .set(4, "  a: { isps: [x, y], prefix4: 198.18.8.0/23 }")
+                      .set(5, "  b: { isps: [x], prefix4: 198.18.8.0/23 }")
+                      .text(),
+                  5, 28, "overlaps site a's");
+  const Plan p = parse(Doc()
+                           .set(4, "  a: { isps: [x, y], prefix4: 198.18.8.0/23, prefix6: 'fd00::/56' }")
+                           .set(5, "  b: { isps: [x], prefix4: 198.18.10.0/24, prefix6: 'fd00:0:0:100::/56' }")
+                           .text());
+  EXPECT_EQ(p.runs.at(0).sites.at(1).prefix4, "198.18.10.0/24");
 }
 
 TEST(Errors, YamlSyntaxAndOddDocuments) {

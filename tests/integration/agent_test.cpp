@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "agents/child.hpp"
+#include "agents/ip.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sshd.hpp"
 
@@ -340,7 +341,7 @@ TEST_F(SshAgent, ReportsItsControlPathAnswersTimeAndRefusesToCutIt) {
   ASSERT_TRUE(link);
   EXPECT_FALSE((*link)["ok"].get<bool>());
   EXPECT_NE((*link)["error"].get<std::string>().find("refused"), std::string::npos) << *link;
-  EXPECT_NE(rsplab::test::run_shell("ip link show lo").second.find("UP"), std::string::npos)
+  EXPECT_NE(rsplab::agents::run_ip({"link", "show", "lo"}).out.find("UP"), std::string::npos)
       << "lo went down";
   agent_->close_stdin();
   EXPECT_TRUE(wait_exit(20s));

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "agents/ip.hpp"
 #include "tests/support/process.hpp"
 
 namespace {
@@ -43,19 +44,27 @@ class LocalDefault : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     const std::string a = "vlp" + tag, b = "vlq" + tag;  // ≤ 15 bytes
-    const auto [st, out] = run_shell(
-        "set -e; ip netns add " + pr_ + "; ip netns add " + pool_ + "; ip link add " + a +
-        " netns " + pr_ + " type veth peer name " + b + " netns " + pool_ +
-        "; ip -n " + pr_ + " addr add 10.99.0.1/24 dev " + a + "; ip -n " + pool_ +
-        " addr add 10.99.0.2/24 dev " + b + "; for n in " + pr_ + " " + pool_ +
-        "; do ip -n $n link set lo up; done; ip -n " + pr_ + " link set " + a +
-        " up; ip -n " + pool_ + " link set " + b + " up");
+    const std::vector<std::vector<std::string>> steps = {
+        {"netns", "add", pr_},
+        {"netns", "add", pool_},
+        {"link", "add", a, "netns", pr_, "type", "veth", "peer", "name", b, "netns", pool_},
+        {"-n", pr_, "addr", "add", "10.99.0.1/24", "dev", a},
+        {"-n", pool_, "addr", "add", "10.99.0.2/24", "dev", b},
+        {"-n", pr_, "link", "set", "lo", "up"},
+        {"-n", pool_, "link", "set", "lo", "up"},
+        {"-n", pr_, "link", "set", a, "up"},
+        {"-n", pool_, "link", "set", b, "up"}};
     created_ = true;
-    ASSERT_EQ(st, 0) << "cannot set up the namespaces:\n" << out;
+    for (const auto& step : steps) {
+      const auto r = rsplab::agents::run_ip(step);
+      ASSERT_EQ(r.status, 0) << "cannot set up the namespaces:\nip "
+                             << rsplab::agents::join_command(step) << ": " << r.err;
+    }
   }
   void TearDown() override {
     procs_.clear();  // SIGKILL what is still running
-    if (created_) run_shell("ip netns del " + pr_ + " 2>/dev/null; ip netns del " + pool_ + " 2>/dev/null");
+    if (created_)
+      for (const auto& ns : {pr_, pool_}) rsplab::agents::run_ip({"netns", "del", ns});
     if (!dir_.empty()) {
       if (!HasFailure()) run_shell("rm -rf " + shell_quote(dir_));
       else std::fprintf(stderr, "events kept in %s\n", dir_.c_str());
@@ -64,10 +73,11 @@ class LocalDefault : public ::testing::Test {
 
   // `rsplab ARGS` inside namespace `ns`.
   ChildProcess& spawn(const std::string& ns, const std::vector<std::string>& args) {
-    std::string cmd = "exec ip netns exec " + ns + " " + shell_quote(RSPLAB_BINARY);
-    for (const auto& a : args) cmd += " " + shell_quote(a);
+    std::vector<std::string> argv{RSPLAB_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv = rsplab::agents::netns_exec(ns, argv);
     procs_.push_back(std::make_unique<ChildProcess>(
-        "/bin/sh", std::vector<std::string>{"-c", cmd}, ChildProcess::Options{}));
+        argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()), ChildProcess::Options{}));
     return *procs_.back();
   }
 

@@ -28,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include "agents/ip.hpp"
+#include "stack/common/split.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sshd.hpp"
 
@@ -162,16 +164,10 @@ faults:
 // The namespaces there are, but for the short-lived probes that check whether namespaces
 // work (`rsplab-probe-*`, made and deleted by any rsplab process at start).
 std::set<std::string> namespaces() {
-  const auto [status, out] = run_shell("ip netns list 2>/dev/null | cut -d' ' -f1");
   std::set<std::string> s;
-  std::string line;
-  for (char c : out) {
-    if (c == '\n') {
-      if (!line.empty() && line.rfind("rsplab-probe-", 0) != 0) s.insert(line);
-      line.clear();
-    } else {
-      line.push_back(c);
-    }
+  for (const std::string& line : rsplab::common::split(rsplab::agents::run_ip({"netns", "list"}).out, '\n')) {
+    const std::string name = line.substr(0, line.find(' '));  // "name (id: 3)"
+    if (!name.empty() && name.rfind("rsplab-probe-", 0) != 0) s.insert(name);
   }
   return s;
 }
@@ -216,9 +212,11 @@ class Run : public ::testing::Test {
       *why = "needs root for network namespaces";
       return false;
     }
-    const auto [st, out] = run_shell("ip netns add rsplab-probe-$$ && ip netns del rsplab-probe-$$");
-    if (st != 0) {
-      *why = "ip netns does not work here: " + out;
+    const std::string probe = "rsplab-probe-" + std::to_string(::getpid());
+    auto r = rsplab::agents::run_ip({"netns", "add", probe});
+    if (r.ok()) r = rsplab::agents::run_ip({"netns", "del", probe});
+    if (!r.ok()) {
+      *why = "ip netns does not work here: " + r.err;
       return false;
     }
     return true;
@@ -560,7 +558,7 @@ TEST_F(Run, CleanupRemovesWhatASigkilledRunLeftAndNothingElse) {
   const int processes_before = rsplab_processes();
   // A namespace of someone else's that cleanup must not touch.
   const std::string bystander = "rsplab-bystander-" + std::to_string(::getpid());
-  ASSERT_EQ(run_shell("ip netns add " + bystander).first, 0);
+  ASSERT_EQ(rsplab::agents::run_ip({"netns", "add", bystander}).status, 0);
 
   ChildProcess p(RSPLAB_BINARY, {"run", file_, "-o", dir_ + "/killed.db"});
   // Wait until its namespaces and components exist.
@@ -587,7 +585,7 @@ TEST_F(Run, CleanupRemovesWhatASigkilledRunLeftAndNothingElse) {
   while (rsplab_processes() > processes_before && Clock::now() < until)
     std::this_thread::sleep_for(100ms);
   EXPECT_EQ(rsplab_processes(), processes_before);
-  run_shell("ip netns del " + bystander);
+  rsplab::agents::run_ip({"netns", "del", bystander});
 }
 
 TEST_F(Run, InterruptStopsCleanlyAndMarksTheRunInterrupted) {

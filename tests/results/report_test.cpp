@@ -23,6 +23,7 @@
 #include "results/report.hpp"
 #include "results/store.hpp"
 #include "results/summary.hpp"
+#include "stack/common/split.hpp"
 #include "tests/results/support.hpp"
 
 namespace rsplab::results {
@@ -33,6 +34,7 @@ using json = nlohmann::json;
 using testing::kSecond;
 using testing::kStart;
 using testing::TempDir;
+using common::split;
 
 // t(0.975, df) from a printed Student t table (two-sided 95 %, six decimals).
 const std::map<std::int64_t, double> kPrintedT = {
@@ -543,17 +545,6 @@ TEST_F(ReportTest, TextSaysMeanHalfWidthAndNAndTheNotes) {
   EXPECT_NE(text.find("experiment empty (id 2, experiments/empty.yaml): no runs"), std::string::npos) << text;
   EXPECT_EQ(text.find("nan"), std::string::npos) << text;
   EXPECT_EQ(text.find("inf"), std::string::npos) << text;
-}
-
-std::vector<std::string> split(const std::string& s, char c) {
-  std::vector<std::string> out(1);
-  for (const char x : s) {
-    if (x == c)
-      out.emplace_back();
-    else
-      out.back() += x;
-  }
-  return out;
 }
 
 TEST_F(ReportTest, CsvAndJsonReadBackToTheSameNumbers) {

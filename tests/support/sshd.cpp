@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "stack/common/split.hpp"
+
 namespace rsplab::test {
 namespace {
 
@@ -28,9 +30,7 @@ constexpr int kAttempts = 5;
 
 std::string find_in_path(const std::string& name) {
   const char* path = std::getenv("PATH");
-  std::stringstream dirs(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-  std::string d;
-  while (std::getline(dirs, d, ':')) {
+  for (const std::string& d : common::split(path && *path ? path : "/usr/local/bin:/usr/bin:/bin", ':')) {
     if (d.empty()) continue;
     const std::string candidate = d + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;

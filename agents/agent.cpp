@@ -23,6 +23,7 @@
 #include <string>
 
 #include "agents/child.hpp"
+#include "stack/common/log.hpp"
 #include "stack/common/wall_clock.hpp"
 
 namespace rsplab::agents {
@@ -134,8 +135,8 @@ class Agent {
     idle_.expires_after(idle_timeout_);
     idle_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping_) return;
-      std::fprintf(stderr, "rsplab agent: no request for %lld ms: stopping\n",
-                   static_cast<long long>(idle_timeout_.count()));
+      common::Logger{"rsplab agent"}(common::Level::info, "no request for %lld ms: stopping",
+                                     static_cast<long long>(idle_timeout_.count()));
       stop(false);
     });
   }

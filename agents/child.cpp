@@ -1,8 +1,6 @@
 #include "agents/child.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +9,8 @@
 #include <climits>
 #include <istream>
 #include <system_error>
+
+#include "agents/spawn.hpp"
 
 namespace rsplab::agents {
 
@@ -25,52 +25,20 @@ std::string Child::self_exe() {
 
 std::shared_ptr<Child> Child::spawn(asio::io_context& io, const std::vector<std::string>& argv,
                                     Handlers handlers, Options options) {
-  int out[2], in[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  if (::pipe2(in, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    throw std::system_error(errno, std::generic_category(), "pipe");
-  }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int e = errno;
-    for (int fd : {out[0], out[1], in[0], in[1]}) ::close(fd);
-    throw std::system_error(e, std::generic_category(), "fork");
-  }
-  if (pid == 0) {
-    // The child: only async-signal-safe calls until exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);  // the parent died before the prctl
-    if (options.stdin_pipe) {
-      ::dup2(in[0], 0);
-    } else {
-      const int null = ::open("/dev/null", O_RDONLY);
-      if (null >= 0) ::dup2(null, 0);
-    }
-    ::dup2(out[1], 1);
-    if (!options.stderr_path.empty()) {
-      const int err = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (err >= 0) ::dup2(err, 2);
-    }
-    // New process group: a Ctrl-C at the terminal reaches the runner only, which then
-    // stops its components in order.
-    ::setpgid(0, 0);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(in[0]);
+  SpawnOptions o;
+  o.in = options.stdin_pipe ? Redirect::pipe() : Redirect::null();
+  o.out = Redirect::pipe();
+  if (!options.stderr_path.empty()) o.err = Redirect::file(options.stderr_path, true);
+  // New process group: a Ctrl-C at the terminal reaches the runner only, which then stops
+  // its components in order.
+  o.new_process_group = true;
+  o.die_with_parent = true;
+  const Spawned s = spawn_process(argv, o);  // an exec failure: it exited 127, reaped below
   auto c = std::shared_ptr<Child>(new Child(io));
-  c->pid_ = pid;
+  c->pid_ = s.pid;
   c->handlers_ = std::move(handlers);
-  c->out_.assign(out[0]);
-  c->in_.assign(in[1]);
-  if (!options.stdin_pipe) c->close_stdin();
+  c->out_.assign(s.out);
+  if (s.in >= 0) c->in_.assign(s.in);
   c->read();
   return c;
 }

@@ -3,11 +3,12 @@
 // PR_SET_PDEATHSIG(SIGKILL), so it dies with its parent however the parent ends (the
 // journal is the second line of defence, for what reparents).
 //
-//   Child::spawn(io, argv, handlers) ─► fork/exec ─► on_line(line) per stdout line ...
+//   Child::spawn(io, argv, handlers) ─► spawn_process ─► on_line(line) per stdout line ...
 //                                                  ─► on_exit(status) once, after EOF and reaping
 //   child.write_line(text) ─► its stdin;  child.signal(SIGKILL)
 //
-// Single-threaded on the caller's io_context. stderr is inherited unless `stderr_path`.
+// Single-threaded on the caller's io_context. stderr is inherited unless `stderr_path`;
+// nothing else of ours leaks into the child (spawn.hpp).
 #pragma once
 
 #include <utility>  // before Asio
@@ -33,7 +34,8 @@ class Child : public std::enable_shared_from_this<Child> {
     bool stdin_pipe = true;    // false: /dev/null
   };
 
-  // Throws std::system_error when fork or the pipes fail; an exec failure shows as exit 127.
+  // Throws std::system_error when fork, the pipes or the stderr file fail; an exec failure
+  // shows as exit 127.
   static std::shared_ptr<Child> spawn(boost::asio::io_context& io,
                                       const std::vector<std::string>& argv, Handlers handlers,
                                       Options options);

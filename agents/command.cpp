@@ -1,18 +1,15 @@
 #include "agents/command.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
+#include "agents/spawn.hpp"
 #include "stack/common/split.hpp"
-
-extern char** environ;
 
 namespace rsplab::agents {
 
@@ -40,63 +37,11 @@ struct Fd {
   }
 };
 
-}  // namespace
-
-std::string join_command(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const auto& a : argv) {
-    if (!s.empty()) s += ' ';
-    s += a;
-  }
-  return s;
-}
-
-CommandResult run_command(const std::vector<std::string>& argv) {
-  CommandResult result;
-  const std::string binary = find_tool(argv.at(0));
-  if (binary.empty()) {
-    result.status = 127;
-    result.err = argv[0] + ": command not found";
-    return result;
-  }
-  int out_pipe[2];
-  int err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-    result.status = 127;
-    result.err = std::string("pipe: ") + std::strerror(errno);
-    return result;
-  }
-  Fd out_r{out_pipe[0]}, out_w{out_pipe[1]};
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    result.status = 127;
-    result.err = std::string("pipe: ") + std::strerror(errno);
-    return result;
-  }
-  Fd err_r{err_pipe[0]}, err_w{err_pipe[1]};
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_w.fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, err_w.fd, 2);
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    result.status = 127;
-    result.err = binary + ": " + std::strerror(rc);
-    return result;
-  }
-  out_w.reset();
-  err_w.reset();
-
-  // Both pipes at once: a tool that fills one while we block on the other would hang.
-  pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
+// Reads both pipes at once until both end: a tool that fills one while we block on the
+// other would hang.
+void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  std::string* sinks[2] = {&out, &err};
   int open_fds = 2;
   while (open_fds > 0) {
     if (::poll(fds, 2, -1) < 0) {
@@ -115,20 +60,51 @@ CommandResult run_command(const std::vector<std::string>& argv) {
       }
     }
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      result.status = 127;
-      result.err += std::string("waitpid: ") + std::strerror(errno);
-      return result;
-    }
+}
+
+}  // namespace
+
+std::string join_command(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) {
+    if (!s.empty()) s += ' ';
+    s += a;
   }
-  if (WIFEXITED(status)) {
-    result.status = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.status = 128 + WTERMSIG(status);
-  } else {
+  return s;
+}
+
+CommandResult run_command(const std::vector<std::string>& argv) {
+  CommandResult result;
+  std::vector<std::string> args = argv;
+  args.at(0) = find_tool(argv.at(0));
+  if (args[0].empty()) {
     result.status = 127;
+    result.err = argv[0] + ": command not found";
+    return result;
+  }
+  SpawnOptions options;
+  options.in = Redirect::null();
+  options.out = Redirect::pipe();
+  options.err = Redirect::pipe();
+  Spawned child;
+  try {
+    child = spawn_process(args, options);
+  } catch (const std::system_error& e) {
+    result.status = 127;
+    result.err = e.what();
+    return result;
+  }
+  Fd out_r{child.out}, err_r{child.err};
+  drain(out_r.fd, err_r.fd, result.out, result.err);
+  const int status = wait_for(child.pid);
+  if (child.exec_errno != 0) {
+    result.status = 127;
+    result.err = args[0] + ": " + std::strerror(child.exec_errno);
+  } else if (status < 0) {
+    result.status = 127;
+    result.err += std::string("waitpid: ") + std::strerror(errno);
+  } else {
+    result.status = exit_code(status);
   }
   return result;
 }

@@ -1,7 +1,7 @@
-// Runs a system tool (`ip`, `nft`, `sysctl`) as a child process and collects its output. No
-// shell is involved: arguments go to the tool exactly as given. The tool is looked up in
-// PATH, then in /usr/sbin, /sbin, /usr/bin and /bin (test runners often start with a PATH
-// that lacks the sbin directories). Blocking; safe to call from any thread.
+// Runs a system tool (`ip`, `nft`, `sysctl`) as a child process (spawn_process, spawn.hpp)
+// and collects its output. No shell is involved: arguments go to the tool exactly as given.
+// The tool is looked up in PATH, then in /usr/sbin, /sbin, /usr/bin and /bin (test runners
+// often start with a PATH that lacks the sbin directories). Blocking; safe from any thread.
 #pragma once
 
 #include <string>

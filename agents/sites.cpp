@@ -16,6 +16,7 @@
 
 #include "agents/command.hpp"
 #include "agents/ip.hpp"
+#include "stack/common/log.hpp"
 
 namespace rsplab::agents {
 namespace {
@@ -198,7 +199,7 @@ Topology::~Topology() {
   try {
     destroy();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "rsplab: %s\n", e.what());
+    common::Logger{"rsplab"}.write(common::Level::error, e.what());
   }
 }
 

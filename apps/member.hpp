@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "stack/common/log.hpp"
 #include "apps/control.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
@@ -142,17 +143,17 @@ class Member {
 template <class M>
 std::unique_ptr<StdinControl> open_control(boost::asio::io_context& io,
                                            const std::vector<std::unique_ptr<M>>& members,
-                                           const shell::Logger& log,
+                                           const common::Logger& log,
                                            std::function<void(std::size_t)> restart = {}) {
   return std::make_unique<StdinControl>(
       io, members.size(),
       [&members, &log, restart](const ControlCommand& c) {
         if (c.kind == ControlCommand::Kind::restart && !restart) {
-          log(shell::Level::error, "control: restart: PEs only");
+          log(common::Level::error, "control: restart: PEs only");
           return;
         }
         Member& m = *members[c.member];
-        log(shell::Level::info, "control: member %zu (%s)", c.member, m.id().c_str());
+        log(common::Level::info, "control: member %zu (%s)", c.member, m.id().c_str());
         switch (c.kind) {
           case ControlCommand::Kind::kill: m.kill(); break;
           case ControlCommand::Kind::stop: m.freeze(); break;
@@ -161,7 +162,7 @@ std::unique_ptr<StdinControl> open_control(boost::asio::io_context& io,
           case ControlCommand::Kind::restart: restart(c.member); break;
         }
       },
-      [&log](const std::string& line) { log(shell::Level::error, "%s", line.c_str()); });
+      [&log](const std::string& line) { log(common::Level::error, "%s", line.c_str()); });
 }
 
 }  // namespace rsplab

@@ -38,6 +38,7 @@
 #include "apps/member.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
+#include "stack/common/log.hpp"
 #include "stack/common/policy_text.hpp"
 #include "stack/common/values.hpp"
 #include "stack/session/pe_core.hpp"
@@ -82,8 +83,8 @@ struct Options {
   std::uint64_t seed = 0;
 };
 
-using shell::Level;
-shell::Logger log{"rsplab pe"};
+using common::Level;
+common::Logger log{"rsplab pe"};
 
 using shell::to_wire;
 using shell::to_endpoint;
@@ -385,7 +386,7 @@ int run(const Options& o, Context& ctx) {
     ctx.err << "rsplab pe: " << what << "\n";
     return kExitUsage;
   };
-  if (const auto level = shell::parse_level(o.log_level)) log.level = *level;
+  if (const auto level = common::parse_level(o.log_level)) log.level = *level;
   else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
 
   std::string error;

@@ -28,6 +28,7 @@
 #include "apps/member.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
+#include "stack/common/log.hpp"
 #include "stack/common/values.hpp"
 #include "stack/session/pu_core.hpp"
 #include "stack/transport/transport.hpp"
@@ -42,9 +43,9 @@ namespace transport = rserpool::transport;
 namespace values = rserpool::values;
 namespace wire = rserpool::wire;
 using Clock = std::chrono::steady_clock;
-using shell::Level;
+using common::Level;
 
-shell::Logger log{"rsplab pu"};
+common::Logger log{"rsplab pu"};
 
 struct Options {
   std::string registrar;
@@ -245,7 +246,7 @@ int run(const Options& o, Context& ctx) {
     ctx.err << "rsplab pu: " << what << "\n";
     return kExitUsage;
   };
-  if (const auto level = shell::parse_level(o.log_level)) log.level = *level;
+  if (const auto level = common::parse_level(o.log_level)) log.level = *level;
   else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
 
   std::string error;

@@ -24,6 +24,7 @@
 #include "apps/commands.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
+#include "stack/common/log.hpp"
 #include "stack/common/values.hpp"
 #include "stack/registrar/core.hpp"
 #include "stack/transport/transport.hpp"
@@ -56,8 +57,8 @@ struct Options {
   std::uint64_t seed = 0;
 };
 
-using shell::Level;
-shell::Logger log{"rsplab registrar"};
+using common::Level;
+common::Logger log{"rsplab registrar"};
 
 using shell::to_wire;
 
@@ -236,7 +237,7 @@ int run(const Options& o, Context& ctx) {
     ctx.err << "rsplab registrar: " << what << "\n";
     return kExitUsage;
   };
-  if (const auto level = shell::parse_level(o.log_level)) log.level = *level;
+  if (const auto level = common::parse_level(o.log_level)) log.level = *level;
   else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
 
   std::string error;

@@ -1,7 +1,8 @@
-// Pieces every component shell (registrar, pe, pu) shares: a stderr log with a level,
-// the transport's addresses as the codec's, a timer kept at a core's next deadline, the
-// registrar connections of a PE or PU by index, and the gate that lets `--control` kill,
-// freeze and resume one member of a `--count` process. Single-threaded.
+// Pieces every component shell (registrar, pe, pu) shares (their stderr log is
+// common::Logger, stack/common/log.hpp): the transport's addresses as the codec's, a timer
+// kept at a core's next deadline, the registrar connections of a PE or PU by index, and the
+// gate that lets `--control` kill, freeze and resume one member of a `--count` process.
+// Single-threaded.
 #pragma once
 
 #include <algorithm>
@@ -24,34 +25,6 @@
 #include "stack/wire/parameters.hpp"
 
 namespace rsplab::shell {
-
-enum class Level { error, warning, info, debug };
-
-inline std::optional<Level> parse_level(std::string_view text) {
-  if (text == "error") return Level::error;
-  if (text == "warning") return Level::warning;
-  if (text == "info") return Level::info;
-  if (text == "debug") return Level::debug;
-  return std::nullopt;
-}
-
-// "<who>: <level>: <printf-formatted text>" on stderr, at `level` and above.
-struct Logger {
-  const char* who;
-  Level level = Level::info;
-
-  template <class... A>
-  void operator()(Level l, const char* fmt, A... args) const {
-    if (l > level) return;
-    static const char* names[] = {"error", "warning", "info", "debug"};
-    std::fprintf(stderr, "%s: %s: ", who, names[static_cast<int>(l)]);
-    if constexpr (sizeof...(A) == 0)
-      std::fputs(fmt, stderr);
-    else
-      std::fprintf(stderr, fmt, args...);
-    std::fputc('\n', stderr);
-  }
-};
 
 inline rserpool::wire::Address to_wire(const rserpool::transport::Address& a) {
   if (a.is_v4()) {

@@ -52,6 +52,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "stack/common/log.hpp"
 #include "stack/transport/transport.hpp"
 #include "stack/wire/messages.hpp"
 #include "tests/support/process.hpp"
@@ -94,8 +95,11 @@ struct Options {
   bool json = false;
 };
 
+const rsplab::common::Logger logger{"registrar_load"};
+using rsplab::common::Level;
+
 [[noreturn]] void die(const std::string& what) {
-  std::cerr << "registrar_load: " << what << "\n";
+  logger.write(Level::error, what);
   std::exit(1);
 }
 
@@ -278,8 +282,7 @@ class Generator {
   void on_closed(const char* who, std::size_t i, const std::error_code& ec) {
     ++connections_lost_;
     if (!stopping_)
-      std::cerr << "registrar_load: " << who << " connection " << i << " closed: " << ec.message()
-                << "\n";
+      logger(Level::warning, "%s connection %zu closed: %s", who, i, ec.message().c_str());
   }
 
   wire::Policy random_policy() {
@@ -376,7 +379,7 @@ class Generator {
     reg_seconds_ = duration<double>(now - reg_start_).count();
     if (reg_rejects_ == pes_.size()) {
       failed_ = true;
-      std::cerr << "registrar_load: every registration was rejected\n";
+      logger(Level::error, "every registration was rejected");
       finish_report(now);
       return;
     }
@@ -774,7 +777,7 @@ int main(int argc, char** argv) {
     }
     pr_pid = spawned->pid();
     if (!pin(pr_pid, o.registrar_cpu))
-      std::cerr << "registrar_load: cannot pin the registrar to CPU " << o.registrar_cpu << "\n";
+      logger(Level::warning, "cannot pin the registrar to CPU %d", o.registrar_cpu);
     const auto ready = spawned->wait_ready(std::chrono::seconds(10), &error);
     if (!ready) die("the registrar did not get ready: " + error);
     remote = ready->asap;
@@ -787,7 +790,7 @@ int main(int argc, char** argv) {
     where = "registrar: " + remote.to_string() +
             (pr_pid > 0 ? " pid " + std::to_string(pr_pid) : " (no --registrar-pid: no CPU time)");
   }
-  if (!pin(0, o.cpu)) std::cerr << "registrar_load: cannot pin to CPU " << o.cpu << "\n";
+  if (!pin(0, o.cpu)) logger(Level::warning, "cannot pin to CPU %d", o.cpu);
   if (o.cpu >= 0) where += "; generator on CPU " + std::to_string(o.cpu);
 
   asio::io_context io(1);
@@ -798,7 +801,7 @@ int main(int argc, char** argv) {
     const auto status = spawned->stop(std::chrono::seconds(5));
     const std::string how = status ? rsplab::test::ChildProcess::describe(*status) : "no exit";
     report["registrar_exit"] = how;
-    if (how != "exit 0") std::cerr << "registrar_load: the registrar ended with " << how << "\n";
+    if (how != "exit 0") logger(Level::warning, "the registrar ended with %s", how.c_str());
   }
   if (o.json)
     std::cout << report.dump() << std::endl;

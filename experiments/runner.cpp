@@ -1662,6 +1662,10 @@ int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostrea
     for (std::size_t w = 0; w < n; ++w) {
       shared->slot(w).run = -1;
       shared->slot(w).row = 0;
+      // fork without exec, not agents::spawn_process: the worker is this process going on
+      // with the plan, the options and the shared board already in its memory (the
+      // MAP_SHARED mapping is inherited, not passed), so there is no program to exec and
+      // nothing to redirect; its output is ours on purpose.
       const pid_t pid = ::fork();
       if (pid < 0) {
         err << "rsplab run: fork: " << std::strerror(errno) << "\n";

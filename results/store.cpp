@@ -14,6 +14,8 @@
 #include <utility>
 #include <variant>
 
+#include "stack/common/log.hpp"
+
 namespace rsplab::results {
 
 namespace {
@@ -1241,7 +1243,8 @@ void Store::close() noexcept {
     flush();
   } catch (const std::exception& e) {
     // A destructor cannot throw; whoever needs the certainty calls flush() or end_run().
-    std::fprintf(stderr, "results: the last batch was not committed: %s\n", e.what());
+    common::Logger{"results"}(common::Level::error, "the last batch was not committed: %s",
+                              e.what());
   }
   for (auto& [sql, s] : statements_) sqlite3_finalize(s);
   statements_.clear();

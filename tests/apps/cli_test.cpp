@@ -6,7 +6,6 @@
 // private temporary directory, so large outputs cannot deadlock on pipes.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "agents/spawn.hpp"
 #include "stack/wire/describe.hpp"
 #include "tests/wire/golden.hpp"
 
@@ -78,29 +78,21 @@ Outcome rsplab(const std::vector<std::string>& args, const std::string& input = 
     std::ofstream f(in, std::ios::binary | std::ios::trunc);
     f << input;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<std::string> argv_s{RSPLAB_BIN};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  rsplab::agents::SpawnOptions o;
+  o.in = rsplab::agents::Redirect::file(in);
+  o.out = rsplab::agents::Redirect::file(out, false, 0600);
+  o.err = rsplab::agents::Redirect::file(err, false, 0600);
+  std::vector<std::string> argv{RSPLAB_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
 
   Outcome r;
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, RSPLAB_BIN, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    r.err = "posix_spawn failed: " + std::to_string(rc);
+  const auto child = rsplab::agents::spawn_process(argv, o);
+  const int wstatus = rsplab::agents::wait_for(child.pid);
+  if (child.exec_errno != 0) {
+    r.err = "exec failed: " + std::to_string(child.exec_errno);
     return r;
   }
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0) {
-  }
-  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  r.status = rsplab::agents::exit_code(wstatus);
   r.out = slurp(out);
   r.err = slurp(err);
   return r;

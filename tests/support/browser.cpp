@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,6 +20,7 @@
 #include <thread>
 
 #include "agents/command.hpp"
+#include "agents/spawn.hpp"
 
 extern char** environ;
 
@@ -71,23 +71,19 @@ std::vector<std::string> browser_arguments(const std::string& binary, const std:
 // Spawns `argv` with `end` as its fds 3 and 4, stdin /dev/null, stdout and stderr into `log`.
 pid_t spawn_browser(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                     int end, const std::string& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_adddup2(&actions, end, 3);
-  posix_spawn_file_actions_adddup2(&actions, end, 4);
-  std::vector<char*> args, envp;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  args.push_back(nullptr);
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-  return pid;
+  agents::SpawnOptions o;
+  o.in = agents::Redirect::null();
+  o.out = agents::Redirect::file(log, false, 0600);
+  o.err_to_out = true;
+  o.keep_fds = {{end, 3}, {end, 4}};
+  o.clear_env = true;
+  o.env = env;
+  const agents::Spawned s = agents::spawn_process(argv, o);
+  if (s.exec_errno != 0) {
+    agents::wait_for(s.pid);
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(s.exec_errno));
+  }
+  return s.pid;
 }
 
 std::string text_of_args(const json& args) {

@@ -1,8 +1,6 @@
 #include "tests/support/process.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,7 +11,7 @@
 #include <cstring>
 #include <system_error>
 
-extern char** environ;
+#include "agents/spawn.hpp"
 
 namespace rsplab::test {
 
@@ -39,45 +37,27 @@ void ChildProcess::spawn(const std::string& binary, const std::vector<std::strin
   command_ = binary;
   for (const auto& a : args) command_ += " " + a;
 
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
-  const auto fail = [&](const char* what, int e) {
-    for (int fd : {out[0], out[1], err[0], err[1]})
+  agents::SpawnOptions o;
+  if (options_.capture_stdout) o.out = agents::Redirect::pipe();
+  if (options_.capture_stderr) o.err = agents::Redirect::pipe();
+  o.env = options_.env;
+  std::vector<std::string> argv{binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  agents::Spawned s;
+  try {
+    s = agents::spawn_process(argv, o);
+  } catch (const std::system_error& e) {
+    throw std::system_error(e.code(), std::string("spawn: ") + command_);
+  }
+  if (s.exec_errno != 0) {  // as posix_spawn did: no process to talk about
+    for (int fd : {s.out, s.err})
       if (fd >= 0) ::close(fd);
-    throw std::system_error(e, std::generic_category(), std::string(what) + ": " + command_);
-  };
-  if (options_.capture_stdout && ::pipe2(out, O_CLOEXEC) != 0) fail("pipe", errno);
-  if (options_.capture_stderr && ::pipe2(err, O_CLOEXEC) != 0) fail("pipe", errno);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (out[1] >= 0) posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-  if (err[1] >= 0) posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-  // Nothing else of ours leaks into the child (sockets of test peers, other children's
-  // pipes): a socket the child inherited would stay open after the test closed it.
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  for (const auto& e : options_.env) env_strings.push_back(e);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings;
-  argv_strings.push_back(binary);
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, binary.c_str(), &fa, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) fail("posix_spawn", rc);
-  pid_ = pid;
-  if (out[1] >= 0) ::close(out[1]);
-  if (err[1] >= 0) ::close(err[1]);
-  out_fd_ = out[0];
-  err_fd_ = err[0];
+    agents::wait_for(s.pid);
+    throw std::system_error(s.exec_errno, std::generic_category(), "exec: " + command_);
+  }
+  pid_ = s.pid;
+  out_fd_ = s.out;
+  err_fd_ = s.err;
   if (out_fd_ < 0) out_eof_ = true;
   if (out_fd_ >= 0 || err_fd_ >= 0) reader_ = std::thread([this] { reader(); });
 }
@@ -415,14 +395,25 @@ std::string shell_quote(const std::string& s) {
 }
 
 std::pair<int, std::string> run_shell(const std::string& command) {
+  agents::SpawnOptions o;
+  o.out = agents::Redirect::pipe();
+  o.err_to_out = true;
+  agents::Spawned s;
+  try {
+    s = agents::spawn_process({"/bin/sh", "-c", command}, o);
+  } catch (const std::system_error&) {
+    return {-1, "spawn failed"};
+  }
   std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
   std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+  ssize_t n;
+  while ((n = ::read(s.out, buf.data(), buf.size())) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    output.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  ::close(s.out);
+  return {agents::exit_code(agents::wait_for(s.pid)), output};
 }
 
 }  // namespace rsplab::test

@@ -53,7 +53,8 @@ class ChildProcess {
   };
 
   ChildProcess() = default;
-  // Spawns at once; throws std::system_error when posix_spawn fails.
+  // Spawns at once (agents::spawn_process; stdin inherited, nothing else of ours leaks);
+  // throws std::system_error when it cannot be started.
   ChildProcess(const std::string& binary, const std::vector<std::string>& args);
   ChildProcess(const std::string& binary, const std::vector<std::string>& args, Options options);
   ~ChildProcess();  // SIGKILL if still running, reaps it, joins the reader

@@ -403,8 +403,8 @@ class Driver {
   // The campaign in this process: the worst of its runs' statuses.
   RunStatus run() {
     ::signal(SIGPIPE, SIG_IGN);
-    signals_.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec) interrupted_ = true;
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (!ec) on_signal(sig);
     });
     try {
       journal_.emplace(agents::Journal::open());
@@ -434,6 +434,10 @@ class Driver {
              << "…)\n";
         continue;
       }
+      if (take_signal()) {  // came between runs: none starts
+        status = RunStatus::interrupted;
+        break;
+      }
       status = worst(status, run_one(r).status);
       if (status == RunStatus::interrupted) break;
     }
@@ -450,7 +454,7 @@ class Driver {
     while (!done()) {
       if (!lost_.empty() && !tearing_down_) throw std::runtime_error(lost_);
       heartbeat();
-      if (interrupted_ || Clock::now() >= deadline) return done();
+      if ((interrupted_ && !tearing_down_) || Clock::now() >= deadline) return done();
       io_.run_one_for(milliseconds(20));
       if (io_.stopped()) io_.restart();
       progress(false);
@@ -462,6 +466,30 @@ class Driver {
   // "run 2/5 policy=rr rep 0"
   std::string label(const Run& r) const { return run_label(plan_, r); }
 
+  // ---- signals ----------------------------------------------------------------------------
+  void on_signal(int sig) {
+    interrupted_ = true;
+    signal_ = sig;
+  }
+
+  // Whether SIGINT/SIGTERM came, also one whose handler has not run yet.
+  bool take_signal() {
+    if (!interrupted_) {
+      io_.poll();
+      if (io_.stopped()) io_.restart();
+    }
+    return interrupted_;
+  }
+
+  // An interrupted run's reason: the signal, and the deployment step it came in (or "during
+  // the run" once the run's clock started).
+  std::string interruption() const {
+    const std::string sig = signal_ == SIGINT    ? "SIGINT"
+                            : signal_ == SIGTERM ? "SIGTERM"
+                                                 : "signal " + std::to_string(signal_);
+    if (clock_started_) return sig + " during the run";
+    return sig + " while deploying" + (step_.empty() ? "" : ": " + step_);
+  }
 
   void progress(bool force) {
     if (!run_) return;
@@ -697,9 +725,14 @@ class Driver {
     Outcome outcome;
     try {
       deploy_and_run(r);
-      if (interrupted_) outcome.status = RunStatus::interrupted;
     } catch (const std::exception& e) {
       outcome = {RunStatus::failed, e.what()};
+    }
+    // A signal ends the run interrupted wherever it came: a deployment step it cut short
+    // gave up (threw) without having failed.
+    if (take_signal()) {
+      outcome = {RunStatus::interrupted, interruption()};
+    } else if (outcome.status == RunStatus::failed) {
       if (options_.terminal) out_ << "\n";
       err_ << "rsplab run: run " << (r.index + 1) << " failed: " << outcome.reason << "\n";
     }
@@ -833,10 +866,9 @@ class Driver {
         std::chrono::seconds(30));
     for (const auto& [site, a] : agents_)
       if (!answered && !a.estimate)
-        throw std::runtime_error(interrupted_ ? "interrupted"
-                                              : "the agent of site " + site +
-                                                    (a.host ? " (ssh " + *a.host + ")" : "") +
-                                                    " did not answer within 30 s");
+        throw std::runtime_error("the agent of site " + site +
+                                 (a.host ? " (ssh " + *a.host + ")" : "") +
+                                 " did not answer within 30 s");
     for (const auto& s : r.sites) {
       if (!s.host) continue;
       const Agent& a = agents_[s.name];
@@ -874,7 +906,7 @@ class Driver {
       Component& c = components_[pr.name];
       if (!pump([&] { return c.exited || std::any_of(c.lines.begin(), c.lines.end(), [](const std::string& l) { return l.rfind("asap ", 0) == 0; }); },
                 std::chrono::seconds(30)))
-        throw std::runtime_error(interrupted_ ? "interrupted" : "registrar " + pr.name + " did not start");
+        throw std::runtime_error("registrar " + pr.name + " did not start");
       if (c.exited) throw std::runtime_error("registrar " + pr.name + " exited: " + c.status);
       for (const auto& l : c.lines) {
         if (l.rfind("asap ", 0) != 0) continue;
@@ -915,10 +947,9 @@ class Driver {
       if (components_[g.name].exited)
         throw std::runtime_error("PE group " + g.name + " exited: " + components_[g.name].status);
     if (!all_registered)
-      throw std::runtime_error(interrupted_ ? "interrupted"
-                                            : "not every PE registered within 60 s (" +
-                                                  std::to_string(registered_.size()) + " of " +
-                                                  std::to_string(pe_total) + ")");
+      throw std::runtime_error("not every PE registered within 60 s (" +
+                               std::to_string(registered_.size()) + " of " +
+                               std::to_string(pe_total) + ")");
 
     // The run's clock starts now.
     clock_started_ = Clock::now();
@@ -1270,8 +1301,6 @@ class Driver {
   void teardown() {
     tearing_down_ = true;
     for (auto& [site, a] : agents_) send(site, {{"op", "stop"}});
-    const bool was = interrupted_;
-    interrupted_ = false;  // the teardown must run to its end
     pump([&] {
       for (auto& [site, a] : agents_)
         if (!a.exited) return false;
@@ -1286,7 +1315,6 @@ class Driver {
       return true;
     }, std::chrono::seconds(3));
     for (auto& [site, a] : agents_) journal_->remove(a.journal_entry);
-    interrupted_ = was;
     tearing_down_ = false;
     if (topology_) {
       try {
@@ -1404,9 +1432,10 @@ class Driver {
   std::ostream& err_;
   asio::io_context io_;
   asio::signal_set signals_;
-  bool interrupted_ = false;
+  bool interrupted_ = false;  // SIGINT/SIGTERM came (signal_): no step waits any longer
+  int signal_ = 0;
   bool netns_ = false;
-  bool tearing_down_ = false;
+  bool tearing_down_ = false;  // the teardown runs to its end, interrupted or not
   std::string lost_;  // why an agent was lost mid-run (the run fails)
   Clock::time_point last_heartbeat_{};
   std::optional<agents::Journal> journal_;
@@ -1479,10 +1508,10 @@ void Driver::share_the_database() {
 
 RunStatus Driver::work(WorkerPost& post) {
   worker_ = &post;
-  signals_.async_wait([this](const boost::system::error_code& ec, int) {
-    if (!ec) interrupted_ = true;
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (!ec) on_signal(sig);
   });
-  if (g_signal != 0) interrupted_ = true;  // came before the signal_set was there
+  if (g_signal != 0) on_signal(g_signal);  // came before the signal_set was there
   journal_.emplace(agents::Journal::open());
   netns_ = post.netns;
   log_dir_ = post.log_dir;

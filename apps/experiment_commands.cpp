@@ -316,11 +316,11 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
       if (until) {
         ctx.out << experiments::until_ci_intro(plan->repetitions,
                                                plan->runs.size() / plan->repetitions, *until);
-        ctx.exit_code = experiments::run_until_ci(
-            *full, experiments::first_round(plan->repetitions), *until, o, ctx.out, ctx.err);
+        ctx.exit_code = experiments::exit_code(experiments::run_until_ci(
+            *full, experiments::first_round(plan->repetitions), *until, o, ctx.out, ctx.err));
         return;
       }
-      ctx.exit_code = experiments::run_plan(*plan, o, ctx.out, ctx.err);
+      ctx.exit_code = experiments::exit_code(experiments::run_plan(*plan, o, ctx.out, ctx.err));
     });
   }
   {

@@ -40,6 +40,7 @@
 #include "agents/journal.hpp"
 #include "agents/remote.hpp"
 #include "agents/sites.hpp"
+#include "experiments/outcome.hpp"
 #include "results/checks.hpp"
 #include "results/store.hpp"
 #include "results/summary.hpp"
@@ -300,7 +301,12 @@ static_assert(std::atomic<std::int64_t>::is_always_lock_free &&
               std::atomic<std::size_t>::is_always_lock_free &&
               std::atomic<int>::is_always_lock_free);  // shared between processes
 
-enum class Outcome : int { none = 0, completed, failed, interrupted };
+// A run's status in shared memory: 0 until it ended, then 1 + its RunStatus.
+int shared_status(RunStatus s) { return 1 + static_cast<int>(s); }
+std::optional<RunStatus> shared_status(int v) {
+  if (v == 0) return std::nullopt;
+  return static_cast<RunStatus>(v - 1);
+}
 
 // A worker's output stream: whole lines only, each written at once (one write(2) on stdout
 // or stderr, else the target flushed per line), so the workers' lines never mix within a
@@ -364,7 +370,7 @@ class LineBuf : public std::streambuf {
 struct WorkerPost {
   Board* board = nullptr;
   Slot* slot = nullptr;                            // this worker's
-  std::atomic<int>* outcomes = nullptr;            // by run index (Outcome)
+  std::atomic<int>* outcomes = nullptr;            // by run index (shared_status)
   const std::vector<std::size_t>* queue = nullptr;  // run indices, claimed in this order
   std::int64_t experiment_id = 0;
   bool netns = false;
@@ -390,29 +396,30 @@ class Driver {
 
   // A worker of --jobs N (in its own process, forked before this Driver was made): claims
   // runs from the parent's queue and carries them out until the queue is empty or it is
-  // interrupted; the parent did the rest (lock, experiments row, skipping, summary). 0 every
-  // run it took completed, 1 one failed, 130 interrupted.
-  int work(WorkerPost& post);
+  // interrupted; the parent did the rest (lock, experiments row, skipping, summary). The
+  // worst of its runs' statuses (completed when it took none).
+  RunStatus work(WorkerPost& post);
 
-  int run() {
+  // The campaign in this process: the worst of its runs' statuses.
+  RunStatus run() {
     ::signal(SIGPIPE, SIG_IGN);
-    signals_.async_wait([this](const boost::system::error_code& ec, int) {
-      if (!ec) interrupted_ = true;
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (!ec) on_signal(sig);
     });
     try {
       journal_.emplace(agents::Journal::open());
     } catch (const std::exception& e) {
       err_ << "rsplab run: journal: " << e.what() << "\n";
-      return 1;
+      return RunStatus::failed;
     }
     try {
       store_.emplace(results::Store::open(options_.output));
     } catch (const std::exception& e) {
       err_ << "rsplab run: " << options_.output << ": " << e.what() << "\n";
-      return 1;
+      return RunStatus::failed;
     }
     const auto campaign = open_campaign(plan_, options_, *store_, lock_fd_, out_, err_);
-    if (!campaign) return 1;
+    if (!campaign) return RunStatus::failed;
     netns_ = campaign->netns;
     log_dir_ = campaign->log_dir;
     experiment_id_ = campaign->experiment_id;
@@ -420,22 +427,22 @@ class Driver {
     // What an earlier runner did into this file: completed keys are skipped.
     skip_ = announce(plan_, options_, campaign->completed, campaign->unfinished, 1, out_);
     campaign_start_ = Clock::now();
-    int code = 0;
+    RunStatus status = RunStatus::completed;
     for (const Run& r : plan_.runs) {
       if (skip_[r.index]) {
         out_ << label(r) << ": skipped (completed earlier, key " << r.key.substr(0, 12)
              << "…)\n";
         continue;
       }
-      const std::string outcome = run_one(r);
-      if (outcome == "interrupted") {
-        code = 130;
+      if (take_signal()) {  // came between runs: none starts
+        status = RunStatus::interrupted;
         break;
       }
-      if (outcome != "completed") code = 1;
+      status = worst(status, run_one(r).status);
+      if (status == RunStatus::interrupted) break;
     }
     summarize();
-    return code;
+    return status;
   }
 
  private:
@@ -447,7 +454,7 @@ class Driver {
     while (!done()) {
       if (!lost_.empty() && !tearing_down_) throw std::runtime_error(lost_);
       heartbeat();
-      if (interrupted_ || Clock::now() >= deadline) return done();
+      if ((interrupted_ && !tearing_down_) || Clock::now() >= deadline) return done();
       io_.run_one_for(milliseconds(20));
       if (io_.stopped()) io_.restart();
       progress(false);
@@ -459,6 +466,30 @@ class Driver {
   // "run 2/5 policy=rr rep 0"
   std::string label(const Run& r) const { return run_label(plan_, r); }
 
+  // ---- signals ----------------------------------------------------------------------------
+  void on_signal(int sig) {
+    interrupted_ = true;
+    signal_ = sig;
+  }
+
+  // Whether SIGINT/SIGTERM came, also one whose handler has not run yet.
+  bool take_signal() {
+    if (!interrupted_) {
+      io_.poll();
+      if (io_.stopped()) io_.restart();
+    }
+    return interrupted_;
+  }
+
+  // An interrupted run's reason: the signal, and the deployment step it came in (or "during
+  // the run" once the run's clock started).
+  std::string interruption() const {
+    const std::string sig = signal_ == SIGINT    ? "SIGINT"
+                            : signal_ == SIGTERM ? "SIGTERM"
+                                                 : "signal " + std::to_string(signal_);
+    if (clock_started_) return sig + " during the run";
+    return sig + " while deploying" + (step_.empty() ? "" : ": " + step_);
+  }
 
   void progress(bool force) {
     if (!run_) return;
@@ -469,8 +500,11 @@ class Driver {
     const double t = clock_started_ ? std::chrono::duration<double>(now - *clock_started_).count() : 0;
     const double total = std::chrono::duration<double>(run_->warmup + run_->duration).count();
     std::ostringstream line;
-    line << label(*run_) << ": " << clock_text(t) << "/" << clock_text(total) << ", "
-         << jobs_done_ << " jobs completed (warm-up included), " << failovers_ << " failovers";
+    line << label(*run_) << ": " << clock_text(t) << "/" << clock_text(total) << ", ";
+    if (clock_started_)
+      line << jobs_done_ << " jobs completed (warm-up included), " << failovers_ << " failovers";
+    else
+      line << "deploying: " << step_;
     double left = 0;
     for (std::size_t i = run_->index; i < plan_.runs.size(); ++i)
       if (!skip_[i])
@@ -684,30 +718,34 @@ class Driver {
   }
 
   // ---- one run ----------------------------------------------------------------------------
-  std::string run_one(const Run& r) {
+  Outcome run_one(const Run& r) {
     reset(r);
-    std::string outcome = "completed", reason;
+    Outcome outcome;
     try {
       deploy_and_run(r);
-      if (interrupted_) outcome = "interrupted";
     } catch (const std::exception& e) {
-      outcome = "failed";
-      reason = e.what();
+      outcome = {RunStatus::failed, e.what()};
+    }
+    // A signal ends the run interrupted wherever it came: a deployment step it cut short
+    // gave up (threw) without having failed.
+    if (take_signal()) {
+      outcome = {RunStatus::interrupted, interruption()};
+    } else if (outcome.status == RunStatus::failed) {
       if (options_.terminal) out_ << "\n";
-      err_ << "rsplab run: run " << (r.index + 1) << " failed: " << reason << "\n";
+      err_ << "rsplab run: run " << (r.index + 1) << " failed: " << outcome.reason << "\n";
     }
     teardown();
     // Never reached readiness: keep a row saying so.
     if (!run_id_) begin_run(r, unix_us());
     // A completed run's checks are stored with it, before it counts as completed.
     std::vector<results::RunCheck> checks = {check_counts()};
-    if (outcome == "completed") {
+    if (outcome.status == RunStatus::completed) {
       checks.push_back(results::check_registered_capacity(*store_, *run_id_));
       for (const auto& c : checks) store_->add_check(*run_id_, c);
     }
-    store_->end_run(*run_id_, outcome, unix_us(), reason);
+    store_->end_run(*run_id_, outcome.status, unix_us(), outcome.reason);
     if (options_.terminal) out_ << "\n";
-    out_ << completion_line(r, outcome, checks) << "\n";
+    out_ << completion_line(r, outcome.status, checks) << "\n";
     for (const auto& c : checks) out_ << "  " << c.message << "\n";
     out_ << resources() << std::flush;
     run_ = nullptr;
@@ -716,12 +754,12 @@ class Driver {
 
   // "run 1/3 completed: 346 jobs completed (warm-up included), 300 in the measured window,
   // 2 failovers; the PUs generated 370 jobs", and the checks that warned.
-  std::string completion_line(const Run& r, const std::string& outcome,
+  std::string completion_line(const Run& r, RunStatus status,
                               const std::vector<results::RunCheck>& checks) {
     std::ostringstream line;
-    line << "run " << (r.index + 1) << "/" << plan_.runs.size() << " " << outcome << ": "
-         << jobs_done_ << " jobs completed (warm-up included)";
-    if (outcome == "completed") {
+    line << "run " << (r.index + 1) << "/" << plan_.runs.size() << " " << status_text(status)
+         << ": " << jobs_done_ << " jobs completed (warm-up included)";
+    if (status == RunStatus::completed) {
       const auto totals = results::summarize(*store_, {*run_id_});
       line << ", " << (totals.empty() ? 0 : totals[0].jobs_completed)
            << " in the measured window";
@@ -752,6 +790,13 @@ class Driver {
     lost_.clear();
     transport_used_ = r.transport;
     topology_.reset();
+    step_.clear();
+  }
+
+  // The deployment step now in progress (the progress line names it), said at once.
+  void enter(std::string step) {
+    step_ = std::move(step);
+    progress(true);
   }
 
   void begin_run(const Run& r, std::int64_t start_us) {
@@ -788,6 +833,7 @@ class Driver {
           "remote sites next to local ones need network namespaces (root): loopback sites "
           "cannot be reached from another host");
     if (netns_ && !specs.empty()) {
+      enter("creating the sites");
       char tag[16];
       std::snprintf(tag, sizeof tag, "%04x%02zu", static_cast<unsigned>(::getpid()) & 0xffffu,
                     r.index % 100);
@@ -805,6 +851,7 @@ class Driver {
       for (const auto& site : r.sites)
         if (!site.host) sites_[site.name] = {"127.0.0.1"};
     }
+    enter("starting the agents");
     for (const auto& s : r.sites) start_agent(s, netns[s.name]);
     // Every agent answers hello and its clock round trips; a remote site's components bind
     // the addresses the experiment gives it, else every address its agent reports.
@@ -817,10 +864,9 @@ class Driver {
         std::chrono::seconds(30));
     for (const auto& [site, a] : agents_)
       if (!answered && !a.estimate)
-        throw std::runtime_error(interrupted_ ? "interrupted"
-                                              : "the agent of site " + site +
-                                                    (a.host ? " (ssh " + *a.host + ")" : "") +
-                                                    " did not answer within 30 s");
+        throw std::runtime_error("the agent of site " + site +
+                                 (a.host ? " (ssh " + *a.host + ")" : "") +
+                                 " did not answer within 30 s");
     for (const auto& s : r.sites) {
       if (!s.host) continue;
       const Agent& a = agents_[s.name];
@@ -848,6 +894,7 @@ class Driver {
     }
 
     // Registrars: wait for their ASAP endpoints.
+    enter("starting the registrars");
     for (const auto& pr : r.registrars) {
       start_component(pr.site, pr.name, "registrar",
                       registrar_args(r, pr, join(sites_[pr.site], ",")));
@@ -857,7 +904,7 @@ class Driver {
       Component& c = components_[pr.name];
       if (!pump([&] { return c.exited || std::any_of(c.lines.begin(), c.lines.end(), [](const std::string& l) { return l.rfind("asap ", 0) == 0; }); },
                 std::chrono::seconds(30)))
-        throw std::runtime_error(interrupted_ ? "interrupted" : "registrar " + pr.name + " did not start");
+        throw std::runtime_error("registrar " + pr.name + " did not start");
       if (c.exited) throw std::runtime_error("registrar " + pr.name + " exited: " + c.status);
       for (const auto& l : c.lines) {
         if (l.rfind("asap ", 0) != 0) continue;
@@ -870,6 +917,7 @@ class Driver {
     const std::string registrars = join(registrar_list, ",");
 
     // PEs: every one registered starts the run's clock.
+    enter("waiting for the PEs to register");
     std::size_t pe_total = 0;
     for (const auto& g : r.pes) {
       Component& c = start_component(g.site, g.name, "pe",
@@ -897,10 +945,9 @@ class Driver {
       if (components_[g.name].exited)
         throw std::runtime_error("PE group " + g.name + " exited: " + components_[g.name].status);
     if (!all_registered)
-      throw std::runtime_error(interrupted_ ? "interrupted"
-                                            : "not every PE registered within 60 s (" +
-                                                  std::to_string(registered_.size()) + " of " +
-                                                  std::to_string(pe_total) + ")");
+      throw std::runtime_error("not every PE registered within 60 s (" +
+                               std::to_string(registered_.size()) + " of " +
+                               std::to_string(pe_total) + ")");
 
     // The run's clock starts now.
     clock_started_ = Clock::now();
@@ -1243,8 +1290,6 @@ class Driver {
   void teardown() {
     tearing_down_ = true;
     for (auto& [site, a] : agents_) send(site, {{"op", "stop"}});
-    const bool was = interrupted_;
-    interrupted_ = false;  // the teardown must run to its end
     pump([&] {
       for (auto& [site, a] : agents_)
         if (!a.exited) return false;
@@ -1259,7 +1304,6 @@ class Driver {
       return true;
     }, std::chrono::seconds(3));
     for (auto& [site, a] : agents_) journal_->remove(a.journal_entry);
-    interrupted_ = was;
     tearing_down_ = false;
     if (topology_) {
       try {
@@ -1377,9 +1421,10 @@ class Driver {
   std::ostream& err_;
   asio::io_context io_;
   asio::signal_set signals_;
-  bool interrupted_ = false;
+  bool interrupted_ = false;  // SIGINT/SIGTERM came (signal_): no step waits any longer
+  int signal_ = 0;
   bool netns_ = false;
-  bool tearing_down_ = false;
+  bool tearing_down_ = false;  // the teardown runs to its end, interrupted or not
   std::string lost_;  // why an agent was lost mid-run (the run fails)
   Clock::time_point last_heartbeat_{};
   std::optional<agents::Journal> journal_;
@@ -1406,6 +1451,7 @@ class Driver {
   std::vector<std::pair<std::string, json>> early_;  // events before the run's row exists
   std::int64_t jobs_done_ = 0, failovers_ = 0;
   std::optional<std::int64_t> generated_;  // jobs the PUs generated, once all counted
+  std::string step_;  // the deployment step in progress, until the run's clock starts
   std::int64_t events_stored_ = 0, events_at_clock_start_ = 0;
   Clock::time_point deploy_started_;
   std::string transport_used_;
@@ -1449,12 +1495,12 @@ void Driver::share_the_database() {
   store_->flush();
 }
 
-int Driver::work(WorkerPost& post) {
+RunStatus Driver::work(WorkerPost& post) {
   worker_ = &post;
-  signals_.async_wait([this](const boost::system::error_code& ec, int) {
-    if (!ec) interrupted_ = true;
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (!ec) on_signal(sig);
   });
-  if (g_signal != 0) interrupted_ = true;  // came before the signal_set was there
+  if (g_signal != 0) on_signal(g_signal);  // came before the signal_set was there
   journal_.emplace(agents::Journal::open());
   netns_ = post.netns;
   log_dir_ = post.log_dir;
@@ -1463,7 +1509,7 @@ int Driver::work(WorkerPost& post) {
   sqlite3_busy_timeout(store_->handle(), kWorkerBusyTimeoutMs);
   skip_.assign(plan_.runs.size(), false);
   campaign_start_ = Clock::now();
-  int code = 0;
+  RunStatus status = RunStatus::completed;
   for (;;) {
     io_.poll();  // a signal that came between runs
     if (io_.stopped()) io_.restart();
@@ -1478,23 +1524,21 @@ int Driver::work(WorkerPost& post) {
     post.out->set_run(prefix);
     post.err->set_run(prefix);
     const auto started = Clock::now();
-    const std::string outcome = run_one(r);
+    const RunStatus ended = run_one(r).status;
     post.board->busy_us +=
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-    post.outcomes[r.index] = static_cast<int>(outcome == "completed"     ? Outcome::completed
-                                              : outcome == "interrupted" ? Outcome::interrupted
-                                                                         : Outcome::failed);
+    post.outcomes[r.index] = shared_status(ended);
     post.slot->run = -1;
     post.slot->row = 0;
     post.out->set_run("");
     post.err->set_run("");
-    if (outcome == "interrupted") {
+    if (ended == RunStatus::interrupted) {
       post.board->stop = 1;  // the campaign is interrupted: the parent tells the others
-      return 130;
+      return ended;
     }
-    if (outcome != "completed") code = 1;
+    status = worst(status, ended);
   }
-  return interrupted_ ? 130 : code;
+  return interrupted_ ? RunStatus::interrupted : status;
 }
 
 // A worker's life in the forked child: its exit status. A run it claimed and did not end
@@ -1507,10 +1551,10 @@ int worker_main(const Plan& plan, const RunnerOptions& options, std::ostream& ou
   post.err = &err_buf;
   RunnerOptions o = options;
   o.terminal = false;  // one progress line updated in place would be garbled by the others
-  int code = 1;
+  int code = exit_code(RunStatus::failed);
   try {
     Driver d(plan, o, wout, werr);
-    code = d.work(post);
+    code = exit_code(d.work(post));
   } catch (const std::exception& e) {
     werr << "rsplab run: worker " << ::getpid() << ": " << e.what() << "\n";
   }
@@ -1572,7 +1616,7 @@ std::string run_status(results::Store& store, std::int64_t id) {
 }
 
 // `rsplab run --jobs N` (N > 1): the parent of the workers.
-int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostream& out,
+RunStatus run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostream& out,
                      std::ostream& err) {
   ::signal(SIGPIPE, SIG_IGN);
   // SIGINT/SIGTERM from here on: recorded, forwarded to the workers (the terminal's reaches
@@ -1607,9 +1651,9 @@ int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostrea
     campaign = open_campaign(plan, options, store, lock_fd, out, err);
   } catch (const std::exception& e) {
     err << "rsplab run: " << options.output << ": " << e.what() << "\n";
-    return 1;
+    return RunStatus::failed;
   }
-  if (!campaign) return 1;
+  if (!campaign) return RunStatus::failed;
   const bool netns = campaign->netns;
   const std::string& log_dir = campaign->log_dir;
   const std::int64_t experiment_id = campaign->experiment_id;
@@ -1638,7 +1682,7 @@ int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostrea
     shared.emplace(options.jobs, plan.runs.size());
   } catch (const std::exception& e) {
     err << "rsplab run: " << e.what() << "\n";
-    return 1;
+    return RunStatus::failed;
   }
   struct Orphan {
     std::size_t run;
@@ -1696,8 +1740,10 @@ int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostrea
           continue;
         }
         const bool normal = p == pids[w] && WIFEXITED(status) &&
-                            (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1 ||
-                             WEXITSTATUS(status) == 130);
+                            std::any_of(std::begin(results::kRunStatuses),
+                                        std::end(results::kRunStatuses), [&](RunStatus s) {
+                                          return WEXITSTATUS(status) == exit_code(s);
+                                        });
         if (const std::int64_t run = shared->slot(w).run.load(); run >= 0)
           orphans.push_back({static_cast<std::size_t>(run), shared->slot(w).row.load(), pids[w],
                              p == pids[w] ? wait_status_text(status) : "lost"});
@@ -1737,31 +1783,31 @@ int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostrea
           "its worker (pid " + std::to_string(o.pid) + ") ended before the run: " + o.how;
       if (o.row > 0) {
         if (run_status(*store, o.row) == "running")
-          store->end_run(o.row, "failed", unix_us(), reason);
+          store->end_run(o.row, RunStatus::failed, unix_us(), reason);
       } else {  // never reached readiness: a row says so, as a runner's own failure does
         const auto id = store->begin_run(run_info(r, experiment_id, r.transport, unix_us()));
-        store->end_run(id, "failed", unix_us(), reason);
+        store->end_run(id, RunStatus::failed, unix_us(), reason);
       }
-      shared->outcomes[o.run] = static_cast<int>(Outcome::failed);
+      shared->outcomes[o.run] = shared_status(RunStatus::failed);
       err << "rsplab run: run " << (o.run + 1) << " failed: " << reason << "\n";
     }
   } catch (const std::exception& e) {
     err << "rsplab run: " << options.output << ": " << e.what() << "\n";
   }
 
-  bool interrupted = signalled != 0, failed = !orphans.empty();
+  RunStatus status = signalled != 0   ? RunStatus::interrupted
+                     : orphans.empty() ? RunStatus::completed
+                                       : RunStatus::failed;
   std::size_t not_run = 0;
   for (const auto* q : {&local, &remote})
     for (const std::size_t i : *q) {
-      const auto o = static_cast<Outcome>(shared->outcomes[i].load());
-      if (o == Outcome::interrupted) interrupted = true;
-      if (o == Outcome::failed) failed = true;
-      if (o == Outcome::none) ++not_run;
+      if (const auto s = shared_status(shared->outcomes[i].load())) status = worst(status, *s);
+      else ++not_run;
     }
-  if (not_run > 0 && g_signal != 0) interrupted = true;  // came before a phase began
-  if (not_run > 0 && !interrupted) {
+  if (not_run > 0 && g_signal != 0) status = RunStatus::interrupted;  // before a phase began
+  if (not_run > 0 && status != RunStatus::interrupted) {
     err << "rsplab run: " << not_run << " run(s) not carried out: no worker was left to take them\n";
-    failed = true;
+    status = RunStatus::failed;
   }
   const auto wall = std::chrono::duration<double>(Clock::now() - started).count();
   if (!local.empty() || !remote.empty())
@@ -1771,12 +1817,13 @@ int run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostrea
         << options.jobs << ")\n";
   if (store) summarize(*store, plan, options, experiment_id, out, err);
   out << std::flush;
-  return interrupted ? 130 : failed ? 1 : 0;
+  return status;
 }
 
 }  // namespace
 
-int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out, std::ostream& err) {
+RunStatus run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
+                   std::ostream& err) {
   if (options.jobs > 1) return run_side_by_side(plan, options, out, err);
   Driver d(plan, options, out, err);
   return d.run();

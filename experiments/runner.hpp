@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "experiments/experiment.hpp"
+#include "experiments/outcome.hpp"
 
 namespace rsplab::results {
 class Store;
@@ -42,8 +43,11 @@ struct RunnerOptions {
 };
 
 // Runs every run of `plan`; prints progress to `out`, problems to `err`, and at the end where
-// the results are and a table per policy. Exit code: 0 all runs completed, 1 a run failed,
-// 130 interrupted (SIGINT/SIGTERM: the current run is marked interrupted).
+// the results are and a table per policy. Returns the campaign's status (outcome.hpp: its
+// exit_code is `rsplab run`'s): completed when every run completed, failed when one failed,
+// interrupted on SIGINT/SIGTERM — the current run is marked interrupted, whether its clock
+// had started or it was still being deployed (its reason names the signal and the step), and
+// what it deployed is removed; no further run starts.
 //
 // Resuming: run again into the same database (unless `fresh`), a run whose key has a
 // completed row there is skipped, and said so; interrupted and failed ones run again (a new
@@ -62,10 +66,10 @@ struct RunnerOptions {
 // No progress line is updated in place. Runs with a site on a remote host (Site::host) go
 // one at a time after the others. SIGINT/SIGTERM are forwarded to the workers, which mark
 // their runs interrupted; the parent waits for them. A run whose worker ended before it
-// (killed, crashed) is marked failed with the reason. Then the summary, once; exit code as
+// (killed, crashed) is marked failed with the reason. Then the summary, once; the status as
 // above.
-int run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
-             std::ostream& err);
+RunStatus run_plan(const Plan& plan, const RunnerOptions& options, std::ostream& out,
+                   std::ostream& err);
 
 // The experiments row run_plan records `plan` under in `store` (options.output): the newest
 // with its name, file contents and version; nullopt before the first run_plan.

@@ -268,26 +268,28 @@ std::string verdict_text(const std::vector<Group>& groups, const UntilCiOptions&
   return s.str();
 }
 
-int run_until_ci(const Plan& full, std::size_t first, const UntilCiOptions& o,
-                 const RunnerOptions& options, std::ostream& out, std::ostream& err) {
+RunStatus run_until_ci(const Plan& full, std::size_t first, const UntilCiOptions& o,
+                       const RunnerOptions& options, std::ostream& out, std::ostream& err) {
   std::vector<Group> groups = make_groups(full, first);
   RunnerOptions round_options = options;
   round_options.summary = false;
-  int code = 0;
-  for (std::size_t round = 1; code == 0; ++round) {
+  RunStatus status = RunStatus::completed;
+  for (std::size_t round = 1; status == RunStatus::completed; ++round) {
     const Plan p = round_plan(full, groups);
     if (p.runs.empty()) break;
     out << "until-ci: round " << round << ": " << p.runs.size() << " run(s), "
         << (round == 1 ? std::to_string(first) + " repetition(s) of each sweep point"
                        : "one more repetition of each sweep point still too wide")
         << "\n";
-    code = run_plan(p, round_options, out, err);
-    if (code == 0 && !assess_round(full, o, options.output, groups, out, err)) code = 1;
+    status = run_plan(p, round_options, out, err);
+    if (status == RunStatus::completed &&
+        !assess_round(full, o, options.output, groups, out, err))
+      status = RunStatus::failed;
   }
   print_summary(asked_plan(full, groups), options, out, err);
   out << verdict_text(groups, o) << std::flush;
   store_verdicts(full, groups, o, options, err);
-  return code;
+  return status;
 }
 
 }  // namespace rsplab::experiments

@@ -96,9 +96,10 @@ const char* verdict_name(Verdict v);
 // The rounds on `full` (the plan to the cap: load_plan with repetitions = o.max_repetitions),
 // the first with `first` repetitions per point; then the closing table and the verdicts, which
 // are stored (table until_ci) under the campaign's experiments row.
-// Exit code as run_plan's: 0 every run completed (whether or not each target was met), 1 a
-// run failed (no further round), 130 interrupted.
-int run_until_ci(const Plan& full, std::size_t first, const UntilCiOptions& o,
+// The status as run_plan's: completed when every run completed (whether or not each target
+// was met), failed when a run failed or a round could not be assessed (no further round),
+// interrupted.
+RunStatus run_until_ci(const Plan& full, std::size_t first, const UntilCiOptions& o,
                  const RunnerOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace rsplab::experiments

@@ -1429,8 +1429,8 @@ std::set<std::string> Store::unfinished_keys() const {
 std::int64_t Store::interrupt_running(const std::string& reason) {
   flush();
   Transaction t(db_);
-  step(db_, prepared("UPDATE runs SET status = 'interrupted', reason = ? WHERE status = 'running'"),
-       {reason}, "interrupt_running");
+  step(db_, prepared("UPDATE runs SET status = ?, reason = ? WHERE status = 'running'"),
+       {std::string(status_text(RunStatus::interrupted)), reason}, "interrupt_running");
   const std::int64_t n = sqlite3_changes(db_);
   t.commit();
   return n;
@@ -1464,15 +1464,23 @@ std::int64_t Store::begin_run(const RunInfo& r) {
 
 void Store::end_run(std::int64_t run_id, const std::string& status, std::int64_t end_unix_us,
                     const std::string& reason) {
-  if (status != "completed" && status != "interrupted" && status != "failed")
+  const auto s = parse_status(status);
+  if (!s)
     throw StoreError("end_run: status '" + status +
                      "' is not one of completed, interrupted, failed");
+  end_run(run_id, *s, end_unix_us, reason);
+}
+
+void Store::end_run(std::int64_t run_id, RunStatus status, std::int64_t end_unix_us,
+                    const std::string& reason) {
   flush();
   Transaction t(db_);
   for (const char* sql : {kLinkLostExact, kLinkFault, kLinkFaultDelay})
     step(db_, prepared(sql), {integer(run_id)}, "end_run: linking failovers");
   step(db_, prepared("UPDATE runs SET status = ?, end_unix_us = ?, reason = ? WHERE id = ?"),
-       {status, integer(end_unix_us), text_or_null(reason), integer(run_id)}, "end_run");
+       {std::string(status_text(status)), integer(end_unix_us), text_or_null(reason),
+        integer(run_id)},
+       "end_run");
   if (sqlite3_changes(db_) == 0) throw StoreError("end_run: no run " + std::to_string(run_id));
   t.commit();
 }

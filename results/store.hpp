@@ -21,6 +21,8 @@
 #include <variant>
 #include <vector>
 
+#include "results/run_status.hpp"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -146,9 +148,12 @@ class Store {
   // run again into its file continues that row instead of adding one.
   std::optional<std::int64_t> find_experiment(const ExperimentInfo& e) const;
   std::int64_t begin_run(const RunInfo& r);  // status "running"
-  // "completed" | "interrupted" | "failed" (with `reason`). First links the run's failovers
-  // to what their PEs had in progress (lost_exact) and to the fault that hit the PE
-  // (fault_id, fault_to_detection_us): results/README.md, "failovers".
+  // Ends the run with `status` (and `reason`: why it was interrupted or failed). First links
+  // the run's failovers to what their PEs had in progress (lost_exact) and to the fault that
+  // hit the PE (fault_id, fault_to_detection_us): results/README.md, "failovers".
+  void end_run(std::int64_t run_id, RunStatus status, std::int64_t end_unix_us,
+               const std::string& reason = "");
+  // The same with the status as text (parse_status); StoreError if it names none.
   void end_run(std::int64_t run_id, const std::string& status, std::int64_t end_unix_us,
                const std::string& reason = "");
   // Resuming a campaign. A run key is done once one of its rows (in any experiment of the

@@ -4,7 +4,9 @@
 // namespaces and processes behind that `rsplab cleanup` removes, and only those; every live
 // PE stays registered after a link outage (issue 12); a campaign
 // SIGKILLed in its third run and run again into its database resumes; --jobs 2 runs two runs
-// at once (and resumes alike; a worker SIGKILLed leaves its run failed, the others go on).
+// at once (and resumes alike; a worker SIGKILLed leaves its run failed, the others go on);
+// Ctrl-C while a run is deployed marks it interrupted naming the step, on loopback sites (no
+// root), with --jobs 2, and on namespaces, which it removes (issue 14).
 //
 //   test ──ChildProcess──► rsplab run FILE -o DB ──► agents in namespaces ──► components
 //   test ──sqlite3──► DB
@@ -14,12 +16,14 @@
 #include <sqlite3.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -93,6 +97,30 @@ pools:
 sweep:
   policy: [lu, rr]
 )";
+
+// Two runs whose PEs can never register: the registrar accepts no address narrower than
+// global scope, and on loopback sites every address is 127.0.0.1. Each run waits in its
+// deployment (up to 60 s) until it is interrupted.
+const char* kStuckExperiment = R"(name: stucktest
+duration: 2s
+warmup: 1s
+repetitions: 2
+seed: 3
+sites:
+  alpha: { isps: [red] }
+registrars:
+  - { site: alpha, min-address-scope: global }
+pools:
+  Calc:
+    policy: lu
+    pes:
+      - { site: alpha, count: 2, capacity: 1e6 }
+    pus:
+      - { site: alpha, count: 1, job-size: exp:2e5, interval: exp:500ms }
+)";
+
+// What a runner says once it waits for its PEs to register (the step of its progress line).
+constexpr const char* kWaitingForPes = "deploying: waiting for the PEs to register";
 
 // Issue 7, seeded fault schedules: every PE churns (up ~ Exp(4 s) from 1 s on, down 500 ms,
 // back empty with a new identity; seed 1 makes four crashes before 6 s), the registrar is
@@ -275,6 +303,14 @@ class Run : public ::testing::Test {
     EXPECT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
         << (st ? ChildProcess::describe(*st) : "") << "\n" << output;
     return output;
+  }
+
+  // Waits (bounded) until no more of our processes run than `before`: what a runner started
+  // dies with it or is stopped by it.
+  static void expect_processes_gone(int before) {
+    const auto until = Clock::now() + 5s;
+    while (rsplab_processes() > before && Clock::now() < until) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(rsplab_processes(), before);
   }
 
   std::string dir_, file_;
@@ -917,6 +953,70 @@ TEST_F(Run, LoopbackSitesWhenNamespacesAreNotUsed) {
 }
 
 
+// Issue 14: Ctrl-C while a run is being deployed (its PEs are not all registered: the run's
+// clock has not started) marks it interrupted, not failed, with the signal and the step as
+// its reason; the campaign exits 130, starts no further run and leaves nothing running.
+TEST_F(Run, LoopbackInterruptWhileDeployingMarksTheRunInterruptedNamingTheStep) {
+  const std::string file = dir_ + "/stuck.yaml";
+  std::ofstream(file) << kStuckExperiment;
+  const std::string db = dir_ + "/stuck.db";
+  const int processes_before = rsplab_processes();
+  ChildProcess p(RSPLAB_BINARY, {"run", "--loopback", file, "-o", db});
+  // Its PEs cannot register: once the runner says it waits for them, it waits there.
+  const auto waiting = p.read_line_until(
+      [](const std::string& l) {
+        return l.rfind("run 1/2", 0) == 0 && l.find(kWaitingForPes) != std::string::npos;
+      },
+      30s);
+  ASSERT_TRUE(waiting) << "the runner never said it waits for the PEs\n" << p.stderr_text();
+  ASSERT_TRUE(p.signal(SIGINT));
+  const auto st = p.wait(30s);
+  ASSERT_TRUE(st) << "rsplab run did not stop after SIGINT";
+  const std::string out = *waiting + "\n" + all_output(p);
+  std::printf("%s", out.c_str());  // what a user sees, kept in the test log
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 130)
+      << ChildProcess::describe(*st) << "\n" << out << p.stderr_text();
+  EXPECT_EQ(sql(db, "SELECT group_concat(idx || ' ' || status || ': ' || reason) FROM runs"),
+            "0 interrupted: SIGINT while deploying: waiting for the PEs to register");
+  EXPECT_NE(out.find("run 1/2 interrupted: "), std::string::npos) << out;
+  EXPECT_EQ(out.find("run 2/2"), std::string::npos) << "a run started after the interrupt\n"
+                                                    << out;
+  EXPECT_EQ(p.stderr_text().find("failed"), std::string::npos) << p.stderr_text();
+  expect_processes_gone(processes_before);
+}
+
+// The same with --jobs 2: both runs wait in their deployment, each in its worker; the
+// parent's SIGINT reaches both, and each marks its run interrupted, naming the step.
+TEST_F(Run, LoopbackJobsTwoInterruptWhileDeployingMarksEachWorkersRunInterrupted) {
+  const std::string file = dir_ + "/stuck.yaml";
+  std::ofstream(file) << kStuckExperiment;
+  const std::string db = dir_ + "/stuck-jobs.db";
+  const int processes_before = rsplab_processes();
+  ChildProcess p(RSPLAB_BINARY, {"run", "--loopback", file, "-o", db, "--jobs", "2"});
+  std::set<std::string> waiting;  // "run 1/2", "run 2/2"
+  const auto both = p.read_line_until(
+      [&](const std::string& l) {
+        if (l.find(kWaitingForPes) != std::string::npos) waiting.insert(l.substr(0, 7));
+        return waiting.size() == 2;
+      },
+      30s);
+  ASSERT_TRUE(both) << "not both runs said they wait for their PEs\n" << p.stderr_text();
+  ASSERT_TRUE(p.signal(SIGINT));
+  const auto st = p.wait(30s);
+  ASSERT_TRUE(st) << "rsplab run --jobs 2 did not stop after SIGINT";
+  const std::string out = all_output(p);
+  std::printf("%s", out.c_str());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 130)
+      << ChildProcess::describe(*st) << "\n" << out << p.stderr_text();
+  EXPECT_EQ(sql(db, "SELECT group_concat(idx || ' ' || status || ': ' || reason, '; ') FROM "
+                    "(SELECT * FROM runs ORDER BY idx)"),
+            "0 interrupted: SIGINT while deploying: waiting for the PEs to register; "
+            "1 interrupted: SIGINT while deploying: waiting for the PEs to register");
+  EXPECT_EQ(occurrences(out, " interrupted: "), 2u) << out;
+  EXPECT_EQ(p.stderr_text().find("failed"), std::string::npos) << p.stderr_text();
+  expect_processes_gone(processes_before);
+}
+
 // --until-ci on loopback sites (no root needed): one sweep point, the file's 1 repetition, a
 // target (0.001 %) that 3 runs never meet. Round 1 runs repetitions 0 and 1, round 2 the
 // third, and the cap stops it, said as such with the interval computed here from the runs'
@@ -1112,6 +1212,52 @@ TEST_F(Run, MixedLocalAndSshSiteInOneDatabaseOnTheRunnersClock) {
         << site;
   }
   EXPECT_EQ(namespaces(), before);
+}
+
+// Issue 14 on namespaces: a run with an emulated site and a remote one whose agent (a
+// wrapper on the far side) never answers: the runner has created the site's namespaces and
+// the uplink and waits for that agent (up to 30 s). SIGINT there marks the run interrupted,
+// naming the step, exits 130 and removes every namespace it created.
+TEST_F(Run, InterruptWhileDeployingRemovesTheSitesAndMarksTheRunInterrupted) {
+  std::string why;
+  if (!root_netns(&why) || !rsplab::test::Sshd::available(&why)) GTEST_SKIP() << why;
+  const auto before = namespaces();
+  rsplab::test::Sshd sshd;
+  // `agent --version` and the probe's `agent --stdio` are the real ones; the runner's agent
+  // (`--idle-timeout`) reads its requests and answers none, until told to stop.
+  const std::string wrapper = dir_ + "/silent-agent.sh";
+  std::ofstream(wrapper) << "#!/bin/sh\ncase \"$*\" in *--idle-timeout*)\n"
+                            "  while read -r line; do case \"$line\" in *'\"stop\"'*) exit 0;; "
+                            "esac; done; exit 0;;\nesac\nexec "
+                         << shell_quote(RSPLAB_BINARY) << " \"$@\"\n";
+  ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
+  std::string text = mixed_experiment(sshd.alias(), "5s");
+  text.replace(text.find(std::string("rsplab: ") + RSPLAB_BINARY), 8 + std::strlen(RSPLAB_BINARY),
+               "rsplab: " + wrapper);
+  const std::string file = dir_ + "/silent.yaml";
+  std::ofstream(file) << text;
+  const std::string db = dir_ + "/silent.db";
+  const int processes_before = rsplab_processes();
+  ChildProcess p(RSPLAB_BINARY, {"run", file, "-o", db, "--ssh-config", sshd.config_path()});
+  const auto waiting = p.read_line_until(
+      [](const std::string& l) {
+        return l.rfind("run 1/1", 0) == 0 &&
+               l.find("deploying: starting the agents") != std::string::npos;
+      },
+      60s);
+  ASSERT_TRUE(waiting) << "the runner never said it starts the agents\n" << p.stderr_text();
+  ASSERT_NE(ours(namespaces()), ours(before)) << "no namespace while deploying";
+  ASSERT_TRUE(p.signal(SIGINT));
+  const auto st = p.wait(30s);
+  ASSERT_TRUE(st) << "rsplab run did not stop after SIGINT";
+  const std::string out = *waiting + "\n" + all_output(p);
+  std::printf("%s", out.c_str());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 130)
+      << ChildProcess::describe(*st) << "\n" << out << p.stderr_text();
+  EXPECT_EQ(sql(db, "SELECT group_concat(status || ': ' || reason) FROM runs"),
+            "interrupted: SIGINT while deploying: starting the agents");
+  EXPECT_EQ(ours(namespaces()), ours(before)) << "namespaces left after an interrupted deployment";
+  expect_processes_gone(processes_before);
 }
 
 // The agent's ssh connection dies mid-run: the run fails with the reason, nothing is left

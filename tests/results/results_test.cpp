@@ -537,6 +537,22 @@ TEST_F(StoreTest, RunsRecordParametersAndEndRunSetsStatus) {
   EXPECT_THROW(store.end_run(r, "done", kStart), StoreError);
   EXPECT_THROW(store.end_run(r + 1, "completed", kStart), StoreError);
   EXPECT_THROW(run(store, e + 1, "lu"), StoreError);  // no such experiment
+  // The runner's typed outcome is stored as the same text.
+  store.end_run(r, RunStatus::interrupted, kStart + 113 * kSecond,
+                "SIGINT while deploying: waiting for the PEs to register");
+  EXPECT_EQ(query(db, "SELECT status, reason FROM runs"),
+            (Rows{{"interrupted", "SIGINT while deploying: waiting for the PEs to register"}}));
+}
+
+// runs.status has one text per outcome, and reading it back gives the outcome again.
+TEST(RunStatus, TextAndParseAreOneMapping) {
+  for (const RunStatus s : {RunStatus::completed, RunStatus::interrupted, RunStatus::failed})
+    EXPECT_EQ(parse_status(status_text(s)), s) << status_text(s);
+  EXPECT_EQ(status_text(RunStatus::completed), "completed");
+  EXPECT_EQ(status_text(RunStatus::interrupted), "interrupted");
+  EXPECT_EQ(status_text(RunStatus::failed), "failed");
+  for (const char* other : {"running", "done", "", "Completed", "failed "})
+    EXPECT_EQ(parse_status(other), std::nullopt) << other;
 }
 
 TEST_F(StoreTest, ComponentsAndTheRunPolicyFromThemWhenNotAParameter) {

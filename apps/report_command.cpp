@@ -133,17 +133,33 @@ std::vector<r::Figure> figures_of(const std::vector<std::string>& files) {
   return figures;
 }
 
-// --plot DIR and --html FILE; false after saying why on stderr.
-bool draw(const r::Store& store, const r::Report& report, const ReportCommandOptions& o,
-          Context& ctx) {
-  std::string dir = o.plot_dir;
-  std::filesystem::path scratch;
-  if (dir.empty()) {  // --html alone: the figures in a directory of our own, removed after
+// A directory of our own for the figures of `--html` alone, removed with its contents
+// however draw() ends.
+class ScratchDir {
+ public:
+  ScratchDir() {
     std::string t = (std::filesystem::temp_directory_path() / "rsplab-report.XXXXXX").string();
     if (::mkdtemp(t.data()) == nullptr) throw r::PlotError("cannot create a temporary directory");
-    dir = t;
-    scratch = t;
+    path_ = t;
   }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// --plot DIR and --html FILE. Throws PlotError, HtmlError.
+void draw(const r::Store& store, const r::Report& report, const ReportCommandOptions& o,
+          Context& ctx) {
+  std::optional<ScratchDir> scratch;
+  if (o.plot_dir.empty()) scratch.emplace();
+  const std::string dir = scratch ? scratch->path() : o.plot_dir;
   std::vector<std::string> files;
   if (!o.plot_dir.empty() || r::gnuplot_available()) {
     files = r::write_plots(store, report, dir, plot_options(o));
@@ -157,8 +173,6 @@ bool draw(const r::Store& store, const r::Report& report, const ReportCommandOpt
     r::write_html(o.html_file, store, report, figures_of(files), {.database = o.file});
     ctx.out << "html: " << o.html_file << "\n";
   }
-  if (!scratch.empty()) std::filesystem::remove_all(scratch);
-  return true;
 }
 
 int write(const std::string& text, const std::string& file, Context& ctx) {

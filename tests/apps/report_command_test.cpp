@@ -161,6 +161,11 @@ TEST_F(ReportCommand, PlotsAndPageFromOneCommand) {
   EXPECT_EQ(slurp(dir_.file("alone.html")).find("data:image/svg+xml;base64,") != std::string::npos,
             true);
   EXPECT_EQ(scratch(), before);
+  // A page that cannot be written: exit 1, and the scratch directory is gone all the same.
+  const auto unwritable = rsplab({"report", db_, "--html", dir_.file("no/such/dir/x.html")});
+  EXPECT_EQ(unwritable.status, 1);
+  EXPECT_NE(unwritable.err.find("rsplab report: html: "), std::string::npos) << unwritable.err;
+  EXPECT_EQ(scratch(), before);
 
   const auto unknown = rsplab({"report", db_, "--plot", plots, "--run", "99"});
   EXPECT_EQ(unknown.status, 1);

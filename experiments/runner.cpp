@@ -47,8 +47,6 @@
 #include "stack/common/split.hpp"
 #include "stack/common/wall_clock.hpp"
 
-#include <sqlite3.h>
-
 namespace rsplab::experiments {
 namespace {
 
@@ -381,7 +379,7 @@ struct WorkerPost {
 
 // How long a worker's SQLite connection waits for another worker's write transaction (they
 // last ~kWorkerFlush, see Driver::pump) before its write fails.
-constexpr int kWorkerBusyTimeoutMs = 60000;
+constexpr std::chrono::milliseconds kWorkerBusyTimeout{60000};
 constexpr auto kWorkerFlush = std::chrono::milliseconds(100);
 
 class Driver {
@@ -1506,7 +1504,7 @@ RunStatus Driver::work(WorkerPost& post) {
   log_dir_ = post.log_dir;
   experiment_id_ = post.experiment_id;
   store_.emplace(results::Store::open(options_.output));
-  sqlite3_busy_timeout(store_->handle(), kWorkerBusyTimeoutMs);
+  store_->set_busy_timeout(kWorkerBusyTimeout);
   skip_.assign(plan_.runs.size(), false);
   campaign_start_ = Clock::now();
   RunStatus status = RunStatus::completed;
@@ -1599,20 +1597,6 @@ std::string wait_status_text(int status) {
            ::strsignal(WTERMSIG(status)) + ")";
   if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
   return "status " + std::to_string(status);
-}
-
-// The status of run row `id` ("" if none).
-std::string run_status(results::Store& store, std::int64_t id) {
-  sqlite3_stmt* st = nullptr;
-  std::string status;
-  if (sqlite3_prepare_v2(store.handle(), "SELECT status FROM runs WHERE id = ?", -1, &st,
-                         nullptr) == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr)
-      status = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-  }
-  sqlite3_finalize(st);
-  return status;
 }
 
 // `rsplab run --jobs N` (N > 1): the parent of the workers.
@@ -1782,7 +1766,7 @@ RunStatus run_side_by_side(const Plan& plan, const RunnerOptions& options, std::
       const std::string reason =
           "its worker (pid " + std::to_string(o.pid) + ") ended before the run: " + o.how;
       if (o.row > 0) {
-        if (run_status(*store, o.row) == "running")
+        if (store->run_status(o.row) == "running")
           store->end_run(o.row, RunStatus::failed, unix_us(), reason);
       } else {  // never reached readiness: a row says so, as a runner's own failure does
         const auto id = store->begin_run(run_info(r, experiment_id, r.transport, unix_us()));

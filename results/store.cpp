@@ -1370,6 +1370,10 @@ void Store::flush() {
   batched_ = 0;
 }
 
+void Store::set_busy_timeout(std::chrono::milliseconds wait) {
+  sqlite3_busy_timeout(db_, static_cast<int>(wait.count()));
+}
+
 // -----------------------------------------------------------------------------------------
 // Experiments, runs, components, faults: each in its own transaction, after the batch.
 
@@ -1434,6 +1438,13 @@ std::int64_t Store::interrupt_running(const std::string& reason) {
   const std::int64_t n = sqlite3_changes(db_);
   t.commit();
   return n;
+}
+
+std::optional<std::string> Store::run_status(std::int64_t run_id) const {
+  const auto rows = select("SELECT status FROM runs WHERE id = ?1", {Value(run_id)});
+  if (rows.empty() || !std::holds_alternative<std::string>(rows.front().front()))
+    return std::nullopt;
+  return std::get<std::string>(rows.front().front());
 }
 
 std::int64_t Store::begin_run(const RunInfo& r) {

@@ -11,6 +11,7 @@
 // Single-threaded; one owner. Errors (cannot open, disk full, SQL error) throw StoreError.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -164,6 +165,10 @@ class Store {
   // Marks every run still `running` interrupted with `reason` (end_unix_us stays NULL);
   // how many. REQUIRES: no live runner writes to this file (its runs would be marked too).
   std::int64_t interrupt_running(const std::string& reason);
+  // The status of run row `run_id` (running, completed, interrupted, failed), or nullopt
+  // when the file has no such row: the parent of `rsplab run --jobs N` asks it of the run
+  // a dead worker held, which is failed only if it is still `running`.
+  std::optional<std::string> run_status(std::int64_t run_id) const;
 
   void add_site_clock(std::int64_t run_id, const SiteClock& c);
 
@@ -196,6 +201,10 @@ class Store {
 
   // Commits what is batched (also done every 1000 rows and by end_run).
   void flush();
+  // How long a statement waits for another connection's lock before it fails with
+  // SQLITE_BUSY (a StoreError): 5 s from open. The workers of `rsplab run --jobs N`, which
+  // write one file side by side, wait longer.
+  void set_busy_timeout(std::chrono::milliseconds wait);
 
   // The rows of a read-only query (results/checks.cpp, results/summary.cpp) with `params`
   // bound to ?1…?n; integers, reals, text and NULL as Value. Throws StoreError.
@@ -211,7 +220,6 @@ class Store {
   // tables (anything else throws StoreError); with `run_id`, only that run's rows (for
   // `runs`: the run itself; `experiments` has no run and throws).
   std::int64_t count(const std::string& table, std::optional<std::int64_t> run_id = {}) const;
-  sqlite3* handle() const { return db_; }
 
   // Rows are committed once this many are batched (flush() and end_run() commit earlier).
   static constexpr std::size_t kBatchRows = 1000;

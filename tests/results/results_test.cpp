@@ -1,10 +1,12 @@
 // The results store against real SQLite files in a temporary directory: schema and
 // pragmas, every event kind into its table, batching, malformed input, reopening,
-// version checks, the views, and the example queries of results/README.md verbatim.
+// version checks, run status and lock waits as a second connection sees them, the views,
+// and the example queries of results/README.md verbatim.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +91,31 @@ class Reader {
  private:
   sqlite3* db_ = nullptr;
 };
+
+// The test's own read-write connection to a store's file, for what the Store has no method
+// for (reading tables back, undoing migrations): the store's batch is committed first, so it
+// sees every row written so far.
+class Connection {
+ public:
+  Connection(Store& store, const std::string& path) {
+    store.flush();
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+      throw std::runtime_error("cannot open " + path);
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~Connection() { sqlite3_close_v2(db_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  operator sqlite3*() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A pragma of the store's own connection (synchronous, foreign_keys are per connection).
+std::int64_t pragma(const Store& store, const char* sql) {
+  return std::get<std::int64_t>(store.select(sql).at(0).at(0));
+}
 
 // ---- Events as docs/events.md describes them ---------------------------------------------
 
@@ -258,12 +285,12 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(kSchemaVersion, 7);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(integer(db, "PRAGMA synchronous"), 1);  // NORMAL
-  EXPECT_EQ(integer(db, "PRAGMA foreign_keys"), 1);
+  EXPECT_EQ(pragma(store, "PRAGMA synchronous"), 1);  // NORMAL
+  EXPECT_EQ(pragma(store, "PRAGMA foreign_keys"), 1);
   EXPECT_EQ(integer(db, "PRAGMA application_id"), 0x5253504c);
   for (const char* table :
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
@@ -318,7 +345,7 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
     store.add_fault(r, "link_down", "site-a/isp0", 46 * kSecond);
     store.flush();
     // Back to what version 1 had.
-    sqlite3* db = store.handle();
+    const Connection db(store, path_);
     ASSERT_EQ(sqlite3_exec(db,
                            (kUndoV4 + "ALTER TABLE faults DROP COLUMN scheduled_us;"
                                       " DROP TABLE site_clocks; DROP VIEW run_summary;"
@@ -330,7 +357,7 @@ TEST_F(StoreTest, MigratesVersionOneFilesKeepingTheirFaults) {
         << sqlite3_errmsg(db);
   }
   Store store = Store::open(path_);
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(query(db, "SELECT kind, at_us, scheduled_us FROM faults ORDER BY id"),
             (Rows{{"kill", "45000000", "44000000"}, {"link_down", "46000000", "NULL"}}));
@@ -345,7 +372,7 @@ TEST_F(StoreTest, MigratesVersionTwoFilesToPeEventsAndChecks) {
     Store store = Store::open(path_);
     r = run(store, experiment(store), "lu");
     store.flush();
-    sqlite3* db = store.handle();
+    const Connection db(store, path_);
     ASSERT_EQ(sqlite3_exec(db,
                            (kUndoV4 + " DROP VIEW run_summary; DROP TABLE pe_events;"
                                       " DROP TABLE run_checks; PRAGMA user_version = 2")
@@ -355,7 +382,7 @@ TEST_F(StoreTest, MigratesVersionTwoFilesToPeEventsAndChecks) {
         << sqlite3_errmsg(db);
   }
   Store store = Store::open(path_);
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(store.count("pe_events"), 0);
   EXPECT_EQ(store.count("run_checks"), 0);
@@ -372,7 +399,7 @@ TEST_F(StoreTest, KeepsFaultScheduleAndSiteClocksPerRun) {
   store.add_site_clock(r1, {"remote", "node1.example", "1.2.3", -1500, 40, 80, 8});
   store.add_site_clock(r1, {"local", "", "1.2.3", 0, 5, 10, 8});
   store.add_site_clock(r2, {"remote", "node1.example", "1.2.3", 2500, 60, 120, 8});
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(query(db, "SELECT kind, at_us - scheduled_us FROM faults"),
             (Rows{{"restart", "45678"}}));
   EXPECT_EQ(query(db, "SELECT run_id, site, host, agent_version, offset_us, uncertainty_us,"
@@ -434,12 +461,12 @@ TEST_F(StoreTest, ReopeningKeepsDataAndARerunOfAKeyAddsARow) {
   // The reopened store finds the run's start and the component's role in the file.
   EXPECT_TRUE(store.add_event(run_id, pu, pu_resolution(42 * kSecond, true)));
   store.flush();
-  EXPECT_EQ(integer(store.handle(), "SELECT max(time_us) FROM handle_resolutions"), 42 * kSecond);
+  EXPECT_EQ(integer(Connection(store, path_), "SELECT max(time_us) FROM handle_resolutions"), 42 * kSecond);
   // An interrupted key run again: a second row with the same key.
   store.end_run(run_id, "interrupted", kStart + 50 * kSecond, "SIGINT");
   const std::int64_t again = run(store, 1, "lu");
   EXPECT_NE(again, run_id);
-  EXPECT_EQ(integer(store.handle(), "SELECT count(*) FROM runs WHERE key = 'key-lu-0'"), 2);
+  EXPECT_EQ(integer(Connection(store, path_), "SELECT count(*) FROM runs WHERE key = 'key-lu-0'"), 2);
   // Moving keeps one owner.
   Store moved = std::move(store);
   EXPECT_EQ(moved.count("runs"), 2);
@@ -475,11 +502,52 @@ TEST_F(StoreTest, CompletedKeysAreDoneAndInterruptedFailedOrRunningOnesUnfinishe
   EXPECT_EQ(store.unfinished_keys(), Keys{"key-wrr-2"});
   EXPECT_EQ(store.interrupt_running("runner died"), 1);
   EXPECT_EQ(store.interrupt_running("runner died"), 0);
-  EXPECT_EQ(query(store.handle(), "SELECT status, reason, end_unix_us FROM runs WHERE key = 'key-wrr-2'"),
+  EXPECT_EQ(query(Connection(store, path_), "SELECT status, reason, end_unix_us FROM runs WHERE key = 'key-wrr-2'"),
             (Rows{{"interrupted", "runner died", "NULL"}}));
   EXPECT_EQ(store.unfinished_keys(), Keys{"key-wrr-2"});
   // Completed rows are never touched.
-  EXPECT_EQ(integer(store.handle(), "SELECT count(*) FROM runs WHERE status = 'completed'"), 2);
+  EXPECT_EQ(integer(Connection(store, path_), "SELECT count(*) FROM runs WHERE status = 'completed'"), 2);
+}
+
+TEST_F(StoreTest, RunStatusIsTheRowsStatusAsAnotherConnectionSeesIt) {
+  // A worker of `rsplab run --jobs N` writes; the parent reads with its own connection.
+  Store worker = Store::open(path_);
+  Store parent = Store::open(path_);
+  const std::int64_t e = experiment(worker);
+  const std::int64_t lu = run(worker, e, "lu", 0), rr = run(worker, e, "rr", 1),
+                     wrr = run(worker, e, "wrr", 2);
+  worker.flush();
+  EXPECT_EQ(parent.run_status(lu), "running");
+  worker.end_run(lu, "completed", kStart + 110 * kSecond);
+  worker.end_run(rr, "failed", kStart + 20 * kSecond, "pe0 did not start");
+  worker.end_run(wrr, "interrupted", kStart + 30 * kSecond);
+  EXPECT_EQ(parent.run_status(lu), "completed");
+  EXPECT_EQ(parent.run_status(rr), "failed");
+  EXPECT_EQ(parent.run_status(wrr), "interrupted");
+  // No such row: nothing, not an empty status.
+  EXPECT_EQ(parent.run_status(wrr + 1), std::nullopt);
+  EXPECT_EQ(parent.run_status(0), std::nullopt);
+}
+
+TEST_F(StoreTest, BusyTimeoutBoundsTheWaitForAnotherConnectionsWriteLock) {
+  Store store = Store::open(path_);
+  experiment(store);
+  // Another connection (plain SQLite) holds the write lock.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  store.set_busy_timeout(std::chrono::milliseconds(300));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(experiment(store), StoreError);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  // It waited for the lock, about 300 ms: not failed at once, not the 5 s set at open.
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+  EXPECT_LT(waited, std::chrono::milliseconds(4000));
+  // The lock released, the same write goes through.
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_EQ(experiment(store), 2);
+  EXPECT_EQ(store.count("experiments"), 2);
 }
 
 TEST_F(StoreTest, FindExperimentMatchesNameSourceAndVersion) {
@@ -515,7 +583,7 @@ TEST_F(StoreTest, RunsRecordParametersAndEndRunSetsStatus) {
   Store store = Store::open(path_);
   const std::int64_t e = experiment(store);
   const std::int64_t r = run(store, e, "lu");
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(query(db, "SELECT name, file, rsplab_version, host, kernel, json_extract(source, "
                       "'$.duration') FROM experiments"),
             (Rows{{"failover-study", "experiments/failover.yaml", "0.1.0", "labhost",
@@ -562,7 +630,7 @@ TEST_F(StoreTest, ComponentsAndTheRunPolicyFromThemWhenNotAParameter) {
   components(store, swept, "rr");  // the sweep parameter wins
   const std::int64_t fixed = run(store, e, "", 1);
   components(store, fixed, "wrand");
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(one(db, "SELECT policy FROM runs WHERE id = :r", {{":r", swept}}), "lu");
   EXPECT_EQ(one(db, "SELECT policy FROM runs WHERE id = :r", {{":r", fixed}}), "wrand");
   store.add_component(fixed, {"other/pe0#0", "pe", "site-a", "0x7", {}, "other", "rr", 1e6});
@@ -666,7 +734,7 @@ TEST_F(StoreTest, EventsOfEveryKindLandInTheirTablesWithRelativeTimes) {
   store.add_fault(r, "link_down", "site-a/isp0", 46 * kSecond);
   store.flush();
 
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(query(db, "SELECT time_us, kind, conn, pool, pe, policy, transport, port, addresses,"
                       " registration_life_ms, round(load, 6), reason FROM registrations ORDER BY id"),
             (Rows{{"1000", "registration", "1", "CalcAppPool", pe_id, "lu", "tcp", "5000",
@@ -861,7 +929,7 @@ TEST_F(StoreTest, MalformedEventsDoNotThrowAndAreCountedAndKept) {
   EXPECT_TRUE(store.add_event(r, c.pu, pu_job(2, 100, 0, 1'000)));
   store.flush();
 
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   const auto n = static_cast<std::int64_t>(bad.size());
   EXPECT_EQ(integer(db, "SELECT sum(n) FROM event_counts WHERE event = 'malformed'"), n);
   EXPECT_EQ(store.count("malformed_events", r), n);
@@ -931,7 +999,7 @@ TEST_F(StoreTest, PolicySummaryIsTheRatioOfSumsOverTheMeasuredWindow) {
   store.add_event(rr, b.pu, pu_job(1, 3'000'000, 20 * kSecond, 3 * kSecond));
   store.flush();
 
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   // lu: Σsize = 4e6 + 2e6 + 6e6 = 12e6 over Σhandling = 4 + 1 + 5 = 10 s → 1.2e6/s (the
   // mean of the per-job speeds would be 1.4e6/s); utilization 35e6 / 50e6 = 0.7 (the mean
   // of the per-PE values would be 0.625).
@@ -984,7 +1052,7 @@ TEST_F(StoreTest, FailoversGetTheirExactLossAndFaultAtTheEndOfTheRun) {
   // A PE killed from outside (no report, no fault naming it).
   store.add_event(r, c.pu, pu_failover_at(5, "0x0000dead", 41 * kSecond, 0, 0, 40007));
   store.end_run(r, "completed", kStart + 111 * kSecond);
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(store.count("pe_progress", r), 5);
   EXPECT_EQ(query(db, "SELECT job, detected_us, resumed, lost, lost_exact, fault_id,"
                       " fault_to_detection_us FROM failovers ORDER BY detected_us"),
@@ -1008,14 +1076,14 @@ TEST_F(StoreTest, MigratesVersionThreeFilesKeepingTheirFailovers) {
     const auto c = components(store, r);
     store.add_event(r, c.pu, pu_failover(55 * kSecond, "0x5e5e5e5e", 7'500'000, 1'234'567));
     store.flush();
-    sqlite3* db = store.handle();
+    const Connection db(store, path_);
     ASSERT_EQ(sqlite3_exec(db, (kUndoV4 + " PRAGMA user_version = 3").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
   }
   Store store = Store::open(path_);
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(query(db, "SELECT lost, detected_us, lost_exact, fault_id FROM failovers"),
             (Rows{{"1234567", "NULL", "NULL", "NULL"}}));
@@ -1030,7 +1098,7 @@ TEST_F(StoreTest, MigratesVersionFourFilesToTheOmnetppViews) {
     Store store = Store::open(path_);
     r = run(store, experiment(store), "lu");
     store.flush();
-    sqlite3* db = store.handle();
+    const Connection db(store, path_);
     ASSERT_EQ(sqlite3_exec(db, (kUndoV5 + " PRAGMA user_version = 4").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
@@ -1038,7 +1106,7 @@ TEST_F(StoreTest, MigratesVersionFourFilesToTheOmnetppViews) {
     ASSERT_EQ(integer(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'run'"), 0);
   }
   Store store = Store::open(path_);
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(query(db, "SELECT runId, simtimeExp FROM run"),
             (Rows{{std::to_string(r), "-6"}}));
@@ -1054,7 +1122,7 @@ TEST_F(StoreTest, MigratesVersionFiveFilesToRunMetrics) {
     Store store = Store::open(path_);
     r = run(store, experiment(store), "lu");
     store.flush();
-    sqlite3* db = store.handle();
+    const Connection db(store, path_);
     ASSERT_EQ(sqlite3_exec(db, (kUndoV6 + " PRAGMA user_version = 5").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
@@ -1062,7 +1130,7 @@ TEST_F(StoreTest, MigratesVersionFiveFilesToRunMetrics) {
     ASSERT_EQ(integer(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'run_metrics'"), 0);
   }
   Store store = Store::open(path_);
-  sqlite3* db = store.handle();
+  const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(query(db, "SELECT run_id, policy, jobs_completed, handling_speed FROM run_metrics"),
             (Rows{{std::to_string(r), "lu", "0", "NULL"}}));
@@ -1074,14 +1142,14 @@ TEST_F(StoreTest, MigratesVersionSixFilesToUntilCi) {
     Store store = Store::open(path_);
     run(store, experiment(store), "lu");
     store.flush();
-    sqlite3* db = store.handle();
+    const Connection db(store, path_);
     ASSERT_EQ(sqlite3_exec(db, (kUndoV7 + " PRAGMA user_version = 6").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
   }
   Store store = Store::open(path_);
-  EXPECT_EQ(integer(store.handle(), "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(integer(Connection(store, path_), "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(store.count("runs"), 1);
   EXPECT_EQ(store.count("until_ci"), 0);
 }
@@ -1111,7 +1179,7 @@ TEST_F(StoreTest, UntilCiVerdictsReplaceTheSameTargetsAndKeepOthers) {
   v.parameters = {{"policy", "rr"}, {"ratio", "10"}};
   v.verdict = "no_value";
   store.set_until_ci(v);
-  EXPECT_EQ(query(store.handle(),
+  EXPECT_EQ(query(Connection(store, path_),
                   "SELECT json_extract(parameters, '$.policy'), percent, verdict, runs, metrics,"
                   " json_extract(estimates, '$.handling_speed.half_width')"
                   " FROM until_ci ORDER BY id"),
@@ -1163,13 +1231,14 @@ TEST_F(StoreTest, EverySqlBlockOfTheReadmePrepares) {
     }
   }
   EXPECT_GE(blocks.size(), 5u);
+  const Connection db(store, path_);
   for (const auto& block : blocks) {
     const char* sql = block.c_str();
     while (*sql != '\0') {
       sqlite3_stmt* s = nullptr;
       const char* tail = nullptr;
-      ASSERT_EQ(sqlite3_prepare_v2(store.handle(), sql, -1, &s, &tail), SQLITE_OK)
-          << sqlite3_errmsg(store.handle()) << "\n" << sql;
+      ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, &tail), SQLITE_OK)
+          << sqlite3_errmsg(db) << "\n" << sql;
       sqlite3_finalize(s);
       sql = tail;
     }
@@ -1210,7 +1279,7 @@ class ReadmeQueries : public StoreTest {
 };
 
 TEST_F(ReadmeQueries, HandleResolutionsPerPolicy) {
-  const auto rows = query(store_->handle(), readme_query("handle_resolutions_per_policy"),
+  const auto rows = query(Connection(*store_, path_), readme_query("handle_resolutions_per_policy"),
                           {{":experiment_id", experiment_}});
   // policy, runs, resolutions, per run, from cache, failed, mean latency (registrar answers)
   EXPECT_EQ(rows, (Rows{{"lu", "2", "4", "2.0", "1", "0", "2000.0"},
@@ -1218,7 +1287,7 @@ TEST_F(ReadmeQueries, HandleResolutionsPerPolicy) {
 }
 
 TEST_F(ReadmeQueries, FailoversOfOnePeWithDetectionDelayAndLostWork) {
-  const auto rows = query(store_->handle(), readme_query("failovers_of_one_pe"),
+  const auto rows = query(Connection(*store_, path_), readme_query("failovers_of_one_pe"),
                           {{":run_id", lu_}, {":pe", std::string("CalcAppPool/pe0#0")}});
   EXPECT_EQ(rows, (Rows{{"30000000", "CalcAppPool/pu0#0", "7", "keepalive_timeout", "5000000",
                          "CalcAppPool/pe1#0", "1", "2000000", "3000000", "1"},
@@ -1227,7 +1296,7 @@ TEST_F(ReadmeQueries, FailoversOfOnePeWithDetectionDelayAndLostWork) {
 }
 
 TEST_F(ReadmeQueries, FailoverTotalsPerPe) {
-  const auto rows = query(store_->handle(), readme_query("failovers_per_pe"),
+  const auto rows = query(Connection(*store_, path_), readme_query("failovers_per_pe"),
                           {{":run_id", lu_}});
   EXPECT_EQ(rows, (Rows{{"CalcAppPool/pe0#0", "2", "6000000.0", "7000000", "4000000", "0"},
                         {"CalcAppPool/pe1#0", "1", "1000000.0", "1000000", "9", "0"}}));
@@ -1236,14 +1305,14 @@ TEST_F(ReadmeQueries, FailoverTotalsPerPe) {
 TEST_F(ReadmeQueries, HandlingSpeedPerPolicyOverRepetitions) {
   Store& s = *store_;
   const auto pu = [&](std::int64_t run_id) {
-    return integer(s.handle(), "SELECT id FROM components WHERE role = 'pu' AND run_id = " +
+    return integer(Connection(s, path_), "SELECT id FROM components WHERE role = 'pu' AND run_id = " +
                                    std::to_string(run_id));
   };
   s.add_event(lu_, pu(lu_), pu_job(1, 4'000'000, 20 * kSecond, 4 * kSecond));   // 1e6/s
   s.add_event(lu2_, pu(lu2_), pu_job(1, 6'000'000, 20 * kSecond, 2 * kSecond));  // 3e6/s
   s.add_event(rr_, pu(rr_), pu_job(1, 1'000'000, 20 * kSecond, 2 * kSecond));    // 0.5e6/s
   for (const auto r : {lu_, lu2_, rr_}) s.end_run(r, "completed", kStart + 111 * kSecond);
-  const auto rows = query(s.handle(), readme_query("handling_speed_per_policy"),
+  const auto rows = query(Connection(s, path_), readme_query("handling_speed_per_policy"),
                           {{":experiment_id", experiment_}});
   EXPECT_EQ(rows, (Rows{{"lu", "2", "2000000.0", "1000000.0", "3000000.0"},
                         {"rr", "1", "500000.0", "500000.0", "500000.0"}}));
@@ -1256,7 +1325,7 @@ TEST_F(ReadmeQueries, HandlingSpeedPerPolicyOverRepetitions) {
 TEST_F(ReadmeQueries, OmnetppScalarsByIterationVariable) {
   Store& s = *store_;
   const auto pu = [&](std::int64_t run_id) {
-    return integer(s.handle(), "SELECT id FROM components WHERE role = 'pu' AND run_id = " +
+    return integer(Connection(s, path_), "SELECT id FROM components WHERE role = 'pu' AND run_id = " +
                                    std::to_string(run_id));
   };
   s.add_event(lu_, pu(lu_), pu_job(1, 4'000'000, 20 * kSecond, 4 * kSecond));   // 1e6/s
@@ -1265,14 +1334,14 @@ TEST_F(ReadmeQueries, OmnetppScalarsByIterationVariable) {
   s.end_run(lu_, "completed", kStart + 111 * kSecond);
   s.end_run(lu2_, "completed", kStart + 111 * kSecond);
   s.end_run(rr_, "interrupted", kStart + 50 * kSecond, "SIGINT");
-  EXPECT_EQ(query(s.handle(), readme_query("omnetpp_scalars_by_itervar")),
+  EXPECT_EQ(query(Connection(s, path_), readme_query("omnetpp_scalars_by_itervar")),
             (Rows{{"failover-study", "lu", "Lab", "handling_speed", "2", "2000000.0"}}));
 }
 
 TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {
   Store& s = *store_;
   const auto id_of = [&](const std::string& name) {
-    return integer(s.handle(), "SELECT id FROM components WHERE run_id = " +
+    return integer(Connection(s, path_), "SELECT id FROM components WHERE run_id = " +
                                    std::to_string(lu_) + " AND name = '" + name + "'");
   };
   const std::int64_t pr = id_of("pr0"), pe = id_of("CalcAppPool/pe0#0");
@@ -1288,7 +1357,7 @@ TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {
   s.add_event(lu_, pr, line("registrar", "0x00000001", 36'502'000, "deregistration",
                             {{"pool", "CalcAppPool"}, {"pe", pe_id}, {"reason", "connection_closed"}}));
   s.flush();
-  const auto rows = query(s.handle(), readme_query("registration_seen_by_both"),
+  const auto rows = query(Connection(s, path_), readme_query("registration_seen_by_both"),
                           {{":run_id", lu_}, {":pe", std::string("CalcAppPool/pe0#0")}});
   EXPECT_EQ(rows, (Rows{{"36000000", "pe", "registered", "pr 0"},
                         {"36001000", "registrar", "registration", "conn 9"},

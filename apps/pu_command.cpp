@@ -131,6 +131,7 @@ class PuMember final : public Member {
   template <class F>
   void with_now(F f) {
     const auto now = Clock::now();
+    core_.anchor_clock(now, EventLog::now_us());
     f(now);
     execute(now);
   }

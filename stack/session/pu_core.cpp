@@ -678,6 +678,11 @@ PuCore::PuCore(PuConfig config, TimePoint start)
 
 PuCore::~PuCore() = default;
 
+void PuCore::anchor_clock(TimePoint now, std::int64_t now_us) {
+  impl_->config.epoch = now;
+  impl_->config.epoch_us = now_us;
+}
+
 void PuCore::start(TimePoint now, PuActions& out) {
   auto& m = *impl_;
   if (m.started || m.state == PuState::done) return;

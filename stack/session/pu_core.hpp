@@ -87,7 +87,7 @@ struct PuConfig {
   milliseconds registrar_retry_delay{1000};
   milliseconds pe_connect_timeout{5000};
   // The absolute times in job events: `epoch` (this clock) is `epoch_us` µs since the Unix
-  // epoch (UTC); event times are epoch_us + (t - epoch).
+  // epoch (UTC); event times are epoch_us + (t - epoch). PuCore::anchor_clock moves it.
   TimePoint epoch{};
   std::int64_t epoch_us = 0;
 };
@@ -196,6 +196,11 @@ class PuCore {
                    TimePoint now, PuActions& out);
   void tick(TimePoint now, PuActions& out);
   std::optional<TimePoint> next_deadline() const;
+  // The wall clock reads `now_us` (µs since the Unix epoch) at `now`: event times count from
+  // here on. The shell calls it at every input, since the wall clock (which other processes'
+  // events use) is slewed against this steady clock: anchored once at start, a failover's
+  // `detected_us` could precede the kill that caused it by the drift of the whole run.
+  void anchor_clock(TimePoint now, std::int64_t now_us);
   // The run is over: the job in service and the queued ones are recorded as unfinished,
   // every connection closed, a `done` event; state done. Idempotent.
   void stop(TimePoint now, PuActions& out);

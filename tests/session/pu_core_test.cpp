@@ -590,6 +590,24 @@ TEST(PuCoreFailover, SaysWhenThePeWasGivenUpAndThePusEndOfTheSession) {
   EXPECT_EQ(f["local_port"], 43556);
 }
 
+// The wall clock is slewed against the steady one: times in events count from the latest
+// anchor, so a failover's `detected_us` is the wall clock's reading near the detection.
+TEST(PuCoreFailover, DetectionTimeCountsFromTheLatestClockAnchor) {
+  PuHarness h;
+  h.up(at(0));
+  h.tick(at(60000));
+  const SessionId s = h.resolve_connect(0, {1, 2}, at(60000));
+  h.pe_calc(s, MT::accept, 1, 0, at(60000));
+  // The wall clock ran 3 ms behind the steady clock over the first minute.
+  h.core.anchor_clock(at(61000), kEpochUs + 61'000'000 - 3'000);
+  h.pe_closed(s, at(61500));
+  ASSERT_EQ(h.ops(), Ops{connect_pe(s + 1, 1)});
+  h.pe_connect_failed(s + 1, at(61550));
+  const SessionId s2 = h.resolve_connect(0, {2}, at(61600));
+  h.pe_calc(s2, MT::accept, 1, 0, at(61700));
+  EXPECT_EQ(h.event("failover")["detected_us"], kEpochUs + 61'500'000 - 3'000);
+}
+
 TEST(PuCoreFailover, ConnectFailuresAndTimeoutsContinueOneFailover) {
   PuHarness h;
   h.up(at(0));

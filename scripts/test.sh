@@ -3,7 +3,8 @@
 #   setup    scripts/setup.sh (idempotent: installs missing Debian packages only)
 #   release  cmake --preset release, build, ctest (all labels but sctp, and netns unless
 #            network namespaces work here)
-#   dev      cmake --preset dev (-Werror, ASan + UBSan), build, ctest (same, minus wireshark)
+#   dev      cmake --preset dev (-Werror, ASan + UBSan), build, ctest (same, minus wireshark
+#            and the campaigns labelled netns-slow, which the release step runs)
 #   fuzz     golden vectors -> seed corpus; cmake --preset fuzz (clang, codec + fuzz target
 #            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS; any crash fails
 #   sctp     the release build's tests labelled `sctp` inside a throw-away QEMU guest whose
@@ -343,7 +344,7 @@ fi
 if [ "$DO_DEV" = 1 ]; then
   step dev/config configure dev
   step dev/build build dev
-  step dev/test run_ctest dev "$EXCLUDE|wireshark"
+  step dev/test run_ctest dev "$EXCLUDE|wireshark|slow"
 else
   skip_step dev "$([ "$QUICK" = 1 ] && echo --quick || echo --no-dev)"
 fi

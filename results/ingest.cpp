@@ -1,16 +1,16 @@
-// Event lines into rows (ingest.hpp): the field checks an event's keys pass, one parser per
-// role (PU: handle_resolutions, failovers, jobs; registrar: registrations,
-// registrar_actions; PE: pe_samples, pe_events, pe_progress), the statements they fill, and
-// the absolute times moved to the run's clock (shift_event_clock, store.hpp).
+// Event lines into rows (ingest.hpp): one parser per role (PU: handle_resolutions,
+// failovers, jobs; registrar: registrations, registrar_actions; PE: pe_samples, pe_events,
+// pe_progress) over the typed events of stack/common/events.hpp, the statements they fill,
+// and the absolute times moved to the run's clock (shift_event_clock, store.hpp).
 #include "results/ingest.hpp"
 
-#include <cmath>
 #include <cstdint>
-#include <limits>
+#include <initializer_list>
 #include <optional>
-#include <stdexcept>
+#include <utility>
 
 #include "results/sqlite.hpp"
+#include "stack/common/events.hpp"
 
 namespace rsplab::results {
 
@@ -56,93 +56,16 @@ constexpr const char* kCountEvent =
     " ON CONFLICT (run_id, component_id, event) DO UPDATE SET n = n + 1";
 
 // ---------------------------------------------------------------------------------------
-// Fields: an event's value of a key, or Malformed saying why it has none.
+// Fields: the typed events (stack/common/events.hpp) check theirs; these are for the rest.
 
-class Malformed : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using common::EventError;
+using namespace common::event_fields;
 
-std::string quoted(const char* key) { return std::string("'") + key + "'"; }
-
-const json* find(const json& e, const char* key) {
-  const auto it = e.find(key);
-  return it == e.end() ? nullptr : &*it;
+// An array of strings as JSON text, or NULL.
+Value strings_or_null(const std::optional<std::vector<std::string>>& v) {
+  return v ? Value(dump(json(*v))) : Value(nullptr);
 }
 
-const json& required(const json& e, const char* key) {
-  const json* v = find(e, key);
-  if (v == nullptr) throw Malformed("missing " + quoted(key));
-  return *v;
-}
-
-// Null or absent: nullptr.
-const json* optional_field(const json& e, const char* key) {
-  const json* v = find(e, key);
-  return v == nullptr || v->is_null() ? nullptr : v;
-}
-
-std::int64_t to_int(const json& v, const char* key) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-      throw Malformed(quoted(key) + " is out of range");
-    return static_cast<std::int64_t>(u);
-  }
-  if (v.is_number_integer()) return v.get<std::int64_t>();
-  if (v.is_number_float()) {
-    // An integral value written as a float (5e6) is still an integer.
-    const double d = v.get<double>();
-    if (std::isfinite(d) && d == std::trunc(d) && d >= -9223372036854775808.0 &&
-        d < 9223372036854775808.0)
-      return static_cast<std::int64_t>(d);
-  }
-  throw Malformed(quoted(key) + " is not an integer");
-}
-
-double to_number(const json& v, const char* key) {
-  if (!v.is_number()) throw Malformed(quoted(key) + " is not a number");
-  return v.get<double>();
-}
-
-std::string to_string(const json& v, const char* key) {
-  if (!v.is_string()) throw Malformed(quoted(key) + " is not a string");
-  return v.get<std::string>();
-}
-
-bool to_bool(const json& v, const char* key) {
-  if (!v.is_boolean()) throw Malformed(quoted(key) + " is not a boolean");
-  return v.get<bool>();
-}
-
-std::int64_t req_int(const json& e, const char* key) { return to_int(required(e, key), key); }
-std::string req_string(const json& e, const char* key) {
-  return to_string(required(e, key), key);
-}
-bool req_bool(const json& e, const char* key) { return to_bool(required(e, key), key); }
-double req_number(const json& e, const char* key) { return to_number(required(e, key), key); }
-
-std::optional<std::int64_t> opt_int(const json& e, const char* key) {
-  const json* v = optional_field(e, key);
-  return v == nullptr ? std::nullopt : std::optional(to_int(*v, key));
-}
-std::optional<double> opt_number(const json& e, const char* key) {
-  const json* v = optional_field(e, key);
-  return v == nullptr ? std::nullopt : std::optional(to_number(*v, key));
-}
-std::optional<std::string> opt_string(const json& e, const char* key) {
-  const json* v = optional_field(e, key);
-  return v == nullptr ? std::nullopt : std::optional(to_string(*v, key));
-}
-// An array of strings as JSON text, or NULL when missing or null.
-Value optional_array(const json& e, const char* key) {
-  const json* v = optional_field(e, key);
-  if (v == nullptr) return nullptr;
-  if (!v->is_array()) throw Malformed(quoted(key) + " is not an array");
-  for (const auto& x : *v)
-    if (!x.is_string()) throw Malformed(quoted(key) + " holds a non-string");
-  return dump(*v);
-}
 // For registrar_actions' convenience columns: a string when it is one, else NULL.
 Value string_if_any(const json& e, const char* key) {
   const json* v = find(e, key);
@@ -155,144 +78,139 @@ Value integer_if_any(const json& e, const char* key) {
   if (v == nullptr || !(v->is_number_integer() || v->is_number_unsigned())) return nullptr;
   try {
     return integer(to_int(*v, key));
-  } catch (const Malformed&) {
+  } catch (const EventError&) {
     return nullptr;  // out of range: the whole line is in `event`
   }
 }
 
-// Absolute UTC µs → µs since the run's start.
 // The absolute times of events (docs/events.md), which add_event makes run-relative.
 constexpr const char* kAbsoluteTimes[] = {"time_us", "queued_us", "started_us", "accepted_us",
                                           "completed_us", "detected_us"};
 
+// Absolute UTC µs → µs since the run's start. An event's times are moved after its typed
+// struct is read, so a time out of range (below INT64_MIN + the run's start) is named only
+// when no other field is wrong.
 std::int64_t relative(std::int64_t absolute, std::int64_t start, const char* key) {
   std::int64_t r = 0;
-  if (__builtin_sub_overflow(absolute, start, &r)) throw Malformed(quoted(key) + " is out of range");
+  if (__builtin_sub_overflow(absolute, start, &r))
+    throw EventError(quoted(key) + " is out of range");
   return r;
 }
-std::optional<std::int64_t> relative(std::optional<std::int64_t> absolute, std::int64_t start,
-                                     const char* key) {
-  if (!absolute) return std::nullopt;
-  return relative(*absolute, start, key);
+Value relative(std::optional<std::int64_t> absolute, std::int64_t start, const char* key) {
+  if (!absolute) return nullptr;
+  return integer(relative(*absolute, start, key));
 }
 
 // What every row of one event shares.
 struct Context {
   const json& e;
   std::int64_t start;  // the run's start, UTC µs
-  Value run, component, time;
+  std::int64_t run, component, time;  // the time run-relative
 };
+
+// A row of `sql` for the event of `c`: its run, component and time, then `rest`.
+Row row(const char* sql, const Context& c, std::initializer_list<Value> rest) {
+  Values values{integer(c.run), integer(c.component), integer(c.time)};
+  values.insert(values.end(), rest);
+  return {sql, std::move(values)};
+}
+
+Row handle_resolution_row(const Context& c) {
+  const auto r = c.e.get<common::HandleResolutionEvent>();
+  return row(kInsertHandleResolution, c,
+             {r.pool, optional_value(r.registrar), boolean(r.cached), integer(r.latency_us),
+              dump(json(r.pes)), integer(static_cast<std::int64_t>(r.pes.size())),
+              optional_value(r.error)});
+}
+
+Row failover_row(const Context& c) {
+  const auto f = c.e.get<common::FailoverEvent>();
+  return row(kInsertFailover, c,
+             {integer(f.job), f.from_pe, f.cause, integer(f.detection_delay_us),
+              optional_value(f.to_pe), boolean(f.cookie), optional_value(f.resumed),
+              integer(f.lost), integer(f.attempts),
+              relative(f.detected_us, c.start, "detected_us"),
+              strings_or_null(f.local_addresses), optional_value(f.local_port)});
+}
+
+Row job_row(const Context& c) {
+  const auto j = c.e.get<common::JobEvent>();
+  return row(kInsertJob, c,
+             {integer(j.job), integer(j.size), j.status,
+              integer(relative(j.queued_us, c.start, "queued_us")),
+              relative(j.started_us, c.start, "started_us"),
+              relative(j.accepted_us, c.start, "accepted_us"),
+              relative(j.completed_us, c.start, "completed_us"), optional_value(j.pe),
+              integer(j.rejects), integer(j.failovers), optional_value(j.queuing_delay_us),
+              optional_value(j.startup_delay_us), optional_value(j.processing_us),
+              optional_value(j.handling_us), optional_value(j.handling_speed)});
+}
 
 // A PU's handle_resolution, failover and job (its other events are counted only).
 void pu_rows(const std::string& name, const Context& c, std::vector<Row>& rows) {
-  const json& e = c.e;
-  if (name == "handle_resolution") {
-    const json& pes = required(e, "pes");
-    if (!pes.is_array()) throw Malformed("'pes' is not an array");
-    for (const auto& pe : pes)
-      if (!pe.is_string()) throw Malformed("'pes' holds a non-string");
-    rows.push_back({kInsertHandleResolution,
-                    {c.run, c.component, c.time, req_string(e, "pool"),
-                     optional_value(opt_int(e, "registrar")), boolean(req_bool(e, "cached")),
-                     integer(req_int(e, "latency_us")), dump(pes),
-                     integer(static_cast<std::int64_t>(pes.size())),
-                     optional_value(opt_string(e, "error"))}});
-  } else if (name == "failover") {
-    rows.push_back({kInsertFailover,
-                    {c.run, c.component, c.time, integer(req_int(e, "job")),
-                     req_string(e, "from_pe"), req_string(e, "cause"),
-                     integer(req_int(e, "detection_delay_us")),
-                     optional_value(opt_string(e, "to_pe")), boolean(req_bool(e, "cookie")),
-                     optional_value(opt_int(e, "resumed")), integer(req_int(e, "lost")),
-                     integer(req_int(e, "attempts")),
-                     optional_value(relative(opt_int(e, "detected_us"), c.start, "detected_us")),
-                     optional_array(e, "local_addresses"),
-                     optional_value(opt_int(e, "local_port"))}});
-  } else if (name == "job") {
-    rows.push_back(
-        {kInsertJob,
-         {c.run, c.component, c.time, integer(req_int(e, "job")), integer(req_int(e, "size")),
-          req_string(e, "status"),
-          integer(relative(req_int(e, "queued_us"), c.start, "queued_us")),
-          optional_value(relative(opt_int(e, "started_us"), c.start, "started_us")),
-          optional_value(relative(opt_int(e, "accepted_us"), c.start, "accepted_us")),
-          optional_value(relative(opt_int(e, "completed_us"), c.start, "completed_us")),
-          optional_value(opt_string(e, "pe")), integer(req_int(e, "rejects")),
-          integer(req_int(e, "failovers")), optional_value(opt_int(e, "queuing_delay_us")),
-          optional_value(opt_int(e, "startup_delay_us")),
-          optional_value(opt_int(e, "processing_us")),
-          optional_value(opt_int(e, "handling_us")),
-          optional_value(opt_number(e, "handling_speed"))}});
-  }
+  if (name == common::HandleResolutionEvent::kName)
+    rows.push_back(handle_resolution_row(c));
+  else if (name == common::FailoverEvent::kName)
+    rows.push_back(failover_row(c));
+  else if (name == common::JobEvent::kName)
+    rows.push_back(job_row(c));
+}
+
+Row registration_row(const std::string& name, const Context& c) {
+  const auto r = c.e.get<common::RegistrationEvent>();
+  return row(kInsertRegistration, c,
+             {name, optional_value(r.conn), r.pool, r.pe, r.policy, optional_value(r.transport),
+              optional_value(r.port), r.addresses ? Value(dump(*r.addresses)) : Value(nullptr),
+              optional_value(r.registration_life_ms),
+              r.load ? Value(static_cast<double>(*r.load) / kLoadScale) : Value(nullptr),
+              nullptr});
 }
 
 // A registrar's (re)registrations and deregistrations, and every event as an action.
 void registrar_rows(const std::string& name, const Context& c, std::vector<Row>& rows) {
-  const json& e = c.e;
   if (name == "registration" || name == "reregistration") {
-    const json* addresses = optional_field(e, "addresses");
-    if (addresses != nullptr && !addresses->is_array())
-      throw Malformed("'addresses' is not an array");
-    const auto load = opt_int(e, "load");
-    rows.push_back(
-        {kInsertRegistration,
-         {c.run, c.component, c.time, name, optional_value(opt_int(e, "conn")),
-          req_string(e, "pool"), req_string(e, "pe"), req_string(e, "policy"),
-          optional_value(opt_string(e, "transport")), optional_value(opt_int(e, "port")),
-          addresses != nullptr ? Value(dump(*addresses)) : Value(nullptr),
-          optional_value(opt_int(e, "registration_life_ms")),
-          load ? Value(static_cast<double>(*load) / kLoadScale) : Value(nullptr), nullptr}});
-  } else if (name == "deregistration") {
-    rows.push_back({kInsertRegistration,
-                    {c.run, c.component, c.time, name, nullptr, req_string(e, "pool"),
-                     req_string(e, "pe"), nullptr, nullptr, nullptr, nullptr, nullptr,
-                     nullptr, req_string(e, "reason")}});
+    rows.push_back(registration_row(name, c));
+  } else if (name == common::DeregistrationEvent::kName) {
+    const auto d = c.e.get<common::DeregistrationEvent>();
+    rows.push_back(row(kInsertRegistration, c,
+                       {name, nullptr, d.pool, d.pe, nullptr, nullptr, nullptr, nullptr,
+                        nullptr, nullptr, d.reason}));
   }
   // Every registrar event is an action, the rows above included.
-  rows.push_back({kInsertRegistrarAction,
-                  {c.run, c.component, c.time, name, string_if_any(e, "pool"),
-                   string_if_any(e, "pe"), dump(e)}});
+  rows.push_back(row(kInsertRegistrarAction, c,
+                     {name, string_if_any(c.e, "pool"), string_if_any(c.e, "pe"), dump(c.e)}));
 }
 
 // A PE killed or stopped in its process: its jobs' progress just then (pe_progress).
 void progress_rows(const std::string& name, const Context& c, std::vector<Row>& rows) {
-  const json& e = c.e;
-  const json* jobs = optional_field(e, "jobs");
-  if (jobs != nullptr && !jobs->is_array()) throw Malformed("'jobs' is not an array");
-  for (const json& j : jobs != nullptr ? *jobs : json::array()) {
-    if (!j.is_object()) throw Malformed("'jobs' holds a non-object");
-    rows.push_back({kInsertPeProgress,
-                    {c.run, c.component, c.time, req_string(e, "id"), name,
-                     integer(req_int(j, "session")), integer(req_int(j, "job")),
-                     integer(req_int(j, "size")), integer(req_int(j, "completed")),
-                     optional_array(j, "pu_addresses"), optional_value(opt_int(j, "pu_port"))}});
-  }
+  const auto s = c.e.get<common::StoppedEvent>();
+  for (const auto& j : s.jobs)
+    rows.push_back(row(kInsertPeProgress, c,
+                       {s.id, name, integer(j.session), integer(j.job), integer(j.size),
+                        integer(j.completed), strings_or_null(j.pu_addresses),
+                        optional_value(j.pu_port)}));
 }
 
 // A PE's samples (usage, load_changed) and every other event as a row of pe_events.
 void pe_rows(const std::string& name, const Context& c, std::vector<Row>& rows) {
-  const json& e = c.e;
-  if (name == "usage") {
-    rows.push_back({kInsertPeSample,
-                    {c.run, c.component, c.time, name, req_number(e, "calculations"),
-                     req_number(e, "offered"), optional_value(opt_number(e, "utilization")),
-                     nullptr, nullptr}});
-  } else if (name == "load_changed") {
-    // Two writers: the CalcApp service ({load 0…1, jobs}) and the registration core
-    // ({load as a raw 32-bit fraction, reregistering}). Stored as 0…1 either way.
-    const double load = req_number(e, "load");
-    const auto jobs = opt_int(e, "jobs");
-    const bool raw = find(e, "jobs") == nullptr;
-    rows.push_back({kInsertPeSample,
-                    {c.run, c.component, c.time, name, nullptr, nullptr, nullptr,
-                     raw ? load / kLoadScale : load, optional_value(jobs)}});
+  if (name == common::UsageEvent::kName) {
+    const auto u = c.e.get<common::UsageEvent>();
+    rows.push_back(row(kInsertPeSample, c,
+                       {name, u.calculations, u.offered, optional_value(u.utilization),
+                        nullptr, nullptr}));
+  } else if (name == common::LoadChangedEvent::kName) {
+    // Stored as 0…1 whichever writer: the registration core's load is a raw 32-bit fraction.
+    const auto l = c.e.get<common::LoadChangedEvent>();
+    rows.push_back(row(kInsertPeSample, c,
+                       {name, nullptr, nullptr, nullptr,
+                        l.from_service ? l.load : l.load / kLoadScale, optional_value(l.jobs)}));
   } else {
     // Every other PE event is a row of its own (registration state, REJECTs sent, jobs
     // taken over from a cookie, sessions, shell events).
-    rows.push_back({kInsertPeEvent,
-                    {c.run, c.component, c.time, name, string_if_any(e, "id"),
-                     integer_if_any(e, "pr"), integer_if_any(e, "session"),
-                     integer_if_any(e, "job"), dump(e)}});
+    rows.push_back(row(kInsertPeEvent, c,
+                       {name, string_if_any(c.e, "id"), integer_if_any(c.e, "pr"),
+                        integer_if_any(c.e, "session"), integer_if_any(c.e, "job"),
+                        dump(c.e)}));
     if (name == "killed" || name == "stopped") progress_rows(name, c, rows);
   }
 }
@@ -302,15 +220,15 @@ struct Parsed {
   std::vector<Row> rows;
 };
 
-// The rows of one event of a component with `role` (docs/events.md). Throws Malformed.
+// The rows of one event of a component with `role` (docs/events.md). Throws EventError.
 Parsed parse_event(const std::string& role, const json& e, std::int64_t run_id,
                    std::int64_t component_id, std::int64_t start) {
-  if (!e.is_object()) throw Malformed("not a JSON object");
+  if (!e.is_object()) throw EventError("not a JSON object");
   Parsed p;
   p.name = req_string(e, "event");
-  if (p.name.empty()) throw Malformed("empty 'event'");
+  if (p.name.empty()) throw EventError("empty 'event'");
   const std::int64_t t = relative(req_int(e, "time_us"), start, "time_us");
-  const Context c{e, start, integer(run_id), integer(component_id), integer(t)};
+  const Context c{e, start, run_id, component_id, t};
   if (role == "pu")
     pu_rows(p.name, c, p.rows);
   else if (role == "registrar")
@@ -337,7 +255,7 @@ EventRows event_rows(const std::string& role, const nlohmann::json& event, std::
   std::string error;
   try {
     parsed = parse_event(role, event, run_id, component_id, start_unix_us);
-  } catch (const Malformed& e) {
+  } catch (const EventError& e) {
     error = e.what();
   } catch (const json::exception& e) {  // a conversion the checks above did not foresee
     error = e.what();

@@ -1,0 +1,288 @@
+// The typed events (events.hpp): the field checks and messages, and each struct's
+// from_json (fields in the order of the store's columns: the first defect is the one named)
+// and to_json.
+#include "stack/common/events.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace rsplab::common {
+
+namespace event_fields {
+
+std::string quoted(const char* key) { return std::string("'") + key + "'"; }
+
+const json* find(const json& e, const char* key) {
+  const auto it = e.find(key);
+  return it == e.end() ? nullptr : &*it;
+}
+
+const json* optional(const json& e, const char* key) {
+  const json* v = find(e, key);
+  return v == nullptr || v->is_null() ? nullptr : v;
+}
+
+const json& required(const json& e, const char* key) {
+  const json* v = find(e, key);
+  if (v == nullptr) throw EventError("missing " + quoted(key));
+  return *v;
+}
+
+std::int64_t to_int(const json& v, const char* key) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      throw EventError(quoted(key) + " is out of range");
+    return static_cast<std::int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_float()) {
+    // An integral value written as a float (5e6) is still an integer.
+    const double d = v.get<double>();
+    if (std::isfinite(d) && d == std::trunc(d) && d >= -9223372036854775808.0 &&
+        d < 9223372036854775808.0)
+      return static_cast<std::int64_t>(d);
+  }
+  throw EventError(quoted(key) + " is not an integer");
+}
+
+double to_number(const json& v, const char* key) {
+  if (!v.is_number()) throw EventError(quoted(key) + " is not a number");
+  return v.get<double>();
+}
+
+std::string to_string(const json& v, const char* key) {
+  if (!v.is_string()) throw EventError(quoted(key) + " is not a string");
+  return v.get<std::string>();
+}
+
+bool to_bool(const json& v, const char* key) {
+  if (!v.is_boolean()) throw EventError(quoted(key) + " is not a boolean");
+  return v.get<bool>();
+}
+
+namespace {
+
+std::vector<std::string> to_strings(const json& v, const char* key) {
+  if (!v.is_array()) throw EventError(quoted(key) + " is not an array");
+  std::vector<std::string> out;
+  for (const auto& x : v) {
+    if (!x.is_string()) throw EventError(quoted(key) + " holds a non-string");
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+// The value of an optional field converted by `convert`, or nullopt (absent or null).
+template <class Convert>
+auto optional_of(const json& e, const char* key, Convert convert)
+    -> std::optional<decltype(convert(e, key))> {
+  const json* v = optional(e, key);
+  if (v == nullptr) return std::nullopt;
+  return convert(*v, key);
+}
+
+}  // namespace
+
+std::int64_t req_int(const json& e, const char* key) { return to_int(required(e, key), key); }
+double req_number(const json& e, const char* key) { return to_number(required(e, key), key); }
+std::string req_string(const json& e, const char* key) {
+  return to_string(required(e, key), key);
+}
+bool req_bool(const json& e, const char* key) { return to_bool(required(e, key), key); }
+std::vector<std::string> req_strings(const json& e, const char* key) {
+  return to_strings(required(e, key), key);
+}
+
+std::optional<std::int64_t> opt_int(const json& e, const char* key) {
+  return optional_of(e, key, to_int);
+}
+std::optional<double> opt_number(const json& e, const char* key) {
+  return optional_of(e, key, to_number);
+}
+std::optional<std::string> opt_string(const json& e, const char* key) {
+  return optional_of(e, key, to_string);
+}
+std::optional<std::vector<std::string>> opt_strings(const json& e, const char* key) {
+  return optional_of(e, key, to_strings);
+}
+
+}  // namespace event_fields
+
+using namespace event_fields;
+
+namespace {
+
+// An optional as JSON: its value, or null.
+template <class T>
+json or_null(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+// ---- from_json: the order of the statements is the order of the checks -------------------
+
+void from_json(const json& j, HandleResolutionEvent& e) {
+  e.pes = req_strings(j, "pes");
+  e.pool = req_string(j, "pool");
+  e.registrar = opt_int(j, "registrar");
+  e.cached = req_bool(j, "cached");
+  e.latency_us = req_int(j, "latency_us");
+  e.error = opt_string(j, "error");
+}
+
+void from_json(const json& j, FailoverEvent& e) {
+  e.job = req_int(j, "job");
+  e.from_pe = req_string(j, "from_pe");
+  e.cause = req_string(j, "cause");
+  e.detection_delay_us = req_int(j, "detection_delay_us");
+  e.to_pe = opt_string(j, "to_pe");
+  e.cookie = req_bool(j, "cookie");
+  e.resumed = opt_int(j, "resumed");
+  e.lost = req_int(j, "lost");
+  e.attempts = req_int(j, "attempts");
+  e.detected_us = opt_int(j, "detected_us");
+  e.local_addresses = opt_strings(j, "local_addresses");
+  e.local_port = opt_int(j, "local_port");
+}
+
+void from_json(const json& j, JobEvent& e) {
+  e.job = req_int(j, "job");
+  e.size = req_int(j, "size");
+  e.status = req_string(j, "status");
+  e.queued_us = req_int(j, "queued_us");
+  e.started_us = opt_int(j, "started_us");
+  e.accepted_us = opt_int(j, "accepted_us");
+  e.completed_us = opt_int(j, "completed_us");
+  e.pe = opt_string(j, "pe");
+  e.rejects = req_int(j, "rejects");
+  e.failovers = req_int(j, "failovers");
+  e.queuing_delay_us = opt_int(j, "queuing_delay_us");
+  e.startup_delay_us = opt_int(j, "startup_delay_us");
+  e.processing_us = opt_int(j, "processing_us");
+  e.handling_us = opt_int(j, "handling_us");
+  e.handling_speed = opt_number(j, "handling_speed");
+}
+
+void from_json(const json& j, RegistrationEvent& e) {
+  e.kind = req_string(j, "event");
+  const json* addresses = optional(j, "addresses");
+  if (addresses != nullptr && !addresses->is_array())
+    throw EventError("'addresses' is not an array");
+  e.addresses = addresses != nullptr ? std::optional(*addresses) : std::nullopt;
+  e.load = opt_int(j, "load");
+  e.conn = opt_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.policy = req_string(j, "policy");
+  e.transport = opt_string(j, "transport");
+  e.port = opt_int(j, "port");
+  e.registration_life_ms = opt_int(j, "registration_life_ms");
+}
+
+void from_json(const json& j, DeregistrationEvent& e) {
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.reason = req_string(j, "reason");
+}
+
+void from_json(const json& j, UsageEvent& e) {
+  e.calculations = req_number(j, "calculations");
+  e.offered = req_number(j, "offered");
+  e.utilization = opt_number(j, "utilization");
+}
+
+void from_json(const json& j, LoadChangedEvent& e) {
+  e.load = req_number(j, "load");
+  e.jobs = opt_int(j, "jobs");
+  e.from_service = find(j, "jobs") != nullptr;
+}
+
+void from_json(const json& j, JobProgress& p) {
+  p.session = req_int(j, "session");
+  p.job = req_int(j, "job");
+  p.size = req_int(j, "size");
+  p.completed = req_int(j, "completed");
+  p.pu_addresses = opt_strings(j, "pu_addresses");
+  p.pu_port = opt_int(j, "pu_port");
+}
+
+void from_json(const json& j, StoppedEvent& e) {
+  e.kind = req_string(j, "event");
+  e.jobs.clear();
+  const json* jobs = optional(j, "jobs");
+  if (jobs != nullptr && !jobs->is_array()) throw EventError("'jobs' is not an array");
+  for (const json& p : jobs != nullptr ? *jobs : json::array()) {
+    if (!p.is_object()) throw EventError("'jobs' holds a non-object");
+    e.id = req_string(j, "id");  // before the job's own fields, as the store has checked it
+    e.jobs.push_back(p.get<JobProgress>());
+  }
+}
+
+// ---- to_json -----------------------------------------------------------------------------
+
+void to_json(json& j, const HandleResolutionEvent& e) {
+  j = {{"event", e.kName}, {"pes", e.pes}, {"pool", e.pool},
+       {"registrar", or_null(e.registrar)}, {"cached", e.cached},
+       {"latency_us", e.latency_us}, {"error", or_null(e.error)}};
+}
+
+void to_json(json& j, const FailoverEvent& e) {
+  j = {{"event", e.kName}, {"job", e.job}, {"from_pe", e.from_pe}, {"cause", e.cause},
+       {"detection_delay_us", e.detection_delay_us}, {"to_pe", or_null(e.to_pe)},
+       {"cookie", e.cookie}, {"resumed", or_null(e.resumed)}, {"lost", e.lost},
+       {"attempts", e.attempts}, {"detected_us", or_null(e.detected_us)},
+       {"local_addresses", or_null(e.local_addresses)}, {"local_port", or_null(e.local_port)}};
+}
+
+void to_json(json& j, const JobEvent& e) {
+  j = {{"event", e.kName},
+       {"job", e.job},
+       {"size", e.size},
+       {"status", e.status},
+       {"queued_us", e.queued_us},
+       {"started_us", or_null(e.started_us)},
+       {"accepted_us", or_null(e.accepted_us)},
+       {"completed_us", or_null(e.completed_us)},
+       {"pe", or_null(e.pe)},
+       {"rejects", e.rejects},
+       {"failovers", e.failovers},
+       {"queuing_delay_us", or_null(e.queuing_delay_us)},
+       {"startup_delay_us", or_null(e.startup_delay_us)},
+       {"processing_us", or_null(e.processing_us)},
+       {"handling_us", or_null(e.handling_us)},
+       {"handling_speed", or_null(e.handling_speed)}};
+}
+
+void to_json(json& j, const RegistrationEvent& e) {
+  j = {{"event", e.kind}, {"addresses", or_null(e.addresses)}, {"load", or_null(e.load)},
+       {"conn", or_null(e.conn)}, {"pool", e.pool}, {"pe", e.pe}, {"policy", e.policy},
+       {"transport", or_null(e.transport)}, {"port", or_null(e.port)},
+       {"registration_life_ms", or_null(e.registration_life_ms)}};
+}
+
+void to_json(json& j, const DeregistrationEvent& e) {
+  j = {{"event", e.kName}, {"pool", e.pool}, {"pe", e.pe}, {"reason", e.reason}};
+}
+
+void to_json(json& j, const UsageEvent& e) {
+  j = {{"event", e.kName}, {"calculations", e.calculations}, {"offered", e.offered},
+       {"utilization", or_null(e.utilization)}};
+}
+
+void to_json(json& j, const LoadChangedEvent& e) {
+  j = {{"event", e.kName}, {"load", e.load}};
+  if (e.from_service) j["jobs"] = or_null(e.jobs);
+}
+
+void to_json(json& j, const JobProgress& p) {
+  j = {{"session", p.session}, {"job", p.job}, {"size", p.size}, {"completed", p.completed},
+       {"pu_addresses", or_null(p.pu_addresses)}, {"pu_port", or_null(p.pu_port)}};
+}
+
+void to_json(json& j, const StoppedEvent& e) {
+  j = {{"event", e.kind}, {"id", e.id}, {"jobs", e.jobs}};
+}
+
+}  // namespace rsplab::common

@@ -1,0 +1,188 @@
+// The typed events of docs/events.md that the results store turns into rows of their own
+// tables (results/ingest.cpp): one struct per event kind, with nlohmann `from_json` and
+// `to_json`, so that a field renamed in the code is a compile error rather than a
+// malformed_events row. `from_json` reads the fields the store reads, in the order of their
+// columns, with the store's checks and messages: it throws EventError ("missing 'job'",
+// "'size' is not an integer", "'pes' holds a non-string"); null counts as absent for an
+// optional field; an integral float (5e6) is an integer; fields the store does not read are
+// neither read nor checked. Times are as on the wire, UTC µs; the store makes them
+// run-relative. `to_json` writes "event" (the kind) and these fields (an absent optional one
+// as null); time_us, the component and its identity are the event log's (apps/event_log.hpp).
+// The producers in stack/ and apps/ still build their events by hand (issue 14: they move
+// to these structs in a later step). Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rsplab::common {
+
+// Why an event line is not what its kind promises.
+class EventError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The checks `from_json` makes, for readers of fields that have no struct (an event's
+// "event" and "time_us", the convenience columns of pe_events and registrar_actions).
+// Each throws EventError naming the key.
+namespace event_fields {
+
+using nlohmann::json;
+
+// 'key', as the messages quote it.
+std::string quoted(const char* key);
+// The value of `key` or nullptr (absent); `optional` also answers nullptr for null.
+const json* find(const json& e, const char* key);
+const json* optional(const json& e, const char* key);
+// The value of `key`; EventError "missing 'key'".
+const json& required(const json& e, const char* key);
+
+// A value as an int64 (an unsigned one above INT64_MAX is "out of range"; an integral
+// float is an integer), a number, a string, a boolean.
+std::int64_t to_int(const json& v, const char* key);
+double to_number(const json& v, const char* key);
+std::string to_string(const json& v, const char* key);
+bool to_bool(const json& v, const char* key);
+
+std::int64_t req_int(const json& e, const char* key);
+double req_number(const json& e, const char* key);
+std::string req_string(const json& e, const char* key);
+bool req_bool(const json& e, const char* key);
+// An array of strings ("is not an array", "holds a non-string").
+std::vector<std::string> req_strings(const json& e, const char* key);
+
+std::optional<std::int64_t> opt_int(const json& e, const char* key);
+std::optional<double> opt_number(const json& e, const char* key);
+std::optional<std::string> opt_string(const json& e, const char* key);
+std::optional<std::vector<std::string>> opt_strings(const json& e, const char* key);
+
+}  // namespace event_fields
+
+// ---- PU events ---------------------------------------------------------------------------
+
+// A handle resolution of a PU (from a registrar, or its cache).
+struct HandleResolutionEvent {
+  static constexpr const char* kName = "handle_resolution";
+  std::vector<std::string> pes;  // the PE identities answered
+  std::string pool;
+  std::optional<std::int64_t> registrar;  // which of the PU's registrars; none when cached
+  bool cached = false;
+  std::int64_t latency_us = 0;
+  std::optional<std::string> error;
+  bool operator==(const HandleResolutionEvent&) const = default;
+};
+
+// A PU gave a PE up in the middle of a job and went on with another (or failed to).
+struct FailoverEvent {
+  static constexpr const char* kName = "failover";
+  std::int64_t job = 0;
+  std::string from_pe, cause;
+  std::int64_t detection_delay_us = 0;
+  std::optional<std::string> to_pe;
+  bool cookie = false;
+  std::optional<std::int64_t> resumed;
+  std::int64_t lost = 0, attempts = 0;
+  std::optional<std::int64_t> detected_us;  // UTC µs
+  std::optional<std::vector<std::string>> local_addresses;
+  std::optional<std::int64_t> local_port;
+  bool operator==(const FailoverEvent&) const = default;
+};
+
+// A PU's job, once it has ended (completed, or not when the run ended).
+struct JobEvent {
+  static constexpr const char* kName = "job";
+  std::int64_t job = 0, size = 0;
+  std::string status;
+  std::int64_t queued_us = 0;                                   // UTC µs
+  std::optional<std::int64_t> started_us, accepted_us, completed_us;  // UTC µs
+  std::optional<std::string> pe;
+  std::int64_t rejects = 0, failovers = 0;
+  std::optional<std::int64_t> queuing_delay_us, startup_delay_us, processing_us, handling_us;
+  std::optional<double> handling_speed;
+  bool operator==(const JobEvent&) const = default;
+};
+
+// ---- Registrar events --------------------------------------------------------------------
+
+// A registration or reregistration a registrar accepted (`kind` tells which).
+struct RegistrationEvent {
+  std::string kind = "registration";  // or "reregistration"
+  std::optional<nlohmann::json> addresses;  // an array, its elements as written
+  std::optional<std::int64_t> load;         // a fraction of 0xFFFFFFFF, as on the wire
+  std::optional<std::int64_t> conn;
+  std::string pool, pe, policy;
+  std::optional<std::string> transport;
+  std::optional<std::int64_t> port, registration_life_ms;
+  bool operator==(const RegistrationEvent&) const = default;
+};
+
+struct DeregistrationEvent {
+  static constexpr const char* kName = "deregistration";
+  std::string pool, pe, reason;
+  bool operator==(const DeregistrationEvent&) const = default;
+};
+
+// ---- PE events ---------------------------------------------------------------------------
+
+// What a PE computed and was offered over its last sampling interval (calculations).
+struct UsageEvent {
+  static constexpr const char* kName = "usage";
+  double calculations = 0, offered = 0;
+  std::optional<double> utilization;
+  bool operator==(const UsageEvent&) const = default;
+};
+
+// A PE's load changed. Two writers: the CalcApp service ({load 0…1, jobs}) and the
+// registration core ({load as a raw 32-bit fraction, reregistering}); which one wrote it is
+// told by the "jobs" key (present, even null: the service).
+struct LoadChangedEvent {
+  static constexpr const char* kName = "load_changed";
+  double load = 0;
+  std::optional<std::int64_t> jobs;
+  bool from_service = false;  // the "jobs" key is there
+  bool operator==(const LoadChangedEvent&) const = default;
+};
+
+// One job in progress on a PE when it was killed or stopped.
+struct JobProgress {
+  std::int64_t session = 0, job = 0, size = 0, completed = 0;
+  std::optional<std::vector<std::string>> pu_addresses;
+  std::optional<std::int64_t> pu_port;
+  bool operator==(const JobProgress&) const = default;
+};
+
+// A PE member killed or stopped in its process, with its jobs' progress just then. `id`
+// (the PE identity) is required only when there are jobs.
+struct StoppedEvent {
+  std::string kind = "killed";  // or "stopped"
+  std::string id;
+  std::vector<JobProgress> jobs;
+  bool operator==(const StoppedEvent&) const = default;
+};
+
+void from_json(const nlohmann::json& j, HandleResolutionEvent& e);
+void from_json(const nlohmann::json& j, FailoverEvent& e);
+void from_json(const nlohmann::json& j, JobEvent& e);
+void from_json(const nlohmann::json& j, RegistrationEvent& e);
+void from_json(const nlohmann::json& j, DeregistrationEvent& e);
+void from_json(const nlohmann::json& j, UsageEvent& e);
+void from_json(const nlohmann::json& j, LoadChangedEvent& e);
+void from_json(const nlohmann::json& j, JobProgress& p);
+void from_json(const nlohmann::json& j, StoppedEvent& e);
+
+void to_json(nlohmann::json& j, const HandleResolutionEvent& e);
+void to_json(nlohmann::json& j, const FailoverEvent& e);
+void to_json(nlohmann::json& j, const JobEvent& e);
+void to_json(nlohmann::json& j, const RegistrationEvent& e);
+void to_json(nlohmann::json& j, const DeregistrationEvent& e);
+void to_json(nlohmann::json& j, const UsageEvent& e);
+void to_json(nlohmann::json& j, const LoadChangedEvent& e);
+void to_json(nlohmann::json& j, const JobProgress& p);
+void to_json(nlohmann::json& j, const StoppedEvent& e);
+
+}  // namespace rsplab::common

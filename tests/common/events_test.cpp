@@ -1,0 +1,208 @@
+// The typed events (stack/common/events.hpp): each struct survives to_json → from_json; the
+// checks name the first defect in the order of the store's columns, with the store's texts;
+// the quirks the store relies on (null as absent, integral floats, which writer a PE's
+// load_changed came from, a stopped PE's id only with jobs) hold.
+#include "stack/common/events.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace rsplab::common {
+namespace {
+
+using nlohmann::json;
+
+template <class T>
+T round_trip(const T& e) {
+  const json j = e;
+  return j.get<T>();
+}
+
+// The message of the EventError that from_json throws for `j`, or "" when it parses.
+template <class T>
+std::string error_of(const json& j) {
+  try {
+    (void)j.get<T>();
+  } catch (const EventError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+JobEvent full_job() {
+  JobEvent j;
+  j.job = 7;
+  j.size = 5'000'000;
+  j.status = "completed";
+  j.queued_us = 1'700'000'000'000'000;
+  j.started_us = j.queued_us + 10;
+  j.accepted_us = j.queued_us + 20;
+  j.completed_us = j.queued_us + 3'000'000;
+  j.pe = "0x5e5e5e5e";
+  j.rejects = 1;
+  j.failovers = 2;
+  j.queuing_delay_us = 10;
+  j.startup_delay_us = 10;
+  j.processing_us = 2'999'980;
+  j.handling_us = 3'000'000;
+  j.handling_speed = 1'666'666.5;
+  return j;
+}
+
+TEST(Events, EveryStructSurvivesToJsonAndBack) {
+  const JobEvent job = full_job();
+  EXPECT_EQ(round_trip(job), job);
+  JobEvent unfinished;
+  unfinished.job = 8;
+  unfinished.status = "unfinished";
+  EXPECT_EQ(round_trip(unfinished), unfinished);
+
+  FailoverEvent f;
+  f.job = 3;
+  f.from_pe = "0x1";
+  f.cause = "connection_lost";
+  f.to_pe = "0x2";
+  f.cookie = true;
+  f.resumed = 400;
+  f.lost = 100;
+  f.attempts = 1;
+  f.detected_us = 1'700'000'000'000'000;
+  f.local_addresses = std::vector<std::string>{"10.0.0.1", "10.1.0.1"};
+  f.local_port = 40001;
+  EXPECT_EQ(round_trip(f), f);
+  EXPECT_EQ(round_trip(FailoverEvent{}), FailoverEvent{});
+
+  HandleResolutionEvent h{{"0x1", "0x2"}, "CalcAppPool", 0, false, 812, std::nullopt};
+  EXPECT_EQ(round_trip(h), h);
+  h = {{}, "CalcAppPool", std::nullopt, true, 0, "empty pool"};
+  EXPECT_EQ(round_trip(h), h);
+
+  RegistrationEvent r;
+  r.kind = "reregistration";
+  r.addresses = json::array({"10.0.0.2"});
+  r.load = 2'147'483'648;
+  r.conn = 2;
+  r.pool = "CalcAppPool";
+  r.pe = "0x5e";
+  r.policy = "lu";
+  r.transport = "tcp";
+  r.port = 9000;
+  r.registration_life_ms = 30'000;
+  EXPECT_EQ(round_trip(r), r);
+
+  const DeregistrationEvent d{"CalcAppPool", "0x5e", "keepalive_timeout"};
+  EXPECT_EQ(round_trip(d), d);
+  const UsageEvent u{7.5e6, 1e7, 0.75};
+  EXPECT_EQ(round_trip(u), u);
+
+  const LoadChangedEvent service{0.5, 2, true}, core{2'147'483'648.0, std::nullopt, false};
+  EXPECT_EQ(round_trip(service), service);
+  EXPECT_EQ(round_trip(core), core);
+  EXPECT_FALSE(json(core).contains("jobs"));  // what tells the registration core's load
+
+  StoppedEvent s;
+  s.kind = "stopped";
+  s.id = "0x5e";
+  s.jobs = {{4, 2, 100, 40, std::vector<std::string>{"10.0.1.2"}, 40001},
+            {5, 3, 200, 0, std::nullopt, std::nullopt}};
+  EXPECT_EQ(round_trip(s), s);
+}
+
+TEST(Events, ToJsonNamesTheEventAndWritesAbsentFieldsAsNull) {
+  const json j = JobEvent{};
+  EXPECT_EQ(j.at("event"), "job");
+  EXPECT_TRUE(j.at("completed_us").is_null());
+  EXPECT_EQ(json(FailoverEvent{}).at("event"), "failover");
+  EXPECT_EQ(json(UsageEvent{}).at("event"), "usage");
+  EXPECT_EQ(json(DeregistrationEvent{}).at("event"), "deregistration");
+}
+
+TEST(Events, TheFirstDefectInColumnOrderIsNamed) {
+  json j = full_job();
+  EXPECT_EQ(error_of<JobEvent>(j), "");
+  j.erase("status");
+  j["size"] = "100";
+  EXPECT_EQ(error_of<JobEvent>(j), "'size' is not an integer");
+  j["job"] = 1.5;
+  EXPECT_EQ(error_of<JobEvent>(j), "'job' is not an integer");
+  j.erase("job");
+  EXPECT_EQ(error_of<JobEvent>(j), "missing 'job'");
+
+  json f = FailoverEvent{};
+  f["cookie"] = "yes";
+  EXPECT_EQ(error_of<FailoverEvent>(f), "'cookie' is not a boolean");
+  f["cookie"] = false;
+  f["local_addresses"] = json::array({"10.0.0.1", 5});
+  EXPECT_EQ(error_of<FailoverEvent>(f), "'local_addresses' holds a non-string");
+  f["local_addresses"] = "10.0.0.1";
+  EXPECT_EQ(error_of<FailoverEvent>(f), "'local_addresses' is not an array");
+
+  // pes is checked before pool (the row's count needs it first).
+  const json h = {{"pes", "0x1"}};
+  EXPECT_EQ(error_of<HandleResolutionEvent>(h), "'pes' is not an array");
+  EXPECT_EQ(error_of<HandleResolutionEvent>(json{{"pes", json::array()}}), "missing 'pool'");
+
+  // addresses and load come before the other fields of a registration.
+  json r = {{"event", "registration"}, {"addresses", "10.0.0.2"}};
+  EXPECT_EQ(error_of<RegistrationEvent>(r), "'addresses' is not an array");
+  r["addresses"] = json::array({1});  // its elements are not checked
+  r["load"] = "half";
+  EXPECT_EQ(error_of<RegistrationEvent>(r), "'load' is not an integer");
+  EXPECT_EQ(error_of<UsageEvent>(json{{"calculations", "many"}, {"offered", 1.0}}),
+            "'calculations' is not a number");
+  EXPECT_EQ(error_of<LoadChangedEvent>(json{{"load", true}}), "'load' is not a number");
+  EXPECT_EQ(error_of<DeregistrationEvent>(json{{"pool", "p"}, {"pe", "0x5e"}}),
+            "missing 'reason'");
+}
+
+TEST(Events, IntegersAreCheckedAsTheStoreChecksThem) {
+  json j = full_job();
+  j["size"] = 5e6;  // an integral float is an integer
+  EXPECT_EQ(j.get<JobEvent>().size, 5'000'000);
+  j["size"] = 18'000'000'000'000'000'000u;  // above INT64_MAX
+  EXPECT_EQ(error_of<JobEvent>(j), "'size' is out of range");
+  j["size"] = std::numeric_limits<std::int64_t>::min();
+  EXPECT_EQ(j.get<JobEvent>().size, std::numeric_limits<std::int64_t>::min());
+  j["size"] = 1e300;
+  EXPECT_EQ(error_of<JobEvent>(j), "'size' is not an integer");
+}
+
+TEST(Events, NullIsAbsentForOptionalFieldsOnly) {
+  json j = full_job();
+  j["started_us"] = nullptr;
+  j["pe"] = nullptr;
+  const auto job = j.get<JobEvent>();
+  EXPECT_FALSE(job.started_us.has_value());
+  EXPECT_FALSE(job.pe.has_value());
+  j["status"] = nullptr;  // required: present but null is the wrong type
+  EXPECT_EQ(error_of<JobEvent>(j), "'status' is not a string");
+}
+
+TEST(Events, ALoadChangedTellsItsWriterByTheJobsKey) {
+  EXPECT_TRUE(json({{"load", 0.5}, {"jobs", 2}}).get<LoadChangedEvent>().from_service);
+  EXPECT_TRUE(json({{"load", 0.5}, {"jobs", nullptr}}).get<LoadChangedEvent>().from_service);
+  EXPECT_FALSE(
+      json({{"load", 2147483648u}, {"reregistering", true}}).get<LoadChangedEvent>().from_service);
+}
+
+TEST(Events, AStoppedPeNeedsItsIdOnlyWithJobs) {
+  EXPECT_EQ(error_of<StoppedEvent>(json{{"event", "killed"}}), "");
+  EXPECT_EQ(error_of<StoppedEvent>(json{{"event", "killed"}, {"jobs", json::array()}}), "");
+  const json job = {{"session", 1}, {"job", 2}, {"size", 3}, {"completed", 1}};
+  EXPECT_EQ(error_of<StoppedEvent>(json{{"event", "killed"}, {"jobs", {job}}}), "missing 'id'");
+  EXPECT_EQ(error_of<StoppedEvent>(json{{"event", "killed"}, {"jobs", {1}}}),
+            "'jobs' holds a non-object");
+  EXPECT_EQ(error_of<StoppedEvent>(json{{"event", "killed"}, {"jobs", "x"}}),
+            "'jobs' is not an array");
+  const auto s = json({{"event", "stopped"}, {"id", "0x5e"}, {"jobs", {job}}}).get<StoppedEvent>();
+  EXPECT_EQ(s.kind, "stopped");
+  ASSERT_EQ(s.jobs.size(), 1u);
+  EXPECT_EQ(s.jobs[0].completed, 1);
+  EXPECT_FALSE(s.jobs[0].pu_port.has_value());
+}
+
+}  // namespace
+}  // namespace rsplab::common

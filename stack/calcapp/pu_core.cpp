@@ -53,19 +53,11 @@ struct PuCore::Impl : session::PuService {
   }
 
   Reply reply(const Unit& u, std::span<const std::uint8_t> bytes) override {
-    Reply r;
     const auto m = decode_message(bytes);
-    if (!m) {
-      r.kind = Reply::Kind::discard;
-      r.reason = m.error().message();
-      return r;
-    }
+    if (!m) return Reply::discarded(m.error().message());
+    Reply r;
     r.name = std::string(name(m->type));
-    if (m->job_id != u.id) {
-      r.kind = Reply::Kind::discard;
-      r.reason = r.name + " for another job";
-      return r;
-    }
+    if (m->job_id != u.id) return Reply::discarded(r.name + " for another job");
     r.progress = m->completed;
     switch (m->type) {
       case MessageType::accept: r.kind = Reply::Kind::accepted; break;
@@ -168,21 +160,16 @@ struct PuCore::Impl : session::PuService {
       ++counters.jobs_unfinished;
     }
     layer.close_all(out);
-    out.events.push_back({{"event", "done"},
-                          {"reason", reason},
-                          {"jobs_generated", counters.jobs_generated},
-                          {"jobs_completed", counters.jobs_completed},
-                          {"jobs_unfinished", counters.jobs_unfinished},
-                          {"calculations_completed", counters.calculations_completed},
-                          {"handling_seconds", counters.handling_seconds},
-                          {"handling_speed", counters.handling_speed()},
-                          {"rejects", counters.rejects},
-                          {"failovers", counters.failovers},
-                          {"resolutions", counters.resolutions},
-                          {"cache_hits", counters.cache_hits},
-                          {"unreachable_reports", counters.unreachable_reports},
-                          {"registrar_failovers", counters.registrar_failovers},
-                          {"discarded", counters.discarded}});
+    json done = {{"event", "done"},
+                 {"reason", reason},
+                 {"jobs_generated", counters.jobs_generated},
+                 {"jobs_completed", counters.jobs_completed},
+                 {"jobs_unfinished", counters.jobs_unfinished},
+                 {"calculations_completed", counters.calculations_completed},
+                 {"handling_seconds", counters.handling_seconds},
+                 {"handling_speed", counters.handling_speed()}};
+    counters.write(done);
+    out.events.push_back(std::move(done));
   }
 
   void tick(TimePoint now, PuActions& out) {
@@ -204,13 +191,11 @@ struct PuCore::Impl : session::PuService {
 };
 
 PuCore::PuCore(PuConfig config, TimePoint start)
-    : impl_(std::make_unique<Impl>(std::move(config), start)) {}
+    : impl_(std::make_unique<Impl>(std::move(config), start)) {
+  attach(impl_->layer);
+}
 
 PuCore::~PuCore() = default;
-
-void PuCore::anchor_clock(TimePoint now, std::int64_t now_us) {
-  impl_->layer.anchor_clock(now, now_us);
-}
 
 void PuCore::start(TimePoint now, PuActions& out) {
   auto& m = *impl_;
@@ -219,33 +204,6 @@ void PuCore::start(TimePoint now, PuActions& out) {
   m.tick(now, out);  // jobs that arrived already
 }
 
-void PuCore::registrar_connected(RegistrarIndex i, TimePoint now, PuActions& out) {
-  impl_->layer.registrar_connected(i, now, out);
-}
-void PuCore::registrar_connect_failed(RegistrarIndex i, TimePoint now, PuActions& out) {
-  impl_->layer.registrar_connect_failed(i, now, out);
-}
-void PuCore::registrar_closed(RegistrarIndex i, TimePoint now, PuActions& out) {
-  impl_->layer.registrar_closed(i, now, out);
-}
-void PuCore::registrar_received(RegistrarIndex i, std::span<const std::uint8_t> message,
-                                TimePoint now, PuActions& out) {
-  impl_->layer.registrar_received(i, message, now, out);
-}
-void PuCore::pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local) {
-  impl_->layer.pe_connected(s, now, out, std::move(local));
-}
-void PuCore::pe_connect_failed(SessionId s, TimePoint now, PuActions& out,
-                               std::vector<std::string> paths) {
-  impl_->layer.pe_connect_failed(s, now, out, std::move(paths));
-}
-void PuCore::pe_closed(SessionId s, TimePoint now, PuActions& out) {
-  impl_->layer.pe_closed(s, now, out);
-}
-void PuCore::pe_received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
-                         TimePoint now, PuActions& out) {
-  impl_->layer.pe_received(s, ppid, message, now, out);
-}
 void PuCore::tick(TimePoint now, PuActions& out) { impl_->tick(now, out); }
 
 std::optional<TimePoint> PuCore::next_deadline() const { return impl_->next_deadline(); }
@@ -257,7 +215,6 @@ void PuCore::stop(TimePoint now, PuActions& out) {
   m.finish("stop", out);
 }
 
-PuState PuCore::state() const { return impl_->layer.state(); }
 const PuCounters& PuCore::counters() const { return impl_->counters; }
 std::size_t PuCore::queued() const { return impl_->workload.queue().size(); }
 

@@ -119,40 +119,21 @@ struct PuCounters : session::PuSessionCounters {
 // are null. message_discarded's `from` is "registrar <i>" or "session <s>"; `done` also
 // carries `reason` ("stop" | "max_jobs"). A failover continues (attempts grow) through
 // further failures and rejects until a PE accepts the job.
-class PuCore {
+class PuCore : public session::PuInputs {
  public:
   // REQUIRES: config valid (registrar_count >= 1, intervals positive, distributions of
   // the kinds named above). The first job arrives one drawn interval after `start`.
   PuCore(PuConfig config, TimePoint start);
   ~PuCore();
 
+  // The shell's other inputs: session::PuInputs.
   void start(TimePoint now, PuActions& out);  // connects the first registrar
-  void registrar_connected(RegistrarIndex i, TimePoint now, PuActions& out);
-  void registrar_connect_failed(RegistrarIndex i, TimePoint now, PuActions& out);
-  void registrar_closed(RegistrarIndex i, TimePoint now, PuActions& out);
-  void registrar_received(RegistrarIndex i, std::span<const std::uint8_t> message,
-                          TimePoint now, PuActions& out);
-  // `local`: the PU's end of the session (its addresses and port), for the failover event.
-  void pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local = {});
-  // `paths`: the (local, PE address) pairs the shell tried, as text ("198.18.65.2->
-  // 198.18.1.2: Network is unreachable"), for the failover event.
-  void pe_connect_failed(SessionId s, TimePoint now, PuActions& out,
-                         std::vector<std::string> paths = {});
-  void pe_closed(SessionId s, TimePoint now, PuActions& out);
-  void pe_received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
-                   TimePoint now, PuActions& out);
   void tick(TimePoint now, PuActions& out);
   std::optional<TimePoint> next_deadline() const;
-  // The wall clock reads `now_us` (µs since the Unix epoch) at `now`: event times count from
-  // here on. The shell calls it at every input, since the wall clock (which other processes'
-  // events use) is slewed against this steady clock: anchored once at start, a failover's
-  // `detected_us` could precede the kill that caused it by the drift of the whole run.
-  void anchor_clock(TimePoint now, std::int64_t now_us);
   // The run is over: the job in service and the queued ones are recorded as unfinished,
   // every connection closed, a `done` event; state done. Idempotent.
   void stop(TimePoint now, PuActions& out);
 
-  PuState state() const;
   const PuCounters& counters() const;
   std::size_t queued() const;  // jobs waiting, the one in service included
 

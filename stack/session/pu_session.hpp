@@ -53,6 +53,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "stack/common/values.hpp"
@@ -134,6 +135,16 @@ struct PuSessionCounters {
   std::uint64_t unreachable_reports = 0; // ENDPOINT_UNREACHABLE sent
   std::uint64_t registrar_failovers = 0;
   std::uint64_t discarded = 0;
+  // Each counter into `event` (a service's `done`), under its own name.
+  void write(nlohmann::json& event) const {
+    event["rejects"] = rejects;
+    event["failovers"] = failovers;
+    event["resolutions"] = resolutions;
+    event["cache_hits"] = cache_hits;
+    event["unreachable_reports"] = unreachable_reports;
+    event["registrar_failovers"] = registrar_failovers;
+    event["discarded"] = discarded;
+  }
 };
 
 // The unit in service, as the session layer follows it.
@@ -168,6 +179,13 @@ struct Reply {
   std::string name;    // the message's name, for "unexpected <name>"
   wire::Bytes answer;  // answer
   std::string reason;  // discard
+
+  static Reply discarded(std::string why) {
+    Reply r;
+    r.kind = Kind::discard;
+    r.reason = std::move(why);
+    return r;
+  }
 };
 
 // The state of a cookie from the PE: its progress, or why it is not the unit's.
@@ -322,6 +340,55 @@ class PuSession {
   std::optional<TimePoint> backoff_until_;
   SessionId next_session_ = 1;
   std::vector<handlespace::PeRef> refs_;  // scratch
+};
+
+// The inputs a service's PU core passes on to its PuSession as they are: the shell's calls.
+// A service's PU core derives from it, attaches its PuSession, and adds start, tick,
+// next_deadline, stop and its counters.
+class PuInputs {
+ public:
+  void registrar_connected(RegistrarIndex i, TimePoint now, PuActions& out) {
+    layer_->registrar_connected(i, now, out);
+  }
+  void registrar_connect_failed(RegistrarIndex i, TimePoint now, PuActions& out) {
+    layer_->registrar_connect_failed(i, now, out);
+  }
+  void registrar_closed(RegistrarIndex i, TimePoint now, PuActions& out) {
+    layer_->registrar_closed(i, now, out);
+  }
+  void registrar_received(RegistrarIndex i, std::span<const std::uint8_t> message,
+                          TimePoint now, PuActions& out) {
+    layer_->registrar_received(i, message, now, out);
+  }
+  // `local`: the PU's end of the session (its addresses and port), for the failover event.
+  void pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local = {}) {
+    layer_->pe_connected(s, now, out, std::move(local));
+  }
+  // `paths`: the (local, PE address) pairs the shell tried, as text ("198.18.65.2->
+  // 198.18.1.2: Network is unreachable"), for the failover event.
+  void pe_connect_failed(SessionId s, TimePoint now, PuActions& out,
+                         std::vector<std::string> paths = {}) {
+    layer_->pe_connect_failed(s, now, out, std::move(paths));
+  }
+  void pe_closed(SessionId s, TimePoint now, PuActions& out) { layer_->pe_closed(s, now, out); }
+  void pe_received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
+                   TimePoint now, PuActions& out) {
+    layer_->pe_received(s, ppid, message, now, out);
+  }
+  // The wall clock reads `now_us` (µs since the Unix epoch) at `now`: event times count from
+  // here on. The shell calls it at every input, since the wall clock (which other processes'
+  // events use) is slewed against this steady clock: anchored once at start, a failover's
+  // `detected_us` could precede the kill that caused it by the drift of the whole run.
+  void anchor_clock(TimePoint now, std::int64_t now_us) { layer_->anchor_clock(now, now_us); }
+  PuState state() const { return layer_->state(); }
+
+ protected:
+  PuInputs() = default;
+  ~PuInputs() = default;
+  void attach(PuSession& layer) { layer_ = &layer; }
+
+ private:
+  PuSession* layer_ = nullptr;
 };
 
 }  // namespace rserpool::session

@@ -42,7 +42,7 @@
 #include "stack/common/policy_text.hpp"
 #include "stack/common/values.hpp"
 #include "stack/session/pe_core.hpp"
-#include "stack/session/pe_service.hpp"
+#include "stack/calcapp/pe_service.hpp"
 #include "stack/transport/transport.hpp"
 #include "stack/handlespace/rng.hpp"
 #include "stack/wire/describe.hpp"
@@ -53,6 +53,7 @@ namespace rsplab {
 namespace {
 
 namespace asio = boost::asio;
+namespace calcapp = rserpool::calcapp;
 namespace session = rserpool::session;
 namespace transport = rserpool::transport;
 namespace wire = rserpool::wire;
@@ -177,7 +178,7 @@ class AnnounceReceiver {
 class PeMember final : public Member {
  public:
   PeMember(asio::io_context& io, std::size_t index, session::PeConfig config,
-           session::ServiceConfig service, transport::Kind kind,
+           calcapp::ServiceConfig service, transport::Kind kind,
            std::vector<transport::Endpoint> registrars, const transport::Endpoint& local,
            EventLog& events, std::function<void()> on_done)
       : Member(index, wire::hex_id(config.pe_identifier), events, std::move(on_done)),
@@ -225,7 +226,7 @@ class PeMember final : public Member {
 
   const transport::Endpoint& user() const { return user_; }
   bool failed() const { return failed_; }
-  const session::CalcAppService& service() const { return service_; }
+  const calcapp::CalcAppService& service() const { return service_; }
 
   // A registrar announced itself at `registrar` (its ASAP endpoint).
   void announced(std::uint32_t server_id, const transport::Endpoint& registrar) {
@@ -367,7 +368,7 @@ class PeMember final : public Member {
   }
 
   shell::DeadlineTimer timer_;
-  session::CalcAppService service_;
+  calcapp::CalcAppService service_;
   std::optional<session::PeCore> core_;
   shell::RegistrarLinks links_;
   std::unique_ptr<transport::Listener> listener_;
@@ -433,7 +434,7 @@ int run(const Options& o, Context& ctx) {
   if (config.registration_life.count() > 0x7fffffff)
     return usage("--registration-life: at most 2^31-1 ms");
 
-  session::ServiceConfig service;
+  calcapp::ServiceConfig service;
   // A fixed capacity, or a distribution each member draws its own from.
   std::optional<rserpool::values::Distribution> capacity;
   if (const auto fixed = rserpool::values::parse_amount(o.capacity, false, &error)) {
@@ -492,7 +493,7 @@ int run(const Options& o, Context& ctx) {
   std::vector<std::unique_ptr<PeMember>> members;
   // Members replaced by --control restart: dead, but kept while their handlers may run.
   std::vector<std::unique_ptr<PeMember>> graveyard;
-  std::vector<session::ServiceConfig> services;  // each member's, for a restart
+  std::vector<calcapp::ServiceConfig> services;  // each member's, for a restart
   std::size_t finished = 0;
   bool restarting = false;
   // With --control stdin a crashed member may be restarted: the process outlives its
@@ -516,7 +517,7 @@ int run(const Options& o, Context& ctx) {
     for (std::size_t i = 0; i < o.count; ++i) {
       session::PeConfig c = config;
       c.pe_identifier = first_id ? static_cast<std::uint32_t>(*first_id + i) : random_id();
-      session::ServiceConfig sc = service;
+      calcapp::ServiceConfig sc = service;
       sc.seed = seed + i;
       do sc.server.capacity = rserpool::values::sample(*capacity, capacity_rng);
       while (!(sc.server.capacity > 0));

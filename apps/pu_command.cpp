@@ -30,7 +30,7 @@
 #include "apps/shell.hpp"
 #include "stack/common/log.hpp"
 #include "stack/common/values.hpp"
-#include "stack/session/pu_core.hpp"
+#include "stack/calcapp/pu_core.hpp"
 #include "stack/transport/transport.hpp"
 #include "stack/wire/names.hpp"
 
@@ -38,6 +38,7 @@ namespace rsplab {
 namespace {
 
 namespace asio = boost::asio;
+namespace calcapp = rserpool::calcapp;
 namespace session = rserpool::session;
 namespace transport = rserpool::transport;
 namespace values = rserpool::values;
@@ -71,7 +72,7 @@ struct Options {
 
 class PuMember final : public Member {
  public:
-  PuMember(asio::io_context& io, std::size_t index, std::string name, session::PuConfig config,
+  PuMember(asio::io_context& io, std::size_t index, std::string name, calcapp::PuConfig config,
            transport::Choice choice, transport::Kind registrar_kind,
            std::vector<transport::Endpoint> registrars, std::vector<transport::Address> local,
            EventLog& events, std::function<void()> on_done,
@@ -114,7 +115,7 @@ class PuMember final : public Member {
     links_.set_connect_options({true, registrar_timeout});
   }
 
-  const session::PuCounters& counters() const { return core_.counters(); }
+  const calcapp::PuCounters& counters() const { return core_.counters(); }
 
   void start() {
     write({{"event", "ready"}, {"member", index()}});
@@ -235,7 +236,7 @@ class PuMember final : public Member {
   std::vector<transport::Address> local_;
   std::chrono::milliseconds pe_connect_timeout_;
   shell::DeadlineTimer timer_;
-  session::PuCore core_;
+  calcapp::PuCore core_;
   shell::RegistrarLinks links_;
   std::set<session::SessionId> connecting_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // pending connects' guard
@@ -265,7 +266,7 @@ int run(const Options& o, Context& ctx) {
   if (o.count < 1) return usage("--count: at least 1");
   if (!o.control.empty() && o.control != "stdin") return usage("--control: only 'stdin'");
 
-  session::PuConfig config;
+  calcapp::PuConfig config;
   config.pool_handle = o.pool;
   config.registrar_count = registrars->size();
   const auto size = values::parse_distribution(o.job_size, values::ValueKind::amount, &error);
@@ -319,7 +320,7 @@ int run(const Options& o, Context& ctx) {
   const auto epoch = Clock::now();
   const auto epoch_us = EventLog::now_us();
   for (std::size_t i = 0; i < o.count; ++i) {
-    session::PuConfig c = config;
+    calcapp::PuConfig c = config;
     c.seed = seed + i;
     c.epoch = epoch;
     c.epoch_us = epoch_us;
@@ -360,7 +361,7 @@ int run(const Options& o, Context& ctx) {
   for (auto& m : members) m->start();
   io.run();
 
-  session::PuCounters total;
+  calcapp::PuCounters total;
   for (const auto& m : members) {
     const auto& c = m->counters();
     total.jobs_generated += c.jobs_generated;

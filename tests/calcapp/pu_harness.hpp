@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "stack/calcapp/messages.hpp"
-#include "stack/session/pu_core.hpp"
+#include "stack/calcapp/pu_core.hpp"
 #include "stack/wire/constants.hpp"
 #include "stack/wire/messages.hpp"
 #include "stack/wire/names.hpp"
@@ -45,8 +45,8 @@ inline values::Distribution fixed_seconds(double s) {
 }
 
 // Jobs of kSize calculations every `interval_s` seconds from T0 (the first at T0 + interval).
-inline ses::PuConfig make_pu_config(double interval_s = 60, std::size_t registrars = 2) {
-  ses::PuConfig c;
+inline calc::PuConfig make_pu_config(double interval_s = 60, std::size_t registrars = 2) {
+  calc::PuConfig c;
   c.pool_handle = kPool;
   c.registrar_count = registrars;
   c.job_size = fixed_amount(static_cast<double>(kSize));
@@ -106,7 +106,7 @@ inline Bytes asap_cookie(std::uint32_t job, std::uint64_t completed, std::uint64
 
 class PuHarness {
  public:
-  explicit PuHarness(ses::PuConfig config = make_pu_config(), TimePoint start = T0)
+  explicit PuHarness(calc::PuConfig config = make_pu_config(), TimePoint start = T0)
       : core(std::move(config), start) {}
 
   // Each input clears `out` first: `out` holds the actions of the last input. `log` keeps
@@ -273,7 +273,7 @@ class PuHarness {
     return s;
   }
 
-  ses::PuCore core;
+  calc::PuCore core;
   ses::PuActions out;
   std::vector<json> log;
 

@@ -19,7 +19,7 @@
 
 #include "stack/calcapp/messages.hpp"
 #include "stack/handlespace/rng.hpp"
-#include "stack/session/pe_service.hpp"
+#include "stack/calcapp/pe_service.hpp"
 #include "stack/wire/constants.hpp"
 #include "stack/wire/messages.hpp"
 
@@ -46,8 +46,8 @@ TimePoint at(std::int64_t ms) { return T0 + milliseconds(ms); }
 constexpr std::uint32_t kOne = w::kFractionOne;
 
 // Capacity 10^6/s; cookies, usage events off and keep-alives far away unless a test asks.
-ses::ServiceConfig make_config(std::size_t max_jobs = 2) {
-  ses::ServiceConfig c;
+calc::ServiceConfig make_config(std::size_t max_jobs = 2) {
+  calc::ServiceConfig c;
   c.server.capacity = 1e6;
   c.server.max_jobs = max_jobs;
   c.server.cookie_interval = nanoseconds(0);
@@ -72,7 +72,7 @@ std::string show(const calc::Message& m) {
 
 class Service {
  public:
-  explicit Service(ses::ServiceConfig config = make_config(), TimePoint start = T0)
+  explicit Service(calc::ServiceConfig config = make_config(), TimePoint start = T0)
       : svc(config, start) {}
 
   // Each input clears `out` first: `out` holds the actions of the last input.
@@ -196,7 +196,7 @@ class Service {
     return *d - T0;
   }
 
-  ses::CalcAppService svc;
+  calc::CalcAppService svc;
   ses::ServiceActions out;
 };
 

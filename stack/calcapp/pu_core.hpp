@@ -1,7 +1,8 @@
-// The pool user (PU) side of ASAP and CalcApp (RFC 5352 §2.1, §3.6–3.9; behaviour.md,
-// "Session layer and failover" and "CalcApp") as a state machine without I/O. The PU
-// generates jobs (calcapp::Workload), queues them FIFO and serves one at a time: it
-// resolves the pool handle at a registrar (or from its cache), connects to the chosen PE,
+// The pool user (PU) side of CalcApp (behaviour.md, "CalcApp") on the generic session layer
+// (session::PuSession: registrars, handle resolution and cache, PE sessions, keep-alives,
+// failover with cookie echo), as a state machine without I/O. The PU generates jobs
+// (calcapp::Workload), queues them FIFO and serves one at a time (each job one unit of the
+// session layer): it resolves the pool handle at a registrar (or from its cache), connects to the chosen PE,
 // sends REQUEST — or, after a failover, echoes the latest ASAP cookie — and follows the job
 // to COMPLETE, with session keep-alives. The shell owns the sockets: registrar connections
 // by index 0..n-1 of its list, PE sessions by a SessionId the core picks (a fresh one per
@@ -56,90 +57,36 @@
 
 #include "stack/calcapp/workload.hpp"
 #include "stack/common/values.hpp"
-#include "stack/session/pe_core.hpp"
-#include "stack/session/pe_service.hpp"
+#include "stack/session/pu_session.hpp"
 #include "stack/wire/messages.hpp"
 
-namespace rserpool::session {
+namespace rserpool::calcapp {
 
-// One end of a PE session as the shell sees it: addresses as text, the port.
-struct SessionEnd {
-  std::vector<std::string> addresses;
-  std::uint16_t port = 0;
-};
+using session::PuActions;
+using session::PuOp;
+using session::PuState;
+using session::RegistrarIndex;
+using session::SessionEnd;
+using session::milliseconds;
+using session::SessionId;
 
-struct PuConfig {
-  wire::PoolHandle pool_handle;
-  std::size_t registrar_count = 0;  // static list: indices 0..n-1; REQUIRES >= 1
+// The session layer's settings (pool, registrars, keep-alives, retry delays, cache, the epoch
+// of event times; `seed` also draws the workload) and the workload's.
+struct PuConfig : session::PuSessionConfig {
   values::Distribution job_size;      // ValueKind::amount (calculations)
   values::Distribution job_interval;  // ValueKind::duration (inter-arrival time)
-  std::uint64_t seed = 1;             // workload and retry-delay draws
   std::uint64_t max_jobs = 0;         // generate at most this many (0: no limit); done when
                                       // all of them are finished
-  milliseconds keepalive_interval{5000};
-  milliseconds keepalive_timeout{5000};
-  values::Distribution reject_retry_delay{values::Distribution::fixed,
-                                          values::ValueKind::duration, 1.0, 0};  // RSPLIB: 1 s
-  milliseconds empty_pool_retry{250};
-  milliseconds stale_cache{0};                   // 0: every resolution asks a registrar
-  std::optional<std::uint32_t> resolution_items; // Handle Resolution Option; nullopt: none
-  milliseconds registrar_timeout{2000};          // connect, and a resolution's response
-  milliseconds registrar_retry_delay{1000};
-  milliseconds pe_connect_timeout{5000};
-  // The absolute times in job events: `epoch` (this clock) is `epoch_us` µs since the Unix
-  // epoch (UTC); event times are epoch_us + (t - epoch). PuCore::anchor_clock moves it.
-  TimePoint epoch{};
-  std::int64_t epoch_us = 0;
 };
 
-enum class PuState : std::uint8_t {
-  idle,         // before start(), or no job to serve
-  resolving,    // waiting for a registrar's answer (or the retry delays)
-  connecting,   // to a PE
-  requested,    // REQUEST or COOKIE_ECHO sent, waiting for ACCEPT / REJECT
-  running,      // the job is accepted at a PE
-  backoff,      // after a reject: waiting the retry delay
-  done,         // stopped, or all max_jobs finished
-};
-std::string_view state_name(PuState s);
-
-struct PuOp {
-  enum class Kind : std::uint8_t {
-    connect_registrar, close_registrar, send_registrar,  // `registrar`, `message` (ASAP)
-    connect_pe, close_pe, send_pe,                       // `session`; `pe`; `ppid`, `message`
-  };
-  Kind kind = Kind::connect_registrar;
-  RegistrarIndex registrar = 0;
-  SessionId session = 0;
-  wire::Transport pe;       // connect_pe: the PE's user transport (addresses in order)
-  std::uint32_t pe_identifier = 0;  // connect_pe: whom (for the shell's logs)
-  std::uint32_t ppid = 0;   // send_pe: wire::kPpidCalcApp or wire::kPpidAsap
-  wire::Bytes message;
-  bool operator==(const PuOp&) const = default;
-};
-
-struct PuActions {
-  std::vector<PuOp> ops;
-  std::vector<nlohmann::json> events;  // {"event": name, ...}; the shell adds the time
-  void clear() {
-    ops.clear();
-    events.clear();
-  }
-};
-
-struct PuCounters {
+// rejects, failovers, resolutions, cache_hits, unreachable_reports, registrar_failovers,
+// discarded: session::PuSessionCounters.
+struct PuCounters : session::PuSessionCounters {
   std::uint64_t jobs_generated = 0;
   std::uint64_t jobs_completed = 0;
   std::uint64_t jobs_unfinished = 0;     // recorded by stop()
   std::uint64_t calculations_completed = 0;  // Σ size of completed jobs
   double handling_seconds = 0;           // Σ handling time of completed jobs
-  std::uint64_t rejects = 0;
-  std::uint64_t failovers = 0;
-  std::uint64_t resolutions = 0;         // answered ones, registrar or cache
-  std::uint64_t cache_hits = 0;
-  std::uint64_t unreachable_reports = 0; // ENDPOINT_UNREACHABLE sent
-  std::uint64_t registrar_failovers = 0;
-  std::uint64_t discarded = 0;
   // Σ size / Σ handling time (calculations/s), 0 without completed jobs.
   double handling_speed() const {
     return handling_seconds > 0 ? static_cast<double>(calculations_completed) / handling_seconds
@@ -172,40 +119,21 @@ struct PuCounters {
 // are null. message_discarded's `from` is "registrar <i>" or "session <s>"; `done` also
 // carries `reason` ("stop" | "max_jobs"). A failover continues (attempts grow) through
 // further failures and rejects until a PE accepts the job.
-class PuCore {
+class PuCore : public session::PuInputs {
  public:
   // REQUIRES: config valid (registrar_count >= 1, intervals positive, distributions of
   // the kinds named above). The first job arrives one drawn interval after `start`.
   PuCore(PuConfig config, TimePoint start);
   ~PuCore();
 
+  // The shell's other inputs: session::PuInputs.
   void start(TimePoint now, PuActions& out);  // connects the first registrar
-  void registrar_connected(RegistrarIndex i, TimePoint now, PuActions& out);
-  void registrar_connect_failed(RegistrarIndex i, TimePoint now, PuActions& out);
-  void registrar_closed(RegistrarIndex i, TimePoint now, PuActions& out);
-  void registrar_received(RegistrarIndex i, std::span<const std::uint8_t> message,
-                          TimePoint now, PuActions& out);
-  // `local`: the PU's end of the session (its addresses and port), for the failover event.
-  void pe_connected(SessionId s, TimePoint now, PuActions& out, SessionEnd local = {});
-  // `paths`: the (local, PE address) pairs the shell tried, as text ("198.18.65.2->
-  // 198.18.1.2: Network is unreachable"), for the failover event.
-  void pe_connect_failed(SessionId s, TimePoint now, PuActions& out,
-                         std::vector<std::string> paths = {});
-  void pe_closed(SessionId s, TimePoint now, PuActions& out);
-  void pe_received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
-                   TimePoint now, PuActions& out);
   void tick(TimePoint now, PuActions& out);
   std::optional<TimePoint> next_deadline() const;
-  // The wall clock reads `now_us` (µs since the Unix epoch) at `now`: event times count from
-  // here on. The shell calls it at every input, since the wall clock (which other processes'
-  // events use) is slewed against this steady clock: anchored once at start, a failover's
-  // `detected_us` could precede the kill that caused it by the drift of the whole run.
-  void anchor_clock(TimePoint now, std::int64_t now_us);
   // The run is over: the job in service and the queued ones are recorded as unfinished,
   // every connection closed, a `done` event; state done. Idempotent.
   void stop(TimePoint now, PuActions& out);
 
-  PuState state() const;
   const PuCounters& counters() const;
   std::size_t queued() const;  // jobs waiting, the one in service included
 
@@ -214,4 +142,4 @@ class PuCore {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace rserpool::session
+}  // namespace rserpool::calcapp

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "stack/registrar/core.hpp"
-#include "tests/session/pu_harness.hpp"
+#include "tests/calcapp/pu_harness.hpp"
 
 namespace session_test {
 namespace {

@@ -1,10 +1,9 @@
-// The PE side of the CalcApp service (behaviour.md, "Session layer" and "CalcApp") as a
-// state machine without I/O: sessions from pool users, each carrying CalcApp data
-// (PPID 34) and the ASAP control channel (PPID 11: Cookie, Cookie Echo) on one connection
-// or association; jobs served by processor sharing (calcapp::ProcessorSharing); a cookie
-// every T seconds or X calculations; session keep-alives; fresh cookies on a clean shutdown.
-// The shell owns the connections, each named by a SessionId it picks (never reused);
-// it feeds the core what happened with `now` and carries out the returned ops in order.
+// The PE side of the CalcApp service (behaviour.md, "CalcApp") on the generic session layer
+// (session::PeSessions: sessions, the ASAP control channel, keep-alives, shutdown cookies):
+// CalcApp data (PPID 34), jobs served by processor sharing (calcapp::ProcessorSharing), a
+// cookie every T seconds or X calculations, KEEPALIVE carrying the job's progress. The
+// shell owns the connections, each named by a SessionId it picks (never reused); it feeds
+// the service what happened with `now` and carries out the returned ops in order.
 //
 //   PU ──REQUEST(job, size)──────────────► service ──ACCEPT / REJECT (full)──► PU
 //   PU ──ASAP COOKIE_ECHO(calcapp cookie)─► service ──ACCEPT (resumed) / REJECT──► PU
@@ -28,8 +27,7 @@
 //   same input. Usage windows end exactly on start + k·usage_interval, even when the input
 //   that notices them comes late.
 // - Any message that decodes (even one the service does not take) counts as heard from the
-//   PU: it refreshes the keep-alive and clears an outstanding KEEPALIVE. Keep-alive timers
-//   run in tick() only.
+//   PU (session::PeSessions).
 // - An ABORT must name the session's job; job_aborted causes: "abort", "session_lost"
 //   (closed()), "keepalive_timeout", "shutdown". Nothing is sent on a session after closed().
 // - A REJECT and an ACCEPT echo the request's (or the cookie's) job, size and completed.
@@ -49,13 +47,15 @@
 
 #include "stack/calcapp/messages.hpp"
 #include "stack/calcapp/server.hpp"
-#include "stack/handlespace/rng.hpp"
-#include "stack/session/pe_core.hpp"
+#include "stack/session/pe_sessions.hpp"
 #include "stack/wire/parameters.hpp"
 
-namespace rserpool::session {
+namespace rserpool::calcapp {
 
-using SessionId = std::uint64_t;
+using session::milliseconds;
+using session::ServiceActions;
+using session::SessionId;
+using session::SessionOp;
 
 struct ServiceConfig {
   calcapp::ServerConfig server;               // capacity, max jobs, cookie every T / X
@@ -66,35 +66,13 @@ struct ServiceConfig {
   std::uint64_t seed = 1;                     // for the shutdown cookies' draws
 };
 
-// What the shell does, in order.
-struct SessionOp {
-  enum class Kind : std::uint8_t { send, close };
-  Kind kind = Kind::send;
-  SessionId session = 0;
-  std::uint32_t ppid = 0;  // send: wire::kPpidCalcApp or wire::kPpidAsap
-  wire::Bytes message;     // send: one whole message
-  bool operator==(const SessionOp&) const = default;
-};
-
-struct ServiceActions {
-  std::vector<SessionOp> ops;
-  std::vector<nlohmann::json> events;  // {"event": name, ...}; the shell adds the time
-  void clear() {
-    ops.clear();
-    events.clear();
-  }
-};
-
-struct ServiceCounters {
-  std::uint64_t sessions = 0;       // opened
+// sessions, cookies, keepalive_timeouts, discarded: session::SessionCounters.
+struct ServiceCounters : session::SessionCounters {
   std::uint64_t accepted = 0;       // jobs accepted (fresh and resumed)
   std::uint64_t resumed = 0;        // of them from a cookie
   std::uint64_t rejected = 0;
   std::uint64_t completed = 0;
   std::uint64_t aborted = 0;        // ABORT from the PU, or its session lost with a job
-  std::uint64_t cookies = 0;        // ASAP COOKIEs sent
-  std::uint64_t keepalive_timeouts = 0;
-  std::uint64_t discarded = 0;
 };
 
 // Events (docs/events.md), all with "session":
@@ -106,7 +84,7 @@ struct ServiceCounters {
 //   load_changed {load (0..1), jobs}
 //   usage {calculations, offered, utilization} every usage_interval (no "session")
 //   message_discarded {ppid, reason}
-class CalcAppService {
+class CalcAppService : private session::PeService {
  public:
   // REQUIRES: config.server valid (capacity > 0, max_jobs > 0), keep-alive interval and
   // timeout positive, usage_interval >= 0. Every `now` is not before the previous one's.
@@ -138,51 +116,47 @@ class CalcAppService {
 
   std::uint32_t load() const { return server_.load(); }
   std::size_t jobs() const { return server_.jobs(); }
-  std::size_t sessions() const { return sessions_.size(); }
+  std::size_t sessions() const { return host_.size(); }
   const ServiceCounters& counters() const { return counters_; }
   const calcapp::ProcessorSharing& server() const { return server_; }
 
  private:
-  struct Session {
-    std::optional<std::uint32_t> job_id;  // the job in service
-    TimePoint last_heard;
-    std::optional<TimePoint> keepalive_sent;  // outstanding KEEPALIVE
-    // The next keep-alive timer: send a KEEPALIVE, or the timeout of the one outstanding.
-    TimePoint keepalive_due(const ServiceConfig& c) const {
-      return keepalive_sent ? *keepalive_sent + c.keepalive_timeout
-                            : last_heard + c.keepalive_interval;
-    }
-  };
+  // session::PeService
+  std::uint32_t ppid() const override;
+  std::string_view name() const override { return "CalcApp"; }
+  TimePoint advance(TimePoint now, ServiceActions& out) override;
+  void settle(TimePoint now, ServiceActions& out) override;
+  bool data(SessionId s, std::span<const std::uint8_t> message, TimePoint now,
+            ServiceActions& out) override;
+  void cookie_echo(SessionId s, std::span<const std::uint8_t> state, TimePoint now,
+                   ServiceActions& out) override;
+  wire::Bytes keepalive(SessionId s) override;
+  bool has_state(SessionId s) const override { return jobs_.contains(s); }
+  void send_state_cookie(SessionId s, ServiceActions& out) override;
+  void ended(SessionId s, std::string_view cause, TimePoint now, ServiceActions& out) override;
+  std::optional<TimePoint> service_deadline() const override;
 
-  TimePoint catch_up(TimePoint now, ServiceActions& out);
   void report(const calcapp::Events& events, ServiceActions& out);
   void report_load(ServiceActions& out);
-  void on_calcapp(SessionId s, Session& session, std::span<const std::uint8_t> bytes,
-                  TimePoint now, ServiceActions& out);
-  void on_asap(SessionId s, Session& session, std::span<const std::uint8_t> bytes,
-               TimePoint now, ServiceActions& out);
-  void admit(SessionId s, Session& session, std::uint32_t job, std::uint64_t size,
-             std::uint64_t completed, bool resumed, TimePoint now, ServiceActions& out);
-  // Drops the session's job, if any, with a job_aborted event.
-  void drop_job(SessionId s, Session& session, std::string_view cause, TimePoint now,
-                ServiceActions& out);
-  void send(SessionId s, std::uint32_t ppid, wire::Bytes message, ServiceActions& out);
+  void admit(SessionId s, std::uint32_t job, std::uint64_t size, std::uint64_t completed,
+             bool resumed, TimePoint now, ServiceActions& out);
+  // A message carrying the session's job and its progress now (all 0 without a job).
+  calcapp::Message with_progress(SessionId s, MessageType type) const;
   void send_calcapp(SessionId s, calcapp::MessageType type, std::uint32_t job,
                     std::uint64_t size, std::uint64_t completed, ServiceActions& out);
   void send_cookie(SessionId s, std::uint32_t job, std::uint64_t size, std::uint64_t completed,
                    ServiceActions& out);
-  void discard(SessionId s, std::uint32_t ppid, std::string reason, ServiceActions& out);
+  void discard(SessionId s, std::string reason, ServiceActions& out);
   double load_fraction() const;
 
   ServiceConfig config_;
+  ServiceCounters counters_;
   calcapp::ProcessorSharing server_;
-  std::unordered_map<SessionId, Session> sessions_;
-  handlespace::Rng rng_;
+  std::unordered_map<SessionId, std::uint32_t> jobs_;  // the job in service per session
+  session::PeSessions host_;
   std::optional<TimePoint> next_usage_;
   TimePoint last_now_;  // the latest input's `now` (an earlier one is taken as this)
   std::uint32_t last_load_ = 0;
-  bool shut_down_ = false;
-  ServiceCounters counters_;
 };
 
-}  // namespace rserpool::session
+}  // namespace rserpool::calcapp

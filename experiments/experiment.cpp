@@ -27,6 +27,8 @@
 #include <boost/asio/ip/network_v6.hpp>
 
 #include "experiments/sha256.hpp"
+#include "options/options.hpp"
+#include "options/roles.hpp"
 #include "stack/common/policy_text.hpp"
 #include "stack/common/values.hpp"
 #include "stack/wire/parameters.hpp"
@@ -123,64 +125,10 @@ struct Text {
 };
 
 // ---- component options ------------------------------------------------------------------
-
-enum class Kind {
-  ms1,          // duration, whole ms, 1 ms .. 2^31-1 ms
-  ms0,          // the same, 0 allowed
-  count1,       // whole number 1 .. 2^32-1
-  count0,       // whole number 0 .. 2^32-1
-  rate,         // number >= 0, or -1 (unlimited)
-  probability,  // number 0 .. 1
-  scope,        // loopback | site-local | global
-  amount0,      // amount >= 0
-  capacity,     // amount > 0, or an amount distribution with mean > 0
-  dist_amount,  // amount distribution
-  dist_time,    // time distribution
-  interval,     // time distribution with mean > 0
-};
-
-struct OptionSpec {
-  std::string_view key;
-  Kind kind;
-  bool timer;  // may be set in `timers:`
-};
+// Their keys, grammars and order are options/roles.hpp's tables; here only which role a
+// component is.
 
 enum class Role { registrar, pe, pu };
-
-constexpr OptionSpec kRegistrarOptions[] = {
-    {"keepalive-interval", Kind::ms1, true},  {"keepalive-timeout", Kind::ms1, true},
-    {"max-bad-pe-reports", Kind::count1, false}, {"max-hres-items", Kind::count1, false},
-    {"max-hr-rate", Kind::rate, false},       {"max-eu-rate", Kind::rate, false},
-    {"min-address-scope", Kind::scope, false},
-};
-// The PE's `policy` is a group key of its own (PeGroup::policy), not an option here.
-constexpr OptionSpec kPeOptions[] = {
-    {"capacity", Kind::capacity, false},
-    {"max-jobs", Kind::count1, false},
-    {"cookie-max-time", Kind::ms0, true},
-    {"cookie-max-calculations", Kind::amount0, false},
-    {"shutdown-cookie-probability", Kind::probability, false},
-    {"keepalive-interval", Kind::ms1, true},
-    {"keepalive-timeout", Kind::ms1, true},
-    {"reregistration-interval", Kind::ms1, true},
-    {"registration-life", Kind::ms1, true},
-    {"usage-interval", Kind::ms0, true},
-};
-constexpr OptionSpec kPuOptions[] = {
-    {"job-size", Kind::dist_amount, false},       {"interval", Kind::interval, false},
-    {"reject-retry-delay", Kind::dist_time, true}, {"keepalive-interval", Kind::ms1, true},
-    {"keepalive-timeout", Kind::ms1, true},       {"stale-cache", Kind::ms0, true},
-    {"resolution-items", Kind::count0, false},
-};
-
-std::span<const OptionSpec> options_of(Role r) {
-  switch (r) {
-    case Role::registrar: return kRegistrarOptions;
-    case Role::pe: return kPeOptions;
-    case Role::pu: return kPuOptions;
-  }
-  return {};
-}
 
 std::string_view role_name(Role r) {
   switch (r) {
@@ -191,101 +139,27 @@ std::string_view role_name(Role r) {
   return "?";
 }
 
-const OptionSpec* find_option(Role r, std::string_view key) {
-  for (const OptionSpec& o : options_of(r))
-    if (o.key == key) return &o;
-  return nullptr;
-}
-
-std::string format_number(double v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
-// Checks `text` as a value of `kind`; on success sets `arg` to what goes on the command line
-// (as written, except numbers that CLI11 reads as plain integers or doubles: those in their
-// plain form) and returns an empty string, else why it is not a value.
-std::string check_option(Kind kind, const std::string& text, std::string& arg) {
-  std::string err;
-  arg = text;
-  switch (kind) {
-    case Kind::ms1:
-    case Kind::ms0: {
-      const auto d = values::parse_duration(text, "", &err);
-      if (!d) return err;
-      if (*d % 1ms != 0ns) return "'" + text + "' is not a whole number of milliseconds";
-      const auto ms = *d / 1ms;
-      if (ms < (kind == Kind::ms1 ? 1 : 0) || ms > 0x7fffffff)
-        return "'" + text + "' must be " + (kind == Kind::ms1 ? "1ms" : "0ms") +
-               " to 2147483647ms";
-      return {};
-    }
-    case Kind::count1:
-    case Kind::count0: {
-      const auto v = values::parse_amount(text, true, &err);
-      if (!v) return err;
-      if (*v < (kind == Kind::count1 ? 1 : 0) || *v > 4294967295.0)
-        return "'" + text + "' must be " + (kind == Kind::count1 ? "1" : "0") + " to 4294967295";
-      arg = std::to_string(static_cast<std::uint64_t>(*v));
-      return {};
-    }
-    case Kind::rate: {
-      const auto v = values::parse_amount(text, false, &err);
-      if (!v) return err;
-      if (!(*v >= 0 || *v == -1)) return "'" + text + "' must be >= 0, or -1 for unlimited";
-      arg = format_number(*v);
-      return {};
-    }
-    case Kind::probability: {
-      const auto v = values::parse_amount(text, false, &err);
-      if (!v) return err;
-      if (!(*v >= 0 && *v <= 1)) return "'" + text + "' is not a probability (0 to 1)";
-      arg = format_number(*v);
-      return {};
-    }
-    case Kind::scope:
-      if (text == "loopback" || text == "site-local" || text == "global") return {};
-      return "'" + text + "' is not an address scope (loopback, site-local, global)";
-    case Kind::amount0: {
-      const auto v = values::parse_amount(text, false, &err);
-      if (!v) return err;
-      if (*v < 0) return "'" + text + "' must be >= 0";
-      return {};
-    }
-    case Kind::capacity: {
-      if (text.find(':') != std::string::npos) {
-        const auto d = values::parse_distribution(text, values::ValueKind::amount, &err);
-        if (!d) return err;
-        if (!(values::mean(*d) > 0)) return "'" + text + "': the mean capacity must be above 0";
-        return {};
-      }
-      const auto v = values::parse_amount(text, false, &err);
-      if (!v) return err + ", or a distribution such as uniform:1e6,4e6";
-      if (!(*v > 0)) return "'" + text + "': the capacity must be above 0";
-      return {};
-    }
-    case Kind::dist_amount:
-      if (!values::parse_distribution(text, values::ValueKind::amount, &err)) return err;
-      return {};
-    case Kind::dist_time:
-    case Kind::interval: {
-      const auto d = values::parse_distribution(text, values::ValueKind::duration, &err);
-      if (!d) return err;
-      if (kind == Kind::interval && !(values::mean(*d) > 0))
-        return "'" + text + "': the mean interval must be above 0";
-      return {};
-    }
+// The keys of `role` a file may set where `where` (options::in_file: a component;
+// options::in_timers: `timers:`).
+std::vector<std::string_view> file_keys(Role role, unsigned where) {
+  const auto keys = [where](auto table) {
+    std::vector<std::string_view> out;
+    for (const auto& e : table)
+      if (e.spec.where & where) out.push_back(e.spec.key);
+    return out;
+  };
+  switch (role) {
+    case Role::registrar: return keys(options::RegistrarOptions::table());
+    case Role::pe: return keys(options::PeOptions::table());
+    case Role::pu: return keys(options::PuOptions::table());
   }
-  return "?";
+  return {};
 }
 
-// `rsplab pe --policy`'s grammar (stack/common/policy_text.hpp). Empty on success,
-// else why not.
+// `rsplab pe --policy`'s grammar (the one policy parser, stack/common/policy_text.hpp).
+// Empty on success, else why not.
 std::string check_policy(const std::string& text) {
-  std::string error;
-  if (values::parse_policy(text, &error)) return {};
-  return error;
+  return options::check_value(options::Kind::policy, text, options::Source::file, nullptr);
 }
 
 // ---- names and addresses ----------------------------------------------------------------
@@ -455,7 +329,7 @@ class FirstMark final : public YAML::EventHandler {
 // ---- the file as read, before the sweep is applied --------------------------------------
 
 struct RawOption {
-  const OptionSpec* spec = nullptr;
+  std::string key;  // a key of the role's options table
   Text value;
 };
 
@@ -932,7 +806,7 @@ class Loader {
     std::vector<std::string_view> allowed{"site"};
     if (role != Role::registrar) allowed.push_back("count");
     if (role == Role::pe) allowed.push_back("policy");
-    for (const OptionSpec& o : options_of(role)) allowed.push_back(o.key);
+    for (const std::string_view key : file_keys(role, options::in_file)) allowed.push_back(key);
     const auto es = entries(n, pos, path, allowed);
     RawComponent c;
     c.pos = pos;
@@ -943,7 +817,7 @@ class Loader {
       Text t = scalar(e, path + "." + e.key, true);
       if (e.key == "count") c.count = t;
       else if (e.key == "policy") c.policy = t;
-      else c.options.push_back({find_option(role, e.key), t});
+      else c.options.push_back({e.key, t});
     }
     return c;
   }
@@ -959,11 +833,9 @@ class Loader {
     for (const Entry& r : entries(e.value, e.pos, "timers", {"registrar", "pe", "pu"})) {
       const Role role = r.key == "registrar" ? Role::registrar : r.key == "pe" ? Role::pe : Role::pu;
       const std::string path = "timers." + r.key;
-      std::vector<std::string_view> allowed;
-      for (const OptionSpec& o : options_of(role))
-        if (o.timer) allowed.push_back(o.key);
+      const auto allowed = file_keys(role, options::in_timers);
       for (const Entry& o : entries(r.value, r.pos, path, allowed))
-        raw.timers[role].push_back({find_option(role, o.key), scalar(o, path + "." + o.key, true)});
+        raw.timers[role].push_back({o.key, scalar(o, path + "." + o.key, true)});
     }
   }
 
@@ -1186,30 +1058,44 @@ class Loader {
     bad(v, path, "unknown site '" + v.text + "' (sites: " + names + ")");
   }
 
-  std::vector<std::string> args(Role role, const std::vector<RawOption>& own,
-                                const std::map<Role, std::vector<RawOption>>& timers,
-                                const Point& point, const std::string& path) const {
-    std::vector<std::string> out;
+  // One component's options: its own, else its role's `timers:` default, each checked by the
+  // options' grammar for files, in table order (the file's order is no part of the key).
+  template <class T>
+  T component_options(Role role, const std::vector<RawOption>& own,
+                      const std::map<Role, std::vector<RawOption>>& timers, const Point& point,
+                      const std::string& path) const {
+    T out;
     const auto defaults = timers.find(role);
-    for (const OptionSpec& o : options_of(role)) {  // table order: the file's order is no part of the key
+    for (const options::Entry<T>& e : T::table()) {
+      if (!(e.spec.where & options::in_file)) continue;
       const RawOption* chosen = nullptr;
       std::string where = path;
       for (const RawOption& r : own)
-        if (r.spec == &o) chosen = &r;
+        if (r.key == e.spec.key) chosen = &r;
       if (!chosen && defaults != timers.end()) {
         for (const RawOption& r : defaults->second)
-          if (r.spec == &o) chosen = &r;
+          if (r.key == e.spec.key) chosen = &r;
         where = "timers." + std::string(role_name(role));
       }
       if (!chosen) continue;
       const Val v = get(chosen->value, point);
-      std::string arg;
-      if (const auto why = check_option(o.kind, v.text, arg); !why.empty())
-        bad(v, where + "." + std::string(o.key), why);
-      out.push_back("--" + std::string(o.key));
-      out.push_back(arg);
+      if (const auto why = options::set(out, e.spec.key, v.text, options::Source::file); !why.empty())
+        bad(v, where + "." + std::string(e.spec.key), why);
     }
     return out;
+  }
+
+  // `timers:` checked even where no component of its role would take a value.
+  void check_timers(const Raw& raw, const Point& point) const {
+    for (const auto& [role, list] : raw.timers) {
+      switch (role) {
+        case Role::registrar:
+          component_options<options::RegistrarOptions>(role, {}, raw.timers, point, "timers");
+          break;
+        case Role::pe: component_options<options::PeOptions>(role, {}, raw.timers, point, "timers"); break;
+        case Role::pu: component_options<options::PuOptions>(role, {}, raw.timers, point, "timers"); break;
+      }
+    }
   }
 
   Run resolve(const Raw& raw, const Point& point) const {
@@ -1228,15 +1114,16 @@ class Loader {
       run.transport = v.text;
     }
     run.sites = raw.sites;
-    // Defaults are checked even where no group of their role would take them.
-    for (const auto& [role, options] : raw.timers) args(role, {}, raw.timers, point, "timers");
+    check_timers(raw, point);
 
     for (std::size_t i = 0; i < raw.registrars.size(); ++i) {
       const RawComponent& c = raw.registrars[i];
       Registrar r;
       r.name = "pr" + std::to_string(i);
       r.site = site_ref(c.site, point, run.sites, c.path + ".site").name;
-      r.args = args(Role::registrar, c.options, raw.timers, point, c.path);
+      r.options = component_options<options::RegistrarOptions>(Role::registrar, c.options,
+                                                               raw.timers, point, c.path);
+      r.args = options::to_args(r.options);
       run.registrars.push_back(std::move(r));
     }
     for (const RawPool& pool : raw.pools) {
@@ -1260,7 +1147,9 @@ class Loader {
           if (const auto why = check_policy(v.text); !why.empty()) bad(v, c.path + ".policy", why);
           g.policy = v.text;
         }
-        g.args = args(Role::pe, c.options, raw.timers, point, c.path);
+        g.options =
+            component_options<options::PeOptions>(Role::pe, c.options, raw.timers, point, c.path);
+        g.args = options::to_args(g.options);
         run.pes.push_back(std::move(g));
       }
       for (std::size_t i = 0; i < pool.pus.size(); ++i) {
@@ -1270,7 +1159,9 @@ class Loader {
         g.pool = pool.name;
         g.site = site_ref(c.site, point, run.sites, c.path + ".site").name;
         g.count = count(c.count, point, c.path + ".count");
-        g.args = args(Role::pu, c.options, raw.timers, point, c.path);
+        g.options =
+            component_options<options::PuOptions>(Role::pu, c.options, raw.timers, point, c.path);
+        g.args = options::to_args(g.options);
         run.pus.push_back(std::move(g));
       }
     }

@@ -135,6 +135,18 @@ void Loader::check_timers(const Raw& raw, const Point& point) const {
   }
 }
 
+template <class G>
+void Loader::group(G& g, Role role, std::string name, const std::string& pool,
+                   const RawComponent& c, const Raw& raw, const Point& point,
+                   const Run& run) const {
+  g.name = std::move(name);
+  g.pool = pool;
+  g.site = site_ref(c.site, point, run.sites, c.path + ".site").name;
+  g.count = count(c.count, point, c.path + ".count");
+  g.options = component_options<decltype(g.options)>(role, c.options, raw.timers, point, c.path);
+  g.args = options::to_args(g.options);
+}
+
 void Loader::resolve_components(const Raw& raw, const Point& point, Run& run) const {
   for (std::size_t i = 0; i < raw.registrars.size(); ++i) {
     const RawComponent& c = raw.registrars[i];
@@ -157,31 +169,19 @@ void Loader::resolve_components(const Raw& raw, const Point& point, Run& run) co
     for (std::size_t i = 0; i < pool.pes.size(); ++i) {
       const RawComponent& c = pool.pes[i];
       PeGroup g;
-      g.name = pool.name + "/pe" + std::to_string(i);
-      g.pool = pool.name;
-      g.site = site_ref(c.site, point, run.sites, c.path + ".site").name;
-      g.count = count(c.count, point, c.path + ".count");
       g.policy = pool_policy;
       if (c.policy) {
         const Val v = get(*c.policy, point);
         if (const auto why = check_policy(v.text); !why.empty()) bad(v, c.path + ".policy", why);
         g.policy = v.text;
       }
-      g.options =
-          component_options<options::PeOptions>(Role::pe, c.options, raw.timers, point, c.path);
-      g.args = options::to_args(g.options);
+      group(g, Role::pe, pool.name + "/pe" + std::to_string(i), pool.name, c, raw, point, run);
       run.pes.push_back(std::move(g));
     }
     for (std::size_t i = 0; i < pool.pus.size(); ++i) {
-      const RawComponent& c = pool.pus[i];
       PuGroup g;
-      g.name = pool.name + "/pu" + std::to_string(i);
-      g.pool = pool.name;
-      g.site = site_ref(c.site, point, run.sites, c.path + ".site").name;
-      g.count = count(c.count, point, c.path + ".count");
-      g.options =
-          component_options<options::PuOptions>(Role::pu, c.options, raw.timers, point, c.path);
-      g.args = options::to_args(g.options);
+      group(g, Role::pu, pool.name + "/pu" + std::to_string(i), pool.name, pool.pus[i], raw, point,
+            run);
       run.pus.push_back(std::move(g));
     }
   }

@@ -273,6 +273,11 @@ class Loader {
   // `timers:` checked even where no component of its role would take a value.
   void check_timers(const Raw& raw, const Point& point) const;
 
+  // A PE or PU group's name, pool, site, count and options (PeGroup, PuGroup).
+  template <class G>
+  void group(G& g, Role role, std::string name, const std::string& pool, const RawComponent& c,
+             const Raw& raw, const Point& point, const Run& run) const;
+
   // The registrars, PE and PU groups of `run` at `point`.
   void resolve_components(const Raw& raw, const Point& point, Run& run) const;
 

@@ -38,6 +38,7 @@
 #include "apps/member.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
+#include "options/roles.hpp"
 #include "stack/common/log.hpp"
 #include "stack/common/policy_text.hpp"
 #include "stack/common/values.hpp"
@@ -59,30 +60,7 @@ namespace transport = rserpool::transport;
 namespace wire = rserpool::wire;
 using Clock = std::chrono::steady_clock;
 
-struct Options {
-  std::string registrar;
-  std::string announce = "off";
-  std::string pool;
-  std::string policy = "rr";
-  std::string identifier;
-  std::string reregistration_interval = "30s";
-  std::string registration_life;  // default: 3 × the interval
-  std::string transport = "auto";
-  std::string local;  // empty: every address of the host (shell::every_address)
-  std::string events;
-  std::string log_level = "info";
-  std::string capacity = "1e6";
-  std::size_t max_jobs = 10;
-  std::string cookie_max_time = "5s";
-  std::string cookie_max_calculations = "5e6";
-  double shutdown_cookie_probability = 1.0;
-  std::string keepalive_interval = "2.5s";
-  std::string keepalive_timeout = "2.5s";
-  std::string usage_interval = "5s";
-  std::size_t count = 1;
-  std::string control;
-  std::uint64_t seed = 0;
-};
+using Options = options::PeOptions;
 
 using common::Level;
 common::Logger log{"rsplab pe"};
@@ -387,104 +365,79 @@ int run(const Options& o, Context& ctx) {
     ctx.err << "rsplab pe: " << what << "\n";
     return kExitUsage;
   };
-  if (const auto level = common::parse_level(o.log_level)) log.level = *level;
-  else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
+  // Each value by its grammar (options/roles.cpp); below, what needs more than one value.
+  if (const auto why = options::validate(o); !why.empty()) return usage(why);
+  log.level = *common::parse_level(*o.log_level);
 
   std::string error;
-  const bool announces = o.announce != "off";
-  if (o.registrar.empty() && !announces)
+  const bool announces = *o.announce != "off";
+  if (o.registrar->empty() && !announces)
     return usage("--registrar: required unless --announce is given");
   std::vector<transport::Endpoint> registrars;  // the static list (may be empty)
-  if (!o.registrar.empty()) {
-    const auto list = shell::parse_registrars(o.registrar, &error);
+  if (!o.registrar->empty()) {
+    const auto list = shell::parse_registrars(*o.registrar, &error);
     if (!list) return usage("--registrar: " + error);
     registrars = *list;
   }
   std::optional<asio::ip::udp::endpoint> announce;
   if (announces) {
-    const auto e = transport::parse_endpoint(o.announce, wire::kAsapPort, &error);
+    const auto e = transport::parse_endpoint(*o.announce, wire::kAsapPort, &error);
     if (!e || e->addresses.size() != 1) return usage("--announce: 'off' or ADDR:PORT: " + error);
     announce = asio::ip::udp::endpoint(e->addresses[0], e->port);
   }
-  if (o.pool.empty()) return usage("--pool: a non-empty pool handle");
-  const auto policy = parse_policy(o.policy, &error);
-  if (!policy) return usage("--policy: " + error);
-  const auto choice = transport::parse_choice(o.transport);
-  if (!choice) return usage("--transport: '" + o.transport + "' (auto, sctp, tcp)");
-  const auto local = o.local.empty() ? shell::every_address(registrars)
-                                     : transport::parse_endpoint(o.local, 0, &error);
+  if (o.pool->empty()) return usage("--pool: a non-empty pool handle");
+  const auto policy = parse_policy(*o.policy, &error);
+  const auto choice = transport::parse_choice(*o.transport);
+  const auto local = o.local->empty() ? shell::every_address(registrars)
+                                      : transport::parse_endpoint(*o.local, 0, &error);
   if (!local) return usage("--local: " + error);
-  if (o.count < 1) return usage("--count: at least 1");
-  if (!o.control.empty() && o.control != "stdin") return usage("--control: only 'stdin'");
 
   session::PeConfig config;
-  config.pool_handle = o.pool;
+  config.pool_handle = *o.pool;
   config.policy = *policy;
   config.registrar_count = registrars.size();
-  const auto interval = shell::parse_ms(o.reregistration_interval, false, &error);
-  if (!interval) return usage("--reregistration-interval: " + error);
-  config.reregistration_interval = *interval;
-  if (o.registration_life.empty()) {
-    config.registration_life = 3 * config.reregistration_interval;
-  } else {
-    const auto life = shell::parse_ms(o.registration_life, false, &error);
-    if (!life) return usage("--registration-life: " + error);
-    config.registration_life = *life;
-  }
+  config.reregistration_interval = *shell::parse_ms(*o.reregistration_interval, false, &error);
+  config.registration_life = o.registration_life->empty()
+                                 ? 3 * config.reregistration_interval
+                                 : *shell::parse_ms(*o.registration_life, false, &error);
   if (config.registration_life.count() > 0x7fffffff)
     return usage("--registration-life: at most 2^31-1 ms");
 
   calcapp::ServiceConfig service;
   // A fixed capacity, or a distribution each member draws its own from.
   std::optional<rserpool::values::Distribution> capacity;
-  if (const auto fixed = rserpool::values::parse_amount(o.capacity, false, &error)) {
+  if (const auto fixed = rserpool::values::parse_amount(*o.capacity, false, &error)) {
     capacity = rserpool::values::Distribution{rserpool::values::Distribution::fixed,
                                               rserpool::values::ValueKind::amount, *fixed, 0};
   } else {
-    capacity = rserpool::values::parse_distribution(o.capacity, rserpool::values::ValueKind::amount,
+    capacity = rserpool::values::parse_distribution(*o.capacity, rserpool::values::ValueKind::amount,
                                                     &error);
   }
-  if (!capacity) return usage("--capacity: " + error);
-  if (rserpool::values::mean(*capacity) <= 0) return usage("--capacity: must be > 0");
-  if (o.max_jobs < 1) return usage("--max-jobs: at least 1");
-  service.server.max_jobs = o.max_jobs;
-  const auto cookie_time = shell::parse_ms(o.cookie_max_time, true, &error);
-  if (!cookie_time) return usage("--cookie-max-time: " + error);
-  service.server.cookie_interval = *cookie_time;
-  const auto cookie_calcs = rserpool::values::parse_amount(o.cookie_max_calculations, false, &error);
-  if (!cookie_calcs || *cookie_calcs < 0)
-    return usage("--cookie-max-calculations: " + (cookie_calcs ? std::string("must be >= 0") : error));
-  service.server.cookie_calculations = *cookie_calcs;
-  if (!(o.shutdown_cookie_probability >= 0 && o.shutdown_cookie_probability <= 1))
-    return usage("--shutdown-cookie-probability: 0 to 1");
-  service.shutdown_cookie_probability = o.shutdown_cookie_probability;
-  const auto ka_interval = shell::parse_ms(o.keepalive_interval, false, &error);
-  if (!ka_interval) return usage("--keepalive-interval: " + error);
-  const auto ka_timeout = shell::parse_ms(o.keepalive_timeout, false, &error);
-  if (!ka_timeout) return usage("--keepalive-timeout: " + error);
-  service.keepalive_interval = *ka_interval;
-  service.keepalive_timeout = *ka_timeout;
-  const auto usage_interval = shell::parse_ms(o.usage_interval, true, &error);
-  if (!usage_interval) return usage("--usage-interval: " + error);
-  service.usage_interval = *usage_interval;
-
+  service.server.max_jobs = *o.max_jobs;
+  service.server.cookie_interval = *shell::parse_ms(*o.cookie_max_time, true, &error);
+  service.server.cookie_calculations =
+      *rserpool::values::parse_amount(*o.cookie_max_calculations, false, &error);
+  service.shutdown_cookie_probability = *o.shutdown_cookie_probability;
+  service.keepalive_interval = *shell::parse_ms(*o.keepalive_interval, false, &error);
+  service.keepalive_timeout = *shell::parse_ms(*o.keepalive_timeout, false, &error);
+  service.usage_interval = *shell::parse_ms(*o.usage_interval, true, &error);
   std::random_device rd;
-  const std::uint64_t seed = o.seed != 0 ? o.seed : (std::uint64_t{rd()} << 32 | rd());
+  const std::uint64_t seed = *o.seed != 0 ? *o.seed : (std::uint64_t{rd()} << 32 | rd());
   std::optional<std::uint32_t> first_id;
-  if (!o.identifier.empty()) {
-    first_id = shell::parse_identifier(o.identifier);
-    if (!first_id || std::uint64_t{*first_id} + o.count - 1 > 0xffffffffULL)
-      return usage("--identifier: '" + o.identifier +
+  if (!o.identifier->empty()) {
+    first_id = shell::parse_identifier(*o.identifier);
+    if (!first_id || std::uint64_t{*first_id} + *o.count - 1 > 0xffffffffULL)
+      return usage("--identifier: '" + *o.identifier +
                    "' (a non-zero 32-bit number, e.g. 0x1234abcd; member i gets it + i)");
   }
 
   const transport::Kind kind = transport::resolve(*choice);
   log(Level::info, "transport %s (asked: %s)", std::string(transport::name(kind)).c_str(),
-      o.transport.c_str());
+      o.transport->c_str());
 
   EventLog events;
   try {
-    events.open(o.events, {{"component", "pe"}});
+    events.open(*o.events, {{"component", "pe"}});
   } catch (const std::exception& e) {
     return usage(e.what());
   }
@@ -514,7 +467,7 @@ int run(const Options& o, Context& ctx) {
   };
   try {
     rserpool::handlespace::Rng capacity_rng(seed ^ 0x63617061u);
-    for (std::size_t i = 0; i < o.count; ++i) {
+    for (std::size_t i = 0; i < *o.count; ++i) {
       session::PeConfig c = config;
       c.pe_identifier = first_id ? static_cast<std::uint32_t>(*first_id + i) : random_id();
       calcapp::ServiceConfig sc = service;
@@ -545,7 +498,7 @@ int run(const Options& o, Context& ctx) {
   ctx.out << std::flush;
 
   std::unique_ptr<StdinControl> control;
-  if (!o.control.empty()) {
+  if (!o.control->empty()) {
     try {
       // restart: the member killed (if alive), then replaced by a fresh one with a new
       // random identifier (none of the current ones), same capacity, a new listener.
@@ -640,62 +593,7 @@ void add_pe_command(CLI::App& app, Context& ctx) {
       "and distances (ms) as whole numbers. E.g. rr, lu, wrand:10, priority:3, lud:0,5%.\n"
       "Exit status: 0 success; 1 cannot listen, or the registration can never succeed\n"
       "(inconsistent pooling policy); 2 usage error.");
-  cmd->add_option("--registrar", o->registrar,
-                  "Registrars ADDR[:PORT][,ADDR[:PORT]...] (port 3863), IPv6 in brackets;\n"
-                  "required unless --announce");
-  cmd->add_option("--announce", o->announce,
-                  "off, or the UDP ADDR:PORT where ASAP server announces arrive (a multicast\n"
-                  "group is joined, e.g. 239.0.0.50:3863): registrars learnt beside --registrar")
-      ->capture_default_str();
-  cmd->add_option("--pool", o->pool, "Pool handle")->required();
-  cmd->add_option("--policy", o->policy, "Pool policy NAME[:V1[,V2...]] (see below)")
-      ->capture_default_str();
-  cmd->add_option("--identifier", o->identifier,
-                  "PE identifier, non-zero 32 bits; member i of --count gets it + i (default: random)");
-  cmd->add_option("--reregistration-interval", o->reregistration_interval,
-                  "Re-registration interval")
-      ->capture_default_str();
-  cmd->add_option("--registration-life", o->registration_life,
-                  "Registration life (default: 3 x the re-registration interval)");
-  cmd->add_option("--transport", o->transport,
-                  "auto|sctp|tcp: auto takes SCTP when the kernel has it")
-      ->capture_default_str();
-  cmd->add_option("--local", o->local,
-                  "User transport addresses ADDR[,ADDR...] (a free port; TCP uses the first); "
-                  "default: every address of the host, connections leaving from the address "
-                  "the kernel routes by");
-  cmd->add_option("--capacity", o->capacity,
-                  "Calculations per second, shared by the jobs; a distribution (exp:1e6, "
-                  "uniform:1e6,4e6) gives each member its own draw")
-      ->capture_default_str();
-  cmd->add_option("--max-jobs", o->max_jobs, "Jobs served at once; more are rejected")
-      ->capture_default_str();
-  cmd->add_option("--cookie-max-time", o->cookie_max_time,
-                  "A cookie at least this often per job (0: not by time)")
-      ->capture_default_str();
-  cmd->add_option("--cookie-max-calculations", o->cookie_max_calculations,
-                  "A cookie at least every so many calculations per job (0: not by work)")
-      ->capture_default_str();
-  cmd->add_option("--shutdown-cookie-probability", o->shutdown_cookie_probability,
-                  "On a clean shutdown each job gets a fresh cookie with this probability")
-      ->capture_default_str();
-  cmd->add_option("--keepalive-interval", o->keepalive_interval,
-                  "Session keep-alive to a PU silent this long")
-      ->capture_default_str();
-  cmd->add_option("--keepalive-timeout", o->keepalive_timeout,
-                  "Session closed when the PU does not answer within this")
-      ->capture_default_str();
-  cmd->add_option("--usage-interval", o->usage_interval,
-                  "A 'usage' event (used and offered capacity) this often (0: none)")
-      ->capture_default_str();
-  cmd->add_option("--count", o->count, "Host N independent PEs in this process")
-      ->capture_default_str();
-  cmd->add_option("--control", o->control,
-                  "'stdin': JSON-line commands kill/stop/resume/shutdown/restart a member (see below)");
-  cmd->add_option("--seed", o->seed, "Seed of the random draws (0: random)")
-      ->capture_default_str();
-  cmd->add_option("--events", o->events, "Write events as JSON lines to FILE ('-': stdout)");
-  cmd->add_option("--log-level", o->log_level, "error|warning|info|debug")->capture_default_str();
+  options::add_to_cli(*cmd, *o);
   cmd->callback([o, &ctx] { ctx.exit_code = run(*o, ctx); });
 }
 

@@ -28,6 +28,7 @@
 #include "apps/member.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
+#include "options/roles.hpp"
 #include "stack/common/log.hpp"
 #include "stack/common/values.hpp"
 #include "stack/calcapp/pu_core.hpp"
@@ -48,27 +49,7 @@ using common::Level;
 
 common::Logger log{"rsplab pu"};
 
-struct Options {
-  std::string registrar;
-  std::string pool;
-  std::string job_size = "exp:5e6";
-  std::string interval = "exp:15s";
-  std::string runtime;
-  std::uint64_t jobs = 0;
-  std::string keepalive_interval = "5s";
-  std::string keepalive_timeout = "5s";
-  std::string reject_retry_delay = "fixed:1s";
-  std::string stale_cache = "0s";
-  std::uint32_t resolution_items = 0;
-  std::string transport = "auto";
-  std::string local;
-  std::size_t count = 1;
-  std::string control;
-  std::uint64_t seed = 0;
-  std::string name;
-  std::string events;
-  std::string log_level = "info";
-};
+using Options = options::PuOptions;
 
 class PuMember final : public Member {
  public:
@@ -248,65 +229,48 @@ int run(const Options& o, Context& ctx) {
     ctx.err << "rsplab pu: " << what << "\n";
     return kExitUsage;
   };
-  if (const auto level = common::parse_level(o.log_level)) log.level = *level;
-  else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
+  // Each value by its grammar (options/roles.cpp); below, what needs more than one value.
+  if (const auto why = options::validate(o); !why.empty()) return usage(why);
+  log.level = *common::parse_level(*o.log_level);
 
   std::string error;
-  const auto registrars = shell::parse_registrars(o.registrar, &error);
+  const auto registrars = shell::parse_registrars(*o.registrar, &error);
   if (!registrars) return usage("--registrar: " + error);
-  if (o.pool.empty()) return usage("--pool: a non-empty pool handle");
-  const auto choice = transport::parse_choice(o.transport);
-  if (!choice) return usage("--transport: '" + o.transport + "' (auto, sctp, tcp)");
+  if (o.pool->empty()) return usage("--pool: a non-empty pool handle");
+  const auto choice = transport::parse_choice(*o.transport);
   std::vector<transport::Address> local;
-  if (!o.local.empty()) {
-    const auto l = transport::parse_endpoint(o.local, 0, &error);
+  if (!o.local->empty()) {
+    const auto l = transport::parse_endpoint(*o.local, 0, &error);
     if (!l) return usage("--local: " + error);
     local = l->addresses;
   }
-  if (o.count < 1) return usage("--count: at least 1");
-  if (!o.control.empty() && o.control != "stdin") return usage("--control: only 'stdin'");
 
   calcapp::PuConfig config;
-  config.pool_handle = o.pool;
+  config.pool_handle = *o.pool;
   config.registrar_count = registrars->size();
-  const auto size = values::parse_distribution(o.job_size, values::ValueKind::amount, &error);
-  if (!size) return usage("--job-size: " + error);
-  const auto interval = values::parse_distribution(o.interval, values::ValueKind::duration, &error);
-  if (!interval) return usage("--interval: " + error);
-  if (values::mean(*interval) <= 0) return usage("--interval: the mean must be above 0");
-  config.job_size = *size;
-  config.job_interval = *interval;
-  const auto retry = values::parse_distribution(o.reject_retry_delay, values::ValueKind::duration, &error);
-  if (!retry) return usage("--reject-retry-delay: " + error);
-  config.reject_retry_delay = *retry;
-  config.max_jobs = o.jobs;
-  const auto ka_interval = shell::parse_ms(o.keepalive_interval, false, &error);
-  if (!ka_interval) return usage("--keepalive-interval: " + error);
-  const auto ka_timeout = shell::parse_ms(o.keepalive_timeout, false, &error);
-  if (!ka_timeout) return usage("--keepalive-timeout: " + error);
-  config.keepalive_interval = *ka_interval;
-  config.keepalive_timeout = *ka_timeout;
-  const auto stale = shell::parse_ms(o.stale_cache, true, &error);
-  if (!stale) return usage("--stale-cache: " + error);
-  config.stale_cache = *stale;
-  if (o.resolution_items > 0) config.resolution_items = o.resolution_items;
+  config.job_size = *values::parse_distribution(*o.job_size, values::ValueKind::amount, &error);
+  config.job_interval = *values::parse_distribution(*o.interval, values::ValueKind::duration, &error);
+  config.reject_retry_delay =
+      *values::parse_distribution(*o.reject_retry_delay, values::ValueKind::duration, &error);
+  config.max_jobs = *o.jobs;
+  config.keepalive_interval = *shell::parse_ms(*o.keepalive_interval, false, &error);
+  config.keepalive_timeout = *shell::parse_ms(*o.keepalive_timeout, false, &error);
+  config.stale_cache = *shell::parse_ms(*o.stale_cache, true, &error);
+  if (*o.resolution_items > 0) config.resolution_items = *o.resolution_items;
   std::optional<std::chrono::milliseconds> runtime;
-  if (!o.runtime.empty()) {
-    runtime = shell::parse_ms(o.runtime, false, &error);
-    if (!runtime) return usage("--runtime: " + error);
-  }
+  if (!o.runtime->empty()) runtime = shell::parse_ms(*o.runtime, false, &error);
 
   std::random_device rd;
-  const std::uint64_t seed = o.seed != 0 ? o.seed : (std::uint64_t{rd()} << 32 | rd());
-  const std::string name = o.name.empty() ? "pu-" + std::to_string(::getpid()) : o.name;
+  const std::uint64_t seed = *o.seed != 0 ? *o.seed : (std::uint64_t{rd()} << 32 | rd());
+  const std::string name = o.name->empty() ? "pu-" + std::to_string(::getpid()) : *o.name;
 
   const transport::Kind registrar_kind = transport::resolve(*choice);
   log(Level::info, "transport %s (asked: %s)", std::string(transport::name(registrar_kind)).c_str(),
-      o.transport.c_str());
+      o.transport->c_str());
 
   EventLog events;
   try {
-    events.open(o.events, {{"component", "pu"}});
+    events.open(*o.events, {{"component", "pu"}});
   } catch (const std::exception& e) {
     return usage(e.what());
   }
@@ -319,18 +283,18 @@ int run(const Options& o, Context& ctx) {
   };
   const auto epoch = Clock::now();
   const auto epoch_us = EventLog::now_us();
-  for (std::size_t i = 0; i < o.count; ++i) {
+  for (std::size_t i = 0; i < *o.count; ++i) {
     calcapp::PuConfig c = config;
     c.seed = seed + i;
     c.epoch = epoch;
     c.epoch_us = epoch_us;
     members.push_back(std::make_unique<PuMember>(
-        io, i, o.count == 1 ? name : name + "-" + std::to_string(i), std::move(c), *choice,
+        io, i, *o.count == 1 ? name : name + "-" + std::to_string(i), std::move(c), *choice,
         registrar_kind, *registrars, local, events, on_done, config.registrar_timeout));
   }
 
   std::unique_ptr<StdinControl> control;
-  if (!o.control.empty()) {
+  if (!o.control->empty()) {
     try {
       control = open_control(io, members, log);
     } catch (const std::exception& e) {
@@ -415,48 +379,7 @@ void add_pu_command(CLI::App& app, Context& ctx) {
       "\"member\":I} (kill = a crash, stop/resume = SIGSTOP/SIGCONT, shutdown = end its run).\n"
       "Exit status: 0 success; 1 jobs were generated but no registrar ever answered;\n"
       "2 usage error.");
-  cmd->add_option("--registrar", o->registrar,
-                  "Registrars ADDR[:PORT][,ADDR[:PORT]...] (port 3863), IPv6 in brackets")
-      ->required();
-  cmd->add_option("--pool", o->pool, "Pool handle")->required();
-  cmd->add_option("--job-size", o->job_size, "Job size distribution (calculations)")
-      ->capture_default_str();
-  cmd->add_option("--interval", o->interval, "Job inter-arrival time distribution")
-      ->capture_default_str();
-  cmd->add_option("--runtime", o->runtime, "Stop after this long (default: no limit)");
-  cmd->add_option("--jobs", o->jobs, "Generate this many jobs per member, stop when finished (0: no limit)")
-      ->capture_default_str();
-  cmd->add_option("--keepalive-interval", o->keepalive_interval,
-                  "Session keep-alive to a PE silent this long")
-      ->capture_default_str();
-  cmd->add_option("--keepalive-timeout", o->keepalive_timeout,
-                  "The PE counts as failed when it does not answer within this")
-      ->capture_default_str();
-  cmd->add_option("--reject-retry-delay", o->reject_retry_delay,
-                  "Delay before retrying a rejected job (a distribution)")
-      ->capture_default_str();
-  cmd->add_option("--stale-cache", o->stale_cache,
-                  "Keep handle resolutions this long and select locally (0: always ask)")
-      ->capture_default_str();
-  cmd->add_option("--resolution-items", o->resolution_items,
-                  "Ask for this many PEs per resolution (0: the registrar's default)")
-      ->capture_default_str();
-  cmd->add_option("--transport", o->transport,
-                  "auto|sctp|tcp towards registrars; PEs are reached over what they registered "
-                  "unless tcp or sctp is forced")
-      ->capture_default_str();
-  cmd->add_option("--local", o->local,
-                  "Local addresses ADDR[,ADDR...] to bind (SCTP); default: every address of "
-                  "the host, connections leaving from the address the kernel routes by");
-  cmd->add_option("--count", o->count, "Host N independent PUs in this process")
-      ->capture_default_str();
-  cmd->add_option("--control", o->control,
-                  "'stdin': JSON-line commands kill/stop/resume/shutdown a member (see below)");
-  cmd->add_option("--seed", o->seed, "Seed of the workload (member i: seed + i; 0: random)")
-      ->capture_default_str();
-  cmd->add_option("--name", o->name, "Identity in the events (default pu-<pid>; member i: NAME-i)");
-  cmd->add_option("--events", o->events, "Write events as JSON lines to FILE ('-': stdout)");
-  cmd->add_option("--log-level", o->log_level, "error|warning|info|debug")->capture_default_str();
+  options::add_to_cli(*cmd, *o);
   cmd->callback([o, &ctx] { ctx.exit_code = run(*o, ctx); });
 }
 

@@ -24,6 +24,7 @@
 #include "apps/commands.hpp"
 #include "apps/event_log.hpp"
 #include "apps/shell.hpp"
+#include "options/roles.hpp"
 #include "stack/common/log.hpp"
 #include "stack/common/values.hpp"
 #include "stack/registrar/core.hpp"
@@ -39,23 +40,7 @@ namespace transport = rserpool::transport;
 namespace wire = rserpool::wire;
 using Clock = std::chrono::steady_clock;
 
-struct Options {
-  std::string asap = "0.0.0.0:3863";
-  std::string enrp = "0.0.0.0:9901";
-  std::string transport = "auto";
-  std::string announce = "off";
-  std::string keepalive_interval = "5000";
-  std::string keepalive_timeout = "5000";
-  std::uint32_t max_bad_pe_reports = 3;
-  std::uint32_t max_hres_items = 3;
-  double max_hr_rate = -1;
-  double max_eu_rate = -1;
-  std::string min_address_scope;  // default: site-local, or loopback on loopback only
-  std::string identifier;
-  std::string events;
-  std::string log_level = "info";
-  std::uint64_t seed = 0;
-};
+using Options = options::RegistrarOptions;
 
 using common::Level;
 common::Logger log{"rsplab registrar"};
@@ -237,61 +222,52 @@ int run(const Options& o, Context& ctx) {
     ctx.err << "rsplab registrar: " << what << "\n";
     return kExitUsage;
   };
-  if (const auto level = common::parse_level(o.log_level)) log.level = *level;
-  else return usage("--log-level: '" + o.log_level + "' (error, warning, info, debug)");
+  // Each value by its grammar (options/roles.cpp); below, what needs more than one value.
+  if (const auto why = options::validate(o); !why.empty()) return usage(why);
+  log.level = *common::parse_level(*o.log_level);
 
   std::string error;
-  const auto asap = transport::parse_endpoint(o.asap, wire::kAsapPort, &error);
+  const auto asap = transport::parse_endpoint(*o.asap, wire::kAsapPort, &error);
   if (!asap) return usage("--asap: " + error);
-  const auto enrp = transport::parse_endpoint(o.enrp, wire::kEnrpPort, &error);
+  const auto enrp = transport::parse_endpoint(*o.enrp, wire::kEnrpPort, &error);
   if (!enrp) return usage("--enrp: " + error);
-  const auto choice = transport::parse_choice(o.transport);
-  if (!choice) return usage("--transport: '" + o.transport + "' (auto, sctp, tcp)");
+  const auto choice = transport::parse_choice(*o.transport);
 
   registrar::Config config;
-  const auto interval = shell::parse_ms(o.keepalive_interval, false, &error);
-  if (!interval) return usage("--keepalive-interval: " + error);
-  const auto timeout = shell::parse_ms(o.keepalive_timeout, false, &error);
-  if (!timeout) return usage("--keepalive-timeout: " + error);
-  config.keepalive_interval = *interval;
-  config.keepalive_timeout = *timeout;
-  config.max_bad_pe_reports = std::max<std::uint32_t>(1, o.max_bad_pe_reports);
-  config.max_hres_items = std::min(o.max_hres_items, registrar::kMaxHresItemsCap);
-  config.max_hr_rate = o.max_hr_rate;
-  config.max_eu_rate = o.max_eu_rate;
-  if (o.min_address_scope.empty()) {
-    config.min_address_scope =
-        all_loopback(*asap) ? registrar::Scope::loopback : registrar::Scope::site_local;
-  } else {
-    const auto s = registrar::parse_scope(o.min_address_scope);
-    if (!s) return usage("--min-address-scope: '" + o.min_address_scope +
-                         "' (loopback, site-local, global)");
-    config.min_address_scope = *s;
-  }
+  config.keepalive_interval = *shell::parse_ms(*o.keepalive_interval, false, &error);
+  config.keepalive_timeout = *shell::parse_ms(*o.keepalive_timeout, false, &error);
+  config.max_bad_pe_reports = *o.max_bad_pe_reports;
+  config.max_hres_items = std::min(*o.max_hres_items, registrar::kMaxHresItemsCap);
+  config.max_hr_rate = *o.max_hr_rate;
+  config.max_eu_rate = *o.max_eu_rate;
+  config.min_address_scope =
+      !o.min_address_scope->empty() ? *registrar::parse_scope(*o.min_address_scope)
+      : all_loopback(*asap)         ? registrar::Scope::loopback
+                                    : registrar::Scope::site_local;
   std::random_device rd;
-  if (o.identifier.empty()) {
+  if (o.identifier->empty()) {
     do config.identifier = rd(); while (config.identifier == 0);
   } else {
-    const auto id = shell::parse_identifier(o.identifier);
-    if (!id) return usage("--identifier: '" + o.identifier + "' (a non-zero 32-bit number, e.g. 0x1234abcd)");
+    const auto id = shell::parse_identifier(*o.identifier);
+    if (!id) return usage("--identifier: '" + *o.identifier + "' (a non-zero 32-bit number, e.g. 0x1234abcd)");
     config.identifier = *id;
   }
-  config.seed = o.seed != 0 ? o.seed : (std::uint64_t{rd()} << 32 | rd());
+  config.seed = *o.seed != 0 ? *o.seed : (std::uint64_t{rd()} << 32 | rd());
 
   std::optional<asio::ip::udp::endpoint> announce;
-  if (o.announce != "off") {
-    const auto e = transport::parse_endpoint(o.announce, wire::kAsapPort, &error);
+  if (*o.announce != "off") {
+    const auto e = transport::parse_endpoint(*o.announce, wire::kAsapPort, &error);
     if (!e || e->addresses.size() != 1) return usage("--announce: 'off' or ADDR:PORT: " + error);
     announce = asio::ip::udp::endpoint(e->addresses[0], e->port);
   }
 
   const transport::Kind kind = transport::resolve(*choice);
   log(Level::info, "transport %s (asked: %s)", std::string(transport::name(kind)).c_str(),
-      o.transport.c_str());
+      o.transport->c_str());
 
   EventLog events;
   try {
-    events.open(o.events, {{"component", "registrar"}, {"id", wire::hex_id(config.identifier)}});
+    events.open(*o.events, {{"component", "registrar"}, {"id", wire::hex_id(config.identifier)}});
   } catch (const std::exception& e) {
     return usage(e.what());
   }
@@ -337,42 +313,7 @@ void add_registrar_command(CLI::App& app, Context& ctx) {
       "'enrp ...'); port 0 picks a free port. SIGINT or SIGTERM stop it cleanly.\n"
       "Durations take a unit (250ms, 5s) or a bare number of milliseconds.\n" +
       std::string(kExitCodesHelp));
-  cmd->add_option("--asap", o->asap, "ASAP endpoint ADDR[,ADDR...][:PORT] (port 3863)")
-      ->capture_default_str();
-  cmd->add_option("--enrp", o->enrp, "ENRP endpoint ADDR[,ADDR...][:PORT] (port 9901)")
-      ->capture_default_str();
-  cmd->add_option("--transport", o->transport,
-                  "auto|sctp|tcp: auto takes SCTP when the kernel has it")
-      ->capture_default_str();
-  cmd->add_option("--announce", o->announce,
-                  "off, or the multicast ADDR:PORT of ASAP server announces (e.g. 239.0.0.50:3863)")
-      ->capture_default_str();
-  cmd->add_option("--keepalive-interval", o->keepalive_interval,
-                  "Endpoint keep-alive interval (ms)")
-      ->capture_default_str();
-  cmd->add_option("--keepalive-timeout", o->keepalive_timeout,
-                  "Endpoint keep-alive timeout (ms): no ack, the PE is removed")
-      ->capture_default_str();
-  cmd->add_option("--max-bad-pe-reports", o->max_bad_pe_reports,
-                  "Endpoint Unreachable reports that remove a PE")
-      ->capture_default_str();
-  cmd->add_option("--max-hres-items", o->max_hres_items,
-                  "PEs per handle resolution without a Handle Resolution Option (at most 128)")
-      ->capture_default_str();
-  cmd->add_option("--max-hr-rate", o->max_hr_rate,
-                  "Handle resolutions per second per PU; -1: unlimited")
-      ->capture_default_str();
-  cmd->add_option("--max-eu-rate", o->max_eu_rate,
-                  "Endpoint Unreachable reports per second per PU; -1: unlimited")
-      ->capture_default_str();
-  cmd->add_option("--min-address-scope", o->min_address_scope,
-                  "loopback|site-local|global: narrowest PE address accepted (default\n"
-                  "site-local; loopback when every ASAP address is loopback)");
-  cmd->add_option("--identifier", o->identifier,
-                  "Registrar ID, non-zero 32 bits (default: random); the Server ID of keep-alives");
-  cmd->add_option("--events", o->events, "Write events as JSON lines to FILE ('-': stdout)");
-  cmd->add_option("--log-level", o->log_level, "error|warning|info|debug")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seed of randomized policies (default: random)");
+  options::add_to_cli(*cmd, *o);
   cmd->callback([o, &ctx] { ctx.exit_code = run(*o, ctx); });
 }
 

@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "options/roles.hpp"
+
 namespace rsplab::experiments {
 
 using Duration = std::chrono::nanoseconds;
@@ -57,13 +59,15 @@ struct Site {
   std::optional<std::string> prefix4, prefix6;
 };
 
-// A component's options are kept as `rsplab <role>` command-line arguments ("--capacity",
-// "2e6", ...): the loader checks each key against the options of that role and each value
-// against its kind (duration, amount, distribution, policy, number), so what reaches the
-// command line is already valid.
+// A component's options: typed (options/roles.hpp), the file's only (given: those it sets,
+// directly or by `timers:`; every value checked against the role's table), and `args`, the
+// same as `rsplab <role>` arguments ("--capacity", "2e6", ..., options::to_args, in table
+// order): what the run key hashes and `rsplab plan --verbose` shows. The runner adds what
+// the deployment decides (registrars, addresses, seeds) and starts the component.
 struct Registrar {
   std::string name;  // "pr0", "pr1", ... in file order
   std::string site;
+  options::RegistrarOptions options;
   std::vector<std::string> args;
 };
 
@@ -72,8 +76,9 @@ struct PeGroup {
   std::string pool;
   std::string site;
   std::size_t count = 1;
-  std::string policy;  // NAME[:V1,...], as `rsplab pe --policy` (not repeated in args)
-  std::vector<std::string> args;  // --capacity (amount or distribution), --max-jobs, ...
+  std::string policy;  // NAME[:V1,...], as `rsplab pe --policy` (not in options or args)
+  options::PeOptions options;     // --capacity (amount or distribution), --max-jobs, ...
+  std::vector<std::string> args;
 };
 
 struct PuGroup {
@@ -81,7 +86,8 @@ struct PuGroup {
   std::string pool;
   std::string site;
   std::size_t count = 1;
-  std::vector<std::string> args;  // --job-size, --interval, --reject-retry-delay, ...
+  options::PuOptions options;     // --job-size, --interval, --reject-retry-delay, ...
+  std::vector<std::string> args;
 };
 
 struct Fault {

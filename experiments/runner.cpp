@@ -1833,32 +1833,40 @@ void print_summary(const Plan& plan, const RunnerOptions& options, std::ostream&
 
 std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,
                                         const std::string& addresses) {
-  std::vector<std::string> args = {"--transport", r.transport, "--asap", addresses + ":0",
-                                   "--enrp", addresses + ":0"};
-  args.insert(args.end(), pr.args.begin(), pr.args.end());
-  return args;
+  options::RegistrarOptions o = pr.options;
+  o.transport = r.transport;
+  o.asap = addresses + ":0";
+  o.enrp = addresses + ":0";
+  return options::to_args(o);
 }
 
 std::vector<std::string> pe_args(const Run& r, const PeGroup& g, const std::string& addresses,
                                  const std::string& registrars) {
-  std::vector<std::string> args = {
-      "--registrar", registrars, "--pool", g.pool, "--policy", g.policy,
-      "--count", std::to_string(g.count), "--local", addresses,
-      "--transport", r.transport, "--seed",
-      std::to_string((r.seed ^ name_hash(g.name)) | 1), "--control", "stdin"};
-  args.insert(args.end(), g.args.begin(), g.args.end());
-  return args;
+  options::PeOptions o = g.options;
+  o.registrar = registrars;
+  o.pool = g.pool;
+  o.policy = g.policy;
+  o.count = g.count;
+  o.local = addresses;
+  o.transport = r.transport;
+  o.seed = (r.seed ^ name_hash(g.name)) | 1;
+  o.control = "stdin";
+  return options::to_args(o);
 }
 
 std::vector<std::string> pu_args(const Run& r, const PuGroup& g, const std::string& addresses,
                                  const std::string& registrars) {
-  std::vector<std::string> args = {
-      "--registrar", registrars, "--pool", g.pool, "--count", std::to_string(g.count),
-      "--local", addresses, "--transport", r.transport, "--seed",
-      std::to_string((r.seed ^ name_hash(g.name)) | 1), "--name", g.name, "--runtime",
-      ms_text(r.warmup + r.duration), "--control", "stdin"};
-  args.insert(args.end(), g.args.begin(), g.args.end());
-  return args;
+  options::PuOptions o = g.options;
+  o.registrar = registrars;
+  o.pool = g.pool;
+  o.count = g.count;
+  o.local = addresses;
+  o.transport = r.transport;
+  o.seed = (r.seed ^ name_hash(g.name)) | 1;
+  o.name = g.name;
+  o.runtime = ms_text(r.warmup + r.duration);
+  o.control = "stdin";
+  return options::to_args(o);
 }
 
 }  // namespace rsplab::experiments

@@ -481,4 +481,22 @@ TEST(Cli, PeAndPuBadValuesAreUsageErrorsNamingTheOption) {
   }
 }
 
+// One policy grammar (stack/common/policy_text.hpp) behind `rsplab pe --policy` and an
+// experiment file's `policy`: " 5" is not a weight in either, with the same words.
+TEST(Cli, PolicyWithASpaceIsRejectedAlikeByPeAndPlan) {
+  const std::string why = "policy wrand: bad Weight ' 5' (a whole number)";
+  const Outcome pe =
+      rsplab({"pe", "--registrar", "127.0.0.1:1", "--pool", "p", "--policy", "wrand: 5"});
+  EXPECT_EQ(pe.status, 2) << pe.err;
+  EXPECT_NE(pe.err.find("rsplab pe: --policy: " + why + "\n"), std::string::npos) << pe.err;
+  TempDir dir;
+  const fs::path file = dir.path() / "e.yaml";
+  std::ofstream(file) << "name: space\nduration: 10s\nsites:\n  a: { isps: [x] }\n"
+                         "registrars:\n  - { site: a }\n"
+                         "pools:\n  P:\n    policy: 'wrand: 5'\n    pes:\n      - { site: a }\n";
+  const Outcome plan = rsplab({"plan", file.string()});
+  EXPECT_EQ(plan.status, 2) << plan.err;
+  EXPECT_NE(plan.err.find("e.yaml:9:13: pools.P.policy: " + why), std::string::npos) << plan.err;
+}
+
 }  // namespace

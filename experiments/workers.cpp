@@ -22,12 +22,9 @@
 #include "experiments/progress.hpp"
 #include "experiments/run_driver.hpp"
 #include "results/store.hpp"
-#include "stack/common/wall_clock.hpp"
 
 namespace rsplab::experiments {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Set by the parent's SIGINT/SIGTERM handler; a worker inherits it until its Loop's
 // signal_set takes over, and looks at it then.
@@ -138,17 +135,18 @@ constexpr std::chrono::milliseconds kWorkerBusyTimeout{60000};
 constexpr auto kWorkerFlush = std::chrono::milliseconds(100);
 
 // Carries out run `r`, claimed in the worker's slot: its status, in shared memory too.
-RunStatus work_on(const Plan& plan, const Run& r, RunDriver& driver, WorkerPost& post) {
+RunStatus work_on(const Plan& plan, const Run& r, RunDriver& driver, WorkerPost& post,
+                  const RunClock& clock) {
   post.slot->row = 0;
   post.slot->run = static_cast<std::int64_t>(r.index);
   const std::string prefix =
       "run " + std::to_string(r.index + 1) + "/" + std::to_string(plan.runs.size()) + ": ";
   post.out->set_run(prefix);
   post.err->set_run(prefix);
-  const auto started = Clock::now();
+  const auto started = clock.now();
   const RunStatus ended = driver.run_one(r).status;
   post.board->busy_us +=
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+      std::chrono::duration_cast<std::chrono::microseconds>(clock.now() - started).count();
   post.outcomes[r.index] = shared_status(ended);
   post.slot->run = -1;
   post.slot->row = 0;
@@ -187,7 +185,7 @@ RunStatus work(const Plan& plan, const RunnerOptions& options, WorkerPost& post,
     if (loop.take_signal() || post.board->stop.load() != 0) break;  // between runs
     const std::size_t at = post.board->next.fetch_add(1);
     if (at >= post.queue->size()) break;
-    const RunStatus ended = work_on(plan, plan.runs[(*post.queue)[at]], driver, post);
+    const RunStatus ended = work_on(plan, plan.runs[(*post.queue)[at]], driver, post, clock);
     if (ended == RunStatus::interrupted) {
       post.board->stop = 1;  // the campaign is interrupted: the parent tells the others
       return ended;
@@ -317,6 +315,7 @@ class SideBySide {
   std::optional<SharedState> shared_;
   std::vector<Orphan> orphans_;  // runs whose worker ended before them
   int signalled_ = 0;
+  SystemClock clock_;
   std::size_t ran_ = 0;  // runs that ended (status())
 };
 
@@ -364,13 +363,13 @@ RunStatus SideBySide::run() {
     err_ << "rsplab run: " << e.what() << "\n";
     return RunStatus::failed;
   }
-  const auto started = Clock::now();
+  const auto started = clock_.now();
   phase(local_, options_.jobs);
   phase(remote_, 1);  // one at a time
   std::optional<results::Store> store = mark_orphans();
   RunStatus status = this->status();
   const std::size_t not_run = local_.size() + remote_.size() - ran_;
-  const auto wall = std::chrono::duration<double>(Clock::now() - started).count();
+  const auto wall = std::chrono::duration<double>(clock_.now() - started).count();
   if (!local_.empty() || !remote_.empty())
     out_ << "side by side: " << local_.size() + remote_.size() - not_run << " run(s) in "
          << clock_text(wall) << " (wall time), "
@@ -481,13 +480,13 @@ std::optional<results::Store> SideBySide::mark_orphans() {
       const Run& r = plan_.runs[o.run];
       const std::string reason =
           "its worker (pid " + std::to_string(o.pid) + ") ended before the run: " + o.how;
-      const std::int64_t now = common::wall_clock_us();
+      const std::int64_t now = clock_.unix_us();
       if (o.row > 0) {
         if (store->run_status(o.row) == "running")
           store->end_run(o.row, RunStatus::failed, now, reason);
       } else {
         const auto id = store->begin_run(run_info(r, campaign_->experiment_id, r.transport, now));
-        store->end_run(id, RunStatus::failed, common::wall_clock_us(), reason);
+        store->end_run(id, RunStatus::failed, clock_.unix_us(), reason);
       }
       shared_->outcomes[o.run] = shared_status(RunStatus::failed);
       err_ << "rsplab run: run " << (o.run + 1) << " failed: " << reason << "\n";

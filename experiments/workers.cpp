@@ -55,67 +55,6 @@ std::optional<RunStatus> shared_status(int v) {
   return static_cast<RunStatus>(v - 1);
 }
 
-// A worker's output stream: whole lines only, each written at once (one write(2) on stdout
-// or stderr, else the target flushed per line), so the workers' lines never mix within a
-// line. A line says which run it belongs to: "run 3/8: " before it unless it starts with
-// "run " (after "rsplab run: " for error lines). Empty lines (the terminal's) are dropped.
-class LineBuf : public std::streambuf {
- public:
-  explicit LineBuf(std::ostream& target) : target_(target) {}
-  ~LineBuf() override {
-    if (!line_.empty()) emit();
-  }
-  void set_run(std::string prefix) { prefix_ = std::move(prefix); }
-
- protected:
-  int_type overflow(int_type c) override {
-    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
-    put(traits_type::to_char_type(c));
-    return c;
-  }
-  std::streamsize xsputn(const char* s, std::streamsize n) override {
-    for (std::streamsize i = 0; i < n; ++i) put(s[i]);
-    return n;
-  }
-
- private:
-  void put(char c) {
-    if (c == '\n') emit();
-    else if (c != '\r') line_.push_back(c);
-  }
-  void emit() {
-    std::string text = decorate();
-    line_.clear();
-    if (text.empty()) return;
-    text.push_back('\n');
-    const int fd = &target_ == &std::cout   ? STDOUT_FILENO
-                   : &target_ == &std::cerr ? STDERR_FILENO
-                                            : -1;
-    if (fd < 0) {
-      target_ << text << std::flush;
-      return;
-    }
-    for (std::size_t at = 0; at < text.size();) {
-      const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      at += static_cast<std::size_t>(n);
-    }
-  }
-  std::string decorate() const {
-    if (line_.find_first_not_of(" \t") == std::string::npos) return "";
-    if (prefix_.empty() || line_.rfind("run ", 0) == 0) return line_;
-    static const std::string tool = "rsplab run: ";
-    if (line_.rfind(tool, 0) == 0)
-      return line_.compare(tool.size(), 4, "run ") == 0
-                 ? line_
-                 : tool + prefix_ + line_.substr(tool.size());
-    return prefix_ + line_;
-  }
-  std::ostream& target_;
-  std::string line_, prefix_;
-};
-
 // What a worker takes from the parent.
 struct WorkerPost {
   Board* board = nullptr;
@@ -519,6 +458,59 @@ RunStatus SideBySide::status() {
 }
 
 }  // namespace
+
+// ---- LineBuf ---------------------------------------------------------------------------
+
+LineBuf::~LineBuf() {
+  if (!line_.empty()) emit();
+}
+
+LineBuf::int_type LineBuf::overflow(int_type c) {
+  if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+  put(traits_type::to_char_type(c));
+  return c;
+}
+
+std::streamsize LineBuf::xsputn(const char* s, std::streamsize n) {
+  for (std::streamsize i = 0; i < n; ++i) put(s[i]);
+  return n;
+}
+
+void LineBuf::put(char c) {
+  if (c == '\n') emit();
+  else if (c != '\r') line_.push_back(c);
+}
+
+void LineBuf::emit() {
+  std::string text = decorate();
+  line_.clear();
+  if (text.empty()) return;
+  text.push_back('\n');
+  const int fd = &target_ == &std::cout   ? STDOUT_FILENO
+                 : &target_ == &std::cerr ? STDERR_FILENO
+                                          : -1;
+  if (fd < 0) {
+    target_ << text << std::flush;
+    return;
+  }
+  for (std::size_t at = 0; at < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    at += static_cast<std::size_t>(n);
+  }
+}
+
+std::string LineBuf::decorate() const {
+  if (line_.find_first_not_of(" \t") == std::string::npos) return "";
+  if (prefix_.empty() || line_.rfind("run ", 0) == 0) return line_;
+  static const std::string tool = "rsplab run: ";
+  if (line_.rfind(tool, 0) == 0)
+    return line_.compare(tool.size(), 4, "run ") == 0
+               ? line_
+               : tool + prefix_ + line_.substr(tool.size());
+  return prefix_ + line_;
+}
 
 RunStatus run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostream& out,
                            std::ostream& err) {

@@ -16,12 +16,37 @@
 #pragma once
 
 #include <ostream>
+#include <streambuf>
+#include <string>
+#include <utility>
 
 #include "experiments/experiment.hpp"
 #include "experiments/outcome.hpp"
 #include "experiments/runner.hpp"
 
 namespace rsplab::experiments {
+
+// A worker's output stream: whole lines only, each written at once (one write(2) on stdout
+// or stderr, else the target flushed per line), so the workers' lines never mix within a
+// line. A line says which run it belongs to: "run 3/8: " before it unless it starts with
+// "run " (after "rsplab run: " for error lines). Empty lines (the terminal's) are dropped.
+class LineBuf : public std::streambuf {
+ public:
+  explicit LineBuf(std::ostream& target) : target_(target) {}
+  ~LineBuf() override;
+  void set_run(std::string prefix) { prefix_ = std::move(prefix); }
+
+ protected:
+  int_type overflow(int_type c) override;
+  std::streamsize xsputn(const char* s, std::streamsize n) override;
+
+ private:
+  void put(char c);
+  void emit();
+  std::string decorate() const;
+  std::ostream& target_;
+  std::string line_, prefix_;
+};
 
 // REQUIRES: options.jobs > 1. The campaign's status, as run_plan's.
 RunStatus run_side_by_side(const Plan& plan, const RunnerOptions& options, std::ostream& out,

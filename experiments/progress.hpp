@@ -31,7 +31,8 @@ std::string run_label(const Plan& plan, const Run& r);
 
 class Progress {
  public:
-  Progress(const Plan& plan, bool terminal, std::ostream& out) : plan_(plan), terminal_(terminal), out_(out) {}
+  Progress(const Plan& plan, bool terminal, std::ostream& out)
+      : plan_(plan), terminal_(terminal), out_(out) {}
   // The campaign's start, and by run index which runs it skips (for the time remaining).
   void begin(RunClock::time_point now, std::vector<bool> skip);
   // The line for `record`'s run, if due (always if `force`). `worker`: without the time

@@ -145,10 +145,6 @@ results::RunCheck RunRecord::check_counts() {
   return c;
 }
 
-}  // namespace rsplab::experiments
-
-namespace rsplab::experiments {
-
 results::RunInfo run_info(const Run& r, std::int64_t experiment_id, const std::string& transport,
                           std::int64_t start_us) {
   results::RunInfo info;

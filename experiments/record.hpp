@@ -89,10 +89,6 @@ struct RunRecord {
   void store_event(Component& comp, const nlohmann::json& e);
 };
 
-}  // namespace rsplab::experiments
-
-namespace rsplab::experiments {
-
 // A run's row as Store::begin_run stores it; `transport` is what was used.
 results::RunInfo run_info(const Run& r, std::int64_t experiment_id, const std::string& transport,
                           std::int64_t start_us);

@@ -1,0 +1,165 @@
+// The progress line, a run's closing lines and the campaign's summary (progress.hpp).
+#include "experiments/progress.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "results/store.hpp"
+#include "results/summary.hpp"
+
+namespace rsplab::experiments {
+
+using std::chrono::milliseconds;
+
+std::string clock_text(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, s / 60 % 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string run_label(const Plan& plan, const Run& r) {
+  std::ostringstream s;
+  s << "run " << (r.index + 1) << "/" << plan.runs.size();
+  for (const auto& [k, v] : r.parameters) s << " " << k << "=" << v;
+  s << " rep " << r.repetition;
+  return s.str();
+}
+
+void Progress::begin(RunClock::time_point now, std::vector<bool> skip) {
+  campaign_start_ = now;
+  skip_ = std::move(skip);
+}
+
+void Progress::update(const RunRecord& record, RunClock::time_point now, bool force,
+                      bool worker) {
+  const Run* run = record.run;
+  if (!run) return;
+  const auto every = terminal_ ? milliseconds(500) : milliseconds(10000);
+  if (!force && now - last_ < every) return;
+  last_ = now;
+  const auto& started = record.clock_started;
+  const double t = started ? std::chrono::duration<double>(now - *started).count() : 0;
+  const double total = std::chrono::duration<double>(run->warmup + run->duration).count();
+  std::ostringstream line;
+  line << run_label(plan_, *run) << ": " << clock_text(t) << "/" << clock_text(total) << ", ";
+  if (started)
+    line << record.jobs_done << " jobs completed (warm-up included), " << record.failovers
+         << " failovers";
+  else
+    line << "deploying: " << record.step;
+  double left = 0;
+  for (std::size_t i = run->index; i < plan_.runs.size(); ++i)
+    if (i >= skip_.size() || !skip_[i])
+      left += std::chrono::duration<double>(plan_.runs[i].warmup + plan_.runs[i].duration +
+                                            kRunAllowance).count();
+  left -= std::min(t, total);
+  line << ", elapsed "
+       << clock_text(std::chrono::duration<double>(now - campaign_start_).count());
+  if (!worker) line << ", remaining ~" << clock_text(left);
+  if (terminal_)
+    out_ << "\r\033[K" << line.str() << std::flush;
+  else
+    out_ << line.str() << "\n" << std::flush;
+}
+
+std::string completion_line(const Plan& plan, const Run& r, RunStatus status,
+                            const std::vector<results::RunCheck>& checks,
+                            const RunRecord& record) {
+  std::ostringstream line;
+  line << "run " << (r.index + 1) << "/" << plan.runs.size() << " " << status_text(status)
+       << ": " << record.jobs_done << " jobs completed (warm-up included)";
+  if (status == RunStatus::completed) {
+    const auto totals = results::summarize(record.store, {*record.run_id});
+    line << ", " << (totals.empty() ? 0 : totals[0].jobs_completed)
+         << " in the measured window";
+  }
+  line << ", " << record.failovers << " failovers";
+  if (record.generated) line << "; the PUs generated " << *record.generated << " jobs";
+  std::string warned;
+  for (const auto& c : checks)
+    if (c.status != "ok") warned += (warned.empty() ? "" : ", ") + c.name;
+  if (!warned.empty()) line << "; WARNING: " << warned;
+  return line.str();
+}
+
+namespace {
+
+// "; pe x2 12 MB / 0.5 s" for the components of `role` (nothing when there are none).
+std::string role_usage(const RunRecord& record, const char* role) {
+  long rss = 0;
+  double cpu = 0;
+  int n = 0;
+  for (const auto& [name, c] : record.components)
+    if (c.role == role) {
+      rss = std::max(rss, c.max_rss_kib);
+      cpu += c.cpu_s;
+      ++n;
+    }
+  if (n == 0) return "";
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "; %s x%d %.0f MB / %.1f s", role, n, rss / 1024.0, cpu);
+  return buf;
+}
+
+}  // namespace
+
+std::string resources(const RunRecord& record, RunClock::time_point now) {
+  if (!record.clock_started) return "";
+  std::ostringstream s;
+  const double deploy =
+      std::chrono::duration<double>(*record.clock_started - record.deploy_started).count();
+  const double measured = std::chrono::duration<double>(now - *record.clock_started).count();
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "  deployed in %.1f s; %lld events stored (%.0f/s while running)\n", deploy,
+                static_cast<long long>(record.events_stored),
+                measured > 0 ? (record.events_stored - record.events_at_clock_start) / measured
+                             : 0.0);
+  s << buf;
+  rusage self{};
+  ::getrusage(RUSAGE_SELF, &self);
+  std::snprintf(buf, sizeof buf, "  peak RSS / CPU: runner %.0f MB / %.1f s",
+                self.ru_maxrss / 1024.0,
+                self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 + self.ru_stime.tv_sec +
+                    self.ru_stime.tv_usec / 1e6);
+  s << buf;
+  for (const char* role : {"registrar", "pe", "pu"}) s << role_usage(record, role);
+  s << "\n";
+  return s.str();
+}
+
+void summarize(results::Store& store, const Plan& plan, const RunnerOptions& options,
+               std::int64_t experiment_id, std::ostream& out, std::ostream& err) {
+  store.flush();
+  if (!options.summary) return;
+  out << "\nresults: " << options.output << "\n";
+  // Per policy and sweep point over the plan's completed runs, each key once (its newest
+  // completed row, also one of an earlier invocation; with --fresh only this one's).
+  try {
+    std::vector<std::string> keys;
+    for (const Run& r : plan.runs) keys.push_back(r.key);
+    const auto runs = results::completed_runs(
+        store, keys, options.fresh ? std::optional<std::int64_t>(experiment_id) : std::nullopt);
+    out << results::summary_table(results::summarize(store, runs));
+  } catch (const std::exception& e) {
+    err << "rsplab run: summary: " << e.what() << "\n";
+  }
+}
+
+}  // namespace rsplab::experiments

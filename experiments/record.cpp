@@ -1,0 +1,165 @@
+// One run's record: components, members, counters and rows (record.hpp).
+#include "experiments/record.hpp"
+
+#include <limits>
+#include <sstream>
+
+namespace rsplab::experiments {
+
+using json = nlohmann::json;
+
+void RunRecord::reset(const Run& r) {
+  run = &r;
+  run_id.reset();
+  clock_started.reset();
+  components.clear();
+  sites.clear();
+  members_by_id.clear();
+  registered.clear();
+  active.clear();
+  early.clear();
+  jobs_done = failovers = 0;
+  generated.reset();
+  events_stored = events_at_clock_start = 0;
+  transport_used = r.transport;
+  step.clear();
+}
+
+Component& RunRecord::add_component(const std::string& site, const std::string& name,
+                                    const std::string& role,
+                                    const std::vector<std::string>& args) {
+  Component& c = components[name];
+  c.name = name;
+  c.role = role;
+  c.site = site;
+  c.args = args;
+  return c;
+}
+
+void RunRecord::on_event(Component& comp, const json& e) {
+  if (!e.contains("event")) {  // a PU's closing counters
+    comp.summary = e;
+    return;
+  }
+  const std::string kind = e.value("event", "");
+  const std::string id = e.value("id", "");
+  if (kind == "ready" && e.contains("member") && e["member"].is_number_unsigned()) {
+    const auto m = e["member"].get<std::size_t>();
+    comp.members[m] = id;
+    members_by_id[id] = {comp.name, m, id};
+  }
+  if (comp.role == "registrar") {
+    if (!id.empty()) comp.current_id = id;
+    if (kind == "registration") registered.insert(e.value("pe", ""));
+    if (kind == "ready") transport_used = e.value("transport", transport_used);
+  } else if (comp.role == "pe") {
+    if (kind == "job_accepted") ++active[id];
+    if ((kind == "job_completed" || kind == "job_aborted") && active[id] > 0) --active[id];
+  } else if (comp.role == "pu") {
+    if (kind == "job" && e.value("status", "") == "completed") ++jobs_done;
+    if (kind == "failover") ++failovers;
+  }
+  if (run_id)
+    store_event(comp, e);
+  else
+    early.push_back({comp.name, e});
+}
+
+void RunRecord::store_event(Component& comp, const json& e) {
+  ++events_stored;
+  const std::string id = e.value("id", "");
+  auto row = comp.rows.find(id);
+  if (row == comp.rows.end()) {
+    results::ComponentInfo info;
+    info.role = comp.role;
+    info.site = comp.site;
+    info.identity = id;
+    info.pool = comp.pool;
+    info.policy = comp.policy;
+    info.name = comp.name;
+    // A PE member's first event: "ready", or "restarted" (then "ready") when it replaces
+    // a crashed one, with the same capacity.
+    const std::string event = e.value("event", "");
+    if ((event == "ready" || event == "restarted") && e.contains("member") &&
+        e["member"].is_number_unsigned()) {
+      const auto m = e["member"].get<std::size_t>();
+      info.name += "#" + std::to_string(m);
+      if (event == "ready") comp.capacities[m] = e.value("capacity", 0.0);
+      info.capacity = comp.capacities[m];
+    }
+    if (const auto s = sites.find(comp.site); s != sites.end()) info.addresses = s->second;
+    row = comp.rows.emplace(id, store.add_component(*run_id, info)).first;
+  }
+  store.add_event(*run_id, row->second, e);
+}
+
+void RunRecord::begin(const results::RunInfo& info,
+                      const std::vector<results::SiteClock>& clocks) {
+  run_id = store.begin_run(info);
+  for (const auto& c : clocks) store.add_site_clock(*run_id, c);
+  for (auto& [name, e] : early) store_event(components[name], e);
+  early.clear();
+}
+
+results::RunCheck RunRecord::check_counts() {
+  results::RunCheck c;
+  c.name = "event_counts";
+  c.status = "warning";
+  c.value = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t jobs = 0, failovers_counted = 0, resolutions = 0;
+  bool all = true;
+  for (const auto& [name, comp] : components) {
+    if (comp.role != "pu") continue;
+    if (!comp.summary) {
+      all = false;
+      continue;
+    }
+    jobs += comp.summary->value("jobs_completed", 0) + comp.summary->value("jobs_unfinished", 0);
+    failovers_counted += comp.summary->value("failovers", 0);
+    resolutions += comp.summary->value("resolutions", 0);
+  }
+  if (!all) {
+    c.message = "WARNING: event counts: some PU printed no counters";
+    return c;
+  }
+  generated = jobs;
+  store.flush();
+  const auto sj = store.count("jobs", *run_id);
+  const auto sf = store.count("failovers", *run_id);
+  const auto sr = store.count("handle_resolutions", *run_id);
+  c.value = static_cast<double>(sj);
+  c.details = {{"counted", {{"jobs", jobs}, {"failovers", failovers_counted},
+                            {"handle_resolutions", resolutions}}},
+               {"stored", {{"jobs", sj}, {"failovers", sf}, {"handle_resolutions", sr}}}};
+  std::ostringstream s;
+  if (sj == jobs && sf == failovers_counted && sr == resolutions) {
+    c.status = "ok";
+    s << "check event counts: ok, stored " << sj << " jobs (completed and unfinished), " << sf
+      << " failovers, " << sr << " handle resolutions: all the PUs counted";
+  } else {
+    s << "WARNING: event counts: MISMATCH: PUs counted " << jobs << " jobs, "
+      << failovers_counted << " failovers, " << resolutions << " resolutions; stored " << sj
+      << ", " << sf << ", " << sr;
+  }
+  c.message = s.str();
+  return c;
+}
+
+results::RunInfo run_info(const Run& r, std::int64_t experiment_id, const std::string& transport,
+                          std::int64_t start_us) {
+  results::RunInfo info;
+  info.experiment_id = experiment_id;
+  info.index = r.stored_index.value_or(r.index);
+  info.key = r.key;
+  info.parameters = r.parameters;
+  info.seed = r.seed;
+  info.repetition = r.repetition;
+  info.transport = transport;
+  info.resolved = r.resolved;
+  info.start_unix_us = start_us;
+  info.warmup_us = std::chrono::duration_cast<std::chrono::microseconds>(r.warmup).count();
+  info.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count();
+  return info;
+}
+
+}  // namespace rsplab::experiments

@@ -1,0 +1,107 @@
+// What the runner prints, from its parts alone: the campaign's first lines (how many runs,
+// how long, what resumes) and which runs are skipped, the durations as printed, a worker's
+// lines under --jobs N (whole, each naming its run), and a run's completion line.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "experiments/campaign.hpp"
+#include "experiments/progress.hpp"
+#include "experiments/workers.hpp"
+#include "runner_support.hpp"
+
+namespace rsplab::experiments::testing {
+namespace {
+
+const char* kSweep = R"(
+name: sweep
+duration: 20s
+warmup: 5s
+seed: 7
+transport: tcp
+sites:
+  a: { isps: [x] }
+registrars:
+  - { site: a }
+pools:
+  P:
+    policy: $policy
+    pes:
+      - { site: a, count: 1, capacity: 1e6 }
+    pus:
+      - { site: a, count: 1, job-size: exp:1e6, interval: exp:1s }
+sweep:
+  policy: [rr, lu, random]
+)";
+
+TEST(RunnerOutput, ClockTextRoundsToSecondsMinutesOrHours) {
+  EXPECT_EQ(clock_text(-3), "0s");
+  EXPECT_EQ(clock_text(59.4), "59s");
+  EXPECT_EQ(clock_text(59.6), "1m00s");
+  EXPECT_EQ(clock_text(125), "2m05s");
+  EXPECT_EQ(clock_text(3 * 3600 + 7 * 60 + 59), "3h07m");
+}
+
+TEST(RunnerOutput, AnnounceSaysHowLongAndSkipsTheKeysCompletedEarlier) {
+  const Plan plan = parse_plan(kSweep, "s.yaml", "test");
+  ASSERT_EQ(plan.runs.size(), 3u);
+  RunnerOptions o;
+  o.output = "s.db";
+  std::ostringstream out;
+  const auto skip = announce(plan, o, {plan.runs[1].key}, {plan.runs[2].key}, 1, out);
+  EXPECT_EQ(skip, (std::vector<bool>{false, true, false}));
+  // Two runs of 25 s and 10 s allowance each.
+  EXPECT_EQ(out.str(),
+            "sweep: 3 run(s), about 1m10s; results in s.db\n"
+            "resuming: 1 of 3 runs completed earlier in s.db, 2 to run (1 interrupted/failed "
+            "earlier: rerun)\n");
+  std::ostringstream side;
+  announce(plan, o, {}, {}, 2, side);  // 3 × 35 s, two at a time: 105 s / 2
+  EXPECT_EQ(side.str(), "sweep: 3 run(s), about 53s, up to 2 at a time; results in s.db\n");
+  EXPECT_EQ(skipped_line(plan, plan.runs[1]),
+            "run 2/3 policy=lu rep 0: skipped (completed earlier, key " +
+                plan.runs[1].key.substr(0, 12) + "…)");
+}
+
+TEST(RunnerOutput, AWorkersLinesAreWholeAndNameTheirRun) {
+  std::ostringstream target;
+  {
+    LineBuf buf(target);
+    std::ostream out(&buf);
+    out << "before any run\n";
+    buf.set_run("run 3/8: ");
+    out << "  t=5s kill " << "P/pe0\n";
+    out << "\n   \n";  // empty lines: dropped
+    out << "rsplab run: agent a: link: no such device\n";
+    out << "rsplab run: run 3 failed: x\n";
+    out << "run 3/8 completed: 0 jobs\n";
+    out << "unterminated";
+  }
+  EXPECT_EQ(target.str(),
+            "before any run\n"
+            "run 3/8:   t=5s kill P/pe0\n"
+            "rsplab run: run 3/8: agent a: link: no such device\n"
+            "rsplab run: run 3 failed: x\n"
+            "run 3/8 completed: 0 jobs\n"
+            "run 3/8: unterminated\n");
+}
+
+TEST(RunnerOutput, TheCompletionLineCountsJobsFailoversAndWarnings) {
+  Harness h(kSweep);
+  RunRecord record(h.store);
+  record.reset(h.plan.runs[0]);
+  record.jobs_done = 12;
+  record.failovers = 3;
+  record.generated = 15;
+  results::RunCheck ok, bad;
+  ok.name = "event_counts";
+  ok.status = "ok";
+  bad.name = "registered_capacity";
+  bad.status = "warning";
+  EXPECT_EQ(completion_line(h.plan, h.plan.runs[0], RunStatus::failed, {ok, bad}, record),
+            "run 1/3 failed: 12 jobs completed (warm-up included), 3 failovers; the PUs "
+            "generated 15 jobs; WARNING: registered_capacity");
+}
+
+}  // namespace
+}  // namespace rsplab::experiments::testing

@@ -247,162 +247,171 @@ bool check_machine(const experiments::Plan& plan, Context& ctx, bool loopback,
   return ok;
 }
 
+// `rsplab run`: every run of a plan (or --until-ci rounds) into SQLite.
+void add_run_command(CLI::App& app, Context& ctx) {
+  auto file = std::make_shared<std::string>();
+  auto output = std::make_shared<std::string>("results.db");
+  auto loopback = std::make_shared<bool>(false);
+  auto fresh = std::make_shared<bool>(false);
+  auto ssh_config = std::make_shared<std::string>();
+  auto jobs = std::make_shared<std::size_t>(1);
+  auto until_ci = std::make_shared<UntilCiArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run an experiment file: every run of its sweep, every event into SQLite");
+  cmd->footer(
+      "Sites are network namespaces (root), else loopback addresses. Ctrl-C stops cleanly\n"
+      "and marks the run interrupted. Run again into the same database, it resumes: runs\n"
+      "completed there (same key) are skipped, interrupted and failed ones run again.\n"
+      "--jobs N runs N runs side by side, each in a worker process (plain lines, each\n"
+      "starting \"run i/N\"; the summary once at the end); runs with sites on remote hosts\n"
+      "still go one at a time. The default, one at a time, keeps the runs from competing for\n"
+      "the CPUs: use it for timing-sensitive results.\n"
+      "--until-ci PCT: the file's repetitions (at least 2) first, then one more at a time\n"
+      "for each sweep point where a compared metric's 95 % interval is wider than ±PCT % of\n"
+      "its mean, up to --max-repetitions; run again, it resumes the same rounds. At the end,\n"
+      "which points reached the target and which stopped at the cap without it (also\n"
+      "stored: table until_ci); exit status 0 either way.\n"
+      "Exit status: 0 every run completed; 1 a run failed; 2 the experiment file is invalid\n"
+      "(file:line:col on stderr) or an option is; 130 interrupted.");
+  cmd->add_option("file", *file, "Experiment file (YAML)")->required();
+  cmd->add_option("-o,--output", *output, "Results database (SQLite), appended to")
+      ->capture_default_str();
+  cmd->add_flag("--loopback", *loopback, "Loopback addresses for the sites even as root");
+  cmd->add_option("--ssh-config", *ssh_config,
+                  "Remote sites: ssh client configuration file (ssh -F; default: your own)");
+  cmd->add_flag("--fresh", *fresh,
+                "Ignore earlier results in the database: run every run again (new experiment row)");
+  cmd->add_option("-j,--jobs", *jobs, "Runs side by side (worker processes); 1: one at a time")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.find_first_not_of("0123456789") == std::string::npos &&
+                           v.find_first_not_of('0') != std::string::npos
+                       ? std::string()
+                       : "want a whole number of runs, 1 or more: " + v;
+          },
+          "N>=1"))
+      ->capture_default_str();
+  add_until_ci_options(cmd, *until_ci);
+  cmd->callback([file, output, loopback, fresh, ssh_config, jobs, until_ci, &ctx] {
+    const auto plan = load(*file, ctx);
+    if (!plan) return;
+    std::optional<experiments::UntilCiOptions> until;
+    if (!until_ci_of(*until_ci, *plan, *fresh, ctx, until)) return;
+    const auto full = until ? plan_to_cap(*file, *until, ctx) : std::nullopt;
+    if (until && !full) return;
+    if (!check_machine(*plan, ctx, *loopback, *ssh_config, false)) {
+      ctx.exit_code = kExitFailed;
+      return;
+    }
+    experiments::RunnerOptions o;
+    o.output = *output;
+    o.version = RSPLAB_VERSION;
+    o.terminal = ::isatty(STDOUT_FILENO) != 0;
+    o.loopback = *loopback;
+    o.fresh = *fresh;
+    o.ssh_config = *ssh_config;
+    o.jobs = *jobs;
+    if (until) {
+      ctx.out << experiments::until_ci_intro(plan->repetitions,
+                                             plan->runs.size() / plan->repetitions, *until);
+      ctx.exit_code = experiments::exit_code(experiments::run_until_ci(
+          *full, experiments::first_round(plan->repetitions), *until, o, ctx.out, ctx.err));
+      return;
+    }
+    ctx.exit_code = experiments::exit_code(experiments::run_plan(*plan, o, ctx.out, ctx.err));
+  });
+}
+
+// `rsplab plan`: the machine checked, the runs listed, nothing started.
+void add_plan_command(CLI::App& app, Context& ctx) {
+  auto file = std::make_shared<std::string>();
+  auto faults = std::make_shared<bool>(false);
+  auto verbose = std::make_shared<bool>(false);
+  auto ssh_config = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "plan", "Check an experiment file and print its runs, without starting anything");
+  cmd->footer(
+      "Checks the machine first (root for namespaces, SCTP, and each remote site over ssh:\n"
+      "reached, its rsplab version, its clock offset), then prints each run (index,\n"
+      "parameters, repetition, seed, number of faults, key) and the estimated time; with\n"
+      "--faults each run's faults too, the schedules' drawn from its seed; with --verbose\n"
+      "each component group's command line as the runner starts it (<SITE>: the site's\n"
+      "addresses, <registrars>: the registrars' ASAP endpoints, known at run time).\n"
+      "With --until-ci PCT: the runs of the first round (the file's repetitions, at least 2)\n"
+      "and how many --max-repetitions allows.\n"
+      "Exit status: 0 valid; 1 valid but this machine cannot run it; 2 invalid (file:line:col).");
+  cmd->add_option("file", *file, "Experiment file (YAML)")->required();
+  cmd->add_flag("--faults", *faults, "List every run's faults in time order");
+  cmd->add_flag("-v,--verbose", *verbose,
+                "Print each component group's resolved command-line arguments");
+  cmd->add_option("--ssh-config", *ssh_config,
+                  "Remote sites: ssh client configuration file (ssh -F; default: your own)");
+  auto until_ci = std::make_shared<UntilCiArgs>();
+  add_until_ci_options(cmd, *until_ci);
+  cmd->callback([file, faults, verbose, ssh_config, until_ci, &ctx] {
+    auto plan = load(*file, ctx);
+    if (!plan) return;
+    std::optional<experiments::UntilCiOptions> until;
+    if (!until_ci_of(*until_ci, *plan, false, ctx, until)) return;
+    std::optional<experiments::Plan> full;
+    const std::size_t file_repetitions = plan->repetitions;
+    if (until) {
+      // The first round's runs are the plan's, to the cap its later rounds'.
+      full = plan_to_cap(*file, *until, ctx);
+      if (!full) return;
+      plan = experiments::load_plan(*file, RSPLAB_VERSION,
+                                    experiments::first_round(file_repetitions));
+    }
+    const bool machine_ok = check_machine(*plan, ctx, false, *ssh_config, true);
+    if (until)
+      ctx.out << experiments::until_ci_intro(
+          file_repetitions, plan->runs.size() / plan->repetitions, *until);
+    ctx.out << plan->name << ": " << plan->runs.size() << " run(s) ("
+            << plan->runs.size() / std::max<std::size_t>(1, plan->repetitions)
+            << " sweep point(s) x " << plan->repetitions << " repetition(s)), estimated "
+            << seconds_text(plan->estimated);
+    if (full)
+      ctx.out << "; with --until-ci up to " << full->runs.size() << " run(s), estimated up to "
+              << seconds_text(full->estimated);
+    ctx.out << "\n";
+    for (const auto& r : plan->runs) {
+      ctx.out << "  run " << r.index << ":";
+      for (const auto& [k, v] : r.parameters) ctx.out << " " << k << "=" << v;
+      ctx.out << " rep=" << r.repetition << " seed=" << r.seed;
+      if (!r.faults.empty()) ctx.out << " faults=" << r.faults.size();
+      ctx.out << " key=" << r.key.substr(0, 16) << "\n";
+      if (*faults)
+        for (const auto& f : r.faults) ctx.out << "    " << fault_text(r, f) << "\n";
+      if (*verbose) print_command_lines(r, ctx.out);
+    }
+    ctx.out << std::flush;
+    if (!machine_ok) ctx.exit_code = kExitFailed;
+  });
+}
+
+// `rsplab cleanup`: what dead runners left, removed.
+void add_cleanup_command(CLI::App& app, Context& ctx) {
+  CLI::App* cmd = app.add_subcommand(
+      "cleanup", "Remove what dead `rsplab run`s left: namespaces, processes, rules");
+  cmd->footer(
+      "Reads the journals in /run/rsplab/journal; a live runner's are spared.\n"
+      "Exit status: 0 done (also when nothing was left); 1 something could not be removed.");
+  cmd->callback([&ctx] {
+    const auto r = agents::cleanup_dead();
+    for (const auto& u : r.undone) ctx.out << "removed " << u << "\n";
+    for (const auto& f : r.failed) ctx.err << "could not remove " << f << "\n";
+    for (const auto& l : r.live_owners) ctx.out << "spared (runner alive): " << l << "\n";
+    if (r.undone.empty() && r.failed.empty()) ctx.out << "nothing left by dead runners\n";
+    ctx.exit_code = r.failed.empty() ? kExitOk : kExitFailed;
+  });
+}
+
 }  // namespace
 
 void add_experiment_commands(CLI::App& app, Context& ctx) {
-  {
-    auto file = std::make_shared<std::string>();
-    auto output = std::make_shared<std::string>("results.db");
-    auto loopback = std::make_shared<bool>(false);
-    auto fresh = std::make_shared<bool>(false);
-    auto ssh_config = std::make_shared<std::string>();
-    auto jobs = std::make_shared<std::size_t>(1);
-    auto until_ci = std::make_shared<UntilCiArgs>();
-    CLI::App* cmd = app.add_subcommand(
-        "run", "Run an experiment file: every run of its sweep, every event into SQLite");
-    cmd->footer(
-        "Sites are network namespaces (root), else loopback addresses. Ctrl-C stops cleanly\n"
-        "and marks the run interrupted. Run again into the same database, it resumes: runs\n"
-        "completed there (same key) are skipped, interrupted and failed ones run again.\n"
-        "--jobs N runs N runs side by side, each in a worker process (plain lines, each\n"
-        "starting \"run i/N\"; the summary once at the end); runs with sites on remote hosts\n"
-        "still go one at a time. The default, one at a time, keeps the runs from competing for\n"
-        "the CPUs: use it for timing-sensitive results.\n"
-        "--until-ci PCT: the file's repetitions (at least 2) first, then one more at a time\n"
-        "for each sweep point where a compared metric's 95 % interval is wider than ±PCT % of\n"
-        "its mean, up to --max-repetitions; run again, it resumes the same rounds. At the end,\n"
-        "which points reached the target and which stopped at the cap without it (also\n"
-        "stored: table until_ci); exit status 0 either way.\n"
-        "Exit status: 0 every run completed; 1 a run failed; 2 the experiment file is invalid\n"
-        "(file:line:col on stderr) or an option is; 130 interrupted.");
-    cmd->add_option("file", *file, "Experiment file (YAML)")->required();
-    cmd->add_option("-o,--output", *output, "Results database (SQLite), appended to")
-        ->capture_default_str();
-    cmd->add_flag("--loopback", *loopback, "Loopback addresses for the sites even as root");
-    cmd->add_option("--ssh-config", *ssh_config,
-                    "Remote sites: ssh client configuration file (ssh -F; default: your own)");
-    cmd->add_flag("--fresh", *fresh,
-                  "Ignore earlier results in the database: run every run again (new experiment row)");
-    cmd->add_option("-j,--jobs", *jobs, "Runs side by side (worker processes); 1: one at a time")
-        ->check(CLI::Validator(
-            [](std::string& v) {
-              return v.find_first_not_of("0123456789") == std::string::npos &&
-                             v.find_first_not_of('0') != std::string::npos
-                         ? std::string()
-                         : "want a whole number of runs, 1 or more: " + v;
-            },
-            "N>=1"))
-        ->capture_default_str();
-    add_until_ci_options(cmd, *until_ci);
-    cmd->callback([file, output, loopback, fresh, ssh_config, jobs, until_ci, &ctx] {
-      const auto plan = load(*file, ctx);
-      if (!plan) return;
-      std::optional<experiments::UntilCiOptions> until;
-      if (!until_ci_of(*until_ci, *plan, *fresh, ctx, until)) return;
-      const auto full = until ? plan_to_cap(*file, *until, ctx) : std::nullopt;
-      if (until && !full) return;
-      if (!check_machine(*plan, ctx, *loopback, *ssh_config, false)) {
-        ctx.exit_code = kExitFailed;
-        return;
-      }
-      experiments::RunnerOptions o;
-      o.output = *output;
-      o.version = RSPLAB_VERSION;
-      o.terminal = ::isatty(STDOUT_FILENO) != 0;
-      o.loopback = *loopback;
-      o.fresh = *fresh;
-      o.ssh_config = *ssh_config;
-      o.jobs = *jobs;
-      if (until) {
-        ctx.out << experiments::until_ci_intro(plan->repetitions,
-                                               plan->runs.size() / plan->repetitions, *until);
-        ctx.exit_code = experiments::exit_code(experiments::run_until_ci(
-            *full, experiments::first_round(plan->repetitions), *until, o, ctx.out, ctx.err));
-        return;
-      }
-      ctx.exit_code = experiments::exit_code(experiments::run_plan(*plan, o, ctx.out, ctx.err));
-    });
-  }
-  {
-    auto file = std::make_shared<std::string>();
-    auto faults = std::make_shared<bool>(false);
-    auto verbose = std::make_shared<bool>(false);
-    auto ssh_config = std::make_shared<std::string>();
-    CLI::App* cmd = app.add_subcommand(
-        "plan", "Check an experiment file and print its runs, without starting anything");
-    cmd->footer(
-        "Checks the machine first (root for namespaces, SCTP, and each remote site over ssh:\n"
-        "reached, its rsplab version, its clock offset), then prints each run (index,\n"
-        "parameters, repetition, seed, number of faults, key) and the estimated time; with\n"
-        "--faults each run's faults too, the schedules' drawn from its seed; with --verbose\n"
-        "each component group's command line as the runner starts it (<SITE>: the site's\n"
-        "addresses, <registrars>: the registrars' ASAP endpoints, known at run time).\n"
-        "With --until-ci PCT: the runs of the first round (the file's repetitions, at least 2)\n"
-        "and how many --max-repetitions allows.\n"
-        "Exit status: 0 valid; 1 valid but this machine cannot run it; 2 invalid (file:line:col).");
-    cmd->add_option("file", *file, "Experiment file (YAML)")->required();
-    cmd->add_flag("--faults", *faults, "List every run's faults in time order");
-    cmd->add_flag("-v,--verbose", *verbose,
-                  "Print each component group's resolved command-line arguments");
-    cmd->add_option("--ssh-config", *ssh_config,
-                    "Remote sites: ssh client configuration file (ssh -F; default: your own)");
-    auto until_ci = std::make_shared<UntilCiArgs>();
-    add_until_ci_options(cmd, *until_ci);
-    cmd->callback([file, faults, verbose, ssh_config, until_ci, &ctx] {
-      auto plan = load(*file, ctx);
-      if (!plan) return;
-      std::optional<experiments::UntilCiOptions> until;
-      if (!until_ci_of(*until_ci, *plan, false, ctx, until)) return;
-      std::optional<experiments::Plan> full;
-      const std::size_t file_repetitions = plan->repetitions;
-      if (until) {
-        // The first round's runs are the plan's, to the cap its later rounds'.
-        full = plan_to_cap(*file, *until, ctx);
-        if (!full) return;
-        plan = experiments::load_plan(*file, RSPLAB_VERSION,
-                                      experiments::first_round(file_repetitions));
-      }
-      const bool machine_ok = check_machine(*plan, ctx, false, *ssh_config, true);
-      if (until)
-        ctx.out << experiments::until_ci_intro(
-            file_repetitions, plan->runs.size() / plan->repetitions, *until);
-      ctx.out << plan->name << ": " << plan->runs.size() << " run(s) ("
-              << plan->runs.size() / std::max<std::size_t>(1, plan->repetitions)
-              << " sweep point(s) x " << plan->repetitions << " repetition(s)), estimated "
-              << seconds_text(plan->estimated);
-      if (full)
-        ctx.out << "; with --until-ci up to " << full->runs.size() << " run(s), estimated up to "
-                << seconds_text(full->estimated);
-      ctx.out << "\n";
-      for (const auto& r : plan->runs) {
-        ctx.out << "  run " << r.index << ":";
-        for (const auto& [k, v] : r.parameters) ctx.out << " " << k << "=" << v;
-        ctx.out << " rep=" << r.repetition << " seed=" << r.seed;
-        if (!r.faults.empty()) ctx.out << " faults=" << r.faults.size();
-        ctx.out << " key=" << r.key.substr(0, 16) << "\n";
-        if (*faults)
-          for (const auto& f : r.faults) ctx.out << "    " << fault_text(r, f) << "\n";
-        if (*verbose) print_command_lines(r, ctx.out);
-      }
-      ctx.out << std::flush;
-      if (!machine_ok) ctx.exit_code = kExitFailed;
-    });
-  }
-  {
-    CLI::App* cmd = app.add_subcommand(
-        "cleanup", "Remove what dead `rsplab run`s left: namespaces, processes, rules");
-    cmd->footer(
-        "Reads the journals in /run/rsplab/journal; a live runner's are spared.\n"
-        "Exit status: 0 done (also when nothing was left); 1 something could not be removed.");
-    cmd->callback([&ctx] {
-      const auto r = agents::cleanup_dead();
-      for (const auto& u : r.undone) ctx.out << "removed " << u << "\n";
-      for (const auto& f : r.failed) ctx.err << "could not remove " << f << "\n";
-      for (const auto& l : r.live_owners) ctx.out << "spared (runner alive): " << l << "\n";
-      if (r.undone.empty() && r.failed.empty()) ctx.out << "nothing left by dead runners\n";
-      ctx.exit_code = r.failed.empty() ? kExitOk : kExitFailed;
-    });
-  }
+  add_run_command(app, ctx);
+  add_plan_command(app, ctx);
+  add_cleanup_command(app, ctx);
 }
 
 }  // namespace rsplab

@@ -7,13 +7,18 @@
 #include <utility>
 
 #include "stack/calcapp/messages.hpp"
+#include "stack/common/events.hpp"
 #include "stack/wire/constants.hpp"
 
 namespace rserpool::calcapp {
 
 using json = nlohmann::json;
+namespace common = rsplab::common;
 
 namespace {
+// A count or size as an event field.
+std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+
 session::SessionConfig session_config(const ServiceConfig& c) {
   return {c.keepalive_interval, c.keepalive_timeout, c.shutdown_cookie_probability, c.seed};
 }
@@ -65,8 +70,7 @@ void CalcAppService::send_calcapp(SessionId s, MessageType type, std::uint32_t j
 void CalcAppService::send_cookie(SessionId s, std::uint32_t job, std::uint64_t size,
                                  std::uint64_t completed, ServiceActions& out) {
   host_.send_cookie(s, encode(Cookie{job, size, completed}), out);
-  out.events.push_back({{"event", "cookie_sent"}, {"session", s}, {"job", job}, {"size", size},
-                        {"completed", completed}});
+  out.events.push_back(common::CookieSentEvent{i64(s), job, i64(size), i64(completed)});
 }
 
 void CalcAppService::discard(SessionId s, std::string reason, ServiceActions& out) {
@@ -82,8 +86,7 @@ void CalcAppService::report(const Events& events, ServiceActions& out) {
     jobs_.erase(it);
     send_calcapp(c.key, MessageType::complete, job, c.size, c.size, out);
     ++counters_.completed;
-    out.events.push_back(
-        {{"event", "job_completed"}, {"session", c.key}, {"job", job}, {"size", c.size}});
+    out.events.push_back(common::JobCompletedEvent{i64(c.key), job, i64(c.size)});
   }
   for (const auto& c : events.cookies) {
     const auto it = jobs_.find(c.key);
@@ -97,7 +100,7 @@ void CalcAppService::report_load(ServiceActions& out) {
   if (load == last_load_) return;
   last_load_ = load;
   out.events.push_back(
-      {{"event", "load_changed"}, {"load", load_fraction()}, {"jobs", server_.jobs()}});
+      common::LoadChangedEvent{load_fraction(), i64(server_.jobs()), true});
 }
 
 // Moves the server to `now`: usage windows that ended on the way (each exactly at its
@@ -109,10 +112,7 @@ TimePoint CalcAppService::advance(TimePoint now, ServiceActions& out) {
     const TimePoint t = *next_usage_;
     report(server_.advance(t), out);
     const Usage u = server_.take_usage(t);
-    out.events.push_back({{"event", "usage"},
-                          {"calculations", u.calculations},
-                          {"offered", u.offered},
-                          {"utilization", u.utilization()}});
+    out.events.push_back(common::UsageEvent{u.calculations, u.offered, u.utilization()});
     next_usage_ = t + config_.usage_interval;
   }
   report(server_.advance(now), out);
@@ -143,23 +143,16 @@ void CalcAppService::admit(SessionId s, std::uint32_t job, std::uint64_t size,
       ++counters_.accepted;
       if (resumed) ++counters_.resumed;
       send_calcapp(s, MessageType::accept, job, size, completed, out);
-      out.events.push_back({{"event", "job_accepted"},
-                            {"session", s},
-                            {"job", job},
-                            {"size", size},
-                            {"completed", completed},
-                            {"resumed", resumed},
-                            {"jobs", server_.jobs()},
-                            {"load", load_fraction()}});
+      out.events.push_back(common::JobAcceptedEvent{i64(s), job, i64(size),
+                                                    i64(completed), resumed,
+                                                    i64(server_.jobs()),
+                                                    load_fraction()});
       return;
     case Admission::full:
       ++counters_.rejected;
       send_calcapp(s, MessageType::reject, job, size, completed, out);
-      out.events.push_back({{"event", "job_rejected"},
-                            {"session", s},
-                            {"job", job},
-                            {"size", size},
-                            {"jobs", server_.jobs()}});
+      out.events.push_back(common::PeJobRejectedEvent{i64(s), job, i64(size),
+                                                      i64(server_.jobs())});
       return;
     case Admission::duplicate:  // cannot happen: one job per session
       return host_.discard(s, ppid, "the session's job is active already", out);
@@ -178,12 +171,8 @@ void CalcAppService::ended(SessionId s, std::string_view cause, TimePoint now,
   const auto state = server_.remove(s, now);
   if (!state) return;
   ++counters_.aborted;
-  out.events.push_back({{"event", "job_aborted"},
-                        {"session", s},
-                        {"job", job},
-                        {"size", state->size},
-                        {"completed", state->completed},
-                        {"cause", cause}});
+  out.events.push_back(common::JobAbortedEvent{i64(s), job, i64(state->size),
+                                               i64(state->completed), std::string(cause)});
 }
 
 std::vector<CalcAppService::JobProgress> CalcAppService::progress(TimePoint now,

@@ -7,23 +7,16 @@
 #include <utility>
 
 #include "stack/calcapp/messages.hpp"
+#include "stack/common/events.hpp"
 #include "stack/wire/constants.hpp"
 #include "stack/wire/describe.hpp"
 
 namespace rserpool::calcapp {
 
 using json = nlohmann::json;
+namespace common = rsplab::common;
 using session::Reply;
 using session::Unit;
-
-namespace {
-
-template <class T>
-json opt(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
-
-}  // namespace
 
 struct PuCore::Impl : session::PuService {
   Impl(PuConfig c, TimePoint start)
@@ -85,12 +78,11 @@ struct PuCore::Impl : session::PuService {
   }
 
   void finished(const Unit& u, TimePoint now, PuActions& out) override {
-    json ev = job_event(*job, &u, now);
+    const common::JobEvent ev = job_event(*job, &u, now);
     ++counters.jobs_completed;
     counters.calculations_completed += job->size;
-    if (ev["handling_us"].is_number())
-      counters.handling_seconds += static_cast<double>(ev["handling_us"].get<std::int64_t>()) / 1e6;
-    out.events.push_back(std::move(ev));
+    if (ev.handling_us) counters.handling_seconds += static_cast<double>(*ev.handling_us) / 1e6;
+    out.events.push_back(ev);
     workload.finish();
     job.reset();
     next_job(now, out);
@@ -115,34 +107,30 @@ struct PuCore::Impl : session::PuService {
     layer.begin(std::move(u), now, out);
   }
 
-  json job_event(const QueuedJob& q, const Unit* j, std::optional<TimePoint> completed) {
-    const std::int64_t queued = layer.abs_us(q.queued);
-    std::optional<std::int64_t> started, accepted, done;
-    if (j) started = layer.abs_us(j->started);
-    if (j && j->accepted) accepted = layer.abs_us(*j->accepted);
-    if (completed) done = layer.abs_us(*completed);
+  common::JobEvent job_event(const QueuedJob& q, const Unit* j,
+                             std::optional<TimePoint> completed) {
+    common::JobEvent ev;
+    ev.job = q.id;
+    ev.size = static_cast<std::int64_t>(q.size);
+    ev.status = completed ? "completed" : "unfinished";
+    ev.queued_us = layer.abs_us(q.queued);
+    if (j) ev.started_us = layer.abs_us(j->started);
+    if (j && j->accepted) ev.accepted_us = layer.abs_us(*j->accepted);
+    if (completed) ev.completed_us = layer.abs_us(*completed);
+    if (j && j->pe) ev.pe = wire::hex_id(*j->pe);
+    ev.rejects = j ? j->rejects : 0;
+    ev.failovers = j ? j->failovers : 0;
     const auto diff = [](std::optional<std::int64_t> b, std::optional<std::int64_t> a) {
-      return a && b ? json(*b - *a) : json(nullptr);
+      return a && b ? std::optional(*b - *a) : std::nullopt;
     };
-    json ev = {{"event", "job"},
-               {"job", q.id},
-               {"size", q.size},
-               {"status", completed ? "completed" : "unfinished"},
-               {"queued_us", queued},
-               {"started_us", opt(started)},
-               {"accepted_us", opt(accepted)},
-               {"completed_us", opt(done)},
-               {"pe", j && j->pe ? json(wire::hex_id(*j->pe)) : json(nullptr)},
-               {"rejects", j ? j->rejects : 0},
-               {"failovers", j ? j->failovers : 0},
-               {"queuing_delay_us", diff(started, queued)},
-               {"startup_delay_us", diff(accepted, started)},
-               {"processing_us", diff(done, accepted)},
-               {"handling_us", diff(done, queued)},
-               {"handling_speed", nullptr}};
-    if (done && *done > queued) {
-      const double seconds = static_cast<double>(*done - queued) / 1e6;
-      ev["handling_speed"] = static_cast<double>(q.size) / seconds;
+    const std::optional<std::int64_t> queued = ev.queued_us;
+    ev.queuing_delay_us = diff(ev.started_us, queued);
+    ev.startup_delay_us = diff(ev.accepted_us, ev.started_us);
+    ev.processing_us = diff(ev.completed_us, ev.accepted_us);
+    ev.handling_us = diff(ev.completed_us, queued);
+    if (ev.completed_us && *ev.completed_us > ev.queued_us) {
+      const double seconds = static_cast<double>(*ev.completed_us - ev.queued_us) / 1e6;
+      ev.handling_speed = static_cast<double>(q.size) / seconds;
     }
     return ev;
   }

@@ -1,6 +1,6 @@
 // The typed events (events.hpp): the field checks and messages, and each struct's
 // from_json (fields in the order of the store's columns: the first defect is the one named)
-// and to_json.
+// and to_json (what its producer writes).
 #include "stack/common/events.hpp"
 
 #include <cmath>
@@ -119,6 +119,31 @@ json or_null(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// An optional field omitted when absent.
+template <class T>
+void set_if(json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+
+// Fields the store does not read ("not checked"): their value when well-formed, else none.
+std::vector<std::string> unchecked_strings(const json& j, const char* key) {
+  const json* v = optional(j, key);
+  if (v == nullptr || !v->is_array()) return {};
+  for (const json& x : *v)
+    if (!x.is_string()) return {};
+  return v->get<std::vector<std::string>>();
+}
+
+std::optional<std::int64_t> unchecked_int(const json& j, const char* key) {
+  const json* v = optional(j, key);
+  if (v == nullptr || !(v->is_number_integer() || v->is_number_unsigned())) return std::nullopt;
+  try {
+    return to_int(*v, key);
+  } catch (const EventError&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 // ---- from_json: the order of the statements is the order of the checks -------------------
@@ -145,6 +170,7 @@ void from_json(const json& j, FailoverEvent& e) {
   e.detected_us = opt_int(j, "detected_us");
   e.local_addresses = opt_strings(j, "local_addresses");
   e.local_port = opt_int(j, "local_port");
+  e.paths = unchecked_strings(j, "paths");
 }
 
 void from_json(const json& j, JobEvent& e) {
@@ -179,6 +205,12 @@ void from_json(const json& j, RegistrationEvent& e) {
   e.transport = opt_string(j, "transport");
   e.port = opt_int(j, "port");
   e.registration_life_ms = opt_int(j, "registration_life_ms");
+  const json* advertised = optional(j, "addresses_advertised");
+  e.addresses_advertised = advertised != nullptr && advertised->is_array()
+                               ? std::optional(*advertised) : std::nullopt;
+  e.parameters.clear();
+  for (const char* key : kPolicyParameterKeys)
+    if (const auto v = unchecked_int(j, key)) e.parameters[key] = *v;
 }
 
 void from_json(const json& j, DeregistrationEvent& e) {
@@ -197,6 +229,62 @@ void from_json(const json& j, LoadChangedEvent& e) {
   e.load = req_number(j, "load");
   e.jobs = opt_int(j, "jobs");
   e.from_service = find(j, "jobs") != nullptr;
+}
+
+void from_json(const json& j, PuJobRejectedEvent& e) {
+  e.job = req_int(j, "job");
+  e.pe = req_string(j, "pe");
+}
+
+void from_json(const json& j, RegistrarFailoverEvent& e) {
+  e.from = opt_int(j, "from");
+  e.to = req_int(j, "to");
+  e.reason = req_string(j, "reason");
+}
+
+void from_json(const json& j, SessionOpenedEvent& e) { e.session = req_int(j, "session"); }
+
+void from_json(const json& j, SessionClosedEvent& e) {
+  e.session = req_int(j, "session");
+  e.cause = req_string(j, "cause");
+}
+
+void from_json(const json& j, JobAcceptedEvent& e) {
+  e.session = req_int(j, "session");
+  e.job = req_int(j, "job");
+  e.size = req_int(j, "size");
+  e.completed = req_int(j, "completed");
+  e.resumed = req_bool(j, "resumed");
+  e.jobs = req_int(j, "jobs");
+  e.load = req_number(j, "load");
+}
+
+void from_json(const json& j, PeJobRejectedEvent& e) {
+  e.session = req_int(j, "session");
+  e.job = req_int(j, "job");
+  e.size = req_int(j, "size");
+  e.jobs = req_int(j, "jobs");
+}
+
+void from_json(const json& j, JobCompletedEvent& e) {
+  e.session = req_int(j, "session");
+  e.job = req_int(j, "job");
+  e.size = req_int(j, "size");
+}
+
+void from_json(const json& j, JobAbortedEvent& e) {
+  e.session = req_int(j, "session");
+  e.job = req_int(j, "job");
+  e.size = req_int(j, "size");
+  e.completed = req_int(j, "completed");
+  e.cause = req_string(j, "cause");
+}
+
+void from_json(const json& j, CookieSentEvent& e) {
+  e.session = req_int(j, "session");
+  e.job = req_int(j, "job");
+  e.size = req_int(j, "size");
+  e.completed = req_int(j, "completed");
 }
 
 void from_json(const json& j, JobProgress& p) {
@@ -225,7 +313,8 @@ void from_json(const json& j, StoppedEvent& e) {
 void to_json(json& j, const HandleResolutionEvent& e) {
   j = {{"event", e.kName}, {"pes", e.pes}, {"pool", e.pool},
        {"registrar", or_null(e.registrar)}, {"cached", e.cached},
-       {"latency_us", e.latency_us}, {"error", or_null(e.error)}};
+       {"latency_us", e.latency_us}};
+  set_if(j, "error", e.error);
 }
 
 void to_json(json& j, const FailoverEvent& e) {
@@ -233,7 +322,9 @@ void to_json(json& j, const FailoverEvent& e) {
        {"detection_delay_us", e.detection_delay_us}, {"to_pe", or_null(e.to_pe)},
        {"cookie", e.cookie}, {"resumed", or_null(e.resumed)}, {"lost", e.lost},
        {"attempts", e.attempts}, {"detected_us", or_null(e.detected_us)},
-       {"local_addresses", or_null(e.local_addresses)}, {"local_port", or_null(e.local_port)}};
+       {"paths", e.paths}};
+  set_if(j, "local_addresses", e.local_addresses);
+  set_if(j, "local_port", e.local_port);
 }
 
 void to_json(json& j, const JobEvent& e) {
@@ -256,10 +347,13 @@ void to_json(json& j, const JobEvent& e) {
 }
 
 void to_json(json& j, const RegistrationEvent& e) {
-  j = {{"event", e.kind}, {"addresses", or_null(e.addresses)}, {"load", or_null(e.load)},
-       {"conn", or_null(e.conn)}, {"pool", e.pool}, {"pe", e.pe}, {"policy", e.policy},
+  j = {{"event", e.kind}, {"addresses", or_null(e.addresses)}, {"conn", or_null(e.conn)},
+       {"pool", e.pool}, {"pe", e.pe}, {"policy", e.policy},
        {"transport", or_null(e.transport)}, {"port", or_null(e.port)},
        {"registration_life_ms", or_null(e.registration_life_ms)}};
+  set_if(j, "load", e.load);
+  set_if(j, "addresses_advertised", e.addresses_advertised);
+  for (const auto& [key, value] : e.parameters) j[key] = value;
 }
 
 void to_json(json& j, const DeregistrationEvent& e) {
@@ -274,6 +368,46 @@ void to_json(json& j, const UsageEvent& e) {
 void to_json(json& j, const LoadChangedEvent& e) {
   j = {{"event", e.kName}, {"load", e.load}};
   if (e.from_service) j["jobs"] = or_null(e.jobs);
+}
+
+void to_json(json& j, const PuJobRejectedEvent& e) {
+  j = {{"event", e.kName}, {"job", e.job}, {"pe", e.pe}};
+}
+
+void to_json(json& j, const RegistrarFailoverEvent& e) {
+  j = {{"event", e.kName}, {"from", or_null(e.from)}, {"to", e.to}, {"reason", e.reason}};
+}
+
+void to_json(json& j, const SessionOpenedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}};
+}
+
+void to_json(json& j, const SessionClosedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"cause", e.cause}};
+}
+
+void to_json(json& j, const JobAcceptedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"job", e.job}, {"size", e.size},
+       {"completed", e.completed}, {"resumed", e.resumed}, {"jobs", e.jobs}, {"load", e.load}};
+}
+
+void to_json(json& j, const PeJobRejectedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"job", e.job}, {"size", e.size},
+       {"jobs", e.jobs}};
+}
+
+void to_json(json& j, const JobCompletedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"job", e.job}, {"size", e.size}};
+}
+
+void to_json(json& j, const JobAbortedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"job", e.job}, {"size", e.size},
+       {"completed", e.completed}, {"cause", e.cause}};
+}
+
+void to_json(json& j, const CookieSentEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"job", e.job}, {"size", e.size},
+       {"completed", e.completed}};
 }
 
 void to_json(json& j, const JobProgress& p) {

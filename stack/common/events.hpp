@@ -1,18 +1,22 @@
-// The typed events of docs/events.md that the results store turns into rows of their own
-// tables (results/ingest.cpp): one struct per event kind, with nlohmann `from_json` and
-// `to_json`, so that a field renamed in the code is a compile error rather than a
+// The typed events of docs/events.md: the ones the results store turns into rows of their
+// own tables (results/ingest.cpp), and further ones of the PU and the CalcApp PE. One struct
+// per event kind, with nlohmann `from_json` and `to_json`; the producers in stack/ (registrar
+// core, session layer, CalcApp) write their events as `json(Struct{...})` and the store reads
+// them with `get<Struct>()`, so a field renamed in the code is a compile error rather than a
 // malformed_events row. `from_json` reads the fields the store reads, in the order of their
 // columns, with the store's checks and messages: it throws EventError ("missing 'job'",
 // "'size' is not an integer", "'pes' holds a non-string"); null counts as absent for an
-// optional field; an integral float (5e6) is an integer; fields the store does not read are
-// neither read nor checked. Times are as on the wire, UTC µs; the store makes them
-// run-relative. `to_json` writes "event" (the kind) and these fields (an absent optional one
-// as null); time_us, the component and its identity are the event log's (apps/event_log.hpp).
-// The producers in stack/ and apps/ still build their events by hand (issue 14: they move
-// to these structs in a later step). Pure; thread-safe.
+// optional field; an integral float (5e6) is an integer. Fields a producer writes that the
+// store does not read (marked "not checked") are read only when well-formed, never an error.
+// Times are as on the wire, UTC µs; the store makes them run-relative. `to_json` writes
+// "event" (the kind) and exactly the fields the producer writes: an absent optional one as
+// null, except where a comment says "omitted when absent"; time_us, the component and its
+// identity are the event log's (apps/event_log.hpp). The shells' events (apps/) are still
+// built by hand. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -73,7 +77,7 @@ struct HandleResolutionEvent {
   std::optional<std::int64_t> registrar;  // which of the PU's registrars; none when cached
   bool cached = false;
   std::int64_t latency_us = 0;
-  std::optional<std::string> error;
+  std::optional<std::string> error;  // omitted when absent (a PE was offered)
   bool operator==(const HandleResolutionEvent&) const = default;
 };
 
@@ -88,8 +92,10 @@ struct FailoverEvent {
   std::optional<std::int64_t> resumed;
   std::int64_t lost = 0, attempts = 0;
   std::optional<std::int64_t> detected_us;  // UTC µs
+  // The PU's end of the failed session: omitted when absent (it never connected).
   std::optional<std::vector<std::string>> local_addresses;
   std::optional<std::int64_t> local_port;
+  std::vector<std::string> paths;  // "LOCAL->PE: error" that failed meanwhile; not checked
   bool operator==(const FailoverEvent&) const = default;
 };
 
@@ -107,17 +113,45 @@ struct JobEvent {
   bool operator==(const JobEvent&) const = default;
 };
 
+// A PE answered the PU's job with REJECT.
+struct PuJobRejectedEvent {
+  static constexpr const char* kName = "job_rejected";
+  std::int64_t job = 0;
+  std::string pe;
+  bool operator==(const PuJobRejectedEvent&) const = default;
+};
+
+// The PU moves to another of its registrars.
+struct RegistrarFailoverEvent {
+  static constexpr const char* kName = "registrar_failover";
+  std::optional<std::int64_t> from;  // null: none was connected
+  std::int64_t to = 0;
+  std::string reason;
+  bool operator==(const RegistrarFailoverEvent&) const = default;
+};
+
 // ---- Registrar events --------------------------------------------------------------------
+
+// The policy parameters of a registration other than `load`, by their event keys (raw
+// 32-bit values, as on the wire; docs/events.md).
+inline constexpr const char* kPolicyParameterKeys[] = {
+    "weight", "priority", "load_degradation", "load_dpf", "weight_dpf", "distance"};
 
 // A registration or reregistration a registrar accepted (`kind` tells which).
 struct RegistrationEvent {
   std::string kind = "registration";  // or "reregistration"
   std::optional<nlohmann::json> addresses;  // an array, its elements as written
-  std::optional<std::int64_t> load;         // a fraction of 0xFFFFFFFF, as on the wire
+  // A fraction of 0xFFFFFFFF, as on the wire; omitted when absent (not the policy's).
+  std::optional<std::int64_t> load;
   std::optional<std::int64_t> conn;
   std::string pool, pe, policy;
   std::optional<std::string> transport;
   std::optional<std::int64_t> port, registration_life_ms;
+  // The addresses before the address filter: only when it dropped some (omitted when
+  // absent); not checked.
+  std::optional<nlohmann::json> addresses_advertised;
+  // The policy's other parameters (kPolicyParameterKeys), each a field; not checked.
+  std::map<std::string, std::int64_t> parameters;
   bool operator==(const RegistrationEvent&) const = default;
 };
 
@@ -148,6 +182,57 @@ struct LoadChangedEvent {
   bool operator==(const LoadChangedEvent&) const = default;
 };
 
+// The CalcApp PE's sessions and jobs (stack/session/pe_sessions.cpp,
+// stack/calcapp/pe_service.cpp); `session` is the PE's number for a PU's session, `job` the
+// PU's job id. The store keeps them in pe_events whole.
+struct SessionOpenedEvent {
+  static constexpr const char* kName = "session_opened";
+  std::int64_t session = 0;
+  bool operator==(const SessionOpenedEvent&) const = default;
+};
+
+struct SessionClosedEvent {
+  static constexpr const char* kName = "session_closed";
+  std::int64_t session = 0;
+  std::string cause;  // peer, keepalive_timeout, shutdown
+  bool operator==(const SessionClosedEvent&) const = default;
+};
+
+struct JobAcceptedEvent {
+  static constexpr const char* kName = "job_accepted";
+  std::int64_t session = 0, job = 0, size = 0, completed = 0;
+  bool resumed = false;  // from a Cookie Echo
+  std::int64_t jobs = 0;  // active now
+  double load = 0;        // 0…1
+  bool operator==(const JobAcceptedEvent&) const = default;
+};
+
+// The PE answered a job with REJECT (the PU's event of the same name: PuJobRejectedEvent).
+struct PeJobRejectedEvent {
+  static constexpr const char* kName = "job_rejected";
+  std::int64_t session = 0, job = 0, size = 0, jobs = 0;
+  bool operator==(const PeJobRejectedEvent&) const = default;
+};
+
+struct JobCompletedEvent {
+  static constexpr const char* kName = "job_completed";
+  std::int64_t session = 0, job = 0, size = 0;
+  bool operator==(const JobCompletedEvent&) const = default;
+};
+
+struct JobAbortedEvent {
+  static constexpr const char* kName = "job_aborted";
+  std::int64_t session = 0, job = 0, size = 0, completed = 0;
+  std::string cause;  // abort, session_lost, keepalive_timeout, shutdown
+  bool operator==(const JobAbortedEvent&) const = default;
+};
+
+struct CookieSentEvent {
+  static constexpr const char* kName = "cookie_sent";
+  std::int64_t session = 0, job = 0, size = 0, completed = 0;
+  bool operator==(const CookieSentEvent&) const = default;
+};
+
 // One job in progress on a PE when it was killed or stopped.
 struct JobProgress {
   std::int64_t session = 0, job = 0, size = 0, completed = 0;
@@ -172,6 +257,15 @@ void from_json(const nlohmann::json& j, RegistrationEvent& e);
 void from_json(const nlohmann::json& j, DeregistrationEvent& e);
 void from_json(const nlohmann::json& j, UsageEvent& e);
 void from_json(const nlohmann::json& j, LoadChangedEvent& e);
+void from_json(const nlohmann::json& j, PuJobRejectedEvent& e);
+void from_json(const nlohmann::json& j, RegistrarFailoverEvent& e);
+void from_json(const nlohmann::json& j, SessionOpenedEvent& e);
+void from_json(const nlohmann::json& j, SessionClosedEvent& e);
+void from_json(const nlohmann::json& j, JobAcceptedEvent& e);
+void from_json(const nlohmann::json& j, PeJobRejectedEvent& e);
+void from_json(const nlohmann::json& j, JobCompletedEvent& e);
+void from_json(const nlohmann::json& j, JobAbortedEvent& e);
+void from_json(const nlohmann::json& j, CookieSentEvent& e);
 void from_json(const nlohmann::json& j, JobProgress& p);
 void from_json(const nlohmann::json& j, StoppedEvent& e);
 
@@ -182,6 +276,15 @@ void to_json(nlohmann::json& j, const RegistrationEvent& e);
 void to_json(nlohmann::json& j, const DeregistrationEvent& e);
 void to_json(nlohmann::json& j, const UsageEvent& e);
 void to_json(nlohmann::json& j, const LoadChangedEvent& e);
+void to_json(nlohmann::json& j, const PuJobRejectedEvent& e);
+void to_json(nlohmann::json& j, const RegistrarFailoverEvent& e);
+void to_json(nlohmann::json& j, const SessionOpenedEvent& e);
+void to_json(nlohmann::json& j, const SessionClosedEvent& e);
+void to_json(nlohmann::json& j, const JobAcceptedEvent& e);
+void to_json(nlohmann::json& j, const PeJobRejectedEvent& e);
+void to_json(nlohmann::json& j, const JobCompletedEvent& e);
+void to_json(nlohmann::json& j, const JobAbortedEvent& e);
+void to_json(nlohmann::json& j, const CookieSentEvent& e);
 void to_json(nlohmann::json& j, const JobProgress& p);
 void to_json(nlohmann::json& j, const StoppedEvent& e);
 

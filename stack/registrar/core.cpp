@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "stack/common/events.hpp"
 #include "stack/wire/describe.hpp"
 #include "stack/wire/names.hpp"
 
@@ -12,6 +13,7 @@ using handlespace::PeRef;
 using handlespace::TimerKind;
 namespace asap = wire::asap;
 using json = nlohmann::json;
+namespace common = rsplab::common;
 
 Scope scope_of(const wire::Address& a) {
   const auto& b = a.bytes;
@@ -208,22 +210,29 @@ bool Core::address_filter(const Connection& c, wire::Transport& t) const {
 namespace {
 
 // The registration / reregistration event: what the registrar now holds of the PE.
-json registration_event(ConnId conn, const wire::PoolHandle& pool, const wire::PoolElement& pe,
-                        const std::vector<wire::Address>& advertised, bool added) {
+common::RegistrationEvent registration_event(ConnId conn, const wire::PoolHandle& pool,
+                                             const wire::PoolElement& pe,
+                                             const std::vector<wire::Address>& advertised,
+                                             bool added) {
   const auto* info = wire::policy_info(pe.policy.type);
-  json ev = {{"event", added ? "registration" : "reregistration"},
-             {"conn", conn},
-             {"pool", wire::show_handle(pool)},
-             {"pe", wire::hex_id(pe.identifier)},
-             {"policy", info->short_name},
-             {"transport", pe.user_transport.kind == wire::TransportKind::sctp ? "sctp" : "tcp"},
-             {"port", pe.user_transport.port},
-             {"addresses", addresses_json(pe.user_transport.addresses)},
-             {"registration_life_ms", pe.registration_life}};
+  common::RegistrationEvent ev;
+  ev.kind = added ? "registration" : "reregistration";
+  ev.conn = conn;
+  ev.pool = wire::show_handle(pool);
+  ev.pe = wire::hex_id(pe.identifier);
+  ev.policy = std::string(info->short_name);
+  ev.transport = pe.user_transport.kind == wire::TransportKind::sctp ? "sctp" : "tcp";
+  ev.port = pe.user_transport.port;
+  ev.addresses = addresses_json(pe.user_transport.addresses);
+  ev.registration_life_ms = pe.registration_life;
   if (advertised.size() != pe.user_transport.addresses.size())
-    ev["addresses_advertised"] = addresses_json(advertised);
-  for (std::size_t i = 0; i < info->field_count; ++i)
-    ev[json_key(wire::field_name(info->fields[i]))] = wire::policy_field(pe.policy, info->fields[i]);
+    ev.addresses_advertised = addresses_json(advertised);
+  for (std::size_t i = 0; i < info->field_count; ++i) {
+    const wire::PolicyField f = info->fields[i];
+    const std::uint32_t value = wire::policy_field(pe.policy, f);
+    if (f == wire::PolicyField::load) ev.load = value;
+    else ev.parameters[json_key(wire::field_name(f))] = value;
+  }
   return ev;
 }
 
@@ -463,10 +472,9 @@ void Core::closed(ConnId conn, TimePoint, Actions& out) {
 
 void Core::remove(PeRef ref, std::string_view reason, Actions& out) {
   const auto& e = hs_.entry(ref);
-  out.events.push_back({{"event", "deregistration"},
-                        {"pool", wire::show_handle(hs_.pool_handle(ref))},
-                        {"pe", wire::hex_id(e.element.identifier)},
-                        {"reason", reason}});
+  out.events.push_back(common::DeregistrationEvent{wire::show_handle(hs_.pool_handle(ref)),
+                                                   wire::hex_id(e.element.identifier),
+                                                   std::string(reason)});
   if (const auto it = pes_.find(ref); it != pes_.end()) {
     if (const auto c = conns_.find(it->second.conn); c != conns_.end()) c->second.pes.erase(ref);
     pes_.erase(it);

@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "stack/common/events.hpp"
 #include "stack/common/values.hpp"
 #include "stack/wire/constants.hpp"
 #include "stack/wire/messages.hpp"
@@ -14,6 +15,7 @@
 namespace rserpool::session {
 
 namespace asap = wire::asap;
+namespace common = rsplab::common;
 
 PeSessions::PeSessions(SessionConfig config, PeService& service, SessionCounters& counters)
     : config_(config), service_(service), counters_(counters), rng_(config.seed) {
@@ -41,7 +43,8 @@ void PeSessions::discard(SessionId s, std::uint32_t ppid, std::string reason,
 void PeSessions::close(SessionId s, std::string_view cause, TimePoint now, ServiceActions& out) {
   const std::string_view closed_cause = cause == "session_lost" ? "peer" : cause;
   service_.ended(s, cause, now, out);
-  out.events.push_back({{"event", "session_closed"}, {"session", s}, {"cause", closed_cause}});
+  out.events.push_back(
+      common::SessionClosedEvent{static_cast<std::int64_t>(s), std::string(closed_cause)});
   sessions_.erase(s);
 }
 
@@ -52,7 +55,7 @@ void PeSessions::opened(SessionId s, TimePoint now, ServiceActions& out) {
   if (fresh) {  // a SessionId is never reused: a second open of a live one is ignored
     it->second.last_heard = now;
     ++counters_.sessions;
-    out.events.push_back({{"event", "session_opened"}, {"session", s}});
+    out.events.push_back(common::SessionOpenedEvent{static_cast<std::int64_t>(s)});
   }
   service_.settle(now, out);
 }

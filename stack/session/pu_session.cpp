@@ -7,6 +7,7 @@
 #include <utility>
 #include <variant>
 
+#include "stack/common/events.hpp"
 #include "stack/wire/constants.hpp"
 #include "stack/wire/describe.hpp"
 #include "stack/wire/names.hpp"
@@ -15,6 +16,7 @@ namespace rserpool::session {
 
 namespace asap = wire::asap;
 using json = nlohmann::json;
+namespace common = rsplab::common;
 using std::chrono::microseconds;
 
 std::string_view state_name(PuState s) {
@@ -36,13 +38,15 @@ std::int64_t us(Clock::duration d) {
   return std::chrono::duration_cast<microseconds>(d).count();
 }
 
-json opt(const std::optional<RegistrarIndex>& v) { return v ? json(*v) : json(nullptr); }
+std::optional<std::int64_t> opt(const std::optional<RegistrarIndex>& v) {
+  return v ? std::optional<std::int64_t>(*v) : std::nullopt;
+}
 
 std::string from_registrar(RegistrarIndex i) { return "registrar " + std::to_string(i); }
 std::string from_session(SessionId s) { return "session " + std::to_string(s); }
 
-json ids(const std::vector<wire::PoolElement>& pes) {
-  json v = json::array();
+std::vector<std::string> ids(const std::vector<wire::PoolElement>& pes) {
+  std::vector<std::string> v;
   for (const auto& pe : pes) v.push_back(wire::hex_id(pe.identifier));
   return v;
 }
@@ -129,10 +133,8 @@ void PuSession::registrar_failover(std::string_view reason, bool close, TimePoin
   }
   ++counters_.registrar_failovers;
   ++failures_in_row_;
-  out.events.push_back({{"event", "registrar_failover"},
-                        {"from", opt(from)},
-                        {"to", cursor_},
-                        {"reason", reason}});
+  out.events.push_back(common::RegistrarFailoverEvent{
+      opt(from), static_cast<std::int64_t>(cursor_), std::string(reason)});
   if (failures_in_row_ >= config_.registrar_count) {
     failures_in_row_ = 0;
     registrar_retry_at_ = now + config_.registrar_retry_delay;
@@ -192,15 +194,15 @@ void PuSession::on_registrar_message(RegistrarIndex i, std::span<const std::uint
   cache_answer(*r, now);
   std::vector<wire::PoolElement> pes = r->error ? std::vector<wire::PoolElement>{}
                                                 : r->pool_elements;
-  json ev = {{"event", "handle_resolution"}, {"registrar", i},
-             {"pool", wire::show_handle(config_.pool_handle)}, {"pes", ids(pes)},
-             {"cached", false}, {"latency_us", us(now - resolution_sent_)}};
+  common::HandleResolutionEvent ev{ids(pes), wire::show_handle(config_.pool_handle),
+                                   static_cast<std::int64_t>(i), false,
+                                   us(now - resolution_sent_), std::nullopt};
   if (pes.empty()) {
-    ev["error"] = r->error && !r->error->causes.empty()
-                      ? std::string(wire::cause_name(r->error->causes[0].code))
-                      : std::string("empty pool");
+    ev.error = r->error && !r->error->causes.empty()
+                   ? std::string(wire::cause_name(r->error->causes[0].code))
+                   : std::string("empty pool");
   }
-  out.events.push_back(std::move(ev));
+  out.events.push_back(ev);
   resolved(pes, now, out);
 }
 
@@ -229,9 +231,9 @@ void PuSession::resolve(TimePoint now, PuActions& out) {
       for (const auto ref : refs_) pes.push_back(cache_.entry(ref).element);
       ++counters_.resolutions;
       ++counters_.cache_hits;
-      out.events.push_back({{"event", "handle_resolution"}, {"registrar", nullptr},
-                            {"pool", wire::show_handle(config_.pool_handle)},
-                            {"pes", ids(pes)}, {"cached", true}, {"latency_us", 0}});
+      out.events.push_back(common::HandleResolutionEvent{
+          ids(pes), wire::show_handle(config_.pool_handle), std::nullopt, true, 0,
+          std::nullopt});
       return resolved(pes, now, out);
     }
   }
@@ -349,32 +351,29 @@ void PuSession::pe_failed(std::string_view cause, bool close, TimePoint now, PuA
 
 void PuSession::write_failover(std::optional<std::uint32_t> to_pe, PuActions& out) {
   if (!failover_ || !unit_) return;
-  json ev = {{"event", "failover"},
-             {"job", unit_->id},
-             {"from_pe", wire::hex_id(failover_->from_pe)},
-             {"cause", failover_->cause},
-             {"detection_delay_us", failover_->detection_delay_us},
-             {"attempts", failover_->attempts},
-             {"paths", failover_->paths},
-             {"detected_us", abs_us(failover_->detected)}};
+  common::FailoverEvent ev;
+  ev.job = unit_->id;
+  ev.from_pe = wire::hex_id(failover_->from_pe);
+  ev.cause = failover_->cause;
+  ev.detection_delay_us = failover_->detection_delay_us;
+  ev.attempts = failover_->attempts;
+  ev.paths = failover_->paths;
+  ev.detected_us = abs_us(failover_->detected);
   if (failover_->local.port != 0) {
-    ev["local_addresses"] = failover_->local.addresses;
-    ev["local_port"] = failover_->local.port;
+    ev.local_addresses = failover_->local.addresses;
+    ev.local_port = failover_->local.port;
   }
   if (to_pe) {
-    ev["to_pe"] = wire::hex_id(*to_pe);
-    ev["cookie"] = unit_->echoed;
-    ev["resumed"] = unit_->echoed_progress;
-    ev["lost"] = failover_->reported > unit_->echoed_progress
-                     ? failover_->reported - unit_->echoed_progress
-                     : 0;
+    ev.to_pe = wire::hex_id(*to_pe);
+    ev.cookie = unit_->echoed;
+    ev.resumed = static_cast<std::int64_t>(unit_->echoed_progress);
+    ev.lost = static_cast<std::int64_t>(failover_->reported > unit_->echoed_progress
+                                            ? failover_->reported - unit_->echoed_progress
+                                            : 0);
   } else {
-    ev["to_pe"] = nullptr;
-    ev["cookie"] = false;
-    ev["resumed"] = nullptr;
-    ev["lost"] = failover_->reported;
+    ev.lost = static_cast<std::int64_t>(failover_->reported);
   }
-  out.events.push_back(std::move(ev));
+  out.events.push_back(ev);
   failover_.reset();
 }
 
@@ -412,8 +411,7 @@ void PuSession::on_reply(SessionId s, Reply r, TimePoint now, PuActions& out) {
       ++counters_.rejects;
       ++unit_->rejects;
       unit_->avoid = pe;
-      out.events.push_back({{"event", "job_rejected"}, {"job", unit_->id},
-                            {"pe", wire::hex_id(pe)}});
+      out.events.push_back(common::PuJobRejectedEvent{unit_->id, wire::hex_id(pe)});
       state_ = PuState::backoff;
       backoff_until_ = now + values::sample_duration(config_.reject_retry_delay, rng_);
       return;

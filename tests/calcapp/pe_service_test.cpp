@@ -22,6 +22,7 @@
 #include "stack/calcapp/pe_service.hpp"
 #include "stack/wire/constants.hpp"
 #include "stack/wire/messages.hpp"
+#include "tests/common/typed_events.hpp"
 
 namespace session_test {
 namespace {
@@ -169,10 +170,13 @@ class Service {
     return *cookie;
   }
 
+  // The last input's events of that name (all of them checked against their structs).
   std::vector<json> events(std::string_view name) const {
     std::vector<json> v;
-    for (const auto& e : out.events)
+    for (const auto& e : out.events) {
+      typed_events::expect_typed(typed_events::Role::pe, e);
       if (e.value("event", "") == name) v.push_back(e);
+    }
     return v;
   }
   json event(std::string_view name) const {
@@ -680,6 +684,49 @@ TEST(PeServiceLost, AbortRemovesTheNamedJob) {
   EXPECT_EQ(h.svc.counters().aborted, 1u);
   h.calc_in(1, msg(MessageType::abort, 6), at(1100));  // gone already
   EXPECT_EQ(h.events("message_discarded").size(), 1u);
+}
+
+// Producer and store agree (tests/common/typed_events.hpp): sessions, an accepted, a
+// rejected, an aborted and a completed job, cookies, load and usage write every PE service
+// event that has a struct in stack/common/events.hpp, and each parses back through it.
+TEST(PeServiceEvents, EveryTypedEventParsesBackThroughItsStruct) {
+  namespace ev = rsplab::common;
+  calc::ServiceConfig c = make_config(1);
+  c.server.cookie_interval = milliseconds(1000);
+  c.usage_interval = milliseconds(1000);
+  Service h(c);
+  std::vector<json> log;
+  const auto keep = [&] { log.insert(log.end(), h.out.events.begin(), h.out.events.end()); };
+  h.start_job(1, 6, 4'000'000, at(0));
+  keep();
+  h.open(2, at(0));
+  keep();
+  h.request(2, 7, 1000, at(0));  // full: job_rejected
+  keep();
+  h.tick(at(1500));  // usage and a cookie at 1 s
+  keep();
+  h.close(1, at(2000));  // job_aborted, session_closed
+  keep();
+  h.request(2, 8, 1000, at(2001));
+  keep();
+  h.tick(at(3000));  // job_completed
+  keep();
+  std::set<std::string> typed;
+  for (const json& e : log)
+    if (typed_events::expect_typed(typed_events::Role::pe, e)) typed.insert(e["event"]);
+  EXPECT_EQ(typed, (std::set<std::string>{
+                       ev::SessionOpenedEvent::kName, ev::SessionClosedEvent::kName,
+                       ev::JobAcceptedEvent::kName, ev::PeJobRejectedEvent::kName,
+                       ev::JobCompletedEvent::kName, ev::JobAbortedEvent::kName,
+                       ev::CookieSentEvent::kName, ev::LoadChangedEvent::kName,
+                       ev::UsageEvent::kName}));
+  for (const json& e : log) {
+    if (e["event"] == "job_aborted") {
+      EXPECT_EQ(e.get<ev::JobAbortedEvent>().completed, 2'000'000);
+    } else if (e["event"] == "load_changed") {
+      EXPECT_TRUE(e.get<ev::LoadChangedEvent>().from_service);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -763,6 +764,51 @@ TEST(PuCoreFailover, FailedPathsAreListedInTheFailoverEvent) {
 
 // ---------------------------------------------------------------------------------------
 // The end of a run
+
+// Producer and store agree (tests/common/typed_events.hpp): a run with a registrar
+// failover, an empty pool, a reject, a failover with a cookie, a completed and an unfinished
+// job writes every PU event that has a struct in stack/common/events.hpp, and each parses back
+// through it (the harness checks every event; here, that all of them came).
+TEST(PuCoreEvents, EveryTypedEventOfARunParsesBackThroughItsStruct) {
+  namespace ev = rsplab::common;
+  PuHarness h(make_pu_config(30));
+  h.up(at(0));
+  h.reg_closed(0, at(100));  // registrar_failover 0 -> 1
+  h.reg_connected(1, at(200));
+  h.tick(at(30000));
+  h.reg_in(1, error_answer(CauseCode::unknown_pool_handle), at(30010));  // an error answer
+  h.tick(at(30260));
+  const SessionId s = h.resolve_connect(1, {1, 2}, at(30300));
+  h.pe_calc(s, MT::reject, 1, 0, at(30310));  // job_rejected
+  h.tick(at(31310));
+  const SessionId s2 = h.resolve_connect(1, {1, 2}, at(31320));
+  h.pe_calc(s2, MT::accept, 1, 0, at(31330));
+  h.pe_cookie(s2, 1, 400000, at(31500));
+  h.pe_closed(s2, at(31600));
+  h.pe_connect_failed(s2 + 1, at(31650), {"*->10.0.1.2: refused"});  // failover
+  const SessionId s3 = h.resolve_connect(1, {3}, at(31700), {{"10.0.0.9"}, 40001});
+  h.pe_calc(s3, MT::accept, 1, 400000, at(31710));
+  h.pe_calc(s3, MT::complete, 1, kSize, at(32000));  // job: completed
+  h.tick(at(60000));
+  h.stop(at(60001));  // job: unfinished
+  std::set<std::string> typed;
+  for (const json& e : h.log)
+    if (typed_events::expect_typed(typed_events::Role::pu, e)) typed.insert(e["event"]);
+  EXPECT_EQ(typed, (std::set<std::string>{ev::HandleResolutionEvent::kName,
+                                           ev::FailoverEvent::kName, ev::JobEvent::kName,
+                                           ev::PuJobRejectedEvent::kName,
+                                           ev::RegistrarFailoverEvent::kName}));
+  const auto f = h.logged("failover").at(0).get<ev::FailoverEvent>();
+  EXPECT_EQ(f.to_pe, hex(3));
+  EXPECT_EQ(f.resumed, 400000);
+  EXPECT_EQ(f.paths, std::vector<std::string>{"*->10.0.1.2: refused"});
+  EXPECT_EQ(f.local_addresses, std::nullopt);  // the session to PE 2 never said its end
+  const auto empty = h.logged("handle_resolution").at(0).get<ev::HandleResolutionEvent>();
+  EXPECT_EQ(empty.error, "Unknown Pool Handle");
+  std::vector<std::string> status;
+  for (const json& e : h.logged("job")) status.push_back(e.get<ev::JobEvent>().status);
+  EXPECT_EQ(status, (std::vector<std::string>{"completed", "unfinished"}));
+}
 
 TEST(PuCoreLifecycle, MaxJobsEndsTheRun) {
   auto config = make_pu_config(10);

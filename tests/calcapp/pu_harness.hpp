@@ -1,6 +1,8 @@
 // Helpers of the PU core tests: a PuCore with its PuActions, typed registrar answers and
 // CalcApp/ASAP PE messages in (encoded with the real codecs), its operations out (sends
-// decoded with the codecs), events by name, and injected time (T0, at() of harness.hpp).
+// decoded with the codecs), events by name (each checked against its struct in
+// stack/common/events.hpp: tests/common/typed_events.hpp), and injected time (T0, at() of
+// harness.hpp).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,6 +22,7 @@
 #include "stack/wire/constants.hpp"
 #include "stack/wire/messages.hpp"
 #include "stack/wire/names.hpp"
+#include "tests/common/typed_events.hpp"
 #include "tests/session/harness.hpp"
 
 namespace session_test {
@@ -282,7 +285,10 @@ class PuHarness {
   void run(F f) {
     out.clear();
     f();
-    for (const auto& e : out.events) log.push_back(e);
+    for (const auto& e : out.events) {
+      typed_events::expect_typed(typed_events::Role::pu, e);
+      log.push_back(e);
+    }
   }
   template <class T>
   static std::optional<T> as(const Bytes& b) {

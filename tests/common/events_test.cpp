@@ -1,14 +1,18 @@
 // The typed events (stack/common/events.hpp): each struct survives to_json → from_json; the
 // checks name the first defect in the order of the store's columns, with the store's texts;
 // the quirks the store relies on (null as absent, integral floats, which writer a PE's
-// load_changed came from, a stopped PE's id only with jobs) hold.
+// load_changed came from, a stopped PE's id only with jobs) hold; fields a producer omits
+// stay omitted; the producers' tests' check (typed_events.hpp) catches a renamed field.
 #include "stack/common/events.hpp"
 
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <limits>
 #include <string>
+
+#include "tests/common/typed_events.hpp"
 
 namespace rsplab::common {
 namespace {
@@ -202,6 +206,88 @@ TEST(Events, AStoppedPeNeedsItsIdOnlyWithJobs) {
   ASSERT_EQ(s.jobs.size(), 1u);
   EXPECT_EQ(s.jobs[0].completed, 1);
   EXPECT_FALSE(s.jobs[0].pu_port.has_value());
+}
+
+TEST(Events, TheFurtherEventsSurviveToJsonAndBack) {
+  const PuJobRejectedEvent pr{3, "0x2"};
+  EXPECT_EQ(round_trip(pr), pr);
+  const RegistrarFailoverEvent rf{std::nullopt, 1, "timeout"}, rf2{0, 1, "closed"};
+  EXPECT_EQ(round_trip(rf), rf);
+  EXPECT_EQ(round_trip(rf2), rf2);
+  EXPECT_TRUE(json(rf).at("from").is_null());
+  EXPECT_EQ(round_trip(SessionOpenedEvent{4}), SessionOpenedEvent{4});
+  const SessionClosedEvent sc{4, "peer"};
+  EXPECT_EQ(round_trip(sc), sc);
+  const JobAcceptedEvent ja{4, 7, 5'000'000, 100, true, 2, 0.5};
+  EXPECT_EQ(round_trip(ja), ja);
+  const PeJobRejectedEvent pj{4, 7, 5'000'000, 2};
+  EXPECT_EQ(round_trip(pj), pj);
+  const JobCompletedEvent jc{4, 7, 5'000'000};
+  EXPECT_EQ(round_trip(jc), jc);
+  const JobAbortedEvent jab{4, 7, 5'000'000, 100, "keepalive_timeout"};
+  EXPECT_EQ(round_trip(jab), jab);
+  const CookieSentEvent cs{4, 7, 5'000'000, 100};
+  EXPECT_EQ(round_trip(cs), cs);
+  EXPECT_EQ(json(pr).at("event"), "job_rejected");
+  EXPECT_EQ(json(pj).at("event"), "job_rejected");
+  EXPECT_EQ(error_of<JobAbortedEvent>(json{{"session", 4}, {"job", 7}, {"size", 1}}),
+            "missing 'completed'");
+}
+
+// As the producers have always written them: these optional fields are left out when absent.
+TEST(Events, ToJsonOmitsTheFieldsItsProducerOmits) {
+  const json h = HandleResolutionEvent{{"0x1"}, "p", 0, false, 10, std::nullopt};
+  EXPECT_FALSE(h.contains("error"));
+  EXPECT_EQ(json(HandleResolutionEvent{{}, "p", 0, false, 10, "empty pool"}).at("error"),
+            "empty pool");
+  const json f = FailoverEvent{};
+  EXPECT_FALSE(f.contains("local_addresses"));
+  EXPECT_FALSE(f.contains("local_port"));
+  EXPECT_EQ(f.at("paths"), json::array());
+  EXPECT_TRUE(f.at("to_pe").is_null());
+  RegistrationEvent r;
+  json j = r;
+  EXPECT_FALSE(j.contains("load"));
+  EXPECT_FALSE(j.contains("addresses_advertised"));
+  r.load = 7;
+  r.addresses_advertised = json::array({"10.0.0.1", "10.0.0.2"});
+  r.parameters = {{"weight", 3}, {"load_degradation", 4}};
+  j = r;
+  EXPECT_EQ(j.at("load"), 7);
+  EXPECT_EQ(j.at("weight"), 3);
+  EXPECT_EQ(j.at("load_degradation"), 4);
+  EXPECT_EQ(round_trip(r), r);
+}
+
+// Fields the store does not read are never an error: a malformed one is left out.
+TEST(Events, UncheckedFieldsAreNeverAnError) {
+  json f = FailoverEvent{};
+  f["paths"] = "not a list";
+  EXPECT_EQ(error_of<FailoverEvent>(f), "");
+  EXPECT_TRUE(f.get<FailoverEvent>().paths.empty());
+  json r = RegistrationEvent{};
+  r["weight"] = "heavy";
+  r["addresses_advertised"] = 5;
+  EXPECT_EQ(error_of<RegistrationEvent>(r), "");
+  EXPECT_TRUE(r.get<RegistrationEvent>().parameters.empty());
+  EXPECT_FALSE(r.get<RegistrationEvent>().addresses_advertised);
+}
+
+// The producers' tests check every event with expect_typed: a field renamed on one side
+// only fails there.
+TEST(Events, ARenamedFieldFailsTheProducersCheck) {
+  using typed_events::Role;
+  json f = FailoverEvent{};
+  EXPECT_TRUE(typed_events::expect_typed(Role::pu, f));
+  f["from_pe_id"] = f["from_pe"];
+  f.erase("from_pe");
+  EXPECT_NONFATAL_FAILURE(typed_events::expect_typed(Role::pu, f), "missing 'from_pe'");
+  json u = UsageEvent{1, 2, 0.5};
+  u["utilisation"] = 0.5;  // a field the struct does not write
+  EXPECT_NONFATAL_FAILURE(typed_events::expect_typed(Role::pe, u), "written back");
+  // A kind without a struct, or of another role, is not checked.
+  EXPECT_FALSE(typed_events::expect_typed(Role::pe, json{{"event", "done"}}));
+  EXPECT_FALSE(typed_events::expect_typed(Role::registrar, f));
 }
 
 }  // namespace

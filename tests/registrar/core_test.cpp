@@ -143,6 +143,42 @@ TEST(RegistrarRegistration, PolicyParametersInEvent) {
   EXPECT_EQ(ev["load"], 0x12345678);  // wire::field_name in snake_case
 }
 
+// Producer and store agree (tests/common/typed_events.hpp): the registration of a PE of
+// every policy, its reregistration and its deregistration parse back through their structs
+// in stack/common/events.hpp, with each policy parameter in its field.
+TEST(RegistrarEvents, EveryPolicysEventsParseBackThroughTheirStructs) {
+  namespace ev = rsplab::common;
+  using typed_events::Role;
+  Harness h;
+  h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
+  std::uint32_t id = 0;
+  for (const auto& info : w::all_policies()) {
+    const std::string pool = "pool-" + std::string(info.short_name);
+    asap::Registration r = registration(pool, PeSpec{.id = ++id});
+    r.pool_element.policy.type = info.type;
+    for (std::uint32_t i = 0; i < info.field_count; ++i)
+      w::set_policy_field(r.pool_element.policy, info.fields[i], 1000 + i);
+    for (const char* kind : {"registration", "reregistration"}) {
+      h.asap_in(kPe, r, at(id));
+      const json e = h.event(kind);
+      ASSERT_TRUE(typed_events::expect_typed(Role::registrar, e)) << e.dump();
+      const auto typed = e.get<ev::RegistrationEvent>();
+      EXPECT_EQ(typed.kind, kind);
+      EXPECT_EQ(typed.pool, pool);
+      EXPECT_EQ(typed.policy, info.short_name);
+      // Every parameter is a field of the struct: load, or one of the others.
+      EXPECT_EQ(typed.parameters.size() + (typed.load ? 1 : 0), info.field_count) << e.dump();
+    }
+  }
+  h.closed(kPe, at(100));
+  const auto gone = h.events("deregistration");
+  ASSERT_EQ(gone.size(), id);
+  for (const json& e : gone) {
+    EXPECT_TRUE(typed_events::expect_typed(Role::registrar, e));
+    EXPECT_EQ(e.get<ev::DeregistrationEvent>().reason, "connection_closed");
+  }
+}
+
 TEST(RegistrarRegistration, TcpPeAdvertisingForeignAddressIsRejected) {
   Harness h;
   h.core.opened(kPe, tcp_peer("10.0.1.1"));

@@ -1,6 +1,6 @@
 // Helpers of the registrar tests: a Core with its Actions, typed messages in (encoded
-// with the codec), typed replies out (decoded with the codec), events by name, and
-// injected time.
+// with the codec), typed replies out (decoded with the codec), events by name (checked
+// against their structs: tests/common/typed_events.hpp), and injected time.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "stack/registrar/core.hpp"
+#include "tests/common/typed_events.hpp"
 #include "stack/wire/messages.hpp"
 #include "stack/wire/names.hpp"
 
@@ -183,10 +184,14 @@ class Harness {
     return ids;
   }
 
+  // The last input's events of that name (all of them checked against their structs in
+  // stack/common/events.hpp: tests/common/typed_events.hpp).
   std::vector<json> events(std::string_view name) const {
     std::vector<json> v;
-    for (const auto& e : out.events)
+    for (const auto& e : out.events) {
+      typed_events::expect_typed(typed_events::Role::registrar, e);
       if (e.value("event", "") == name) v.push_back(e);
+    }
     return v;
   }
   // The one event of that name.

@@ -122,7 +122,7 @@ void Deployment::start_agents(const Run& r, const std::map<std::string, std::str
 // its agent reports; its rsplab is ours.
 void Deployment::check_remote_site(const Site& s) {
   const AgentState& a = agents_[s.name];
-  const std::string version = a.hello->value("version", "");
+  const std::string version = a.hello->version;
   if (version != s_.options.version)
     throw std::runtime_error("site " + s.name + " (ssh " + *s.host + "): rsplab " + version +
                              " there, " + s_.options.version +
@@ -131,7 +131,7 @@ void Deployment::check_remote_site(const Site& s) {
   // command lines).
   auto& addresses = s_.record.sites[s.name];
   for (const auto& x : s.addresses.empty()
-                           ? a.hello->value("addresses", std::vector<std::string>{})
+                           ? a.hello->addresses
                            : s.addresses) {
     if (x.find(':') == std::string::npos) addresses.push_back(x);
     else if (!s.addresses.empty()) addresses.push_back("[" + x + "]");
@@ -140,7 +140,7 @@ void Deployment::check_remote_site(const Site& s) {
     throw std::runtime_error("site " + s.name + " (ssh " + *s.host +
                              "): its agent reports no address; give the site 'addresses'");
   if (a.estimate)
-    s_.out << "  site " << s.name << " (ssh " << *s.host << ", " << a.hello->value("host", "")
+    s_.out << "  site " << s.name << " (ssh " << *s.host << ", " << a.hello->host
            << "): clock offset " << a.estimate->offset_us / 1000.0 << " ms ± "
            << a.estimate->uncertainty_us / 1000.0 << " ms\n";
 }
@@ -259,7 +259,7 @@ std::vector<results::SiteClock> Deployment::site_clocks() const {
     results::SiteClock c;
     c.site = site;
     c.host = a.host.value_or("");
-    c.agent_version = a.hello ? a.hello->value("version", "") : "";
+    c.agent_version = a.hello ? a.hello->version : "";
     c.offset_us = a.estimate->offset_us;
     c.uncertainty_us = a.estimate->uncertainty_us;
     c.rtt_us = a.estimate->rtt_us;
@@ -294,7 +294,7 @@ void Deployment::ask_time(const std::string& site) {
   if (a.link) a.link->time(static_cast<std::int64_t>(a.clock.size()));
 }
 
-void Deployment::hello(const std::string& site, const json& hello) {
+void Deployment::hello(const std::string& site, const agents::protocol::HelloReply& hello) {
   agents_[site].hello = hello;
   ask_time(site);
 }

@@ -38,7 +38,7 @@ struct AgentState {
   std::unique_ptr<AgentLink> link;
   bool stopped = false, exited = false;
   std::optional<std::string> host;  // remote: reached by ssh
-  std::optional<nlohmann::json> hello;
+  std::optional<agents::protocol::HelloReply> hello;
   std::vector<agents::ClockSample> clock;
   std::int64_t time_sent_us = 0;
   std::optional<agents::ClockEstimate> estimate;
@@ -83,7 +83,7 @@ class Deployment final : public AgentListener {
   agents::Topology* topology() { return topology_.get(); }
   bool remote_site(const std::string& name) const;
 
-  void hello(const std::string& site, const nlohmann::json& hello) override;
+  void hello(const std::string& site, const agents::protocol::HelloReply& hello) override;
   void time(const std::string& site, std::int64_t agent_unix_us) override;
   void line(const std::string& site, const std::string& component,
             const std::string& text) override;

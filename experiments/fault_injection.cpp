@@ -123,9 +123,8 @@ void FaultInjector::apply_link(const Fault& f, json& details) {
     // carrying the agent's own ssh connection (the agent refuses that too).
     const auto k = std::find(spec->isps.begin(), spec->isps.end(), f.isp) - spec->isps.begin();
     const AgentState* a = deployment_.agent(f.site);
-    const std::string control = a && a->hello
-                                    ? a->hello->value("control_interface", std::string())
-                                    : std::string();
+    const std::string control =
+        a && a->hello ? a->hello->control_interface.value_or("") : std::string();
     if (spec->interfaces.empty()) {
       details["skipped"] = "remote site " + f.site + " names no interfaces";
     } else if (spec->interfaces[k] == control && f.kind == Fault::Kind::link_down) {

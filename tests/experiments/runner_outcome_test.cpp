@@ -109,8 +109,8 @@ TEST(RunnerOutcome, ADriverCarriesOutRunsOneAfterTheOther) {
 // The replies of `rsplab agent --stdio`, as the runner reads them.
 struct Heard final : AgentListener {
   std::vector<std::string> calls;
-  void hello(const std::string& s, const json& j) override {
-    calls.push_back("hello " + s + " " + j.value("version", ""));
+  void hello(const std::string& s, const agents::protocol::HelloReply& h) override {
+    calls.push_back("hello " + s + " " + h.version);
   }
   void time(const std::string& s, std::int64_t us) override {
     calls.push_back("time " + s + " " + std::to_string(us));

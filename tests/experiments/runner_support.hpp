@@ -126,7 +126,9 @@ class FakeAgents final : public AgentStarter {
       a_.record(request("hello"));
       if (a_.silent_sites.count(site_) > 0) return;
       a_.later([a = &a_, site = site_] {
-        a->listener_->hello(site, {{"op", "hello"}, {"version", "test"}});
+        agents::protocol::HelloReply hello;
+        hello.version = "test";
+        a->listener_->hello(site, hello);
       });
     }
     void time(std::int64_t) override {

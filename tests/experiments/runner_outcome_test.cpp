@@ -163,5 +163,23 @@ TEST(RunnerAgentReplies, EachLineReachesTheListenerParsed) {
                      }));
 }
 
+// A reply the runner cannot read is a problem of its site that names op and field
+// (agents/protocol.hpp), not a crash nor a default; an op it does not know is a newer agent's.
+TEST(RunnerAgentReplies, AMalformedReplyIsAProblemNamingItsOpAndField) {
+  Heard h;
+  for (const char* line : {
+           R"({"op":"exited","name":"P/pu0","status":"exit 0"})",
+           R"({"op":"time","seq":0,"unix_us":"now"})",
+           R"({"op":"event","name":"P/pe0","event":[1]})",
+           R"({"op":"stats","name":"P/pe0"})",
+       })
+    dispatch_reply("a", line, h);
+  EXPECT_EQ(h.calls, (std::vector<std::string>{
+                         R"(problem a exited: field "code" is missing)",
+                         R"(problem a time: field "unix_us" must be an integer, not string)",
+                         R"(problem a event: field "event" must be an object, not array)",
+                     }));
+}
+
 }  // namespace
 }  // namespace rsplab::experiments::testing

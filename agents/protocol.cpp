@@ -30,6 +30,11 @@ struct Kind<long> : Kind<int> {};
 template <>
 struct Kind<long long> : Kind<int> {};
 template <>
+struct Kind<unsigned long> {
+  static bool fits(const json& v) { return v.is_number_unsigned(); }
+  static constexpr const char* name = "an unsigned integer";
+};
+template <>
 struct Kind<double> {
   static bool fits(const json& v) { return v.is_number(); }
   static constexpr const char* name = "a number";
@@ -84,6 +89,14 @@ template <typename T>
 void read_required(const json& j, std::string_view op, const char* key, T& out) {
   if (!read_optional(j, op, key, out))
     reject(op, std::string("field \"") + key + "\" is missing");
+}
+
+// `j` is a component's event whose "event" is `event`.
+void check_event(const json& j, std::string_view event) {
+  if (!j.is_object()) reject(event, std::string("not a JSON object but ") + j.type_name());
+  const auto it = j.find("event");
+  if (it == j.end() || !it->is_string()) reject(event, "field \"event\" is missing");
+  if (it->get<std::string>() != event) reject(event, "event is '" + it->get<std::string>() + "'");
 }
 
 json with_op(std::string_view op) { return json{{"op", op}}; }
@@ -267,6 +280,30 @@ void to_json(json& j, const Error& m) {
 void from_json(const json& j, Error& m) {
   check_op(j, op::error);
   read_required(j, op::error, "message", m.message);
+}
+
+// ---- What components report ----
+
+void to_json(json& j, const RegistrarReady& m) {
+  j = {{"event", RegistrarReady::kEvent}, {"asap", m.asap}, {"enrp", m.enrp},
+       {"transport", m.transport}};
+}
+void from_json(const json& j, RegistrarReady& m) {
+  const auto event = RegistrarReady::kEvent;
+  check_event(j, event);
+  read_required(j, event, "asap", m.asap);
+  read_required(j, event, "enrp", m.enrp);
+  read_optional(j, event, "transport", m.transport);
+}
+
+void to_json(json& j, const MemberReady& m) {
+  j = {{"event", MemberReady::kEvent}, {"member", m.member}, {"id", m.id}};
+}
+void from_json(const json& j, MemberReady& m) {
+  const auto event = MemberReady::kEvent;
+  check_event(j, event);
+  read_required(j, event, "member", m.member);
+  read_required(j, event, "id", m.id);
 }
 
 // ---- Lines ----

@@ -13,6 +13,7 @@
 // `signal: field "signal" must be an integer, not string`.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -143,6 +144,23 @@ struct Error {
 using Reply = std::variant<HelloReply, TimeReply, Started, Line, Event, Exited, LinkReply,
                            Stopped, Error>;
 
+// ---- What a component reports of itself (its event stream, forwarded as Event) ----
+// The runner learns endpoints and identities from these, not from the text the components
+// also print for their users ("asap 10.0.0.1,10.1.0.1:3863", "pe 1a2b3c4d 10.0.0.1:40001").
+
+// A registrar's {"event":"ready",...}: its ASAP and ENRP endpoints ("ADDRS:PORT", the
+// addresses comma-separated), both required, and its transport (optional).
+struct RegistrarReady {
+  static constexpr std::string_view kEvent = "ready";
+  std::string asap, enrp, transport;
+};
+// A PE or PU member's {"event":"ready",...}: its index in its group and its identifier.
+struct MemberReady {
+  static constexpr std::string_view kEvent = "ready";
+  std::size_t member = 0;
+  std::string id;
+};
+
 #define RSPLAB_PROTOCOL_MESSAGE(T)       \
   void to_json(json& j, const T& m);     \
   void from_json(const json& j, T& m);
@@ -162,6 +180,8 @@ RSPLAB_PROTOCOL_MESSAGE(Exited)
 RSPLAB_PROTOCOL_MESSAGE(LinkReply)
 RSPLAB_PROTOCOL_MESSAGE(Stopped)
 RSPLAB_PROTOCOL_MESSAGE(Error)
+RSPLAB_PROTOCOL_MESSAGE(RegistrarReady)
+RSPLAB_PROTOCOL_MESSAGE(MemberReady)
 #undef RSPLAB_PROTOCOL_MESSAGE
 
 // One message as its line (no newline): the bytes both ends write.

@@ -113,9 +113,10 @@ class Deployment final : public AgentListener {
   RunClock::time_point last_heartbeat_{};
 };
 
-// The registrars' ASAP endpoints from their "asap ADDRS:PORT" lines, one per address.
-std::vector<std::string> asap_endpoints(const std::vector<std::string>& lines);
-// Whether a registrar printed its ASAP endpoint (it listens).
+// A registrar's ASAP endpoints, one per address, from the "ADDRS:PORT" of its ready event
+// (Component::asap): "10.0.0.1,10.1.0.1:3863" → 10.0.0.1:3863, 10.1.0.1:3863.
+std::vector<std::string> asap_endpoints(const std::string& asap);
+// Whether a registrar reported its ASAP endpoint (it listens).
 bool listening(const Component& registrar);
 
 }  // namespace rsplab::experiments

@@ -206,5 +206,36 @@ TEST(AgentProtocol, AStructReadsOnlyItsOwnOp) {
   }
 }
 
+// What components report of themselves, as `rsplab registrar` and a PE member write it
+// (apps/registrar_command.cpp, apps/member.hpp: "id" added to every member event).
+TEST(AgentProtocol, ComponentsReportEndpointsAndIdentitiesInTheirReadyEvents) {
+  const auto r = json::parse(R"({"event":"ready","asap":"10.0.0.1,10.1.0.1:3863",)"
+                             R"("enrp":"10.0.0.1:9901","transport":"sctp","id":"7","t":1})")
+                     .get<RegistrarReady>();
+  EXPECT_EQ(r.asap, "10.0.0.1,10.1.0.1:3863");
+  EXPECT_EQ(r.enrp, "10.0.0.1:9901");
+  EXPECT_EQ(r.transport, "sctp");
+  const auto m = json::parse(R"({"event":"ready","member":2,"id":"1a2b3c4d","pool":"P"})")
+                     .get<MemberReady>();
+  EXPECT_EQ(m.member, 2u);
+  EXPECT_EQ(m.id, "1a2b3c4d");
+  EXPECT_EQ(json(RegistrarReady{"a:1", "b:2", "tcp"}).get<RegistrarReady>().enrp, "b:2");
+  EXPECT_EQ(json(MemberReady{3, "x"}).get<MemberReady>().member, 3u);
+  const auto refused = [](const json& j, auto as) -> std::string {
+    try {
+      j.get<decltype(as)>();
+    } catch (const Malformed& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(refused(json{{"event", "ready"}, {"asap", "a:1"}}, RegistrarReady{}),
+            R"(ready: field "enrp" is missing)");
+  EXPECT_EQ(refused(json{{"event", "ready"}, {"member", -1}, {"id", "x"}}, MemberReady{}),
+            R"(ready: field "member" must be an unsigned integer, not number)");
+  EXPECT_EQ(refused(json{{"event", "killed"}, {"member", 1}, {"id", "x"}}, MemberReady{}),
+            "ready: event is 'killed'");
+}
+
 }  // namespace
 }  // namespace rsplab::agents::protocol

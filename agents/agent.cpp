@@ -21,8 +21,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <variant>
 
 #include "agents/child.hpp"
+#include "agents/protocol.hpp"
 #include "stack/common/log.hpp"
 #include "stack/common/wall_clock.hpp"
 
@@ -141,8 +143,9 @@ class Agent {
     });
   }
 
-  void send(const json& j) {
-    pending_.push_back(j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+  template <typename Message>
+  void send(const Message& m) {
+    pending_.push_back(protocol::encode(m) + "\n");
     if (!writing_) write_next();
   }
   void write_next() {
@@ -166,50 +169,51 @@ class Agent {
                         write_next();
                       });
   }
-  void error(const std::string& message) { send({{"op", "error"}, {"message", message}}); }
+  void error(const std::string& message) { send(protocol::Error{message}); }
 
   void handle(const std::string& line) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) return;
-    const json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("op") || !j["op"].is_string())
-      return error("not a request (a JSON object with \"op\"): " + line);
-    const std::string op = j["op"];
+    protocol::Request request;
     try {
-      if (op == "hello") {
-        char host[256] = {};
-        ::gethostname(host, sizeof host - 1);
-        json hello = {{"op", "hello"},         {"version", version_}, {"pid", ::getpid()},
-                      {"host", host},          {"unix_us", unix_us()},
-                      {"addresses", host_addresses()}};
-        if (const auto c = control_path()) {
-          hello["control_address"] = c->first;
-          hello["control_interface"] = c->second;
-        }
-        send(hello);
-      } else if (op == "time") {
-        send({{"op", "time"}, {"seq", j.value("seq", 0)}, {"unix_us", unix_us()}});
-      } else if (op == "start") {
-        start_component(j.at("name").get<std::string>(), j.at("role").get<std::string>(),
-                        j.value("args", std::vector<std::string>{}));
-      } else if (op == "signal") {
-        const auto it = children_.find(j.at("name").get<std::string>());
-        if (it == children_.end()) return error("signal: no component '" + j["name"].get<std::string>() + "'");
-        it->second->signal(j.at("signal").get<int>());
-      } else if (op == "control") {
-        const auto it = children_.find(j.at("name").get<std::string>());
-        if (it == children_.end()) return error("control: no component '" + j["name"].get<std::string>() + "'");
-        it->second->write_line(j.at("line").get<std::string>());
-      } else if (op == "link") {
-        link(j.at("interface").get<std::string>(), j.at("up").get<bool>());
-      } else if (op == "stop") {
-        stop(true);
-      } else {
-        error("unknown op '" + op + "' (hello, time, start, signal, control, link, stop)");
-      }
-    } catch (const std::exception& e) {
-      error(op + ": " + e.what());
+      request = protocol::parse_request(line);
+    } catch (const protocol::Malformed& e) {
+      return error(e.what());
     }
+    std::visit(
+        [this](const auto& r) {
+          try {
+            serve(r);
+          } catch (const std::exception& e) {
+            error(std::string(r.kOp) + ": " + e.what());
+          }
+        },
+        request);
   }
+
+  void serve(const protocol::HelloRequest&) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    protocol::HelloReply hello{version_, ::getpid(), host, unix_us(), host_addresses(), {}, {}};
+    if (const auto c = control_path()) {
+      hello.control_address = c->first;
+      hello.control_interface = c->second;
+    }
+    send(hello);
+  }
+  void serve(const protocol::TimeRequest& r) { send(protocol::TimeReply{r.seq, unix_us()}); }
+  void serve(const protocol::StartRequest& r) { start_component(r.name, r.role, r.args); }
+  void serve(const protocol::SignalRequest& r) {
+    const auto it = children_.find(r.name);
+    if (it == children_.end()) return error("signal: no component '" + r.name + "'");
+    it->second->signal(r.signal);
+  }
+  void serve(const protocol::ControlRequest& r) {
+    const auto it = children_.find(r.name);
+    if (it == children_.end()) return error("control: no component '" + r.name + "'");
+    it->second->write_line(r.line);
+  }
+  void serve(const protocol::LinkRequest& r) { link(r.interface, r.up); }
+  void serve(const protocol::StopRequest&) { stop(true); }
 
   void start_component(const std::string& name, const std::string& role,
                        const std::vector<std::string>& args) {
@@ -226,22 +230,20 @@ class Agent {
            if (!line.empty() && line.front() == '{') {
              json e = json::parse(line, nullptr, false);
              if (!e.is_discarded()) {
-               send({{"op", "event"}, {"name", name}, {"event", std::move(e)}});
+               send(protocol::Event{name, std::move(e)});
                return;
              }
            }
-           send({{"op", "line"}, {"name", name}, {"line", line}});
+           send(protocol::Line{name, line});
          },
          [this, name](int st) {
            const auto it = children_.find(name);
-           json exited = {{"op", "exited"},
-                          {"name", name},
-                          {"status", describe_status(st)},
-                          {"code", WIFEXITED(st) ? WEXITSTATUS(st) : -1}};
+           protocol::Exited exited{name, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                                   describe_status(st)};
            if (it != children_.end()) {
              const auto& u = it->second->usage();
-             exited["max_rss_kib"] = u.max_rss_kib;
-             exited["cpu_s"] = u.user_s + u.system_s;
+             exited.max_rss_kib = u.max_rss_kib;
+             exited.cpu_s = u.user_s + u.system_s;
            }
            send(exited);
            children_.erase(name);
@@ -249,14 +251,15 @@ class Agent {
          }},
         {});
     children_[name] = child;
-    send({{"op", "started"}, {"name", name}, {"pid", child->pid()}});
+    send(protocol::Started{name, child->pid()});
   }
 
   void link(const std::string& interface, bool up) {
     if (const auto c = control_path(); c && !up && c->second == interface) {
-      send({{"op", "link"}, {"interface", interface}, {"up", up}, {"ok", false},
-            {"error", "refused: " + interface + " carries this agent's own connection (ssh to " +
-                          c->first + "); cutting it would cut the runner off"}});
+      send(protocol::LinkReply{interface, up, false,
+                               "refused: " + interface +
+                                   " carries this agent's own connection (ssh to " + c->first +
+                                   "); cutting it would cut the runner off"});
       return;
     }
     std::vector<std::string> argv = {"/sbin/ip", "link", "set", "dev", interface,
@@ -269,8 +272,8 @@ class Agent {
                  {[out](const std::string& l) { *out += l; },
                   [this, interface, up, out](int st) {
                     const bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-                    json r = {{"op", "link"}, {"interface", interface}, {"up", up}, {"ok", ok}};
-                    if (!ok) r["error"] = describe_status(st) + (out->empty() ? "" : ": " + *out);
+                    protocol::LinkReply r{interface, up, ok, {}};
+                    if (!ok) r.error = describe_status(st) + (out->empty() ? "" : ": " + *out);
                     send(r);
                   }},
                  o);
@@ -296,7 +299,7 @@ class Agent {
     finished_ = true;
     timer_.cancel();
     idle_.cancel();
-    if (reply_) send({{"op", "stopped"}});
+    if (reply_) send(protocol::Stopped{});
     if (!writing_) io_.stop();
   }
 

@@ -3,7 +3,8 @@
 // namespace with `ip netns exec`) and remotely (`ssh HOST rsplab agent --stdio`): nothing
 // in the protocol depends on how the lines travel.
 //
-// Requests (runner → agent), one JSON object per line, each with "op":
+// Requests (runner → agent), one JSON object per line, each with "op" (the structs of both
+// directions and their checks: agents/protocol.hpp):
 //   {"op":"hello"}  → {"op":"hello","version","pid","host","unix_us","addresses":[...]
 //                      (+ "control_address","control_interface" when reached over ssh)}
 //        addresses: those of interfaces that are up, IPv4 first, no loopback/link-local
@@ -24,7 +25,8 @@
 //        connection (SSH_CONNECTION): the runner would lose the agent
 //   {"op":"stop"}                                         SIGTERM to every component, wait
 //        (5 s, then SIGKILL), → {"op":"stopped"}, exit 0
-// Anything malformed → {"op":"error","message":...} and the agent goes on.
+// Anything malformed → {"op":"error","message":...} naming the op and the field (`start: field
+// "name" is missing`), and the agent goes on.
 // End of input: like stop, without the reply (the runner is gone: clean up and exit); so is
 // --idle-timeout without a request (a half-open connection: the runner sends one every 10 s).
 //

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
-#include <nlohmann/json.hpp>
+#include <optional>
+#include <variant>
 
 #include "agents/child.hpp"
 #include "agents/command.hpp"
+#include "agents/protocol.hpp"
 #include "stack/common/wall_clock.hpp"
 
 namespace rsplab::agents {
@@ -54,7 +56,6 @@ ClockEstimate estimate_clock(const std::vector<ClockSample>& samples) {
 }
 
 Probe probe(const std::string& host, const std::string& config, const std::string& rsplab) {
-  using json = nlohmann::json;
   Probe p;
   const CommandResult v = run_command(ssh_command(host, config, rsplab, {"agent", "--version"}));
   if (!v.ok()) {
@@ -72,27 +73,31 @@ Probe probe(const std::string& host, const std::string& config, const std::strin
   std::shared_ptr<Child> agent;
   const auto ask_time = [&] {
     sent = common::wall_clock_us();
-    agent->write_line(json{{"op", "time"}, {"seq", samples.size()}}.dump());
+    agent->write_line(
+        protocol::encode(protocol::TimeRequest{static_cast<std::int64_t>(samples.size())}));
   };
   agent = Child::spawn(
       io, ssh_command(host, config, rsplab, {"agent", "--stdio"}),
       {[&](const std::string& line) {
-         const json j = json::parse(line, nullptr, false);
-         if (j.is_discarded() || !j.is_object()) return;
-         const std::string op = j.value("op", "");
-         if (op == "hello") {
+         std::optional<protocol::Reply> reply;
+         try {
+           reply = protocol::parse_reply(line);
+         } catch (const protocol::Malformed&) {
+           return;  // not the protocol (ssh's own words go to stderr)
+         }
+         if (const auto* h = reply ? std::get_if<protocol::HelloReply>(&*reply) : nullptr) {
            hello = true;
-           p.hostname = j.value("host", "");
-           p.addresses = j.value("addresses", std::vector<std::string>{});
+           p.hostname = h->host;
+           p.addresses = h->addresses;
            ask_time();
-         } else if (op == "time") {
-           samples.push_back({sent, j.value("unix_us", std::int64_t{0}), common::wall_clock_us()});
+         } else if (const auto* t = reply ? std::get_if<protocol::TimeReply>(&*reply) : nullptr) {
+           samples.push_back({sent, t->unix_us, common::wall_clock_us()});
            if (samples.size() < kClockSamples) ask_time();
          }
        },
        [&](int) { ended = true; }},
       {});
-  agent->write_line(json{{"op", "hello"}}.dump());
+  agent->write_line(protocol::encode(protocol::HelloRequest{}));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!ended && samples.size() < kClockSamples && std::chrono::steady_clock::now() < deadline)
     io.run_one_for(std::chrono::milliseconds(50));

@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
+#include <variant>
 
 #include "agents/child.hpp"
 #include "agents/ip.hpp"
@@ -14,7 +16,7 @@
 namespace rsplab::experiments {
 namespace {
 
-using json = nlohmann::json;
+namespace protocol = agents::protocol;
 
 // The last line a log file holds ("" when none): what an agent (or ssh) said last.
 std::string last_line(const std::string& path) {
@@ -34,72 +36,64 @@ class ChildLink final : public AgentLink {
       : child_(std::move(child)), journal_(journal), entry_(std::move(entry)) {}
   ~ChildLink() override { journal_.remove(entry_); }
 
-  void hello() override { send({{"op", "hello"}}); }
-  void time(std::int64_t seq) override { send({{"op", "time"}, {"seq", seq}}); }
+  void hello() override { send(protocol::HelloRequest{}); }
+  void time(std::int64_t seq) override { send(protocol::TimeRequest{seq}); }
   void start(const std::string& name, const std::string& role,
              const std::vector<std::string>& args) override {
-    send({{"op", "start"}, {"name", name}, {"role", role}, {"args", args}});
+    send(protocol::StartRequest{name, role, args});
   }
   void control(const std::string& name, const std::string& line) override {
-    send({{"op", "control"}, {"name", name}, {"line", line}});
+    send(protocol::ControlRequest{name, line});
   }
   void signal(const std::string& name, int sig) override {
-    send({{"op", "signal"}, {"name", name}, {"signal", sig}});
+    send(protocol::SignalRequest{name, sig});
   }
   void link(const std::string& interface, bool up) override {
-    send({{"op", "link"}, {"interface", interface}, {"up", up}});
+    send(protocol::LinkRequest{interface, up});
   }
-  void stop() override { send({{"op", "stop"}}); }
+  void stop() override { send(protocol::StopRequest{}); }
   void kill() override {
     if (child_->running()) child_->signal(SIGKILL);
   }
 
  private:
-  void send(const json& request) { child_->write_line(request.dump()); }
+  template <typename Request>
+  void send(const Request& request) {
+    child_->write_line(protocol::encode(request));
+  }
   std::shared_ptr<agents::Child> child_;
   agents::Journal& journal_;
   std::string entry_;
 };
 
-void dispatch_component(const std::string& site, const std::string& op, const json& j,
-                        AgentListener& listener) {
-  const std::string name = j.value("name", "");
-  if (op == "line") {
-    listener.line(site, name, j.value("line", ""));
-  } else if (op == "exited") {
-    ComponentExit e;
-    e.code = j.value("code", -1);
-    e.status = j.value("status", "");
-    e.max_rss_kib = j.value("max_rss_kib", 0L);
-    e.cpu_s = j.value("cpu_s", 0.0);
-    listener.exited(site, name, e);
-  } else if (op == "event") {
-    listener.event(site, name, j["event"]);
+// Each reply to its listener call.
+struct Dispatch {
+  const std::string& site;
+  AgentListener& listener;
+  void operator()(const protocol::HelloReply& r) const { listener.hello(site, r); }
+  void operator()(const protocol::TimeReply& r) const { listener.time(site, r.unix_us); }
+  void operator()(const protocol::Started&) const {}
+  void operator()(const protocol::Line& r) const { listener.line(site, r.name, r.line); }
+  void operator()(const protocol::Event& r) const { listener.event(site, r.name, r.event); }
+  void operator()(const protocol::Exited& r) const { listener.exited(site, r.name, r); }
+  void operator()(const protocol::LinkReply& r) const {
+    if (!r.ok) listener.problem(site, "link: " + r.error.value_or(""));
   }
-}
+  void operator()(const protocol::Stopped&) const { listener.stopped(site); }
+  void operator()(const protocol::Error& r) const { listener.problem(site, r.message); }
+};
 
 }  // namespace
 
 void dispatch_reply(const std::string& site, const std::string& line, AgentListener& listener) {
-  const json j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    listener.problem(site, "not a protocol line: " + line);
+  std::optional<protocol::Reply> reply;
+  try {
+    reply = protocol::parse_reply(line);
+  } catch (const protocol::Malformed& e) {
+    listener.problem(site, e.what());
     return;
   }
-  const std::string op = j.value("op", "");
-  if (op == "stopped") {
-    listener.stopped(site);
-  } else if (op == "error") {
-    listener.problem(site, j.value("message", ""));
-  } else if (op == "link") {
-    if (!j.value("ok", false)) listener.problem(site, "link: " + j.value("error", ""));
-  } else if (op == "hello") {
-    listener.hello(site, j);
-  } else if (op == "time") {
-    listener.time(site, j.value("unix_us", std::int64_t{0}));
-  } else if (op != "started") {
-    dispatch_component(site, op, j, listener);
-  }
+  if (reply) std::visit(Dispatch{site, listener}, *reply);
 }
 
 std::unique_ptr<AgentLink> ChildAgents::start(const Site& s, const std::string& netns,

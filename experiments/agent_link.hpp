@@ -1,4 +1,5 @@
-// What the runner says to a site's agent and hears back (agents/README.md has the protocol):
+// What the runner says to a site's agent and hears back (agents/README.md has the protocol,
+// agents/protocol.hpp its messages):
 // AgentLink sends the requests (hello, clock round trips, start a component, a control line or
 // a signal for it, an ISP link down or up, stop), AgentListener receives the replies, already
 // parsed (dispatch_reply), and the agent's own end. ChildAgents reaches the agents as today:
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/protocol.hpp"
 #include "experiments/experiment.hpp"
 
 namespace rsplab::agents {
@@ -29,18 +31,13 @@ class Journal;
 
 namespace rsplab::experiments {
 
-// A component's end, as its agent reports it.
-struct ComponentExit {
-  int code = -1;
-  std::string status;  // "exit 0", "signal 9", ...
-  long max_rss_kib = 0;
-  double cpu_s = 0;
-};
+// A component's end, as its agent reports it (its name: the component's).
+using ComponentExit = agents::protocol::Exited;
 
 class AgentListener {
  public:
   virtual ~AgentListener() = default;
-  virtual void hello(const std::string& site, const nlohmann::json& hello) = 0;
+  virtual void hello(const std::string& site, const agents::protocol::HelloReply& hello) = 0;
   virtual void time(const std::string& site, std::int64_t agent_unix_us) = 0;
   // A component's output line that is not an event ("asap 10.0.0.1:3863", "pe 1a2b ...").
   virtual void line(const std::string& site, const std::string& component,
@@ -81,7 +78,8 @@ class AgentStarter {
                                            const std::string& log, AgentListener& listener) = 0;
 };
 
-// One line an agent wrote, to `listener` ("started" and unknown ops are ignored).
+// One line an agent wrote, to `listener` ("started" and unknown ops are ignored; a malformed
+// line is a problem naming its op and field: agents/protocol.hpp).
 void dispatch_reply(const std::string& site, const std::string& line, AgentListener& listener);
 
 // `rsplab agent --stdio` children on `io`: a local site's here (in its namespace, if any), a

@@ -18,22 +18,16 @@ namespace rsplab::experiments {
 
 using json = nlohmann::json;
 
-std::vector<std::string> asap_endpoints(const std::vector<std::string>& lines) {
+std::vector<std::string> asap_endpoints(const std::string& asap) {
   std::vector<std::string> out;
-  for (const auto& l : lines) {
-    if (l.rfind("asap ", 0) != 0) continue;
-    const std::string ep = l.substr(5);
-    const auto colon = ep.rfind(':');
-    for (const auto& a : common::split(ep.substr(0, colon), ','))
-      out.push_back(a + ep.substr(colon));
-  }
+  const auto colon = asap.rfind(':');
+  if (colon == std::string::npos) return out;
+  for (const auto& a : common::split(asap.substr(0, colon), ','))
+    out.push_back(a + asap.substr(colon));
   return out;
 }
 
-bool listening(const Component& c) {
-  return std::any_of(c.lines.begin(), c.lines.end(),
-                     [](const std::string& l) { return l.rfind("asap ", 0) == 0; });
-}
+bool listening(const Component& c) { return !c.asap.empty(); }
 
 void Deployment::enter(std::string step) {
   s_.record.step = std::move(step);
@@ -122,7 +116,7 @@ void Deployment::start_agents(const Run& r, const std::map<std::string, std::str
 // its agent reports; its rsplab is ours.
 void Deployment::check_remote_site(const Site& s) {
   const AgentState& a = agents_[s.name];
-  const std::string version = a.hello->value("version", "");
+  const std::string version = a.hello->version;
   if (version != s_.options.version)
     throw std::runtime_error("site " + s.name + " (ssh " + *s.host + "): rsplab " + version +
                              " there, " + s_.options.version +
@@ -131,7 +125,7 @@ void Deployment::check_remote_site(const Site& s) {
   // command lines).
   auto& addresses = s_.record.sites[s.name];
   for (const auto& x : s.addresses.empty()
-                           ? a.hello->value("addresses", std::vector<std::string>{})
+                           ? a.hello->addresses
                            : s.addresses) {
     if (x.find(':') == std::string::npos) addresses.push_back(x);
     else if (!s.addresses.empty()) addresses.push_back("[" + x + "]");
@@ -140,12 +134,12 @@ void Deployment::check_remote_site(const Site& s) {
     throw std::runtime_error("site " + s.name + " (ssh " + *s.host +
                              "): its agent reports no address; give the site 'addresses'");
   if (a.estimate)
-    s_.out << "  site " << s.name << " (ssh " << *s.host << ", " << a.hello->value("host", "")
+    s_.out << "  site " << s.name << " (ssh " << *s.host << ", " << a.hello->host
            << "): clock offset " << a.estimate->offset_us / 1000.0 << " ms ± "
            << a.estimate->uncertainty_us / 1000.0 << " ms\n";
 }
 
-// Registrars: each waited for until it prints its ASAP endpoint (30 s).
+// Registrars: each waited for until its ready event reports its ASAP endpoint (30 s).
 std::string Deployment::start_registrars(const Run& r) {
   for (const auto& pr : r.registrars)
     start_component(pr.site, pr.name, "registrar",
@@ -157,7 +151,7 @@ std::string Deployment::start_registrars(const Run& r) {
     if (!s_.loop.pump_for(ready, std::chrono::seconds(30)))
       throw std::runtime_error("registrar " + pr.name + " did not start");
     if (c.exited) throw std::runtime_error("registrar " + pr.name + " exited: " + c.status);
-    for (const auto& ep : asap_endpoints(c.lines)) registrar_list.push_back(ep);
+    for (const auto& ep : asap_endpoints(c.asap)) registrar_list.push_back(ep);
   }
   return join(registrar_list, ",");
 }
@@ -181,8 +175,7 @@ void Deployment::start_pes(const Run& r, const std::string& registrars) {
         for (const auto& g : r.pes) {
           const Component& c = components[g.name];
           if (c.exited) return true;
-          for (const auto& l : c.lines)
-            if (l.rfind("pe ", 0) == 0) pe_ids.insert(l.substr(3, l.find(' ', 3) - 3));
+          for (const auto& [member, id] : c.members) pe_ids.insert(id);
         }
         if (pe_ids.size() < pe_total) return false;
         return std::all_of(pe_ids.begin(), pe_ids.end(),
@@ -259,7 +252,7 @@ std::vector<results::SiteClock> Deployment::site_clocks() const {
     results::SiteClock c;
     c.site = site;
     c.host = a.host.value_or("");
-    c.agent_version = a.hello ? a.hello->value("version", "") : "";
+    c.agent_version = a.hello ? a.hello->version : "";
     c.offset_us = a.estimate->offset_us;
     c.uncertainty_us = a.estimate->uncertainty_us;
     c.rtt_us = a.estimate->rtt_us;
@@ -294,7 +287,7 @@ void Deployment::ask_time(const std::string& site) {
   if (a.link) a.link->time(static_cast<std::int64_t>(a.clock.size()));
 }
 
-void Deployment::hello(const std::string& site, const json& hello) {
+void Deployment::hello(const std::string& site, const agents::protocol::HelloReply& hello) {
   agents_[site].hello = hello;
   ask_time(site);
 }

@@ -38,7 +38,7 @@ struct AgentState {
   std::unique_ptr<AgentLink> link;
   bool stopped = false, exited = false;
   std::optional<std::string> host;  // remote: reached by ssh
-  std::optional<nlohmann::json> hello;
+  std::optional<agents::protocol::HelloReply> hello;
   std::vector<agents::ClockSample> clock;
   std::int64_t time_sent_us = 0;
   std::optional<agents::ClockEstimate> estimate;
@@ -83,7 +83,7 @@ class Deployment final : public AgentListener {
   agents::Topology* topology() { return topology_.get(); }
   bool remote_site(const std::string& name) const;
 
-  void hello(const std::string& site, const nlohmann::json& hello) override;
+  void hello(const std::string& site, const agents::protocol::HelloReply& hello) override;
   void time(const std::string& site, std::int64_t agent_unix_us) override;
   void line(const std::string& site, const std::string& component,
             const std::string& text) override;
@@ -113,9 +113,10 @@ class Deployment final : public AgentListener {
   RunClock::time_point last_heartbeat_{};
 };
 
-// The registrars' ASAP endpoints from their "asap ADDRS:PORT" lines, one per address.
-std::vector<std::string> asap_endpoints(const std::vector<std::string>& lines);
-// Whether a registrar printed its ASAP endpoint (it listens).
+// A registrar's ASAP endpoints, one per address, from the "ADDRS:PORT" of its ready event
+// (Component::asap): "10.0.0.1,10.1.0.1:3863" → 10.0.0.1:3863, 10.1.0.1:3863.
+std::vector<std::string> asap_endpoints(const std::string& asap);
+// Whether a registrar reported its ASAP endpoint (it listens).
 bool listening(const Component& registrar);
 
 }  // namespace rsplab::experiments

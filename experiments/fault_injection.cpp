@@ -123,9 +123,8 @@ void FaultInjector::apply_link(const Fault& f, json& details) {
     // carrying the agent's own ssh connection (the agent refuses that too).
     const auto k = std::find(spec->isps.begin(), spec->isps.end(), f.isp) - spec->isps.begin();
     const AgentState* a = deployment_.agent(f.site);
-    const std::string control = a && a->hello
-                                    ? a->hello->value("control_interface", std::string())
-                                    : std::string();
+    const std::string control =
+        a && a->hello ? a->hello->control_interface.value_or("") : std::string();
     if (spec->interfaces.empty()) {
       details["skipped"] = "remote site " + f.site + " names no interfaces";
     } else if (spec->interfaces[k] == control && f.kind == Fault::Kind::link_down) {
@@ -292,15 +291,11 @@ json FaultInjector::hit_member(const Fault& f, const std::string& kind, const st
 }
 
 // A registrar killed (if alive) and started again with the arguments it had, but on the ASAP
-// and ENRP ports it had bound (its "asap ADDRS:PORT" and "enrp ..." lines), so that the PEs
-// and PUs configured with them find it again. Waits (at most 10 s) until it is ready; it
-// reports under a new id (a new components row).
+// and ENRP ports it had bound (as its ready event reported them), so that the PEs and PUs
+// configured with them find it again. Waits (at most 10 s) until it is ready; it reports
+// under a new id (a new components row).
 void FaultInjector::restart_registrar(Component& c, json& details) {
-  std::string asap, enrp;
-  for (const auto& l : c.lines) {
-    if (asap.empty() && l.rfind("asap ", 0) == 0) asap = l.substr(5);
-    if (enrp.empty() && l.rfind("enrp ", 0) == 0) enrp = l.substr(5);
-  }
+  const std::string asap = c.asap, enrp = c.enrp;
   if (asap.empty() || enrp.empty() || c.args.empty()) {
     details["skipped"] = "its endpoints are not known (it never became ready)";
     return;
@@ -325,6 +320,8 @@ void FaultInjector::restart_registrar(Component& c, json& details) {
   c.code = -1;
   c.status.clear();
   c.lines.clear();
+  c.asap.clear();
+  c.enrp.clear();
   c.current_id.clear();
   deployment_.start_component(c.site, c.name, c.role, args);
   if (!loop_.pump_for([&] { return c.exited || listening(c); }, std::chrono::seconds(10)) ||

@@ -4,6 +4,8 @@
 #include <limits>
 #include <sstream>
 
+#include "agents/protocol.hpp"
+
 namespace rsplab::experiments {
 
 using json = nlohmann::json;
@@ -36,6 +38,24 @@ Component& RunRecord::add_component(const std::string& site, const std::string& 
   return c;
 }
 
+// What a component's ready event says it is: a member's index and id, a registrar's
+// endpoints. One that does not say it (agents::protocol::Malformed) is stored all the same.
+void RunRecord::on_ready(Component& comp, const json& e) {
+  namespace protocol = agents::protocol;
+  try {
+    if (e.contains("member")) {
+      const auto m = e.get<protocol::MemberReady>();
+      comp.members[m.member] = m.id;
+      members_by_id[m.id] = {comp.name, m.member, m.id};
+    } else if (comp.role == "registrar") {
+      const auto r = e.get<protocol::RegistrarReady>();
+      comp.asap = r.asap;
+      comp.enrp = r.enrp;
+    }
+  } catch (const protocol::Malformed&) {
+  }
+}
+
 void RunRecord::on_event(Component& comp, const json& e) {
   if (!e.contains("event")) {  // a PU's closing counters
     comp.summary = e;
@@ -43,11 +63,7 @@ void RunRecord::on_event(Component& comp, const json& e) {
   }
   const std::string kind = e.value("event", "");
   const std::string id = e.value("id", "");
-  if (kind == "ready" && e.contains("member") && e["member"].is_number_unsigned()) {
-    const auto m = e["member"].get<std::size_t>();
-    comp.members[m] = id;
-    members_by_id[id] = {comp.name, m, id};
-  }
+  if (kind == "ready") on_ready(comp, e);
   if (comp.role == "registrar") {
     if (!id.empty()) comp.current_id = id;
     if (kind == "registration") registered.insert(e.value("pe", ""));

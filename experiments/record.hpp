@@ -30,6 +30,9 @@ struct Component {
   std::string site;
   std::string pool, policy;
   std::vector<std::string> lines;  // what it printed that is not an event
+  // A registrar's endpoints ("ADDRS:PORT"), from its ready event (agents/protocol.hpp,
+  // RegistrarReady); empty until it is ready.
+  std::string asap, enrp;
   std::optional<nlohmann::json> summary;  // a PU's counters line
   bool exited = false;
   int code = -1;
@@ -62,6 +65,7 @@ struct RunRecord {
   // An event of `comp` (already on the runner's clock): counted, then stored (or kept until
   // begin()).
   void on_event(Component& comp, const nlohmann::json& e);
+  void on_ready(Component& comp, const nlohmann::json& e);
   // The run's row (`info`), the sites' clocks, then the events that came before it.
   void begin(const results::RunInfo& info, const std::vector<results::SiteClock>& clocks);
   // The check `event_counts`: the PUs' own counters against the rows stored (nothing may be

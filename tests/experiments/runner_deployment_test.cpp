@@ -124,10 +124,30 @@ TEST(RunnerDeployment, EachAgentsClockIsSampledBeforeTheComponentsStart) {
   EXPECT_EQ(a, static_cast<std::size_t>(agents::kClockSamples));
 }
 
+// From the "asap" of a registrar's ready event (the same text as its "asap ..." line).
 TEST(RunnerDeployment, RegistrarEndpointsAreOnePerAddress) {
-  EXPECT_EQ(asap_endpoints({"asap 10.0.0.1,10.1.0.1:3863", "enrp 10.0.0.1:9901", "x"}),
+  EXPECT_EQ(asap_endpoints("10.0.0.1,10.1.0.1:3863"),
             (std::vector<std::string>{"10.0.0.1:3863", "10.1.0.1:3863"}));
-  EXPECT_TRUE(asap_endpoints({"enrp 10.0.0.1:9901"}).empty());
+  EXPECT_TRUE(asap_endpoints("").empty());  // not ready: none
+}
+
+// Endpoints and identities come from the components' ready events (agents/protocol.hpp:
+// RegistrarReady, MemberReady); the lines they print for their users count for nothing.
+TEST(RunnerDeployment, ComponentsAreReadyByTheirReadyEventsNotByWhatTheyPrint) {
+  {
+    Harness h(kTwoSites);
+    h.agents.lines_only = {"pr0"};  // prints "asap 127.0.0.1:30001", reports nothing
+    const Outcome o = h.run();
+    EXPECT_EQ(o.status, RunStatus::failed);
+    EXPECT_EQ(o.reason, "registrar pr0 did not start");
+  }
+  {
+    Harness h(kTwoSites);
+    h.agents.events_only = {"pr0", "P/pe0", "P/pe1"};  // no "asap ..." nor "pe ..." line
+    const Outcome o = h.run();
+    EXPECT_EQ(o.status, RunStatus::completed) << o.reason;
+    EXPECT_EQ(arg(h.agents.sent("start").at(1).args, "--registrar"), "127.0.0.1:30001");
+  }
 }
 
 }  // namespace

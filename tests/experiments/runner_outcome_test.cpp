@@ -109,8 +109,8 @@ TEST(RunnerOutcome, ADriverCarriesOutRunsOneAfterTheOther) {
 // The replies of `rsplab agent --stdio`, as the runner reads them.
 struct Heard final : AgentListener {
   std::vector<std::string> calls;
-  void hello(const std::string& s, const json& j) override {
-    calls.push_back("hello " + s + " " + j.value("version", ""));
+  void hello(const std::string& s, const agents::protocol::HelloReply& h) override {
+    calls.push_back("hello " + s + " " + h.version);
   }
   void time(const std::string& s, std::int64_t us) override {
     calls.push_back("time " + s + " " + std::to_string(us));
@@ -160,6 +160,24 @@ TEST(RunnerAgentReplies, EachLineReachesTheListenerParsed) {
                          "problem a unknown component",
                          "stopped a",
                          "problem a not a protocol line: not json",
+                     }));
+}
+
+// A reply the runner cannot read is a problem of its site that names op and field
+// (agents/protocol.hpp), not a crash nor a default; an op it does not know is a newer agent's.
+TEST(RunnerAgentReplies, AMalformedReplyIsAProblemNamingItsOpAndField) {
+  Heard h;
+  for (const char* line : {
+           R"({"op":"exited","name":"P/pu0","status":"exit 0"})",
+           R"({"op":"time","seq":0,"unix_us":"now"})",
+           R"({"op":"event","name":"P/pe0","event":[1]})",
+           R"({"op":"stats","name":"P/pe0"})",
+       })
+    dispatch_reply("a", line, h);
+  EXPECT_EQ(h.calls, (std::vector<std::string>{
+                         R"(problem a exited: field "code" is missing)",
+                         R"(problem a time: field "unix_us" must be an integer, not string)",
+                         R"(problem a event: field "event" must be an object, not array)",
                      }));
 }
 

@@ -96,6 +96,8 @@ class FakeAgents final : public AgentStarter {
 
   std::chrono::nanoseconds latency = 1ms;
   std::set<std::string> never_ready;   // components that never become ready
+  std::set<std::string> lines_only;    // components that print their ready lines, no event
+  std::set<std::string> events_only;   // components that report ready but print nothing
   std::set<std::string> silent_sites;  // agents that never answer hello
   std::vector<Request> requests;
 
@@ -126,7 +128,9 @@ class FakeAgents final : public AgentStarter {
       a_.record(request("hello"));
       if (a_.silent_sites.count(site_) > 0) return;
       a_.later([a = &a_, site = site_] {
-        a->listener_->hello(site, {{"op", "hello"}, {"version", "test"}});
+        agents::protocol::HelloReply hello;
+        hello.version = "test";
+        a->listener_->hello(site, hello);
       });
     }
     void time(std::int64_t) override {
@@ -214,9 +218,14 @@ class FakeAgents final : public AgentStarter {
     if (registrar_.empty()) registrar_ = name, registrar_site_ = site;
     const int n = ++registrars_;
     later([this, site, name, n] {
-      listener_->line(site, name, "asap 127.0.0.1:" + std::to_string(30000 + n));
-      listener_->line(site, name, "enrp 127.0.0.1:" + std::to_string(31000 + n));
+      if (events_only.count(name) == 0) {
+        listener_->line(site, name, "asap 127.0.0.1:" + std::to_string(30000 + n));
+        listener_->line(site, name, "enrp 127.0.0.1:" + std::to_string(31000 + n));
+      }
+      if (lines_only.count(name) > 0) return;
       listener_->event(site, name, {{"event", "ready"}, {"id", "pr-" + std::to_string(n)},
+                                    {"asap", "127.0.0.1:" + std::to_string(30000 + n)},
+                                    {"enrp", "127.0.0.1:" + std::to_string(31000 + n)},
                                     {"transport", "tcp"}});
     });
   }
@@ -224,7 +233,8 @@ class FakeAgents final : public AgentStarter {
     for (std::size_t i = 0; i < count; ++i) {
       const std::string id = name + "-" + std::to_string(i) + "-" + std::to_string(++pes_);
       later([this, site, name, id, i] {
-        listener_->line(site, name, "pe " + id + " registered");
+        if (events_only.count(name) == 0) listener_->line(site, name, "pe " + id + " registered");
+        if (lines_only.count(name) > 0) return;
         listener_->event(site, name, {{"event", "ready"}, {"id", id}, {"member", i},
                                       {"capacity", 1e6}});
         listener_->event(registrar_site_, registrar_,

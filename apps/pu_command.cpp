@@ -27,6 +27,7 @@
 #include "apps/commands.hpp"
 #include "apps/member.hpp"
 #include "apps/event_log.hpp"
+#include "apps/services.hpp"
 #include "apps/shell.hpp"
 #include "options/roles.hpp"
 #include "stack/common/log.hpp"
@@ -53,8 +54,9 @@ using Options = options::PuOptions;
 
 class PuMember final : public Member {
  public:
-  PuMember(asio::io_context& io, std::size_t index, std::string name, calcapp::PuConfig config,
-           transport::Choice choice, transport::Kind registrar_kind,
+  PuMember(asio::io_context& io, std::size_t index, std::string name, PuApps& apps,
+           const session::PuSessionConfig& config, transport::Choice choice,
+           transport::Kind registrar_kind,
            std::vector<transport::Endpoint> registrars, std::vector<transport::Address> local,
            EventLog& events, std::function<void()> on_done,
            std::chrono::milliseconds registrar_timeout)
@@ -64,7 +66,8 @@ class PuMember final : public Member {
         local_(std::move(local)),
         pe_connect_timeout_(config.pe_connect_timeout),
         timer_(io),
-        core_(std::move(config), Clock::now()),
+        app_(apps.make(index, Clock::now())),
+        core_(app_->inputs()),
         links_(io, registrar_kind, std::move(registrars),
                {[this](std::size_t i) {
                   gate_.run([this, i] {
@@ -96,17 +99,17 @@ class PuMember final : public Member {
     links_.set_connect_options({true, registrar_timeout});
   }
 
-  const calcapp::PuCounters& counters() const { return core_.counters(); }
-
-  void start() {
-    write({{"event", "ready"}, {"member", index()}});
-    with_now([&](auto now) { core_.start(now, actions_); });
+  void start(const PuApps& apps) {
+    nlohmann::json ready = {{"event", "ready"}, {"member", index()}};
+    apps.describe(ready);
+    write(std::move(ready));
+    with_now([&](auto now) { app_->start(now, actions_); });
   }
   // The run is over: unfinished jobs recorded, connections closed.
   void shutdown() override {
     if (gate_.dead() || done()) return;
     if (gate_.frozen()) gate_.resume();
-    with_now([&](auto now) { core_.stop(now, actions_); });
+    with_now([&](auto now) { app_->stop(now, actions_); });
   }
 
  private:
@@ -194,8 +197,8 @@ class PuMember final : public Member {
       finish();
       return;
     }
-    timer_.arm(core_.next_deadline(), [this] {
-      gate_.run([this] { with_now([&](auto now) { core_.tick(now, actions_); }); });
+    timer_.arm(app_->next_deadline(), [this] {
+      gate_.run([this] { with_now([&](auto now) { app_->tick(now, actions_); }); });
     });
   }
 
@@ -217,7 +220,8 @@ class PuMember final : public Member {
   std::vector<transport::Address> local_;
   std::chrono::milliseconds pe_connect_timeout_;
   shell::DeadlineTimer timer_;
-  calcapp::PuCore core_;
+  std::unique_ptr<PuApp> app_;
+  session::PuInputs& core_;  // app_'s
   shell::RegistrarLinks links_;
   std::set<session::SessionId> connecting_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // pending connects' guard
@@ -283,13 +287,13 @@ int run(const Options& o, Context& ctx) {
   };
   const auto epoch = Clock::now();
   const auto epoch_us = EventLog::now_us();
+  config.seed = seed;
+  config.epoch = epoch;
+  config.epoch_us = epoch_us;
+  const std::unique_ptr<PuApps> apps = make_pu_apps(config);
   for (std::size_t i = 0; i < *o.count; ++i) {
-    calcapp::PuConfig c = config;
-    c.seed = seed + i;
-    c.epoch = epoch;
-    c.epoch_us = epoch_us;
     members.push_back(std::make_unique<PuMember>(
-        io, i, *o.count == 1 ? name : name + "-" + std::to_string(i), std::move(c), *choice,
+        io, i, *o.count == 1 ? name : name + "-" + std::to_string(i), *apps, config, *choice,
         registrar_kind, *registrars, local, events, on_done, config.registrar_timeout));
   }
 
@@ -322,37 +326,11 @@ int run(const Options& o, Context& ctx) {
     log(Level::info, "signal %d: stopping", sig);
     stop_all();
   });
-  for (auto& m : members) m->start();
+  for (auto& m : members) m->start(*apps);
   io.run();
 
-  calcapp::PuCounters total;
-  for (const auto& m : members) {
-    const auto& c = m->counters();
-    total.jobs_generated += c.jobs_generated;
-    total.jobs_completed += c.jobs_completed;
-    total.jobs_unfinished += c.jobs_unfinished;
-    total.calculations_completed += c.calculations_completed;
-    total.handling_seconds += c.handling_seconds;
-    total.rejects += c.rejects;
-    total.failovers += c.failovers;
-    total.resolutions += c.resolutions;
-    total.cache_hits += c.cache_hits;
-    total.unreachable_reports += c.unreachable_reports;
-  }
-  const nlohmann::ordered_json summary = {
-      {"members", members.size()},
-      {"jobs_generated", total.jobs_generated},
-      {"jobs_completed", total.jobs_completed},
-      {"jobs_unfinished", total.jobs_unfinished},
-      {"calculations_completed", total.calculations_completed},
-      {"handling_speed", total.handling_speed()},
-      {"rejects", total.rejects},
-      {"failovers", total.failovers},
-      {"resolutions", total.resolutions},
-      {"cache_hits", total.cache_hits},
-      {"unreachable_reports", total.unreachable_reports}};
-  ctx.out << summary.dump() << std::endl;
-  if (total.jobs_generated > 0 && total.resolutions == 0) {
+  ctx.out << apps->summary().dump() << std::endl;
+  if (apps->unanswered()) {
     log(Level::error, "no registrar answered a handle resolution during the whole run");
     return kExitFailed;
   }

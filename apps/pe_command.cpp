@@ -1,14 +1,15 @@
-// `rsplab pe`: pool elements on real sockets serving CalcApp. A thin Asio shell around two
-// pure cores per member: the registration core (PeCore) and the CalcApp service
-// (CalcAppService). Each member opens its user-transport listener (whose endpoint it
-// registers; TCP frames carry a PPID prefix so that CalcApp data and the ASAP control
-// channel share one connection), carries out the cores' ops in order, feeds back what
-// happened with the time, keeps one timer at the cores' next deadline, pushes the
-// service's load to the registration core and writes both cores' events as JSON lines.
+// `rsplab pe`: pool elements on real sockets serving CalcApp, or with `--service echo` the
+// echo service. A thin Asio shell around two pure cores per member: the registration core
+// (PeCore) and the service (PeApp, apps/services.hpp: CalcAppService or EchoService). Each
+// member opens its user-transport listener (whose endpoint it registers; TCP frames carry a
+// PPID prefix so that service data and the ASAP control channel share one connection),
+// carries out the cores' ops in order, feeds back what happened with the time, keeps one
+// timer at the cores' next deadline, pushes the service's load to the registration core
+// and writes both cores' events as JSON lines.
 //
 //   PeCore ──connect/close/abort/send(i)──► RegistrarLinks ──► registrar i (PPID 11)
-//   PU ──accept──► session s ──message(ppid)──► CalcAppService ──send/close(s)──► PU
-//   CalcAppService::load() changed ──► PeCore::set_load (adaptive policies re-register)
+//   PU ──accept──► session s ──message(ppid)──► PeApp ──send/close(s)──► PU
+//   PeApp::load() changed ──► PeCore::set_load (adaptive policies re-register)
 //   DeadlineTimer(min of both next_deadline) ─► tick both
 //   SIGTERM/SIGINT ─► service.shutdown (cookies), PeCore::shutdown (deregister) ─► exit
 //
@@ -152,7 +153,7 @@ class AnnounceReceiver {
   std::array<std::uint8_t, 65536> buffer_{};
 };
 
-// One PE: its registration core, its CalcApp service, its listener, registrar links and
+// One PE: its registration core, its service, its listener, registrar links and
 // sessions. Every entry point goes through the gate (--control).
 class PeMember final : public Member {
  public:
@@ -467,7 +468,15 @@ int run(const Options& o, Context& ctx) {
       sc.seed = seed + i;
       do sc.server.capacity = rserpool::values::sample(*capacity, capacity_rng);
       while (!(sc.server.capacity > 0));
-      services.push_back([sc] { return make_pe_app(sc, Clock::now()); });
+      if (*o.service == "echo") {
+        rserpool::echo::ServiceConfig ec;
+        ec.session = {sc.keepalive_interval, sc.keepalive_timeout,
+                      sc.shutdown_cookie_probability, sc.seed};
+        ec.cookie_every = *o.cookie_every;
+        services.push_back([ec] { return make_pe_app(ec); });
+      } else {
+        services.push_back([sc] { return make_pe_app(sc, Clock::now()); });
+      }
       members.push_back(std::make_unique<PeMember>(io, i, std::move(c), services[i](), kind,
                                                    registrars, *local, events, on_done));
     }
@@ -580,6 +589,8 @@ void add_pe_command(CLI::App& app, Context& ctx) {
       "alive, then back as a fresh PE (new random id, no jobs, new listener, registers anew).\n"
       "With --control the process outlives its members (they may be restarted) until its\n"
       "input ends or a signal comes.\n"
+      "--service echo answers PINGs (docs/echo.md); --capacity, --max-jobs, --cookie-max-*\n"
+      "and --usage-interval are CalcApp's (refused with echo), --cookie-every is echo's.\n"
       "Durations need a unit or are milliseconds: 30s, 500ms, 2min.\n"
       "Policies: NAME or NAME:V1[,V2...], values in the policy's field order; loads,\n"
       "degradations and DPFs as fractions 0..1 or percentages (5%), weights, priorities\n"

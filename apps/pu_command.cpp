@@ -1,12 +1,14 @@
-// `rsplab pu`: pool users on real sockets submitting CalcApp jobs. A thin Asio shell around
-// the pure PU core (PuCore) per member: it carries out the core's ops in order — registrar
-// connections by index (ASAP, PPID 11), PE sessions by the core's SessionId (CalcApp PPID 34
-// and ASAP on one connection: a PPID prefix per frame on TCP) — feeds back what happened
-// with the time, keeps one timer at the core's next deadline and writes the core's events.
+// `rsplab pu`: pool users on real sockets submitting CalcApp jobs, or with `--service echo`
+// running echo series. A thin Asio shell around the pure PU core per member (PuApp,
+// apps/services.hpp: calcapp::PuCore or echo::PuCore): it carries out the core's ops in
+// order — registrar connections by index (ASAP, PPID 11), PE sessions by the core's
+// SessionId (service data and ASAP on one connection: a PPID prefix per frame on TCP) —
+// feeds back what happened with the time, keeps one timer at the core's next deadline and
+// writes the core's events.
 //
-//   PuCore ──connect/close/send_registrar(i)──► RegistrarLinks ──► registrar i
-//   PuCore ──connect_pe(s, PE's user transport)──► async_connect ──► pe_connected / _failed
-//   PuCore ──send_pe(s, ppid) / close_pe(s)──► Connection ──message/closed──► PuCore
+//   PuApp ──connect/close/send_registrar(i)──► RegistrarLinks ──► registrar i
+//   PuApp ──connect_pe(s, PE's user transport)──► async_connect ──► pe_connected / _failed
+//   PuApp ──send_pe(s, ppid) / close_pe(s)──► Connection ──message/closed──► PuApp
 //   DeadlineTimer(next_deadline) ─► tick;  --runtime over or SIGTERM ─► stop (unfinished jobs)
 //
 // `--count N` hosts N independent members; `--control stdin` kills, freezes and resumes
@@ -290,7 +292,16 @@ int run(const Options& o, Context& ctx) {
   config.seed = seed;
   config.epoch = epoch;
   config.epoch_us = epoch_us;
-  const std::unique_ptr<PuApps> apps = make_pu_apps(config);
+  std::unique_ptr<PuApps> apps;
+  if (*o.service == "echo") {
+    rserpool::echo::PuConfig ec;
+    static_cast<session::PuSessionConfig&>(ec) = config;
+    ec.interval = *shell::parse_ms(*o.ping_interval, false, &error);
+    ec.count = *o.replies;
+    apps = make_pu_apps(std::move(ec));
+  } else {
+    apps = make_pu_apps(config);
+  }
   for (std::size_t i = 0; i < *o.count; ++i) {
     members.push_back(std::make_unique<PuMember>(
         io, i, *o.count == 1 ? name : name + "-" + std::to_string(i), *apps, config, *choice,
@@ -342,7 +353,7 @@ int run(const Options& o, Context& ctx) {
 void add_pu_command(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
-      "pu", "Run pool users (PUs): CalcApp jobs on a pool's PEs, with failover");
+      "pu", "Run pool users (PUs): CalcApp jobs (or echo series) on a pool's PEs, with failover");
   cmd->footer(
       "Jobs arrive with --interval, are queued FIFO and served one at a time: handle\n"
       "resolution at a registrar, a session with the PE, cookies, failover on a lost session\n"
@@ -355,8 +366,12 @@ void add_pu_command(CLI::App& app, Context& ctx) {
       "fixed:V, normal:MEAN,SD (exp:5e6, exp:15s, uniform:0ms,200ms).\n"
       "--control stdin takes JSON lines {\"cmd\":\"kill\"|\"stop\"|\"resume\"|\"shutdown\",\n"
       "\"member\":I} (kill = a crash, stop/resume = SIGSTOP/SIGCONT, shutdown = end its run).\n"
-      "Exit status: 0 success; 1 jobs were generated but no registrar ever answered;\n"
-      "2 usage error.");
+      "--service echo: each member runs one series of PINGs (--ping-interval) on a PE,\n"
+      "failing over like a job, until --replies replies; its line counts requests,\n"
+      "answers, duplicates, lost (PINGs never answered), replies. --job-size, --interval\n"
+      "and --jobs are CalcApp's, --ping-interval and --replies echo's (docs/echo.md).\n"
+      "Exit status: 0 success; 1 jobs were generated (echo: a series begun) but no\n"
+      "registrar ever answered; 2 usage error.");
   options::add_to_cli(*cmd, *o);
   cmd->callback([o, &ctx] { ctx.exit_code = run(*o, ctx); });
 }

@@ -1413,6 +1413,22 @@ TEST_F(ReadmeQueries, OmnetppScalarsByIterationVariable) {
             (Rows{{"failover-study", "lu", "Lab", "handling_speed", "2", "2000000.0"}}));
 }
 
+TEST_F(ReadmeQueries, EchoSeriesPerRun) {
+  const auto done = [](std::int64_t at, const char* reason, int requests, int duplicates) {
+    return line("pu", "pu-1", at, "done",
+                {{"reason", reason}, {"requests", requests}, {"answers", requests - 1},
+                 {"duplicates", duplicates}, {"lost", 1}, {"replies", requests - 1 - duplicates},
+                 {"failovers", duplicates > 0 ? 1 : 0}});
+  };
+  const Components a = components(*store_, lu_), b = components(*store_, rr_, "rr");
+  store_->add_event(rr_, b.pu, done(9 * kSecond, "count", 31, 0));
+  store_->add_event(lu_, a.pu, done(8 * kSecond, "stop", 42, 2));
+  const auto rows = query(Connection(*store_, path_), readme_query("echo_series_per_run"),
+                          {{":experiment_id", experiment_}});
+  EXPECT_EQ(rows, (Rows{{"0", "CalcAppPool/pu0#0", "stop", "42", "41", "2", "1", "39", "1"},
+                        {"2", "CalcAppPool/pu0#0", "count", "31", "30", "0", "1", "30", "0"}}));
+}
+
 TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {
   Store& s = *store_;
   const auto id_of = [&](const std::string& name) {

@@ -353,6 +353,18 @@ class PeMember final : public Member {
   bool shutting_down_ = false;
   bool failed_ = false;
 };
+// What makes a member's service afresh (at its start and at each restart): CalcApp with
+// `sc`, or echo with its session settings (keep-alives, shutdown cookies, seed).
+std::function<std::unique_ptr<PeApp>()> service_maker(const Options& o,
+                                                      const calcapp::ServiceConfig& sc) {
+  if (*o.service != "echo") return [sc] { return make_pe_app(sc, Clock::now()); };
+  rserpool::echo::ServiceConfig ec;
+  ec.session = {sc.keepalive_interval, sc.keepalive_timeout, sc.shutdown_cookie_probability,
+                sc.seed};
+  ec.cookie_every = *o.cookie_every;
+  return [ec] { return make_pe_app(ec); };
+}
+
 int run(const Options& o, Context& ctx) {
   const auto usage = [&](const std::string& what) {
     ctx.err << "rsplab pe: " << what << "\n";
@@ -468,15 +480,7 @@ int run(const Options& o, Context& ctx) {
       sc.seed = seed + i;
       do sc.server.capacity = rserpool::values::sample(*capacity, capacity_rng);
       while (!(sc.server.capacity > 0));
-      if (*o.service == "echo") {
-        rserpool::echo::ServiceConfig ec;
-        ec.session = {sc.keepalive_interval, sc.keepalive_timeout,
-                      sc.shutdown_cookie_probability, sc.seed};
-        ec.cookie_every = *o.cookie_every;
-        services.push_back([ec] { return make_pe_app(ec); });
-      } else {
-        services.push_back([sc] { return make_pe_app(sc, Clock::now()); });
-      }
+      services.push_back(service_maker(o, sc));
       members.push_back(std::make_unique<PeMember>(io, i, std::move(c), services[i](), kind,
                                                    registrars, *local, events, on_done));
     }

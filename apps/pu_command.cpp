@@ -230,6 +230,17 @@ class PuMember final : public Member {
   session::PuActions actions_;
 };
 
+// The members' cores: CalcApp's with `config`, or echo's with its session layer's settings.
+std::unique_ptr<PuApps> pu_apps(const Options& o, const calcapp::PuConfig& config) {
+  if (*o.service != "echo") return make_pu_apps(config);
+  rserpool::echo::PuConfig ec;
+  static_cast<session::PuSessionConfig&>(ec) = config;
+  std::string error;
+  ec.interval = *shell::parse_ms(*o.ping_interval, false, &error);  // validated
+  ec.count = *o.replies;
+  return make_pu_apps(std::move(ec));
+}
+
 int run(const Options& o, Context& ctx) {
   const auto usage = [&](const std::string& what) {
     ctx.err << "rsplab pu: " << what << "\n";
@@ -292,16 +303,7 @@ int run(const Options& o, Context& ctx) {
   config.seed = seed;
   config.epoch = epoch;
   config.epoch_us = epoch_us;
-  std::unique_ptr<PuApps> apps;
-  if (*o.service == "echo") {
-    rserpool::echo::PuConfig ec;
-    static_cast<session::PuSessionConfig&>(ec) = config;
-    ec.interval = *shell::parse_ms(*o.ping_interval, false, &error);
-    ec.count = *o.replies;
-    apps = make_pu_apps(std::move(ec));
-  } else {
-    apps = make_pu_apps(config);
-  }
+  const std::unique_ptr<PuApps> apps = pu_apps(o, config);
   for (std::size_t i = 0; i < *o.count; ++i) {
     members.push_back(std::make_unique<PuMember>(
         io, i, *o.count == 1 ? name : name + "-" + std::to_string(i), *apps, config, *choice,

@@ -4,7 +4,7 @@
 // asked for, and stops there; a PE killed (SIGKILL) while it serves a series has the series
 // fail over to the other PE, whose count resumes from the latest cookie, so that the
 // replies since that cookie come again as duplicates (the failover event's `lost`) and
-// none is counted twice.
+// none is counted twice; only PINGs sent to the dying PE go unanswered.
 //
 //   test ──ChildProcess──► rsplab registrar, rsplab pe --service echo ×2, rsplab pu
 //   test ◄── events (JSON lines files) and the PU's summary line
@@ -132,7 +132,10 @@ TEST_F(EchoPool, KilledPeFailsOverAndTheCountResumesFromTheCookie) {
   EXPECT_EQ(summary["failovers"], 1);
   EXPECT_EQ(summary["duplicates"], lost);
   EXPECT_EQ(summary["answers"], 60 + lost);
-  EXPECT_LE(summary["lost"].get<int>(), 1) << "only a PING in flight to the victim is lost";
+  // PINGs the victim never answered: the one in flight when it died, and one after each
+  // Cookie Echo to it while it was dying (a connect the kernel still took): at most one
+  // per attempt of the failover.
+  EXPECT_LE(summary["lost"].get<int>(), f["attempts"].get<int>());
   const auto done = read_events(path("pu.jsonl"), "done");
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0]["reason"], "count");

@@ -1,14 +1,15 @@
-// `rsplab pe`: pool elements on real sockets serving CalcApp. A thin Asio shell around two
-// pure cores per member: the registration core (PeCore) and the CalcApp service
-// (CalcAppService). Each member opens its user-transport listener (whose endpoint it
-// registers; TCP frames carry a PPID prefix so that CalcApp data and the ASAP control
-// channel share one connection), carries out the cores' ops in order, feeds back what
-// happened with the time, keeps one timer at the cores' next deadline, pushes the
-// service's load to the registration core and writes both cores' events as JSON lines.
+// `rsplab pe`: pool elements on real sockets serving CalcApp, or with `--service echo` the
+// echo service. A thin Asio shell around two pure cores per member: the registration core
+// (PeCore) and the service (PeApp, apps/services.hpp: CalcAppService or EchoService). Each
+// member opens its user-transport listener (whose endpoint it registers; TCP frames carry a
+// PPID prefix so that service data and the ASAP control channel share one connection),
+// carries out the cores' ops in order, feeds back what happened with the time, keeps one
+// timer at the cores' next deadline, pushes the service's load to the registration core
+// and writes both cores' events as JSON lines.
 //
 //   PeCore ──connect/close/abort/send(i)──► RegistrarLinks ──► registrar i (PPID 11)
-//   PU ──accept──► session s ──message(ppid)──► CalcAppService ──send/close(s)──► PU
-//   CalcAppService::load() changed ──► PeCore::set_load (adaptive policies re-register)
+//   PU ──accept──► session s ──message(ppid)──► PeApp ──send/close(s)──► PU
+//   PeApp::load() changed ──► PeCore::set_load (adaptive policies re-register)
 //   DeadlineTimer(min of both next_deadline) ─► tick both
 //   SIGTERM/SIGINT ─► service.shutdown (cookies), PeCore::shutdown (deregister) ─► exit
 //
@@ -37,6 +38,7 @@
 #include "apps/commands.hpp"
 #include "apps/member.hpp"
 #include "apps/event_log.hpp"
+#include "apps/services.hpp"
 #include "apps/shell.hpp"
 #include "options/roles.hpp"
 #include "stack/common/log.hpp"
@@ -151,17 +153,17 @@ class AnnounceReceiver {
   std::array<std::uint8_t, 65536> buffer_{};
 };
 
-// One PE: its registration core, its CalcApp service, its listener, registrar links and
+// One PE: its registration core, its service, its listener, registrar links and
 // sessions. Every entry point goes through the gate (--control).
 class PeMember final : public Member {
  public:
   PeMember(asio::io_context& io, std::size_t index, session::PeConfig config,
-           calcapp::ServiceConfig service, transport::Kind kind,
+           std::unique_ptr<PeApp> service, transport::Kind kind,
            std::vector<transport::Endpoint> registrars, const transport::Endpoint& local,
            EventLog& events, std::function<void()> on_done)
       : Member(index, wire::hex_id(config.pe_identifier), events, std::move(on_done)),
         timer_(io),
-        service_(service, Clock::now()),
+        service_(std::move(service)),
         links_(io, kind, std::move(registrars),
                {[this](std::size_t i) {
                   gate_.run([this, i] { with_now([&](auto now) { core_->registrar_connected(i, now, actions_); }); });
@@ -204,7 +206,6 @@ class PeMember final : public Member {
 
   const transport::Endpoint& user() const { return user_; }
   bool failed() const { return failed_; }
-  const calcapp::CalcAppService& service() const { return service_; }
 
   // A registrar announced itself at `registrar` (its ASAP endpoint).
   void announced(std::uint32_t server_id, const transport::Endpoint& registrar) {
@@ -219,14 +220,14 @@ class PeMember final : public Member {
     listener_->start([this](std::shared_ptr<transport::Connection> c) { accept(std::move(c)); });
     if (!previous.empty())
       write({{"event", "restarted"}, {"member", index()}, {"previous", previous}});
-    write({{"event", "ready"},
-           {"member", index()},
-           {"user_transport", user_.to_string()},
-           {"transport", transport::name(user_kind_)},
-           {"pool", pool_},
-           {"policy", policy_name_},
-           {"capacity", service_.server().config().capacity},
-           {"max_jobs", service_.server().config().max_jobs}});
+    nlohmann::json ready = {{"event", "ready"},
+                            {"member", index()},
+                            {"user_transport", user_.to_string()},
+                            {"transport", transport::name(user_kind_)},
+                            {"pool", pool_},
+                            {"policy", policy_name_}};
+    service_->describe(ready);
+    write(std::move(ready));
     with_now([&](auto now) { core_->start(now, actions_); });
   }
 
@@ -237,7 +238,7 @@ class PeMember final : public Member {
       shutting_down_ = true;
       listener_->close();
       with_now([&](auto now) {
-        service_.shutdown(now, service_actions_);
+        service_->shutdown(now, service_actions_);
         core_->shutdown(now, actions_);
       });
     });
@@ -263,10 +264,10 @@ class PeMember final : public Member {
     adopt(
         s, std::move(c),
         [this, s](std::uint32_t ppid, std::span<const std::uint8_t> b) {
-          with_now([&](auto now) { service_.received(s, ppid, b, now, service_actions_); });
+          with_now([&](auto now) { service_->received(s, ppid, b, now, service_actions_); });
         },
-        [this, s] { with_now([&](auto now) { service_.closed(s, now, service_actions_); }); },
-        [this, s] { with_now([&](auto now) { service_.opened(s, now, service_actions_); }); });
+        [this, s] { with_now([&](auto now) { service_->closed(s, now, service_actions_); }); },
+        [this, s] { with_now([&](auto now) { service_->opened(s, now, service_actions_); }); });
   }
 
   void execute(Clock::time_point now) {
@@ -281,8 +282,8 @@ class PeMember final : public Member {
           close_session(op.session);
       }
       for (const auto& e : sa.events) write(e);
-      if (service_.load() != pushed_load_ && !shutting_down_) {
-        pushed_load_ = service_.load();
+      if (service_->load() != pushed_load_ && !shutting_down_) {
+        pushed_load_ = service_->load();
         core_->set_load(pushed_load_, now, actions_);
       }
       session::Actions a = std::move(actions_);
@@ -307,11 +308,11 @@ class PeMember final : public Member {
       return;
     }
     std::optional<Clock::time_point> due = core_->next_deadline();
-    if (const auto s = service_.next_deadline(); s && (!due || *s < *due)) due = s;
+    if (const auto s = service_->next_deadline(); s && (!due || *s < *due)) due = s;
     timer_.arm(due, [this] {
       gate_.run([this] {
         with_now([&](auto now) {
-          service_.tick(now, service_actions_);
+          service_->tick(now, service_actions_);
           core_->tick(now, actions_);
         });
       });
@@ -322,20 +323,12 @@ class PeMember final : public Member {
     with_now([](auto) {});
   }
 
-  // `jobs`: each job in service now, its progress and its PU's end of the session (what
-  // the runner's store matches against the PU's failover to count the work lost exactly).
+  // What the service had in progress (services.hpp, PeApp::add_progress).
   void add_progress(nlohmann::json& e) override {
-    nlohmann::json jobs = nlohmann::json::array();
     with_now([&](auto now) {
-      for (const auto& p : service_.progress(now, service_actions_)) {
-        nlohmann::json pu = peer(p.session);
-        jobs.push_back({{"session", p.session}, {"job", p.job}, {"size", p.size},
-                        {"completed", p.completed},
-                        {"pu_addresses", pu.is_null() ? nlohmann::json(nullptr) : pu["addresses"]},
-                        {"pu_port", pu.is_null() ? nlohmann::json(nullptr) : pu["port"]}});
-      }
+      service_->add_progress(e, now, service_actions_,
+                             [this](session::SessionId s) { return peer(s); });
     });
-    e["jobs"] = std::move(jobs);
   }
 
   void drop_all() override {
@@ -346,7 +339,7 @@ class PeMember final : public Member {
   }
 
   shell::DeadlineTimer timer_;
-  calcapp::CalcAppService service_;
+  std::unique_ptr<PeApp> service_;
   std::optional<session::PeCore> core_;
   shell::RegistrarLinks links_;
   std::unique_ptr<transport::Listener> listener_;
@@ -360,6 +353,18 @@ class PeMember final : public Member {
   bool shutting_down_ = false;
   bool failed_ = false;
 };
+// What makes a member's service afresh (at its start and at each restart): CalcApp with
+// `sc`, or echo with its session settings (keep-alives, shutdown cookies, seed).
+std::function<std::unique_ptr<PeApp>()> service_maker(const Options& o,
+                                                      const calcapp::ServiceConfig& sc) {
+  if (*o.service != "echo") return [sc] { return make_pe_app(sc, Clock::now()); };
+  rserpool::echo::ServiceConfig ec;
+  ec.session = {sc.keepalive_interval, sc.keepalive_timeout, sc.shutdown_cookie_probability,
+                sc.seed};
+  ec.cookie_every = *o.cookie_every;
+  return [ec] { return make_pe_app(ec); };
+}
+
 int run(const Options& o, Context& ctx) {
   const auto usage = [&](const std::string& what) {
     ctx.err << "rsplab pe: " << what << "\n";
@@ -446,7 +451,8 @@ int run(const Options& o, Context& ctx) {
   std::vector<std::unique_ptr<PeMember>> members;
   // Members replaced by --control restart: dead, but kept while their handlers may run.
   std::vector<std::unique_ptr<PeMember>> graveyard;
-  std::vector<calcapp::ServiceConfig> services;  // each member's, for a restart
+  // Each member's service, made anew for a restart (the same configuration).
+  std::vector<std::function<std::unique_ptr<PeApp>()>> services;
   std::size_t finished = 0;
   bool restarting = false;
   // With --control stdin a crashed member may be restarted: the process outlives its
@@ -474,9 +480,9 @@ int run(const Options& o, Context& ctx) {
       sc.seed = seed + i;
       do sc.server.capacity = rserpool::values::sample(*capacity, capacity_rng);
       while (!(sc.server.capacity > 0));
-      services.push_back(sc);
-      members.push_back(std::make_unique<PeMember>(io, i, std::move(c), sc, kind, registrars,
-                                                   *local, events, on_done));
+      services.push_back(service_maker(o, sc));
+      members.push_back(std::make_unique<PeMember>(io, i, std::move(c), services[i](), kind,
+                                                   registrars, *local, events, on_done));
     }
   } catch (const std::exception& e) {
     ctx.err << "rsplab pe: user transport: " << e.what() << "\n";
@@ -518,8 +524,8 @@ int run(const Options& o, Context& ctx) {
         do c.pe_identifier = random_id(); while (in_use(c.pe_identifier));
         std::unique_ptr<PeMember> fresh;
         try {
-          fresh = std::make_unique<PeMember>(io, i, std::move(c), services[i], kind, registrars,
-                                             *local, events, on_done);
+          fresh = std::make_unique<PeMember>(io, i, std::move(c), services[i](), kind,
+                                             registrars, *local, events, on_done);
         } catch (const std::exception& e) {
           log(Level::error, "restart of member %zu: user transport: %s", i, e.what());
           if (finished == members.size()) io.stop();
@@ -587,6 +593,8 @@ void add_pe_command(CLI::App& app, Context& ctx) {
       "alive, then back as a fresh PE (new random id, no jobs, new listener, registers anew).\n"
       "With --control the process outlives its members (they may be restarted) until its\n"
       "input ends or a signal comes.\n"
+      "--service echo answers PINGs (docs/echo.md); --capacity, --max-jobs, --cookie-max-*\n"
+      "and --usage-interval are CalcApp's (refused with echo), --cookie-every is echo's.\n"
       "Durations need a unit or are milliseconds: 30s, 500ms, 2min.\n"
       "Policies: NAME or NAME:V1[,V2...], values in the policy's field order; loads,\n"
       "degradations and DPFs as fractions 0..1 or percentages (5%), weights, priorities\n"

@@ -1,12 +1,14 @@
-// `rsplab pu`: pool users on real sockets submitting CalcApp jobs. A thin Asio shell around
-// the pure PU core (PuCore) per member: it carries out the core's ops in order — registrar
-// connections by index (ASAP, PPID 11), PE sessions by the core's SessionId (CalcApp PPID 34
-// and ASAP on one connection: a PPID prefix per frame on TCP) — feeds back what happened
-// with the time, keeps one timer at the core's next deadline and writes the core's events.
+// `rsplab pu`: pool users on real sockets submitting CalcApp jobs, or with `--service echo`
+// running echo series. A thin Asio shell around the pure PU core per member (PuApp,
+// apps/services.hpp: calcapp::PuCore or echo::PuCore): it carries out the core's ops in
+// order — registrar connections by index (ASAP, PPID 11), PE sessions by the core's
+// SessionId (service data and ASAP on one connection: a PPID prefix per frame on TCP) —
+// feeds back what happened with the time, keeps one timer at the core's next deadline and
+// writes the core's events.
 //
-//   PuCore ──connect/close/send_registrar(i)──► RegistrarLinks ──► registrar i
-//   PuCore ──connect_pe(s, PE's user transport)──► async_connect ──► pe_connected / _failed
-//   PuCore ──send_pe(s, ppid) / close_pe(s)──► Connection ──message/closed──► PuCore
+//   PuApp ──connect/close/send_registrar(i)──► RegistrarLinks ──► registrar i
+//   PuApp ──connect_pe(s, PE's user transport)──► async_connect ──► pe_connected / _failed
+//   PuApp ──send_pe(s, ppid) / close_pe(s)──► Connection ──message/closed──► PuApp
 //   DeadlineTimer(next_deadline) ─► tick;  --runtime over or SIGTERM ─► stop (unfinished jobs)
 //
 // `--count N` hosts N independent members; `--control stdin` kills, freezes and resumes
@@ -27,6 +29,7 @@
 #include "apps/commands.hpp"
 #include "apps/member.hpp"
 #include "apps/event_log.hpp"
+#include "apps/services.hpp"
 #include "apps/shell.hpp"
 #include "options/roles.hpp"
 #include "stack/common/log.hpp"
@@ -53,8 +56,9 @@ using Options = options::PuOptions;
 
 class PuMember final : public Member {
  public:
-  PuMember(asio::io_context& io, std::size_t index, std::string name, calcapp::PuConfig config,
-           transport::Choice choice, transport::Kind registrar_kind,
+  PuMember(asio::io_context& io, std::size_t index, std::string name, PuApps& apps,
+           const session::PuSessionConfig& config, transport::Choice choice,
+           transport::Kind registrar_kind,
            std::vector<transport::Endpoint> registrars, std::vector<transport::Address> local,
            EventLog& events, std::function<void()> on_done,
            std::chrono::milliseconds registrar_timeout)
@@ -64,7 +68,8 @@ class PuMember final : public Member {
         local_(std::move(local)),
         pe_connect_timeout_(config.pe_connect_timeout),
         timer_(io),
-        core_(std::move(config), Clock::now()),
+        app_(apps.make(index, Clock::now())),
+        core_(app_->inputs()),
         links_(io, registrar_kind, std::move(registrars),
                {[this](std::size_t i) {
                   gate_.run([this, i] {
@@ -96,17 +101,17 @@ class PuMember final : public Member {
     links_.set_connect_options({true, registrar_timeout});
   }
 
-  const calcapp::PuCounters& counters() const { return core_.counters(); }
-
-  void start() {
-    write({{"event", "ready"}, {"member", index()}});
-    with_now([&](auto now) { core_.start(now, actions_); });
+  void start(const PuApps& apps) {
+    nlohmann::json ready = {{"event", "ready"}, {"member", index()}};
+    apps.describe(ready);
+    write(std::move(ready));
+    with_now([&](auto now) { app_->start(now, actions_); });
   }
   // The run is over: unfinished jobs recorded, connections closed.
   void shutdown() override {
     if (gate_.dead() || done()) return;
     if (gate_.frozen()) gate_.resume();
-    with_now([&](auto now) { core_.stop(now, actions_); });
+    with_now([&](auto now) { app_->stop(now, actions_); });
   }
 
  private:
@@ -194,8 +199,8 @@ class PuMember final : public Member {
       finish();
       return;
     }
-    timer_.arm(core_.next_deadline(), [this] {
-      gate_.run([this] { with_now([&](auto now) { core_.tick(now, actions_); }); });
+    timer_.arm(app_->next_deadline(), [this] {
+      gate_.run([this] { with_now([&](auto now) { app_->tick(now, actions_); }); });
     });
   }
 
@@ -217,12 +222,24 @@ class PuMember final : public Member {
   std::vector<transport::Address> local_;
   std::chrono::milliseconds pe_connect_timeout_;
   shell::DeadlineTimer timer_;
-  calcapp::PuCore core_;
+  std::unique_ptr<PuApp> app_;
+  session::PuInputs& core_;  // app_'s
   shell::RegistrarLinks links_;
   std::set<session::SessionId> connecting_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // pending connects' guard
   session::PuActions actions_;
 };
+
+// The members' cores: CalcApp's with `config`, or echo's with its session layer's settings.
+std::unique_ptr<PuApps> pu_apps(const Options& o, const calcapp::PuConfig& config) {
+  if (*o.service != "echo") return make_pu_apps(config);
+  rserpool::echo::PuConfig ec;
+  static_cast<session::PuSessionConfig&>(ec) = config;
+  std::string error;
+  ec.interval = *shell::parse_ms(*o.ping_interval, false, &error);  // validated
+  ec.count = *o.replies;
+  return make_pu_apps(std::move(ec));
+}
 
 int run(const Options& o, Context& ctx) {
   const auto usage = [&](const std::string& what) {
@@ -283,13 +300,13 @@ int run(const Options& o, Context& ctx) {
   };
   const auto epoch = Clock::now();
   const auto epoch_us = EventLog::now_us();
+  config.seed = seed;
+  config.epoch = epoch;
+  config.epoch_us = epoch_us;
+  const std::unique_ptr<PuApps> apps = pu_apps(o, config);
   for (std::size_t i = 0; i < *o.count; ++i) {
-    calcapp::PuConfig c = config;
-    c.seed = seed + i;
-    c.epoch = epoch;
-    c.epoch_us = epoch_us;
     members.push_back(std::make_unique<PuMember>(
-        io, i, *o.count == 1 ? name : name + "-" + std::to_string(i), std::move(c), *choice,
+        io, i, *o.count == 1 ? name : name + "-" + std::to_string(i), *apps, config, *choice,
         registrar_kind, *registrars, local, events, on_done, config.registrar_timeout));
   }
 
@@ -322,37 +339,11 @@ int run(const Options& o, Context& ctx) {
     log(Level::info, "signal %d: stopping", sig);
     stop_all();
   });
-  for (auto& m : members) m->start();
+  for (auto& m : members) m->start(*apps);
   io.run();
 
-  calcapp::PuCounters total;
-  for (const auto& m : members) {
-    const auto& c = m->counters();
-    total.jobs_generated += c.jobs_generated;
-    total.jobs_completed += c.jobs_completed;
-    total.jobs_unfinished += c.jobs_unfinished;
-    total.calculations_completed += c.calculations_completed;
-    total.handling_seconds += c.handling_seconds;
-    total.rejects += c.rejects;
-    total.failovers += c.failovers;
-    total.resolutions += c.resolutions;
-    total.cache_hits += c.cache_hits;
-    total.unreachable_reports += c.unreachable_reports;
-  }
-  const nlohmann::ordered_json summary = {
-      {"members", members.size()},
-      {"jobs_generated", total.jobs_generated},
-      {"jobs_completed", total.jobs_completed},
-      {"jobs_unfinished", total.jobs_unfinished},
-      {"calculations_completed", total.calculations_completed},
-      {"handling_speed", total.handling_speed()},
-      {"rejects", total.rejects},
-      {"failovers", total.failovers},
-      {"resolutions", total.resolutions},
-      {"cache_hits", total.cache_hits},
-      {"unreachable_reports", total.unreachable_reports}};
-  ctx.out << summary.dump() << std::endl;
-  if (total.jobs_generated > 0 && total.resolutions == 0) {
+  ctx.out << apps->summary().dump() << std::endl;
+  if (apps->unanswered()) {
     log(Level::error, "no registrar answered a handle resolution during the whole run");
     return kExitFailed;
   }
@@ -364,7 +355,7 @@ int run(const Options& o, Context& ctx) {
 void add_pu_command(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
-      "pu", "Run pool users (PUs): CalcApp jobs on a pool's PEs, with failover");
+      "pu", "Run pool users (PUs): CalcApp jobs (or echo series) on a pool's PEs, with failover");
   cmd->footer(
       "Jobs arrive with --interval, are queued FIFO and served one at a time: handle\n"
       "resolution at a registrar, a session with the PE, cookies, failover on a lost session\n"
@@ -377,8 +368,12 @@ void add_pu_command(CLI::App& app, Context& ctx) {
       "fixed:V, normal:MEAN,SD (exp:5e6, exp:15s, uniform:0ms,200ms).\n"
       "--control stdin takes JSON lines {\"cmd\":\"kill\"|\"stop\"|\"resume\"|\"shutdown\",\n"
       "\"member\":I} (kill = a crash, stop/resume = SIGSTOP/SIGCONT, shutdown = end its run).\n"
-      "Exit status: 0 success; 1 jobs were generated but no registrar ever answered;\n"
-      "2 usage error.");
+      "--service echo: each member runs one series of PINGs (--ping-interval) on a PE,\n"
+      "failing over like a job, until --replies replies; its line counts requests,\n"
+      "answers, duplicates, lost (PINGs never answered), replies. --job-size, --interval\n"
+      "and --jobs are CalcApp's, --ping-interval and --replies echo's (docs/echo.md).\n"
+      "Exit status: 0 success; 1 jobs were generated (echo: a series begun) but no\n"
+      "registrar ever answered; 2 usage error.");
   options::add_to_cli(*cmd, *o);
   cmd->callback([o, &ctx] { ctx.exit_code = run(*o, ctx); });
 }

@@ -117,6 +117,12 @@ T Loader::component_options(Role role, const std::vector<RawOption>& own,
     }
     if (!chosen) continue;
     const Val v = get(chosen->value, point);
+    // Another service's option (the service's row came first): an error among the
+    // component's own keys; a `timers:` default of the role that does not concern it.
+    if (const auto why = options::out_of_service(out, e); !why.empty()) {
+      if (where != path) continue;
+      bad(v, where + "." + std::string(e.spec.key), why);
+    }
     if (const auto why = options::set(out, e.spec.key, v.text, options::Source::file); !why.empty())
       bad(v, where + "." + std::string(e.spec.key), why);
   }

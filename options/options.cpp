@@ -158,6 +158,9 @@ std::string check_value(Kind kind, const std::string& text, Source from, std::st
     case Kind::control:
       if (text == "stdin") return {};
       return "'" + text + "': only 'stdin'";
+    case Kind::service:
+      if (text == "calcapp" || text == "echo") return {};
+      return "'" + text + "' is not a service (calcapp, echo)";
   }
   return "?";
 }
@@ -181,6 +184,7 @@ std::string_view example(Kind kind) {
     case Kind::transport: return "tcp";
     case Kind::level: return "debug";
     case Kind::control: return "stdin";
+    case Kind::service: return "echo";
   }
   return "";
 }
@@ -213,11 +217,23 @@ std::string set(T& o, std::string_view key, const std::string& text, Source from
 }
 
 template <class T>
+std::string out_of_service(const T& o, const Entry<T>& e) {
+  if constexpr (requires { *o.service; }) {
+    const bool calcapp = *o.service == "calcapp";
+    if ((e.spec.where & calcapp_only) && !calcapp) return "CalcApp's, not " + *o.service + "'s";
+    if ((e.spec.where & echo_only) && *o.service != "echo")
+      return "the echo service's, not " + *o.service + "'s";
+  }
+  return {};
+}
+
+template <class T>
 std::string validate(const T& o) {
   for (const Entry<T>& e : T::table()) {
     const bool given = std::visit([&](auto member) { return (o.*member).given(); }, e.member);
     if (!given) continue;
-    const auto why = check_value(e.spec.kind, text_of(o, e), Source::command_line, nullptr);
+    auto why = check_value(e.spec.kind, text_of(o, e), Source::command_line, nullptr);
+    if (why.empty()) why = out_of_service(o, e);
     if (!why.empty()) return "--" + std::string(e.spec.key) + ": " + why;
   }
   return {};
@@ -277,6 +293,7 @@ T from_yaml(const YAML::Node& map, const std::string& file, bool timers) {
   template const Entry<T>* find<T>(std::string_view);                                     \
   template std::string text_of<T>(const T&, const Entry<T>&);                             \
   template std::string set<T>(T&, std::string_view, const std::string&, Source);          \
+  template std::string out_of_service<T>(const T&, const Entry<T>&);                     \
   template std::string validate<T>(const T&);                                             \
   template std::vector<std::string> to_args<T>(const T&);                                 \
   template void add_to_cli<T>(CLI::App&, T&);                                             \

@@ -50,6 +50,7 @@ enum class Kind {
   transport,    // auto | sctp | tcp
   level,        // error | warning | info | debug
   control,      // stdin
+  service,      // calcapp | echo
 };
 
 // Where a text comes from. The command line takes a bare number as milliseconds and a
@@ -93,6 +94,11 @@ enum Where : unsigned {
   in_timers = 2,     // also `timers:` (defaults of every component of the role)
   required = 4,      // the command refuses to start without it
   show_default = 8,  // --help shows the default
+  // One service's option (PE, PU: `--service`); with the other service it is refused, and
+  // an experiment's `timers:` default of it does not reach that component. The `service`
+  // row comes before every row so marked.
+  calcapp_only = 16,
+  echo_only = 32,
 };
 
 struct Spec {
@@ -137,8 +143,13 @@ std::string text_of(const T& o, const Entry<T>& e);
 template <class T>
 std::string set(T& o, std::string_view key, const std::string& text, Source from);
 
-// Every given option checked as the command line reads it; empty, or "--KEY: why" for the
-// first bad one in table order.
+// Empty when option `e` concerns the service `o` runs (always for a role without
+// `service`, or a row of no one service); else why not, e.g. "CalcApp's, not echo's".
+template <class T>
+std::string out_of_service(const T& o, const Entry<T>& e);
+
+// Every given option checked as the command line reads it, and for its service; empty, or
+// "--KEY: why" for the first bad one in table order.
 template <class T>
 std::string validate(const T& o);
 

@@ -11,6 +11,8 @@ namespace {
 constexpr unsigned kFile = in_file;
 constexpr unsigned kTimer = in_file | in_timers;
 constexpr unsigned kShow = show_default;
+constexpr unsigned kCalcApp = calcapp_only;
+constexpr unsigned kEcho = echo_only;
 
 constexpr std::string_view kLogLevel = "error|warning|info|debug";
 constexpr std::string_view kEvents = "Write events as JSON lines to FILE ('-': stdout)";
@@ -54,7 +56,7 @@ const std::array<Entry<R>, 15> kRegistrar{{
 }};
 
 using E = PeOptions;
-const std::array<Entry<E>, 22> kPe{{
+const std::array<Entry<E>, 24> kPe{{
     {{"registrar", Kind::text, 0,
       "Registrars ADDR[:PORT][,ADDR[:PORT]...] (port 3863), IPv6 in brackets;\n"
       "required unless --announce"},
@@ -73,16 +75,20 @@ const std::array<Entry<E>, 22> kPe{{
     {{"control", Kind::control, 0,
       "'stdin': JSON-line commands kill/stop/resume/shutdown/restart a member (see below)"},
      &E::control},
-    {{"capacity", Kind::capacity, kFile | kShow,
+    {{"service", Kind::service, kFile | kShow,
+      "calcapp|echo: the service the PE serves (echo: docs/echo.md)"},
+     &E::service},
+    {{"capacity", Kind::capacity, kFile | kShow | kCalcApp,
       "Calculations per second, shared by the jobs; a distribution (exp:1e6, "
       "uniform:1e6,4e6) gives each member its own draw"},
      &E::capacity},
-    {{"max-jobs", Kind::count1, kFile | kShow, "Jobs served at once; more are rejected"},
+    {{"max-jobs", Kind::count1, kFile | kShow | kCalcApp,
+      "Jobs served at once; more are rejected"},
      &E::max_jobs},
-    {{"cookie-max-time", Kind::ms0, kTimer | kShow,
+    {{"cookie-max-time", Kind::ms0, kTimer | kShow | kCalcApp,
       "A cookie at least this often per job (0: not by time)"},
      &E::cookie_max_time},
-    {{"cookie-max-calculations", Kind::amount0, kFile | kShow,
+    {{"cookie-max-calculations", Kind::amount0, kFile | kShow | kCalcApp,
       "A cookie at least every so many calculations per job (0: not by work)"},
      &E::cookie_max_calculations},
     {{"shutdown-cookie-probability", Kind::probability, kFile | kShow,
@@ -99,9 +105,12 @@ const std::array<Entry<E>, 22> kPe{{
     {{"registration-life", Kind::ms1, kTimer,
       "Registration life (default: 3 x the re-registration interval)"},
      &E::registration_life},
-    {{"usage-interval", Kind::ms0, kTimer | kShow,
+    {{"usage-interval", Kind::ms0, kTimer | kShow | kCalcApp,
       "A 'usage' event (used and offered capacity) this often (0: none)"},
      &E::usage_interval},
+    {{"cookie-every", Kind::count1, kFile | kShow | kEcho,
+      "An ASAP cookie (the reply count) every N replies"},
+     &E::cookie_every},
     {{"announce", Kind::text, kShow,
       "off, or the UDP ADDR:PORT where ASAP server announces arrive (a multicast\n"
       "group is joined, e.g. 239.0.0.50:3863): registrars learnt beside --registrar"},
@@ -114,7 +123,7 @@ const std::array<Entry<E>, 22> kPe{{
 }};
 
 using U = PuOptions;
-const std::array<Entry<U>, 19> kPu{{
+const std::array<Entry<U>, 22> kPu{{
     {{"registrar", Kind::text, required,
       "Registrars ADDR[:PORT][,ADDR[:PORT]...] (port 3863), IPv6 in brackets"},
      &U::registrar},
@@ -136,9 +145,13 @@ const std::array<Entry<U>, 19> kPu{{
     {{"control", Kind::control, 0,
       "'stdin': JSON-line commands kill/stop/resume/shutdown a member (see below)"},
      &U::control},
-    {{"job-size", Kind::dist_amount, kFile | kShow, "Job size distribution (calculations)"},
+    {{"service", Kind::service, kFile | kShow,
+      "calcapp|echo: the service the PUs use (echo: docs/echo.md)"},
+     &U::service},
+    {{"job-size", Kind::dist_amount, kFile | kShow | kCalcApp,
+      "Job size distribution (calculations)"},
      &U::job_size},
-    {{"interval", Kind::interval, kFile | kShow, "Job inter-arrival time distribution"},
+    {{"interval", Kind::interval, kFile | kShow | kCalcApp, "Job inter-arrival time distribution"},
      &U::interval},
     {{"reject-retry-delay", Kind::dist_time, kTimer | kShow,
       "Delay before retrying a rejected job (a distribution)"},
@@ -154,9 +167,14 @@ const std::array<Entry<U>, 19> kPu{{
     {{"resolution-items", Kind::count0, kFile | kShow,
       "Ask for this many PEs per resolution (0: the registrar's default)"},
      &U::resolution_items},
-    {{"jobs", Kind::text, kShow,
+    {{"jobs", Kind::text, kShow | kCalcApp,
       "Generate this many jobs per member, stop when finished (0: no limit)"},
      &U::jobs},
+    {{"ping-interval", Kind::ms1, kFile | kShow | kEcho, "A PING this often"},
+     &U::ping_interval},
+    {{"replies", Kind::count0, kFile | kShow | kEcho,
+      "Stop each member after this many replies (0: no limit)"},
+     &U::replies},
     {{"events", Kind::text, 0, kEvents}, &U::events},
     {{"log-level", Kind::level, kShow, kLogLevel}, &U::log_level},
 }};

@@ -43,6 +43,7 @@ struct PeOptions {
   Setting<std::string> transport{"auto"};
   Setting<std::uint64_t> seed{0};
   Setting<std::string> control{""};
+  Setting<std::string> service{"calcapp"};
   Setting<std::string> capacity{"1e6"};
   Setting<std::uint64_t> max_jobs{10};
   Setting<std::string> cookie_max_time{"5s"};
@@ -53,6 +54,7 @@ struct PeOptions {
   Setting<std::string> reregistration_interval{"30s"};
   Setting<std::string> registration_life{""};  // default: 3 × the interval
   Setting<std::string> usage_interval{"5s"};
+  Setting<std::uint64_t> cookie_every{1};  // echo
   Setting<std::string> announce{"off"};
   Setting<std::string> identifier{""};  // default: random
   Setting<std::string> events{""};
@@ -71,6 +73,7 @@ struct PuOptions {
   Setting<std::string> name{""};     // default: pu-<pid>
   Setting<std::string> runtime{""};  // default: no limit
   Setting<std::string> control{""};
+  Setting<std::string> service{"calcapp"};
   Setting<std::string> job_size{"exp:5e6"};
   Setting<std::string> interval{"exp:15s"};
   Setting<std::string> reject_retry_delay{"fixed:1s"};
@@ -79,6 +82,8 @@ struct PuOptions {
   Setting<std::string> stale_cache{"0s"};
   Setting<std::uint32_t> resolution_items{0};
   Setting<std::uint64_t> jobs{0};
+  Setting<std::string> ping_interval{"1s"};  // echo
+  Setting<std::uint64_t> replies{0};         // echo; 0: no limit
   Setting<std::string> events{""};
   Setting<std::string> log_level{"info"};
 

@@ -1,5 +1,5 @@
 // Event lines into rows (ingest.hpp): one parser per role (PU: handle_resolutions,
-// failovers, jobs; registrar: registrations, registrar_actions; PE: pe_samples, pe_events,
+// failovers, jobs, echo_series; registrar: registrations, registrar_actions; PE: pe_samples, pe_events,
 // pe_progress) over the typed events of stack/common/events.hpp, the statements they fill,
 // and the absolute times moved to the run's clock (shift_event_clock, store.hpp).
 #include "results/ingest.hpp"
@@ -31,6 +31,9 @@ constexpr const char* kInsertFailover =
 constexpr const char* kInsertPeProgress =
     "INSERT INTO pe_progress (run_id, component_id, time_us, pe, cause, session, job, size,"
     " completed, pu_addresses, pu_port) VALUES (?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertEchoSeries =
+    "INSERT INTO echo_series (run_id, component_id, time_us, reason, requests, answers,"
+    " duplicates, lost, replies, failovers) VALUES (?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertJob =
     "INSERT INTO jobs (run_id, component_id, time_us, job, size, status, queued_us,"
     " started_us, accepted_us, completed_us, pe, rejects, failovers, queuing_delay_us,"
@@ -146,7 +149,15 @@ Row job_row(const Context& c) {
               optional_value(j.handling_us), optional_value(j.handling_speed)});
 }
 
-// A PU's handle_resolution, failover and job (its other events are counted only).
+Row echo_series_row(const Context& c) {
+  const auto d = c.e.get<common::EchoDoneEvent>();
+  return row(kInsertEchoSeries, c,
+             {d.reason, integer(d.requests), integer(d.answers), integer(d.duplicates),
+              integer(d.lost), integer(d.replies), integer(d.failovers)});
+}
+
+// A PU's handle_resolution, failover, job and an echo series' done (its other events are
+// counted only).
 void pu_rows(const std::string& name, const Context& c, std::vector<Row>& rows) {
   if (name == common::HandleResolutionEvent::kName)
     rows.push_back(handle_resolution_row(c));
@@ -154,6 +165,8 @@ void pu_rows(const std::string& name, const Context& c, std::vector<Row>& rows) 
     rows.push_back(failover_row(c));
   else if (name == common::JobEvent::kName)
     rows.push_back(job_row(c));
+  else if (name == common::EchoDoneEvent::kName && common::EchoDoneEvent::matches(c.e))
+    rows.push_back(echo_series_row(c));
 }
 
 Row registration_row(const std::string& name, const Context& c) {

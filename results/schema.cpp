@@ -1,7 +1,7 @@
 // The results database's schema (results/README.md documents every table and view): the
 // DDL of each schema version as one migration step, the statements end_run uses to link
 // failovers to what was lost and to their fault (they read the v4 tables), and the list of
-// tables count() knows. This file owns versions 1–4, 6 and 7 and the list of steps; the
+// tables count() knows. This file owns versions 1–4 and 6–8 and the list of steps; the
 // OMNeT++ result views of version 5 are in schema_omnetpp.cpp. Never edit a released step:
 // append one (and document it in results/README.md). Constant data only; no state.
 #include "results/schema.hpp"
@@ -432,6 +432,27 @@ CREATE TABLE until_ci (
 )sql";
 // ---- end of v7 ---------------------------------------------------------------------------
 
+// ---- v8 (issue 14): the echo service's series ---------------------------------------------
+// One row per echo PU member's series, from its `done` event: how it ended and what it
+// counted (docs/echo.md). A failover of a series is a row of failovers (job 1).
+constexpr const char* kSchemaV8 = R"sql(
+CREATE TABLE echo_series (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  reason       TEXT NOT NULL,
+  requests     INTEGER NOT NULL,
+  answers      INTEGER NOT NULL,
+  duplicates   INTEGER NOT NULL,
+  lost         INTEGER NOT NULL,
+  replies      INTEGER NOT NULL,
+  failovers    INTEGER NOT NULL
+);
+CREATE INDEX echo_series_by_run ON echo_series(run_id, component_id);
+)sql";
+// ---- end of v8 ---------------------------------------------------------------------------
+
 }  // namespace
 
 // The statements of end_run: see schema.hpp.
@@ -469,7 +490,7 @@ WHERE f.run_id = ?1 AND f.fault_id IS NOT NULL
 
 const char* migration_step(std::int64_t version) {
   const char* const steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                               kSchemaV5, kSchemaV6, kSchemaV7};
+                               kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
   static_assert(std::size(steps) == kSchemaVersion, "one migration step per version");
   return steps[version];
 }
@@ -486,6 +507,7 @@ const SchemaTable* find_table(std::string_view name) {
       {"malformed_events", "run_id"}, {"site_clocks", "run_id"},
       {"pe_events", "run_id"},       {"run_checks", "run_id"},
       {"pe_progress", "run_id"},     {"until_ci", nullptr},
+      {"echo_series", "run_id"},
   };
   for (const auto& t : kTables)
     if (t.name == name) return &t;

@@ -308,6 +308,16 @@ void from_json(const json& j, StoppedEvent& e) {
   }
 }
 
+void from_json(const json& j, EchoDoneEvent& e) {
+  e.reason = req_string(j, "reason");
+  e.requests = req_int(j, "requests");
+  e.answers = req_int(j, "answers");
+  e.duplicates = req_int(j, "duplicates");
+  e.lost = req_int(j, "lost");
+  e.replies = req_int(j, "replies");
+  e.failovers = req_int(j, "failovers");
+}
+
 // ---- to_json -----------------------------------------------------------------------------
 
 void to_json(json& j, const HandleResolutionEvent& e) {
@@ -417,6 +427,12 @@ void to_json(json& j, const JobProgress& p) {
 
 void to_json(json& j, const StoppedEvent& e) {
   j = {{"event", e.kind}, {"id", e.id}, {"jobs", e.jobs}};
+}
+
+void to_json(json& j, const EchoDoneEvent& e) {
+  j = {{"event", e.kName},       {"reason", e.reason},   {"requests", e.requests},
+       {"answers", e.answers},   {"duplicates", e.duplicates}, {"lost", e.lost},
+       {"replies", e.replies},   {"failovers", e.failovers}};
 }
 
 }  // namespace rsplab::common

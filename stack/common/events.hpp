@@ -250,6 +250,17 @@ struct StoppedEvent {
   bool operator==(const StoppedEvent&) const = default;
 };
 
+// The end of an echo PU's series (docs/events.md, "The echo service"): the PU's `done`
+// with `requests` (CalcApp's `done` has none, and is counted only).
+struct EchoDoneEvent {
+  static constexpr const char* kName = "done";
+  std::string reason;  // "count" | "stop"
+  std::int64_t requests = 0, answers = 0, duplicates = 0, lost = 0, replies = 0, failovers = 0;
+  bool operator==(const EchoDoneEvent&) const = default;
+  // Whether `event`, a PU's `done`, is the echo service's (it has `requests`).
+  static bool matches(const nlohmann::json& event) { return event.contains("requests"); }
+};
+
 void from_json(const nlohmann::json& j, HandleResolutionEvent& e);
 void from_json(const nlohmann::json& j, FailoverEvent& e);
 void from_json(const nlohmann::json& j, JobEvent& e);
@@ -268,6 +279,7 @@ void from_json(const nlohmann::json& j, JobAbortedEvent& e);
 void from_json(const nlohmann::json& j, CookieSentEvent& e);
 void from_json(const nlohmann::json& j, JobProgress& p);
 void from_json(const nlohmann::json& j, StoppedEvent& e);
+void from_json(const nlohmann::json& j, EchoDoneEvent& e);
 
 void to_json(nlohmann::json& j, const HandleResolutionEvent& e);
 void to_json(nlohmann::json& j, const FailoverEvent& e);
@@ -287,5 +299,6 @@ void to_json(nlohmann::json& j, const JobAbortedEvent& e);
 void to_json(nlohmann::json& j, const CookieSentEvent& e);
 void to_json(nlohmann::json& j, const JobProgress& p);
 void to_json(nlohmann::json& j, const StoppedEvent& e);
+void to_json(nlohmann::json& j, const EchoDoneEvent& e);
 
 }  // namespace rsplab::common

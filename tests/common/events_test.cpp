@@ -113,6 +113,9 @@ TEST(Events, EveryStructSurvivesToJsonAndBack) {
   s.jobs = {{4, 2, 100, 40, std::vector<std::string>{"10.0.1.2"}, 40001},
             {5, 3, 200, 0, std::nullopt, std::nullopt}};
   EXPECT_EQ(round_trip(s), s);
+
+  const EchoDoneEvent echo{"count", 42, 42, 2, 0, 40, 1};
+  EXPECT_EQ(round_trip(echo), echo);
 }
 
 TEST(Events, ToJsonNamesTheEventAndWritesAbsentFieldsAsNull) {
@@ -190,6 +193,14 @@ TEST(Events, ALoadChangedTellsItsWriterByTheJobsKey) {
   EXPECT_TRUE(json({{"load", 0.5}, {"jobs", nullptr}}).get<LoadChangedEvent>().from_service);
   EXPECT_FALSE(
       json({{"load", 2147483648u}, {"reregistering", true}}).get<LoadChangedEvent>().from_service);
+}
+
+TEST(Events, AnEchoSeriesDoneIsToldFromCalcAppsByItsRequests) {
+  EXPECT_TRUE(EchoDoneEvent::matches(json(EchoDoneEvent{})));
+  EXPECT_FALSE(EchoDoneEvent::matches(json{{"event", "done"}, {"reason", "max_jobs"},
+                                           {"jobs_completed", 3}, {"failovers", 0}}));
+  EXPECT_EQ(error_of<EchoDoneEvent>(json{{"reason", "count"}, {"requests", 4}, {"answers", "4"}}),
+            "'answers' is not an integer");
 }
 
 TEST(Events, AStoppedPeNeedsItsIdOnlyWithJobs) {

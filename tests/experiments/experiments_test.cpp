@@ -421,6 +421,38 @@ TEST(Schema, TimersAreDefaultsThatGroupsOverride) {
   EXPECT_EQ(r.pus[0].args, (Args{"--job-size", "exp:1e6", "--interval", "exp:1s"}));
 }
 
+// `service: echo` per group: `rsplab pe/pu --service echo` with echo's options; a `timers:`
+// default of CalcApp's (cookie-max-time) does not reach an echo group; one of CalcApp's
+// options in an echo group's own keys is an error there.
+TEST(Schema, EchoGroupsGetTheServiceAndItsOptionsOnly) {
+  const Plan plan =
+      parse(Doc()
+                .set(12, "      - { site: a, count: 2, service: echo, cookie-every: 3 }\n"
+                         "      - { site: b, capacity: 2e6 }")
+                .set(14, "      - { site: b, service: echo, ping-interval: 100ms, replies: 50 }")
+                .add("timers:")
+                .add("  pe: { cookie-max-time: 1s, keepalive-interval: 1s }")
+                .text());
+  const ExpRun& r = plan.runs[0];
+  ASSERT_EQ(r.pes.size(), 2u);
+  EXPECT_EQ(r.pes[0].args,
+            (Args{"--service", "echo", "--keepalive-interval", "1s", "--cookie-every", "3"}));
+  EXPECT_EQ(r.pes[1].args, (Args{"--capacity", "2e6", "--cookie-max-time", "1s",
+                                 "--keepalive-interval", "1s"}));
+  EXPECT_EQ(r.pus[0].args,
+            (Args{"--service", "echo", "--ping-interval", "100ms", "--replies", "50"}));
+
+  Doc bad;
+  bad.set(12, "      - { site: a, service: echo, capacity: 1e6 }");
+  EXPECT_ERROR_AT(bad.text(), 12, bad.col(12, "1e6"), "CalcApp's, not echo's");
+  Doc pu;
+  pu.set(14, "      - { site: b, replies: 5, job-size: exp:1e6 }");
+  EXPECT_ERROR_AT(pu.text(), 14, pu.col(14, "5,"), "the echo service's, not calcapp's");
+  Doc unknown;
+  unknown.set(12, "      - { site: a, service: ping }");
+  EXPECT_ERROR_AT(unknown.text(), 12, unknown.col(12, "ping"), "not a service (calcapp, echo)");
+}
+
 TEST(Schema, CrossProductZipAndTemplatesInsideScalars) {
   const Plan plan = parse(Doc()
                               .set(10, "    policy: $policy")

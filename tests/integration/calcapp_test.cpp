@@ -1,5 +1,6 @@
 // The CalcApp pool on real processes and sockets (TCP mapping, loopback): `rsplab registrar`,
-// `rsplab pe` processes of different capacities and `rsplab pu --count N` processes. What
+// `rsplab pe` processes of different capacities and `rsplab pu --count N` processes
+// (started by tests/integration/pool.hpp). What
 // users rely on: every job completes; a PE killed (SIGKILL) or frozen (SIGSTOP) mid-job
 // has its jobs fail over and resume from the latest cookie, losing at most one cookie
 // interval of work, and the failover events say so; a PE that rejects sends the job
@@ -11,16 +12,13 @@
 //   test ◄── events (JSON lines files) and the PU's summary line
 //
 // Every wait is bounded.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,133 +29,19 @@
 #include <vector>
 
 #include "stack/transport/transport.hpp"
+#include "tests/integration/pool.hpp"
 #include "tests/support/process.hpp"
 
 namespace {
 
 using json = nlohmann::json;
 using rsplab::test::ChildProcess;
-using rsplab::test::shell_quote;
-using Clock = std::chrono::steady_clock;
+using rsplab::test::read_events;
 using namespace std::chrono_literals;
 
-std::vector<json> read_events(const std::string& path, const std::string& name = "") {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded()) {
-      ADD_FAILURE() << path << ": not a JSON line: " << line;
-      continue;
-    }
-    if (name.empty() || j.value("event", "") == name) out.push_back(std::move(j));
-  }
-  return out;
-}
-
-class CalcAppPool : public ::testing::Test {
+class CalcAppPool : public rsplab::test::PoolTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/rsplab-calcapp-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    procs_.clear();
-    if (!HasFailure()) rsplab::test::run_shell("rm -rf " + shell_quote(dir_));
-    else std::fprintf(stderr, "events kept in %s\n", dir_.c_str());
-  }
-
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-
-  ChildProcess& spawn(std::vector<std::string> args) {
-    ChildProcess::Options o;
-    o.echo_stderr = false;
-    procs_.push_back(std::make_unique<ChildProcess>(RSPLAB_BINARY, args, o));
-    return *procs_.back();
-  }
-
-  // `rsplab pe ARGS --control stdin` with its standard input a FIFO (path("control")) that
-  // the test writes commands to; *control is the writing end. PEs use the registrar and
-  // write their events to path("pes.jsonl").
-  ChildProcess& start_controlled_pes(const std::string& args, int* control) {
-    const std::string fifo = path("control");
-    EXPECT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    auto& pes = *procs_.emplace_back(std::make_unique<ChildProcess>(
-        "/bin/sh",
-        std::vector<std::string>{
-            "-c", "exec " + shell_quote(RSPLAB_BINARY) + " pe --transport tcp --registrar " +
-                      registrar_ + " --pool calc --policy rr " + args + " --events " +
-                      shell_quote(path("pes.jsonl")) + " --log-level warning --control stdin < " +
-                      shell_quote(fifo)},
-        ChildProcess::Options{}));
-    *control = ::open(fifo.c_str(), O_WRONLY);
-    EXPECT_GE(*control, 0);
-    return pes;
-  }
-
-  // A registrar with 1 s keep-alives; its ASAP endpoint.
-  std::string start_registrar() {
-    auto& pr = spawn({"registrar", "--transport", transport_, "--asap", "127.0.0.1:0", "--enrp",
-                      "127.0.0.1:0", "--keepalive-interval", "1s", "--keepalive-timeout", "1s",
-                      "--events", path("registrar.jsonl"), "--log-level", "warning"});
-    std::string error;
-    const auto ready = pr.wait_ready(10s, &error);
-    EXPECT_TRUE(ready) << "registrar: " << error;
-    registrar_ = ready ? ready->asap.to_string() : "";
-    return registrar_;
-  }
-
-  struct Pe {
-    ChildProcess* process;
-    std::string id;
-    std::string events;
-  };
-  // A PE; its id (from the start line).
-  Pe start_pe(const std::string& name, std::vector<std::string> extra) {
-    std::vector<std::string> args = {
-        "pe",          "--transport", transport_, "--registrar", registrar_, "--pool", "calc",
-        "--policy",    "rr",          "--reregistration-interval", "1s", "--events",
-        path(name + ".jsonl"), "--log-level", "warning"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto& p = spawn(args);
-    const auto line = p.read_line(10s);
-    EXPECT_TRUE(line && line->rfind("pe 0x", 0) == 0)
-        << p.command() << ": no start line\n" << p.stderr_text();
-    Pe pe{&p, line ? line->substr(3, 10) : "", path(name + ".jsonl")};
-    return pe;
-  }
-
-  // Runs `rsplab pu` to its end; its summary line.
-  json run_pu(std::vector<std::string> extra, std::chrono::seconds bound) {
-    std::vector<std::string> args = {"pu",          "--transport", transport_, "--registrar",
-                                     registrar_,    "--pool",      "calc", "--events",
-                                     path("pu.jsonl"), "--name", "pu", "--log-level", "warning"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto& pu = spawn(args);
-    const auto st = pu.wait(bound);
-    EXPECT_TRUE(st) << "rsplab pu did not end in time\n" << pu.stderr_text();
-    if (!st) return {};
-    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
-        << ChildProcess::describe(*st) << "\n" << pu.stderr_text();
-    std::optional<std::string> line, last;
-    while ((line = pu.read_line(1s))) last = line;
-    EXPECT_TRUE(last) << "no summary line";
-    return last ? json::parse(*last, nullptr, false) : json{};
-  }
-
-  // Waits until the PE has written an event satisfying `pred`.
-  bool await_event(const std::string& events, const std::function<bool(const json&)>& pred,
-                   std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      for (const auto& e : read_events(events))
-        if (pred(e)) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  }
+  CalcAppPool() : PoolTest(RSPLAB_BINARY, "calcapp") {}
 
   // Every job event is consistent; every failover resumed from the victim's last cookie
   // of that job and lost at most `max_lost` calculations. Returns the failover events.
@@ -221,10 +105,6 @@ class CalcAppPool : public ::testing::Test {
     return summary;
   }
 
-  std::string transport_ = "tcp";
-  std::string dir_;
-  std::string registrar_;
-  std::vector<std::unique_ptr<ChildProcess>> procs_;
 };
 
 TEST_F(CalcAppPool, EveryJobCompletesAndHandlingSpeedIsSizeOverHandlingTime) {

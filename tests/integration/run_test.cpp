@@ -953,6 +953,65 @@ TEST_F(Run, LoopbackSitesWhenNamespacesAreNotUsed) {
 }
 
 
+// An echo pool in an experiment (`service: echo` per group, issue 14) on loopback sites: the
+// runner starts `rsplab pe/pu --service echo` (a CalcApp `timers:` default does not reach
+// them), kills one PE member; the series on it fails over and resumes from the cookie (every
+// 3 replies), and the store has each PU's series (echo_series) and the failovers, whose
+// lost replies are the series' duplicates.
+TEST_F(Run, LoopbackEchoPoolFailsOverAndStoresItsSeries) {
+  const std::string file = dir_ + "/echo.yaml";
+  std::ofstream(file) << R"(name: echotest
+duration: 4s
+warmup: 1s
+seed: 5
+sites:
+  alpha: { isps: [red] }
+registrars:
+  - { site: alpha, keepalive-interval: 1s, keepalive-timeout: 1s }
+timers:
+  pe: { cookie-max-time: 500ms }
+  pu: { keepalive-interval: 500ms, keepalive-timeout: 500ms }
+pools:
+  Echo:
+    policy: rr
+    pes:
+      - { site: alpha, count: 2, service: echo, cookie-every: 3 }
+    pus:
+      - { site: alpha, count: 2, service: echo, ping-interval: 50ms }
+faults:
+  - { at: 3s, kill: { pool: Echo, count: 1 } }
+)";
+  const std::string db = dir_ + "/echo.db";
+  ChildProcess p(RSPLAB_BINARY, {"run", "--loopback", file, "-o", db});
+  const auto st = p.wait(60s);
+  ASSERT_TRUE(st) << "rsplab run --loopback did not finish";
+  const std::string out = all_output(p);
+  std::printf("%s", out.c_str());  // what a user sees, kept in the test log
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+      << ChildProcess::describe(*st) << "\n" << out << p.stderr_text();
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "1");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM malformed_events"), "0");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM pe_events WHERE kind = 'ready' AND"
+                    " json_extract(event, '$.service') = 'echo' AND"
+                    " json_extract(event, '$.cookie_every') = 3"),
+            "2");
+  // Each PU member's series ran to the end of the run, about 100 PINGs.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM echo_series WHERE reason = 'stop' AND replies > 20"),
+            "2");
+  // Round robin put the two series on the two PEs: the killed one's series failed over.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM failovers WHERE job = 1 AND cookie = 1 AND"
+                    " to_pe IS NOT NULL AND to_pe <> from_pe AND resumed % 3 = 0 AND lost < 3"),
+            "1");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM failovers"), "1");
+  EXPECT_EQ(sql(db, "SELECT (SELECT sum(duplicates) FROM echo_series) ="
+                    " (SELECT sum(lost) FROM failovers)"),
+            "1");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM pe_events WHERE kind = 'echo_resumed' AND"
+                    " json_extract(event, '$.replies') = (SELECT resumed FROM failovers)"),
+            "1");
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM jobs"), "0");
+}
+
 // Issue 14: Ctrl-C while a run is being deployed (its PEs are not all registered: the run's
 // clock has not started) marks it interrupted, not failed, with the signal and the step as
 // its reason; the campaign exits 130, starts no further run and leaves nothing running.

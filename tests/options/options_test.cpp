@@ -145,6 +145,7 @@ void expect_every_row_reachable() {
     for (const Entry<T>& r : T::table())
       if ((r.spec.where & options::required) && &r != &e)
         args.insert(args.end(), {"--" + std::string(r.spec.key), "x"});
+    if (e.spec.where & options::echo_only) args.insert(args.end(), {"--service", "echo"});
     const std::string key(e.spec.key);
     SCOPED_TRACE(key);
     EXPECT_NE(help.find("--" + key), std::string::npos) << help;
@@ -169,6 +170,44 @@ void expect_every_row_reachable() {
       EXPECT_EQ(to_args(read), (Args{"--" + key, text_of(parsed, e)}));
     }
   }
+}
+
+// One service's options with the other service are refused, on the command line as in a file
+// (experiments: the loader's error); the service's row comes before every such row, so that
+// the loader knows the service when it reaches them.
+template <class T>
+void expect_service_rows_after_service() {
+  bool service = false;
+  for (const Entry<T>& e : T::table()) {
+    if (e.spec.key == "service") service = true;
+    if (e.spec.where & (options::calcapp_only | options::echo_only)) {
+      EXPECT_TRUE(service) << e.spec.key;
+    }
+  }
+}
+
+TEST(Options, AnOptionOfTheOtherServiceIsRefused) {
+  auto pe = from_args<PeOptions>({"--pool", "P", "--service", "echo", "--capacity", "2e6"});
+  EXPECT_EQ(validate(pe), "--capacity: CalcApp's, not echo's");
+  pe = from_args<PeOptions>({"--pool", "P", "--cookie-every", "3"});
+  EXPECT_EQ(validate(pe), "--cookie-every: the echo service's, not calcapp's");
+  pe = from_args<PeOptions>({"--pool", "P", "--service", "echo", "--cookie-every", "3",
+                             "--keepalive-interval", "1s", "--shutdown-cookie-probability", "0"});
+  EXPECT_EQ(validate(pe), "");
+  EXPECT_EQ(*pe.cookie_every, 3u);
+  auto pu = from_args<PuOptions>({"--registrar", "a", "--pool", "P", "--service", "echo",
+                                  "--job-size", "exp:1e6"});
+  EXPECT_EQ(validate(pu), "--job-size: CalcApp's, not echo's");
+  pu = from_args<PuOptions>({"--registrar", "a", "--pool", "P", "--service", "echo",
+                             "--ping-interval", "50ms", "--replies", "60", "--stale-cache", "1s"});
+  EXPECT_EQ(validate(pu), "");
+  EXPECT_EQ(to_args(pu), (Args{"--registrar", "a", "--pool", "P", "--service", "echo",
+                               "--stale-cache", "1s", "--ping-interval", "50ms", "--replies",
+                               "60"}));
+  EXPECT_EQ(validate(from_args<PuOptions>({"--registrar", "a", "--pool", "P", "--service", "ping"})),
+            "--service: 'ping' is not a service (calcapp, echo)");
+  expect_service_rows_after_service<PeOptions>();
+  expect_service_rows_after_service<PuOptions>();
 }
 
 TEST(Options, EveryRowIsAFlagInHelpAndInFilesWhereItSaysSo) {

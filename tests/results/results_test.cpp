@@ -177,8 +177,11 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
                {"utilization", calculations / offered}});
 }
 
+// What schema v8 added (the echo service's series), taken away again: a file of version 7.
+const std::string kUndoV8 = "DROP TABLE echo_series;";
+
 // What schema v7 added (--until-ci's verdicts), taken away again: a file of version 6.
-const std::string kUndoV7 = "DROP TABLE until_ci;";
+const std::string kUndoV7 = kUndoV8 + " DROP TABLE until_ci;";
 
 // What schema v6 added (the report's view), taken away again: a file of version 5.
 const std::string kUndoV6 = kUndoV7 + " DROP VIEW run_metrics;";
@@ -287,7 +290,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 7);
+  EXPECT_EQ(kSchemaVersion, 8);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(pragma(store, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(pragma(store, "PRAGMA foreign_keys"), 1);
@@ -296,7 +299,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
         "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks",
-        "pe_progress", "until_ci"}) {
+        "pe_progress", "until_ci", "echo_series"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
@@ -819,6 +822,61 @@ TEST_F(StoreTest, EventsOfEveryKindLandInTheirTablesWithRelativeTimes) {
   EXPECT_EQ(store.count("malformed_events"), 0);
 }
 
+// The echo service's events as `rsplab pe/pu --service echo` writes them (docs/events.md):
+// the PE's are rows of pe_events, the PU's failover a row of failovers (job 1, replies)
+// and its series' done a row of echo_series; none is malformed. CalcApp's done (no
+// `requests`) stays counted only.
+TEST_F(StoreTest, EchoEventsLandInPeEventsFailoversAndEchoSeries) {
+  Store store = Store::open(path_);
+  const std::int64_t r = run(store, experiment(store), "rr");
+  const Components c = components(store, r, "rr");
+  const std::string pe = "0x00000002";
+  for (const json& e :
+       {line("pe", pe, 100, "ready",
+             {{"member", 0}, {"user_transport", "10.0.1.2:39357"}, {"transport", "tcp"},
+              {"pool", "EchoPool"}, {"policy", "rr"}, {"service", "echo"}, {"cookie_every", 3}}),
+        line("pe", pe, 2'000'000, "session_opened", {{"session", 2}}),
+        line("pe", pe, 2'000'001, "echo_resumed", {{"session", 2}, {"replies", 15}}),
+        line("pe", pe, 4'000'000, "echo_ended",
+             {{"session", 2}, {"replies", 40}, {"resumed_from", 15}, {"cause", "session_lost"}}),
+        line("pe", pe, 5'000'000, "killed", {{"member", 0}})})
+    EXPECT_TRUE(store.add_event(r, c.pe2, e)) << e.dump();
+  json failover = pu_failover_at(1, "0x5e5e5e5e", 1'990'000, 15, 2, 40938);
+  // A PU's ready and CalcApp's done are counted only: no row of a table (false).
+  EXPECT_FALSE(store.add_event(r, c.pu, line("pu", "pu-1", 50, "ready",
+                                            {{"member", 0}, {"service", "echo"}})));
+  EXPECT_TRUE(store.add_event(r, c.pu, failover));
+  EXPECT_TRUE(store.add_event(r, c.pu, line("pu", "pu-1", 4'000'000, "done",
+                                            {{"reason", "count"}, {"requests", 42},
+                                             {"answers", 42}, {"duplicates", 2}, {"lost", 0},
+                                             {"replies", 40}, {"failovers", 1},
+                                             {"resolutions", 2}, {"cache_hits", 0},
+                                             {"unreachable_reports", 1}, {"rejects", 0},
+                                             {"registrar_failovers", 0}, {"discarded", 0}})));
+  EXPECT_FALSE(store.add_event(r, c.pu, line("pu", "pu-1", 4'000'001, "done",
+                                            {{"reason", "max_jobs"}, {"jobs_completed", 3},
+                                             {"jobs_unfinished", 0}, {"failovers", 0}})));
+  const Connection db(store, path_);
+
+  EXPECT_EQ(query(db, "SELECT kind, pe, session, json_extract(event, '$.replies'),"
+                      " json_extract(event, '$.resumed_from') FROM pe_events ORDER BY id"),
+            (Rows{{"ready", pe, "NULL", "NULL", "NULL"},
+                  {"session_opened", pe, "2", "NULL", "NULL"},
+                  {"echo_resumed", pe, "2", "15", "NULL"},
+                  {"echo_ended", pe, "2", "40", "15"},
+                  {"killed", pe, "NULL", "NULL", "NULL"}}));
+  EXPECT_EQ(store.count("pe_progress"), 0);
+  EXPECT_EQ(query(db, "SELECT job, from_pe, to_pe, cookie, resumed, lost FROM failovers"),
+            (Rows{{"1", "0x5e5e5e5e", "0x00000002", "1", "15", "2"}}));
+  EXPECT_EQ(query(db, "SELECT component_id, time_us, reason, requests, answers, duplicates,"
+                      " lost, replies, failovers FROM echo_series"),
+            (Rows{{std::to_string(c.pu), "4000000", "count", "42", "42", "2", "0", "40", "1"}}));
+  EXPECT_EQ(query(db, "SELECT n FROM event_counts WHERE component_id = :c AND event = 'done'",
+                  {{":c", c.pu}}),
+            (Rows{{"2"}}));
+  EXPECT_EQ(store.count("malformed_events"), 0);
+}
+
 TEST_F(StoreTest, RowCountsEqualEventsFedAcrossBatchBoundaries) {
   Store store = Store::open(path_);
   const std::int64_t r = run(store, experiment(store), "lu");
@@ -1154,6 +1212,23 @@ TEST_F(StoreTest, MigratesVersionSixFilesToUntilCi) {
   EXPECT_EQ(store.count("until_ci"), 0);
 }
 
+TEST_F(StoreTest, MigratesVersionSevenFilesToEchoSeries) {
+  {
+    Store store = Store::open(path_);
+    run(store, experiment(store), "lu");
+    store.flush();
+    const Connection db(store, path_);
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV8 + " PRAGMA user_version = 7").c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+  }
+  Store store = Store::open(path_);
+  EXPECT_EQ(integer(Connection(store, path_), "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(store.count("runs"), 1);
+  EXPECT_EQ(store.count("echo_series"), 0);
+}
+
 // --until-ci's verdict per sweep point: one row per experiment, point and target, the newest
 // kept; a verdict that is not one of the four is refused by the table.
 TEST_F(StoreTest, UntilCiVerdictsReplaceTheSameTargetsAndKeepOthers) {
@@ -1336,6 +1411,22 @@ TEST_F(ReadmeQueries, OmnetppScalarsByIterationVariable) {
   s.end_run(rr_, "interrupted", kStart + 50 * kSecond, "SIGINT");
   EXPECT_EQ(query(Connection(s, path_), readme_query("omnetpp_scalars_by_itervar")),
             (Rows{{"failover-study", "lu", "Lab", "handling_speed", "2", "2000000.0"}}));
+}
+
+TEST_F(ReadmeQueries, EchoSeriesPerRun) {
+  const auto done = [](std::int64_t at, const char* reason, int requests, int duplicates) {
+    return line("pu", "pu-1", at, "done",
+                {{"reason", reason}, {"requests", requests}, {"answers", requests - 1},
+                 {"duplicates", duplicates}, {"lost", 1}, {"replies", requests - 1 - duplicates},
+                 {"failovers", duplicates > 0 ? 1 : 0}});
+  };
+  const Components a = components(*store_, lu_), b = components(*store_, rr_, "rr");
+  store_->add_event(rr_, b.pu, done(9 * kSecond, "count", 31, 0));
+  store_->add_event(lu_, a.pu, done(8 * kSecond, "stop", 42, 2));
+  const auto rows = query(Connection(*store_, path_), readme_query("echo_series_per_run"),
+                          {{":experiment_id", experiment_}});
+  EXPECT_EQ(rows, (Rows{{"0", "CalcAppPool/pu0#0", "stop", "42", "41", "2", "1", "39", "1"},
+                        {"2", "CalcAppPool/pu0#0", "count", "31", "30", "0", "1", "30", "0"}}));
 }
 
 TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {

@@ -254,8 +254,10 @@ TEST_F(ReportCommand, OlderFilesAreMigratedByReportNeverByQuery) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-    // Version 5: before run_metrics (v6) and until_ci (v7).
-    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE until_ci; DROP VIEW run_metrics; PRAGMA user_version = 5",
+    // Version 5: before run_metrics (v6), until_ci (v7) and echo_series (v8).
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP TABLE echo_series; DROP TABLE until_ci; DROP VIEW run_metrics;"
+                           " PRAGMA user_version = 5",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);

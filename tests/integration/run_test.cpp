@@ -306,12 +306,12 @@ class Run : public ::testing::Test {
   }
 
   // Waits (bounded) until no more of our processes run than `before`: what a runner started
-  // dies with it or is stopped by it. At most, not exactly: the loopback tests run beside
-  // other tests (not RUN_SERIAL) whose registrars, PEs and PUs may end meanwhile.
+  // dies with it or is stopped by it. Exactly as many: the tests that call it run alone
+  // (RUN_SERIAL, tests/integration/CMakeLists.txt).
   static void expect_processes_gone(int before) {
     const auto until = Clock::now() + 5s;
     while (rsplab_processes() > before && Clock::now() < until) std::this_thread::sleep_for(100ms);
-    EXPECT_LE(rsplab_processes(), before);
+    EXPECT_EQ(rsplab_processes(), before);
   }
 
   std::string dir_, file_;

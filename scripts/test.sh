@@ -9,7 +9,8 @@
 #   dev      cmake --preset dev (-Werror, ASan + UBSan), build, ctest (same, minus wireshark
 #            and the campaigns labelled netns-slow, which the release step runs)
 #   fuzz     golden vectors -> seed corpus; cmake --preset fuzz (clang, codec + fuzz target
-#            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS; any crash fails
+#            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS (beside the sctp step's
+#            guest, in the background; fuzz/run waits for it); any crash fails
 #   sctp     the release build's tests labelled `sctp` inside a throw-away QEMU guest whose
 #            kernel has SCTP (scripts/sctp-vm.sh; its setup fetches the Debian kernel once)
 # then prints a table of the steps with their times and a closing
@@ -172,7 +173,9 @@ bg_start() {
   mkdir -p "$BUILD"
   local log="$BUILD/bg-$name.log"
   echo "background: $name started (log: $log)"
-  ( set -euo pipefail; t0=$(date +%s.%N); rc=0; "$@" > "$log" 2>&1 || rc=$?
+  rm -f "$BUILD/bg-$name.status" "$BUILD/bg-$name.note"
+  ( set -euo pipefail; NOTE_FILE="$BUILD/bg-$name.note"; t0=$(date +%s.%N); rc=0
+    "$@" > "$log" 2>&1 || rc=$?
     echo "$rc $(elapsed "$t0")" > "$BUILD/bg-$name.status"; exit $rc ) < /dev/null &
   BG_PID[$name]=$!
 }
@@ -181,7 +184,9 @@ bg_report() {  # name pid: waits for it (the step's time is the wait), shows its
   while [ ! -s "$BUILD/bg-$1.status" ] && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
   sed 's/^/  | /' "$log"
   read -r rc secs < "$BUILD/bg-$1.status" || { echo "test.sh: $1 left no status" >&2; return 1; }
-  note "${secs} s in the background"
+  local own=""
+  [ -s "$BUILD/bg-$1.note" ] && own="$(cat "$BUILD/bg-$1.note"); "
+  note "${own}${secs} s in the background"
   return "$rc"
 }
 bg_wait_all() {
@@ -407,7 +412,8 @@ if [ "$DO_FUZZ" = 1 ]; then
   step fuzz/corpus fuzz_corpus
   step fuzz/config configure fuzz
   step fuzz/build build fuzz decode_fuzz
-  step fuzz/run fuzz_run
+  # The fuzzer is one process: it runs beside the SCTP guest (one emulated CPU) when both run.
+  if [ "$DO_SCTP" = 1 ]; then bg_start fuzz-run fuzz_run; else step fuzz/run fuzz_run; fi
 else
   skip_step fuzz "$([ "$QUICK" = 1 ] && echo --quick || echo --no-fuzz)"
 fi
@@ -416,6 +422,7 @@ if [ "$DO_SCTP" = 1 ]; then
   # Done in the background with the set-up when that ran (its output is under setup/rest).
   [ -r "$BUILD/bg-setup-rest.status" ] || step sctp/setup sctp_setup
   step sctp/test sctp_test
+  bg_join fuzz-run fuzz/run
 else
   skip_step sctp "$([ "$QUICK" = 1 ] && echo --quick || echo --no-sctp)"
 fi

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package RSerPool Lab needs, non-interactively and
 # idempotently. Nothing is downloaded from anywhere but Debian's archive.
-# Usage: scripts/setup.sh        (as root, or with sudo available)
+# Usage: scripts/setup.sh [all|build|rest]   (as root, or with sudo available)
+#   all    every package (the default)
+#   build  what building the release and dev presets needs (scripts/test.sh installs these
+#          first and the rest in the background while the release preset builds)
+#   rest   the others: the fuzz build's clang, the tests' tools, the SCTP guest's parts
 set -euo pipefail
 
-PACKAGES=(
+GROUP=${1:-all}
+case "$GROUP" in all|build|rest) ;; *) echo "usage: $0 [all|build|rest]" >&2; exit 2 ;; esac
+
+BUILD_PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git python3
   # libraries of the design card
@@ -14,6 +21,8 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   # run keys: SHA-256 from OpenSSL's libcrypto (experiments/sha256.hpp)
   libssl-dev
+)
+REST_PACKAGES=(
   # fuzzing (libFuzzer comes with clang's runtime)
   clang libclang-rt-14-dev
   # wire cross-check with Wireshark's own dissectors (tools/wire-check)
@@ -31,6 +40,11 @@ PACKAGES=(
   # the HTML report's test loads the page in headless Chromium (tests/support/browser.hpp)
   chromium
 )
+case "$GROUP" in
+  all) PACKAGES=("${BUILD_PACKAGES[@]}" "${REST_PACKAGES[@]}") ;;
+  build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  rest) PACKAGES=("${REST_PACKAGES[@]}") ;;
+esac
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
@@ -43,7 +57,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#PACKAGES[@]} packages present"
+  echo "setup: all ${#PACKAGES[@]} packages present ($GROUP)"
   exit 0
 fi
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run). Runs, failing fast:
-#   setup    scripts/setup.sh (idempotent: installs missing Debian packages only)
+#   setup    scripts/setup.sh build (idempotent: installs missing Debian packages only);
+#            the other packages (`setup.sh rest`) and the SCTP guest's kernel and initramfs
+#            (`sctp-vm.sh setup`) install in the background while the release preset
+#            builds: the steps setup/rest and sctp/setup wait for them and show their output
 #   release  cmake --preset release, build, ctest (all labels but sctp, and netns unless
 #            network namespaces work here)
 #   dev      cmake --preset dev (-Werror, ASan + UBSan), build, ctest (same, minus wireshark
 #            and the campaigns labelled netns-slow, which the release step runs)
 #   fuzz     golden vectors -> seed corpus; cmake --preset fuzz (clang, codec + fuzz target
-#            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS; any crash fails
+#            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS (beside the sctp step's
+#            guest, in the background; fuzz/run waits for it); any crash fails
 #   sctp     the release build's tests labelled `sctp` inside a throw-away QEMU guest whose
 #            kernel has SCTP (scripts/sctp-vm.sh; its setup fetches the Debian kernel once)
 # then prints a table of the steps with their times and a closing
@@ -95,7 +99,9 @@ TOTAL_FAILED=0
 TOTAL_SKIPPED=0
 NOTE=""   # a step may set this (via a file, it runs in a subshell) for the summary
 NOTE_FILE=$(mktemp)
-trap 'rm -f "$NOTE_FILE"' EXIT
+# On the way out (a failed step exits early) the background set-up is waited for, not
+# killed: an interrupted dpkg would leave the machine's packages half-installed.
+trap 'rm -f "$NOTE_FILE"; bg_wait_all' EXIT
 
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -150,22 +156,65 @@ skip_step() { echo; echo "--- [$1] skipped: $2"; record "$1" skipped "-" "$2"; }
 note() { printf '%s' "$*" > "$NOTE_FILE"; }
 
 # ------------------------------------------------------------------ steps
-do_setup() {
+do_setup() {  # group
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
     echo "test.sh: scripts/setup.sh needs root or sudo (or pass --no-setup)" >&2; return 1
   fi
-  bash "$ROOT/scripts/setup.sh"
+  bash "$ROOT/scripts/setup.sh" "$1"
+}
+
+# Background jobs: set-up work that needs no CPU to speak of (package downloads, unpacking)
+# runs while the release preset compiles. bg_start NAME FUNCTION [ARGS...] starts it with its
+# output in $BUILD/bg-NAME.log; bg_join NAME STEP waits for it and makes it the step STEP
+# (its log printed, its exit status the step's, the note its own duration).
+declare -A BG_PID=()
+bg_start() {
+  local name=$1; shift
+  mkdir -p "$BUILD"
+  local log="$BUILD/bg-$name.log"
+  echo "background: $name started (log: $log)"
+  rm -f "$BUILD/bg-$name.status" "$BUILD/bg-$name.note"
+  ( set -euo pipefail; NOTE_FILE="$BUILD/bg-$name.note"; t0=$(date +%s.%N); rc=0
+    "$@" > "$log" 2>&1 || rc=$?
+    echo "$rc $(elapsed "$t0")" > "$BUILD/bg-$name.status"; exit $rc ) < /dev/null &
+  BG_PID[$name]=$!
+}
+bg_report() {  # name pid: waits for it (the step's time is the wait), shows its log and status
+  local log="$BUILD/bg-$1.log" rc secs
+  while [ ! -s "$BUILD/bg-$1.status" ] && kill -0 "$2" 2>/dev/null; do sleep 0.5; done
+  sed 's/^/  | /' "$log"
+  read -r rc secs < "$BUILD/bg-$1.status" || { echo "test.sh: $1 left no status" >&2; return 1; }
+  local own=""
+  [ -s "$BUILD/bg-$1.note" ] && own="$(cat "$BUILD/bg-$1.note"); "
+  note "${own}${secs} s in the background"
+  return "$rc"
+}
+bg_wait_all() {
+  local p
+  for p in "${BG_PID[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+bg_join() {  # name step
+  [ -n "${BG_PID[$1]:-}" ] || return 0
+  local pid=${BG_PID[$1]}
+  unset "BG_PID[$1]"
+  # Reaped after the step: a step that fails exits, and the EXIT trap waits for the rest.
+  BG_PID[$1.done]=$pid
+  step "$2" bg_report "$1" "$pid"
+  wait "$pid" 2>/dev/null || true
 }
 
 check_tools() {
   local missing=() t
-  for t in cmake ninja g++ "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: missing ${missing[*]}: run scripts/setup.sh (as root)" >&2; return 1
   fi
-  cmake --version | head -1; ninja --version | sed 's/^/ninja /'; g++ --version | head -1
-  if command -v clang++ >/dev/null 2>&1; then clang++ --version | head -1; fi
-  echo "jobs: $JOBS   build trees: $BUILD"
+  local v
+  for t in "$@"; do
+    v=$("$t" --version | head -1)
+    case "$v" in [0-9]*) v="$t $v" ;; esac
+    echo "$v"
+  done
 }
 
 configure() {  # preset
@@ -324,17 +373,26 @@ sctp_test() {
 rm -f "$BUILD"/*/ctest-counts.num "$BUILD"/*/ctest-counts 2>/dev/null
 echo "RSerPool Lab tests: $ROOT ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no git'))"
 
-if [ "$DO_SETUP" = 1 ]; then step setup do_setup; else skip_step setup "--no-setup"; fi
-NEED=()
-[ "$DO_FUZZ" = 1 ] && NEED+=(clang++)
-step tools check_tools "${NEED[@]}"
+rm -f "$BUILD"/bg-*.status 2>/dev/null
+if [ "$DO_SETUP" = 1 ]; then step setup do_setup build; else skip_step setup "--no-setup"; fi
+step tools check_tools cmake ninja g++
+echo "jobs: $JOBS   build trees: $BUILD"
+# What the build does not need installs meanwhile; the SCTP guest's set-up needs its packages.
+if [ "$DO_SETUP" = 1 ] && [ "$DO_SCTP" = 1 ]; then
+  bg_start setup-rest sh -c "bash '$ROOT/scripts/setup.sh' rest && bash '$SCTP_VM' setup"
+elif [ "$DO_SETUP" = 1 ]; then
+  bg_start setup-rest bash "$ROOT/scripts/setup.sh" rest
+elif [ "$DO_SCTP" = 1 ]; then
+  bg_start setup-rest bash "$SCTP_VM" setup
+fi
+
+step release/config configure release
+step release/build build release
+bg_join setup-rest setup/rest
 
 EXCLUDE="sctp"
 if netns_ok; then echo "netns: available, tests labelled netns run"
 else EXCLUDE="$EXCLUDE|netns"; echo "netns: not available here (root + ip netns), tests labelled netns excluded"; fi
-
-step release/config configure release
-step release/build build release
 if [ "$QUICK" = 1 ]; then
   step release/test run_ctest release "$EXCLUDE|wireshark|integration|slow"
 else
@@ -350,17 +408,21 @@ else
 fi
 
 if [ "$DO_FUZZ" = 1 ]; then
+  step fuzz/tools check_tools clang++
   step fuzz/corpus fuzz_corpus
   step fuzz/config configure fuzz
   step fuzz/build build fuzz decode_fuzz
-  step fuzz/run fuzz_run
+  # The fuzzer is one process: it runs beside the SCTP guest (one emulated CPU) when both run.
+  if [ "$DO_SCTP" = 1 ]; then bg_start fuzz-run fuzz_run; else step fuzz/run fuzz_run; fi
 else
   skip_step fuzz "$([ "$QUICK" = 1 ] && echo --quick || echo --no-fuzz)"
 fi
 
 if [ "$DO_SCTP" = 1 ]; then
-  step sctp/setup sctp_setup
+  # Done in the background with the set-up when that ran (its output is under setup/rest).
+  [ -r "$BUILD/bg-setup-rest.status" ] || step sctp/setup sctp_setup
   step sctp/test sctp_test
+  bg_join fuzz-run fuzz/run
 else
   skip_step sctp "$([ "$QUICK" = 1 ] && echo --quick || echo --no-sctp)"
 fi

@@ -144,6 +144,35 @@ std::optional<std::int64_t> unchecked_int(const json& j, const char* key) {
   }
 }
 
+std::optional<bool> unchecked_bool(const json& j, const char* key) {
+  const json* v = optional(j, key);
+  if (v == nullptr || !v->is_boolean()) return std::nullopt;
+  return v->get<bool>();
+}
+
+// The session layer's counters in a PU's `done` (session::PuSessionCounters::fill): not
+// checked, absent ones 0. `failovers` is EchoDoneEvent's own, checked.
+template <class Done>
+void read_session_counters(const json& j, Done& e) {
+  e.resolutions = unchecked_int(j, "resolutions").value_or(0);
+  e.cache_hits = unchecked_int(j, "cache_hits").value_or(0);
+  e.unreachable_reports = unchecked_int(j, "unreachable_reports").value_or(0);
+  e.registrar_failovers = unchecked_int(j, "registrar_failovers").value_or(0);
+  e.rejects = unchecked_int(j, "rejects").value_or(0);
+  e.discarded = unchecked_int(j, "discarded").value_or(0);
+}
+
+template <class Done>
+void write_session_counters(json& j, const Done& e) {
+  j["failovers"] = e.failovers;
+  j["resolutions"] = e.resolutions;
+  j["cache_hits"] = e.cache_hits;
+  j["unreachable_reports"] = e.unreachable_reports;
+  j["registrar_failovers"] = e.registrar_failovers;
+  j["rejects"] = e.rejects;
+  j["discarded"] = e.discarded;
+}
+
 }  // namespace
 
 // ---- from_json: the order of the statements is the order of the checks -------------------
@@ -229,6 +258,7 @@ void from_json(const json& j, LoadChangedEvent& e) {
   e.load = req_number(j, "load");
   e.jobs = opt_int(j, "jobs");
   e.from_service = find(j, "jobs") != nullptr;
+  e.reregistering = !e.from_service && unchecked_bool(j, "reregistering").value_or(false);
 }
 
 void from_json(const json& j, PuJobRejectedEvent& e) {
@@ -316,6 +346,7 @@ void from_json(const json& j, EchoDoneEvent& e) {
   e.lost = req_int(j, "lost");
   e.replies = req_int(j, "replies");
   e.failovers = req_int(j, "failovers");
+  read_session_counters(j, e);
 }
 
 // ---- to_json -----------------------------------------------------------------------------
@@ -376,8 +407,13 @@ void to_json(json& j, const UsageEvent& e) {
 }
 
 void to_json(json& j, const LoadChangedEvent& e) {
-  j = {{"event", e.kName}, {"load", e.load}};
-  if (e.from_service) j["jobs"] = or_null(e.jobs);
+  if (e.from_service) {
+    j = {{"event", e.kName}, {"load", e.load}, {"jobs", or_null(e.jobs)}};
+  } else {  // the registration core's raw 32-bit fraction, an integer as on the wire
+    j = {{"event", e.kName},
+         {"load", static_cast<std::int64_t>(e.load)},
+         {"reregistering", e.reregistering}};
+  }
 }
 
 void to_json(json& j, const PuJobRejectedEvent& e) {
@@ -430,9 +466,77 @@ void to_json(json& j, const StoppedEvent& e) {
 }
 
 void to_json(json& j, const EchoDoneEvent& e) {
-  j = {{"event", e.kName},       {"reason", e.reason},   {"requests", e.requests},
-       {"answers", e.answers},   {"duplicates", e.duplicates}, {"lost", e.lost},
-       {"replies", e.replies},   {"failovers", e.failovers}};
+  j = {{"event", e.kName},     {"reason", e.reason},         {"requests", e.requests},
+       {"answers", e.answers}, {"duplicates", e.duplicates}, {"lost", e.lost},
+       {"replies", e.replies}};
+  write_session_counters(j, e);
+}
+
+// ---- The services' and the session layer's further events --------------------------------
+
+void from_json(const json& j, CalcAppDoneEvent& e) {
+  e.reason = req_string(j, "reason");
+  e.jobs_generated = req_int(j, "jobs_generated");
+  e.jobs_completed = req_int(j, "jobs_completed");
+  e.jobs_unfinished = req_int(j, "jobs_unfinished");
+  e.calculations_completed = req_int(j, "calculations_completed");
+  e.handling_seconds = req_number(j, "handling_seconds");
+  e.handling_speed = req_number(j, "handling_speed");
+  e.failovers = req_int(j, "failovers");
+  read_session_counters(j, e);
+}
+
+void to_json(json& j, const CalcAppDoneEvent& e) {
+  j = {{"event", e.kName},
+       {"reason", e.reason},
+       {"jobs_generated", e.jobs_generated},
+       {"jobs_completed", e.jobs_completed},
+       {"jobs_unfinished", e.jobs_unfinished},
+       {"calculations_completed", e.calculations_completed},
+       {"handling_seconds", e.handling_seconds},
+       {"handling_speed", e.handling_speed}};
+  write_session_counters(j, e);
+}
+
+void from_json(const json& j, MessageDiscardedEvent& e) {
+  e.conn = opt_int(j, "conn");
+  e.protocol = opt_string(j, "protocol");
+  e.pr = opt_int(j, "pr");
+  e.session = opt_int(j, "session");
+  e.ppid = opt_int(j, "ppid");
+  e.from = opt_string(j, "from");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const MessageDiscardedEvent& e) {
+  j = {{"event", e.kName}, {"reason", e.reason}};
+  set_if(j, "conn", e.conn);
+  set_if(j, "protocol", e.protocol);
+  set_if(j, "pr", e.pr);
+  set_if(j, "session", e.session);
+  set_if(j, "ppid", e.ppid);
+  set_if(j, "from", e.from);
+}
+
+void from_json(const json& j, EchoResumedEvent& e) {
+  e.session = req_int(j, "session");
+  e.replies = req_int(j, "replies");
+}
+
+void to_json(json& j, const EchoResumedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"replies", e.replies}};
+}
+
+void from_json(const json& j, EchoEndedEvent& e) {
+  e.session = req_int(j, "session");
+  e.replies = req_int(j, "replies");
+  e.resumed_from = opt_int(j, "resumed_from");
+  e.cause = req_string(j, "cause");
+}
+
+void to_json(json& j, const EchoEndedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"replies", e.replies},
+       {"resumed_from", or_null(e.resumed_from)}, {"cause", e.cause}};
 }
 
 }  // namespace rsplab::common

@@ -172,13 +172,15 @@ struct UsageEvent {
 };
 
 // A PE's load changed. Two writers: the CalcApp service ({load 0…1, jobs}) and the
-// registration core ({load as a raw 32-bit fraction, reregistering}); which one wrote it is
-// told by the "jobs" key (present, even null: the service).
+// registration core ({load as a raw 32-bit fraction, an integer; reregistering}); which one
+// wrote it is told by the "jobs" key (present, even null: the service).
 struct LoadChangedEvent {
   static constexpr const char* kName = "load_changed";
   double load = 0;
   std::optional<std::int64_t> jobs;
   bool from_service = false;  // the "jobs" key is there
+  // The registration core's: it re-registers at once (an adaptive policy); not checked.
+  bool reregistering = false;
   bool operator==(const LoadChangedEvent&) const = default;
 };
 
@@ -251,15 +253,80 @@ struct StoppedEvent {
 };
 
 // The end of an echo PU's series (docs/events.md, "The echo service"): the PU's `done`
-// with `requests` (CalcApp's `done` has none, and is counted only).
+// with `requests` (CalcApp's `done`, CalcAppDoneEvent, has none, and is counted only).
+// Written by stack/echo/pu_core.cpp; the session layer's counters besides `failovers`
+// (session::PuSessionCounters::fill) are not checked.
 struct EchoDoneEvent {
   static constexpr const char* kName = "done";
   std::string reason;  // "count" | "stop"
   std::int64_t requests = 0, answers = 0, duplicates = 0, lost = 0, replies = 0, failovers = 0;
+  std::int64_t resolutions = 0, cache_hits = 0, unreachable_reports = 0,
+               registrar_failovers = 0, rejects = 0, discarded = 0;
   bool operator==(const EchoDoneEvent&) const = default;
   // Whether `event`, a PU's `done`, is the echo service's (it has `requests`).
   static bool matches(const nlohmann::json& event) { return event.contains("requests"); }
 };
+
+// ---- The services' and the session layer's further events -------------------------------
+// Written through these structs by stack/ (echo, CalcApp PU, session layer); the store keeps
+// them whole (pe_events) or counts them, and reads none but `done` (EchoDoneEvent above).
+// Each has its from_json and to_json right here.
+
+// The end of a CalcApp PU's run (stack/calcapp/pu_core.cpp): `reason` ("stop" | "max_jobs"),
+// its own counters and the session layer's (session::PuSessionCounters::fill).
+struct CalcAppDoneEvent {
+  static constexpr const char* kName = "done";
+  std::string reason;
+  std::int64_t jobs_generated = 0, jobs_completed = 0, jobs_unfinished = 0,
+               calculations_completed = 0;
+  double handling_seconds = 0, handling_speed = 0;
+  std::int64_t failovers = 0, resolutions = 0, cache_hits = 0, unreachable_reports = 0,
+               registrar_failovers = 0, rejects = 0, discarded = 0;
+  bool operator==(const CalcAppDoneEvent&) const = default;
+};
+
+// Input a core dropped, with `reason`. Four writers, each with its own fields (the others
+// omitted): the registrar core's `conn` and `protocol` ("ASAP" | "ENRP"); the PE
+// registration core's `pr`; the PE session layer's `session` and `ppid`; the PU session
+// layer's `from` ("registrar <i>", "session <s>").
+struct MessageDiscardedEvent {
+  static constexpr const char* kName = "message_discarded";
+  std::optional<std::int64_t> conn;
+  std::optional<std::string> protocol;
+  std::optional<std::int64_t> pr;
+  std::optional<std::int64_t> session, ppid;
+  std::optional<std::string> from;
+  std::string reason;
+  bool operator==(const MessageDiscardedEvent&) const = default;
+};
+
+// The echo PE (stack/echo/pe_service.cpp): a Cookie Echo set a session's reply count.
+struct EchoResumedEvent {
+  static constexpr const char* kName = "echo_resumed";
+  std::int64_t session = 0, replies = 0;
+  bool operator==(const EchoResumedEvent&) const = default;
+};
+
+// The echo PE: a session that answered or resumed ended.
+struct EchoEndedEvent {
+  static constexpr const char* kName = "echo_ended";
+  std::int64_t session = 0;
+  std::int64_t replies = 0;                  // the next reply number
+  std::optional<std::int64_t> resumed_from;  // null: not resumed
+  std::string cause;                         // session_lost, keepalive_timeout, shutdown
+  bool operator==(const EchoEndedEvent&) const = default;
+};
+
+void from_json(const nlohmann::json& j, CalcAppDoneEvent& e);
+void from_json(const nlohmann::json& j, MessageDiscardedEvent& e);
+void from_json(const nlohmann::json& j, EchoResumedEvent& e);
+void from_json(const nlohmann::json& j, EchoEndedEvent& e);
+void to_json(nlohmann::json& j, const CalcAppDoneEvent& e);
+void to_json(nlohmann::json& j, const MessageDiscardedEvent& e);
+void to_json(nlohmann::json& j, const EchoResumedEvent& e);
+void to_json(nlohmann::json& j, const EchoEndedEvent& e);
+
+// ---- end of the services' and the session layer's further events -------------------------
 
 void from_json(const nlohmann::json& j, HandleResolutionEvent& e);
 void from_json(const nlohmann::json& j, FailoverEvent& e);

@@ -15,6 +15,18 @@ namespace asap = wire::asap;
 using json = nlohmann::json;
 namespace common = rsplab::common;
 
+namespace {
+// Malformed input whose unknown parameter says "discard silently".
+common::MessageDiscardedEvent discarded(ConnId conn, wire::Protocol protocol,
+                                        std::string reason) {
+  common::MessageDiscardedEvent e;
+  e.conn = static_cast<std::int64_t>(conn);
+  e.protocol = std::string(wire::protocol_name(protocol));
+  e.reason = std::move(reason);
+  return e;
+}
+}  // namespace
+
 Scope scope_of(const wire::Address& a) {
   const auto& b = a.bytes;
   if (a.family == wire::Address::Family::v4) {
@@ -133,9 +145,7 @@ void Core::received_asap(ConnId conn, std::span<const std::uint8_t> bytes, TimeP
     if (auto reply = wire::error_reply(err, bytes))
       send_error(conn, wire::Protocol::asap, *reply, err.message(), out);
     else
-      out.events.push_back({{"event", "message_discarded"}, {"conn", conn},
-                            {"protocol", wire::protocol_name(wire::Protocol::asap)},
-                            {"reason", err.message()}});
+      out.events.push_back(discarded(conn, wire::Protocol::asap, err.message()));
     return;
   }
   if (!decoded->unrecognized.empty()) {
@@ -173,9 +183,7 @@ void Core::received_enrp(ConnId conn, std::span<const std::uint8_t> bytes, TimeP
     if (auto reply = wire::error_reply(err, bytes))
       send_error(conn, wire::Protocol::enrp, *reply, err.message(), out);
     else
-      out.events.push_back({{"event", "message_discarded"}, {"conn", conn},
-                            {"protocol", wire::protocol_name(wire::Protocol::enrp)},
-                            {"reason", err.message()}});
+      out.events.push_back(discarded(conn, wire::Protocol::enrp, err.message()));
     return;
   }
   out.events.push_back(

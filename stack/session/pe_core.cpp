@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "stack/common/events.hpp"
 #include "stack/wire/describe.hpp"
 #include "stack/wire/names.hpp"
 
@@ -13,6 +14,7 @@ namespace rserpool::session {
 
 namespace asap = wire::asap;
 using json = nlohmann::json;
+namespace common = rsplab::common;
 
 std::string_view state_name(PeState s) {
   switch (s) {
@@ -74,7 +76,10 @@ void PeCore::send(RegistrarIndex i, const asap::Message& m, Actions& out) {
 
 void PeCore::discard(RegistrarIndex i, std::string reason, Actions& out) {
   ++counters_.discarded;
-  out.events.push_back({{"event", "message_discarded"}, {"pr", i}, {"reason", std::move(reason)}});
+  common::MessageDiscardedEvent e;
+  e.pr = static_cast<std::int64_t>(i);
+  e.reason = std::move(reason);
+  out.events.push_back(e);
 }
 
 std::optional<RegistrarIndex> PeCore::next_candidate() const {
@@ -347,7 +352,8 @@ void PeCore::set_load(std::uint32_t load, TimePoint now, Actions& out) {
   config_.policy.load = load;
   if (!adaptive() || state_ == PeState::idle || state_ == PeState::done) return;
   const bool at_once = state_ == PeState::registered && !pending_;
-  out.events.push_back({{"event", "load_changed"}, {"load", load}, {"reregistering", at_once}});
+  out.events.push_back(common::LoadChangedEvent{static_cast<double>(load), std::nullopt,
+                                                /*from_service=*/false, at_once});
   if (at_once) return send_registration(now, out);
   if (pending_) load_dirty_ = true;  // after the outstanding response
   // Otherwise the next registration carries it.

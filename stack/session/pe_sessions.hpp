@@ -162,4 +162,32 @@ class PeSessions {
   bool shut_down_ = false;
 };
 
+// The inputs a service's PE side passes on to its PeSessions as they are: the shell's calls
+// (as PuInputs on the PU side). A service derives from it, attaches its PeSessions, and adds
+// what is its own (its load, counters, progress).
+class PeInputs {
+ public:
+  void opened(SessionId s, TimePoint now, ServiceActions& out) { host_->opened(s, now, out); }
+  // The PU closed the session or it broke: the service's state of it is dropped.
+  void closed(SessionId s, TimePoint now, ServiceActions& out) { host_->closed(s, now, out); }
+  // One whole message with its PPID.
+  void received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
+                TimePoint now, ServiceActions& out) {
+    host_->received(s, ppid, message, now, out);
+  }
+  void tick(TimePoint now, ServiceActions& out) { host_->tick(now, out); }
+  std::optional<TimePoint> next_deadline() const { return host_->next_deadline(); }
+  // Clean shutdown (PeSessions::shutdown): the service takes nothing afterwards.
+  void shutdown(TimePoint now, ServiceActions& out) { host_->shutdown(now, out); }
+  std::size_t sessions() const { return host_->size(); }
+
+ protected:
+  PeInputs() = default;
+  ~PeInputs() = default;
+  void attach(PeSessions& host) { host_ = &host; }
+
+ private:
+  PeSessions* host_ = nullptr;
+};
+
 }  // namespace rserpool::session

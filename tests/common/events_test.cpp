@@ -284,6 +284,95 @@ TEST(Events, UncheckedFieldsAreNeverAnError) {
   EXPECT_FALSE(r.get<RegistrationEvent>().addresses_advertised);
 }
 
+// The services' and the session layer's further events (the block at the end of events.hpp).
+TEST(Events, TheServicesEventsSurviveToJsonAndBack) {
+  CalcAppDoneEvent c;
+  c.reason = "max_jobs";
+  c.jobs_generated = 3;
+  c.jobs_completed = 2;
+  c.jobs_unfinished = 1;
+  c.calculations_completed = 10'000'000;
+  c.handling_seconds = 4.5;
+  c.handling_speed = 2'222'222.25;
+  c.failovers = 1;
+  c.resolutions = 4;
+  c.cache_hits = 2;
+  c.unreachable_reports = 1;
+  c.registrar_failovers = 1;
+  c.rejects = 3;
+  c.discarded = 5;
+  EXPECT_EQ(round_trip(c), c);
+  EXPECT_EQ(json(c).at("event"), "done");
+  EXPECT_FALSE(EchoDoneEvent::matches(json(c)));  // the store counts it only
+
+  EchoDoneEvent echo{"stop", 10, 9, 1, 1, 8, 1};
+  echo.resolutions = 2;
+  echo.cache_hits = 1;
+  echo.unreachable_reports = 1;
+  echo.registrar_failovers = 0;
+  echo.rejects = 0;
+  echo.discarded = 3;
+  EXPECT_EQ(round_trip(echo), echo);
+  EXPECT_EQ(json(echo).at("discarded"), 3);
+
+  const EchoResumedEvent r{4, 17};
+  EXPECT_EQ(round_trip(r), r);
+  const EchoEndedEvent ended{4, 20, 17, "keepalive_timeout"}, fresh{5, 3, std::nullopt, "shutdown"};
+  EXPECT_EQ(round_trip(ended), ended);
+  EXPECT_EQ(round_trip(fresh), fresh);
+  EXPECT_TRUE(json(fresh).at("resumed_from").is_null());  // written as null, as always
+  EXPECT_EQ(error_of<EchoEndedEvent>(json{{"session", 4}, {"replies", 1}}), "missing 'cause'");
+}
+
+// message_discarded: one struct for its four writers, each writing only its own fields.
+TEST(Events, AMessageDiscardedWritesItsWritersFieldsOnly) {
+  MessageDiscardedEvent registrar, core, session, pu;
+  registrar.conn = 3;
+  registrar.protocol = "ENRP";
+  core.pr = 1;
+  session.session = 7;
+  session.ppid = 33;
+  pu.from = "registrar 0";
+  for (MessageDiscardedEvent* e : {&registrar, &core, &session, &pu}) {
+    e->reason = "truncated";
+    EXPECT_EQ(round_trip(*e), *e);
+  }
+  EXPECT_EQ(json(registrar), (json{{"event", "message_discarded"}, {"conn", 3},
+                                   {"protocol", "ENRP"}, {"reason", "truncated"}}));
+  EXPECT_EQ(json(core), (json{{"event", "message_discarded"}, {"pr", 1}, {"reason", "truncated"}}));
+  EXPECT_EQ(json(session), (json{{"event", "message_discarded"}, {"session", 7}, {"ppid", 33},
+                                 {"reason", "truncated"}}));
+  EXPECT_EQ(json(pu), (json{{"event", "message_discarded"}, {"from", "registrar 0"},
+                            {"reason", "truncated"}}));
+  EXPECT_EQ(error_of<MessageDiscardedEvent>(json{{"pr", 1}}), "missing 'reason'");
+}
+
+// The registration core's load_changed: its raw 32-bit load an integer, as on the wire, and
+// whether it re-registers at once.
+TEST(Events, TheRegistrationCoresLoadChangedIsWrittenAsItWas) {
+  const LoadChangedEvent core{268435456.0, std::nullopt, false, true};
+  EXPECT_EQ(json(core), (json{{"event", "load_changed"}, {"load", 268435456}, {"reregistering", true}}));
+  EXPECT_TRUE(json(core).at("load").is_number_integer());
+  EXPECT_EQ(round_trip(core), core);
+  const LoadChangedEvent service{0.25, 1, true};
+  EXPECT_FALSE(json(service).contains("reregistering"));
+  EXPECT_TRUE(json(service).at("load").is_number_float());
+  // Not checked: a malformed reregistering is no error.
+  EXPECT_EQ(error_of<LoadChangedEvent>(json{{"load", 5}, {"reregistering", "yes"}}), "");
+}
+
+// An echo series' done: the session layer's counters besides failovers are not checked, as
+// the store has never read them.
+TEST(Events, AnEchoDonesSessionCountersAreNotChecked) {
+  json d = EchoDoneEvent{"count", 4, 4, 0, 0, 4, 0};
+  d.erase("cache_hits");
+  d["discarded"] = "none";
+  EXPECT_EQ(error_of<EchoDoneEvent>(d), "");
+  EXPECT_EQ(d.get<EchoDoneEvent>().discarded, 0);
+  d.erase("failovers");
+  EXPECT_EQ(error_of<EchoDoneEvent>(d), "missing 'failovers'");
+}
+
 // The producers' tests check every event with expect_typed: a field renamed on one side
 // only fails there.
 TEST(Events, ARenamedFieldFailsTheProducersCheck) {
@@ -299,6 +388,15 @@ TEST(Events, ARenamedFieldFailsTheProducersCheck) {
   // A kind without a struct, or of another role, is not checked.
   EXPECT_FALSE(typed_events::expect_typed(Role::pe, json{{"event", "done"}}));
   EXPECT_FALSE(typed_events::expect_typed(Role::registrar, f));
+  // A PU's done is checked against the struct of its service.
+  json done = CalcAppDoneEvent{};
+  EXPECT_TRUE(typed_events::expect_typed(Role::pu, done));
+  done["jobs_done"] = done["jobs_completed"];
+  done.erase("jobs_completed");
+  EXPECT_NONFATAL_FAILURE(typed_events::expect_typed(Role::pu, done), "missing 'jobs_completed'");
+  json echo = EchoDoneEvent{};
+  echo["answer"] = 1;
+  EXPECT_NONFATAL_FAILURE(typed_events::expect_typed(Role::pu, echo), "written back");
 }
 
 }  // namespace

@@ -472,7 +472,7 @@ void to_json(json& j, const EchoDoneEvent& e) {
   write_session_counters(j, e);
 }
 
-// ---- The services' and the session layer's further events --------------------------------
+// ---- The stack's further events: the services' and the session layer's -------------------
 
 void from_json(const json& j, CalcAppDoneEvent& e) {
   e.reason = req_string(j, "reason");
@@ -537,6 +537,230 @@ void from_json(const json& j, EchoEndedEvent& e) {
 void to_json(json& j, const EchoEndedEvent& e) {
   j = {{"event", e.kName}, {"session", e.session}, {"replies", e.replies},
        {"resumed_from", or_null(e.resumed_from)}, {"cause", e.cause}};
+}
+
+// ---- The PE registration core's ---------------------------------------------------------
+
+void from_json(const json& j, RegisteredEvent& e) {
+  e.kind = req_string(j, "event");
+  e.pr = req_int(j, "pr");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.policy = opt_string(j, "policy");
+  e.load = req_int(j, "load");
+}
+
+void to_json(json& j, const RegisteredEvent& e) {
+  j = {{"event", e.kind}, {"pr", e.pr},          {"pool", e.pool},
+       {"pe", e.pe},      {"policy", or_null(e.policy)}, {"load", e.load}};
+}
+
+void from_json(const json& j, NoRegistrarEvent& e) { e.reason = req_string(j, "reason"); }
+
+void to_json(json& j, const NoRegistrarEvent& e) {
+  j = {{"event", e.kName}, {"reason", e.reason}};
+}
+
+void from_json(const json& j, PeFailoverEvent& e) {
+  e.from_pr = opt_int(j, "from_pr");
+  e.to_pr = opt_int(j, "to_pr");
+  e.reason = req_string(j, "reason");
+  e.delay_ms = req_int(j, "delay_ms");
+}
+
+void to_json(json& j, const PeFailoverEvent& e) {
+  j = {{"event", e.kName}, {"from_pr", or_null(e.from_pr)}, {"to_pr", or_null(e.to_pr)},
+       {"reason", e.reason}, {"delay_ms", e.delay_ms}};
+}
+
+void from_json(const json& j, RegistrarLearntEvent& e) {
+  e.pr = req_int(j, "pr");
+  e.server_id = req_string(j, "server_id");
+}
+
+void to_json(json& j, const RegistrarLearntEvent& e) {
+  j = {{"event", e.kName}, {"pr", e.pr}, {"server_id", e.server_id}};
+}
+
+void from_json(const json& j, DeregisteredEvent& e) {
+  e.pr = opt_int(j, "pr");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.confirmed = req_bool(j, "confirmed");
+  e.causes = opt_strings(j, "causes");
+}
+
+void to_json(json& j, const DeregisteredEvent& e) {
+  j = {{"event", e.kName}, {"pr", or_null(e.pr)}, {"pool", e.pool}, {"pe", e.pe},
+       {"confirmed", e.confirmed}};
+  set_if(j, "causes", e.causes);
+}
+
+void from_json(const json& j, PeErrorReceivedEvent& e) {
+  e.pr = req_int(j, "pr");
+  e.causes = req_strings(j, "causes");
+}
+
+void to_json(json& j, const PeErrorReceivedEvent& e) {
+  j = {{"event", e.kName}, {"pr", e.pr}, {"causes", e.causes}};
+}
+
+void from_json(const json& j, PeRegistrationRejectedEvent& e) {
+  e.pr = req_int(j, "pr");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.cause = opt_string(j, "cause");
+  e.permanent = req_bool(j, "permanent");
+}
+
+void to_json(json& j, const PeRegistrationRejectedEvent& e) {
+  j = {{"event", e.kName}, {"pr", e.pr}, {"pool", e.pool}, {"pe", e.pe},
+       {"cause", or_null(e.cause)}, {"permanent", e.permanent}};
+}
+
+void from_json(const json& j, PeCoreStoppedEvent& e) { e.reason = req_string(j, "reason"); }
+
+void to_json(json& j, const PeCoreStoppedEvent& e) {
+  j = {{"event", e.kName}, {"reason", e.reason}};
+}
+
+void from_json(const json& j, HomeChangedEvent& e) {
+  e.from_pr = opt_int(j, "from_pr");
+  e.to_pr = req_int(j, "to_pr");
+  e.server_id = req_string(j, "server_id");
+}
+
+void to_json(json& j, const HomeChangedEvent& e) {
+  j = {{"event", e.kName}, {"from_pr", or_null(e.from_pr)}, {"to_pr", e.to_pr},
+       {"server_id", e.server_id}};
+}
+
+void from_json(const json& j, RegistrationLostEvent& e) {
+  e.pr = req_int(j, "pr");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.reregistering = req_bool(j, "reregistering");
+}
+
+void to_json(json& j, const RegistrationLostEvent& e) {
+  j = {{"event", e.kName}, {"pr", e.pr}, {"pool", e.pool}, {"pe", e.pe},
+       {"reregistering", e.reregistering}};
+}
+
+// ---- The registrar core's ---------------------------------------------------------------
+
+void from_json(const json& j, ErrorSentEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.protocol = req_string(j, "protocol");
+  e.causes = req_strings(j, "causes");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const ErrorSentEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"protocol", e.protocol}, {"causes", e.causes},
+       {"reason", e.reason}};
+}
+
+void from_json(const json& j, RegistrarErrorReceivedEvent& e) { e.conn = req_int(j, "conn"); }
+
+void to_json(json& j, const RegistrarErrorReceivedEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}};
+}
+
+void from_json(const json& j, EnrpIgnoredEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.type = req_string(j, "type");
+}
+
+void to_json(json& j, const EnrpIgnoredEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"type", e.type}};
+}
+
+void from_json(const json& j, RegistrarRegistrationRejectedEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.cause = req_string(j, "cause");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const RegistrarRegistrationRejectedEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn},   {"pool", e.pool},
+       {"pe", e.pe},       {"cause", e.cause}, {"reason", e.reason}};
+}
+
+void from_json(const json& j, DeregistrationRefusedEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const DeregistrationRefusedEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"pool", e.pool}, {"pe", e.pe},
+       {"reason", e.reason}};
+}
+
+void from_json(const json& j, RateLimitedEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.what = req_string(j, "what");
+  e.pool = req_string(j, "pool");
+}
+
+void to_json(json& j, const RateLimitedEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"what", e.what}, {"pool", e.pool}};
+}
+
+void from_json(const json& j, RegistrarHandleResolutionEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.requested = opt_int(j, "requested");
+  e.items = req_int(j, "items");
+  e.pes = req_strings(j, "pes");
+  e.policy = opt_string(j, "policy");
+  e.error = opt_string(j, "error");
+}
+
+void to_json(json& j, const RegistrarHandleResolutionEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn},   {"pool", e.pool},
+       {"requested", or_null(e.requested)},    {"items", e.items}, {"pes", e.pes}};
+  set_if(j, "policy", e.policy);
+  set_if(j, "error", e.error);
+}
+
+void from_json(const json& j, PeNotRegisteredEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+}
+
+void to_json(json& j, const PeNotRegisteredEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"pool", e.pool}, {"pe", e.pe}};
+}
+
+void from_json(const json& j, UnreachableReportEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.known = req_bool(j, "known");
+  e.reports = opt_int(j, "reports");
+  e.max_bad_pe_reports = opt_int(j, "max_bad_pe_reports");
+}
+
+void to_json(json& j, const UnreachableReportEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"pool", e.pool}, {"pe", e.pe},
+       {"known", e.known}};
+  set_if(j, "reports", e.reports);
+  set_if(j, "max_bad_pe_reports", e.max_bad_pe_reports);
+}
+
+void from_json(const json& j, KeepaliveTimeoutEvent& e) {
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+}
+
+void to_json(json& j, const KeepaliveTimeoutEvent& e) {
+  j = {{"event", e.kName}, {"pool", e.pool}, {"pe", e.pe}};
 }
 
 }  // namespace rsplab::common

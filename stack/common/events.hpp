@@ -267,10 +267,12 @@ struct EchoDoneEvent {
   static bool matches(const nlohmann::json& event) { return event.contains("requests"); }
 };
 
-// ---- The services' and the session layer's further events -------------------------------
-// Written through these structs by stack/ (echo, CalcApp PU, session layer); the store keeps
-// them whole (pe_events) or counts them, and reads none but `done` (EchoDoneEvent above).
-// Each has its from_json and to_json right here.
+// ---- The stack's further events ---------------------------------------------------------
+// Written through these structs by stack/ (the services, the session layer, the PE
+// registration core, the registrar core); the store keeps them whole (pe_events,
+// registrar_actions) or counts them, and reads none but `done` (EchoDoneEvent above).
+// Their from_json and to_json are declared at the end of this block. A from_json checks
+// every field its struct has, but they are the tests' checks: the store never calls them.
 
 // The end of a CalcApp PU's run (stack/calcapp/pu_core.cpp): `reason` ("stop" | "max_jobs"),
 // its own counters and the session layer's (session::PuSessionCounters::fill).
@@ -317,6 +319,182 @@ struct EchoEndedEvent {
   bool operator==(const EchoEndedEvent&) const = default;
 };
 
+// The PE registration core's (stack/session/pe_core.cpp). `pr` is the index of a registrar
+// in the PE's list; null where there was none. The store keeps them whole in pe_events.
+
+// A registration (`kind` "registered") or reregistration ("reregistered") accepted.
+struct RegisteredEvent {
+  std::string kind = "registered";
+  std::int64_t pr = 0;
+  std::string pool, pe;
+  std::optional<std::string> policy;  // its short name; null for a type without one
+  std::int64_t load = 0;              // the policy's load, a raw 32-bit fraction
+  bool operator==(const RegisteredEvent&) const = default;
+};
+
+// No registrar known yet: the PE waits for an announce.
+struct NoRegistrarEvent {
+  static constexpr const char* kName = "no_registrar";
+  std::string reason;
+  bool operator==(const NoRegistrarEvent&) const = default;
+};
+
+// The PE leaves its registrar for the next one (a PU's failover: FailoverEvent).
+struct PeFailoverEvent {
+  static constexpr const char* kName = "failover";
+  std::optional<std::int64_t> from_pr, to_pr;
+  std::string reason;  // connect_failed, closed, timeout, rejected
+  std::int64_t delay_ms = 0;
+  bool operator==(const PeFailoverEvent&) const = default;
+};
+
+struct RegistrarLearntEvent {
+  static constexpr const char* kName = "registrar_learnt";
+  std::int64_t pr = 0;
+  std::string server_id;
+  bool operator==(const RegistrarLearntEvent&) const = default;
+};
+
+// On a clean shutdown: `confirmed` by the registrar, or not (closed, timed out).
+struct DeregisteredEvent {
+  static constexpr const char* kName = "deregistered";
+  std::optional<std::int64_t> pr;
+  std::string pool, pe;
+  bool confirmed = false;
+  std::optional<std::vector<std::string>> causes;  // omitted when absent
+  bool operator==(const DeregisteredEvent&) const = default;
+};
+
+// An ASAP Error from a registrar (the registrar's own: RegistrarErrorReceivedEvent).
+struct PeErrorReceivedEvent {
+  static constexpr const char* kName = "error_received";
+  std::int64_t pr = 0;
+  std::vector<std::string> causes;
+  bool operator==(const PeErrorReceivedEvent&) const = default;
+};
+
+// A registrar refused the registration (its own event: RegistrarRegistrationRejectedEvent).
+struct PeRegistrationRejectedEvent {
+  static constexpr const char* kName = "registration_rejected";
+  std::int64_t pr = 0;
+  std::string pool, pe;
+  std::optional<std::string> cause;  // null without one
+  bool permanent = false;            // the PE stops
+  bool operator==(const PeRegistrationRejectedEvent&) const = default;
+};
+
+// The registration core is done without a registration (a shell's `stopped`: StoppedEvent,
+// which has no `reason`).
+struct PeCoreStoppedEvent {
+  static constexpr const char* kName = "stopped";
+  std::string reason;  // shutdown, or the permanent refusal's cause
+  bool operator==(const PeCoreStoppedEvent&) const = default;
+  static bool matches(const nlohmann::json& event) { return event.contains("reason"); }
+};
+
+struct HomeChangedEvent {
+  static constexpr const char* kName = "home_changed";
+  std::optional<std::int64_t> from_pr;
+  std::int64_t to_pr = 0;
+  std::string server_id;
+  bool operator==(const HomeChangedEvent&) const = default;
+};
+
+struct RegistrationLostEvent {
+  static constexpr const char* kName = "registration_lost";
+  std::int64_t pr = 0;
+  std::string pool, pe;
+  bool reregistering = false;  // false: a registration is outstanding already
+  bool operator==(const RegistrationLostEvent&) const = default;
+};
+
+// The registrar core's (stack/registrar/core.cpp), besides registration, reregistration and
+// deregistration above. `conn` is the registrar's number for a connection. The store keeps
+// them whole in registrar_actions.
+
+// Malformed or unexpected input answered with an Operation Error.
+struct ErrorSentEvent {
+  static constexpr const char* kName = "error_sent";
+  std::int64_t conn = 0;
+  std::string protocol;              // ASAP, ENRP
+  std::vector<std::string> causes;   // RFC names
+  std::string reason;                // the decoder's text
+  bool operator==(const ErrorSentEvent&) const = default;
+};
+
+struct RegistrarErrorReceivedEvent {
+  static constexpr const char* kName = "error_received";
+  std::int64_t conn = 0;
+  bool operator==(const RegistrarErrorReceivedEvent&) const = default;
+};
+
+// A valid ENRP message (peering comes with a later issue).
+struct EnrpIgnoredEvent {
+  static constexpr const char* kName = "enrp_ignored";
+  std::int64_t conn = 0;
+  std::string type;
+  bool operator==(const EnrpIgnoredEvent&) const = default;
+};
+
+struct RegistrarRegistrationRejectedEvent {
+  static constexpr const char* kName = "registration_rejected";
+  std::int64_t conn = 0;
+  std::string pool, pe, cause, reason;
+  bool operator==(const RegistrarRegistrationRejectedEvent&) const = default;
+};
+
+struct DeregistrationRefusedEvent {
+  static constexpr const char* kName = "deregistration_refused";
+  std::int64_t conn = 0;
+  std::string pool, pe, reason;
+  bool operator==(const DeregistrationRefusedEvent&) const = default;
+};
+
+// A PU over --max-hr-rate / --max-eu-rate.
+struct RateLimitedEvent {
+  static constexpr const char* kName = "rate_limited";
+  std::int64_t conn = 0;
+  std::string what;  // handle_resolution, endpoint_unreachable
+  std::string pool;
+  bool operator==(const RateLimitedEvent&) const = default;
+};
+
+// A handle resolution the registrar answered (a PU's: HandleResolutionEvent).
+struct RegistrarHandleResolutionEvent {
+  static constexpr const char* kName = "handle_resolution";
+  std::int64_t conn = 0;
+  std::string pool;
+  std::optional<std::int64_t> requested;  // items asked for; null: not said
+  std::int64_t items = 0;                 // items answered at the most
+  std::vector<std::string> pes;
+  std::optional<std::string> policy, error;  // one of them; the other omitted
+  bool operator==(const RegistrarHandleResolutionEvent&) const = default;
+};
+
+// A keep-alive ack from a PE the registrar does not hold.
+struct PeNotRegisteredEvent {
+  static constexpr const char* kName = "pe_not_registered";
+  std::int64_t conn = 0;
+  std::string pool, pe;
+  bool operator==(const PeNotRegisteredEvent&) const = default;
+};
+
+// An ENDPOINT_UNREACHABLE taken: `reports` and `max_bad_pe_reports` only for a known PE.
+struct UnreachableReportEvent {
+  static constexpr const char* kName = "unreachable_report";
+  std::int64_t conn = 0;
+  std::string pool, pe;
+  bool known = false;
+  std::optional<std::int64_t> reports, max_bad_pe_reports;  // omitted when absent
+  bool operator==(const UnreachableReportEvent&) const = default;
+};
+
+struct KeepaliveTimeoutEvent {
+  static constexpr const char* kName = "keepalive_timeout";
+  std::string pool, pe;
+  bool operator==(const KeepaliveTimeoutEvent&) const = default;
+};
+
 void from_json(const nlohmann::json& j, CalcAppDoneEvent& e);
 void from_json(const nlohmann::json& j, MessageDiscardedEvent& e);
 void from_json(const nlohmann::json& j, EchoResumedEvent& e);
@@ -325,8 +503,48 @@ void to_json(nlohmann::json& j, const CalcAppDoneEvent& e);
 void to_json(nlohmann::json& j, const MessageDiscardedEvent& e);
 void to_json(nlohmann::json& j, const EchoResumedEvent& e);
 void to_json(nlohmann::json& j, const EchoEndedEvent& e);
+void from_json(const nlohmann::json& j, RegisteredEvent& e);
+void from_json(const nlohmann::json& j, NoRegistrarEvent& e);
+void from_json(const nlohmann::json& j, PeFailoverEvent& e);
+void from_json(const nlohmann::json& j, RegistrarLearntEvent& e);
+void from_json(const nlohmann::json& j, DeregisteredEvent& e);
+void from_json(const nlohmann::json& j, PeErrorReceivedEvent& e);
+void from_json(const nlohmann::json& j, PeRegistrationRejectedEvent& e);
+void from_json(const nlohmann::json& j, PeCoreStoppedEvent& e);
+void from_json(const nlohmann::json& j, HomeChangedEvent& e);
+void from_json(const nlohmann::json& j, RegistrationLostEvent& e);
+void from_json(const nlohmann::json& j, ErrorSentEvent& e);
+void from_json(const nlohmann::json& j, RegistrarErrorReceivedEvent& e);
+void from_json(const nlohmann::json& j, EnrpIgnoredEvent& e);
+void from_json(const nlohmann::json& j, RegistrarRegistrationRejectedEvent& e);
+void from_json(const nlohmann::json& j, DeregistrationRefusedEvent& e);
+void from_json(const nlohmann::json& j, RateLimitedEvent& e);
+void from_json(const nlohmann::json& j, RegistrarHandleResolutionEvent& e);
+void from_json(const nlohmann::json& j, PeNotRegisteredEvent& e);
+void from_json(const nlohmann::json& j, UnreachableReportEvent& e);
+void from_json(const nlohmann::json& j, KeepaliveTimeoutEvent& e);
+void to_json(nlohmann::json& j, const RegisteredEvent& e);
+void to_json(nlohmann::json& j, const NoRegistrarEvent& e);
+void to_json(nlohmann::json& j, const PeFailoverEvent& e);
+void to_json(nlohmann::json& j, const RegistrarLearntEvent& e);
+void to_json(nlohmann::json& j, const DeregisteredEvent& e);
+void to_json(nlohmann::json& j, const PeErrorReceivedEvent& e);
+void to_json(nlohmann::json& j, const PeRegistrationRejectedEvent& e);
+void to_json(nlohmann::json& j, const PeCoreStoppedEvent& e);
+void to_json(nlohmann::json& j, const HomeChangedEvent& e);
+void to_json(nlohmann::json& j, const RegistrationLostEvent& e);
+void to_json(nlohmann::json& j, const ErrorSentEvent& e);
+void to_json(nlohmann::json& j, const RegistrarErrorReceivedEvent& e);
+void to_json(nlohmann::json& j, const EnrpIgnoredEvent& e);
+void to_json(nlohmann::json& j, const RegistrarRegistrationRejectedEvent& e);
+void to_json(nlohmann::json& j, const DeregistrationRefusedEvent& e);
+void to_json(nlohmann::json& j, const RateLimitedEvent& e);
+void to_json(nlohmann::json& j, const RegistrarHandleResolutionEvent& e);
+void to_json(nlohmann::json& j, const PeNotRegisteredEvent& e);
+void to_json(nlohmann::json& j, const UnreachableReportEvent& e);
+void to_json(nlohmann::json& j, const KeepaliveTimeoutEvent& e);
 
-// ---- end of the services' and the session layer's further events -------------------------
+// ---- end of the stack's further events ---------------------------------------------------
 
 void from_json(const nlohmann::json& j, HandleResolutionEvent& e);
 void from_json(const nlohmann::json& j, FailoverEvent& e);

@@ -2,7 +2,8 @@
 // checks name the first defect in the order of the store's columns, with the store's texts;
 // the quirks the store relies on (null as absent, integral floats, which writer a PE's
 // load_changed came from, a stopped PE's id only with jobs) hold; fields a producer omits
-// stay omitted; the producers' tests' check (typed_events.hpp) catches a renamed field.
+// stay omitted; the producers' tests' check (typed_events.hpp) catches a renamed field and
+// an event written without a struct.
 #include "stack/common/events.hpp"
 
 #include <gtest/gtest-spi.h>
@@ -361,6 +362,72 @@ TEST(Events, TheRegistrationCoresLoadChangedIsWrittenAsItWas) {
   EXPECT_EQ(error_of<LoadChangedEvent>(json{{"load", 5}, {"reregistering", "yes"}}), "");
 }
 
+// The registration core's and the registrar core's events (the store keeps them whole).
+TEST(Events, TheCoresEventsSurviveToJsonAndBack) {
+  const RegisteredEvent reg{"reregistered", 1, "CalcAppPool", "0x5e", "lu", 268435456};
+  EXPECT_EQ(round_trip(reg), reg);
+  EXPECT_EQ(json(reg).at("event"), "reregistered");
+  const RegisteredEvent bare{"registered", 0, "p", "0x5e", std::nullopt, 0};
+  EXPECT_EQ(round_trip(bare), bare);
+  EXPECT_TRUE(json(bare).at("policy").is_null());
+  EXPECT_EQ(round_trip(NoRegistrarEvent{"waiting for an announce"}),
+            NoRegistrarEvent{"waiting for an announce"});
+  const PeFailoverEvent pf{0, std::nullopt, "timeout", 5000};
+  EXPECT_EQ(round_trip(pf), pf);
+  EXPECT_TRUE(json(pf).at("to_pr").is_null());
+  const RegistrarLearntEvent rl{2, "0x00005151"};
+  EXPECT_EQ(round_trip(rl), rl);
+  DeregisteredEvent d{std::nullopt, "p", "0x5e", false, std::nullopt};
+  EXPECT_EQ(round_trip(d), d);
+  EXPECT_FALSE(json(d).contains("causes"));  // omitted when absent
+  EXPECT_TRUE(json(d).at("pr").is_null());
+  d = {1, "p", "0x5e", true, std::vector<std::string>{"Invalid Values"}};
+  EXPECT_EQ(round_trip(d), d);
+  const PeErrorReceivedEvent er{0, {"Invalid Values"}};
+  EXPECT_EQ(round_trip(er), er);
+  const PeRegistrationRejectedEvent rr{0, "p", "0x5e", std::nullopt, false};
+  EXPECT_EQ(round_trip(rr), rr);
+  EXPECT_TRUE(json(rr).at("cause").is_null());
+  const PeCoreStoppedEvent st{"shutdown"};
+  EXPECT_EQ(round_trip(st), st);
+  EXPECT_TRUE(PeCoreStoppedEvent::matches(json(st)));
+  EXPECT_FALSE(PeCoreStoppedEvent::matches(json(StoppedEvent{})));  // a shell's stopped
+  const HomeChangedEvent hc{std::nullopt, 1, "0x00005151"};
+  EXPECT_EQ(round_trip(hc), hc);
+  const RegistrationLostEvent lost{0, "p", "0x5e", true};
+  EXPECT_EQ(round_trip(lost), lost);
+
+  const ErrorSentEvent es{3, "ASAP", {"Unrecognized Message"}, "a registrar does not take X"};
+  EXPECT_EQ(round_trip(es), es);
+  EXPECT_EQ(round_trip(RegistrarErrorReceivedEvent{3}), RegistrarErrorReceivedEvent{3});
+  const EnrpIgnoredEvent ei{3, "ENRP_PRESENCE"};
+  EXPECT_EQ(round_trip(ei), ei);
+  const RegistrarRegistrationRejectedEvent rj{3, "p", "0x5e", "Invalid Values", "why"};
+  EXPECT_EQ(round_trip(rj), rj);
+  const DeregistrationRefusedEvent dr{3, "p", "0x5e", "not the PE's own connection"};
+  EXPECT_EQ(round_trip(dr), dr);
+  const RateLimitedEvent rt{3, "handle_resolution", "p"};
+  EXPECT_EQ(round_trip(rt), rt);
+  RegistrarHandleResolutionEvent hr{3, "p", std::nullopt, 3, {"0x1", "0x2"}, "rr", std::nullopt};
+  EXPECT_EQ(round_trip(hr), hr);
+  EXPECT_TRUE(json(hr).at("requested").is_null());
+  EXPECT_FALSE(json(hr).contains("error"));
+  hr = {3, "q", 5, 3, {}, std::nullopt, "Unknown Pool Handle"};
+  EXPECT_EQ(round_trip(hr), hr);
+  EXPECT_FALSE(json(hr).contains("policy"));
+  const PeNotRegisteredEvent nr{3, "p", "0x5e"};
+  EXPECT_EQ(round_trip(nr), nr);
+  UnreachableReportEvent ur{3, "p", "0x5e", false, std::nullopt, std::nullopt};
+  EXPECT_EQ(round_trip(ur), ur);
+  EXPECT_FALSE(json(ur).contains("reports"));
+  ur = {3, "p", "0x5e", true, 1, 3};
+  EXPECT_EQ(round_trip(ur), ur);
+  const KeepaliveTimeoutEvent kt{"p", "0x5e"};
+  EXPECT_EQ(round_trip(kt), kt);
+  EXPECT_EQ(error_of<ErrorSentEvent>(json{{"conn", 3}, {"protocol", "ASAP"}, {"causes", "x"}}),
+            "'causes' is not an array");
+}
+
 // An echo series' done: the session layer's counters besides failovers are not checked, as
 // the store has never read them.
 TEST(Events, AnEchoDonesSessionCountersAreNotChecked) {
@@ -397,6 +464,14 @@ TEST(Events, ARenamedFieldFailsTheProducersCheck) {
   json echo = EchoDoneEvent{};
   echo["answer"] = 1;
   EXPECT_NONFATAL_FAILURE(typed_events::expect_typed(Role::pu, echo), "written back");
+  // The harnesses' check: an event of a kind without a struct fails.
+  EXPECT_NONFATAL_FAILURE(typed_events::expect_has_struct(Role::pe, json{{"event", "rebooted"}}),
+                          "no struct");
+  typed_events::expect_has_struct(Role::pe, json(PeCoreStoppedEvent{"shutdown"}));
+  // Role tells the registrar's and the PE's error_received apart.
+  EXPECT_NONFATAL_FAILURE(
+      typed_events::expect_has_struct(Role::pe, json(RegistrarErrorReceivedEvent{3})),
+      "missing 'pr'");
 }
 
 }  // namespace

@@ -159,7 +159,7 @@ class World {
     ses::PuActions a;
     f(a);
     for (const auto& e : a.events) {
-      typed_events::expect_typed(typed_events::Role::pu, e);
+      typed_events::expect_has_struct(typed_events::Role::pu, e);
       pu_log.push_back(e);
     }
     for (const auto& op : a.ops) pu_op(op);
@@ -170,7 +170,7 @@ class World {
     ses::ServiceActions a;
     f(pes.at(id).service, a);
     for (const auto& e : a.events) {
-      typed_events::expect_typed(typed_events::Role::pe, e);
+      typed_events::expect_has_struct(typed_events::Role::pe, e);
       pe_log[id].push_back(e);
     }
     for (const auto& op : a.ops) {

@@ -1,9 +1,9 @@
 // The typed events of docs/events.md: the ones the results store turns into rows of their
-// own tables (results/ingest.cpp), and further ones of the PU and the CalcApp PE. One struct
-// per event kind, with nlohmann `from_json` and `to_json`; the producers in stack/ (registrar
-// core, session layer, CalcApp) write their events as `json(Struct{...})` and the store reads
-// them with `get<Struct>()`, so a field renamed in the code is a compile error rather than a
-// malformed_events row. `from_json` reads the fields the store reads, in the order of their
+// own tables (results/ingest.cpp), and every further one the cores of stack/ write. One
+// struct per event kind and writer, with nlohmann `from_json` and `to_json`; the producers in
+// stack/ (registrar core, PE registration core, session layer, CalcApp, echo) write their
+// events as `json(Struct{...})` and the store reads them with `get<Struct>()`, so a field
+// renamed in the code is a compile error rather than a malformed_events row. `from_json` reads the fields the store reads, in the order of their
 // columns, with the store's checks and messages: it throws EventError ("missing 'job'",
 // "'size' is not an integer", "'pes' holds a non-string"); null counts as absent for an
 // optional field; an integral float (5e6) is an integer. Fields a producer writes that the
@@ -271,8 +271,9 @@ struct EchoDoneEvent {
 // Written through these structs by stack/ (the services, the session layer, the PE
 // registration core, the registrar core); the store keeps them whole (pe_events,
 // registrar_actions) or counts them, and reads none but `done` (EchoDoneEvent above).
-// Their from_json and to_json are declared at the end of this block. A from_json checks
-// every field its struct has, but they are the tests' checks: the store never calls them.
+// Their from_json and to_json are declared at the end of this block. Their from_json (but
+// EchoDoneEvent's, above) are the producers' tests' checks (tests/common/typed_events.hpp):
+// the store never calls them.
 
 // The end of a CalcApp PU's run (stack/calcapp/pu_core.cpp): `reason` ("stop" | "max_jobs"),
 // its own counters and the session layer's (session::PuSessionCounters::fill).

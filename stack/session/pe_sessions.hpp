@@ -5,7 +5,8 @@
 // shutdown. The shell owns the connections, each named by a SessionId it picks (never
 // reused); it feeds PeSessions what happened with `now` and carries out the returned ops in
 // order. What the data means, what state a cookie holds and what a Cookie Echo resumes is the
-// service's (PeService below; stack/calcapp and stack/echo are two).
+// service's (PeService below; stack/calcapp and stack/echo are two); a service takes the
+// shell's inputs through PeInputs (below), which passes them on to its PeSessions.
 //
 //   PU ──service data (service PPID)───► PeSessions ──► service.data()
 //   PU ──ASAP COOKIE_ECHO(state)───────► PeSessions ──► service.cookie_echo(state)

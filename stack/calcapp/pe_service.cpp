@@ -29,6 +29,7 @@ CalcAppService::CalcAppService(ServiceConfig config, TimePoint start)
       server_(config_.server, start),
       host_(session_config(config_), *this, counters_),
       last_now_(start) {
+  attach(host_);
   assert(config_.usage_interval.count() >= 0);
   if (config_.usage_interval.count() > 0) next_usage_ = start + config_.usage_interval;
 }
@@ -39,24 +40,6 @@ double CalcAppService::load_fraction() const {
   const auto max = config_.server.max_jobs;
   return static_cast<double>(std::min(server_.jobs(), max)) / static_cast<double>(max);
 }
-
-// ---------------------------------------------------------------------------------------
-// Inputs: the session layer's
-
-void CalcAppService::opened(SessionId s, TimePoint now, ServiceActions& out) {
-  host_.opened(s, now, out);
-}
-void CalcAppService::closed(SessionId s, TimePoint now, ServiceActions& out) {
-  host_.closed(s, now, out);
-}
-void CalcAppService::received(SessionId s, std::uint32_t ppid,
-                              std::span<const std::uint8_t> message, TimePoint now,
-                              ServiceActions& out) {
-  host_.received(s, ppid, message, now, out);
-}
-void CalcAppService::tick(TimePoint now, ServiceActions& out) { host_.tick(now, out); }
-std::optional<TimePoint> CalcAppService::next_deadline() const { return host_.next_deadline(); }
-void CalcAppService::shutdown(TimePoint now, ServiceActions& out) { host_.shutdown(now, out); }
 
 // ---------------------------------------------------------------------------------------
 // Output helpers

@@ -84,25 +84,18 @@ struct ServiceCounters : session::SessionCounters {
 //   load_changed {load (0..1), jobs}
 //   usage {calculations, offered, utilization} every usage_interval (no "session")
 //   message_discarded {ppid, reason}
-class CalcAppService : private session::PeService {
+//
+// The shell's inputs (session::PeInputs): opened, closed (the PU closed the session or it
+// broke: its job, if any, is dropped, job_aborted), received (one whole message with its
+// PPID), tick, next_deadline, sessions, and shutdown: to each session with a job, with
+// probability p, a COOKIE with its state now (drawn per job in session id order); then every
+// session closed (a job in service aborted, cause "shutdown"). The service takes nothing
+// afterwards: inputs are ignored without events and next_deadline() is nullopt.
+class CalcAppService : public session::PeInputs, private session::PeService {
  public:
   // REQUIRES: config.server valid (capacity > 0, max_jobs > 0), keep-alive interval and
   // timeout positive, usage_interval >= 0. Every `now` is not before the previous one's.
   CalcAppService(ServiceConfig config, TimePoint start);
-
-  void opened(SessionId s, TimePoint now, ServiceActions& out);
-  // The PU closed the session or it broke: its job, if any, is dropped (job_aborted).
-  void closed(SessionId s, TimePoint now, ServiceActions& out);
-  // One whole message with its PPID.
-  void received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
-                TimePoint now, ServiceActions& out);
-  void tick(TimePoint now, ServiceActions& out);
-  std::optional<TimePoint> next_deadline() const;
-  // Clean shutdown: to each session with a job, with probability p, a COOKIE with its
-  // state now (drawn per job in session id order); then every session closed (a job in
-  // service aborted, cause "shutdown"). The service takes nothing afterwards: inputs are
-  // ignored without events and next_deadline() is nullopt.
-  void shutdown(TimePoint now, ServiceActions& out);
 
   // The jobs in service at `now`, each with its progress then, in session order; what fell
   // due by `now` is reported first, as for any input. For a crash or freeze of the PE
@@ -116,7 +109,6 @@ class CalcAppService : private session::PeService {
 
   std::uint32_t load() const { return server_.load(); }
   std::size_t jobs() const { return server_.jobs(); }
-  std::size_t sessions() const { return host_.size(); }
   const ServiceCounters& counters() const { return counters_; }
   const calcapp::ProcessorSharing& server() const { return server_; }
 

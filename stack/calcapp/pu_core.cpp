@@ -13,10 +13,14 @@
 
 namespace rserpool::calcapp {
 
-using json = nlohmann::json;
 namespace common = rsplab::common;
 using session::Reply;
 using session::Unit;
+
+namespace {
+// A count as an event field.
+std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+}  // namespace
 
 struct PuCore::Impl : session::PuService {
   Impl(PuConfig c, TimePoint start)
@@ -77,6 +81,8 @@ struct PuCore::Impl : session::PuService {
     return {c->completed, {}};
   }
 
+  void started(TimePoint now, PuActions& out) override { tick(now, out); }  // arrived already
+
   void finished(const Unit& u, TimePoint now, PuActions& out) override {
     const common::JobEvent ev = job_event(*job, &u, now);
     ++counters.jobs_completed;
@@ -111,7 +117,7 @@ struct PuCore::Impl : session::PuService {
                              std::optional<TimePoint> completed) {
     common::JobEvent ev;
     ev.job = q.id;
-    ev.size = static_cast<std::int64_t>(q.size);
+    ev.size = i64(q.size);
     ev.status = completed ? "completed" : "unfinished";
     ev.queued_us = layer.abs_us(q.queued);
     if (j) ev.started_us = layer.abs_us(j->started);
@@ -148,16 +154,16 @@ struct PuCore::Impl : session::PuService {
       ++counters.jobs_unfinished;
     }
     layer.close_all(out);
-    json done = {{"event", "done"},
-                 {"reason", reason},
-                 {"jobs_generated", counters.jobs_generated},
-                 {"jobs_completed", counters.jobs_completed},
-                 {"jobs_unfinished", counters.jobs_unfinished},
-                 {"calculations_completed", counters.calculations_completed},
-                 {"handling_seconds", counters.handling_seconds},
-                 {"handling_speed", counters.handling_speed()}};
-    counters.write(done);
-    out.events.push_back(std::move(done));
+    common::CalcAppDoneEvent done;
+    done.reason = std::string(reason);
+    done.jobs_generated = i64(counters.jobs_generated);
+    done.jobs_completed = i64(counters.jobs_completed);
+    done.jobs_unfinished = i64(counters.jobs_unfinished);
+    done.calculations_completed = i64(counters.calculations_completed);
+    done.handling_seconds = counters.handling_seconds;
+    done.handling_speed = counters.handling_speed();
+    counters.fill(done);
+    out.events.push_back(done);
   }
 
   void tick(TimePoint now, PuActions& out) {
@@ -184,13 +190,6 @@ PuCore::PuCore(PuConfig config, TimePoint start)
 }
 
 PuCore::~PuCore() = default;
-
-void PuCore::start(TimePoint now, PuActions& out) {
-  auto& m = *impl_;
-  if (m.layer.started() || m.layer.state() == PuState::done) return;
-  m.layer.start(now, out);
-  m.tick(now, out);  // jobs that arrived already
-}
 
 void PuCore::tick(TimePoint now, PuActions& out) { impl_->tick(now, out); }
 

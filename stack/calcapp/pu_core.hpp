@@ -126,8 +126,8 @@ class PuCore : public session::PuInputs {
   PuCore(PuConfig config, TimePoint start);
   ~PuCore();
 
-  // The shell's other inputs: session::PuInputs.
-  void start(TimePoint now, PuActions& out);  // connects the first registrar
+  // The shell's other inputs, start() (connects the first registrar, then serves the jobs
+  // that arrived already) among them: session::PuInputs.
   void tick(TimePoint now, PuActions& out);
   std::optional<TimePoint> next_deadline() const;
   // The run is over: the job in service and the queued ones are recorded as unfinished,

@@ -144,6 +144,35 @@ std::optional<std::int64_t> unchecked_int(const json& j, const char* key) {
   }
 }
 
+std::optional<bool> unchecked_bool(const json& j, const char* key) {
+  const json* v = optional(j, key);
+  if (v == nullptr || !v->is_boolean()) return std::nullopt;
+  return v->get<bool>();
+}
+
+// The session layer's counters in a PU's `done` (session::PuSessionCounters::fill): not
+// checked, absent ones 0. `failovers` is EchoDoneEvent's own, checked.
+template <class Done>
+void read_session_counters(const json& j, Done& e) {
+  e.resolutions = unchecked_int(j, "resolutions").value_or(0);
+  e.cache_hits = unchecked_int(j, "cache_hits").value_or(0);
+  e.unreachable_reports = unchecked_int(j, "unreachable_reports").value_or(0);
+  e.registrar_failovers = unchecked_int(j, "registrar_failovers").value_or(0);
+  e.rejects = unchecked_int(j, "rejects").value_or(0);
+  e.discarded = unchecked_int(j, "discarded").value_or(0);
+}
+
+template <class Done>
+void write_session_counters(json& j, const Done& e) {
+  j["failovers"] = e.failovers;
+  j["resolutions"] = e.resolutions;
+  j["cache_hits"] = e.cache_hits;
+  j["unreachable_reports"] = e.unreachable_reports;
+  j["registrar_failovers"] = e.registrar_failovers;
+  j["rejects"] = e.rejects;
+  j["discarded"] = e.discarded;
+}
+
 }  // namespace
 
 // ---- from_json: the order of the statements is the order of the checks -------------------
@@ -229,6 +258,7 @@ void from_json(const json& j, LoadChangedEvent& e) {
   e.load = req_number(j, "load");
   e.jobs = opt_int(j, "jobs");
   e.from_service = find(j, "jobs") != nullptr;
+  e.reregistering = !e.from_service && unchecked_bool(j, "reregistering").value_or(false);
 }
 
 void from_json(const json& j, PuJobRejectedEvent& e) {
@@ -316,6 +346,7 @@ void from_json(const json& j, EchoDoneEvent& e) {
   e.lost = req_int(j, "lost");
   e.replies = req_int(j, "replies");
   e.failovers = req_int(j, "failovers");
+  read_session_counters(j, e);
 }
 
 // ---- to_json -----------------------------------------------------------------------------
@@ -376,8 +407,13 @@ void to_json(json& j, const UsageEvent& e) {
 }
 
 void to_json(json& j, const LoadChangedEvent& e) {
-  j = {{"event", e.kName}, {"load", e.load}};
-  if (e.from_service) j["jobs"] = or_null(e.jobs);
+  if (e.from_service) {
+    j = {{"event", e.kName}, {"load", e.load}, {"jobs", or_null(e.jobs)}};
+  } else {  // the registration core's raw 32-bit fraction, an integer as on the wire
+    j = {{"event", e.kName},
+         {"load", static_cast<std::int64_t>(e.load)},
+         {"reregistering", e.reregistering}};
+  }
 }
 
 void to_json(json& j, const PuJobRejectedEvent& e) {
@@ -430,9 +466,301 @@ void to_json(json& j, const StoppedEvent& e) {
 }
 
 void to_json(json& j, const EchoDoneEvent& e) {
-  j = {{"event", e.kName},       {"reason", e.reason},   {"requests", e.requests},
-       {"answers", e.answers},   {"duplicates", e.duplicates}, {"lost", e.lost},
-       {"replies", e.replies},   {"failovers", e.failovers}};
+  j = {{"event", e.kName},     {"reason", e.reason},         {"requests", e.requests},
+       {"answers", e.answers}, {"duplicates", e.duplicates}, {"lost", e.lost},
+       {"replies", e.replies}};
+  write_session_counters(j, e);
+}
+
+// ---- The stack's further events: the services' and the session layer's -------------------
+
+void from_json(const json& j, CalcAppDoneEvent& e) {
+  e.reason = req_string(j, "reason");
+  e.jobs_generated = req_int(j, "jobs_generated");
+  e.jobs_completed = req_int(j, "jobs_completed");
+  e.jobs_unfinished = req_int(j, "jobs_unfinished");
+  e.calculations_completed = req_int(j, "calculations_completed");
+  e.handling_seconds = req_number(j, "handling_seconds");
+  e.handling_speed = req_number(j, "handling_speed");
+  e.failovers = req_int(j, "failovers");
+  read_session_counters(j, e);
+}
+
+void to_json(json& j, const CalcAppDoneEvent& e) {
+  j = {{"event", e.kName},
+       {"reason", e.reason},
+       {"jobs_generated", e.jobs_generated},
+       {"jobs_completed", e.jobs_completed},
+       {"jobs_unfinished", e.jobs_unfinished},
+       {"calculations_completed", e.calculations_completed},
+       {"handling_seconds", e.handling_seconds},
+       {"handling_speed", e.handling_speed}};
+  write_session_counters(j, e);
+}
+
+void from_json(const json& j, MessageDiscardedEvent& e) {
+  e.conn = opt_int(j, "conn");
+  e.protocol = opt_string(j, "protocol");
+  e.pr = opt_int(j, "pr");
+  e.session = opt_int(j, "session");
+  e.ppid = opt_int(j, "ppid");
+  e.from = opt_string(j, "from");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const MessageDiscardedEvent& e) {
+  j = {{"event", e.kName}, {"reason", e.reason}};
+  set_if(j, "conn", e.conn);
+  set_if(j, "protocol", e.protocol);
+  set_if(j, "pr", e.pr);
+  set_if(j, "session", e.session);
+  set_if(j, "ppid", e.ppid);
+  set_if(j, "from", e.from);
+}
+
+void from_json(const json& j, EchoResumedEvent& e) {
+  e.session = req_int(j, "session");
+  e.replies = req_int(j, "replies");
+}
+
+void to_json(json& j, const EchoResumedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"replies", e.replies}};
+}
+
+void from_json(const json& j, EchoEndedEvent& e) {
+  e.session = req_int(j, "session");
+  e.replies = req_int(j, "replies");
+  e.resumed_from = opt_int(j, "resumed_from");
+  e.cause = req_string(j, "cause");
+}
+
+void to_json(json& j, const EchoEndedEvent& e) {
+  j = {{"event", e.kName}, {"session", e.session}, {"replies", e.replies},
+       {"resumed_from", or_null(e.resumed_from)}, {"cause", e.cause}};
+}
+
+// ---- The PE registration core's ---------------------------------------------------------
+
+void from_json(const json& j, RegisteredEvent& e) {
+  e.kind = req_string(j, "event");
+  e.pr = req_int(j, "pr");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.policy = opt_string(j, "policy");
+  e.load = req_int(j, "load");
+}
+
+void to_json(json& j, const RegisteredEvent& e) {
+  j = {{"event", e.kind}, {"pr", e.pr},          {"pool", e.pool},
+       {"pe", e.pe},      {"policy", or_null(e.policy)}, {"load", e.load}};
+}
+
+void from_json(const json& j, NoRegistrarEvent& e) { e.reason = req_string(j, "reason"); }
+
+void to_json(json& j, const NoRegistrarEvent& e) {
+  j = {{"event", e.kName}, {"reason", e.reason}};
+}
+
+void from_json(const json& j, PeFailoverEvent& e) {
+  e.from_pr = opt_int(j, "from_pr");
+  e.to_pr = opt_int(j, "to_pr");
+  e.reason = req_string(j, "reason");
+  e.delay_ms = req_int(j, "delay_ms");
+}
+
+void to_json(json& j, const PeFailoverEvent& e) {
+  j = {{"event", e.kName}, {"from_pr", or_null(e.from_pr)}, {"to_pr", or_null(e.to_pr)},
+       {"reason", e.reason}, {"delay_ms", e.delay_ms}};
+}
+
+void from_json(const json& j, RegistrarLearntEvent& e) {
+  e.pr = req_int(j, "pr");
+  e.server_id = req_string(j, "server_id");
+}
+
+void to_json(json& j, const RegistrarLearntEvent& e) {
+  j = {{"event", e.kName}, {"pr", e.pr}, {"server_id", e.server_id}};
+}
+
+void from_json(const json& j, DeregisteredEvent& e) {
+  e.pr = opt_int(j, "pr");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.confirmed = req_bool(j, "confirmed");
+  e.causes = opt_strings(j, "causes");
+}
+
+void to_json(json& j, const DeregisteredEvent& e) {
+  j = {{"event", e.kName}, {"pr", or_null(e.pr)}, {"pool", e.pool}, {"pe", e.pe},
+       {"confirmed", e.confirmed}};
+  set_if(j, "causes", e.causes);
+}
+
+void from_json(const json& j, PeErrorReceivedEvent& e) {
+  e.pr = req_int(j, "pr");
+  e.causes = req_strings(j, "causes");
+}
+
+void to_json(json& j, const PeErrorReceivedEvent& e) {
+  j = {{"event", e.kName}, {"pr", e.pr}, {"causes", e.causes}};
+}
+
+void from_json(const json& j, PeRegistrationRejectedEvent& e) {
+  e.pr = req_int(j, "pr");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.cause = opt_string(j, "cause");
+  e.permanent = req_bool(j, "permanent");
+}
+
+void to_json(json& j, const PeRegistrationRejectedEvent& e) {
+  j = {{"event", e.kName}, {"pr", e.pr}, {"pool", e.pool}, {"pe", e.pe},
+       {"cause", or_null(e.cause)}, {"permanent", e.permanent}};
+}
+
+void from_json(const json& j, PeCoreStoppedEvent& e) { e.reason = req_string(j, "reason"); }
+
+void to_json(json& j, const PeCoreStoppedEvent& e) {
+  j = {{"event", e.kName}, {"reason", e.reason}};
+}
+
+void from_json(const json& j, HomeChangedEvent& e) {
+  e.from_pr = opt_int(j, "from_pr");
+  e.to_pr = req_int(j, "to_pr");
+  e.server_id = req_string(j, "server_id");
+}
+
+void to_json(json& j, const HomeChangedEvent& e) {
+  j = {{"event", e.kName}, {"from_pr", or_null(e.from_pr)}, {"to_pr", e.to_pr},
+       {"server_id", e.server_id}};
+}
+
+void from_json(const json& j, RegistrationLostEvent& e) {
+  e.pr = req_int(j, "pr");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.reregistering = req_bool(j, "reregistering");
+}
+
+void to_json(json& j, const RegistrationLostEvent& e) {
+  j = {{"event", e.kName}, {"pr", e.pr}, {"pool", e.pool}, {"pe", e.pe},
+       {"reregistering", e.reregistering}};
+}
+
+// ---- The registrar core's ---------------------------------------------------------------
+
+void from_json(const json& j, ErrorSentEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.protocol = req_string(j, "protocol");
+  e.causes = req_strings(j, "causes");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const ErrorSentEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"protocol", e.protocol}, {"causes", e.causes},
+       {"reason", e.reason}};
+}
+
+void from_json(const json& j, RegistrarErrorReceivedEvent& e) { e.conn = req_int(j, "conn"); }
+
+void to_json(json& j, const RegistrarErrorReceivedEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}};
+}
+
+void from_json(const json& j, EnrpIgnoredEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.type = req_string(j, "type");
+}
+
+void to_json(json& j, const EnrpIgnoredEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"type", e.type}};
+}
+
+void from_json(const json& j, RegistrarRegistrationRejectedEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.cause = req_string(j, "cause");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const RegistrarRegistrationRejectedEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn},   {"pool", e.pool},
+       {"pe", e.pe},       {"cause", e.cause}, {"reason", e.reason}};
+}
+
+void from_json(const json& j, DeregistrationRefusedEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const DeregistrationRefusedEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"pool", e.pool}, {"pe", e.pe},
+       {"reason", e.reason}};
+}
+
+void from_json(const json& j, RateLimitedEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.what = req_string(j, "what");
+  e.pool = req_string(j, "pool");
+}
+
+void to_json(json& j, const RateLimitedEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"what", e.what}, {"pool", e.pool}};
+}
+
+void from_json(const json& j, RegistrarHandleResolutionEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.requested = opt_int(j, "requested");
+  e.items = req_int(j, "items");
+  e.pes = req_strings(j, "pes");
+  e.policy = opt_string(j, "policy");
+  e.error = opt_string(j, "error");
+}
+
+void to_json(json& j, const RegistrarHandleResolutionEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn},   {"pool", e.pool},
+       {"requested", or_null(e.requested)},    {"items", e.items}, {"pes", e.pes}};
+  set_if(j, "policy", e.policy);
+  set_if(j, "error", e.error);
+}
+
+void from_json(const json& j, PeNotRegisteredEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+}
+
+void to_json(json& j, const PeNotRegisteredEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"pool", e.pool}, {"pe", e.pe}};
+}
+
+void from_json(const json& j, UnreachableReportEvent& e) {
+  e.conn = req_int(j, "conn");
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.known = req_bool(j, "known");
+  e.reports = opt_int(j, "reports");
+  e.max_bad_pe_reports = opt_int(j, "max_bad_pe_reports");
+}
+
+void to_json(json& j, const UnreachableReportEvent& e) {
+  j = {{"event", e.kName}, {"conn", e.conn}, {"pool", e.pool}, {"pe", e.pe},
+       {"known", e.known}};
+  set_if(j, "reports", e.reports);
+  set_if(j, "max_bad_pe_reports", e.max_bad_pe_reports);
+}
+
+void from_json(const json& j, KeepaliveTimeoutEvent& e) {
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+}
+
+void to_json(json& j, const KeepaliveTimeoutEvent& e) {
+  j = {{"event", e.kName}, {"pool", e.pool}, {"pe", e.pe}};
 }
 
 }  // namespace rsplab::common

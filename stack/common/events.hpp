@@ -1,9 +1,9 @@
 // The typed events of docs/events.md: the ones the results store turns into rows of their
-// own tables (results/ingest.cpp), and further ones of the PU and the CalcApp PE. One struct
-// per event kind, with nlohmann `from_json` and `to_json`; the producers in stack/ (registrar
-// core, session layer, CalcApp) write their events as `json(Struct{...})` and the store reads
-// them with `get<Struct>()`, so a field renamed in the code is a compile error rather than a
-// malformed_events row. `from_json` reads the fields the store reads, in the order of their
+// own tables (results/ingest.cpp), and every further one the cores of stack/ write. One
+// struct per event kind and writer, with nlohmann `from_json` and `to_json`; the producers in
+// stack/ (registrar core, PE registration core, session layer, CalcApp, echo) write their
+// events as `json(Struct{...})` and the store reads them with `get<Struct>()`, so a field
+// renamed in the code is a compile error rather than a malformed_events row. `from_json` reads the fields the store reads, in the order of their
 // columns, with the store's checks and messages: it throws EventError ("missing 'job'",
 // "'size' is not an integer", "'pes' holds a non-string"); null counts as absent for an
 // optional field; an integral float (5e6) is an integer. Fields a producer writes that the
@@ -172,13 +172,15 @@ struct UsageEvent {
 };
 
 // A PE's load changed. Two writers: the CalcApp service ({load 0…1, jobs}) and the
-// registration core ({load as a raw 32-bit fraction, reregistering}); which one wrote it is
-// told by the "jobs" key (present, even null: the service).
+// registration core ({load as a raw 32-bit fraction, an integer; reregistering}); which one
+// wrote it is told by the "jobs" key (present, even null: the service).
 struct LoadChangedEvent {
   static constexpr const char* kName = "load_changed";
   double load = 0;
   std::optional<std::int64_t> jobs;
   bool from_service = false;  // the "jobs" key is there
+  // The registration core's: it re-registers at once (an adaptive policy); not checked.
+  bool reregistering = false;
   bool operator==(const LoadChangedEvent&) const = default;
 };
 
@@ -251,15 +253,299 @@ struct StoppedEvent {
 };
 
 // The end of an echo PU's series (docs/events.md, "The echo service"): the PU's `done`
-// with `requests` (CalcApp's `done` has none, and is counted only).
+// with `requests` (CalcApp's `done`, CalcAppDoneEvent, has none, and is counted only).
+// Written by stack/echo/pu_core.cpp; the session layer's counters besides `failovers`
+// (session::PuSessionCounters::fill) are not checked.
 struct EchoDoneEvent {
   static constexpr const char* kName = "done";
   std::string reason;  // "count" | "stop"
   std::int64_t requests = 0, answers = 0, duplicates = 0, lost = 0, replies = 0, failovers = 0;
+  std::int64_t resolutions = 0, cache_hits = 0, unreachable_reports = 0,
+               registrar_failovers = 0, rejects = 0, discarded = 0;
   bool operator==(const EchoDoneEvent&) const = default;
   // Whether `event`, a PU's `done`, is the echo service's (it has `requests`).
   static bool matches(const nlohmann::json& event) { return event.contains("requests"); }
 };
+
+// ---- The stack's further events ---------------------------------------------------------
+// Written through these structs by stack/ (the services, the session layer, the PE
+// registration core, the registrar core); the store keeps them whole (pe_events,
+// registrar_actions) or counts them, and reads none but `done` (EchoDoneEvent above).
+// Their from_json and to_json are declared at the end of this block. Their from_json (but
+// EchoDoneEvent's, above) are the producers' tests' checks (tests/common/typed_events.hpp):
+// the store never calls them.
+
+// The end of a CalcApp PU's run (stack/calcapp/pu_core.cpp): `reason` ("stop" | "max_jobs"),
+// its own counters and the session layer's (session::PuSessionCounters::fill).
+struct CalcAppDoneEvent {
+  static constexpr const char* kName = "done";
+  std::string reason;
+  std::int64_t jobs_generated = 0, jobs_completed = 0, jobs_unfinished = 0,
+               calculations_completed = 0;
+  double handling_seconds = 0, handling_speed = 0;
+  std::int64_t failovers = 0, resolutions = 0, cache_hits = 0, unreachable_reports = 0,
+               registrar_failovers = 0, rejects = 0, discarded = 0;
+  bool operator==(const CalcAppDoneEvent&) const = default;
+};
+
+// Input a core dropped, with `reason`. Four writers, each with its own fields (the others
+// omitted): the registrar core's `conn` and `protocol` ("ASAP" | "ENRP"); the PE
+// registration core's `pr`; the PE session layer's `session` and `ppid`; the PU session
+// layer's `from` ("registrar <i>", "session <s>").
+struct MessageDiscardedEvent {
+  static constexpr const char* kName = "message_discarded";
+  std::optional<std::int64_t> conn;
+  std::optional<std::string> protocol;
+  std::optional<std::int64_t> pr;
+  std::optional<std::int64_t> session, ppid;
+  std::optional<std::string> from;
+  std::string reason;
+  bool operator==(const MessageDiscardedEvent&) const = default;
+};
+
+// The echo PE (stack/echo/pe_service.cpp): a Cookie Echo set a session's reply count.
+struct EchoResumedEvent {
+  static constexpr const char* kName = "echo_resumed";
+  std::int64_t session = 0, replies = 0;
+  bool operator==(const EchoResumedEvent&) const = default;
+};
+
+// The echo PE: a session that answered or resumed ended.
+struct EchoEndedEvent {
+  static constexpr const char* kName = "echo_ended";
+  std::int64_t session = 0;
+  std::int64_t replies = 0;                  // the next reply number
+  std::optional<std::int64_t> resumed_from;  // null: not resumed
+  std::string cause;                         // session_lost, keepalive_timeout, shutdown
+  bool operator==(const EchoEndedEvent&) const = default;
+};
+
+// The PE registration core's (stack/session/pe_core.cpp). `pr` is the index of a registrar
+// in the PE's list; null where there was none. The store keeps them whole in pe_events.
+
+// A registration (`kind` "registered") or reregistration ("reregistered") accepted.
+struct RegisteredEvent {
+  std::string kind = "registered";
+  std::int64_t pr = 0;
+  std::string pool, pe;
+  std::optional<std::string> policy;  // its short name; null for a type without one
+  std::int64_t load = 0;              // the policy's load, a raw 32-bit fraction
+  bool operator==(const RegisteredEvent&) const = default;
+};
+
+// No registrar known yet: the PE waits for an announce.
+struct NoRegistrarEvent {
+  static constexpr const char* kName = "no_registrar";
+  std::string reason;
+  bool operator==(const NoRegistrarEvent&) const = default;
+};
+
+// The PE leaves its registrar for the next one (a PU's failover: FailoverEvent).
+struct PeFailoverEvent {
+  static constexpr const char* kName = "failover";
+  std::optional<std::int64_t> from_pr, to_pr;
+  std::string reason;  // connect_failed, closed, timeout, rejected
+  std::int64_t delay_ms = 0;
+  bool operator==(const PeFailoverEvent&) const = default;
+};
+
+struct RegistrarLearntEvent {
+  static constexpr const char* kName = "registrar_learnt";
+  std::int64_t pr = 0;
+  std::string server_id;
+  bool operator==(const RegistrarLearntEvent&) const = default;
+};
+
+// On a clean shutdown: `confirmed` by the registrar, or not (closed, timed out).
+struct DeregisteredEvent {
+  static constexpr const char* kName = "deregistered";
+  std::optional<std::int64_t> pr;
+  std::string pool, pe;
+  bool confirmed = false;
+  std::optional<std::vector<std::string>> causes;  // omitted when absent
+  bool operator==(const DeregisteredEvent&) const = default;
+};
+
+// An ASAP Error from a registrar (the registrar's own: RegistrarErrorReceivedEvent).
+struct PeErrorReceivedEvent {
+  static constexpr const char* kName = "error_received";
+  std::int64_t pr = 0;
+  std::vector<std::string> causes;
+  bool operator==(const PeErrorReceivedEvent&) const = default;
+};
+
+// A registrar refused the registration (its own event: RegistrarRegistrationRejectedEvent).
+struct PeRegistrationRejectedEvent {
+  static constexpr const char* kName = "registration_rejected";
+  std::int64_t pr = 0;
+  std::string pool, pe;
+  std::optional<std::string> cause;  // null without one
+  bool permanent = false;            // the PE stops
+  bool operator==(const PeRegistrationRejectedEvent&) const = default;
+};
+
+// The registration core is done without a registration (a shell's `stopped`: StoppedEvent,
+// which has no `reason`).
+struct PeCoreStoppedEvent {
+  static constexpr const char* kName = "stopped";
+  std::string reason;  // shutdown, or the permanent refusal's cause
+  bool operator==(const PeCoreStoppedEvent&) const = default;
+  static bool matches(const nlohmann::json& event) { return event.contains("reason"); }
+};
+
+struct HomeChangedEvent {
+  static constexpr const char* kName = "home_changed";
+  std::optional<std::int64_t> from_pr;
+  std::int64_t to_pr = 0;
+  std::string server_id;
+  bool operator==(const HomeChangedEvent&) const = default;
+};
+
+struct RegistrationLostEvent {
+  static constexpr const char* kName = "registration_lost";
+  std::int64_t pr = 0;
+  std::string pool, pe;
+  bool reregistering = false;  // false: a registration is outstanding already
+  bool operator==(const RegistrationLostEvent&) const = default;
+};
+
+// The registrar core's (stack/registrar/core.cpp), besides registration, reregistration and
+// deregistration above. `conn` is the registrar's number for a connection. The store keeps
+// them whole in registrar_actions.
+
+// Malformed or unexpected input answered with an Operation Error.
+struct ErrorSentEvent {
+  static constexpr const char* kName = "error_sent";
+  std::int64_t conn = 0;
+  std::string protocol;              // ASAP, ENRP
+  std::vector<std::string> causes;   // RFC names
+  std::string reason;                // the decoder's text
+  bool operator==(const ErrorSentEvent&) const = default;
+};
+
+struct RegistrarErrorReceivedEvent {
+  static constexpr const char* kName = "error_received";
+  std::int64_t conn = 0;
+  bool operator==(const RegistrarErrorReceivedEvent&) const = default;
+};
+
+// A valid ENRP message (peering comes with a later issue).
+struct EnrpIgnoredEvent {
+  static constexpr const char* kName = "enrp_ignored";
+  std::int64_t conn = 0;
+  std::string type;
+  bool operator==(const EnrpIgnoredEvent&) const = default;
+};
+
+struct RegistrarRegistrationRejectedEvent {
+  static constexpr const char* kName = "registration_rejected";
+  std::int64_t conn = 0;
+  std::string pool, pe, cause, reason;
+  bool operator==(const RegistrarRegistrationRejectedEvent&) const = default;
+};
+
+struct DeregistrationRefusedEvent {
+  static constexpr const char* kName = "deregistration_refused";
+  std::int64_t conn = 0;
+  std::string pool, pe, reason;
+  bool operator==(const DeregistrationRefusedEvent&) const = default;
+};
+
+// A PU over --max-hr-rate / --max-eu-rate.
+struct RateLimitedEvent {
+  static constexpr const char* kName = "rate_limited";
+  std::int64_t conn = 0;
+  std::string what;  // handle_resolution, endpoint_unreachable
+  std::string pool;
+  bool operator==(const RateLimitedEvent&) const = default;
+};
+
+// A handle resolution the registrar answered (a PU's: HandleResolutionEvent).
+struct RegistrarHandleResolutionEvent {
+  static constexpr const char* kName = "handle_resolution";
+  std::int64_t conn = 0;
+  std::string pool;
+  std::optional<std::int64_t> requested;  // items asked for; null: not said
+  std::int64_t items = 0;                 // items answered at the most
+  std::vector<std::string> pes;
+  std::optional<std::string> policy, error;  // one of them; the other omitted
+  bool operator==(const RegistrarHandleResolutionEvent&) const = default;
+};
+
+// A keep-alive ack from a PE the registrar does not hold.
+struct PeNotRegisteredEvent {
+  static constexpr const char* kName = "pe_not_registered";
+  std::int64_t conn = 0;
+  std::string pool, pe;
+  bool operator==(const PeNotRegisteredEvent&) const = default;
+};
+
+// An ENDPOINT_UNREACHABLE taken: `reports` and `max_bad_pe_reports` only for a known PE.
+struct UnreachableReportEvent {
+  static constexpr const char* kName = "unreachable_report";
+  std::int64_t conn = 0;
+  std::string pool, pe;
+  bool known = false;
+  std::optional<std::int64_t> reports, max_bad_pe_reports;  // omitted when absent
+  bool operator==(const UnreachableReportEvent&) const = default;
+};
+
+struct KeepaliveTimeoutEvent {
+  static constexpr const char* kName = "keepalive_timeout";
+  std::string pool, pe;
+  bool operator==(const KeepaliveTimeoutEvent&) const = default;
+};
+
+void from_json(const nlohmann::json& j, CalcAppDoneEvent& e);
+void from_json(const nlohmann::json& j, MessageDiscardedEvent& e);
+void from_json(const nlohmann::json& j, EchoResumedEvent& e);
+void from_json(const nlohmann::json& j, EchoEndedEvent& e);
+void to_json(nlohmann::json& j, const CalcAppDoneEvent& e);
+void to_json(nlohmann::json& j, const MessageDiscardedEvent& e);
+void to_json(nlohmann::json& j, const EchoResumedEvent& e);
+void to_json(nlohmann::json& j, const EchoEndedEvent& e);
+void from_json(const nlohmann::json& j, RegisteredEvent& e);
+void from_json(const nlohmann::json& j, NoRegistrarEvent& e);
+void from_json(const nlohmann::json& j, PeFailoverEvent& e);
+void from_json(const nlohmann::json& j, RegistrarLearntEvent& e);
+void from_json(const nlohmann::json& j, DeregisteredEvent& e);
+void from_json(const nlohmann::json& j, PeErrorReceivedEvent& e);
+void from_json(const nlohmann::json& j, PeRegistrationRejectedEvent& e);
+void from_json(const nlohmann::json& j, PeCoreStoppedEvent& e);
+void from_json(const nlohmann::json& j, HomeChangedEvent& e);
+void from_json(const nlohmann::json& j, RegistrationLostEvent& e);
+void from_json(const nlohmann::json& j, ErrorSentEvent& e);
+void from_json(const nlohmann::json& j, RegistrarErrorReceivedEvent& e);
+void from_json(const nlohmann::json& j, EnrpIgnoredEvent& e);
+void from_json(const nlohmann::json& j, RegistrarRegistrationRejectedEvent& e);
+void from_json(const nlohmann::json& j, DeregistrationRefusedEvent& e);
+void from_json(const nlohmann::json& j, RateLimitedEvent& e);
+void from_json(const nlohmann::json& j, RegistrarHandleResolutionEvent& e);
+void from_json(const nlohmann::json& j, PeNotRegisteredEvent& e);
+void from_json(const nlohmann::json& j, UnreachableReportEvent& e);
+void from_json(const nlohmann::json& j, KeepaliveTimeoutEvent& e);
+void to_json(nlohmann::json& j, const RegisteredEvent& e);
+void to_json(nlohmann::json& j, const NoRegistrarEvent& e);
+void to_json(nlohmann::json& j, const PeFailoverEvent& e);
+void to_json(nlohmann::json& j, const RegistrarLearntEvent& e);
+void to_json(nlohmann::json& j, const DeregisteredEvent& e);
+void to_json(nlohmann::json& j, const PeErrorReceivedEvent& e);
+void to_json(nlohmann::json& j, const PeRegistrationRejectedEvent& e);
+void to_json(nlohmann::json& j, const PeCoreStoppedEvent& e);
+void to_json(nlohmann::json& j, const HomeChangedEvent& e);
+void to_json(nlohmann::json& j, const RegistrationLostEvent& e);
+void to_json(nlohmann::json& j, const ErrorSentEvent& e);
+void to_json(nlohmann::json& j, const RegistrarErrorReceivedEvent& e);
+void to_json(nlohmann::json& j, const EnrpIgnoredEvent& e);
+void to_json(nlohmann::json& j, const RegistrarRegistrationRejectedEvent& e);
+void to_json(nlohmann::json& j, const DeregistrationRefusedEvent& e);
+void to_json(nlohmann::json& j, const RateLimitedEvent& e);
+void to_json(nlohmann::json& j, const RegistrarHandleResolutionEvent& e);
+void to_json(nlohmann::json& j, const PeNotRegisteredEvent& e);
+void to_json(nlohmann::json& j, const UnreachableReportEvent& e);
+void to_json(nlohmann::json& j, const KeepaliveTimeoutEvent& e);
+
+// ---- end of the stack's further events ---------------------------------------------------
 
 void from_json(const nlohmann::json& j, HandleResolutionEvent& e);
 void from_json(const nlohmann::json& j, FailoverEvent& e);

@@ -5,12 +5,21 @@
 #include <string>
 #include <utility>
 
+#include "stack/common/events.hpp"
 #include "stack/wire/constants.hpp"
 
 namespace rserpool::echo {
 
+namespace common = rsplab::common;
+
+namespace {
+// A count as an event field.
+std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+}  // namespace
+
 EchoService::EchoService(ServiceConfig config)
     : config_(config), host_(config_.session, *this, counters_) {
+  attach(host_);
   assert(config_.cookie_every >= 1);
 }
 
@@ -56,7 +65,7 @@ void EchoService::cookie_echo(SessionId s, std::span<const std::uint8_t> state, 
   c.replies = cookie->reply_no;
   c.resumed_from = cookie->reply_no;
   ++counters_.resumed;
-  out.events.push_back({{"event", "echo_resumed"}, {"session", s}, {"replies", c.replies}});
+  out.events.push_back(common::EchoResumedEvent{i64(s), i64(c.replies)});
 }
 
 wire::Bytes EchoService::keepalive(SessionId) {
@@ -78,12 +87,9 @@ void EchoService::ended(SessionId s, std::string_view cause, TimePoint, ServiceA
   if (it == counts_.end()) return;
   const Count c = it->second;
   counts_.erase(it);
-  out.events.push_back({{"event", "echo_ended"},
-                        {"session", s},
-                        {"replies", c.replies},
-                        {"resumed_from", c.resumed_from ? nlohmann::json(*c.resumed_from)
-                                                        : nlohmann::json(nullptr)},
-                        {"cause", cause}});
+  out.events.push_back(common::EchoEndedEvent{
+      i64(s), i64(c.replies),
+      c.resumed_from ? std::optional(i64(*c.resumed_from)) : std::nullopt, std::string(cause)});
 }
 
 }  // namespace rserpool::echo

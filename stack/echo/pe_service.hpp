@@ -49,22 +49,13 @@ struct ServiceCounters : session::SessionCounters {
 //   echo_resumed {replies}   a Cookie Echo set the session's count
 //   echo_ended {replies, resumed_from (null: not resumed), cause: "session_lost" |
 //               "keepalive_timeout" | "shutdown"}
-class EchoService : private session::PeService {
+// The shell's inputs (opened, closed, received, tick, next_deadline, shutdown) and
+// sessions(): session::PeInputs.
+class EchoService : public session::PeInputs, private session::PeService {
  public:
   explicit EchoService(ServiceConfig config);
 
-  void opened(SessionId s, TimePoint now, ServiceActions& out) { host_.opened(s, now, out); }
-  void closed(SessionId s, TimePoint now, ServiceActions& out) { host_.closed(s, now, out); }
-  void received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
-                TimePoint now, ServiceActions& out) {
-    host_.received(s, ppid, message, now, out);
-  }
-  void tick(TimePoint now, ServiceActions& out) { host_.tick(now, out); }
-  std::optional<TimePoint> next_deadline() const { return host_.next_deadline(); }
-  void shutdown(TimePoint now, ServiceActions& out) { host_.shutdown(now, out); }
-
   std::uint32_t load() const { return 0; }
-  std::size_t sessions() const { return host_.size(); }
   const ServiceCounters& counters() const { return counters_; }
 
  private:

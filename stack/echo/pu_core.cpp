@@ -5,11 +5,11 @@
 #include <string_view>
 #include <utility>
 
+#include "stack/common/events.hpp"
 #include "stack/echo/messages.hpp"
 
 namespace rserpool::echo {
 
-using json = nlohmann::json;
 using session::Reply;
 using session::Unit;
 
@@ -83,19 +83,28 @@ struct PuCore::Impl : session::PuService {
 
   void finished(const Unit&, TimePoint, PuActions& out) override { finish("count", out); }
 
+  // The series is the one unit, id 1.
+  void started(TimePoint now, PuActions& out) override {
+    Unit u;
+    u.id = 1;
+    u.started = now;
+    layer.begin(std::move(u), now, out);
+  }
+
   void finish(std::string_view reason, PuActions& out) {
     layer.abandon(out);
     layer.close_all(out);
     next_ping.reset();
-    json done = {{"event", "done"},
-                 {"reason", reason},
-                 {"requests", counters.requests},
-                 {"answers", counters.answers},
-                 {"duplicates", counters.duplicates},
-                 {"lost", counters.lost()},
-                 {"replies", replies}};
-    counters.write(done);
-    out.events.push_back(std::move(done));
+    const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
+    rsplab::common::EchoDoneEvent done;
+    done.reason = std::string(reason);
+    done.requests = i64(counters.requests);
+    done.answers = i64(counters.answers);
+    done.duplicates = i64(counters.duplicates);
+    done.lost = i64(counters.lost());
+    done.replies = i64(replies);
+    counters.fill(done);
+    out.events.push_back(done);
   }
 
   void tick(TimePoint now, PuActions& out) {
@@ -118,16 +127,6 @@ PuCore::PuCore(PuConfig config) : impl_(std::make_unique<Impl>(std::move(config)
   attach(impl_->layer);
 }
 PuCore::~PuCore() = default;
-
-void PuCore::start(TimePoint now, PuActions& out) {
-  auto& m = *impl_;
-  if (m.layer.started() || m.layer.state() == PuState::done) return;
-  m.layer.start(now, out);
-  Unit u;
-  u.id = 1;
-  u.started = now;
-  m.layer.begin(std::move(u), now, out);
-}
 
 void PuCore::tick(TimePoint now, PuActions& out) { impl_->tick(now, out); }
 std::optional<TimePoint> PuCore::next_deadline() const { return impl_->next_deadline(); }

@@ -66,8 +66,8 @@ class PuCore : public session::PuInputs {
   explicit PuCore(PuConfig config);
   ~PuCore();
 
-  void start(TimePoint now, PuActions& out);  // connects the first registrar, begins
-  // The shell's other inputs: session::PuInputs.
+  // The shell's other inputs, start() (connects the first registrar, begins the series)
+  // among them: session::PuInputs.
   void tick(TimePoint now, PuActions& out);
   std::optional<TimePoint> next_deadline() const;
   // The run is over: the series' pending failover written, everything closed, `done`.

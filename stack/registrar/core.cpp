@@ -15,6 +15,21 @@ namespace asap = wire::asap;
 using json = nlohmann::json;
 namespace common = rsplab::common;
 
+namespace {
+// A connection's number as an event field.
+std::int64_t conn_of(ConnId conn) { return static_cast<std::int64_t>(conn); }
+
+// Malformed input whose unknown parameter says "discard silently".
+common::MessageDiscardedEvent discarded(ConnId conn, wire::Protocol protocol,
+                                        std::string reason) {
+  common::MessageDiscardedEvent e;
+  e.conn = conn_of(conn);
+  e.protocol = std::string(wire::protocol_name(protocol));
+  e.reason = std::move(reason);
+  return e;
+}
+}  // namespace
+
 Scope scope_of(const wire::Address& a) {
   const auto& b = a.bytes;
   if (a.family == wire::Address::Family::v4) {
@@ -115,13 +130,11 @@ void Core::send_error(ConnId conn, wire::Protocol protocol, const wire::Operatio
     wire::encode(wire::enrp::Message{wire::enrp::Error{config_.identifier, 0, e}}, bytes);
   if (bytes.empty()) return;  // an echoed offending message too large to carry
   out.sends.push_back(Send{conn, std::move(bytes)});
-  json causes = json::array();
-  for (const auto& c : e.causes) causes.push_back(wire::cause_name(c.code));
-  out.events.push_back({{"event", "error_sent"},
-                        {"conn", conn},
-                        {"protocol", wire::protocol_name(protocol)},
-                        {"causes", causes},
-                        {"reason", why}});
+  std::vector<std::string> causes;
+  for (const auto& c : e.causes) causes.emplace_back(wire::cause_name(c.code));
+  out.events.push_back(common::ErrorSentEvent{conn_of(conn),
+                                              std::string(wire::protocol_name(protocol)),
+                                              std::move(causes), std::string(why)});
 }
 
 void Core::received_asap(ConnId conn, std::span<const std::uint8_t> bytes, TimePoint now,
@@ -133,9 +146,7 @@ void Core::received_asap(ConnId conn, std::span<const std::uint8_t> bytes, TimeP
     if (auto reply = wire::error_reply(err, bytes))
       send_error(conn, wire::Protocol::asap, *reply, err.message(), out);
     else
-      out.events.push_back({{"event", "message_discarded"}, {"conn", conn},
-                            {"protocol", wire::protocol_name(wire::Protocol::asap)},
-                            {"reason", err.message()}});
+      out.events.push_back(discarded(conn, wire::Protocol::asap, err.message()));
     return;
   }
   if (!decoded->unrecognized.empty()) {
@@ -154,7 +165,7 @@ void Core::received_asap(ConnId conn, std::span<const std::uint8_t> bytes, TimeP
   if (auto* u = std::get_if<asap::EndpointUnreachable>(&m))
     return on_unreachable(conn, c, *u, now, out);
   if (std::holds_alternative<asap::Error>(m)) {
-    out.events.push_back({{"event", "error_received"}, {"conn", conn}});
+    out.events.push_back(common::RegistrarErrorReceivedEvent{conn_of(conn)});
     return;
   }
   // A message a registrar does not take (a response, a cookie, ...).
@@ -173,17 +184,13 @@ void Core::received_enrp(ConnId conn, std::span<const std::uint8_t> bytes, TimeP
     if (auto reply = wire::error_reply(err, bytes))
       send_error(conn, wire::Protocol::enrp, *reply, err.message(), out);
     else
-      out.events.push_back({{"event", "message_discarded"}, {"conn", conn},
-                            {"protocol", wire::protocol_name(wire::Protocol::enrp)},
-                            {"reason", err.message()}});
+      out.events.push_back(discarded(conn, wire::Protocol::enrp, err.message()));
     return;
   }
-  out.events.push_back(
-      {{"event", "enrp_ignored"},
-       {"conn", conn},
-       {"type", wire::message_type_name(wire::Protocol::enrp,
-                                        static_cast<std::uint8_t>(
-                                            wire::enrp::type_of(decoded->message)))}});
+  out.events.push_back(common::EnrpIgnoredEvent{
+      conn_of(conn),
+      std::string(wire::message_type_name(
+          wire::Protocol::enrp, static_cast<std::uint8_t>(wire::enrp::type_of(decoded->message))))});
 }
 
 // The PE address filter (RFC 5355; behaviour.md): advertised addresses are kept only
@@ -250,12 +257,9 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
     r.pe_identifier = pe.identifier;
     r.error = cause(code, std::move(info));
     send(conn, r, out);
-    out.events.push_back({{"event", "registration_rejected"},
-                          {"conn", conn},
-                          {"pool", wire::show_handle(m.pool_handle)},
-                          {"pe", wire::hex_id(pe.identifier)},
-                          {"cause", wire::cause_name(code)},
-                          {"reason", std::move(why)}});
+    out.events.push_back(common::RegistrarRegistrationRejectedEvent{
+        conn_of(conn), wire::show_handle(m.pool_handle), wire::hex_id(pe.identifier),
+        std::string(wire::cause_name(code)), std::move(why)});
   };
   if (const auto known = hs_.find(m.pool_handle, pe.identifier); known && stale(conn, *known))
     return reject(wire::CauseCode::rejection_due_to_security, {},
@@ -367,11 +371,9 @@ void Core::on_deregistration(ConnId conn, const asap::Deregistration& m, Actions
       remove(*ref, "deregistration", out);
     } else {
       r.error = cause(wire::CauseCode::rejection_due_to_security);
-      out.events.push_back({{"event", "deregistration_refused"},
-                            {"conn", conn},
-                            {"pool", wire::show_handle(m.pool_handle)},
-                            {"pe", wire::hex_id(m.pe_identifier)},
-                            {"reason", "not the PE's own connection"}});
+      out.events.push_back(common::DeregistrationRefusedEvent{
+          conn_of(conn), wire::show_handle(m.pool_handle), wire::hex_id(m.pe_identifier),
+          "not the PE's own connection"});
     }
   }
   send(conn, r, out);
@@ -384,14 +386,14 @@ void Core::on_handle_resolution(ConnId conn, Connection& c, const asap::HandleRe
   if (!c.hr_bucket.take(config_.max_hr_rate, now)) {
     r.error = cause(wire::CauseCode::rejection_due_to_security);
     send(conn, r, out);
-    out.events.push_back({{"event", "rate_limited"}, {"conn", conn}, {"what", "handle_resolution"},
-                          {"pool", wire::show_handle(m.pool_handle)}});
+    out.events.push_back(common::RateLimitedEvent{conn_of(conn), "handle_resolution",
+                                                  wire::show_handle(m.pool_handle)});
     return;
   }
   const std::uint32_t requested = m.items.value_or(config_.max_hres_items);
   const std::size_t items = std::min<std::uint32_t>(requested, kMaxHresItemsCap);
   const auto policy = hs_.pool_policy(m.pool_handle);
-  json returned = json::array();
+  std::vector<std::string> returned;
   if (!policy) {
     r.error = cause(wire::CauseCode::unknown_pool_handle);
   } else {
@@ -406,15 +408,13 @@ void Core::on_handle_resolution(ConnId conn, Connection& c, const asap::HandleRe
     }
   }
   send(conn, r, out);
-  json ev = {{"event", "handle_resolution"},
-             {"conn", conn},
-             {"pool", wire::show_handle(m.pool_handle)},
-             {"requested", m.items ? json(requested) : json(nullptr)},
-             {"items", items},
-             {"pes", std::move(returned)}};
-  if (policy) ev["policy"] = wire::policy_info(*policy)->short_name;
-  else ev["error"] = wire::cause_name(wire::CauseCode::unknown_pool_handle);
-  out.events.push_back(std::move(ev));
+  common::RegistrarHandleResolutionEvent ev{
+      conn_of(conn), wire::show_handle(m.pool_handle),
+      m.items ? std::optional<std::int64_t>(requested) : std::nullopt,
+      static_cast<std::int64_t>(items), std::move(returned), std::nullopt, std::nullopt};
+  if (policy) ev.policy = std::string(wire::policy_info(*policy)->short_name);
+  else ev.error = std::string(wire::cause_name(wire::CauseCode::unknown_pool_handle));
+  out.events.push_back(ev);
 }
 
 void Core::on_keep_alive_ack(ConnId conn, const asap::EndpointKeepAliveAck& m, TimePoint now,
@@ -425,10 +425,8 @@ void Core::on_keep_alive_ack(ConnId conn, const asap::EndpointKeepAliveAck& m, T
     // timeout while its link was down, say): a Deregistration Response tells it so, and it
     // registers again at once instead of a re-registration interval later.
     send(conn, asap::DeregistrationResponse{m.pool_handle, m.pe_identifier, std::nullopt}, out);
-    out.events.push_back({{"event", "pe_not_registered"},
-                          {"conn", conn},
-                          {"pool", wire::show_handle(m.pool_handle)},
-                          {"pe", wire::hex_id(m.pe_identifier)}});
+    out.events.push_back(common::PeNotRegisteredEvent{
+        conn_of(conn), wire::show_handle(m.pool_handle), wire::hex_id(m.pe_identifier)});
     return;
   }
   if (!owns(conn, *ref)) return;
@@ -439,26 +437,24 @@ void Core::on_keep_alive_ack(ConnId conn, const asap::EndpointKeepAliveAck& m, T
 void Core::on_unreachable(ConnId conn, Connection& c, const asap::EndpointUnreachable& m,
                           TimePoint now, Actions& out) {
   if (!c.eu_bucket.take(config_.max_eu_rate, now)) {
-    out.events.push_back({{"event", "rate_limited"}, {"conn", conn},
-                          {"what", "endpoint_unreachable"}, {"pool", wire::show_handle(m.pool_handle)}});
+    out.events.push_back(common::RateLimitedEvent{conn_of(conn), "endpoint_unreachable",
+                                                  wire::show_handle(m.pool_handle)});
     return;
   }
   const auto ref = hs_.find(m.pool_handle, m.pe_identifier);
-  json ev = {{"event", "unreachable_report"},
-             {"conn", conn},
-             {"pool", wire::show_handle(m.pool_handle)},
-             {"pe", wire::hex_id(m.pe_identifier)}};
+  common::UnreachableReportEvent ev{conn_of(conn), wire::show_handle(m.pool_handle),
+                                    wire::hex_id(m.pe_identifier), false, std::nullopt,
+                                    std::nullopt};
   if (!ref) {
-    ev["known"] = false;
-    out.events.push_back(std::move(ev));
+    out.events.push_back(ev);
     return;
   }
   PeState& st = pes_[*ref];
   ++st.bad_reports;
-  ev["known"] = true;
-  ev["reports"] = st.bad_reports;
-  ev["max_bad_pe_reports"] = config_.max_bad_pe_reports;
-  out.events.push_back(std::move(ev));
+  ev.known = true;
+  ev.reports = static_cast<std::int64_t>(st.bad_reports);
+  ev.max_bad_pe_reports = static_cast<std::int64_t>(config_.max_bad_pe_reports);
+  out.events.push_back(ev);
   if (st.bad_reports >= config_.max_bad_pe_reports) remove(*ref, "unreachable", out);
 }
 
@@ -504,9 +500,8 @@ void Core::tick(TimePoint now, Actions& out) {
       }
       case TimerKind::keep_alive_timeout: {
         const auto& e = hs_.entry(ref);
-        out.events.push_back({{"event", "keepalive_timeout"},
-                              {"pool", wire::show_handle(hs_.pool_handle(ref))},
-                              {"pe", wire::hex_id(e.element.identifier)}});
+        out.events.push_back(common::KeepaliveTimeoutEvent{
+            wire::show_handle(hs_.pool_handle(ref)), wire::hex_id(e.element.identifier)});
         remove(ref, "keepalive_timeout", out);
         break;
       }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "stack/common/events.hpp"
 #include "stack/wire/describe.hpp"
 #include "stack/wire/names.hpp"
 
@@ -13,6 +14,7 @@ namespace rserpool::session {
 
 namespace asap = wire::asap;
 using json = nlohmann::json;
+namespace common = rsplab::common;
 
 std::string_view state_name(PeState s) {
   switch (s) {
@@ -41,13 +43,25 @@ std::optional<std::string_view> permanent_refusal(wire::CauseCode code) {
   }
 }
 
-json pr_json(std::optional<RegistrarIndex> i) { return i ? json(*i) : json(nullptr); }
+// A registrar index as an event field; nullopt stays absent (null).
+std::int64_t pr_of(RegistrarIndex i) { return static_cast<std::int64_t>(i); }
+std::optional<std::int64_t> pr_of(std::optional<RegistrarIndex> i) {
+  return i ? std::optional(pr_of(*i)) : std::nullopt;
+}
 
-json causes_json(const std::optional<wire::OperationError>& e) {
-  json out = json::array();
+// The RFC names of an Operation Error's causes (none without one).
+std::vector<std::string> causes_of(const std::optional<wire::OperationError>& e) {
+  std::vector<std::string> out;
   if (e)
-    for (const auto& c : e->causes) out.push_back(wire::cause_name(c.code));
+    for (const auto& c : e->causes) out.emplace_back(wire::cause_name(c.code));
   return out;
+}
+
+// The PE's deregistered event (its causes, if any, added by the caller).
+common::DeregisteredEvent deregistered(const PeConfig& c, std::optional<RegistrarIndex> i,
+                                       bool confirmed) {
+  return {pr_of(i), wire::show_handle(c.pool_handle), wire::hex_id(c.pe_identifier), confirmed,
+          std::nullopt};
 }
 
 }  // namespace
@@ -74,7 +88,10 @@ void PeCore::send(RegistrarIndex i, const asap::Message& m, Actions& out) {
 
 void PeCore::discard(RegistrarIndex i, std::string reason, Actions& out) {
   ++counters_.discarded;
-  out.events.push_back({{"event", "message_discarded"}, {"pr", i}, {"reason", std::move(reason)}});
+  common::MessageDiscardedEvent e;
+  e.pr = static_cast<std::int64_t>(i);
+  e.reason = std::move(reason);
+  out.events.push_back(e);
 }
 
 std::optional<RegistrarIndex> PeCore::next_candidate() const {
@@ -100,7 +117,7 @@ void PeCore::connect_to(RegistrarIndex i, TimePoint now, Actions& out) {
 void PeCore::connect_next(TimePoint now, Actions& out) {
   state_ = PeState::connecting;
   if (const auto i = next_candidate()) return connect_to(*i, now, out);
-  out.events.push_back({{"event", "no_registrar"}, {"reason", "waiting for an announce"}});
+  out.events.push_back(common::NoRegistrarEvent{"waiting for an announce"});
 }
 
 void PeCore::drop_connection(Actions& out, Op::Kind how) {
@@ -122,11 +139,9 @@ void PeCore::fail_over(std::optional<RegistrarIndex> from, std::string_view reas
   const auto known = static_cast<std::size_t>(std::count(known_.begin(), known_.end(), true));
   if (failures_in_row_ >= known) delay = true;
   state_ = PeState::connecting;
-  out.events.push_back({{"event", "failover"},
-                        {"from_pr", pr_json(from)},
-                        {"to_pr", pr_json(next_candidate())},
-                        {"reason", reason},
-                        {"delay_ms", delay ? config_.retry_delay.count() : 0}});
+  out.events.push_back(common::PeFailoverEvent{
+      pr_of(from), pr_of(next_candidate()), std::string(reason),
+      delay ? static_cast<std::int64_t>(config_.retry_delay.count()) : 0});
   if (delay) {
     failures_in_row_ = 0;
     retry_at_ = now + config_.retry_delay;
@@ -174,8 +189,7 @@ void PeCore::announce(std::uint32_t server_id, RegistrarIndex i, TimePoint now, 
   const bool fresh = !known_[i];
   known_[i] = true;
   if (fresh)
-    out.events.push_back({{"event", "registrar_learnt"}, {"pr", i},
-                          {"server_id", wire::hex_id(server_id)}});
+    out.events.push_back(common::RegistrarLearntEvent{pr_of(i), wire::hex_id(server_id)});
   // Started, nothing in progress and nothing scheduled: it was waiting for this.
   if (state_ == PeState::connecting && !current_ && !retry_at_) connect_to(i, now, out);
 }
@@ -200,10 +214,7 @@ void PeCore::registrar_closed(RegistrarIndex i, TimePoint now, Actions& out) {
   connected_ = false;
   switch (state_) {
     case PeState::deregistering:
-      return finish({{"event", "deregistered"}, {"pr", i},
-                     {"pool", wire::show_handle(config_.pool_handle)},
-                     {"pe", wire::hex_id(config_.pe_identifier)}, {"confirmed", false}},
-                    out);
+      return finish(deregistered(config_, i, false), out);
     case PeState::connecting:
     case PeState::registering:
     case PeState::registered: return fail_over(i, "closed", now, out);
@@ -227,8 +238,7 @@ void PeCore::received(RegistrarIndex i, std::span<const std::uint8_t> bytes, Tim
   if (const auto* d = std::get_if<asap::DeregistrationResponse>(&m))
     return on_deregistration_response(i, *d, now, out);
   if (const auto* e = std::get_if<asap::Error>(&m)) {
-    out.events.push_back({{"event", "error_received"}, {"pr", i},
-                          {"causes", causes_json(e->error)}});
+    out.events.push_back(common::PeErrorReceivedEvent{pr_of(i), causes_of(e->error)});
     return;
   }
   discard(i, std::string("a PE does not take ") +
@@ -250,15 +260,13 @@ void PeCore::on_registration_response(RegistrarIndex i, const asap::Registration
     const wire::CauseCode code = has_cause ? m.error->causes[0].code : wire::CauseCode{};
     const auto permanent_reason = has_cause ? permanent_refusal(code) : std::nullopt;
     const bool permanent = permanent_reason.has_value();
-    out.events.push_back({{"event", "registration_rejected"},
-                          {"pr", i},
-                          {"pool", wire::show_handle(config_.pool_handle)},
-                          {"pe", wire::hex_id(config_.pe_identifier)},
-                          {"cause", has_cause ? json(wire::cause_name(code)) : json(nullptr)},
-                          {"permanent", permanent}});
+    out.events.push_back(common::PeRegistrationRejectedEvent{
+        pr_of(i), wire::show_handle(config_.pool_handle), wire::hex_id(config_.pe_identifier),
+        has_cause ? std::optional<std::string>(wire::cause_name(code)) : std::nullopt,
+        permanent});
     if (permanent) {
       drop_connection(out);
-      return finish({{"event", "stopped"}, {"reason", *permanent_reason}}, out);
+      return finish(common::PeCoreStoppedEvent{std::string(*permanent_reason)}, out);
     }
     return fail_over(i, "rejected", now, out, /*delay=*/true);
   }
@@ -266,14 +274,12 @@ void PeCore::on_registration_response(RegistrarIndex i, const asap::Registration
   const bool first = state_ == PeState::registering;
   state_ = PeState::registered;
   const auto* info = wire::policy_info(config_.policy.type);
-  json ev = {{"event", first ? "registered" : "reregistered"},
-             {"pr", i},
-             {"pool", wire::show_handle(config_.pool_handle)},
-             {"pe", wire::hex_id(config_.pe_identifier)},
-             {"policy", info ? json(info->short_name) : json(nullptr)},
-             {"load", config_.policy.load}};
   if (!first) ++counters_.reregistrations;
-  out.events.push_back(std::move(ev));
+  out.events.push_back(common::RegisteredEvent{
+      first ? "registered" : "reregistered", pr_of(i), wire::show_handle(config_.pool_handle),
+      wire::hex_id(config_.pe_identifier),
+      info ? std::optional<std::string>(info->short_name) : std::nullopt,
+      static_cast<std::int64_t>(config_.policy.load)});
   if (load_dirty_) send_registration(now, out);  // the load changed meanwhile
 }
 
@@ -310,8 +316,8 @@ void PeCore::on_keep_alive(RegistrarIndex i, const asap::EndpointKeepAlive& m, T
     if (!was_registered || !rereg_due_) rereg_due_ = now + config_.reregistration_interval;
   }
   if (changed)
-    out.events.push_back({{"event", "home_changed"}, {"from_pr", pr_json(from)}, {"to_pr", i},
-                          {"server_id", wire::hex_id(m.server_id)}});
+    out.events.push_back(
+        common::HomeChangedEvent{pr_of(from), pr_of(i), wire::hex_id(m.server_id)});
 }
 
 // Asked for (deregistering): done. Not asked for, while registering or registered there:
@@ -326,20 +332,17 @@ void PeCore::on_deregistration_response(RegistrarIndex i, const asap::Deregistra
     return discard(i, "Deregistration Response for another PE", out);
   if (state_ != PeState::deregistering) {
     ++counters_.registrations_lost;
-    out.events.push_back({{"event", "registration_lost"}, {"pr", i},
-                          {"pool", wire::show_handle(config_.pool_handle)},
-                          {"pe", wire::hex_id(config_.pe_identifier)},
-                          {"reregistering", !pending_}});
+    out.events.push_back(common::RegistrationLostEvent{
+        pr_of(i), wire::show_handle(config_.pool_handle), wire::hex_id(config_.pe_identifier),
+        !pending_});
     state_ = PeState::registering;
     if (!pending_) send_registration(now, out);
     return;
   }
   out.ops.push_back(Op{Op::Kind::close, i, {}});
-  json ev = {{"event", "deregistered"}, {"pr", i},
-             {"pool", wire::show_handle(config_.pool_handle)},
-             {"pe", wire::hex_id(config_.pe_identifier)}, {"confirmed", true}};
-  if (d.error) ev["causes"] = causes_json(d.error);
-  finish(std::move(ev), out);
+  common::DeregisteredEvent ev = deregistered(config_, i, true);
+  if (d.error) ev.causes = causes_of(d.error);
+  finish(ev, out);
 }
 
 void PeCore::set_load(std::uint32_t load, TimePoint now, Actions& out) {
@@ -347,7 +350,8 @@ void PeCore::set_load(std::uint32_t load, TimePoint now, Actions& out) {
   config_.policy.load = load;
   if (!adaptive() || state_ == PeState::idle || state_ == PeState::done) return;
   const bool at_once = state_ == PeState::registered && !pending_;
-  out.events.push_back({{"event", "load_changed"}, {"load", load}, {"reregistering", at_once}});
+  out.events.push_back(common::LoadChangedEvent{static_cast<double>(load), std::nullopt,
+                                                /*from_service=*/false, at_once});
   if (at_once) return send_registration(now, out);
   if (pending_) load_dirty_ = true;  // after the outstanding response
   // Otherwise the next registration carries it.
@@ -368,7 +372,7 @@ void PeCore::shutdown(TimePoint now, Actions& out) {
     case PeState::idle:
     case PeState::connecting:
       drop_connection(out);
-      return finish({{"event", "stopped"}, {"reason", "shutdown"}}, out);
+      return finish(common::PeCoreStoppedEvent{"shutdown"}, out);
     case PeState::deregistering:
     case PeState::done: return;
   }
@@ -392,10 +396,7 @@ void PeCore::tick(TimePoint now, Actions& out) {
       case PeState::deregistering: {
         const auto from = current_;
         drop_connection(out);
-        finish({{"event", "deregistered"}, {"pr", pr_json(from)},
-                {"pool", wire::show_handle(config_.pool_handle)},
-                {"pe", wire::hex_id(config_.pe_identifier)}, {"confirmed", false}},
-               out);
+        finish(deregistered(config_, from, false), out);
         break;
       }
       case PeState::idle:

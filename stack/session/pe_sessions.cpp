@@ -35,8 +35,11 @@ void PeSessions::send_cookie(SessionId s, wire::Bytes state, ServiceActions& out
 void PeSessions::discard(SessionId s, std::uint32_t ppid, std::string reason,
                          ServiceActions& out) {
   ++counters_.discarded;
-  out.events.push_back({{"event", "message_discarded"}, {"session", s}, {"ppid", ppid},
-                        {"reason", std::move(reason)}});
+  common::MessageDiscardedEvent e;
+  e.session = static_cast<std::int64_t>(s);
+  e.ppid = ppid;
+  e.reason = std::move(reason);
+  out.events.push_back(e);
 }
 
 // The session's state dropped (`cause` for the service), session_closed, forgotten.

@@ -5,7 +5,8 @@
 // shutdown. The shell owns the connections, each named by a SessionId it picks (never
 // reused); it feeds PeSessions what happened with `now` and carries out the returned ops in
 // order. What the data means, what state a cookie holds and what a Cookie Echo resumes is the
-// service's (PeService below; stack/calcapp and stack/echo are two).
+// service's (PeService below; stack/calcapp and stack/echo are two); a service takes the
+// shell's inputs through PeInputs (below), which passes them on to its PeSessions.
 //
 //   PU ──service data (service PPID)───► PeSessions ──► service.data()
 //   PU ──ASAP COOKIE_ECHO(state)───────► PeSessions ──► service.cookie_echo(state)
@@ -160,6 +161,34 @@ class PeSessions {
   std::unordered_map<SessionId, Session> sessions_;
   handlespace::Rng rng_;
   bool shut_down_ = false;
+};
+
+// The inputs a service's PE side passes on to its PeSessions as they are: the shell's calls
+// (as PuInputs on the PU side). A service derives from it, attaches its PeSessions, and adds
+// what is its own (its load, counters, progress).
+class PeInputs {
+ public:
+  void opened(SessionId s, TimePoint now, ServiceActions& out) { host_->opened(s, now, out); }
+  // The PU closed the session or it broke: the service's state of it is dropped.
+  void closed(SessionId s, TimePoint now, ServiceActions& out) { host_->closed(s, now, out); }
+  // One whole message with its PPID.
+  void received(SessionId s, std::uint32_t ppid, std::span<const std::uint8_t> message,
+                TimePoint now, ServiceActions& out) {
+    host_->received(s, ppid, message, now, out);
+  }
+  void tick(TimePoint now, ServiceActions& out) { host_->tick(now, out); }
+  std::optional<TimePoint> next_deadline() const { return host_->next_deadline(); }
+  // Clean shutdown (PeSessions::shutdown): the service takes nothing afterwards.
+  void shutdown(TimePoint now, ServiceActions& out) { host_->shutdown(now, out); }
+  std::size_t sessions() const { return host_->size(); }
+
+ protected:
+  PeInputs() = default;
+  ~PeInputs() = default;
+  void attach(PeSessions& host) { host_ = &host; }
+
+ private:
+  PeSessions* host_ = nullptr;
 };
 
 }  // namespace rserpool::session

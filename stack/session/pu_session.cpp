@@ -76,8 +76,10 @@ void PuSession::anchor_clock(TimePoint now, std::int64_t now_us) {
 
 void PuSession::discard(std::string from, std::string reason, PuActions& out) {
   ++counters_.discarded;
-  out.events.push_back(
-      {{"event", "message_discarded"}, {"from", std::move(from)}, {"reason", std::move(reason)}});
+  common::MessageDiscardedEvent e;
+  e.from = std::move(from);
+  e.reason = std::move(reason);
+  out.events.push_back(e);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -483,6 +485,7 @@ void PuSession::start(TimePoint now, PuActions& out) {
   if (started_ || state_ == PuState::done) return;
   started_ = true;
   connect_registrar(0, now, out);
+  service_.started(now, out);
 }
 
 void PuSession::registrar_connected(RegistrarIndex i, TimePoint now, PuActions& out) {

@@ -135,15 +135,18 @@ struct PuSessionCounters {
   std::uint64_t unreachable_reports = 0; // ENDPOINT_UNREACHABLE sent
   std::uint64_t registrar_failovers = 0;
   std::uint64_t discarded = 0;
-  // Each counter into `event` (a service's `done`), under its own name.
-  void write(nlohmann::json& event) const {
-    event["rejects"] = rejects;
-    event["failovers"] = failovers;
-    event["resolutions"] = resolutions;
-    event["cache_hits"] = cache_hits;
-    event["unreachable_reports"] = unreachable_reports;
-    event["registrar_failovers"] = registrar_failovers;
-    event["discarded"] = discarded;
+  // Each counter into the field of its name of a service's `done` (rsplab::common's
+  // EchoDoneEvent, CalcAppDoneEvent).
+  template <class Done>
+  void fill(Done& done) const {
+    const auto i64 = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
+    done.rejects = i64(rejects);
+    done.failovers = i64(failovers);
+    done.resolutions = i64(resolutions);
+    done.cache_hits = i64(cache_hits);
+    done.unreachable_reports = i64(unreachable_reports);
+    done.registrar_failovers = i64(registrar_failovers);
+    done.discarded = i64(discarded);
   }
 };
 
@@ -211,6 +214,9 @@ class PuService {
   virtual void finished(const Unit& u, TimePoint now, PuActions& out) = 0;
   // The unit was accepted (again) at a PE; progress: where it starts there.
   virtual void accepted(const Unit&, TimePoint, PuActions&) {}
+  // The layer has started (the first registrar is being connected): the service's first
+  // work (CalcApp: the jobs that arrived already; echo: the series, begin()).
+  virtual void started(TimePoint now, PuActions& out) = 0;
 };
 
 // Events (docs/events.md). Times "*_us" are absolute (see PuSessionConfig::epoch); PE ids hex.
@@ -227,7 +233,8 @@ class PuSession {
   // `counters` outlive this object.
   PuSession(PuSessionConfig config, PuService& service, PuSessionCounters& counters);
 
-  void start(TimePoint now, PuActions& out);  // connects the first registrar
+  // Connects the first registrar, then PuService::started; once, and not when done.
+  void start(TimePoint now, PuActions& out);
   // Serves `unit` (its id and started time set): resolves, connects, starts it.
   // REQUIRES: started, no unit in service.
   void begin(Unit unit, TimePoint now, PuActions& out);
@@ -343,10 +350,12 @@ class PuSession {
 };
 
 // The inputs a service's PU core passes on to its PuSession as they are: the shell's calls.
-// A service's PU core derives from it, attaches its PuSession, and adds start, tick,
-// next_deadline, stop and its counters.
+// A service's PU core derives from it, attaches its PuSession, and adds tick, next_deadline,
+// stop and its counters (its start is PuService::started).
 class PuInputs {
  public:
+  // Begins: connects the first registrar, then the service's PuService::started.
+  void start(TimePoint now, PuActions& out) { layer_->start(now, out); }
   void registrar_connected(RegistrarIndex i, TimePoint now, PuActions& out) {
     layer_->registrar_connected(i, now, out);
   }

@@ -797,7 +797,8 @@ TEST(PuCoreEvents, EveryTypedEventOfARunParsesBackThroughItsStruct) {
   EXPECT_EQ(typed, (std::set<std::string>{ev::HandleResolutionEvent::kName,
                                            ev::FailoverEvent::kName, ev::JobEvent::kName,
                                            ev::PuJobRejectedEvent::kName,
-                                           ev::RegistrarFailoverEvent::kName}));
+                                           ev::RegistrarFailoverEvent::kName,
+                                           ev::CalcAppDoneEvent::kName}));
   const auto f = h.logged("failover").at(0).get<ev::FailoverEvent>();
   EXPECT_EQ(f.to_pe, hex(3));
   EXPECT_EQ(f.resumed, 400000);
@@ -808,6 +809,14 @@ TEST(PuCoreEvents, EveryTypedEventOfARunParsesBackThroughItsStruct) {
   std::vector<std::string> status;
   for (const json& e : h.logged("job")) status.push_back(e.get<ev::JobEvent>().status);
   EXPECT_EQ(status, (std::vector<std::string>{"completed", "unfinished"}));
+  const auto done = h.logged("done").at(0).get<ev::CalcAppDoneEvent>();
+  EXPECT_FALSE(ev::EchoDoneEvent::matches(h.logged("done").at(0)));
+  EXPECT_EQ(done.reason, "stop");
+  EXPECT_EQ(done.jobs_completed, 1);
+  EXPECT_EQ(done.jobs_unfinished, 1);
+  EXPECT_EQ(done.failovers, 1);
+  EXPECT_EQ(done.registrar_failovers, 1);
+  EXPECT_EQ(done.rejects, 1);
 }
 
 TEST(PuCoreLifecycle, MaxJobsEndsTheRun) {

@@ -286,7 +286,7 @@ class PuHarness {
     out.clear();
     f();
     for (const auto& e : out.events) {
-      typed_events::expect_typed(typed_events::Role::pu, e);
+      typed_events::expect_has_struct(typed_events::Role::pu, e);
       log.push_back(e);
     }
   }

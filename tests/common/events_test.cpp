@@ -2,7 +2,8 @@
 // checks name the first defect in the order of the store's columns, with the store's texts;
 // the quirks the store relies on (null as absent, integral floats, which writer a PE's
 // load_changed came from, a stopped PE's id only with jobs) hold; fields a producer omits
-// stay omitted; the producers' tests' check (typed_events.hpp) catches a renamed field.
+// stay omitted; the producers' tests' check (typed_events.hpp) catches a renamed field and
+// an event written without a struct.
 #include "stack/common/events.hpp"
 
 #include <gtest/gtest-spi.h>
@@ -284,6 +285,161 @@ TEST(Events, UncheckedFieldsAreNeverAnError) {
   EXPECT_FALSE(r.get<RegistrationEvent>().addresses_advertised);
 }
 
+// The services' and the session layer's further events (the block at the end of events.hpp).
+TEST(Events, TheServicesEventsSurviveToJsonAndBack) {
+  CalcAppDoneEvent c;
+  c.reason = "max_jobs";
+  c.jobs_generated = 3;
+  c.jobs_completed = 2;
+  c.jobs_unfinished = 1;
+  c.calculations_completed = 10'000'000;
+  c.handling_seconds = 4.5;
+  c.handling_speed = 2'222'222.25;
+  c.failovers = 1;
+  c.resolutions = 4;
+  c.cache_hits = 2;
+  c.unreachable_reports = 1;
+  c.registrar_failovers = 1;
+  c.rejects = 3;
+  c.discarded = 5;
+  EXPECT_EQ(round_trip(c), c);
+  EXPECT_EQ(json(c).at("event"), "done");
+  EXPECT_FALSE(EchoDoneEvent::matches(json(c)));  // the store counts it only
+
+  EchoDoneEvent echo{"stop", 10, 9, 1, 1, 8, 1};
+  echo.resolutions = 2;
+  echo.cache_hits = 1;
+  echo.unreachable_reports = 1;
+  echo.registrar_failovers = 0;
+  echo.rejects = 0;
+  echo.discarded = 3;
+  EXPECT_EQ(round_trip(echo), echo);
+  EXPECT_EQ(json(echo).at("discarded"), 3);
+
+  const EchoResumedEvent r{4, 17};
+  EXPECT_EQ(round_trip(r), r);
+  const EchoEndedEvent ended{4, 20, 17, "keepalive_timeout"}, fresh{5, 3, std::nullopt, "shutdown"};
+  EXPECT_EQ(round_trip(ended), ended);
+  EXPECT_EQ(round_trip(fresh), fresh);
+  EXPECT_TRUE(json(fresh).at("resumed_from").is_null());  // written as null, as always
+  EXPECT_EQ(error_of<EchoEndedEvent>(json{{"session", 4}, {"replies", 1}}), "missing 'cause'");
+}
+
+// message_discarded: one struct for its four writers, each writing only its own fields.
+TEST(Events, AMessageDiscardedWritesItsWritersFieldsOnly) {
+  MessageDiscardedEvent registrar, core, session, pu;
+  registrar.conn = 3;
+  registrar.protocol = "ENRP";
+  core.pr = 1;
+  session.session = 7;
+  session.ppid = 33;
+  pu.from = "registrar 0";
+  for (MessageDiscardedEvent* e : {&registrar, &core, &session, &pu}) {
+    e->reason = "truncated";
+    EXPECT_EQ(round_trip(*e), *e);
+  }
+  EXPECT_EQ(json(registrar), (json{{"event", "message_discarded"}, {"conn", 3},
+                                   {"protocol", "ENRP"}, {"reason", "truncated"}}));
+  EXPECT_EQ(json(core), (json{{"event", "message_discarded"}, {"pr", 1}, {"reason", "truncated"}}));
+  EXPECT_EQ(json(session), (json{{"event", "message_discarded"}, {"session", 7}, {"ppid", 33},
+                                 {"reason", "truncated"}}));
+  EXPECT_EQ(json(pu), (json{{"event", "message_discarded"}, {"from", "registrar 0"},
+                            {"reason", "truncated"}}));
+  EXPECT_EQ(error_of<MessageDiscardedEvent>(json{{"pr", 1}}), "missing 'reason'");
+}
+
+// The registration core's load_changed: its raw 32-bit load an integer, as on the wire, and
+// whether it re-registers at once.
+TEST(Events, TheRegistrationCoresLoadChangedIsWrittenAsItWas) {
+  const LoadChangedEvent core{268435456.0, std::nullopt, false, true};
+  EXPECT_EQ(json(core), (json{{"event", "load_changed"}, {"load", 268435456}, {"reregistering", true}}));
+  EXPECT_TRUE(json(core).at("load").is_number_integer());
+  EXPECT_EQ(round_trip(core), core);
+  const LoadChangedEvent service{0.25, 1, true};
+  EXPECT_FALSE(json(service).contains("reregistering"));
+  EXPECT_TRUE(json(service).at("load").is_number_float());
+  // Not checked: a malformed reregistering is no error.
+  EXPECT_EQ(error_of<LoadChangedEvent>(json{{"load", 5}, {"reregistering", "yes"}}), "");
+}
+
+// The registration core's and the registrar core's events (the store keeps them whole).
+TEST(Events, TheCoresEventsSurviveToJsonAndBack) {
+  const RegisteredEvent reg{"reregistered", 1, "CalcAppPool", "0x5e", "lu", 268435456};
+  EXPECT_EQ(round_trip(reg), reg);
+  EXPECT_EQ(json(reg).at("event"), "reregistered");
+  const RegisteredEvent bare{"registered", 0, "p", "0x5e", std::nullopt, 0};
+  EXPECT_EQ(round_trip(bare), bare);
+  EXPECT_TRUE(json(bare).at("policy").is_null());
+  EXPECT_EQ(round_trip(NoRegistrarEvent{"waiting for an announce"}),
+            NoRegistrarEvent{"waiting for an announce"});
+  const PeFailoverEvent pf{0, std::nullopt, "timeout", 5000};
+  EXPECT_EQ(round_trip(pf), pf);
+  EXPECT_TRUE(json(pf).at("to_pr").is_null());
+  const RegistrarLearntEvent rl{2, "0x00005151"};
+  EXPECT_EQ(round_trip(rl), rl);
+  DeregisteredEvent d{std::nullopt, "p", "0x5e", false, std::nullopt};
+  EXPECT_EQ(round_trip(d), d);
+  EXPECT_FALSE(json(d).contains("causes"));  // omitted when absent
+  EXPECT_TRUE(json(d).at("pr").is_null());
+  d = {1, "p", "0x5e", true, std::vector<std::string>{"Invalid Values"}};
+  EXPECT_EQ(round_trip(d), d);
+  const PeErrorReceivedEvent er{0, {"Invalid Values"}};
+  EXPECT_EQ(round_trip(er), er);
+  const PeRegistrationRejectedEvent rr{0, "p", "0x5e", std::nullopt, false};
+  EXPECT_EQ(round_trip(rr), rr);
+  EXPECT_TRUE(json(rr).at("cause").is_null());
+  const PeCoreStoppedEvent st{"shutdown"};
+  EXPECT_EQ(round_trip(st), st);
+  EXPECT_TRUE(PeCoreStoppedEvent::matches(json(st)));
+  EXPECT_FALSE(PeCoreStoppedEvent::matches(json(StoppedEvent{})));  // a shell's stopped
+  const HomeChangedEvent hc{std::nullopt, 1, "0x00005151"};
+  EXPECT_EQ(round_trip(hc), hc);
+  const RegistrationLostEvent lost{0, "p", "0x5e", true};
+  EXPECT_EQ(round_trip(lost), lost);
+
+  const ErrorSentEvent es{3, "ASAP", {"Unrecognized Message"}, "a registrar does not take X"};
+  EXPECT_EQ(round_trip(es), es);
+  EXPECT_EQ(round_trip(RegistrarErrorReceivedEvent{3}), RegistrarErrorReceivedEvent{3});
+  const EnrpIgnoredEvent ei{3, "ENRP_PRESENCE"};
+  EXPECT_EQ(round_trip(ei), ei);
+  const RegistrarRegistrationRejectedEvent rj{3, "p", "0x5e", "Invalid Values", "why"};
+  EXPECT_EQ(round_trip(rj), rj);
+  const DeregistrationRefusedEvent dr{3, "p", "0x5e", "not the PE's own connection"};
+  EXPECT_EQ(round_trip(dr), dr);
+  const RateLimitedEvent rt{3, "handle_resolution", "p"};
+  EXPECT_EQ(round_trip(rt), rt);
+  RegistrarHandleResolutionEvent hr{3, "p", std::nullopt, 3, {"0x1", "0x2"}, "rr", std::nullopt};
+  EXPECT_EQ(round_trip(hr), hr);
+  EXPECT_TRUE(json(hr).at("requested").is_null());
+  EXPECT_FALSE(json(hr).contains("error"));
+  hr = {3, "q", 5, 3, {}, std::nullopt, "Unknown Pool Handle"};
+  EXPECT_EQ(round_trip(hr), hr);
+  EXPECT_FALSE(json(hr).contains("policy"));
+  const PeNotRegisteredEvent nr{3, "p", "0x5e"};
+  EXPECT_EQ(round_trip(nr), nr);
+  UnreachableReportEvent ur{3, "p", "0x5e", false, std::nullopt, std::nullopt};
+  EXPECT_EQ(round_trip(ur), ur);
+  EXPECT_FALSE(json(ur).contains("reports"));
+  ur = {3, "p", "0x5e", true, 1, 3};
+  EXPECT_EQ(round_trip(ur), ur);
+  const KeepaliveTimeoutEvent kt{"p", "0x5e"};
+  EXPECT_EQ(round_trip(kt), kt);
+  EXPECT_EQ(error_of<ErrorSentEvent>(json{{"conn", 3}, {"protocol", "ASAP"}, {"causes", "x"}}),
+            "'causes' is not an array");
+}
+
+// An echo series' done: the session layer's counters besides failovers are not checked, as
+// the store has never read them.
+TEST(Events, AnEchoDonesSessionCountersAreNotChecked) {
+  json d = EchoDoneEvent{"count", 4, 4, 0, 0, 4, 0};
+  d.erase("cache_hits");
+  d["discarded"] = "none";
+  EXPECT_EQ(error_of<EchoDoneEvent>(d), "");
+  EXPECT_EQ(d.get<EchoDoneEvent>().discarded, 0);
+  d.erase("failovers");
+  EXPECT_EQ(error_of<EchoDoneEvent>(d), "missing 'failovers'");
+}
+
 // The producers' tests check every event with expect_typed: a field renamed on one side
 // only fails there.
 TEST(Events, ARenamedFieldFailsTheProducersCheck) {
@@ -299,6 +455,23 @@ TEST(Events, ARenamedFieldFailsTheProducersCheck) {
   // A kind without a struct, or of another role, is not checked.
   EXPECT_FALSE(typed_events::expect_typed(Role::pe, json{{"event", "done"}}));
   EXPECT_FALSE(typed_events::expect_typed(Role::registrar, f));
+  // A PU's done is checked against the struct of its service.
+  json done = CalcAppDoneEvent{};
+  EXPECT_TRUE(typed_events::expect_typed(Role::pu, done));
+  done["jobs_done"] = done["jobs_completed"];
+  done.erase("jobs_completed");
+  EXPECT_NONFATAL_FAILURE(typed_events::expect_typed(Role::pu, done), "missing 'jobs_completed'");
+  json echo = EchoDoneEvent{};
+  echo["answer"] = 1;
+  EXPECT_NONFATAL_FAILURE(typed_events::expect_typed(Role::pu, echo), "written back");
+  // The harnesses' check: an event of a kind without a struct fails.
+  EXPECT_NONFATAL_FAILURE(typed_events::expect_has_struct(Role::pe, json{{"event", "rebooted"}}),
+                          "no struct");
+  typed_events::expect_has_struct(Role::pe, json(PeCoreStoppedEvent{"shutdown"}));
+  // Role tells the registrar's and the PE's error_received apart.
+  EXPECT_NONFATAL_FAILURE(
+      typed_events::expect_has_struct(Role::pe, json(RegistrarErrorReceivedEvent{3})),
+      "missing 'pr'");
 }
 
 }  // namespace

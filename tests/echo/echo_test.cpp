@@ -23,6 +23,7 @@
 #include "stack/wire/constants.hpp"
 #include "stack/wire/describe.hpp"
 #include "stack/wire/messages.hpp"
+#include "tests/common/typed_events.hpp"
 
 namespace {
 
@@ -157,7 +158,10 @@ class World {
   void pu_do(const std::function<void(ses::PuActions&)>& f) {
     ses::PuActions a;
     f(a);
-    for (const auto& e : a.events) pu_log.push_back(e);
+    for (const auto& e : a.events) {
+      typed_events::expect_has_struct(typed_events::Role::pu, e);
+      pu_log.push_back(e);
+    }
     for (const auto& op : a.ops) pu_op(op);
   }
 
@@ -165,7 +169,10 @@ class World {
              const std::function<void(echo::EchoService&, ses::ServiceActions&)>& f) {
     ses::ServiceActions a;
     f(pes.at(id).service, a);
-    for (const auto& e : a.events) pe_log[id].push_back(e);
+    for (const auto& e : a.events) {
+      typed_events::expect_has_struct(typed_events::Role::pe, e);
+      pe_log[id].push_back(e);
+    }
     for (const auto& op : a.ops) {
       const SessionId s = op.session;
       if (!open.contains(s)) continue;
@@ -317,6 +324,37 @@ TEST(EchoFailover, KilledPeResumesFromTheLastCookieNothingLostOrRepeated) {
   EXPECT_EQ(done["lost"], 0);
   EXPECT_EQ(done["failovers"], 1);
   EXPECT_EQ(world.pong_replies, range(0, 8));  // the count went on, no gap, no repeat
+}
+
+// Producer and store agree (tests/common/typed_events.hpp; World checks every event): a
+// failover from the cookie writes every echo event that has a struct in
+// stack/common/events.hpp, and each reads back through it.
+TEST(EchoFailover, EveryTypedEventOfTheRunParsesBackThroughItsStruct) {
+  namespace ev = rsplab::common;
+  World world(8, 1, {1, 2});
+  world.start();
+  world.run_until(at(2500));
+  world.kill(1);
+  world.run_until(at(60000));
+  std::set<std::string> pu, pe;
+  for (const json& e : world.pu_log)
+    if (typed_events::expect_typed(typed_events::Role::pu, e)) pu.insert(e["event"]);
+  for (const auto& [id, log] : world.pe_log)
+    for (const json& e : log)
+      if (typed_events::expect_typed(typed_events::Role::pe, e)) pe.insert(e["event"]);
+  EXPECT_EQ(pu, (std::set<std::string>{ev::HandleResolutionEvent::kName,
+                                        ev::FailoverEvent::kName, ev::EchoDoneEvent::kName}));
+  EXPECT_EQ(pe, (std::set<std::string>{ev::SessionOpenedEvent::kName,
+                                        ev::SessionClosedEvent::kName,
+                                        ev::EchoResumedEvent::kName, ev::EchoEndedEvent::kName}));
+  const auto done = world.done().get<ev::EchoDoneEvent>();
+  EXPECT_EQ(done.replies, 8);
+  EXPECT_EQ(done.failovers, 1);
+  EXPECT_EQ(done.unreachable_reports, 1);
+  const auto ended = world.pe_events(2, "echo_ended").at(0).get<ev::EchoEndedEvent>();
+  EXPECT_EQ(ended.resumed_from, 3);
+  EXPECT_EQ(ended.replies, 8);
+  EXPECT_EQ(ended.cause, "session_lost");
 }
 
 TEST(EchoFailover, RepliesSinceTheLastCookieComeAgainAsDuplicates) {

@@ -16,6 +16,7 @@
 #include "stack/echo/pe_service.hpp"
 #include "stack/wire/constants.hpp"
 #include "stack/wire/messages.hpp"
+#include "tests/common/typed_events.hpp"
 
 namespace {
 
@@ -80,10 +81,14 @@ struct Service {
     }
     return v;
   }
+  // The last input's events of that name (all of them checked against their structs:
+  // tests/common/typed_events.hpp).
   std::vector<json> events(std::string_view name) const {
     std::vector<json> v;
-    for (const auto& e : out.events)
+    for (const auto& e : out.events) {
+      typed_events::expect_has_struct(typed_events::Role::pe, e);
       if (e.value("event", "") == name) v.push_back(e);
+    }
     return v;
   }
 
@@ -186,6 +191,11 @@ TEST(EchoService, WhatItDiscards) {
   EXPECT_EQ(s.events("message_discarded")[0]["ppid"], echo::kPpidEcho);
   s.raw(2, echo::kPpidEcho, {}, at(40));
   EXPECT_EQ(s.events("message_discarded")[0]["reason"], "unknown session");
+  // The session layer's fields, read back through the struct (events() checked each).
+  const auto d = s.events("message_discarded")[0].get<rsplab::common::MessageDiscardedEvent>();
+  EXPECT_EQ(d.session, 2);
+  EXPECT_EQ(d.ppid, echo::kPpidEcho);
+  EXPECT_FALSE(d.pr || d.conn || d.from);
   EXPECT_EQ(s.svc.counters().discarded, 4u);
   EXPECT_TRUE(s.ops().empty());
 }

@@ -189,7 +189,7 @@ class Harness {
   std::vector<json> events(std::string_view name) const {
     std::vector<json> v;
     for (const auto& e : out.events) {
-      typed_events::expect_typed(typed_events::Role::registrar, e);
+      typed_events::expect_has_struct(typed_events::Role::registrar, e);
       if (e.value("event", "") == name) v.push_back(e);
     }
     return v;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "results/store.hpp"
+#include "stack/common/events.hpp"
 #include "tests/results/support.hpp"
 
 namespace rsplab::results {
@@ -874,6 +875,49 @@ TEST_F(StoreTest, EchoEventsLandInPeEventsFailoversAndEchoSeries) {
   EXPECT_EQ(query(db, "SELECT n FROM event_counts WHERE component_id = :c AND event = 'done'",
                   {{":c", c.pu}}),
             (Rows{{"2"}}));
+  EXPECT_EQ(store.count("malformed_events"), 0);
+}
+
+// The events the stack writes through its structs (stack/common/events.hpp), as they come
+// out of the producers, land where the hand-written lines above do: the registration core's
+// load_changed scaled to 0…1 in pe_samples, the service's as it is; message_discarded and the
+// echo PE's events whole in pe_events; an echo series' done in echo_series, CalcApp's counted.
+TEST_F(StoreTest, EventsWrittenThroughTheStacksStructsLandAsBefore) {
+  namespace ev = rsplab::common;
+  Store store = Store::open(path_);
+  const std::int64_t r = run(store, experiment(store), "lu");
+  const Components c = components(store, r);
+  const auto stamp = [](json e, std::int64_t at_us) {
+    e["time_us"] = kStart + at_us;
+    e["component"] = e.value("component", "pe");
+    return e;
+  };
+  ev::MessageDiscardedEvent discarded;
+  discarded.session = 3;
+  discarded.ppid = 33;
+  discarded.reason = "unknown session";
+  for (const json& e : {stamp(ev::LoadChangedEvent{1073741824.0, std::nullopt, false, true}, 10),
+                        stamp(ev::LoadChangedEvent{0.5, 2, true}, 11)})
+    EXPECT_TRUE(store.add_event(r, c.pe, e)) << e.dump();
+  for (const json& e : {stamp(discarded, 12), stamp(ev::EchoResumedEvent{3, 15}, 13),
+                        stamp(ev::EchoEndedEvent{3, 40, 15, "shutdown"}, 14)})
+    EXPECT_TRUE(store.add_event(r, c.pe2, e)) << e.dump();
+  ev::CalcAppDoneEvent calcapp;
+  calcapp.reason = "stop";
+  calcapp.jobs_completed = 3;
+  EXPECT_FALSE(store.add_event(r, c.pu, stamp(calcapp, 20)));
+  ev::EchoDoneEvent echo{"count", 42, 42, 2, 0, 40, 1};
+  echo.resolutions = 2;
+  EXPECT_TRUE(store.add_event(r, c.pu, stamp(echo, 21)));
+  const Connection db(store, path_);
+  EXPECT_EQ(query(db, "SELECT time_us, round(load, 6), jobs FROM pe_samples ORDER BY id"),
+            (Rows{{"10", "0.25", "NULL"}, {"11", "0.5", "2"}}));
+  EXPECT_EQ(query(db, "SELECT kind, session, json_extract(event, '$.ppid') FROM pe_events"
+                      " ORDER BY id"),
+            (Rows{{"message_discarded", "3", "33"}, {"echo_resumed", "3", "NULL"},
+                  {"echo_ended", "3", "NULL"}}));
+  EXPECT_EQ(query(db, "SELECT reason, requests, replies, failovers FROM echo_series"),
+            (Rows{{"count", "42", "40", "1"}}));
   EXPECT_EQ(store.count("malformed_events"), 0);
 }
 

@@ -1,6 +1,6 @@
 // Helpers of the session tests: a PeCore with its Actions, typed registrar messages in
 // (encoded with the codec), its operations out (sends decoded with the codec), events by
-// name, and injected time.
+// name (each checked against its struct: tests/common/typed_events.hpp), and injected time.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +16,7 @@
 
 #include "stack/session/pe_core.hpp"
 #include "stack/wire/messages.hpp"
+#include "tests/common/typed_events.hpp"
 
 namespace session_test {
 
@@ -150,10 +151,14 @@ class Harness {
     return std::nullopt;
   }
 
+  // The last input's events of that name (all of them checked against their structs in
+  // stack/common/events.hpp: tests/common/typed_events.hpp).
   std::vector<json> events(std::string_view name) const {
     std::vector<json> v;
-    for (const auto& e : out.events)
+    for (const auto& e : out.events) {
+      typed_events::expect_has_struct(typed_events::Role::pe, e);
       if (e.value("event", "") == name) v.push_back(e);
+    }
     return v;
   }
   json event(std::string_view name) const {

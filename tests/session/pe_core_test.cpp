@@ -476,6 +476,31 @@ TEST(PeCoreInput, MalformedAndUnexpectedMessagesAreDiscardedWithoutAnswer) {
   EXPECT_EQ(h.core.counters().discarded, 3u);
 }
 
+// Producer and store agree (tests/common/typed_events.hpp; the harness checks every event):
+// the registration core's load_changed and message_discarded read back through their structs
+// with the core's own fields.
+TEST(PeCoreEvents, LoadChangedAndMessageDiscardedParseBackThroughTheirStructs) {
+  namespace ev = rsplab::common;
+  Harness h(make_config(2, PolicyType::least_used));
+  h.start(at(0));
+  h.register_at(0, at(0));
+  h.set_load(0x10000000, at(1000));
+  const json load = h.event("load_changed");
+  EXPECT_TRUE(typed_events::expect_typed(typed_events::Role::pe, load));
+  EXPECT_TRUE(load.at("load").is_number_integer());  // the raw fraction, as on the wire
+  const auto l = load.get<ev::LoadChangedEvent>();
+  EXPECT_FALSE(l.from_service);
+  EXPECT_EQ(l.load, 268435456.0);
+  EXPECT_TRUE(l.reregistering);
+  h.raw(0, Bytes{0x07, 0x00, 0x00}, at(1001));
+  const json discarded = h.event("message_discarded");
+  EXPECT_TRUE(typed_events::expect_typed(typed_events::Role::pe, discarded));
+  const auto d = discarded.get<ev::MessageDiscardedEvent>();
+  EXPECT_EQ(d.pr, 0);
+  EXPECT_FALSE(d.session || d.conn || d.from);
+  EXPECT_FALSE(d.reason.empty());
+}
+
 TEST(PeCoreInput, EveryTruncationOfAKeepAliveIsDiscardedCleanly) {
   Harness h;
   h.start(at(0));

@@ -15,26 +15,13 @@
 namespace rsplab::experiments::testing {
 namespace {
 
-const char* kSweep = R"(
-name: sweep
-duration: 20s
-warmup: 5s
-seed: 7
-transport: tcp
-sites:
-  a: { isps: [x] }
-registrars:
-  - { site: a }
-pools:
-  P:
-    policy: $policy
-    pes:
-      - { site: a, count: 1, capacity: 1e6 }
-    pus:
-      - { site: a, count: 1, job-size: exp:1e6, interval: exp:1s }
-sweep:
-  policy: [rr, lu, random]
-)";
+const std::string kSweep =
+    Fixture{.name = "sweep",
+            .policy = "$policy",
+            .pes = {"{ site: a, count: 1, capacity: 1e6 }"},
+            .pus = {"{ site: a, count: 1, job-size: exp:1e6, interval: exp:1s }"},
+            .sweep = {"policy: [rr, lu, random]"}}
+        .yaml();
 
 TEST(RunnerOutput, ClockTextRoundsToSecondsMinutesOrHours) {
   EXPECT_EQ(clock_text(-3), "0s");
@@ -105,24 +92,12 @@ TEST(RunnerOutput, TheCompletionLineCountsJobsFailoversAndWarnings) {
             "generated 15 jobs; WARNING: registered_capacity");
 }
 
-const char* kEcho = R"(
-name: echo
-duration: 20s
-warmup: 5s
-seed: 7
-transport: tcp
-sites:
-  a: { isps: [x] }
-registrars:
-  - { site: a }
-pools:
-  E:
-    policy: rr
-    pes:
-      - { site: a, count: 2, service: echo }
-    pus:
-      - { site: a, count: 2, service: echo, ping-interval: 100ms }
-)";
+const std::string kEcho =
+    Fixture{.name = "echo",
+            .pool = "E",
+            .pes = {"{ site: a, count: 2, service: echo }"},
+            .pus = {"{ site: a, count: 2, service: echo, ping-interval: 100ms }"}}
+        .yaml();
 
 // Issue 14: an echo run printed "0 jobs completed" and its capacity check "0.0 % of the
 // deployed capacity registered"; now its series, their round trips, and its PEs' registered

@@ -3,7 +3,8 @@
 // FakeAgents (sites' agents that answer like `rsplab agent --stdio` after a simulated delay
 // and record every request with its simulated time), plus a Harness that puts a RunDriver
 // together on them with a results database in a temporary directory. No process, no
-// namespace, no socket: a run of minutes takes milliseconds and its timing is exact.
+// namespace, no socket: a run of minutes takes milliseconds and its timing is exact. And
+// Fixture: the tests' experiment files, one skeleton with their own members and faults.
 #pragma once
 
 #include <utility>  // before Asio
@@ -34,6 +35,40 @@ namespace rsplab::experiments::testing {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+
+// A test's experiment file: one pool at the sites, one registrar at the first, the groups,
+// faults and sweep given (one YAML flow mapping or line each). Empty texts leave their key
+// out.
+struct Fixture {
+  std::string name = "test";
+  std::string duration = "20s", warmup = "5s", seed = "7", transport = "tcp";
+  std::vector<std::string> sites = {"a: { isps: [x] }"};
+  std::string pool = "P", policy = "rr";
+  std::vector<std::string> pes = {"{ site: a, count: 2, capacity: 1e6 }"};
+  std::vector<std::string> pus = {"{ site: a, count: 2, job-size: exp:1e6, interval: exp:1s }"};
+  std::vector<std::string> faults;  // "{ at: 5s, kill: { group: P/pe0 } }"
+  std::vector<std::string> sweep;   // "policy: [rr, lu]"
+
+  std::string yaml() const {
+    std::string y = "name: " + name + "\n";
+    const std::pair<const char*, const std::string*> top[] = {
+        {"duration", &duration}, {"warmup", &warmup}, {"seed", &seed}, {"transport", &transport}};
+    for (const auto& [key, value] : top)
+      if (!value->empty()) y += std::string(key) + ": " + *value + "\n";
+    y += "sites:\n";
+    for (const auto& site : sites) y += "  " + site + "\n";
+    y += "registrars:\n  - { site: a }\npools:\n  " + pool + ":\n    policy: " + policy +
+         "\n    pes:\n";
+    for (const auto& g : pes) y += "      - " + g + "\n";
+    y += "    pus:\n";
+    for (const auto& g : pus) y += "      - " + g + "\n";
+    if (!faults.empty()) y += "faults:\n";
+    for (const auto& f : faults) y += "  - " + f + "\n";
+    if (!sweep.empty()) y += "sweep:\n";
+    for (const auto& line : sweep) y += "  " + line + "\n";
+    return y;
+  }
+};
 
 class SimClock final : public RunClock {
  public:

@@ -1202,40 +1202,41 @@ TEST_F(StoreTest, MigratesVersionFiveFilesToRunMetrics) {
             (Rows{{std::to_string(r), "lu", "0", "NULL"}}));
 }
 
-// A file of version 6 is migrated: its runs kept, no verdicts of --until-ci yet.
-TEST_F(StoreTest, MigratesVersionSixFilesToUntilCi) {
+// A file of the version before a table came (6: --until-ci's verdicts, 7: the echo
+// service's series) is migrated: its runs kept, the new table empty.
+struct OlderFile {
+  const char* name;
+  std::int64_t version;
+  const std::string* undo;  // what takes a file back to `version`
+  const char* table;        // the table the next version added
+};
+
+class MigratesOlderFile : public StoreTest, public ::testing::WithParamInterface<OlderFile> {};
+
+TEST_P(MigratesOlderFile, KeepingItsRunsWithTheNewTableEmpty) {
+  const OlderFile& f = GetParam();
   {
     Store store = Store::open(path_);
     run(store, experiment(store), "lu");
     store.flush();
     const Connection db(store, path_);
-    ASSERT_EQ(sqlite3_exec(db, (kUndoV7 + " PRAGMA user_version = 6").c_str(), nullptr,
-                           nullptr, nullptr),
+    ASSERT_EQ(sqlite3_exec(db,
+                           (*f.undo + " PRAGMA user_version = " + std::to_string(f.version)).c_str(),
+                           nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
   }
   Store store = Store::open(path_);
   EXPECT_EQ(integer(Connection(store, path_), "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(store.count("runs"), 1);
-  EXPECT_EQ(store.count("until_ci"), 0);
+  EXPECT_EQ(store.count(f.table), 0);
 }
 
-TEST_F(StoreTest, MigratesVersionSevenFilesToEchoSeries) {
-  {
-    Store store = Store::open(path_);
-    run(store, experiment(store), "lu");
-    store.flush();
-    const Connection db(store, path_);
-    ASSERT_EQ(sqlite3_exec(db, (kUndoV8 + " PRAGMA user_version = 7").c_str(), nullptr,
-                           nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-  }
-  Store store = Store::open(path_);
-  EXPECT_EQ(integer(Connection(store, path_), "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(store.count("runs"), 1);
-  EXPECT_EQ(store.count("echo_series"), 0);
-}
+INSTANTIATE_TEST_SUITE_P(StoreTest, MigratesOlderFile,
+                         ::testing::Values(OlderFile{"VersionSixToUntilCi", 6, &kUndoV7, "until_ci"},
+                                           OlderFile{"VersionSevenToEchoSeries", 7, &kUndoV8,
+                                                     "echo_series"}),
+                         [](const ::testing::TestParamInfo<OlderFile>& i) { return std::string(i.param.name); });
 
 // Issue 14: job sizes near INT64_MAX made SQLite's sum() fail every read of run_metrics
 // ("integer overflow"). Since version 9 such sums are reals; realistic ones stay integers.

@@ -46,8 +46,8 @@ struct Fixture {
   std::string pool = "P", policy = "rr";
   std::vector<std::string> pes = {"{ site: a, count: 2, capacity: 1e6 }"};
   std::vector<std::string> pus = {"{ site: a, count: 2, job-size: exp:1e6, interval: exp:1s }"};
-  std::vector<std::string> faults;  // "{ at: 5s, kill: { group: P/pe0 } }"
-  std::vector<std::string> sweep;   // "policy: [rr, lu]"
+  std::vector<std::string> faults = {};  // "{ at: 5s, kill: { group: P/pe0 } }"
+  std::vector<std::string> sweep = {};   // "policy: [rr, lu]"
 
   std::string yaml() const {
     std::string y = "name: " + name + "\n";

@@ -41,6 +41,35 @@ std::string run_label(const Plan& plan, const Run& r) {
   return s.str();
 }
 
+bool runs_service(const Run& r, const std::string& service) {
+  if (r.pus.empty()) return service == "calcapp";
+  return std::any_of(r.pus.begin(), r.pus.end(),
+                     [&](const PuGroup& g) { return *g.options.service == service; });
+}
+
+std::string work_text(const Run& r, const RunRecord& record,
+                      std::optional<std::int64_t> measured) {
+  std::vector<std::string> parts;
+  if (runs_service(r, "calcapp")) {
+    std::string jobs = std::to_string(record.jobs_done) + " jobs completed (warm-up included)";
+    if (measured) jobs += ", " + std::to_string(*measured) + " in the measured window";
+    parts.push_back(jobs);
+  }
+  if (runs_service(r, "echo")) {
+    // Once the run's row exists, its ended series as stored (echo_series); before, as counted.
+    results::EchoTotals ended{record.echo_ended, record.echo_round_trips, 0, 0};
+    if (record.run_id && measured) ended = results::echo_totals(record.store, {*record.run_id});
+    std::string echo = std::to_string(record.echo_series) + " echo series";
+    if (ended.series > 0) {
+      echo += " (" + std::to_string(ended.series) + " ended): " +
+              std::to_string(ended.round_trips) + " round trips (warm-up included)";
+      if (measured) echo += ", " + std::to_string(ended.duplicates) + " duplicates";
+    }
+    parts.push_back(echo);
+  }
+  return join(parts, ", ");
+}
+
 void Progress::begin(RunClock::time_point now, std::vector<bool> skip) {
   campaign_start_ = now;
   skip_ = std::move(skip);
@@ -59,8 +88,7 @@ void Progress::update(const RunRecord& record, RunClock::time_point now, bool fo
   std::ostringstream line;
   line << run_label(plan_, *run) << ": " << clock_text(t) << "/" << clock_text(total) << ", ";
   if (started)
-    line << record.jobs_done << " jobs completed (warm-up included), " << record.failovers
-         << " failovers";
+    line << work_text(*run, record, std::nullopt) << ", " << record.failovers << " failovers";
   else
     line << "deploying: " << record.step;
   double left = 0;
@@ -83,14 +111,15 @@ std::string completion_line(const Plan& plan, const Run& r, RunStatus status,
                             const RunRecord& record) {
   std::ostringstream line;
   line << "run " << (r.index + 1) << "/" << plan.runs.size() << " " << status_text(status)
-       << ": " << record.jobs_done << " jobs completed (warm-up included)";
+       << ": ";
+  std::optional<std::int64_t> measured;
   if (status == RunStatus::completed) {
     const auto totals = results::summarize(record.store, {*record.run_id});
-    line << ", " << (totals.empty() ? 0 : totals[0].jobs_completed)
-         << " in the measured window";
+    measured = totals.empty() ? 0 : totals[0].jobs_completed;
   }
-  line << ", " << record.failovers << " failovers";
-  if (record.generated) line << "; the PUs generated " << *record.generated << " jobs";
+  line << work_text(r, record, measured) << ", " << record.failovers << " failovers";
+  if (record.generated && runs_service(r, "calcapp"))
+    line << "; the PUs generated " << *record.generated << " jobs";
   std::string warned;
   for (const auto& c : checks)
     if (c.status != "ok") warned += (warned.empty() ? "" : ", ") + c.name;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -28,6 +29,16 @@ std::string clock_text(double seconds);
 std::string join(const std::vector<std::string>& v, const std::string& sep);
 // "run 2/5 policy=rr rep 0"
 std::string run_label(const Plan& plan, const Run& r);
+
+// Whether some PU group of `r` runs `service` (calcapp, echo); a run without PUs counts as
+// CalcApp's.
+bool runs_service(const Run& r, const std::string& service);
+// What the run's PUs did so far: "346 jobs completed (warm-up included)" for CalcApp PUs
+// (with `measured`, the jobs completed in the measured window: ", 300 in the measured
+// window"), "2 echo series (2 ended): 190 round trips (warm-up included)" for echo PUs (their
+// `done` events; with `measured`, a completed run's, as echo_series stored them, and their
+// duplicates), both joined by ", " when the run has both.
+std::string work_text(const Run& r, const RunRecord& record, std::optional<std::int64_t> measured);
 
 class Progress {
  public:
@@ -48,7 +59,9 @@ class Progress {
 };
 
 // "run 1/3 completed: 346 jobs completed (warm-up included), 300 in the measured window,
-// 2 failovers; the PUs generated 370 jobs", and the checks that warned.
+// 2 failovers; the PUs generated 370 jobs", and the checks that warned; an echo run's:
+// "run 1/1 completed: 2 echo series (2 ended): 190 round trips (warm-up included),
+// 3 duplicates, 1 failovers".
 std::string completion_line(const Plan& plan, const Run& r, RunStatus status,
                             const std::vector<results::RunCheck>& checks,
                             const RunRecord& record);

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "agents/protocol.hpp"
+#include "results/summary.hpp"
+#include "stack/common/events.hpp"
 
 namespace rsplab::experiments {
 
@@ -21,6 +23,7 @@ void RunRecord::reset(const Run& r) {
   active.clear();
   early.clear();
   jobs_done = failovers = 0;
+  echo_series = echo_ended = echo_round_trips = 0;
   generated.reset();
   events_stored = events_at_clock_start = 0;
   transport_used = r.transport;
@@ -74,6 +77,11 @@ void RunRecord::on_event(Component& comp, const json& e) {
   } else if (comp.role == "pu") {
     if (kind == "job" && e.value("status", "") == "completed") ++jobs_done;
     if (kind == "failover") ++failovers;
+    if (kind == "ready" && e.value("service", "") == "echo") ++echo_series;
+    if (kind == common::EchoDoneEvent::kName && common::EchoDoneEvent::matches(e)) {
+      ++echo_ended;
+      echo_round_trips += e.value("answers", std::int64_t{0});
+    }
   }
   if (run_id)
     store_event(comp, e);
@@ -122,8 +130,9 @@ results::RunCheck RunRecord::check_counts() {
   c.name = "event_counts";
   c.status = "warning";
   c.value = std::numeric_limits<double>::quiet_NaN();
-  std::int64_t jobs = 0, failovers_counted = 0, resolutions = 0;
-  bool all = true;
+  // An echo group's counters (apps: members, answers, ...) count its series and round trips.
+  std::int64_t jobs = 0, failovers_counted = 0, resolutions = 0, series = 0, round_trips = 0;
+  bool all = true, echo = false, calcapp = false;
   for (const auto& [name, comp] : components) {
     if (comp.role != "pu") continue;
     if (!comp.summary) {
@@ -133,6 +142,13 @@ results::RunCheck RunRecord::check_counts() {
     jobs += comp.summary->value("jobs_completed", 0) + comp.summary->value("jobs_unfinished", 0);
     failovers_counted += comp.summary->value("failovers", 0);
     resolutions += comp.summary->value("resolutions", 0);
+    if (comp.summary->contains("answers")) {
+      echo = true;
+      series += comp.summary->value("members", 0);
+      round_trips += comp.summary->value("answers", std::int64_t{0});
+    } else {
+      calcapp = true;
+    }
   }
   if (!all) {
     c.message = "WARNING: event counts: some PU printed no counters";
@@ -143,19 +159,35 @@ results::RunCheck RunRecord::check_counts() {
   const auto sj = store.count("jobs", *run_id);
   const auto sf = store.count("failovers", *run_id);
   const auto sr = store.count("handle_resolutions", *run_id);
+  const auto se = results::echo_totals(store, {*run_id});
   c.value = static_cast<double>(sj);
   c.details = {{"counted", {{"jobs", jobs}, {"failovers", failovers_counted},
                             {"handle_resolutions", resolutions}}},
                {"stored", {{"jobs", sj}, {"failovers", sf}, {"handle_resolutions", sr}}}};
+  if (echo) {
+    c.details["counted"].update({{"echo_series", series}, {"round_trips", round_trips}});
+    c.details["stored"].update({{"echo_series", se.series}, {"round_trips", se.round_trips}});
+  }
+  // "N jobs (completed and unfinished), " for CalcApp PUs, "N echo series (M round trips), "
+  // for echo PUs.
+  const auto work = [&](std::int64_t n, std::int64_t sn, std::int64_t trips, const char* jobs_unit) {
+    std::string text;
+    if (calcapp) text += std::to_string(n) + jobs_unit;
+    if (echo) text += std::to_string(sn) + " echo series (" + std::to_string(trips) + " round trips), ";
+    return text;
+  };
   std::ostringstream s;
-  if (sj == jobs && sf == failovers_counted && sr == resolutions) {
+  if (sj == jobs && sf == failovers_counted && sr == resolutions &&
+      (!echo || (se.series == series && se.round_trips == round_trips))) {
     c.status = "ok";
-    s << "check event counts: ok, stored " << sj << " jobs (completed and unfinished), " << sf
+    s << "check event counts: ok, stored "
+      << work(sj, se.series, se.round_trips, " jobs (completed and unfinished), ") << sf
       << " failovers, " << sr << " handle resolutions: all the PUs counted";
   } else {
-    s << "WARNING: event counts: MISMATCH: PUs counted " << jobs << " jobs, "
-      << failovers_counted << " failovers, " << resolutions << " resolutions; stored " << sj
-      << ", " << sf << ", " << sr;
+    s << "WARNING: event counts: MISMATCH: PUs counted "
+      << work(jobs, series, round_trips, " jobs, ") << failovers_counted << " failovers, "
+      << resolutions << " resolutions; stored " << work(sj, se.series, se.round_trips, ", ")
+      << sf << ", " << sr;
   }
   c.message = s.str();
   return c;

@@ -69,7 +69,8 @@ struct RunRecord {
   // The run's row (`info`), the sites' clocks, then the events that came before it.
   void begin(const results::RunInfo& info, const std::vector<results::SiteClock>& clocks);
   // The check `event_counts`: the PUs' own counters against the rows stored (nothing may be
-  // lost). Sets `generated` when every PU printed its counters.
+  // lost): jobs, failovers, handle resolutions, and the echo PUs' series and round trips
+  // (echo_series). Sets `generated` when every PU printed its counters.
   results::RunCheck check_counts();
 
   results::Store& store;
@@ -82,6 +83,9 @@ struct RunRecord {
   std::map<std::string, int> active;  // PE id → jobs in progress
   std::vector<std::pair<std::string, nlohmann::json>> early;  // before the run's row exists
   std::int64_t jobs_done = 0, failovers = 0;
+  // The echo PUs' series (docs/echo.md): members ready, series ended (their `done`) and the
+  // round trips (PONGs) the ended ones counted.
+  std::int64_t echo_series = 0, echo_ended = 0, echo_round_trips = 0;
   std::optional<std::int64_t> generated;  // jobs the PUs generated, once all counted
   std::int64_t events_stored = 0, events_at_clock_start = 0;
   std::string transport_used;

@@ -252,7 +252,10 @@ std::pair<std::vector<CapacitySlot>, Span> slots_and_window(const Store& store,
   add_registered(store, r, run_id);
   add_explained(r, grace_us);
   std::vector<CapacitySlot> out;
-  for (auto& [name, slot] : r.slots) out.push_back(std::move(slot));
+  for (auto& [name, slot] : r.slots) {
+    slot.without_capacity = slot.capacity <= 0;  // NULL in every row of it: an echo PE
+    out.push_back(std::move(slot));
+  }
   return {std::move(out), r.window};
 }
 
@@ -283,6 +286,19 @@ std::string gap_text(const CapacityFindings& f) {
   return text + (first.size() > 4 ? ", …)" : ")");
 }
 
+// "95.0 % of the deployed capacity registered over the window", "2 PEs without capacity
+// (echo) registered 100.0 % of the time over the window", or both joined by "; ".
+std::string registered_text(const CapacityFindings& f) {
+  std::string text;
+  if (f.deployed > 0 || f.without_capacity == 0)
+    text = percent(f.registered_fraction) + " of the deployed capacity registered over the window";
+  if (f.without_capacity > 0)
+    text += (text.empty() ? "" : "; ") + std::to_string(f.without_capacity) +
+            (f.without_capacity == 1 ? " PE" : " PEs") + " without capacity (echo) registered " +
+            percent(f.registered_time_fraction) + " of the time over the window";
+  return text;
+}
+
 }  // namespace
 
 CapacityFindings registered_capacity(const std::vector<CapacitySlot>& slots, Span window) {
@@ -290,7 +306,7 @@ CapacityFindings registered_capacity(const std::vector<CapacitySlot>& slots, Spa
   f.slots = slots.size();
   f.window_us = window.to_us - window.from_us;
   const Spans w{window};
-  double registered = 0, explained = 0, unexplained = 0;
+  double registered = 0, explained = 0, unexplained = 0, registered_time = 0;
   Spans any_unexplained;
   for (const CapacitySlot& s : slots) {
     f.deployed += s.capacity;
@@ -301,7 +317,12 @@ CapacityFindings registered_capacity(const std::vector<CapacitySlot>& slots, Spa
     registered += s.capacity * static_cast<double>(length(reg));
     explained += s.capacity * static_cast<double>(length(excused));
     unexplained += s.capacity * static_cast<double>(length(gaps));
-    if (s.capacity <= 0) continue;  // nothing to miss
+    if (s.without_capacity) {
+      ++f.without_capacity;
+      registered_time += static_cast<double>(length(reg));
+    } else if (s.capacity <= 0) {
+      continue;  // nothing to miss
+    }
     for (const Span& g : gaps) {
       f.gaps.push_back({s.name, g});
       any_unexplained.push_back(g);
@@ -314,6 +335,9 @@ CapacityFindings registered_capacity(const std::vector<CapacitySlot>& slots, Spa
     f.explained_fraction = explained / whole;
     f.unexplained_fraction = unexplained / whole;
   }
+  if (f.without_capacity > 0 && f.window_us > 0)
+    f.registered_time_fraction =
+        registered_time / (static_cast<double>(f.without_capacity) * static_cast<double>(f.window_us));
   return f;
 }
 
@@ -333,7 +357,6 @@ RunCheck check_registered_capacity(const Store& store, std::int64_t run_id) {
     return c;
   }
   const CapacityFindings f = registered_capacity(slots, w);
-  c.value = f.registered_fraction;
   json gaps = json::array();
   for (const auto& g : f.gaps) gaps.push_back({{"pe", g.slot}, {"from_us", g.span.from_us}, {"to_us", g.span.to_us}});
   c.details = {{"window_us", {w.from_us, w.to_us}},       {"pes", f.slots},
@@ -341,9 +364,11 @@ RunCheck check_registered_capacity(const Store& store, std::int64_t run_id) {
                {"explained_fraction", f.explained_fraction},
                {"unexplained_fraction", f.unexplained_fraction},
                {"unexplained_us", f.unexplained_us},      {"limit", kMissingCapacityLimit},
-               {"grace_us", kReregistrationGraceUs},      {"gaps", gaps}};
-  const std::string registered =
-      percent(f.registered_fraction) + " of the deployed capacity registered over the window";
+               {"grace_us", kReregistrationGraceUs},      {"gaps", gaps},
+               {"pes_without_capacity", f.without_capacity},
+               {"registered_time_fraction", f.registered_time_fraction}};
+  c.value = f.deployed > 0 ? f.registered_fraction : f.registered_time_fraction;
+  const std::string registered = registered_text(f);
   if (f.warning()) {
     c.status = "warning";
     c.message = "WARNING: registered capacity: capacity missing without a fault that explains it "

@@ -19,6 +19,10 @@
 //   - link_down, loss (site/isp) and partition (a,b): the slots at those sites, or every
 //     slot when a registrar is there, until link_up / loss_end / partition_end.
 // Faults skipped (details.skipped) explain nothing; kinds not listed explain nothing.
+//
+// A PE without capacity (components.capacity NULL: the echo service's, docs/echo.md) has
+// none to weigh: such PEs are checked by their registered time instead, each weighing the
+// same, and their unexplained gaps count as the others' do.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +50,7 @@ struct CapacitySlot {
   double capacity = 0;            // calculations/s
   std::vector<Span> registered;   // when some registrar held one of its identities
   std::vector<Span> explained;    // when a fault explains its absence
+  bool without_capacity = false;  // an echo PE: checked by registered time, not capacity
 };
 
 struct CapacityFindings {
@@ -54,6 +59,8 @@ struct CapacityFindings {
   double registered_fraction = 0;   // ∫ registered capacity / (deployed × window)
   double explained_fraction = 0;    // missing while a fault explains it, same unit
   double unexplained_fraction = 0;  // missing with no fault to explain it, same unit
+  std::size_t without_capacity = 0;       // slots without capacity (echo PEs)
+  double registered_time_fraction = 0;    // theirs: ∫ registered / (slots × window)
   std::int64_t unexplained_us = 0;  // how long some capacity was missing unexplained
   std::int64_t window_us = 0;
   struct Gap {
@@ -74,8 +81,9 @@ CapacityFindings registered_capacity(const std::vector<CapacitySlot>& slots, Spa
 std::vector<CapacitySlot> capacity_slots(const Store& store, std::int64_t run_id,
                                          std::int64_t grace_us = kReregistrationGraceUs);
 
-// The check `registered_capacity` of a run: ok or warning, value = registered fraction (NaN
-// without PEs), the line to print, the findings as details.
+// The check `registered_capacity` of a run: ok or warning, value = registered fraction (of
+// the registered time when no PE has capacity; NaN without PEs), the line to print, the
+// findings as details.
 RunCheck check_registered_capacity(const Store& store, std::int64_t run_id);
 
 }  // namespace rsplab::results

@@ -1,7 +1,7 @@
 // The results database's schema (results/README.md documents every table and view): the
 // DDL of each schema version as one migration step, the statements end_run uses to link
 // failovers to what was lost and to their fault (they read the v4 tables), and the list of
-// tables count() knows. This file owns versions 1–4 and 6–8 and the list of steps; the
+// tables count() knows. This file owns versions 1–4 and 6–9 and the list of steps; the
 // OMNeT++ result views of version 5 are in schema_omnetpp.cpp. Never edit a released step:
 // append one (and document it in results/README.md). Constant data only; no state.
 #include "results/schema.hpp"
@@ -453,6 +453,103 @@ CREATE INDEX echo_series_by_run ON echo_series(run_id, component_id);
 )sql";
 // ---- end of v8 ---------------------------------------------------------------------------
 
+// ---- v9 (issue 14): sums that do not overflow ---------------------------------------------
+// SQLite's sum() of integers fails the whole query ("integer overflow") once a partial sum
+// leaves 64 bits, so one job of a size near INT64_MAX made run_metrics (and the report, the
+// closing table, --until-ci) unreadable. The views' sums of integer columns (job sizes,
+// handling times, calculations lost) are total(), cast back to an integer while it is one
+// exactly (below 2^53, every realistic run): the same integers as before, a real beyond.
+// policy_summary is v1's and run_metrics v6's otherwise; run_summary reads policy_summary
+// by name and stays as it is.
+constexpr const char* kSchemaV9 = R"sql(
+DROP VIEW run_metrics;
+DROP VIEW policy_summary;
+
+CREATE VIEW policy_summary AS
+SELECT s.*,
+       CASE WHEN s.handling_us > 0 THEN s.calculations * 1e6 / s.handling_us END
+         AS handling_speed
+FROM (
+  SELECT r.id AS run_id, r.experiment_id, r.idx, r.key, r.policy, r.repetition, r.seed,
+         r.status,
+         (SELECT count(*) FROM jobs AS j
+           WHERE j.run_id = r.id AND j.status = 'completed'
+             AND j.completed_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS jobs_completed,
+         (SELECT CASE WHEN abs(total(j.size)) < 9007199254740992
+                      THEN CAST(total(j.size) AS INTEGER) ELSE total(j.size) END
+           FROM jobs AS j
+           WHERE j.run_id = r.id AND j.status = 'completed'
+             AND j.completed_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS calculations,
+         (SELECT CASE WHEN abs(total(j.handling_us)) < 9007199254740992
+                      THEN CAST(total(j.handling_us) AS INTEGER) ELSE total(j.handling_us) END
+           FROM jobs AS j
+           WHERE j.run_id = r.id AND j.status = 'completed'
+             AND j.completed_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS handling_us,
+         (SELECT count(*) FROM failovers AS f
+           WHERE f.run_id = r.id
+             AND f.time_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS failovers,
+         (SELECT CASE WHEN abs(total(f.lost)) < 9007199254740992
+                      THEN CAST(total(f.lost) AS INTEGER) ELSE total(f.lost) END
+           FROM failovers AS f
+           WHERE f.run_id = r.id
+             AND f.time_us BETWEEN r.warmup_us AND r.warmup_us + r.duration_us)
+           AS lost_calculations,
+         (SELECT sum(p.calculations) / sum(p.offered) FROM pe_samples AS p
+           WHERE p.run_id = r.id AND p.kind = 'usage'
+             AND p.time_us > r.warmup_us AND p.time_us <= r.warmup_us + r.duration_us)
+           AS utilization
+  FROM runs AS r
+) AS s;
+
+CREATE VIEW run_metrics AS
+SELECT s.run_id, s.experiment_id, s.idx, s.key, s.policy, s.repetition, s.status, r.reason,
+       r.parameters, r.transport,
+       s.handling_speed,
+       100.0 * s.handling_speed / c.pe_capacity AS handling_speed_pct,
+       j.handling_time, j.queuing_delay, j.startup_delay, j.processing_time,
+       100.0 * s.usage_calculations / s.usage_offered AS utilization,
+       s.jobs_completed, s.jobs_unfinished, s.rejects, s.failovers,
+       f.detection_delay, f.lost_exact, s.lost_calculations AS lost_lower_bound,
+       CASE WHEN s.jobs_completed > 0 THEN h.resolutions * 1.0 / s.jobs_completed END
+         AS resolutions_per_job,
+       s.calculations, s.handling_us, c.pes, c.pe_capacity, s.usage_calculations,
+       s.usage_offered, coalesce(f.lost_exact_known, 0) AS lost_exact_known,
+       coalesce(h.resolutions, 0) AS resolutions, s.checks, s.warnings
+FROM run_summary AS s
+JOIN runs AS r ON r.id = s.run_id
+LEFT JOIN (
+  SELECT run_id, count(*) AS pes, avg(capacity) AS pe_capacity
+  FROM (SELECT run_id, name, max(capacity) AS capacity FROM components
+        WHERE role = 'pe' GROUP BY run_id, name)
+  GROUP BY run_id) AS c ON c.run_id = s.run_id
+LEFT JOIN (
+  SELECT run_id, avg(handling_us) / 1e6 AS handling_time,
+         avg(queuing_delay_us) / 1e6 AS queuing_delay,
+         avg(startup_delay_us) / 1e6 AS startup_delay,
+         avg(processing_us) / 1e6 AS processing_time
+  FROM measured_jobs GROUP BY run_id) AS j ON j.run_id = s.run_id
+LEFT JOIN (
+  SELECT x.run_id, avg(x.detection_delay_us) / 1e6 AS detection_delay,
+         CASE WHEN count(x.lost_exact) = 0 THEN NULL
+              WHEN abs(total(x.lost_exact)) < 9007199254740992
+              THEN CAST(total(x.lost_exact) AS INTEGER) ELSE total(x.lost_exact) END
+           AS lost_exact,
+         count(x.lost_exact) AS lost_exact_known
+  FROM failovers AS x JOIN runs AS y ON y.id = x.run_id
+  WHERE x.time_us BETWEEN y.warmup_us AND y.warmup_us + y.duration_us
+  GROUP BY x.run_id) AS f ON f.run_id = s.run_id
+LEFT JOIN (
+  SELECT x.run_id, count(*) AS resolutions
+  FROM handle_resolutions AS x JOIN runs AS y ON y.id = x.run_id
+  WHERE x.time_us BETWEEN y.warmup_us AND y.warmup_us + y.duration_us
+  GROUP BY x.run_id) AS h ON h.run_id = s.run_id;
+)sql";
+// ---- end of v9 ---------------------------------------------------------------------------
+
 }  // namespace
 
 // The statements of end_run: see schema.hpp.
@@ -490,7 +587,7 @@ WHERE f.run_id = ?1 AND f.fault_id IS NOT NULL
 
 const char* migration_step(std::int64_t version) {
   const char* const steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                               kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
+                               kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
   static_assert(std::size(steps) == kSchemaVersion, "one migration step per version");
   return steps[version];
 }

@@ -9,26 +9,12 @@
 namespace rsplab::experiments::testing {
 namespace {
 
-const char* kTwoSites = R"(
-name: deploy
-duration: 20s
-warmup: 5s
-seed: 7
-transport: tcp
-sites:
-  a: { isps: [x] }
-  b: { isps: [y] }
-registrars:
-  - { site: a }
-pools:
-  P:
-    policy: rr
-    pes:
-      - { site: a, count: 2, capacity: 1e6 }
-      - { site: b, count: 1, capacity: 2e6 }
-    pus:
-      - { site: b, count: 3, job-size: exp:1e6, interval: exp:1s }
-)";
+const std::string kTwoSites =
+    Fixture{.name = "deploy",
+            .sites = {"a: { isps: [x] }", "b: { isps: [y] }"},
+            .pes = {"{ site: a, count: 2, capacity: 1e6 }", "{ site: b, count: 1, capacity: 2e6 }"},
+            .pus = {"{ site: b, count: 3, job-size: exp:1e6, interval: exp:1s }"}}
+        .yaml();
 
 std::vector<std::string> started(const FakeAgents& agents) {
   std::vector<std::string> names;

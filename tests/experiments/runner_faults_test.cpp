@@ -9,29 +9,14 @@
 namespace rsplab::experiments::testing {
 namespace {
 
-const char* kFaults = R"(
-name: faults
-duration: 20s
-warmup: 5s
-seed: 7
-transport: tcp
-sites:
-  a: { isps: [x] }
-registrars:
-  - { site: a }
-pools:
-  P:
-    policy: rr
-    pes:
-      - { site: a, count: 3, capacity: 1e6 }
-    pus:
-      - { site: a, count: 2, job-size: exp:1e6, interval: exp:1s }
-faults:
-  - { at: 5s, kill: { group: P/pe0, member: [1] } }
-  - { at: 8s, stop: { pool: P, select: busiest }, for: 2s }
-  - { at: 3s, link-down: { site: a, isp: x }, for: 1500ms }
-  - { at: 12s, kill: { registrar: pr0 } }
-)";
+const std::string kFaults =
+    Fixture{.name = "faults",
+            .pes = {"{ site: a, count: 3, capacity: 1e6 }"},
+            .faults = {"{ at: 5s, kill: { group: P/pe0, member: [1] } }",
+                       "{ at: 8s, stop: { pool: P, select: busiest }, for: 2s }",
+                       "{ at: 3s, link-down: { site: a, isp: x }, for: 1500ms }",
+                       "{ at: 12s, kill: { registrar: pr0 } }"}}
+        .yaml();
 
 struct Row {
   std::string kind, target;

@@ -9,24 +9,7 @@
 namespace rsplab::experiments::testing {
 namespace {
 
-const char* kRun = R"(
-name: outcome
-duration: 20s
-warmup: 5s
-seed: 7
-transport: tcp
-sites:
-  a: { isps: [x] }
-registrars:
-  - { site: a }
-pools:
-  P:
-    policy: rr
-    pes:
-      - { site: a, count: 2, capacity: 1e6 }
-    pus:
-      - { site: a, count: 2, job-size: exp:1e6, interval: exp:1s }
-)";
+const std::string kRun = Fixture{.name = "outcome"}.yaml();
 
 std::string row_status(Harness& h) {
   const auto row = h.driver().record().run_id;

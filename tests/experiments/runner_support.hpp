@@ -3,7 +3,8 @@
 // FakeAgents (sites' agents that answer like `rsplab agent --stdio` after a simulated delay
 // and record every request with its simulated time), plus a Harness that puts a RunDriver
 // together on them with a results database in a temporary directory. No process, no
-// namespace, no socket: a run of minutes takes milliseconds and its timing is exact.
+// namespace, no socket: a run of minutes takes milliseconds and its timing is exact. And
+// Fixture: the tests' experiment files, one skeleton with their own members and faults.
 #pragma once
 
 #include <utility>  // before Asio
@@ -34,6 +35,40 @@ namespace rsplab::experiments::testing {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+
+// A test's experiment file: one pool at the sites, one registrar at the first, the groups,
+// faults and sweep given (one YAML flow mapping or line each). Empty texts leave their key
+// out.
+struct Fixture {
+  std::string name = "test";
+  std::string duration = "20s", warmup = "5s", seed = "7", transport = "tcp";
+  std::vector<std::string> sites = {"a: { isps: [x] }"};
+  std::string pool = "P", policy = "rr";
+  std::vector<std::string> pes = {"{ site: a, count: 2, capacity: 1e6 }"};
+  std::vector<std::string> pus = {"{ site: a, count: 2, job-size: exp:1e6, interval: exp:1s }"};
+  std::vector<std::string> faults = {};  // "{ at: 5s, kill: { group: P/pe0 } }"
+  std::vector<std::string> sweep = {};   // "policy: [rr, lu]"
+
+  std::string yaml() const {
+    std::string y = "name: " + name + "\n";
+    const std::pair<const char*, const std::string*> top[] = {
+        {"duration", &duration}, {"warmup", &warmup}, {"seed", &seed}, {"transport", &transport}};
+    for (const auto& [key, value] : top)
+      if (!value->empty()) y += std::string(key) + ": " + *value + "\n";
+    y += "sites:\n";
+    for (const auto& site : sites) y += "  " + site + "\n";
+    y += "registrars:\n  - { site: a }\npools:\n  " + pool + ":\n    policy: " + policy +
+         "\n    pes:\n";
+    for (const auto& g : pes) y += "      - " + g + "\n";
+    y += "    pus:\n";
+    for (const auto& g : pus) y += "      - " + g + "\n";
+    if (!faults.empty()) y += "faults:\n";
+    for (const auto& f : faults) y += "  - " + f + "\n";
+    if (!sweep.empty()) y += "sweep:\n";
+    for (const auto& line : sweep) y += "  " + line + "\n";
+    return y;
+  }
+};
 
 class SimClock final : public RunClock {
  public:
@@ -89,7 +124,8 @@ inline std::string arg(const std::vector<std::string>& args, const std::string& 
 // Agents that answer in-process: hello and time at once (after `latency`); a registrar
 // listens (its "asap"/"enrp" lines) after `latency` unless in `never_ready`; each PE member
 // reports ready and the first registrar registers it, unless its group is in `never_ready`;
-// a PU group prints its counters and exits after its --runtime. stop ends the agent.
+// a PU group prints its counters and exits after its --runtime (an echo group's members
+// report ready and end their series first). stop ends the agent. Events carry time_us.
 class FakeAgents final : public AgentStarter {
  public:
   explicit FakeAgents(SimClock& clock) : clock_(clock) {}
@@ -211,8 +247,15 @@ class FakeAgents final : public AgentStarter {
                const std::vector<std::string>& args) {
     if (never_ready.count(name) > 0) return;
     if (role == "registrar") registrar_started(site, name);
-    if (role == "pe") pe_started(site, name, std::stoul(arg(args, "--count")));
-    if (role == "pu") pu_started(site, name, arg(args, "--runtime"));
+    const bool echo = arg(args, "--service") == "echo";
+    if (role == "pe") pe_started(site, name, std::stoul(arg(args, "--count")), echo);
+    if (role == "pu" && echo) echo_pu_started(site, name, std::stoul(arg(args, "--count")), arg(args, "--runtime"));
+    else if (role == "pu") pu_started(site, name, arg(args, "--runtime"));
+  }
+  // An event as a component writes it: stamped with the (simulated) wall clock.
+  void emit(const std::string& site, const std::string& name, json e) {
+    e["time_us"] = clock_.unix_us();
+    listener_->event(site, name, e);
   }
   void registrar_started(const std::string& site, const std::string& name) {
     if (registrar_.empty()) registrar_ = name, registrar_site_ = site;
@@ -223,22 +266,28 @@ class FakeAgents final : public AgentStarter {
         listener_->line(site, name, "enrp 127.0.0.1:" + std::to_string(31000 + n));
       }
       if (lines_only.count(name) > 0) return;
-      listener_->event(site, name, {{"event", "ready"}, {"id", "pr-" + std::to_string(n)},
+      emit(site, name, {{"event", "ready"}, {"id", "pr-" + std::to_string(n)},
                                     {"asap", "127.0.0.1:" + std::to_string(30000 + n)},
                                     {"enrp", "127.0.0.1:" + std::to_string(31000 + n)},
                                     {"transport", "tcp"}});
     });
   }
-  void pe_started(const std::string& site, const std::string& name, std::size_t count) {
+  // An echo PE's ready has its service and no capacity (docs/events.md).
+  void pe_started(const std::string& site, const std::string& name, std::size_t count, bool echo) {
     for (std::size_t i = 0; i < count; ++i) {
       const std::string id = name + "-" + std::to_string(i) + "-" + std::to_string(++pes_);
-      later([this, site, name, id, i] {
+      later([this, site, name, id, i, echo] {
         if (events_only.count(name) == 0) listener_->line(site, name, "pe " + id + " registered");
         if (lines_only.count(name) > 0) return;
-        listener_->event(site, name, {{"event", "ready"}, {"id", id}, {"member", i},
-                                      {"capacity", 1e6}});
-        listener_->event(registrar_site_, registrar_,
-                         {{"event", "registration"}, {"id", "pr-1"}, {"pe", id}});
+        json ready = {{"event", "ready"}, {"id", id}, {"member", i}};
+        if (echo)
+          ready.update({{"service", "echo"}, {"cookie_every", 1}});
+        else
+          ready["capacity"] = 1e6;
+        emit(site, name, ready);
+        emit(registrar_site_, registrar_,
+             {{"event", "registration"}, {"id", "pr-1"}, {"pe", id},
+              {"pool", name.substr(0, name.find('/'))}, {"policy", "rr"}});
       });
     }
   }
@@ -247,6 +296,33 @@ class FakeAgents final : public AgentStarter {
     clock_.after(ms, [this, site, name] {
       listener_->event(site, name, {{"jobs_completed", 0}, {"jobs_unfinished", 0},
                                     {"failovers", 0}, {"resolutions", 0}});
+      ComponentExit e;
+      e.code = 0;
+      e.status = "exit 0";
+      listener_->exited(site, name, e);
+    });
+  }
+
+  // Each echo member reports ready, and after --runtime its series' `done` (member i: 100 + i
+  // round trips), then the group prints its counters and exits.
+  void echo_pu_started(const std::string& site, const std::string& name, std::size_t count,
+                       const std::string& runtime) {
+    later([this, site, name, count] {
+      for (std::size_t i = 0; i < count; ++i)
+        emit(site, name, {{"event", "ready"}, {"id", name + "-" + std::to_string(i)},
+                          {"member", i}, {"service", "echo"}});
+    });
+    clock_.after(std::chrono::milliseconds(std::stol(runtime)), [this, site, name, count] {
+      std::int64_t answers = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        const auto n = static_cast<std::int64_t>(100 + i);
+        answers += n;
+        emit(site, name, {{"event", "done"}, {"id", name + "-" + std::to_string(i)},
+                          {"reason", "stop"}, {"requests", n + 1}, {"answers", n},
+                          {"duplicates", 0}, {"lost", 1}, {"replies", n}, {"failovers", 0}});
+      }
+      listener_->event(site, name, {{"members", count}, {"answers", answers}, {"failovers", 0},
+                                    {"resolutions", 0}});
       ComponentExit e;
       e.code = 0;
       e.status = "exit 0";

@@ -11,6 +11,7 @@
 
 #include "experiments/experiment.hpp"
 #include "experiments/until_ci.hpp"
+#include "runner_support.hpp"
 
 namespace rsplab::experiments {
 namespace {
@@ -70,23 +71,16 @@ TEST(UntilCiDecide, AMetricWithoutValuesStopsThePoint) {
 }
 
 // Two sweep points (policies), the file's 1 repetition, the plan to a cap of 4.
-const char* kFile = R"(name: t
-duration: 2s
-seed: 9
-sites:
-  a: { isps: [x] }
-registrars:
-  - { site: a }
-pools:
-  P:
-    policy: $policy
-    pes:
-      - { site: a, count: 2, capacity: 1e6 }
-    pus:
-      - { site: a, count: 1, job-size: exp:1e6, interval: exp:1s }
-sweep:
-  policy: [rr, lu]
-)";
+const std::string kFile =
+    testing::Fixture{.name = "t",
+                     .duration = "2s",
+                     .warmup = "",
+                     .seed = "9",
+                     .transport = "",
+                     .policy = "$policy",
+                     .pus = {"{ site: a, count: 1, job-size: exp:1e6, interval: exp:1s }"},
+                     .sweep = {"policy: [rr, lu]"}}
+        .yaml();
 
 TEST(UntilCiRounds, FirstRoundThenOneRepetitionOfThePointsStillWide) {
   const Plan file = parse_plan(kFile, "t.yaml", "0.1.0");

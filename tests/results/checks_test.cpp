@@ -256,6 +256,71 @@ TEST_F(Pool, ChecksAreStoredPerRunAndReplaced) {
   EXPECT_THROW(store_.add_check(run_, {"x", "bad", 0, "", {}}), StoreError);
 }
 
+// Echo PEs (docs/echo.md) have no capacity (components.capacity NULL): checked by registered
+// time, each the same weight, instead of counting as 0 capacity (issue 14: the check said
+// "ok, 0.0 % of the deployed capacity registered" whatever they did).
+TEST(RegisteredCapacity, SlotsWithoutCapacityCountByRegisteredTime) {
+  const Span window{10 * kSecond, 55 * kSecond};
+  std::vector<CapacitySlot> slots = {
+      {"e0", 0, {{0, 60 * kSecond}}, {}, true},
+      {"e1", 0, {{0, 21 * kSecond}}, {{20 * kSecond, 55 * kSecond}}, true}};  // killed at 20 s
+  auto f = registered_capacity(slots, window);
+  EXPECT_EQ(f.without_capacity, 2u);
+  EXPECT_DOUBLE_EQ(f.deployed, 0);
+  EXPECT_DOUBLE_EQ(f.registered_time_fraction, (45.0 + 11) / (2 * 45));
+  EXPECT_EQ(f.unexplained_us, 0);
+  slots[1].explained.clear();  // gone at 21 s with nothing to explain it: 34 s of 45
+  f = registered_capacity(slots, window);
+  EXPECT_EQ(f.unexplained_us, 34 * kSecond);
+  ASSERT_EQ(f.gaps.size(), 1u);
+  EXPECT_EQ(f.gaps[0].slot, "e1");
+  EXPECT_TRUE(f.warning());
+}
+
+TEST_F(Pool, EchoPesAreCheckedByTheirRegisteredTime) {
+  // Beside the CalcApp PEs: both fractions.
+  const auto echo_pe = [&](int i) {
+    return store_.add_component(run_, {"Echo/pe0#" + std::to_string(i), "pe", "alpha",
+                                       "0x0000020" + std::to_string(i), {}, "Echo", "rr", 0});
+  };
+  for (int i = 0; i < 2; ++i) {
+    echo_pe(i);
+    registrar("registration", -0.5, "0x0000020" + std::to_string(i), {{"conn", 20 + i}});
+  }
+  RunCheck c = check();
+  EXPECT_EQ(c.status, "ok") << c.message;
+  EXPECT_EQ(c.message, "check registered capacity: ok, 100.0 % of the deployed capacity registered"
+                       " over the window; 2 PEs without capacity (echo) registered 100.0 % of"
+                       " the time over the window");
+  EXPECT_DOUBLE_EQ(c.value, 1.0);
+  EXPECT_EQ(c.details["pes_without_capacity"], 2);
+
+  // An echo run alone: its value is the registered time; one PE killed at 20 s (explained),
+  // the other gone at 30 s without a fault: a warning naming it.
+  run_ = begin("rr", 1);
+  pr_ = store_.add_component(run_, {"pr0", "registrar", "alpha", "0x00000001", {}, "", "", 0});
+  for (int i = 0; i < 2; ++i) {
+    echo_pe(i);
+    registrar("registration", -0.5, "0x0000020" + std::to_string(i), {{"conn", 20 + i}});
+  }
+  fault("kill", "Echo", 20, {{"members", json::array({{{"component", "Echo/pe0"}, {"member", 1},
+                                                        {"id", "0x00000201"}}})}});
+  registrar("deregistration", 21, "0x00000201", {{"reason", "keepalive_timeout"}});
+  c = check();
+  EXPECT_EQ(c.status, "ok") << c.message;
+  EXPECT_EQ(c.message, "check registered capacity: ok, 2 PEs without capacity (echo) registered"
+                       " 62.2 % of the time over the window");
+  EXPECT_DOUBLE_EQ(c.value, (45.0 + 11) / 90);
+  EXPECT_EQ(c.details["deployed"], 0.0);
+  registrar("deregistration", 30, "0x00000200", {{"reason", "connection_closed"}});
+  c = check();
+  EXPECT_EQ(c.status, "warning");
+  EXPECT_EQ(c.message, "WARNING: registered capacity: capacity missing without a fault that"
+                       " explains it for 25.0 s (55.6 % of the window): 1 PE (Echo/pe0#0"
+                       " 30.0–55.0 s); 2 PEs without capacity (echo) registered 34.4 % of the"
+                       " time over the window");
+}
+
 // ---- the closing table ------------------------------------------------------------------------
 
 json job(std::int64_t n, const std::string& status, double queued_s, double completed_s,
@@ -318,6 +383,47 @@ TEST_F(Pool, ClosingTableCountsTheWindowPerPolicyAndSweepPoint) {
             "lu             1          0           0        0                        -            -          0  WARNING (1 run)\n"
             "rr             1          2           1        1                  1333333       72.0 %          0  ok\n")
       << table;
+}
+
+// An echo run (docs/echo.md) has no jobs: its row says what its series did (echo_series),
+// "-" for the jobs; a CalcApp row beside it reads as before, with 0 series.
+TEST_F(Pool, ClosingTableShowsWhatTheEchoSeriesDid) {
+  const auto pu = store_.add_component(run_, {"Calc/pu0#0", "pu", "alpha", "pu-1", {}, "Calc", "", 0});
+  store_.add_event(run_, pu, job(2, "completed", 20, 22, 4'000'000));
+  store_.end_run(run_, "completed", kStart + 60 * kSecond);
+  const auto echo = begin("lu", 1);
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = "echo-" + std::to_string(i);
+    const auto c = store_.add_component(echo, {"Echo/pu0#" + std::to_string(i), "pu", "alpha",
+                                               name, {}, "Echo", "", 0});
+    store_.add_event(echo, c, line("pu", name, 55.5, "done",
+                                   {{"reason", "stop"}, {"requests", 900 + i}, {"answers", 898},
+                                    {"duplicates", 2 * i}, {"lost", 2 + i}, {"replies", 896},
+                                    {"failovers", i}}));
+  }
+  store_.end_run(echo, "completed", kStart + 60 * kSecond);
+  EXPECT_EQ(echo_totals(store_, {echo}).series, 2);
+  EXPECT_EQ(echo_totals(store_, {run_}).series, 0);
+
+  const auto rows = summarize(store_, {run_, echo});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].policy, "lu");
+  EXPECT_FALSE(rows[0].jobs);
+  EXPECT_EQ(rows[0].echo.series, 2);
+  EXPECT_EQ(rows[0].echo.round_trips, 1796);
+  EXPECT_EQ(rows[0].echo.duplicates, 2);
+  EXPECT_EQ(rows[0].echo.lost, 5);
+  EXPECT_TRUE(rows[1].jobs);
+  EXPECT_EQ(rows[1].echo.series, 0);
+  const std::string table = summary_table(rows);
+  EXPECT_EQ(table.substr(0, table.find("(completed runs")),
+            "policy      runs  completed  unfinished  rejects  handling speed (calc/s)  utilization  failovers  echo series  round trips  checks\n"
+            "lu             1          -           -        -                        -            -          0            2         1796  -\n"
+            "rr             1          1           0        0                  2000000            -          0            0            0  -\n")
+      << table;
+  EXPECT_NE(table.find("round trips:\n the PONGs they received"), std::string::npos) << table;
+  // Without echo series, no echo column.
+  EXPECT_EQ(summary_table({rows[1]}).find("echo"), std::string::npos);
 }
 
 TEST_F(Pool, SweepPointsAreRowsOfTheirOwn) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -178,8 +179,15 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
                {"utilization", calculations / offered}});
 }
 
+// What schema v9 changed (sums that do not overflow), taken back: a file of version 8. Its
+// run_metrics summed job sizes with sum(), as v6's did (here a stand-in of that view, with
+// the one column that shows it).
+const std::string kUndoV9 =
+    "DROP VIEW run_metrics; CREATE VIEW run_metrics AS SELECT r.id AS run_id,"
+    " (SELECT sum(j.size) FROM jobs AS j WHERE j.run_id = r.id) AS calculations FROM runs AS r;";
+
 // What schema v8 added (the echo service's series), taken away again: a file of version 7.
-const std::string kUndoV8 = "DROP TABLE echo_series;";
+const std::string kUndoV8 = kUndoV9 + " DROP TABLE echo_series;";
 
 // What schema v7 added (--until-ci's verdicts), taken away again: a file of version 6.
 const std::string kUndoV7 = kUndoV8 + " DROP TABLE until_ci;";
@@ -291,7 +299,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 8);
+  EXPECT_EQ(kSchemaVersion, 9);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(pragma(store, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(pragma(store, "PRAGMA foreign_keys"), 1);
@@ -1238,39 +1246,95 @@ TEST_F(StoreTest, MigratesVersionFiveFilesToRunMetrics) {
             (Rows{{std::to_string(r), "lu", "0", "NULL"}}));
 }
 
-// A file of version 6 is migrated: its runs kept, no verdicts of --until-ci yet.
-TEST_F(StoreTest, MigratesVersionSixFilesToUntilCi) {
+// A file of the version before a table came (6: --until-ci's verdicts, 7: the echo
+// service's series) is migrated: its runs kept, the new table empty.
+struct OlderFile {
+  const char* name;
+  std::int64_t version;
+  const std::string* undo;  // what takes a file back to `version`
+  const char* table;        // the table the next version added
+};
+
+class MigratesOlderFile : public StoreTest, public ::testing::WithParamInterface<OlderFile> {};
+
+TEST_P(MigratesOlderFile, KeepingItsRunsWithTheNewTableEmpty) {
+  const OlderFile& f = GetParam();
   {
     Store store = Store::open(path_);
     run(store, experiment(store), "lu");
     store.flush();
     const Connection db(store, path_);
-    ASSERT_EQ(sqlite3_exec(db, (kUndoV7 + " PRAGMA user_version = 6").c_str(), nullptr,
-                           nullptr, nullptr),
+    ASSERT_EQ(sqlite3_exec(db,
+                           (*f.undo + " PRAGMA user_version = " + std::to_string(f.version)).c_str(),
+                           nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
   }
   Store store = Store::open(path_);
   EXPECT_EQ(integer(Connection(store, path_), "PRAGMA user_version"), kSchemaVersion);
   EXPECT_EQ(store.count("runs"), 1);
-  EXPECT_EQ(store.count("until_ci"), 0);
+  EXPECT_EQ(store.count(f.table), 0);
 }
 
-TEST_F(StoreTest, MigratesVersionSevenFilesToEchoSeries) {
+INSTANTIATE_TEST_SUITE_P(StoreTest, MigratesOlderFile,
+                         ::testing::Values(OlderFile{"VersionSixToUntilCi", 6, &kUndoV7, "until_ci"},
+                                           OlderFile{"VersionSevenToEchoSeries", 7, &kUndoV8,
+                                                     "echo_series"}),
+                         [](const ::testing::TestParamInfo<OlderFile>& i) { return std::string(i.param.name); });
+
+// Issue 14: job sizes near INT64_MAX made SQLite's sum() fail every read of run_metrics
+// ("integer overflow"). Since version 9 such sums are reals; realistic ones stay integers.
+constexpr std::int64_t kHugeSize = std::numeric_limits<std::int64_t>::max() - 10;
+
+TEST_F(StoreTest, RunMetricsReadsSumsPastInt64Max) {
+  Store store = Store::open(path_);
+  const auto e = experiment(store);
+  const auto big = run(store, e, "lu", 0), small = run(store, e, "rr", 1);
+  const auto cb = components(store, big), cs = components(store, small);
+  for (std::int64_t i = 0; i < 2; ++i) {
+    store.add_event(big, cb.pu, pu_job(i + 1, kHugeSize, (20 + 10 * i) * kSecond, 2 * kSecond));
+    store.add_event(big, cb.pu, pu_failover((40 + 10 * i) * kSecond, "0x5e5e5e5e", 100'000, kHugeSize));
+    store.add_event(small, cs.pu, pu_job(i + 1, 1'000'000 + 2'000'000 * i, (20 + 10 * i) * kSecond, 2 * kSecond));
+  }
+  store.add_event(small, cs.pu, pu_failover(40 * kSecond, "0x5e5e5e5e", 100'000, 500));
+  const Connection db(store, path_);
+  EXPECT_EQ(query(db, "SELECT * FROM run_metrics").size(), 2u);
+  EXPECT_EQ(query(db, "SELECT typeof(calculations), calculations, typeof(lost_lower_bound),"
+                      " lost_lower_bound, typeof(handling_us), handling_us, jobs_completed"
+                      " FROM run_metrics ORDER BY run_id"),
+            (Rows{{"real", "1.84467440737096e+19", "real", "1.84467440737096e+19", "integer",
+                   "4000000", "2"},
+                  {"integer", "4000000", "integer", "500", "integer", "4000000", "2"}}));
+  EXPECT_EQ(query(db, "SELECT handling_speed FROM policy_summary WHERE run_id = :r",
+                  {{":r", small}}),
+            (Rows{{"1000000.0"}}));
+}
+
+// A version 8 file whose run_metrics overflows: migrated, it reads.
+TEST_F(StoreTest, MigratesVersionEightFilesToSumsThatDoNotOverflow) {
   {
     Store store = Store::open(path_);
-    run(store, experiment(store), "lu");
-    store.flush();
+    const auto r = run(store, experiment(store), "lu");
+    const auto c = components(store, r);
+    for (std::int64_t i = 0; i < 2; ++i)
+      store.add_event(r, c.pu, pu_job(i + 1, kHugeSize, (20 + 10 * i) * kSecond, 2 * kSecond));
     const Connection db(store, path_);
-    ASSERT_EQ(sqlite3_exec(db, (kUndoV8 + " PRAGMA user_version = 7").c_str(), nullptr,
+    ASSERT_EQ(sqlite3_exec(db, (kUndoV9 + " PRAGMA user_version = 8").c_str(), nullptr,
                            nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);
+    try {
+      query(db, "SELECT * FROM run_metrics");
+      ADD_FAILURE() << "the version 8 view read sums past INT64_MAX";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("integer overflow"), std::string::npos) << e.what();
+    }
   }
   Store store = Store::open(path_);
-  EXPECT_EQ(integer(Connection(store, path_), "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(store.count("runs"), 1);
-  EXPECT_EQ(store.count("echo_series"), 0);
+  const Connection db(store, path_);
+  EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(query(db, "SELECT typeof(calculations), jobs_completed FROM run_metrics"),
+            (Rows{{"real", "2"}}));
 }
 
 // --until-ci's verdict per sweep point: one row per experiment, point and target, the newest

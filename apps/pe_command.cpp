@@ -1,6 +1,6 @@
 // `rsplab pe`: pool elements on real sockets serving CalcApp, or with `--service echo` the
 // echo service. A thin Asio shell around two pure cores per member: the registration core
-// (PeCore) and the service (PeApp, apps/services.hpp: CalcAppService or EchoService). Each
+// (PeCore) and the service (PeApp, node/services.hpp: CalcAppService or EchoService). Each
 // member opens its user-transport listener (whose endpoint it registers; TCP frames carry a
 // PPID prefix so that service data and the ASAP control channel share one connection),
 // carries out the cores' ops in order, feeds back what happened with the time, keeps one
@@ -36,10 +36,10 @@
 #include <vector>
 
 #include "apps/commands.hpp"
-#include "apps/member.hpp"
-#include "apps/event_log.hpp"
-#include "apps/services.hpp"
-#include "apps/shell.hpp"
+#include "node/member.hpp"
+#include "node/event_log.hpp"
+#include "node/services.hpp"
+#include "node/shell.hpp"
 #include "options/roles.hpp"
 #include "stack/common/log.hpp"
 #include "stack/common/policy_text.hpp"
@@ -55,6 +55,8 @@
 namespace rsplab {
 namespace {
 
+using namespace node;  // (until this shell moves into node/)
+
 namespace asio = boost::asio;
 namespace calcapp = rserpool::calcapp;
 namespace session = rserpool::session;
@@ -67,8 +69,8 @@ using Options = options::PeOptions;
 using common::Level;
 common::Logger log{"rsplab pe"};
 
-using shell::to_wire;
-using shell::to_endpoint;
+using node::to_wire;
+using node::to_endpoint;
 
 using rserpool::values::parse_policy;
 
@@ -338,10 +340,10 @@ class PeMember final : public Member {
     links_.close_all();
   }
 
-  shell::DeadlineTimer timer_;
+  node::DeadlineTimer timer_;
   std::unique_ptr<PeApp> service_;
   std::optional<session::PeCore> core_;
-  shell::RegistrarLinks links_;
+  node::RegistrarLinks links_;
   std::unique_ptr<transport::Listener> listener_;
   transport::Endpoint user_;
   transport::Kind user_kind_ = transport::Kind::tcp;
@@ -380,7 +382,7 @@ int run(const Options& o, Context& ctx) {
     return usage("--registrar: required unless --announce is given");
   std::vector<transport::Endpoint> registrars;  // the static list (may be empty)
   if (!o.registrar->empty()) {
-    const auto list = shell::parse_registrars(*o.registrar, &error);
+    const auto list = node::parse_registrars(*o.registrar, &error);
     if (!list) return usage("--registrar: " + error);
     registrars = *list;
   }
@@ -393,7 +395,7 @@ int run(const Options& o, Context& ctx) {
   if (o.pool->empty()) return usage("--pool: a non-empty pool handle");
   const auto policy = parse_policy(*o.policy, &error);
   const auto choice = transport::parse_choice(*o.transport);
-  const auto local = o.local->empty() ? shell::every_address(registrars)
+  const auto local = o.local->empty() ? node::every_address(registrars)
                                       : transport::parse_endpoint(*o.local, 0, &error);
   if (!local) return usage("--local: " + error);
 
@@ -401,10 +403,10 @@ int run(const Options& o, Context& ctx) {
   config.pool_handle = *o.pool;
   config.policy = *policy;
   config.registrar_count = registrars.size();
-  config.reregistration_interval = *shell::parse_ms(*o.reregistration_interval, false, &error);
+  config.reregistration_interval = *node::parse_ms(*o.reregistration_interval, false, &error);
   config.registration_life = o.registration_life->empty()
                                  ? 3 * config.reregistration_interval
-                                 : *shell::parse_ms(*o.registration_life, false, &error);
+                                 : *node::parse_ms(*o.registration_life, false, &error);
   if (config.registration_life.count() > 0x7fffffff)
     return usage("--registration-life: at most 2^31-1 ms");
 
@@ -419,18 +421,18 @@ int run(const Options& o, Context& ctx) {
                                                     &error);
   }
   service.server.max_jobs = *o.max_jobs;
-  service.server.cookie_interval = *shell::parse_ms(*o.cookie_max_time, true, &error);
+  service.server.cookie_interval = *node::parse_ms(*o.cookie_max_time, true, &error);
   service.server.cookie_calculations =
       *rserpool::values::parse_amount(*o.cookie_max_calculations, false, &error);
   service.shutdown_cookie_probability = *o.shutdown_cookie_probability;
-  service.keepalive_interval = *shell::parse_ms(*o.keepalive_interval, false, &error);
-  service.keepalive_timeout = *shell::parse_ms(*o.keepalive_timeout, false, &error);
-  service.usage_interval = *shell::parse_ms(*o.usage_interval, true, &error);
+  service.keepalive_interval = *node::parse_ms(*o.keepalive_interval, false, &error);
+  service.keepalive_timeout = *node::parse_ms(*o.keepalive_timeout, false, &error);
+  service.usage_interval = *node::parse_ms(*o.usage_interval, true, &error);
   std::random_device rd;
   const std::uint64_t seed = *o.seed != 0 ? *o.seed : (std::uint64_t{rd()} << 32 | rd());
   std::optional<std::uint32_t> first_id;
   if (!o.identifier->empty()) {
-    first_id = shell::parse_identifier(*o.identifier);
+    first_id = node::parse_identifier(*o.identifier);
     if (!first_id || std::uint64_t{*first_id} + *o.count - 1 > 0xffffffffULL)
       return usage("--identifier: '" + *o.identifier +
                    "' (a non-zero 32-bit number, e.g. 0x1234abcd; member i gets it + i)");

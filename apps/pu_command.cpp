@@ -1,6 +1,6 @@
 // `rsplab pu`: pool users on real sockets submitting CalcApp jobs, or with `--service echo`
 // running echo series. A thin Asio shell around the pure PU core per member (PuApp,
-// apps/services.hpp: calcapp::PuCore or echo::PuCore): it carries out the core's ops in
+// node/services.hpp: calcapp::PuCore or echo::PuCore): it carries out the core's ops in
 // order — registrar connections by index (ASAP, PPID 11), PE sessions by the core's
 // SessionId (service data and ASAP on one connection: a PPID prefix per frame on TCP) —
 // feeds back what happened with the time, keeps one timer at the core's next deadline and
@@ -27,10 +27,10 @@
 #include <vector>
 
 #include "apps/commands.hpp"
-#include "apps/member.hpp"
-#include "apps/event_log.hpp"
-#include "apps/services.hpp"
-#include "apps/shell.hpp"
+#include "node/member.hpp"
+#include "node/event_log.hpp"
+#include "node/services.hpp"
+#include "node/shell.hpp"
 #include "options/roles.hpp"
 #include "stack/common/log.hpp"
 #include "stack/common/values.hpp"
@@ -40,6 +40,8 @@
 
 namespace rsplab {
 namespace {
+
+using namespace node;  // (until this shell moves into node/)
 
 namespace asio = boost::asio;
 namespace calcapp = rserpool::calcapp;
@@ -133,7 +135,7 @@ class PuMember final : public Member {
     if (choice_ == transport::Choice::sctp) kind = transport::Kind::sctp;
     connecting_.insert(s);
     transport::async_connect_paths(
-        io_, kind, shell::to_endpoint(pe), local_, {true, 0}, {true, pe_connect_timeout_},
+        io_, kind, node::to_endpoint(pe), local_, {true, 0}, {true, pe_connect_timeout_},
         [this, s, alive = alive_](std::error_code ec, std::shared_ptr<transport::Connection> c,
                                   std::vector<transport::PathFailure> failed) {
           if (!*alive || connecting_.erase(s) == 0) {
@@ -221,10 +223,10 @@ class PuMember final : public Member {
   transport::Choice choice_;
   std::vector<transport::Address> local_;
   std::chrono::milliseconds pe_connect_timeout_;
-  shell::DeadlineTimer timer_;
+  node::DeadlineTimer timer_;
   std::unique_ptr<PuApp> app_;
   session::PuInputs& core_;  // app_'s
-  shell::RegistrarLinks links_;
+  node::RegistrarLinks links_;
   std::set<session::SessionId> connecting_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // pending connects' guard
   session::PuActions actions_;
@@ -236,7 +238,7 @@ std::unique_ptr<PuApps> pu_apps(const Options& o, const calcapp::PuConfig& confi
   rserpool::echo::PuConfig ec;
   static_cast<session::PuSessionConfig&>(ec) = config;
   std::string error;
-  ec.interval = *shell::parse_ms(*o.ping_interval, false, &error);  // validated
+  ec.interval = *node::parse_ms(*o.ping_interval, false, &error);  // validated
   ec.count = *o.replies;
   return make_pu_apps(std::move(ec));
 }
@@ -251,7 +253,7 @@ int run(const Options& o, Context& ctx) {
   log.level = *common::parse_level(*o.log_level);
 
   std::string error;
-  const auto registrars = shell::parse_registrars(*o.registrar, &error);
+  const auto registrars = node::parse_registrars(*o.registrar, &error);
   if (!registrars) return usage("--registrar: " + error);
   if (o.pool->empty()) return usage("--pool: a non-empty pool handle");
   const auto choice = transport::parse_choice(*o.transport);
@@ -270,12 +272,12 @@ int run(const Options& o, Context& ctx) {
   config.reject_retry_delay =
       *values::parse_distribution(*o.reject_retry_delay, values::ValueKind::duration, &error);
   config.max_jobs = *o.jobs;
-  config.keepalive_interval = *shell::parse_ms(*o.keepalive_interval, false, &error);
-  config.keepalive_timeout = *shell::parse_ms(*o.keepalive_timeout, false, &error);
-  config.stale_cache = *shell::parse_ms(*o.stale_cache, true, &error);
+  config.keepalive_interval = *node::parse_ms(*o.keepalive_interval, false, &error);
+  config.keepalive_timeout = *node::parse_ms(*o.keepalive_timeout, false, &error);
+  config.stale_cache = *node::parse_ms(*o.stale_cache, true, &error);
   if (*o.resolution_items > 0) config.resolution_items = *o.resolution_items;
   std::optional<std::chrono::milliseconds> runtime;
-  if (!o.runtime->empty()) runtime = shell::parse_ms(*o.runtime, false, &error);
+  if (!o.runtime->empty()) runtime = node::parse_ms(*o.runtime, false, &error);
 
   std::random_device rd;
   const std::uint64_t seed = *o.seed != 0 ? *o.seed : (std::uint64_t{rd()} << 32 | rd());

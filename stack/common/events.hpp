@@ -11,7 +11,7 @@
 // Times are as on the wire, UTC µs; the store makes them run-relative. `to_json` writes
 // "event" (the kind) and exactly the fields the producer writes: an absent optional one as
 // null, except where a comment says "omitted when absent"; time_us, the component and its
-// identity are the event log's (apps/event_log.hpp). The shells' events (apps/) are still
+// identity are the event log's (node/event_log.hpp). The shells' events (apps/) are still
 // built by hand. Pure; thread-safe.
 #pragma once
 

@@ -1,6 +1,6 @@
 // One member of a `--count` process (`rsplab pe`, `rsplab pu`): its index and identity, the
-// gate through which every input reaches it (apps/shell.hpp), its events tagged with its
-// identity, and what `--control stdin` does to it (apps/control.hpp). A subclass drops its
+// gate through which every input reaches it (node/shell.hpp), its events tagged with its
+// identity, and what `--control stdin` does to it (node/control.hpp). A subclass drops its
 // connections (drop_all), re-arms its timer (rearm) and says how it shuts down cleanly.
 // Single-threaded.
 #pragma once
@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "stack/common/log.hpp"
-#include "apps/control.hpp"
-#include "apps/event_log.hpp"
-#include "apps/shell.hpp"
+#include "node/control.hpp"
+#include "node/event_log.hpp"
+#include "node/shell.hpp"
 
-namespace rsplab {
+namespace rsplab::node {
 
 class Member {
  public:
@@ -125,7 +125,7 @@ class Member {
     return {{"addresses", addresses}, {"port", it->second->peer_port()}};
   }
 
-  shell::Gate gate_;
+  Gate gate_;
 
  private:
   std::size_t index_;
@@ -165,4 +165,4 @@ std::unique_ptr<StdinControl> open_control(boost::asio::io_context& io,
       [&log](const std::string& line) { log(common::Level::error, "%s", line.c_str()); });
 }
 
-}  // namespace rsplab
+}  // namespace rsplab::node

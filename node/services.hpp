@@ -28,7 +28,7 @@
 #include "stack/session/pe_sessions.hpp"
 #include "stack/session/pu_session.hpp"
 
-namespace rsplab {
+namespace rsplab::node {
 
 using TimePoint = std::chrono::steady_clock::time_point;
 
@@ -93,4 +93,4 @@ class PuApps {
 std::unique_ptr<PuApps> make_pu_apps(rserpool::calcapp::PuConfig config);
 std::unique_ptr<PuApps> make_pu_apps(rserpool::echo::PuConfig config);
 
-}  // namespace rsplab
+}  // namespace rsplab::node

@@ -1,13 +1,13 @@
 // The services behind the PE and PU shells' interfaces (services.hpp): what is the same
 // for every service is forwarded once (PeAppOf, PuAppOf, PuAppsOf); each service adds its
 // `ready` fields, its progress on a kill and its summary line.
-#include "apps/services.hpp"
+#include "node/services.hpp"
 
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-namespace rsplab {
+namespace rsplab::node {
 namespace {
 
 namespace calcapp = rserpool::calcapp;
@@ -209,4 +209,4 @@ std::unique_ptr<PuApps> make_pu_apps(echo::PuConfig config) {
   return std::make_unique<EchoPus>(std::move(config));
 }
 
-}  // namespace rsplab
+}  // namespace rsplab::node

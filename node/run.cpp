@@ -1,0 +1,65 @@
+// The processes around the nodes (run.hpp): a node built (its errors to exit statuses), what
+// the command prints, signals, `--control stdin`, and the io_context run to the end.
+#include "node/run.hpp"
+
+#include <utility>  // before Asio
+
+#include <boost/asio.hpp>
+#include <csignal>
+#include <exception>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "node/registrar.hpp"
+#include "node/shell.hpp"
+#include "stack/common/log.hpp"
+
+namespace rsplab::node {
+namespace {
+
+namespace asio = boost::asio;
+using common::Level;
+
+// The node `make()` builds, or the exit status of why it could not be (reported on `err`
+// after "rsplab ROLE: ").
+template <class Node, class Make>
+std::unique_ptr<Node> build(const char* role, std::ostream& err, int& status, Make make) {
+  try {
+    return make();
+  } catch (const UsageError& e) {
+    err << "rsplab " << role << ": " << e.what() << "\n";
+    status = kExitUsage;
+  } catch (const std::exception& e) {
+    err << "rsplab " << role << ": " << e.what() << "\n";
+    status = kExitFailed;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+int run_registrar(const options::RegistrarOptions& o, std::ostream& out, std::ostream& err) {
+  asio::io_context io;
+  int status = kExitOk;
+  const auto node = build<RegistrarNode>("registrar", err, status,
+                                         [&] { return std::make_unique<RegistrarNode>(io, o); });
+  if (!node) return status;
+  const common::Logger log{"rsplab registrar", *common::parse_level(*o.log_level)};
+  // Ready: one line per endpoint, ASAP first, flushed (agents wait for these).
+  out << "asap " << node->asap_endpoint().to_string() << "\n"
+      << "enrp " << node->enrp_endpoint().to_string() << std::endl;
+  node->start();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log(Level::info, "signal %d: stopping", sig);
+    node->stop(sig);
+    io.stop();
+  });
+  io.run();
+  return kExitOk;
+}
+
+}  // namespace rsplab::node

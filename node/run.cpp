@@ -11,6 +11,9 @@
 #include <ostream>
 #include <string>
 
+#include "node/control.hpp"
+#include "node/member.hpp"
+#include "node/pe.hpp"
 #include "node/registrar.hpp"
 #include "node/shell.hpp"
 #include "stack/common/log.hpp"
@@ -59,6 +62,45 @@ int run_registrar(const options::RegistrarOptions& o, std::ostream& out, std::os
     io.stop();
   });
   io.run();
+  return kExitOk;
+}
+
+int run_pe(const options::PeOptions& o, std::ostream& out, std::ostream& err) {
+  asio::io_context io;
+  int status = kExitOk;
+  const auto node = build<PeNode>("pe", err, status, [&] {
+    return std::make_unique<PeNode>(io, o, EventLog::Sink{}, [&io] { io.stop(); });
+  });
+  if (!node) return status;
+  auto& log = pe_log();
+  for (const auto& m : node->members()) out << "pe " << m->id() << " " << m->user().to_string() << "\n";
+  out << std::flush;
+
+  std::unique_ptr<StdinControl> control;
+  if (!o.control->empty()) {
+    try {
+      control = open_control(io, node->members(), log, [&](std::size_t i) { node->restart(i); });
+      node->hold(true);
+      control->on_end([&] { node->hold(false); });
+    } catch (const std::exception& e) {
+      err << "rsplab pe: --control stdin: standard input must be a pipe or terminal: " << e.what()
+          << "\n";
+      return kExitUsage;
+    }
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log(Level::info, "signal %d: shutting down (cookies, deregistration)", sig);
+    if (control) control->close();
+    node->stop();
+  });
+  node->start();
+  io.run();
+  if (node->failed()) {
+    log(Level::error, "stopped: the registration cannot succeed (see the events)");
+    return kExitFailed;
+  }
   return kExitOk;
 }
 

@@ -8,7 +8,7 @@
 #include "node/registrar.hpp"
 #include "node/shell.hpp"
 #include "tests/support/process.hpp"
-#include "tests/node/recorder.hpp"
+#include "tests/node/harness.hpp"
 #include "stack/common/events.hpp"
 #include "stack/wire/messages.hpp"
 
@@ -20,15 +20,6 @@ using namespace std::chrono_literals;
 using rsplab::node::RegistrarNode;
 using rsplab::node::test::Recorder;
 using rsplab::node::test::run_until;
-
-rsplab::options::RegistrarOptions loopback_registrar() {
-  rsplab::options::RegistrarOptions o;
-  o.transport = "tcp";
-  o.asap = "127.0.0.1:0";
-  o.enrp = "127.0.0.1:0";
-  o.identifier = "0x5eed";
-  return o;
-}
 
 asap::Registration registration(const std::string& pool, std::uint32_t id) {
   asap::Registration r;
@@ -46,7 +37,7 @@ asap::Registration registration(const std::string& pool, std::uint32_t id) {
 TEST(RegistrarNode, ServesAPeOnLoopbackAndStopsAsSigtermDoes) {
   boost::asio::io_context io;
   Recorder events;
-  RegistrarNode registrar(io, loopback_registrar(), events.sink());
+  RegistrarNode registrar(io, rsplab::node::test::registrar_options(), events.sink());
   ASSERT_NE(registrar.asap_endpoint().port, 0);
   EXPECT_EQ(registrar.identifier(), 0x5eedu);
   registrar.start();

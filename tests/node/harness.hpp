@@ -1,6 +1,7 @@
 // What the in-process node tests share: an event sink that keeps every line a node writes
-// (node/event_log.hpp), read back as typed events (stack/common/events.hpp), and an
-// io_context run until a condition holds (or a time limit, a test failure, passes).
+// (node/event_log.hpp), read back as typed events (stack/common/events.hpp), an io_context
+// run until a condition holds (or a time limit, a test failure, passes), and the options of
+// a registrar, PE and PU on loopback TCP.
 #pragma once
 
 #include <utility>  // before Asio
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "node/event_log.hpp"
+#include "options/roles.hpp"
 
 namespace rsplab::node::test {
 
@@ -59,6 +61,39 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
   keep.cancel();
   io.poll();
   return done();
+}
+
+// A registrar on loopback TCP, free ports, identifier `id`.
+inline options::RegistrarOptions registrar_options(const std::string& id = "0x5eed") {
+  options::RegistrarOptions o;
+  o.transport = "tcp";
+  o.asap = "127.0.0.1:0";
+  o.enrp = "127.0.0.1:0";
+  o.identifier = id;
+  return o;
+}
+
+// A PE of `pool` on loopback TCP registering at `registrar` ("ADDR:PORT"), identifier `id`.
+inline options::PeOptions pe_options(const std::string& registrar, const std::string& pool,
+                                     const std::string& id) {
+  options::PeOptions o;
+  o.transport = "tcp";
+  o.registrar = registrar;
+  o.local = "127.0.0.1";
+  o.pool = pool;
+  o.identifier = id;
+  return o;
+}
+
+// A PU of `pool` on loopback TCP asking `registrar`.
+inline options::PuOptions pu_options(const std::string& registrar, const std::string& pool) {
+  options::PuOptions o;
+  o.transport = "tcp";
+  o.registrar = registrar;
+  o.local = "127.0.0.1";
+  o.pool = pool;
+  o.name = "pu";
+  return o;
 }
 
 }  // namespace rsplab::node::test

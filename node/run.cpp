@@ -6,6 +6,7 @@
 
 #include <boost/asio.hpp>
 #include <csignal>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <ostream>
@@ -14,6 +15,7 @@
 #include "node/control.hpp"
 #include "node/member.hpp"
 #include "node/pe.hpp"
+#include "node/pu.hpp"
 #include "node/registrar.hpp"
 #include "node/shell.hpp"
 #include "stack/common/log.hpp"
@@ -99,6 +101,55 @@ int run_pe(const options::PeOptions& o, std::ostream& out, std::ostream& err) {
   io.run();
   if (node->failed()) {
     log(Level::error, "stopped: the registration cannot succeed (see the events)");
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+int run_pu(const options::PuOptions& o, std::ostream& out, std::ostream& err) {
+  asio::io_context io;
+  int status = kExitOk;
+  const auto node = build<PuNode>("pu", err, status, [&] {
+    return std::make_unique<PuNode>(io, o, EventLog::Sink{}, [&io] { io.stop(); });
+  });
+  if (!node) return status;
+  auto& log = pu_log();
+  std::unique_ptr<StdinControl> control;
+  if (!o.control->empty()) {
+    try {
+      control = open_control(io, node->members(), log);
+    } catch (const std::exception& e) {
+      err << "rsplab pu: --control stdin: standard input must be a pipe or terminal: " << e.what()
+          << "\n";
+      return kExitUsage;
+    }
+  }
+  const auto stop_all = [&] {
+    if (control) control->close();
+    node->stop();
+  };
+  asio::steady_timer runtime_timer(io);
+  if (!o.runtime->empty()) {
+    std::string error;
+    runtime_timer.expires_after(*parse_ms(*o.runtime, false, &error));  // validated
+    runtime_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      log(Level::info, "runtime over: stopping");
+      stop_all();
+    });
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log(Level::info, "signal %d: stopping", sig);
+    stop_all();
+  });
+  node->start();
+  io.run();
+
+  out << node->summary().dump() << std::endl;
+  if (node->unanswered()) {
+    log(Level::error, "no registrar answered a handle resolution during the whole run");
     return kExitFailed;
   }
   return kExitOk;

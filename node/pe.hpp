@@ -83,7 +83,7 @@ class PeMember final : public Member {
   void carry_out_service();
   void carry_out_registration();
   void rearm() override;
-  void add_progress(nlohmann::json& e) override;
+  void add_progress(common::StoppedEvent& e) override;
   void drop_all() override;
 
   DeadlineTimer timer_;

@@ -84,14 +84,13 @@ void PeMember::start(const std::string& previous) {
   listener_->start([this](std::shared_ptr<transport::Connection> c) { accept(std::move(c)); });
   if (!previous.empty())
     write({{"event", "restarted"}, {"member", index()}, {"previous", previous}});
-  nlohmann::json ready = {{"event", "ready"},
-                          {"member", index()},
-                          {"user_transport", user_.to_string()},
-                          {"transport", transport::name(user_kind_)},
-                          {"pool", pool_},
-                          {"policy", policy_name_}};
+  common::MemberReady ready{index(), id()};
+  ready.user_transport = user_.to_string();
+  ready.transport = std::string(transport::name(user_kind_));
+  ready.pool = pool_;
+  ready.policy = policy_name_;
   service_->describe(ready);
-  write(std::move(ready));
+  write(ready);
   with_now([&](auto now) { core_->start(now, actions_); });
 }
 
@@ -187,7 +186,7 @@ void PeMember::rearm() {
 }
 
 // What the service had in progress (services.hpp, PeApp::add_progress).
-void PeMember::add_progress(nlohmann::json& e) {
+void PeMember::add_progress(common::StoppedEvent& e) {
   with_now([&](auto now) {
     service_->add_progress(e, now, service_actions_,
                            [this](session::SessionId s) { return peer(s); });

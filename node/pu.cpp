@@ -75,9 +75,9 @@ RegistrarLinks::Callbacks PuMember::link_callbacks() {
 }
 
 void PuMember::start(const PuApps& apps) {
-  nlohmann::json ready = {{"event", "ready"}, {"member", index()}};
+  common::MemberReady ready{index(), id()};
   apps.describe(ready);
-  write(std::move(ready));
+  write(ready);
   with_now([&](auto now) { app_->start(now, actions_); });
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "stack/common/events.hpp"
 #include "stack/common/log.hpp"
 #include "stack/common/values.hpp"
 #include "stack/wire/names.hpp"
@@ -120,16 +121,14 @@ transport::Endpoint RegistrarNode::asap_endpoint() const {
 }
 
 void RegistrarNode::start() {
-  events_.write({{"event", "ready"},
-                 {"asap", asap_endpoint().to_string()},
-                 {"enrp", enrp_endpoint().to_string()},
-                 {"transport", transport::name(kind_)}});
+  events_.write(common::RegistrarReady{asap_endpoint().to_string(), enrp_endpoint().to_string(),
+                                       std::string(transport::name(kind_))});
 }
 
 void RegistrarNode::stop(int signal) {
   if (stopped_) return;
   stopped_ = true;
-  if (signal != 0) events_.write({{"event", "stopped"}, {"signal", signal}});
+  if (signal != 0) events_.write(common::RegistrarStoppedEvent{signal});
   timer_.cancel();
   announce_timer_.cancel();
   if (announce_socket_) announce_socket_->close();

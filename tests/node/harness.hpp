@@ -7,6 +7,7 @@
 #include <utility>  // before Asio
 
 #include <boost/asio.hpp>
+#include <gtest/gtest.h>
 #include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -34,11 +35,18 @@ class Recorder {
       if (e.value("event", "") == kind) out.push_back(e);
     return out;
   }
-  // Those lines as T (from_json; throws common::EventError when one is not a T).
+  // Those lines as T (from_json; throws common::EventError when one is not a T). Each is
+  // also written back through T: every field T writes must be the line's (a field renamed
+  // on one side fails the test).
   template <class T>
   std::vector<T> as(const std::string& kind) const {
     std::vector<T> out;
-    for (const auto& e : named(kind)) out.push_back(e.get<T>());
+    for (const auto& e : named(kind)) {
+      out.push_back(e.get<T>());
+      const nlohmann::json back = out.back();
+      for (const auto& [key, value] : back.items())
+        EXPECT_EQ(e.value(key, nlohmann::json()), value) << key << " of " << e.dump();
+    }
     return out;
   }
   std::size_t count(const std::string& kind) const { return named(kind).size(); }

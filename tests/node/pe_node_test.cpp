@@ -17,6 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using rsplab::common::DeregistrationEvent;
+using rsplab::common::MemberReady;
+using rsplab::common::StoppedEvent;
 using rsplab::common::RegistrationEvent;
 using rsplab::node::PeNode;
 using rsplab::node::RegistrarNode;
@@ -39,14 +41,19 @@ TEST(PeNode, MembersRegisterAndAKilledOneLeavesTheOthersWhichDeregisterOnStop) {
   pe.start();
 
   ASSERT_TRUE(run_until(io, [&] { return registrar_events.count("registration") == 2; }));
-  const auto ready = pe_events.named("ready");
+  const auto ready = pe_events.as<MemberReady>("ready");
   ASSERT_EQ(ready.size(), 2u);
   for (std::size_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(ready[i].value("member", 9), i);
-    EXPECT_EQ(ready[i].value("id", ""), pe.member(i).id());
-    EXPECT_EQ(ready[i].value("user_transport", ""), pe.member(i).user().to_string());
-    EXPECT_EQ(ready[i].value("pool", ""), "PePool");
-    EXPECT_EQ(ready[i].value("component", ""), "pe");
+    EXPECT_EQ(ready[i].member, i);
+    EXPECT_EQ(ready[i].id, pe.member(i).id());
+    EXPECT_EQ(ready[i].user_transport, pe.member(i).user().to_string());
+    EXPECT_EQ(ready[i].transport, "tcp");
+    EXPECT_EQ(ready[i].pool, "PePool");
+    EXPECT_EQ(ready[i].policy, "rr");
+    EXPECT_EQ(ready[i].capacity, 1e6);
+    EXPECT_EQ(ready[i].max_jobs, 10);
+    EXPECT_FALSE(ready[i].service) << "an echo field";
+    EXPECT_EQ(pe_events.named("ready")[i].value("component", ""), "pe");
   }
   for (const auto& r : registrar_events.as<RegistrationEvent>("registration")) {
     EXPECT_EQ(r.pool, "PePool");
@@ -54,10 +61,12 @@ TEST(PeNode, MembersRegisterAndAKilledOneLeavesTheOthersWhichDeregisterOnStop) {
   }
 
   pe.member(1).kill();
-  const auto killed = pe_events.named("killed");
+  const auto killed = pe_events.as<StoppedEvent>("killed");
   ASSERT_EQ(killed.size(), 1u);
-  EXPECT_EQ(killed[0].value("member", 9), 1);
-  EXPECT_EQ(killed[0].value("id", ""), "0x00000101");
+  EXPECT_EQ(killed[0].member, 1);
+  EXPECT_EQ(killed[0].id, "0x00000101");
+  EXPECT_TRUE(killed[0].has_jobs) << "a CalcApp PE tells its jobs, none here";
+  EXPECT_TRUE(killed[0].jobs.empty());
   EXPECT_TRUE(pe.member(1).done());
   EXPECT_FALSE(finished);
 

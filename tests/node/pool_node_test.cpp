@@ -22,6 +22,7 @@ using rsplab::common::CookieSentEvent;
 using rsplab::common::EchoDoneEvent;
 using rsplab::common::FailoverEvent;
 using rsplab::common::JobEvent;
+using rsplab::common::MemberReady;
 using rsplab::common::RegistrationEvent;
 using rsplab::common::StoppedEvent;
 using rsplab::node::PeNode;
@@ -91,6 +92,11 @@ TEST_F(NodePool, JobsComplete) {
   PuNode pu(io_, o, pu_events_.sink(), [&] { finished = true; });
   pu.start();
   ASSERT_TRUE(run_until(io_, [&] { return finished; })) << "the jobs did not end in 20 s";
+  const auto ready = pu_events_.as<MemberReady>("ready");
+  ASSERT_EQ(ready.size(), 2u);
+  EXPECT_EQ(ready[0].id, "pu-0");
+  EXPECT_EQ(ready[1].member, 1u);
+  EXPECT_FALSE(ready[0].service) << "CalcApp's PU ready has no service field";
   const auto jobs = pu_events_.as<JobEvent>("job");
   ASSERT_EQ(jobs.size(), 6u);
   for (const auto& j : jobs) {
@@ -121,10 +127,11 @@ TEST_F(NodePool, KilledPeMemberFailsOverAndTheJobCompletesFromItsCookie) {
   const auto cookie = pe_events_.as<CookieSentEvent>("cookie_sent").back();
   pe_->member(*victim).kill();
 
-  const auto killed = pe_events_.named("killed");
+  const auto killed = pe_events_.as<StoppedEvent>("killed");
   ASSERT_EQ(killed.size(), 1u);
-  const auto stopped = killed[0].get<StoppedEvent>();
+  const auto& stopped = killed[0];
   EXPECT_EQ(stopped.id, dead);
+  EXPECT_EQ(stopped.member, static_cast<std::int64_t>(*victim));
   ASSERT_EQ(stopped.jobs.size(), 1u);
   EXPECT_GE(stopped.jobs[0].completed, cookie.completed);
 
@@ -161,6 +168,10 @@ TEST_F(NodePool, KilledEchoPeMemberFailsOverAndTheCountResumesFromTheCookie) {
   const std::string alive = pe_->member(1 - *victim).id();
   run_until(io_, [] { return false; }, 300ms);  // about 15 replies
   pe_->member(*victim).kill();
+  const auto killed = pe_events_.as<StoppedEvent>("killed");
+  ASSERT_EQ(killed.size(), 1u);
+  EXPECT_EQ(killed[0].id, dead);
+  EXPECT_FALSE(killed[0].has_jobs) << "echo's cookies make the failover exact: no jobs";
 
   ASSERT_TRUE(run_until(io_, [&] { return finished; })) << "the series did not end in 20 s";
   const auto failovers = pu_events_.as<FailoverEvent>("failover");
@@ -175,6 +186,15 @@ TEST_F(NodePool, KilledEchoPeMemberFailsOverAndTheCountResumesFromTheCookie) {
   ASSERT_EQ(resumed.size(), 1u);
   EXPECT_EQ(resumed[0].value("id", ""), alive);
   EXPECT_EQ(resumed[0].value("replies", -1), *failovers[0].resumed);
+  for (const auto& ready : pe_events_.as<MemberReady>("ready")) {
+    EXPECT_EQ(ready.service, "echo");
+    EXPECT_EQ(ready.cookie_every, 3);
+    EXPECT_FALSE(ready.capacity) << "a CalcApp field";
+  }
+  const auto pu_ready = pu_events_.as<MemberReady>("ready");
+  ASSERT_EQ(pu_ready.size(), 1u);
+  EXPECT_EQ(pu_ready[0].id, "pu");
+  EXPECT_EQ(pu_ready[0].service, "echo");
   const auto done = pu_events_.as<EchoDoneEvent>("done");
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].reason, "count");

@@ -42,12 +42,13 @@ TEST(RegistrarNode, ServesAPeOnLoopbackAndStopsAsSigtermDoes) {
   EXPECT_EQ(registrar.identifier(), 0x5eedu);
   registrar.start();
   ASSERT_EQ(events.count("ready"), 1u);
-  const auto ready = events.named("ready").front();
-  EXPECT_EQ(ready.value("asap", ""), registrar.asap_endpoint().to_string());
-  EXPECT_EQ(ready.value("enrp", ""), registrar.enrp_endpoint().to_string());
-  EXPECT_EQ(ready.value("transport", ""), "tcp");
-  EXPECT_EQ(ready.value("component", ""), "registrar");
-  EXPECT_EQ(ready.value("id", ""), "0x00005eed");
+  const auto line = events.named("ready").front();
+  EXPECT_EQ(line.value("component", ""), "registrar");
+  EXPECT_EQ(line.value("id", ""), "0x00005eed");
+  const auto ready = events.as<rsplab::common::RegistrarReady>("ready").front();
+  EXPECT_EQ(ready.asap, registrar.asap_endpoint().to_string());
+  EXPECT_EQ(ready.enrp, registrar.enrp_endpoint().to_string());
+  EXPECT_EQ(ready.transport, "tcp");
 
   rsplab::test::AsapPeer pe(io, "pe");
   ASSERT_TRUE(pe.connect(registrar.asap_endpoint(), 5s));
@@ -61,8 +62,9 @@ TEST(RegistrarNode, ServesAPeOnLoopbackAndStopsAsSigtermDoes) {
   EXPECT_EQ(regs[0].pe, "0x1234abcd");
 
   registrar.stop(SIGTERM);
-  ASSERT_EQ(events.count("stopped"), 1u);
-  EXPECT_EQ(events.named("stopped").front().value("signal", 0), SIGTERM);
+  const auto stopped = events.as<rsplab::common::RegistrarStoppedEvent>("stopped");
+  ASSERT_EQ(stopped.size(), 1u);
+  EXPECT_EQ(stopped[0].signal, SIGTERM);
   EXPECT_TRUE(run_until(io, [&] { return !pe.connected(); }, 5s)) << "connection kept open";
   rsplab::test::AsapPeer late(io, "late");
   EXPECT_FALSE(late.connect(registrar.asap_endpoint(), 1s)) << "still listening";

@@ -155,7 +155,9 @@ using Reply = std::variant<HelloReply, TimeReply, Started, Line, Event, Exited, 
 // registrar's {"event":"ready",...} (its ASAP and ENRP endpoints required, its transport
 // optional) and a PE or PU member's (its index in its group and its identifier).
 struct RegistrarReady : common::RegistrarReady {};
-struct MemberReady : common::MemberReady {};
+struct MemberReady : common::MemberReady {
+  using common::MemberReady::MemberReady;
+};
 
 #define RSPLAB_PROTOCOL_MESSAGE(T)       \
   void to_json(json& j, const T& m);     \

@@ -25,6 +25,13 @@ void EventLog::open(Sink sink, nlohmann::json identity) {
   sink_ = std::move(sink);
 }
 
+void EventLog::open(const std::string& path, Sink sink, nlohmann::json identity) {
+  if (sink)
+    open(std::move(sink), std::move(identity));
+  else
+    open(path, std::move(identity));
+}
+
 EventLog::~EventLog() {
   if (owned_) std::fclose(file_);
 }

@@ -25,6 +25,9 @@ class EventLog {
   void open(const std::string& path, nlohmann::json identity);
   // Every event to `sink` (none: no events).
   void open(Sink sink, nlohmann::json identity);
+  // To `sink` when there is one, else to `path` (a node's events: a test's sink, or the
+  // --events option). Throws as open(path) does.
+  void open(const std::string& path, Sink sink, nlohmann::json identity);
   ~EventLog();
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;

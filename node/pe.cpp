@@ -135,10 +135,7 @@ PeNode::PeNode(asio::io_context& io, const options::PeOptions& o, EventLog::Sink
   pe_log()(Level::info, "transport %s (asked: %s)",
            std::string(transport::name(setup_->kind)).c_str(), o.transport->c_str());
   try {
-    if (sink)
-      events_.open(std::move(sink), {{"component", "pe"}});
-    else
-      events_.open(*o.events, {{"component", "pe"}});
+    events_.open(*o.events, std::move(sink), {{"component", "pe"}});
   } catch (const std::exception& e) {
     throw UsageError(e.what());
   }

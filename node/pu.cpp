@@ -244,10 +244,7 @@ PuNode::PuNode(asio::io_context& io, const options::PuOptions& o, EventLog::Sink
   pu_log()(Level::info, "transport %s (asked: %s)",
            std::string(transport::name(registrar_kind)).c_str(), o.transport->c_str());
   try {
-    if (sink)
-      events_.open(std::move(sink), {{"component", "pu"}});
-    else
-      events_.open(*o.events, {{"component", "pu"}});
+    events_.open(*o.events, std::move(sink), {{"component", "pu"}});
   } catch (const std::exception& e) {
     throw UsageError(e.what());
   }

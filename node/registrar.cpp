@@ -103,10 +103,7 @@ RegistrarNode::RegistrarNode(asio::io_context& io, const options::RegistrarOptio
       o.transport->c_str());
   const nlohmann::json identity = {{"component", "registrar"}, {"id", wire::hex_id(identifier())}};
   try {
-    if (sink)
-      events_.open(std::move(sink), identity);
-    else
-      events_.open(*o.events, identity);
+    events_.open(*o.events, std::move(sink), identity);
   } catch (const std::exception& e) {
     throw UsageError(e.what());
   }

@@ -21,6 +21,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rsplab::common {
@@ -284,6 +285,9 @@ struct RegistrarReady {
 // optional ones are omitted when absent and not checked.
 struct MemberReady {
   static constexpr const char* kName = "ready";
+  MemberReady() = default;
+  // A PU's, or a PE's before its fields are set.
+  MemberReady(std::size_t member, std::string id) : member(member), id(std::move(id)) {}
   std::size_t member = 0;
   std::string id;
   std::optional<std::string> user_transport, transport, pool, policy;

@@ -284,23 +284,16 @@ void from_json(const json& j, Error& m) {
 
 // ---- What components report ----
 
-void to_json(json& j, const RegistrarReady& m) {
-  j = {{"event", RegistrarReady::kEvent}, {"asap", m.asap}, {"enrp", m.enrp},
-       {"transport", m.transport}};
-}
 void from_json(const json& j, RegistrarReady& m) {
-  const auto event = RegistrarReady::kEvent;
+  const std::string_view event = RegistrarReady::kName;
   check_event(j, event);
   read_required(j, event, "asap", m.asap);
   read_required(j, event, "enrp", m.enrp);
   read_optional(j, event, "transport", m.transport);
 }
 
-void to_json(json& j, const MemberReady& m) {
-  j = {{"event", MemberReady::kEvent}, {"member", m.member}, {"id", m.id}};
-}
 void from_json(const json& j, MemberReady& m) {
-  const auto event = MemberReady::kEvent;
+  const std::string_view event = MemberReady::kName;
   check_event(j, event);
   read_required(j, event, "member", m.member);
   read_required(j, event, "id", m.id);

@@ -24,6 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stack/common/events.hpp"
+
 namespace rsplab::agents::protocol {
 
 using json = nlohmann::json;
@@ -148,17 +150,13 @@ using Reply = std::variant<HelloReply, TimeReply, Started, Line, Event, Exited, 
 // The runner learns endpoints and identities from these, not from the text the components
 // also print for their users ("asap 10.0.0.1,10.1.0.1:3863", "pe 1a2b3c4d 10.0.0.1:40001").
 
-// A registrar's {"event":"ready",...}: its ASAP and ENRP endpoints ("ADDRS:PORT", the
-// addresses comma-separated), both required, and its transport (optional).
-struct RegistrarReady {
-  static constexpr std::string_view kEvent = "ready";
-  std::string asap, enrp, transport;
-};
-// A PE or PU member's {"event":"ready",...}: its index in its group and its identifier.
-struct MemberReady {
-  static constexpr std::string_view kEvent = "ready";
-  std::size_t member = 0;
-  std::string id;
+// The events themselves are stack/common/events.hpp's (written by node/ through them); the
+// runner reads them as these, with the protocol's checks and messages (Malformed): a
+// registrar's {"event":"ready",...} (its ASAP and ENRP endpoints required, its transport
+// optional) and a PE or PU member's (its index in its group and its identifier).
+struct RegistrarReady : common::RegistrarReady {};
+struct MemberReady : common::MemberReady {
+  using common::MemberReady::MemberReady;
 };
 
 #define RSPLAB_PROTOCOL_MESSAGE(T)       \
@@ -180,9 +178,10 @@ RSPLAB_PROTOCOL_MESSAGE(Exited)
 RSPLAB_PROTOCOL_MESSAGE(LinkReply)
 RSPLAB_PROTOCOL_MESSAGE(Stopped)
 RSPLAB_PROTOCOL_MESSAGE(Error)
-RSPLAB_PROTOCOL_MESSAGE(RegistrarReady)
-RSPLAB_PROTOCOL_MESSAGE(MemberReady)
 #undef RSPLAB_PROTOCOL_MESSAGE
+// (Their to_json is events.hpp's.)
+void from_json(const json& j, RegistrarReady& m);
+void from_json(const json& j, MemberReady& m);
 
 // One message as its line (no newline): the bytes both ends write.
 template <typename M>

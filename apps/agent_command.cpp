@@ -9,7 +9,7 @@
 
 #include "agents/agent.hpp"
 #include "apps/commands.hpp"
-#include "apps/shell.hpp"
+#include "node/shell.hpp"
 
 namespace rsplab {
 
@@ -44,7 +44,7 @@ void add_agent_command(CLI::App& app, Context& ctx) {
       return;
     }
     std::string error;
-    const auto timeout = shell::parse_ms(*idle, true, &error);
+    const auto timeout = node::parse_ms(*idle, true, &error);
     if (!timeout) {
       ctx.err << "rsplab agent: --idle-timeout: " << error << "\n";
       ctx.exit_code = kExitUsage;

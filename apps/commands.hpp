@@ -11,16 +11,18 @@
 
 #include <iosfwd>
 
+#include "node/run.hpp"
+
 namespace CLI {
 class App;
 }
 
 namespace rsplab {
 
-// Exit codes of every subcommand, documented in `rsplab --help`.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;  // the input was read but is bad (a malformed message)
-inline constexpr int kExitUsage = 2;   // bad options or unusable input (bad hex, empty input)
+// Exit codes of every subcommand, documented in `rsplab --help` (node/run.hpp).
+using node::kExitOk;
+using node::kExitFailed;
+using node::kExitUsage;
 
 inline constexpr const char* kExitCodesHelp =
     "Exit status: 0 success; 1 malformed input (e.g. a message that does not decode);\n"

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 namespace rsplab::common {
 
@@ -330,12 +331,18 @@ void from_json(const json& j, StoppedEvent& e) {
   e.kind = req_string(j, "event");
   e.jobs.clear();
   const json* jobs = optional(j, "jobs");
+  e.has_jobs = jobs != nullptr;
+  const json* member = optional(j, "member");
+  e.member = member != nullptr && member->is_number_integer() ? std::optional(member->get<std::int64_t>())
+                                                              : std::nullopt;
   if (jobs != nullptr && !jobs->is_array()) throw EventError("'jobs' is not an array");
   for (const json& p : jobs != nullptr ? *jobs : json::array()) {
     if (!p.is_object()) throw EventError("'jobs' holds a non-object");
     e.id = req_string(j, "id");  // before the job's own fields, as the store has checked it
     e.jobs.push_back(p.get<JobProgress>());
   }
+  if (const json* id = optional(j, "id"); e.jobs.empty() && id != nullptr && id->is_string())
+    e.id = id->get<std::string>();  // not checked without jobs
 }
 
 void from_json(const json& j, EchoDoneEvent& e) {
@@ -462,7 +469,9 @@ void to_json(json& j, const JobProgress& p) {
 }
 
 void to_json(json& j, const StoppedEvent& e) {
-  j = {{"event", e.kind}, {"id", e.id}, {"jobs", e.jobs}};
+  j = {{"event", e.kind}, {"id", e.id}};
+  if (e.has_jobs) j["jobs"] = e.jobs;
+  set_if(j, "member", e.member);
 }
 
 void to_json(json& j, const EchoDoneEvent& e) {
@@ -761,6 +770,70 @@ void from_json(const json& j, KeepaliveTimeoutEvent& e) {
 
 void to_json(json& j, const KeepaliveTimeoutEvent& e) {
   j = {{"event", e.kName}, {"pool", e.pool}, {"pe", e.pe}};
+}
+
+// ---- The nodes' own events ----------------------------------------------------------------
+
+namespace {
+
+// A field that is not checked: its value when it is a T, else none.
+template <class T>
+std::optional<T> unchecked(const json& j, const char* key) {
+  const json* v = optional(j, key);
+  if (v == nullptr) return std::nullopt;
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!v->is_string()) return std::nullopt;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v->is_number()) return std::nullopt;
+  } else {
+    if (!v->is_number_integer()) return std::nullopt;
+  }
+  return v->get<T>();
+}
+
+}  // namespace
+
+void from_json(const json& j, RegistrarReady& e) {
+  e.asap = req_string(j, "asap");
+  e.enrp = req_string(j, "enrp");
+  e.transport = opt_string(j, "transport").value_or("");
+}
+
+void from_json(const json& j, MemberReady& e) {
+  const std::int64_t member = req_int(j, "member");
+  if (member < 0) throw EventError("'member' is negative");
+  e.member = static_cast<std::size_t>(member);
+  e.id = req_string(j, "id");
+  e.user_transport = unchecked<std::string>(j, "user_transport");
+  e.transport = unchecked<std::string>(j, "transport");
+  e.pool = unchecked<std::string>(j, "pool");
+  e.policy = unchecked<std::string>(j, "policy");
+  e.capacity = unchecked<double>(j, "capacity");
+  e.max_jobs = unchecked<std::int64_t>(j, "max_jobs");
+  e.service = unchecked<std::string>(j, "service");
+  e.cookie_every = unchecked<std::int64_t>(j, "cookie_every");
+}
+
+void from_json(const json& j, RegistrarStoppedEvent& e) { e.signal = req_int(j, "signal"); }
+
+void to_json(json& j, const RegistrarReady& e) {
+  j = {{"event", e.kName}, {"asap", e.asap}, {"enrp", e.enrp}, {"transport", e.transport}};
+}
+
+void to_json(json& j, const MemberReady& e) {
+  j = {{"event", e.kName}, {"member", e.member}, {"id", e.id}};
+  set_if(j, "user_transport", e.user_transport);
+  set_if(j, "transport", e.transport);
+  set_if(j, "pool", e.pool);
+  set_if(j, "policy", e.policy);
+  set_if(j, "capacity", e.capacity);
+  set_if(j, "max_jobs", e.max_jobs);
+  set_if(j, "service", e.service);
+  set_if(j, "cookie_every", e.cookie_every);
+}
+
+void to_json(json& j, const RegistrarStoppedEvent& e) {
+  j = {{"event", e.kName}, {"signal", e.signal}};
 }
 
 }  // namespace rsplab::common

@@ -11,8 +11,8 @@
 // Times are as on the wire, UTC µs; the store makes them run-relative. `to_json` writes
 // "event" (the kind) and exactly the fields the producer writes: an absent optional one as
 // null, except where a comment says "omitted when absent"; time_us, the component and its
-// identity are the event log's (apps/event_log.hpp). The shells' events (apps/) are still
-// built by hand. Pure; thread-safe.
+// identity are the event log's (node/event_log.hpp). The nodes' own events (node/: ready,
+// killed, stopped) are structs here too. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rsplab::common {
@@ -244,11 +245,16 @@ struct JobProgress {
 };
 
 // A PE member killed or stopped in its process, with its jobs' progress just then. `id`
-// (the PE identity) is required only when there are jobs.
+// (the PE identity) is required only when there are jobs. Written by node/member.hpp (a PU
+// member's too, without jobs).
 struct StoppedEvent {
   std::string kind = "killed";  // or "stopped"
   std::string id;
   std::vector<JobProgress> jobs;
+  // Its index in its process; omitted when absent; not checked.
+  std::optional<std::int64_t> member;
+  // Whether "jobs" is written (a CalcApp PE's, not one killed while frozen) or was read.
+  bool has_jobs = true;
   bool operator==(const StoppedEvent&) const = default;
 };
 
@@ -546,6 +552,53 @@ void to_json(nlohmann::json& j, const UnreachableReportEvent& e);
 void to_json(nlohmann::json& j, const KeepaliveTimeoutEvent& e);
 
 // ---- end of the stack's further events ---------------------------------------------------
+
+// ---- The nodes' own events (node/): ready, a registrar's stopped -----------------------
+// The runner learns endpoints and identities from the `ready` events (agents/protocol.hpp
+// reads them with the agent protocol's checks, as its RegistrarReady and MemberReady).
+
+// A registrar's `ready`: its ASAP and ENRP endpoints ("ADDRS:PORT", the addresses
+// comma-separated), both required, and its transport (optional).
+struct RegistrarReady {
+  static constexpr const char* kName = "ready";
+  std::string asap, enrp, transport;
+  bool operator==(const RegistrarReady&) const = default;
+};
+
+// A PE or PU member's `ready`: its index in its process and its identifier (both required);
+// a PE's user transport ("ADDRS:PORT"), its kind, pool and policy; its service's fields
+// (CalcApp PE: capacity, max_jobs; echo PE: service, cookie_every; echo PU: service). The
+// optional ones are omitted when absent and not checked.
+struct MemberReady {
+  static constexpr const char* kName = "ready";
+  MemberReady() = default;
+  // A PU's, or a PE's before its fields are set.
+  MemberReady(std::size_t member, std::string id) : member(member), id(std::move(id)) {}
+  std::size_t member = 0;
+  std::string id;
+  std::optional<std::string> user_transport, transport, pool, policy;
+  std::optional<double> capacity;
+  std::optional<std::int64_t> max_jobs;
+  std::optional<std::string> service;
+  std::optional<std::int64_t> cookie_every;
+  bool operator==(const MemberReady&) const = default;
+};
+
+// A registrar stopped by a signal.
+struct RegistrarStoppedEvent {
+  static constexpr const char* kName = "stopped";
+  std::int64_t signal = 0;
+  bool operator==(const RegistrarStoppedEvent&) const = default;
+};
+
+void from_json(const nlohmann::json& j, RegistrarReady& e);
+void from_json(const nlohmann::json& j, MemberReady& e);
+void from_json(const nlohmann::json& j, RegistrarStoppedEvent& e);
+void to_json(nlohmann::json& j, const RegistrarReady& e);
+void to_json(nlohmann::json& j, const MemberReady& e);
+void to_json(nlohmann::json& j, const RegistrarStoppedEvent& e);
+
+// ---- Reading and writing ------------------------------------------------------------------
 
 void from_json(const nlohmann::json& j, HandleResolutionEvent& e);
 void from_json(const nlohmann::json& j, FailoverEvent& e);

@@ -2,7 +2,7 @@
 // at the logger's level and above (error < warning < info < debug). Each line goes out in
 // one write(2), so lines of processes sharing a stderr (a runner's agents and components,
 // appended to one log file) do not interleave. Machine-read output is not this: events are
-// JSON lines (apps/event_log.hpp), the agent protocol and the commands' results go to stdout,
+// JSON lines (node/event_log.hpp), the agent protocol and the commands' results go to stdout,
 // and a command's own error messages go to its Context streams (apps/commands.hpp).
 // A Logger is a plain value; calls from several threads are safe (one write each).
 #pragma once

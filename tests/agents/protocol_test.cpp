@@ -207,7 +207,7 @@ TEST(AgentProtocol, AStructReadsOnlyItsOwnOp) {
 }
 
 // What components report of themselves, as `rsplab registrar` and a PE member write it
-// (apps/registrar_command.cpp, apps/member.hpp: "id" added to every member event).
+// (node/registrar.cpp, node/member.hpp: "id" added to every member event).
 TEST(AgentProtocol, ComponentsReportEndpointsAndIdentitiesInTheirReadyEvents) {
   const auto r = json::parse(R"({"event":"ready","asap":"10.0.0.1,10.1.0.1:3863",)"
                              R"("enrp":"10.0.0.1:9901","transport":"sctp","id":"7","t":1})")

@@ -1,15 +1,15 @@
-// The `--control stdin` command lines of `rsplab pe` and `rsplab pu` (apps/control.hpp):
+// The `--control stdin` command lines of `rsplab pe` and `rsplab pu` (node/control.hpp):
 // what is accepted, and that every mistake is refused with a reason.
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "apps/control.hpp"
+#include "node/control.hpp"
 
 namespace {
 
-using rsplab::ControlCommand;
-using rsplab::parse_control;
+using rsplab::node::ControlCommand;
+using rsplab::node::parse_control;
 
 TEST(Control, ParsesEveryCommand) {
   std::string error;

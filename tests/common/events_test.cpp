@@ -474,5 +474,35 @@ TEST(Events, ARenamedFieldFailsTheProducersCheck) {
       "missing 'pr'");
 }
 
+// ---- The nodes' own events (node/) ----
+
+TEST(Events, TheNodesReadyAndStoppedEventsRoundTrip) {
+  const RegistrarReady r{"10.0.0.1,10.1.0.1:3863", "10.0.0.1:9901", "sctp"};
+  EXPECT_EQ(round_trip(r), r);
+  MemberReady pe{2, "0x1a2b3c4d"};
+  pe.user_transport = "127.0.0.1:40001";
+  pe.transport = "tcp";
+  pe.pool = "CalcAppPool";
+  pe.policy = "rr";
+  pe.capacity = 1e6;
+  pe.max_jobs = 10;
+  EXPECT_EQ(round_trip(pe), pe);
+  const MemberReady pu{0, "pu-1"};
+  EXPECT_EQ(json(pu), (json{{"event", "ready"}, {"member", 0}, {"id", "pu-1"}}));
+  EXPECT_EQ(round_trip(pu), pu);
+  EXPECT_EQ(error_of<MemberReady>(json{{"event", "ready"}, {"id", "x"}}), "missing 'member'");
+  EXPECT_EQ(error_of<RegistrarReady>(json{{"event", "ready"}, {"asap", "a:1"}}),
+            "missing 'enrp'");
+  const RegistrarStoppedEvent stopped{15};
+  EXPECT_EQ(round_trip(stopped), stopped);
+  // A member killed while frozen, or an echo PE's: no "jobs" at all.
+  StoppedEvent killed;
+  killed.id = "0x5e";
+  killed.member = 1;
+  killed.has_jobs = false;
+  EXPECT_EQ(json(killed), (json{{"event", "killed"}, {"id", "0x5e"}, {"member", 1}}));
+  EXPECT_EQ(round_trip(killed), killed);
+}
+
 }  // namespace
 }  // namespace rsplab::common

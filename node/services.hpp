@@ -24,11 +24,12 @@
 #include "stack/calcapp/pe_service.hpp"
 #include "stack/calcapp/pu_core.hpp"
 #include "stack/echo/pe_service.hpp"
+#include "stack/common/events.hpp"
 #include "stack/echo/pu_core.hpp"
 #include "stack/session/pe_sessions.hpp"
 #include "stack/session/pu_session.hpp"
 
-namespace rsplab {
+namespace rsplab::node {
 
 using TimePoint = std::chrono::steady_clock::time_point;
 
@@ -52,10 +53,10 @@ class PeApp {
   virtual std::uint32_t load() const = 0;
   // The service's fields of the member's `ready` event (CalcApp: capacity, max_jobs; echo:
   // service, cookie_every).
-  virtual void describe(nlohmann::json& ready) const = 0;
+  virtual void describe(common::MemberReady& ready) const = 0;
   // The work in progress at `now`, added to a `killed` / `stopped` event (CalcApp: `jobs`;
   // echo: nothing, its cookies make the PU's failover exact); what fell due first to `out`.
-  virtual void add_progress(nlohmann::json& event, TimePoint now, Actions& out,
+  virtual void add_progress(common::StoppedEvent& event, TimePoint now, Actions& out,
                             const Peer& peer) = 0;
 };
 
@@ -87,10 +88,10 @@ class PuApps {
   // Work was asked for but no registrar ever answered a handle resolution (exit status 1).
   virtual bool unanswered() const = 0;
   // The service's fields of each member's `ready` event (echo: service).
-  virtual void describe(nlohmann::json& ready) const = 0;
+  virtual void describe(common::MemberReady& ready) const = 0;
 };
 
 std::unique_ptr<PuApps> make_pu_apps(rserpool::calcapp::PuConfig config);
 std::unique_ptr<PuApps> make_pu_apps(rserpool::echo::PuConfig config);
 
-}  // namespace rsplab
+}  // namespace rsplab::node

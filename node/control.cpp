@@ -1,11 +1,12 @@
-#include "apps/control.hpp"
+// `--control stdin` (control.hpp): a command line parsed, standard input read line by line.
+#include "node/control.hpp"
 
 #include <unistd.h>
 
 #include <istream>
 #include <nlohmann/json.hpp>
 
-namespace rsplab {
+namespace rsplab::node {
 
 std::optional<ControlCommand> parse_control(std::string_view line, std::size_t members,
                                             std::string* error) {
@@ -84,4 +85,4 @@ void StdinControl::read() {
       });
 }
 
-}  // namespace rsplab
+}  // namespace rsplab::node

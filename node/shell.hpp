@@ -1,8 +1,9 @@
-// Pieces every component shell (registrar, pe, pu) shares (their stderr log is
+// Pieces every component node (registrar, pe, pu) shares (their stderr log is
 // common::Logger, stack/common/log.hpp): the transport's addresses as the codec's, a timer
 // kept at a core's next deadline, the registrar connections of a PE or PU by index, and the
-// gate that lets `--control` kill, freeze and resume one member of a `--count` process.
-// Single-threaded.
+// gate that lets `--control` kill, freeze and resume one member of a `--count` process, and
+// the error a node's constructor throws for options that do not fit together (a usage error,
+// exit status 2). Single-threaded.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -24,7 +26,15 @@
 #include "stack/transport/transport.hpp"
 #include "stack/wire/parameters.hpp"
 
-namespace rsplab::shell {
+namespace rsplab::node {
+
+// Options a node cannot run with ("--pool: a non-empty pool handle"), or an events file it
+// cannot open: what the command reports as a usage error. Anything else a constructor
+// throws (a listener that cannot bind) is a failure to start.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 inline rserpool::wire::Address to_wire(const rserpool::transport::Address& a) {
   if (a.is_v4()) {
@@ -314,4 +324,4 @@ class RegistrarLinks {
   Callbacks callbacks_;
 };
 
-}  // namespace rsplab::shell
+}  // namespace rsplab::node

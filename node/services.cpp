@@ -1,13 +1,13 @@
 // The services behind the PE and PU shells' interfaces (services.hpp): what is the same
 // for every service is forwarded once (PeAppOf, PuAppOf, PuAppsOf); each service adds its
 // `ready` fields, its progress on a kill and its summary line.
-#include "apps/services.hpp"
+#include "node/services.hpp"
 
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-namespace rsplab {
+namespace rsplab::node {
 namespace {
 
 namespace calcapp = rserpool::calcapp;
@@ -40,22 +40,26 @@ class CalcAppPe final : public PeAppOf<calcapp::CalcAppService> {
  public:
   CalcAppPe(const calcapp::ServiceConfig& c, TimePoint start) : PeAppOf(c, start) {}
 
-  void describe(json& ready) const override {
-    ready["capacity"] = s_.server().config().capacity;
-    ready["max_jobs"] = s_.server().config().max_jobs;
+  void describe(common::MemberReady& ready) const override {
+    ready.capacity = s_.server().config().capacity;
+    ready.max_jobs = static_cast<std::int64_t>(s_.server().config().max_jobs);
   }
   // `jobs`: each job in service now, its progress and its PU's end of the session (what
   // the runner's store matches against the PU's failover to count the work lost exactly).
-  void add_progress(json& e, TimePoint now, Actions& out, const Peer& peer) override {
-    json jobs = json::array();
+  void add_progress(common::StoppedEvent& e, TimePoint now, Actions& out,
+                    const Peer& peer) override {
+    e.has_jobs = true;
+    e.jobs.clear();
     for (const auto& p : s_.progress(now, out)) {
-      json pu = peer(p.session);
-      jobs.push_back({{"session", p.session}, {"job", p.job}, {"size", p.size},
-                      {"completed", p.completed},
-                      {"pu_addresses", pu.is_null() ? json(nullptr) : pu["addresses"]},
-                      {"pu_port", pu.is_null() ? json(nullptr) : pu["port"]}});
+      common::JobProgress job{static_cast<std::int64_t>(p.session),
+                              static_cast<std::int64_t>(p.job), static_cast<std::int64_t>(p.size),
+                              static_cast<std::int64_t>(p.completed), std::nullopt, std::nullopt};
+      if (const json pu = peer(p.session); !pu.is_null()) {
+        job.pu_addresses = pu["addresses"].get<std::vector<std::string>>();
+        job.pu_port = pu["port"].get<std::int64_t>();
+      }
+      e.jobs.push_back(std::move(job));
     }
-    e["jobs"] = std::move(jobs);
   }
 };
 
@@ -63,11 +67,11 @@ class EchoPe final : public PeAppOf<echo::EchoService> {
  public:
   explicit EchoPe(const echo::ServiceConfig& c) : PeAppOf(c), cookie_every_(c.cookie_every) {}
 
-  void describe(json& ready) const override {
-    ready["service"] = "echo";
-    ready["cookie_every"] = cookie_every_;
+  void describe(common::MemberReady& ready) const override {
+    ready.service = "echo";
+    ready.cookie_every = static_cast<std::int64_t>(cookie_every_);
   }
-  void add_progress(json&, TimePoint, Actions&, const Peer&) override {}
+  void add_progress(common::StoppedEvent&, TimePoint, Actions&, const Peer&) override {}
 
  private:
   std::uint64_t cookie_every_;
@@ -162,7 +166,7 @@ class CalcAppPus final : public PuAppsOf<calcapp::PuCore, calcapp::PuConfig> {
     for (const auto* core : cores_) generated += core->counters().jobs_generated;
     return generated > 0 && session_total().resolutions == 0;
   }
-  void describe(json&) const override {}
+  void describe(common::MemberReady&) const override {}
 };
 
 class EchoPus final : public PuAppsOf<echo::PuCore, echo::PuConfig> {
@@ -190,7 +194,7 @@ class EchoPus final : public PuAppsOf<echo::PuCore, echo::PuConfig> {
   bool unanswered() const override {
     return !cores_.empty() && session_total().resolutions == 0;
   }
-  void describe(json& ready) const override { ready["service"] = "echo"; }
+  void describe(common::MemberReady& ready) const override { ready.service = "echo"; }
 };
 
 }  // namespace
@@ -209,4 +213,4 @@ std::unique_ptr<PuApps> make_pu_apps(echo::PuConfig config) {
   return std::make_unique<EchoPus>(std::move(config));
 }
 
-}  // namespace rsplab
+}  // namespace rsplab::node

@@ -1,6 +1,6 @@
 // One member of a `--count` process (`rsplab pe`, `rsplab pu`): its index and identity, the
-// gate through which every input reaches it (apps/shell.hpp), its events tagged with its
-// identity, and what `--control stdin` does to it (apps/control.hpp). A subclass drops its
+// gate through which every input reaches it (node/shell.hpp), its events tagged with its
+// identity, and what `--control stdin` does to it (node/control.hpp). A subclass drops its
 // connections (drop_all), re-arms its timer (rearm) and says how it shuts down cleanly.
 // Single-threaded.
 #pragma once
@@ -15,12 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "stack/common/events.hpp"
 #include "stack/common/log.hpp"
-#include "apps/control.hpp"
-#include "apps/event_log.hpp"
-#include "apps/shell.hpp"
+#include "node/control.hpp"
+#include "node/event_log.hpp"
+#include "node/shell.hpp"
 
-namespace rsplab {
+namespace rsplab::node {
 
 class Member {
  public:
@@ -39,20 +40,20 @@ class Member {
   // member was frozen: its `stopped` event had them).
   void kill() {
     if (gate_.dead()) return;
-    nlohmann::json e = {{"event", "killed"}, {"member", index_}};
+    common::StoppedEvent e = stopped_event("killed");
     if (!gate_.frozen()) add_progress(e);
     gate_.kill();
-    write(std::move(e));
+    write(e);
     drop_all();
     finish();
   }
   // As SIGSTOP / SIGCONT.
   void freeze() {
     if (gate_.dead() || gate_.frozen()) return;
-    nlohmann::json e = {{"event", "stopped"}, {"member", index_}};
+    common::StoppedEvent e = stopped_event("stopped");
     add_progress(e);
     gate_.freeze();
-    write(std::move(e));
+    write(e);
   }
   void resume() {
     if (gate_.dead() || !gate_.frozen()) return;
@@ -68,12 +69,21 @@ class Member {
   // Carries out nothing new but re-arms the timer (and handles what fell due meanwhile).
   virtual void rearm() = 0;
   // Adds to a `killed` / `stopped` event what the member had in progress just then.
-  virtual void add_progress(nlohmann::json&) {}
+  virtual void add_progress(common::StoppedEvent&) {}
 
   void finish() {
     if (done_) return;
     done_ = true;
     on_done_();
+  }
+  // A `killed` or `stopped` event of this member, no progress in it yet.
+  common::StoppedEvent stopped_event(const char* kind) const {
+    common::StoppedEvent e;
+    e.kind = kind;
+    e.id = id_;
+    e.member = static_cast<std::int64_t>(index_);
+    e.has_jobs = false;
+    return e;
   }
   void write(nlohmann::json e) {
     e["id"] = id_;
@@ -125,7 +135,7 @@ class Member {
     return {{"addresses", addresses}, {"port", it->second->peer_port()}};
   }
 
-  shell::Gate gate_;
+  Gate gate_;
 
  private:
   std::size_t index_;
@@ -165,4 +175,4 @@ std::unique_ptr<StdinControl> open_control(boost::asio::io_context& io,
       [&log](const std::string& line) { log(common::Level::error, "%s", line.c_str()); });
 }
 
-}  // namespace rsplab
+}  // namespace rsplab::node

@@ -25,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-namespace rsplab {
+namespace rsplab::node {
 
 struct ControlCommand {
   enum class Kind { kill, stop, resume, shutdown, restart };
@@ -60,4 +60,4 @@ class StdinControl {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace rsplab
+}  // namespace rsplab::node

@@ -57,7 +57,7 @@ class Member {
   }
   void resume() {
     if (gate_.dead() || !gate_.frozen()) return;
-    write({{"event", "resumed"}, {"member", index_}});
+    write(common::MemberResumedEvent{static_cast<std::int64_t>(index_)});
     gate_.resume();
     gate_.run([this] { rearm(); });
   }

@@ -83,7 +83,7 @@ void PeMember::announced(std::uint32_t server_id, const transport::Endpoint& reg
 void PeMember::start(const std::string& previous) {
   listener_->start([this](std::shared_ptr<transport::Connection> c) { accept(std::move(c)); });
   if (!previous.empty())
-    write({{"event", "restarted"}, {"member", index()}, {"previous", previous}});
+    write(common::MemberRestartedEvent{static_cast<std::int64_t>(index()), previous});
   common::MemberReady ready{index(), id()};
   ready.user_transport = user_.to_string();
   ready.transport = std::string(transport::name(user_kind_));

@@ -836,4 +836,19 @@ void to_json(json& j, const RegistrarStoppedEvent& e) {
   j = {{"event", e.kName}, {"signal", e.signal}};
 }
 
+void from_json(const json& j, MemberResumedEvent& e) { e.member = req_int(j, "member"); }
+
+void from_json(const json& j, MemberRestartedEvent& e) {
+  e.member = req_int(j, "member");
+  e.previous = req_string(j, "previous");
+}
+
+void to_json(json& j, const MemberResumedEvent& e) {
+  j = {{"event", e.kName}, {"member", e.member}};
+}
+
+void to_json(json& j, const MemberRestartedEvent& e) {
+  j = {{"event", e.kName}, {"member", e.member}, {"previous", e.previous}};
+}
+
 }  // namespace rsplab::common

@@ -591,12 +591,32 @@ struct RegistrarStoppedEvent {
   bool operator==(const RegistrarStoppedEvent&) const = default;
 };
 
+// A member resumed after `--control` froze it (its `stopped` event).
+struct MemberResumedEvent {
+  static constexpr const char* kName = "resumed";
+  std::int64_t member = 0;
+  bool operator==(const MemberResumedEvent&) const = default;
+};
+
+// A PE member restarted by `--control`: a fresh PE in the member's place; `previous` is the
+// identifier it replaces (its own `ready` follows with the new one).
+struct MemberRestartedEvent {
+  static constexpr const char* kName = "restarted";
+  std::int64_t member = 0;
+  std::string previous;
+  bool operator==(const MemberRestartedEvent&) const = default;
+};
+
 void from_json(const nlohmann::json& j, RegistrarReady& e);
 void from_json(const nlohmann::json& j, MemberReady& e);
 void from_json(const nlohmann::json& j, RegistrarStoppedEvent& e);
+void from_json(const nlohmann::json& j, MemberResumedEvent& e);
+void from_json(const nlohmann::json& j, MemberRestartedEvent& e);
 void to_json(nlohmann::json& j, const RegistrarReady& e);
 void to_json(nlohmann::json& j, const MemberReady& e);
 void to_json(nlohmann::json& j, const RegistrarStoppedEvent& e);
+void to_json(nlohmann::json& j, const MemberResumedEvent& e);
+void to_json(nlohmann::json& j, const MemberRestartedEvent& e);
 
 // ---- Reading and writing ------------------------------------------------------------------
 

@@ -495,6 +495,14 @@ TEST(Events, TheNodesReadyAndStoppedEventsRoundTrip) {
             "missing 'enrp'");
   const RegistrarStoppedEvent stopped{15};
   EXPECT_EQ(round_trip(stopped), stopped);
+  const MemberResumedEvent resumed{3};
+  EXPECT_EQ(json(resumed), (json{{"event", "resumed"}, {"member", 3}}));
+  EXPECT_EQ(round_trip(resumed), resumed);
+  const MemberRestartedEvent restarted{1, "0x5e"};
+  EXPECT_EQ(json(restarted), (json{{"event", "restarted"}, {"member", 1}, {"previous", "0x5e"}}));
+  EXPECT_EQ(round_trip(restarted), restarted);
+  EXPECT_EQ(error_of<MemberRestartedEvent>(json{{"event", "restarted"}, {"member", 1}}),
+            "missing 'previous'");
   // A member killed while frozen, or an echo PE's: no "jobs" at all.
   StoppedEvent killed;
   killed.id = "0x5e";

@@ -1013,6 +1013,13 @@ faults:
                     " json_extract(event, '$.replies') = (SELECT resumed FROM failovers)"),
             "1");
   EXPECT_EQ(sql(db, "SELECT count(*) FROM jobs"), "0");
+  // What the run printed says what the series did (not "0 jobs completed"), with the
+  // database's numbers, and the closing table has the echo columns.
+  const std::string trips = sql(db, "SELECT sum(answers) FROM echo_series");
+  EXPECT_NE(out.find("completed: 2 echo series (2 ended): " + trips + " round trips"),
+            std::string::npos) << out;
+  EXPECT_EQ(out.find("0 jobs completed"), std::string::npos) << out;
+  EXPECT_NE(out.find("echo series  round trips"), std::string::npos) << out;
 }
 
 // Issue 14: Ctrl-C while a run is being deployed (its PEs are not all registered: the run's

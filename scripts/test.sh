@@ -6,8 +6,9 @@
 #            builds: the steps setup/rest and sctp/setup wait for them and show their output
 #   release  cmake --preset release, build, ctest (all labels but sctp, and netns unless
 #            network namespaces work here)
-#   dev      cmake --preset dev (-Werror, ASan + UBSan), build, ctest (same, minus wireshark
-#            and the campaigns labelled netns-slow, which the release step runs)
+#   dev      cmake --preset dev (-Werror, ASan + UBSan; no bench/; with CI=true line tables
+#            only, -g1), build, ctest (same, minus wireshark and the campaigns labelled
+#            netns-slow, which the release step runs)
 #   fuzz     golden vectors -> seed corpus; cmake --preset fuzz (clang, codec + fuzz target
 #            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS (beside the sctp step's
 #            guest, in the background; fuzz/run waits for it); any crash fails
@@ -217,8 +218,9 @@ check_tools() {
   done
 }
 
-configure() {  # preset
-  cmake --preset "$1" -B "$BUILD/$1"
+configure() {  # preset [cmake arguments...]
+  local preset=$1; shift
+  cmake --preset "$preset" -B "$BUILD/$preset" "$@"
 }
 
 build() {  # preset [targets...]
@@ -400,7 +402,10 @@ else
 fi
 
 if [ "$DO_DEV" = 1 ]; then
-  step dev/config configure dev
+  # On CI the sanitizer build carries line tables only (-g1): reports keep file:line, the
+  # build takes less time; elsewhere the dev tree stays a full -g build for gdb.
+  if [ "${CI:-}" = true ]; then step dev/config configure dev -DRSPLAB_DEBUG_LINES=ON
+  else step dev/config configure dev -DRSPLAB_DEBUG_LINES=OFF; fi
   step dev/build build dev
   step dev/test run_ctest dev "$EXCLUDE|wireshark|slow"
 else

@@ -196,12 +196,10 @@ bg_wait_all() {
 }
 bg_join() {  # name step
   [ -n "${BG_PID[$1]:-}" ] || return 0
-  local pid=${BG_PID[$1]}
+  # A step that fails exits: the EXIT trap then waits for this job with the others.
+  step "$2" bg_report "$1" "${BG_PID[$1]}"
+  wait "${BG_PID[$1]}" 2>/dev/null || true
   unset "BG_PID[$1]"
-  # Reaped after the step: a step that fails exits, and the EXIT trap waits for the rest.
-  BG_PID[$1.done]=$pid
-  step "$2" bg_report "$1" "$pid"
-  wait "$pid" 2>/dev/null || true
 }
 
 check_tools() {

@@ -772,6 +772,116 @@ void to_json(json& j, const KeepaliveTimeoutEvent& e) {
   j = {{"event", e.kName}, {"pool", e.pool}, {"pe", e.pe}};
 }
 
+void from_json(const json& j, PeerUpEvent& e) {
+  e.peer = req_string(j, "peer");
+  e.conn = req_int(j, "conn");
+  e.via = req_string(j, "via");
+}
+
+void to_json(json& j, const PeerUpEvent& e) {
+  j = {{"event", e.kName}, {"peer", e.peer}, {"conn", e.conn}, {"via", e.via}};
+}
+
+void from_json(const json& j, PeerDownEvent& e) {
+  e.peer = req_string(j, "peer");
+  e.reason = req_string(j, "reason");
+}
+
+void to_json(json& j, const PeerDownEvent& e) {
+  j = {{"event", e.kName}, {"peer", e.peer}, {"reason", e.reason}};
+}
+
+void from_json(const json& j, ServingEvent& e) {
+  e.mentor = opt_string(j, "mentor");
+  e.pes = req_int(j, "pes");
+  e.waited_ms = req_int(j, "waited_ms");
+}
+
+void to_json(json& j, const ServingEvent& e) {
+  j = {{"event", e.kName}, {"mentor", or_null(e.mentor)}, {"pes", e.pes},
+       {"waited_ms", e.waited_ms}};
+}
+
+void from_json(const json& j, HandleTableSyncEvent& e) {
+  e.peer = req_string(j, "peer");
+  e.reason = req_string(j, "reason");
+  e.pes = req_int(j, "pes");
+  e.pages = req_int(j, "pages");
+  e.removed = req_int(j, "removed");
+  e.duration_ms = req_int(j, "duration_ms");
+}
+
+void to_json(json& j, const HandleTableSyncEvent& e) {
+  j = {{"event", e.kName}, {"peer", e.peer},       {"reason", e.reason},
+       {"pes", e.pes},     {"pages", e.pages},     {"removed", e.removed},
+       {"duration_ms", e.duration_ms}};
+}
+
+void from_json(const json& j, AuditEvent& e) {
+  e.peer = req_string(j, "peer");
+  e.announced = req_string(j, "announced");
+  e.held = req_string(j, "held");
+  e.held_pes = req_int(j, "held_pes");
+}
+
+void to_json(json& j, const AuditEvent& e) {
+  j = {{"event", e.kName}, {"peer", e.peer}, {"announced", e.announced}, {"held", e.held},
+       {"held_pes", e.held_pes}};
+}
+
+void from_json(const json& j, TakeoverStartedEvent& e) {
+  e.target = req_string(j, "target");
+  e.awaiting = req_strings(j, "awaiting");
+  e.silent_ms = req_int(j, "silent_ms");
+}
+
+void to_json(json& j, const TakeoverStartedEvent& e) {
+  j = {{"event", e.kName}, {"target", e.target}, {"awaiting", e.awaiting},
+       {"silent_ms", e.silent_ms}};
+}
+
+void from_json(const json& j, TakeoverEvent& e) {
+  e.target = req_string(j, "target");
+  e.outcome = req_string(j, "outcome");
+  e.pes = req_int(j, "pes");
+  e.acks = req_int(j, "acks");
+  e.duration_ms = req_int(j, "duration_ms");
+}
+
+void to_json(json& j, const TakeoverEvent& e) {
+  j = {{"event", e.kName}, {"target", e.target}, {"outcome", e.outcome}, {"pes", e.pes},
+       {"acks", e.acks},   {"duration_ms", e.duration_ms}};
+}
+
+void from_json(const json& j, TakeoverAckedEvent& e) {
+  e.by = req_string(j, "by");
+  e.target = req_string(j, "target");
+}
+
+void to_json(json& j, const TakeoverAckedEvent& e) {
+  j = {{"event", e.kName}, {"by", e.by}, {"target", e.target}};
+}
+
+void from_json(const json& j, PeAdoptedEvent& e) {
+  e.pool = req_string(j, "pool");
+  e.pe = req_string(j, "pe");
+  e.from = req_string(j, "from");
+}
+
+void to_json(json& j, const PeAdoptedEvent& e) {
+  j = {{"event", e.kName}, {"pool", e.pool}, {"pe", e.pe}, {"from", e.from}};
+}
+
+void from_json(const json& j, PeerTakeoverEvent& e) {
+  e.by = req_string(j, "by");
+  e.target = req_string(j, "target");
+  e.pes = req_int(j, "pes");
+}
+
+void to_json(json& j, const PeerTakeoverEvent& e) {
+  j = {{"event", e.kName}, {"by", e.by}, {"target", e.target}, {"pes", e.pes}};
+}
+
 // ---- The nodes' own events ----------------------------------------------------------------
 
 namespace {

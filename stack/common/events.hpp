@@ -502,6 +502,106 @@ struct KeepaliveTimeoutEvent {
   bool operator==(const KeepaliveTimeoutEvent&) const = default;
 };
 
+// ENRP (RFC 5353), the registrar core's peering, synchronisation and takeover. Registrars
+// are named by their Server IDs as hex ("0x0000abcd"); the store keeps these events in
+// registrar_actions and reads takeovers, syncs and adoptions into tables of their own.
+
+// A peer registrar heard for the first time, or again after it was down.
+struct PeerUpEvent {
+  static constexpr const char* kName = "peer_up";
+  std::string peer;
+  std::int64_t conn = 0;
+  std::string via;  // static (--peer), multicast, list (a List Response), incoming
+  bool operator==(const PeerUpEvent&) const = default;
+};
+
+// A peer taken for gone: silent past max-time-last-heard and max-time-no-response
+// (unreachable), or taken over by another registrar (taken_over).
+struct PeerDownEvent {
+  static constexpr const char* kName = "peer_down";
+  std::string peer;
+  std::string reason;  // unreachable, taken_over
+  bool operator==(const PeerDownEvent&) const = default;
+};
+
+// Start-up is over: the mentor's handle table downloaded, or no mentor found in time.
+struct ServingEvent {
+  static constexpr const char* kName = "serving";
+  std::optional<std::string> mentor;  // null: none found
+  std::int64_t pes = 0;               // PEs held then
+  std::int64_t waited_ms = 0;         // since start()
+  bool operator==(const ServingEvent&) const = default;
+};
+
+// A handle table downloaded from a peer (every page), at start-up or by an audit.
+struct HandleTableSyncEvent {
+  static constexpr const char* kName = "handle_table_sync";
+  std::string peer;
+  std::string reason;         // mentor, audit
+  std::int64_t pes = 0;       // PE entries received
+  std::int64_t pages = 0;     // responses (M flag: more than one)
+  std::int64_t removed = 0;   // the peer's PEs held here that its table no longer had
+  std::int64_t duration_ms = 0;
+  bool operator==(const HandleTableSyncEvent&) const = default;
+};
+
+// A peer's Presence whose owner checksum differs from what this registrar holds of that
+// peer's PEs: an audit (a Handle Table Request, own children only) follows.
+struct AuditEvent {
+  static constexpr const char* kName = "audit";
+  std::string peer;
+  std::string announced, held;  // the two checksums, "0x1234"
+  std::int64_t held_pes = 0;
+  bool operator==(const AuditEvent&) const = default;
+};
+
+// This registrar starts taking over a silent peer (Init Takeover sent to every other peer).
+struct TakeoverStartedEvent {
+  static constexpr const char* kName = "takeover_started";
+  std::string target;
+  std::vector<std::string> awaiting;  // the peers whose acknowledgement it needs
+  std::int64_t silent_ms = 0;         // since the target was last heard
+  bool operator==(const TakeoverStartedEvent&) const = default;
+};
+
+// The end of this registrar's takeover of `target`.
+struct TakeoverEvent {
+  static constexpr const char* kName = "takeover";
+  std::string target;
+  // completed: every ack came; recovered: the takeover expired and this registrar
+  // completed it without the missing acks (docs/enrp.md); yielded: a registrar with a
+  // lower ID takes over; cancelled: the target was heard again.
+  std::string outcome;
+  std::int64_t pes = 0;   // adopted
+  std::int64_t acks = 0;
+  std::int64_t duration_ms = 0;  // from takeover_started
+  bool operator==(const TakeoverEvent&) const = default;
+};
+
+// This registrar acknowledged another's Init Takeover.
+struct TakeoverAckedEvent {
+  static constexpr const char* kName = "takeover_acked";
+  std::string by, target;
+  bool operator==(const TakeoverAckedEvent&) const = default;
+};
+
+// One PE adopted by this registrar's takeover: its home is now this registrar, and an
+// Endpoint Keep-Alive with the H flag is on its way to it.
+struct PeAdoptedEvent {
+  static constexpr const char* kName = "pe_adopted";
+  std::string pool, pe;
+  std::string from;  // the registrar taken over
+  bool operator==(const PeAdoptedEvent&) const = default;
+};
+
+// Another registrar took over `target` (Takeover Server): the target's PEs are now its.
+struct PeerTakeoverEvent {
+  static constexpr const char* kName = "peer_takeover";
+  std::string by, target;
+  std::int64_t pes = 0;  // PEs of the target held here that changed home
+  bool operator==(const PeerTakeoverEvent&) const = default;
+};
+
 void from_json(const nlohmann::json& j, CalcAppDoneEvent& e);
 void from_json(const nlohmann::json& j, MessageDiscardedEvent& e);
 void from_json(const nlohmann::json& j, EchoResumedEvent& e);
@@ -530,6 +630,16 @@ void from_json(const nlohmann::json& j, RegistrarHandleResolutionEvent& e);
 void from_json(const nlohmann::json& j, PeNotRegisteredEvent& e);
 void from_json(const nlohmann::json& j, UnreachableReportEvent& e);
 void from_json(const nlohmann::json& j, KeepaliveTimeoutEvent& e);
+void from_json(const nlohmann::json& j, PeerUpEvent& e);
+void from_json(const nlohmann::json& j, PeerDownEvent& e);
+void from_json(const nlohmann::json& j, ServingEvent& e);
+void from_json(const nlohmann::json& j, HandleTableSyncEvent& e);
+void from_json(const nlohmann::json& j, AuditEvent& e);
+void from_json(const nlohmann::json& j, TakeoverStartedEvent& e);
+void from_json(const nlohmann::json& j, TakeoverEvent& e);
+void from_json(const nlohmann::json& j, TakeoverAckedEvent& e);
+void from_json(const nlohmann::json& j, PeAdoptedEvent& e);
+void from_json(const nlohmann::json& j, PeerTakeoverEvent& e);
 void to_json(nlohmann::json& j, const RegisteredEvent& e);
 void to_json(nlohmann::json& j, const NoRegistrarEvent& e);
 void to_json(nlohmann::json& j, const PeFailoverEvent& e);
@@ -550,6 +660,16 @@ void to_json(nlohmann::json& j, const RegistrarHandleResolutionEvent& e);
 void to_json(nlohmann::json& j, const PeNotRegisteredEvent& e);
 void to_json(nlohmann::json& j, const UnreachableReportEvent& e);
 void to_json(nlohmann::json& j, const KeepaliveTimeoutEvent& e);
+void to_json(nlohmann::json& j, const PeerUpEvent& e);
+void to_json(nlohmann::json& j, const PeerDownEvent& e);
+void to_json(nlohmann::json& j, const ServingEvent& e);
+void to_json(nlohmann::json& j, const HandleTableSyncEvent& e);
+void to_json(nlohmann::json& j, const AuditEvent& e);
+void to_json(nlohmann::json& j, const TakeoverStartedEvent& e);
+void to_json(nlohmann::json& j, const TakeoverEvent& e);
+void to_json(nlohmann::json& j, const TakeoverAckedEvent& e);
+void to_json(nlohmann::json& j, const PeAdoptedEvent& e);
+void to_json(nlohmann::json& j, const PeerTakeoverEvent& e);
 
 // ---- end of the stack's further events ---------------------------------------------------
 

@@ -109,6 +109,13 @@ bool Core::TokenBucket::take(double rate, TimePoint now) {
 Core::Core(Config config)
     : config_(config), rng_(config.seed) {}
 
+// ENRP: the interface is in place; peering, synchronisation and takeover follow (issue 15).
+void Core::start(TimePoint, Actions&) {}
+bool Core::serving() const { return true; }
+std::vector<PeerInfo> Core::peers() const { return {}; }
+void Core::received_enrp_multicast(std::span<const std::uint8_t>, const wire::Address&, TimePoint,
+                                   Actions&) {}
+
 Core::Connection& Core::connection(ConnId conn) {
   const auto [it, fresh] = conns_.try_emplace(conn);
   if (fresh) it->second.order = ++connections_seen_;

@@ -13,8 +13,18 @@
 // A PE lives on the newest connection or association it registered over: a registration
 // over an older one is stale (refused), and closing an older one removes nothing.
 //
-// Single-threaded; one owner. ENRP peering and takeover come in a later issue: ENRP
-// messages are decoded and answered with an error cause when malformed, else ignored.
+// ENRP (RFC 5353; docs/enrp.md): the registrars of an operational scope replicate the
+// handlespace and take over each other's PEs. The core names connections it wants opened
+// (Actions.connects: a peer's ENRP endpoint, or an adopted PE's ASAP endpoint) with ConnIds
+// of its own (kOutgoing set); the caller dials, then reports opened() or closed() for that
+// id, and queues the sends for it meanwhile. ENRP presence to a multicast group goes out as
+// Actions.multicast; what the caller hears there comes in by received_enrp_multicast().
+//
+//   start() ──Connect(peer)──► caller ──opened(conn)──► Core ──PRESENCE / LIST / HANDLE_TABLE_REQUEST──► mentor
+//   PE change ──HANDLE_UPDATE──► every peer;  PRESENCE (owner checksum) ≠ ours ──► audit
+//   peer silent ──PRESENCE(R)──► … ──INIT_TAKEOVER──► all ──ACK──► TAKEOVER_SERVER, ENDPOINT_KEEP_ALIVE(H)──► its PEs
+//
+// Single-threaded; one owner.
 #pragma once
 
 #include <chrono>
@@ -53,6 +63,19 @@ struct Config {
   Scope min_address_scope = Scope::site_local;
   std::size_t max_increment = 1;        // how many resolved PEs advance their policy state
   std::uint64_t seed = 1;               // randomized policies
+  // ENRP (RFC 5353; behaviour.md for the defaults).
+  struct Enrp {
+    std::vector<wire::Transport> peers;        // static peer list (--peer): dialled at start()
+    std::vector<wire::Transport> own;          // this registrar's ENRP transports (Server Information)
+    milliseconds heartbeat_interval{2440};     // Presence to every peer, ±12.5 % jitter
+    milliseconds max_time_last_heard{5000};    // then a Presence with R ...
+    milliseconds max_time_no_response{5000};   // ... and without an answer: takeover
+    milliseconds mentor_discovery_timeout{5000};
+    milliseconds takeover_expiry{5000};
+    milliseconds reconnect_interval{1000};     // redial of a static peer whose connection failed
+    bool takeover_suggestion = false;          // T flag in Handle Updates (see docs/enrp.md)
+    std::size_t max_response_bytes = 60000;    // a Handle Table Response page (M flag beyond)
+  } enrp;
 };
 inline constexpr std::uint32_t kMaxHresItemsCap = 128;  // even when a PU asks for more
 
@@ -68,28 +91,68 @@ struct Send {
   wire::Bytes message;
 };
 
+// ConnIds the core chooses for connections it asks the caller to open; the caller's own
+// (accepted connections) stay below.
+inline constexpr ConnId kOutgoing = ConnId{1} << 63;
+
+// Open a connection: ENRP to a peer, or ASAP to a PE (an adopted PE's ASAP transport).
+// The caller reports opened(conn, ...) or closed(conn, ...) later, and holds the sends
+// for `conn` until it is open (dropped if it never opens).
+struct Connect {
+  ConnId conn;
+  wire::Protocol protocol;
+  wire::Transport to;
+};
+
 // Results of one input. Events are JSON objects with an "event" name and its fields;
 // the caller adds the time.
 struct Actions {
   std::vector<Send> sends;
   std::vector<nlohmann::json> events;
+  std::vector<Connect> connects;
+  std::vector<ConnId> closes;               // close these (a duplicate or unwanted connection)
+  std::vector<wire::Bytes> multicast;       // ENRP presence to the multicast group, if any
   void clear() {
     sends.clear();
     events.clear();
+    connects.clear();
+    closes.clear();
+    multicast.clear();
   }
+};
+
+// A peer registrar as this core knows it (hsdump, tests).
+struct PeerInfo {
+  std::uint32_t id = 0;
+  std::optional<wire::Transport> transport;  // its ENRP transport, once it told us
+  bool reachable = false;
+  std::uint16_t checksum = 0;                // the owner checksum it last announced
+  TimePoint last_heard{};
 };
 
 class Core {
  public:
   explicit Core(Config config);
 
+  // ENRP begins: static peers dialled, mentor discovery. Without it the core is a
+  // stand-alone registrar (it still answers ENRP requests).
+  void start(TimePoint now, Actions& out);
+  // The handle table is complete (mentor's downloaded, or no mentor found in time): the
+  // caller announces the registrar over ASAP only from then on.
+  bool serving() const;
+
+  // Also for an outgoing connection (a kOutgoing id from Actions.connects) once open.
   void opened(ConnId conn, Peer peer);
   void received_asap(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
                      Actions& out);
   void received_enrp(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
                      Actions& out);
-  // The connection closed or broke: the PEs it holds go (a PE lives on the newest
-  // connection it registered over; closing an older one removes nothing).
+  // ENRP Presence heard on the multicast group, from `source`.
+  void received_enrp_multicast(std::span<const std::uint8_t> message,
+                               const wire::Address& source, TimePoint now, Actions& out);
+  // The connection closed or broke, or (a kOutgoing id) could not be opened: the PEs it
+  // holds go (a PE lives on the newest connection it registered over; closing an older one
+  // removes nothing).
   void closed(ConnId conn, TimePoint now, Actions& out);
   // Runs every timer due at `now` (keep-alives, their timeouts, registration expiry).
   void tick(TimePoint now, Actions& out);
@@ -97,6 +160,7 @@ class Core {
 
   const handlespace::Handlespace& handlespace() const { return hs_; }
   const Config& config() const { return config_; }
+  std::vector<PeerInfo> peers() const;
 
  private:
   struct TokenBucket {

@@ -58,12 +58,14 @@ void print_summary(const Plan& plan, const RunnerOptions& options, std::ostream&
 }
 
 std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,
-                                        const std::string& addresses) {
+                                        const std::string& addresses, const std::string& peers) {
   options::RegistrarOptions o = pr.options;
   o.transport = r.transport;
   o.asap = addresses + ":0";
   o.enrp = addresses + ":0";
-  return options::to_args(o);
+  auto args = options::to_args(o);
+  if (!peers.empty()) args.insert(args.end(), {"--peer", peers});
+  return args;
 }
 
 std::vector<std::string> pe_args(const Run& r, const PeGroup& g, const std::string& addresses,

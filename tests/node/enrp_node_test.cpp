@@ -76,11 +76,12 @@ struct Registrar {
 
 // hsdump of `r` on the shared io_context; the error text instead when it fails.
 std::optional<HandlespaceDump> hsdump(boost::asio::io_context& io, const std::string& enrp,
-                                      std::string* error, std::chrono::milliseconds timeout = 3s) {
+                                      std::string* error, std::chrono::milliseconds timeout = 3s,
+                                      transport::Choice choice = transport::Choice::tcp) {
   rsplab::node::HsdumpRequest request;
   std::string why;
   request.registrar = *transport::parse_endpoint(enrp, wire::kEnrpPort, &why);
-  request.transport = transport::Choice::tcp;
+  request.transport = choice;
   request.timeout = timeout;
   bool done = false;
   std::optional<HandlespaceDump> dump;
@@ -257,6 +258,35 @@ TEST(EnrpNode, AsapAnnouncesWaitUntilTheRegistrarServes) {
   ASSERT_TRUE(run_until(io, [&] { return heard; }, 5s)) << "no announce at all";
   EXPECT_EQ(serving_then, 1u) << "an announce before the registrar served";
   for (auto& c : held) c->close();
+}
+
+// Over SCTP (label sctp: runs inside scripts/sctp-vm.sh): peers by --peer, a PE replicated,
+// hsdump over SCTP.
+TEST(EnrpNodeSctp, TwoRegistrarsPeerOverSctp) {
+  if (!transport::sctp_available())
+    GTEST_SKIP() << "SKIPPED: this kernel has no SCTP; scripts/test.sh runs the tests labelled "
+                    "sctp inside scripts/sctp-vm.sh";
+  boost::asio::io_context io;
+  auto oa = enrp_options("0x0a");
+  oa.transport = "sctp";
+  Registrar a(io, oa);
+  auto ob = enrp_options("0x0b");
+  ob.transport = "sctp";
+  ob.peer = a.enrp();
+  Registrar b(io, ob);
+  ASSERT_TRUE(run_until(io, [&] {
+    return a.peers_up().count("0x0000000b") && b.peers_up().count("0x0000000a");
+  })) << "no peer_up on both sides";
+  rsplab::test::AsapPeer pe(io, "pe");
+  ASSERT_TRUE(pe.connect(a.node->asap_endpoint(), 5s, transport::Kind::sctp));
+  ASSERT_TRUE(pe.send(registration("EnrpPool", 0x1234abcd)));
+  ASSERT_TRUE(pe.receive_as<asap::RegistrationResponse>(3s));
+  ASSERT_TRUE(run_until(io, [&] { return b.holds("EnrpPool", 0x1234abcd); }));
+  std::string error;
+  const auto d = hsdump(io, b.enrp(), &error, 3s, transport::Choice::sctp);
+  ASSERT_TRUE(d) << error;
+  EXPECT_EQ(d->transport, "sctp");
+  EXPECT_EQ(seen(*d).pes, (std::set<std::string>{"EnrpPool/0x1234abcd"}));
 }
 
 // ---- options --------------------------------------------------------------------------------

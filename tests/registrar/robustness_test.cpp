@@ -106,14 +106,17 @@ Bytes random_bytes(std::mt19937& rng) {
   return b;
 }
 
+// Every send decodes as the input's protocol; or as ENRP: the fuzzing connections carry
+// ENRP too (the fuzzer's sender IDs become peers), so an ASAP registration there also
+// sends a Handle Update to such a peer.
 void check_actions(const reg::Actions& out, bool enrp_input) {
   for (const auto& s : out.sends) {
+    const auto e = w::decode_enrp(s.message);
     if (enrp_input) {
-      const auto d = w::decode_enrp(s.message);
-      ASSERT_TRUE(d) << "the core sent an undecodable ENRP message: " << d.error().message();
+      ASSERT_TRUE(e) << "the core sent an undecodable ENRP message: " << e.error().message();
     } else {
       const auto d = w::decode_asap(s.message);
-      ASSERT_TRUE(d) << "the core sent an undecodable ASAP message: " << d.error().message();
+      ASSERT_TRUE(d || e) << "the core sent an undecodable ASAP message: " << d.error().message();
     }
   }
   for (const auto& e : out.events) {

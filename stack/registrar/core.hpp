@@ -203,6 +203,7 @@ class Core {
     std::uint16_t checksum = 0;
     TimePoint last_heard{};
     std::optional<TimePoint> probed;  // Presence with R sent then, unanswered
+    bool down = false;                // peer_down logged
   };
   // A Handle Table download from a peer, page by page (M flag).
   struct Fetch {

@@ -492,6 +492,7 @@ void Core::check_peer(std::uint32_t id, PeerEntry& p, TimePoint now, Actions& ou
     return;
   }
   if (now - *p.probed < config_.enrp.max_time_no_response) return;
+  p.down = true;
   out.events.push_back(common::PeerDownEvent{wire::hex_id(id), "unreachable"});
   start_takeover(id, now, out);
 }

@@ -122,8 +122,9 @@ void Core::on_takeover_server(ConnId conn, const enrp::TakeoverServer& m, TimePo
   }
   end_takeover(m.target, "yielded", now, out);
   awaited_.erase(m.target);
-  if (peers_.contains(m.target)) {
-    out.events.push_back(common::PeerDownEvent{wire::hex_id(m.target), "taken_over"});
+  if (const auto p = peers_.find(m.target); p != peers_.end()) {
+    if (!p->second.down)
+      out.events.push_back(common::PeerDownEvent{wire::hex_id(m.target), "taken_over"});
     forget_peer(m.target);
   }
   out.events.push_back(

@@ -172,10 +172,17 @@ class Net {
   }
   void heal() { side_.clear(); }
 
-  // ENRP between a and b waits until release().
-  void hold(std::size_t a, std::size_t b) { held_pair_ = {std::min(a, b), std::max(a, b)}; }
+  // ENRP from a to b (and from b to a too, unless one_way; of one message type only, if
+  // given) waits until release().
+  void hold(std::size_t a, std::size_t b, bool one_way = false,
+            std::optional<w::EnrpType> type = std::nullopt) {
+    held_from_ = a;
+    held_to_ = b;
+    held_one_way_ = one_way;
+    held_type_ = type;
+  }
   void release() {
-    held_pair_.reset();
+    held_from_.reset();
     for (auto& it : held_) queue_.push_back(std::move(it));
     held_.clear();
     drain();
@@ -309,9 +316,10 @@ class Net {
       }
       const What what = l->second.enrp ? What::enrp : What::asap;
       Item it{l->second.other, what, std::move(s.message), {}, r};
-      const bool held = held_pair_ && what == What::enrp && !it.to.pe &&
-                        std::min(r, it.to.who) == held_pair_->first &&
-                        std::max(r, it.to.who) == held_pair_->second;
+      const bool held = held_from_ && what == What::enrp && !it.to.pe &&
+                        ((r == *held_from_ && it.to.who == held_to_) ||
+                         (!held_one_way_ && r == held_to_ && it.to.who == *held_from_)) &&
+                        (!held_type_ || (!it.bytes.empty() && it.bytes[0] == static_cast<std::uint8_t>(*held_type_)));
       (held ? held_ : queue_).push_back(std::move(it));
     }
     for (const auto c : out.closes) drop_links([&](const End& e) { return !e.pe && e.who == r && e.id == c; }, true);
@@ -396,7 +404,10 @@ class Net {
   std::set<End> dead_;  // ends whose failed send was reported
   std::deque<Item> queue_;
   std::set<std::size_t> side_;
-  std::optional<std::pair<std::size_t, std::size_t>> held_pair_;
+  std::optional<std::size_t> held_from_;
+  std::size_t held_to_ = 0;
+  bool held_one_way_ = false;
+  std::optional<w::EnrpType> held_type_;
   std::deque<Item> held_;
 };
 

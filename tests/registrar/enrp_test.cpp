@@ -204,6 +204,299 @@ TEST(RegistrarEnrpNet, RestartedRegistrarResynchronisesPagedAndIsAudited) {
   EXPECT_EQ(net.table(0).size(), 40u);
 }
 
+// A partition for less than the takeover time: the updates across it are lost, and when it
+// heals the owner checksums disagree; audits bring both sides together again.
+TEST(RegistrarEnrpNet, PartitionHealsThroughAudits) {
+  Net net;
+  for (std::uint32_t id = 1; id <= 4; ++id) net.add_registrar(id, all_but(4, id - 1));
+  for (std::size_t r = 0; r < 4; ++r) net.start(r);
+  net.advance(6000);
+  std::vector<std::size_t> early;
+  for (std::uint32_t id = 1; id <= 8; ++id) early.push_back(net.add_pe("p", id, id % 4));
+  net.advance(1000);
+  expect_converged(net, "before the partition");
+  net.partition({0, 1});
+  for (std::uint32_t id = 20; id <= 27; ++id) net.add_pe("p", id, id % 4);
+  net.shutdown_pe(early[0]);
+  net.shutdown_pe(early[3]);
+  net.advance(1000);
+  EXPECT_NE(net.table(0), net.table(2));
+  net.advance(2000);
+  const std::size_t since = net.events.size();
+  net.heal();
+  net.advance(4000);
+  EXPECT_FALSE(net.events_of("audit", std::string::npos, since).empty());
+  std::int64_t removed = 0;
+  for (const auto& e : net.events_of("handle_table_sync", std::string::npos, since)) {
+    EXPECT_EQ(e["reason"], "audit");
+    removed += e["removed"].get<std::int64_t>();
+  }
+  EXPECT_GT(removed, 0);  // the deregistrations the other side missed
+  EXPECT_TRUE(net.events_of("takeover_started").empty());
+  expect_converged(net, "after the partition healed");
+  EXPECT_EQ(net.table(0).size(), 14u);
+}
+
+// The PEs of registrar `r` (by index into net.pes), as registered there.
+std::vector<std::size_t> pes_of(const Net& net, std::uint32_t home) {
+  std::vector<std::size_t> v;
+  for (std::size_t i = 0; i < net.pes.size(); ++i)
+    if (net.pes[i].core->home_server_id() == home) v.push_back(i);
+  return v;
+}
+
+// A registrar dies: exactly one peer adopts each of its PEs (one H keep-alive each, all
+// from the same registrar), and the PEs go on being served there past their life.
+TEST(RegistrarEnrpNet, DeadRegistrarsPesAreAdoptedOnceAndServedOn) {
+  Net net;
+  for (std::uint32_t id = 1; id <= 4; ++id) net.add_registrar(id, all_but(4, id - 1));
+  for (std::size_t r = 0; r < 4; ++r) net.start(r);
+  net.advance(6000);
+  for (std::uint32_t id = 1; id <= 12; ++id) net.add_pe(id % 2 ? "p" : "q", id, id % 4);
+  net.advance(6000);  // a keep-alive tells each PE its home's ID
+  const auto orphans = pes_of(net, 4);
+  ASSERT_EQ(orphans.size(), 3u);
+  const std::size_t since = net.events.size();
+  net.kill(3);
+  net.advance(20000);
+
+  std::map<std::size_t, std::vector<std::size_t>> h_from;  // PE -> registrars
+  for (const auto& k : net.home_keepalives) h_from[k.pe].push_back(k.registrar);
+  ASSERT_EQ(h_from.size(), 3u);
+  const std::size_t adopter = h_from.begin()->second.at(0);
+  for (const auto i : orphans) {
+    EXPECT_EQ(h_from[i], std::vector<std::size_t>{adopter}) << "PE " << i;
+    EXPECT_EQ(net.pes[i].core->home_server_id(), net.regs[adopter].config.identifier);
+  }
+  EXPECT_EQ(net.events_of("pe_adopted", std::string::npos, since).size(), 3u);
+  // Every survivor heard the dead one last at the same moment, so they may all start at
+  // once: one completes, the others yield.
+  std::vector<json> done;
+  for (const auto& e : net.events_of("takeover", std::string::npos, since)) {
+    EXPECT_EQ(e["target"], "0x00000004");
+    if (e["outcome"] == "yielded") EXPECT_EQ(e["pes"], 0);
+    else done.push_back(e);
+  }
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0]["outcome"], "completed");
+  EXPECT_EQ(done[0]["pes"], 3);
+  EXPECT_EQ(done[0]["acks"], 2);
+  EXPECT_EQ(net.events_of("takeover", adopter, since).size(), 1u);
+  EXPECT_GE(net.events_of("takeover_acked", std::string::npos, since).size(), 2u);
+  EXPECT_EQ(net.events_of("peer_takeover", std::string::npos, since).size(), 2u);
+  const auto down = net.events_of("peer_down", std::string::npos, since);
+  EXPECT_EQ(down.size(), 3u);  // once by each survivor
+  for (const auto& e : down) EXPECT_EQ(e["peer"], "0x00000004");
+  expect_converged(net, "after the takeover");
+  EXPECT_EQ(net.table(0).size(), 12u);
+  EXPECT_EQ(net.regs[0].core->handlespace().owned_count(4), 0u);
+
+  // Past the PEs' registration life (180 s): keep-alives acked and re-registrations over
+  // the adopter's connection keep them registered there.
+  net.advance(200000);
+  expect_converged(net, "past the registration life");
+  EXPECT_EQ(net.table(0).size(), 12u);
+  for (const auto i : orphans) {
+    EXPECT_EQ(net.pes[i].core->state(), session::PeState::registered);
+    EXPECT_EQ(net.pes[i].core->home_server_id(), net.regs[adopter].config.identifier);
+    EXPECT_GE(net.pes[i].core->counters().keepalives_answered, 30u);
+    EXPECT_GE(net.pes[i].core->counters().reregistrations, 3u);
+  }
+  EXPECT_EQ(net.home_keepalives.size(), 3u);
+}
+
+// Advances in small steps until registrar r logged `name` (at most `limit` ms).
+bool advance_until(Net& net, std::size_t r, std::string_view name, std::size_t since,
+                   std::int64_t limit = 20000) {
+  for (std::int64_t t = 0; t < limit; t += 50) {
+    if (!net.events_of(name, r, since).empty()) return true;
+    net.advance(50);
+  }
+  return !net.events_of(name, r, since).empty();
+}
+
+// Two registrars take over the same target at once: the lower Server ID wins, the other
+// yields, and each PE is adopted once.
+TEST(RegistrarEnrpNet, TakeoverConflictLowerIdWins) {
+  Net net;
+  for (std::uint32_t id = 1; id <= 3; ++id) net.add_registrar(id, all_but(3, id - 1));
+  for (std::size_t r = 0; r < 3; ++r) net.start(r);
+  net.advance(6000);
+  for (std::uint32_t id = 1; id <= 6; ++id) net.add_pe("p", id, 2);
+  net.advance(1000);
+  const std::size_t since = net.events.size();
+  net.kill(2);
+  net.hold(0, 1);  // neither hears of the other's takeover before starting its own
+  ASSERT_TRUE(advance_until(net, 0, "takeover_started", since));
+  ASSERT_TRUE(advance_until(net, 1, "takeover_started", since));
+  net.release();
+  net.advance(10000);
+  const auto won = net.events_of("takeover", 0, since);
+  const auto lost = net.events_of("takeover", 1, since);
+  ASSERT_EQ(won.size(), 1u);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(won[0]["outcome"], "completed");
+  EXPECT_EQ(won[0]["pes"], 6);
+  EXPECT_EQ(lost[0]["outcome"], "yielded");
+  EXPECT_EQ(lost[0]["pes"], 0);
+  EXPECT_EQ(net.events_of("pe_adopted", 1, since).size(), 0u);
+  EXPECT_EQ(net.home_keepalives.size(), 6u);
+  for (const auto& k : net.home_keepalives) EXPECT_EQ(k.registrar, 0u);
+  expect_converged(net, "after the conflict");
+  EXPECT_EQ(net.regs[1].core->handlespace().owned_count(1), 6u);
+}
+
+// The acks never come (held back): where RSPLIB abandons, the lowest contender completes
+// at the takeover expiry.
+TEST(RegistrarEnrpNet, ExpiredTakeoverIsRecovered) {
+  Net net;
+  for (std::uint32_t id = 1; id <= 3; ++id) net.add_registrar(id, all_but(3, id - 1));
+  for (std::size_t r = 0; r < 3; ++r) net.start(r);
+  net.advance(6000);
+  for (std::uint32_t id = 1; id <= 4; ++id) net.add_pe("p", id, 2);
+  net.advance(1000);
+  const std::size_t since = net.events.size();
+  net.kill(2);
+  // Registrar 1's acks to 0 are lost: whoever starts first, 0 (the lower ID) waits for
+  // one in vain (1 acks 0's Init Takeover, or yields to it).
+  net.hold(1, 0, /*one_way=*/true, w::EnrpType::init_takeover_ack);
+  ASSERT_TRUE(advance_until(net, 0, "takeover", since));
+  net.release();
+  net.advance(8000);
+  EXPECT_TRUE(net.events_of("pe_adopted", 1, since).empty());
+  const auto done = net.events_of("takeover", 0, since);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0]["outcome"], "recovered");
+  EXPECT_EQ(done[0]["pes"], 4);
+  EXPECT_EQ(done[0]["acks"], 0);
+  EXPECT_EQ(net.home_keepalives.size(), 4u);
+  expect_converged(net, "after the recovery");
+}
+
+// The winner dies before its Takeover Server: the registrar that yielded to it takes the
+// target over itself when the takeover expiry passes without one.
+TEST(RegistrarEnrpNet, YielderTakesOverWhenTheWinnerNeverFinishes) {
+  Net net;
+  for (std::uint32_t id = 1; id <= 3; ++id) net.add_registrar(id, all_but(3, id - 1));
+  for (std::size_t r = 0; r < 3; ++r) net.start(r);
+  net.advance(6000);
+  for (std::uint32_t id = 1; id <= 4; ++id) net.add_pe("p", id, 2);
+  net.advance(1000);
+  const std::size_t since = net.events.size();
+  net.kill(2);
+  net.hold(1, 0, /*one_way=*/true);  // registrar 1's ack to 0 waits ...
+  ASSERT_TRUE(advance_until(net, 1, "takeover_acked", since));
+  ASSERT_TRUE(net.events_of("takeover", 0, since).empty());
+  net.kill(0);  // ... and 0 dies before completing
+  net.release();
+  net.advance(30000);
+  const auto c_pes = pes_of(net, 2);
+  EXPECT_EQ(c_pes.size(), 4u);  // now home at registrar 1 (ID 2)
+  std::size_t from_second = 0;
+  for (const auto& k : net.home_keepalives) from_second += k.registrar == 1;
+  EXPECT_GE(from_second, 4u);
+  EXPECT_EQ(net.regs[1].core->handlespace().owned_count(3), 0u);
+  bool took_target = false;
+  for (const auto& e : net.events_of("takeover", 1, since))
+    took_target |= e["target"] == "0x00000003" && e["pes"] == 4;
+  EXPECT_TRUE(took_target);
+}
+
+// The target comes back (restarted) while its takeover waits for acks: cancelled.
+TEST(RegistrarEnrpNet, TargetHeardAgainCancelsTheTakeover) {
+  Net net;
+  for (std::uint32_t id = 1; id <= 3; ++id) net.add_registrar(id, all_but(3, id - 1));
+  for (std::size_t r = 0; r < 3; ++r) net.start(r);
+  net.advance(6000);
+  const std::size_t since = net.events.size();
+  net.kill(2);
+  net.hold(0, 1);
+  ASSERT_TRUE(advance_until(net, 0, "takeover_started", since));
+  net.start(2);
+  net.release();
+  net.advance(100);
+  const auto ended = net.events_of("takeover", 0, since);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0]["outcome"], "cancelled");
+  EXPECT_TRUE(net.home_keepalives.empty());
+}
+
+// The T flag (docs/enrp.md): a registrar suggests the peer whose Server ID suits a PE
+// better (larger ID XOR PE ID) take it over; that peer adopts it.
+TEST(RegistrarEnrpNet, TakeoverSuggestionMovesThePeToTheSuggestedPeer) {
+  Net net;
+  const auto on = [](reg::Config& c) { c.enrp.takeover_suggestion = true; };
+  net.add_registrar(1, {1}, on);
+  net.add_registrar(2, {0}, on);
+  net.start(0);
+  net.start(1);
+  net.advance(1000);
+  const auto moved = net.add_pe("p", 1, 0);   // 2 ^ 1 > 1 ^ 1: suggested to ID 2
+  const auto stays = net.add_pe("p", 2, 0);   // 1 ^ 2 > 2 ^ 2: stays
+  net.advance(5000);
+  EXPECT_EQ(net.pes[moved].core->home_server_id(), 2u);
+  EXPECT_EQ(net.pes[stays].core->home_server_id(), 1u);
+  const auto adopted = net.events_of("pe_adopted", 1);
+  ASSERT_EQ(adopted.size(), 1u);
+  EXPECT_EQ(adopted[0]["from"], "0x00000001");
+  expect_converged(net, "after the suggestion");
+  EXPECT_EQ(net.table(0), (decltype(net.table(0)){{"p", 1, 2}, {"p", 2, 1}}));
+}
+
+TEST(RegistrarEnrpNet, WithoutTakeoverSuggestionPesStay) {
+  Net net;
+  net.add_registrar(1, {1});
+  net.add_registrar(2, {0});
+  net.start(0);
+  net.start(1);
+  net.advance(1000);
+  const auto pe = net.add_pe("p", 1, 0);
+  net.advance(5000);
+  EXPECT_EQ(net.pes[pe].core->home_server_id(), 1u);
+  EXPECT_TRUE(net.events_of("pe_adopted").empty());
+}
+
+// ENRP input a registrar must not act on: each is ignored with an event and changes
+// nothing it owns.
+TEST(RegistrarEnrp, MessagesItMustNotActOnAreIgnored) {
+  Harness h;
+  const std::uint32_t own = 0x1234abcd;
+  h.core.opened(1, sctp_peer({"10.0.0.1"}));
+  h.register_ok(1, "p", PeSpec{.id = 1}, at(0));
+  const auto before = h.core.handlespace().owner_checksum(own);
+  const auto ignored = [&](const enrp::Message& m, const char* what) {
+    h.enrp_raw(20, encoded(m), at(1));
+    EXPECT_EQ(h.events("enrp_ignored").size(), 1u) << what << ": " << h.out_text();
+    EXPECT_EQ(h.core.handlespace().owner_checksum(own), before) << what;
+    const auto ref = h.core.handlespace().find("p", 1);
+    ASSERT_TRUE(ref) << what;
+    EXPECT_EQ(h.core.handlespace().entry(*ref).element.home_server, own) << what;
+  };
+  enrp::HandleUpdate u;
+  u.sender = 7;
+  u.pool_handle = "p";
+  u.pool_element = h.core.handlespace().entry(*h.core.handlespace().find("p", 1)).element;
+  u.pool_element.home_server = 7;
+  ignored(u, "a Handle Update for a PE it owns");
+  u.action = w::UpdateAction::del_pe;
+  ignored(u, "a DEL_PE for a PE it owns");
+  u.action = w::UpdateAction::add_pe;
+  u.pool_handle = "q";
+  u.pool_element.home_server = 8;
+  ignored(u, "a Handle Update for a PE whose home is not the sender");
+  EXPECT_FALSE(h.core.handlespace().find("q", 1));
+  ignored(enrp::TakeoverServer{7, 0, own}, "a Takeover Server for itself");
+  ignored(enrp::HandleTableResponse{7, 0, false, false, {{"p", {u.pool_element}}}},
+          "a Handle Table Response nobody asked for");
+  EXPECT_FALSE(h.core.handlespace().find("q", 1));
+  // Taken for dead, it says it is alive.
+  h.enrp_raw(20, encoded(enrp::InitTakeover{7, 0, own}), at(2));
+  ASSERT_EQ(h.out.sends.size(), 1u);
+  const auto d = w::decode_enrp(h.out.sends[0].message);
+  ASSERT_TRUE(d && std::holds_alternative<enrp::Presence>(d->message));
+  EXPECT_TRUE(h.events("takeover_acked").empty());
+}
+
 // A request with Sender ID 0 (a tool such as `rsplab hsdump`) is answered page by page
 // over its connection, and makes no peer.
 TEST(RegistrarEnrp, ToolRequestsAreAnsweredPagedWithoutMakingAPeer) {

@@ -1,4 +1,5 @@
-// Seeded random and mutated input into received_asap and received_enrp: the core never
+// Seeded random and mutated input into received_asap and received_enrp (ENRP started:
+// the fuzzer's peers are synchronised with, audited and taken over): the core never
 // crashes, every message it sends decodes, every event serializes, and the legitimate
 // PEs registered beforehand stay registered and resolvable.
 #include <gtest/gtest.h>
@@ -53,6 +54,27 @@ std::vector<Bytes> enrp_seeds() {
   u.pool_element.registration_life = 1000;
   u.pool_element.user_transport.addresses = ips({"10.9.0.1"});
   v.push_back(encoded(u));
+  // ENRP: a takeover suggestion, a DEL_PE, a table page, a list, the takeover messages
+  // (one naming this registrar), an error, a Presence asking for a reply.
+  u.takeover_suggested = true;
+  u.pool_element.asap_transport = u.pool_element.user_transport;
+  v.push_back(encoded(u));
+  u.action = w::UpdateAction::del_pe;
+  v.push_back(encoded(u));
+  enrp::HandleTableResponse t;
+  t.sender = 9;
+  t.more = true;
+  t.pools.push_back({"fuzz", {u.pool_element}});
+  v.push_back(encoded(t));
+  v.push_back(encoded(enrp::ListResponse{9, 0, false, {{8, u.pool_element.user_transport}}}));
+  v.push_back(encoded(enrp::InitTakeoverAck{9, 0, 4}));
+  v.push_back(encoded(enrp::TakeoverServer{9, 0, 4}));
+  v.push_back(encoded(enrp::TakeoverServer{9, 0, 0x1234abcd}));
+  v.push_back(encoded(enrp::InitTakeover{9, 0, 0x1234abcd}));
+  v.push_back(encoded(enrp::Error{9, 0, w::OperationError{{{CauseCode::unrecognized_message, {1}}}}}));
+  p.reply_required = true;
+  p.server_information = w::ServerInformation{9, u.pool_element.user_transport};
+  v.push_back(encoded(p));
   return v;
 }
 
@@ -140,6 +162,9 @@ TEST(RegistrarRobustness, RandomAndMutatedInputKeepsLegitimatePes) {
   // Fuzzing associations: a multi-homed SCTP one and a TCP one with the seeds' addresses.
   h.core.opened(2, sctp_peer({"10.9.0.1", "10.9.0.2"}));
   h.core.opened(3, tcp_peer("10.9.0.3"));
+  // ENRP running: the fuzzer's sender IDs become peers, go silent, are taken over.
+  h.out.clear();
+  h.core.start(at(0), h.out);
 
   const auto aseeds = asap_seeds();
   const auto eseeds = enrp_seeds();

@@ -54,6 +54,8 @@ bool unspecified(const wire::Address& a) {
 // A Pool Handle parameter's size on the wire, with its pad.
 std::size_t handle_bytes(std::string_view pool) { return 4 + (pool.size() + 3) / 4 * 4; }
 
+constexpr std::size_t kMaxDials = 256;
+
 }  // namespace
 
 // ---- Peers and connections ---------------------------------------------------------------
@@ -116,6 +118,7 @@ void Core::add_dial(const wire::Transport& to, std::string_view via, TimePoint n
     if (own == to) return;
   for (const auto& d : dials_)
     if (d.to == to) return;
+  if (dials_.size() >= kMaxDials) return;  // what multicast and lists may add is bounded
   Dial d;
   d.to = to;
   d.via = std::string(via);
@@ -134,8 +137,11 @@ void Core::dial(Dial& d, TimePoint, Actions& out) {
   send_enrp(conn, presence(d.peer, false), out);
 }
 
+// A message from peer `id` over `conn`. The first one over a connection is answered with a
+// Presence (a restarted peer, known here already, hears from this registrar at once).
 void Core::heard(ConnId conn, std::uint32_t id, TimePoint now, Actions& out) {
   EnrpConn& ec = enrp_conns_.try_emplace(conn, EnrpConn{0, "incoming"}).first->second;
+  const bool new_conn = ec.peer != id;
   ec.peer = id;
   for (auto& d : dials_)
     if (d.conn == conn) d.peer = id;
@@ -144,9 +150,9 @@ void Core::heard(ConnId conn, std::uint32_t id, TimePoint now, Actions& out) {
   it->second.probed.reset();
   awaited_.erase(id);
   if (takeovers_.contains(id)) end_takeover(id, "cancelled", now, out);
+  if (new_conn) send_enrp(conn, presence(id, false), out);
   if (!fresh) return;
   out.events.push_back(common::PeerUpEvent{wire::hex_id(id), conn_of(conn), ec.via});
-  send_enrp(conn, presence(id, false), out);
   if (started_ && !serving_ && mentor_ == 0) choose_mentor(now, out);
 }
 
@@ -179,6 +185,11 @@ void Core::enrp_closed(ConnId conn, TimePoint now, Actions& out) {
     if (ec.peer == 0) d.failed = true;
     d.redial = now + config_.enrp.reconnect_interval;
   }
+  // An endpoint learnt from multicast or a list that never answered is forgotten (the next
+  // Presence heard there brings it back); static ones, and answering ones, are redialled.
+  std::erase_if(dials_, [](const Dial& d) {
+    return d.conn == 0 && d.failed && d.peer == 0 && d.via != "static";
+  });
   if (ec.peer != 0 && !route(ec.peer)) {
     // Nothing left to ask it over: a download from it cannot go on.
     fetches_.erase(ec.peer);

@@ -117,10 +117,10 @@ TEST(RegistrarEnrpNet, RegistrationsAndDeregistrationsReachEveryPeer) {
 }
 
 // 3 to 5 registrars, random registrations, deregistrations and PE failures (closed and
-// silent): every registrar ends with the same handlespace and per-owner checksums, and it
-// is what the PEs believe.
+// silent), with every other seed a registrar dying: every live registrar ends with the same
+// handlespace and per-owner checksums, and it is what the PEs believe.
 TEST(RegistrarEnrpNet, RandomChurnConverges) {
-  for (std::uint32_t seed = 1; seed <= 4; ++seed) {
+  for (std::uint32_t seed = 1; seed <= 8; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 rng(seed);
     Net net;
@@ -144,9 +144,10 @@ TEST(RegistrarEnrpNet, RandomChurnConverges) {
         if (op == 5) net.shutdown_pe(victim);
         else net.kill_pe(victim, op == 7);
       }
+      if (step == 20 && seed % 2 == 0) net.kill(n - 1);  // and a registrar dies
       net.advance(rng() % 1500);
     }
-    net.advance(15000);  // silent PEs time out (keep-alive interval + timeout)
+    net.advance(25000);  // silent PEs time out; a dead registrar's PEs are taken over
     expect_converged(net, "after churn");
     std::set<std::pair<std::string, std::uint32_t>> believed, held;
     for (const auto& [i, name] : names)
@@ -155,6 +156,13 @@ TEST(RegistrarEnrpNet, RandomChurnConverges) {
     for (const auto& [pool, id, home] : net.table(0)) held.emplace(pool, id);
     EXPECT_EQ(held, believed);
     EXPECT_GT(believed.size(), 5u);
+    if (seed % 2 == 0) {
+      std::size_t took_over = 0;
+      for (const auto& e : net.events_of("takeover"))
+        took_over += e["outcome"] == "completed" || e["outcome"] == "recovered";
+      EXPECT_EQ(took_over, 1u);
+      EXPECT_EQ(net.regs[0].core->handlespace().owned_count(static_cast<std::uint32_t>(n)), 0u);
+    }
   }
 }
 
@@ -237,6 +245,30 @@ TEST(RegistrarEnrpNet, PartitionHealsThroughAudits) {
   EXPECT_EQ(net.table(0).size(), 14u);
 }
 
+// A partition longer than the takeover time: each side takes the other over, the PEs (which
+// reach both sides) follow the last H keep-alive; once healed, everyone agrees again.
+TEST(RegistrarEnrpNet, LongPartitionTakeoversThenHealConverge) {
+  Net net;
+  for (std::uint32_t id = 1; id <= 4; ++id) net.add_registrar(id, all_but(4, id - 1));
+  for (std::size_t r = 0; r < 4; ++r) net.start(r);
+  net.advance(6000);
+  for (std::uint32_t id = 1; id <= 12; ++id) net.add_pe("p", id, id % 4);
+  net.advance(1000);
+  net.partition({0, 1});
+  net.advance(20000);
+  EXPECT_GE(net.events_of("takeover_started").size(), 2u);
+  net.heal();
+  net.advance(30000);
+  expect_converged(net, "after the long partition healed");
+  std::size_t registered = 0;
+  for (const auto& p : net.pes) registered += p.core->state() == session::PeState::registered;
+  EXPECT_EQ(registered, 12u);
+  EXPECT_EQ(net.table(0).size(), 12u);
+  // Each PE's home, as the registrars hold it, is the one the PE itself follows.
+  for (const auto& [pool, id, home] : net.table(0))
+    EXPECT_EQ(net.pes[id - 1].core->home_server_id(), home) << "PE " << id;
+}
+
 // The PEs of registrar `r` (by index into net.pes), as registered there.
 std::vector<std::size_t> pes_of(const Net& net, std::uint32_t home) {
   std::vector<std::size_t> v;
@@ -303,6 +335,32 @@ TEST(RegistrarEnrpNet, DeadRegistrarsPesAreAdoptedOnceAndServedOn) {
     EXPECT_GE(net.pes[i].core->counters().reregistrations, 3u);
   }
   EXPECT_EQ(net.home_keepalives.size(), 3u);
+}
+
+// A registrar taken over comes back: it starts afresh from a mentor, the others take it
+// for a peer again, and its old PEs stay where they were adopted.
+TEST(RegistrarEnrpNet, TakenOverRegistrarReturns) {
+  Net net;
+  for (std::uint32_t id = 1; id <= 3; ++id) net.add_registrar(id, all_but(3, id - 1));
+  for (std::size_t r = 0; r < 3; ++r) net.start(r);
+  net.advance(6000);
+  for (std::uint32_t id = 1; id <= 9; ++id) net.add_pe("p", id, id % 3);
+  net.advance(1000);
+  net.kill(2);
+  net.advance(20000);
+  const std::size_t since = net.events.size();
+  net.start(2);
+  net.advance(10000);
+  EXPECT_EQ(net.events_of("serving", 2, since).at(0)["mentor"].is_null(), false);
+  EXPECT_EQ(net.events_of("peer_up", std::string::npos, since).size(), 4u);
+  expect_converged(net, "after the return");
+  EXPECT_EQ(net.table(2).size(), 9u);
+  EXPECT_EQ(net.regs[2].core->handlespace().owned_count(3), 0u);
+  const auto pe = net.add_pe("p", 50, 2);  // and it serves
+  net.advance(1000);
+  EXPECT_EQ(net.pes[pe].core->state(), session::PeState::registered);
+  EXPECT_EQ(net.regs[0].core->handlespace().owned_count(3), 1u);
+  expect_converged(net, "after a registration there");
 }
 
 // Advances in small steps until registrar r logged `name` (at most `limit` ms).

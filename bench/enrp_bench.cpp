@@ -3,7 +3,8 @@
 // messages and bytes one PE change costs among 4 registrars, and the takeover of a dead
 // registrar holding n PEs. The cores are wired directly: what one sends on a connection
 // the other receives at once; no time passes but what the test injects.
-//   build/release/bench/enrp_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/release/bench/enrp_bench --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -68,7 +69,8 @@ struct Mesh {
       const ConnId there = next_conn++;
       links[{r, c.conn}] = {o, there};
       links[{o, there}] = {r, c.conn};
-      cores[o]->opened(there, reg::Peer{w::TransportKind::tcp, {w::Address::v4(10, 1, 0, 9)}, 40000});
+      cores[o]->opened(there,
+                       reg::Peer{w::TransportKind::tcp, {w::Address::v4(10, 1, 0, 9)}, 40000});
       cores[r]->opened(c.conn, reg::Peer{w::TransportKind::tcp, c.to.addresses, c.to.port});
     }
     for (auto& s : out.sends) {
@@ -182,7 +184,8 @@ void BM_Takeover(benchmark::State& state) {
     m.tick(1);
     m.drain();
     state.PauseTiming();
-    if (m.cores[0]->handlespace().owned_count(3) != 0 || m.cores[1]->handlespace().owned_count(3) != 0)
+    if (m.cores[0]->handlespace().owned_count(3) != 0 ||
+        m.cores[1]->handlespace().owned_count(3) != 0)
       state.SkipWithError("not taken over");
     state.ResumeTiming();
   }

@@ -202,16 +202,16 @@ void Core::enrp_closed(ConnId conn, TimePoint now, Actions& out) {
   }
   // Start-up ends early when every static peer failed to connect and none was heard.
   const auto is_static = [](const Dial& d) { return d.via == "static"; };
-  const bool all_failed =
-      std::any_of(dials_.begin(), dials_.end(), is_static) &&
-      std::all_of(dials_.begin(), dials_.end(),
-                  [&](const Dial& d) { return !is_static(d) || (d.failed && d.conn == 0); });
+  const bool all_failed = std::any_of(dials_.begin(), dials_.end(), is_static) &&
+                          std::all_of(dials_.begin(), dials_.end(), [&](const Dial& d) {
+                            return !is_static(d) || (d.failed && d.conn == 0);
+                          });
   if (started_ && !serving_ && mentor_ == 0 && peers_.empty() && all_failed)
     become_serving(std::nullopt, now, out);
 }
 
-void Core::received_enrp_multicast(std::span<const std::uint8_t> bytes,
-                                   const wire::Address& source, TimePoint now, Actions& out) {
+void Core::received_enrp_multicast(std::span<const std::uint8_t> bytes, const wire::Address& source,
+                                   TimePoint now, Actions& out) {
   if (!started_) return;
   const auto decoded = wire::decode_enrp(bytes);
   if (!decoded) return;
@@ -289,7 +289,8 @@ void Core::on_list_request(ConnId conn, const enrp::ListRequest& m, Actions& out
   r.sender = config_.identifier;
   r.receiver = m.sender;
   for (const auto& [id, p] : peers_)
-    if (p.transport && id != m.sender) r.servers.push_back(wire::ServerInformation{id, *p.transport});
+    if (p.transport && id != m.sender)
+      r.servers.push_back(wire::ServerInformation{id, *p.transport});
   send_enrp(conn, r, out);
 }
 
@@ -488,8 +489,8 @@ void Core::heartbeat(TimePoint now, Actions& out) {
     if (ec.peer == 0) send_enrp(conn, presence(0, false), out);
   if (auto b = wire::encode(presence(0, false)); !b.empty()) out.multicast.push_back(std::move(b));
   const double jitter = 0.875 + 0.25 * static_cast<double>(rng_.below(1u << 20)) / (1u << 20);
-  next_presence_ = now + std::chrono::duration_cast<milliseconds>(
-                             config_.enrp.heartbeat_interval * jitter);
+  next_presence_ =
+      now + std::chrono::duration_cast<milliseconds>(config_.enrp.heartbeat_interval * jitter);
 }
 
 // A peer silent for max-time-last-heard gets a Presence with R; without an answer within

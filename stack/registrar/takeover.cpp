@@ -73,8 +73,7 @@ void Core::end_takeover(std::uint32_t target, std::string_view outcome, TimePoin
   takeovers_.erase(it);
 }
 
-void Core::on_init_takeover(ConnId conn, const enrp::InitTakeover& m, TimePoint now,
-                            Actions& out) {
+void Core::on_init_takeover(ConnId conn, const enrp::InitTakeover& m, TimePoint now, Actions& out) {
   if (m.target == config_.identifier) {
     // Taken for dead but alive: a Presence to every peer says so (hearing the target
     // cancels a takeover).
@@ -82,7 +81,8 @@ void Core::on_init_takeover(ConnId conn, const enrp::InitTakeover& m, TimePoint 
     return;
   }
   if (m.target == m.sender || m.target == 0) {
-    out.events.push_back(common::EnrpIgnoredEvent{static_cast<std::int64_t>(conn), "INIT_TAKEOVER"});
+    out.events.push_back(
+        common::EnrpIgnoredEvent{static_cast<std::int64_t>(conn), "ENRP_INIT_TAKEOVER"});
     return;
   }
   if (takeovers_.contains(m.target)) {
@@ -110,7 +110,7 @@ void Core::on_takeover_server(ConnId conn, const enrp::TakeoverServer& m, TimePo
                               Actions& out) {
   if (m.target == config_.identifier || m.target == m.sender || m.target == 0) {
     out.events.push_back(
-        common::EnrpIgnoredEvent{static_cast<std::int64_t>(conn), "TAKEOVER_SERVER"});
+        common::EnrpIgnoredEvent{static_cast<std::int64_t>(conn), "ENRP_TAKEOVER_SERVER"});
     return;
   }
   std::int64_t pes = 0;

@@ -40,8 +40,8 @@ class Net {
   struct Pe {
     std::unique_ptr<session::PeCore> core;
     w::Address addr;
-    std::uint16_t port = 0;     // where registrars reach it (its ASAP transport)
-    std::size_t offset = 0;     // its registrar index i is registrar (i + offset) % n
+    std::uint16_t port = 0;  // where registrars reach it (its ASAP transport)
+    std::size_t offset = 0;  // its registrar index i is registrar (i + offset) % n
     bool alive = true;
     session::RegistrarIndex next_index = 1000;  // connections registrars open to it
   };
@@ -50,7 +50,9 @@ class Net {
     bool pe = false;
     std::size_t who = 0;
     std::uint64_t id = 0;
-    bool operator<(const End& o) const { return std::tie(pe, who, id) < std::tie(o.pe, o.who, o.id); }
+    bool operator<(const End& o) const {
+      return std::tie(pe, who, id) < std::tie(o.pe, o.who, o.id);
+    }
   };
   struct Link {
     End other;
@@ -283,7 +285,8 @@ class Net {
         const End peer{false, o, regs[o].next_conn++};
         link(self, peer, true);
         regs[o].core->opened(peer.id, reg::Peer{w::TransportKind::tcp, {regs[r].addr}, 40000});
-        regs[r].core->opened(c.conn, reg::Peer{w::TransportKind::tcp, {regs[o].addr}, w::kEnrpPort});
+        regs[r].core->opened(c.conn,
+                             reg::Peer{w::TransportKind::tcp, {regs[o].addr}, w::kEnrpPort});
         return;
       }
     } else {
@@ -304,7 +307,8 @@ class Net {
     for (auto& s : out.sends) {
       const auto l = links_.find(End{false, r, s.conn});
       if (l == links_.end()) {  // the other side is gone: the send fails, and says so
-        if (!dead_.contains(End{false, r, s.conn})) queue_.push_back(Item{End{false, r, s.conn}, What::closed, {}, {}, 0});
+        if (!dead_.contains(End{false, r, s.conn}))
+          queue_.push_back(Item{End{false, r, s.conn}, What::closed, {}, {}, 0});
         dead_.insert(End{false, r, s.conn});
         continue;
       }
@@ -319,13 +323,16 @@ class Net {
       const bool held = held_from_ && what == What::enrp && !it.to.pe &&
                         ((r == *held_from_ && it.to.who == held_to_) ||
                          (!held_one_way_ && r == held_to_ && it.to.who == *held_from_)) &&
-                        (!held_type_ || (!it.bytes.empty() && it.bytes[0] == static_cast<std::uint8_t>(*held_type_)));
+                        (!held_type_ || (!it.bytes.empty() &&
+                                         it.bytes[0] == static_cast<std::uint8_t>(*held_type_)));
       (held ? held_ : queue_).push_back(std::move(it));
     }
-    for (const auto c : out.closes) drop_links([&](const End& e) { return !e.pe && e.who == r && e.id == c; }, true);
+    for (const auto c : out.closes)
+      drop_links([&](const End& e) { return !e.pe && e.who == r && e.id == c; }, true);
     for (auto& m : out.multicast)
       for (std::size_t o = 0; o < regs.size(); ++o)
-        if (o != r && !cut(r, o)) queue_.push_back(Item{End{false, o, 0}, What::multicast, m, regs[r].addr, r});
+        if (o != r && !cut(r, o))
+          queue_.push_back(Item{End{false, o, 0}, What::multicast, m, regs[r].addr, r});
     for (auto& e : out.events) {
       typed_events::expect_has_struct(typed_events::Role::registrar, e);
       events.emplace_back(r, std::move(e));
@@ -345,18 +352,24 @@ class Net {
           }
           const End peer{false, o, regs[o].next_conn++};
           link(self, peer, false);
-          regs[o].core->opened(peer.id, reg::Peer{w::TransportKind::tcp, {pes[i].addr}, pes[i].port});
+          regs[o].core->opened(peer.id,
+                               reg::Peer{w::TransportKind::tcp, {pes[i].addr}, pes[i].port});
           queue_.push_back(Item{self, What::connected, {}, {}, 0});
           break;
         }
         case session::Op::Kind::close:
         case session::Op::Kind::abort:
-          drop_links([&](const End& e) { return e.pe && e.who == i && e.id == op.registrar; }, true);
-          std::erase_if(queue_, [&](const Item& it) { return it.to.pe && it.to.who == i && it.to.id == op.registrar && it.what == What::closed; });
+          drop_links([&](const End& e) { return e.pe && e.who == i && e.id == op.registrar; },
+                     true);
+          std::erase_if(queue_, [&](const Item& it) {
+            return it.to.pe && it.to.who == i && it.to.id == op.registrar &&
+                   it.what == What::closed;
+          });
           break;
         case session::Op::Kind::send: {
           const auto l = links_.find(self);
-          if (l != links_.end()) queue_.push_back(Item{l->second.other, What::asap, op.message, {}, 0});
+          if (l != links_.end())
+            queue_.push_back(Item{l->second.other, What::asap, op.message, {}, 0});
           break;
         }
       }
@@ -370,11 +383,20 @@ class Net {
       if (!p.alive) return;
       session::Actions out;
       switch (it.what) {
-        case What::asap: p.core->received(it.to.id, it.bytes, now, out); break;
-        case What::closed: p.core->registrar_closed(it.to.id, now, out); break;
-        case What::connected: p.core->registrar_connected(it.to.id, now, out); break;
-        case What::connect_failed: p.core->registrar_connect_failed(it.to.id, now, out); break;
-        default: break;
+        case What::asap:
+          p.core->received(it.to.id, it.bytes, now, out);
+          break;
+        case What::closed:
+          p.core->registrar_closed(it.to.id, now, out);
+          break;
+        case What::connected:
+          p.core->registrar_connected(it.to.id, now, out);
+          break;
+        case What::connect_failed:
+          p.core->registrar_connect_failed(it.to.id, now, out);
+          break;
+        default:
+          break;
       }
       process_pe(it.to.who, out);
       return;
@@ -383,11 +405,20 @@ class Net {
     if (!g.alive || !g.core) return;
     reg::Actions out;
     switch (it.what) {
-      case What::enrp: g.core->received_enrp(it.to.id, it.bytes, now, out); break;
-      case What::asap: g.core->received_asap(it.to.id, it.bytes, now, out); break;
-      case What::multicast: g.core->received_enrp_multicast(it.bytes, it.source, now, out); break;
-      case What::closed: g.core->closed(it.to.id, now, out); break;
-      default: break;
+      case What::enrp:
+        g.core->received_enrp(it.to.id, it.bytes, now, out);
+        break;
+      case What::asap:
+        g.core->received_asap(it.to.id, it.bytes, now, out);
+        break;
+      case What::multicast:
+        g.core->received_enrp_multicast(it.bytes, it.source, now, out);
+        break;
+      case What::closed:
+        g.core->closed(it.to.id, now, out);
+        break;
+      default:
+        break;
     }
     process(it.to.who, out);
   }

@@ -134,15 +134,18 @@ TEST(RegistrarEnrpNet, RandomChurnConverges) {
       const auto op = rng() % 8;
       std::vector<std::size_t> live;
       for (std::size_t i = 0; i < net.pes.size(); ++i)
-        if (net.pes[i].alive && net.pes[i].core->state() != session::PeState::done) live.push_back(i);
+        if (net.pes[i].alive && net.pes[i].core->state() != session::PeState::done)
+          live.push_back(i);
       if (op <= 4 || live.empty()) {
         const std::string pool = rng() % 2 ? "a" : "b";
         names[net.add_pe(pool, next_id, rng() % n)] = {pool, next_id};
         ++next_id;
       } else {
         const auto victim = live[rng() % live.size()];
-        if (op == 5) net.shutdown_pe(victim);
-        else net.kill_pe(victim, op == 7);
+        if (op == 5)
+          net.shutdown_pe(victim);
+        else
+          net.kill_pe(victim, op == 7);
       }
       if (step == 20 && seed % 2 == 0) net.kill(n - 1);  // and a registrar dies
       net.advance(rng() % 1500);
@@ -306,8 +309,10 @@ TEST(RegistrarEnrpNet, DeadRegistrarsPesAreAdoptedOnceAndServedOn) {
   std::vector<json> done;
   for (const auto& e : net.events_of("takeover", std::string::npos, since)) {
     EXPECT_EQ(e["target"], "0x00000004");
-    if (e["outcome"] == "yielded") EXPECT_EQ(e["pes"], 0);
-    else done.push_back(e);
+    if (e["outcome"] == "yielded")
+      EXPECT_EQ(e["pes"], 0);
+    else
+      done.push_back(e);
   }
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0]["outcome"], "completed");
@@ -489,8 +494,8 @@ TEST(RegistrarEnrpNet, TakeoverSuggestionMovesThePeToTheSuggestedPeer) {
   net.start(0);
   net.start(1);
   net.advance(1000);
-  const auto moved = net.add_pe("p", 1, 0);   // 2 ^ 1 > 1 ^ 1: suggested to ID 2
-  const auto stays = net.add_pe("p", 2, 0);   // 1 ^ 2 > 2 ^ 2: stays
+  const auto moved = net.add_pe("p", 1, 0);  // 2 ^ 1 > 1 ^ 1: suggested to ID 2
+  const auto stays = net.add_pe("p", 2, 0);  // 1 ^ 2 > 2 ^ 2: stays
   net.advance(5000);
   EXPECT_EQ(net.pes[moved].core->home_server_id(), 2u);
   EXPECT_EQ(net.pes[stays].core->home_server_id(), 1u);

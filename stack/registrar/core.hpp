@@ -213,9 +213,11 @@ class Core {
     std::int64_t pages = 0, pes = 0;
     std::unordered_set<handlespace::PeRef> seen;  // for the audit's mark-and-sweep
   };
-  // Where a paged Handle Table Response continues for one requester: after (pool, id).
+  // Where a paged Handle Table Response continues for one requester: after (pool, id), for
+  // requests over the same connection.
   struct Cursor {
     bool own_only = false;
+    ConnId conn = 0;
     std::string pool;
     std::uint32_t id = 0;
     bool started = false;

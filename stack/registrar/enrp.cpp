@@ -331,7 +331,9 @@ void Core::on_table_request(ConnId conn, const enrp::HandleTableRequest& m, Acti
   const auto key = std::make_pair(m.sender, m.sender == 0 ? conn : ConnId{0});
   auto [it, fresh] = cursors_.try_emplace(key);
   Cursor& c = it->second;
-  if (fresh || c.own_only != m.own_children_only) c = Cursor{m.own_children_only, {}, 0, false};
+  // Another W flag or another connection (the requester restarted, say) starts over.
+  if (fresh || c.own_only != m.own_children_only || c.conn != conn)
+    c = Cursor{m.own_children_only, conn, {}, 0, false};
   const auto order = table_order(c.own_only);
   std::size_t i = 0;
   if (c.started) {

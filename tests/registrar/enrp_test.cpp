@@ -561,7 +561,7 @@ TEST(RegistrarEnrp, MessagesItMustNotActOnAreIgnored) {
 }
 
 // A request with Sender ID 0 (a tool such as `rsplab hsdump`) is answered page by page
-// over its connection, and makes no peer.
+// over its connection, and makes no peer; a peer's paging follows its connection.
 TEST(RegistrarEnrp, ToolRequestsAreAnsweredPagedWithoutMakingAPeer) {
   auto config = Harness::make_config();
   config.enrp.max_response_bytes = 300;
@@ -590,12 +590,26 @@ TEST(RegistrarEnrp, ToolRequestsAreAnsweredPagedWithoutMakingAPeer) {
   EXPECT_GT(pages, 2);
   // even (2, 4, ..., 12) then odd (1, 3, ..., 11): every PE once, in table order.
   EXPECT_EQ(got, (std::vector<std::uint32_t>{2, 4, 6, 8, 10, 12, 1, 3, 5, 7, 9, 11}));
+  EXPECT_TRUE(h.core.peers().empty());
+  EXPECT_TRUE(h.events("peer_up").empty());
+  // A peer's paging restarts when it asks over another connection (it restarted, say).
+  const auto first_of = [&](ConnId conn) -> std::uint32_t {
+    h.enrp_raw(conn, encoded(enrp::HandleTableRequest{7, 0, false}), at(1));
+    for (const auto& s : h.out.sends) {  // after a Presence over a new connection
+      const auto d = w::decode_enrp(s.message);
+      const auto* r = d ? std::get_if<enrp::HandleTableResponse>(&d->message) : nullptr;
+      if (r && !r->pools.empty()) return r->pools[0].pool_elements.at(0).identifier;
+    }
+    return 0;
+  };
+  EXPECT_EQ(first_of(60), 2u);
+  EXPECT_NE(first_of(60), 2u);  // the next page
+  EXPECT_EQ(first_of(61), 2u);  // another connection: from the start
   h.enrp_raw(50, encoded(enrp::ListRequest{0, 0}), at(2));
   ASSERT_EQ(h.out.sends.size(), 1u);
   const auto d = w::decode_enrp(h.out.sends[0].message);
   ASSERT_TRUE(d && std::holds_alternative<enrp::ListResponse>(d->message));
-  EXPECT_TRUE(h.core.peers().empty());
-  EXPECT_TRUE(h.events("peer_up").empty());
+  EXPECT_EQ(h.core.peers().size(), 1u);  // 7, not the tool
 }
 
 }  // namespace

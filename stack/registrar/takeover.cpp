@@ -86,7 +86,12 @@ void Core::on_init_takeover(ConnId conn, const enrp::InitTakeover& m, TimePoint 
     return;
   }
   if (takeovers_.contains(m.target)) {
-    if (config_.identifier < m.sender) return;  // the lower ID wins; the other one yields
+    if (config_.identifier < m.sender) {
+      // The lower ID wins. No ack: this registrar's own Init Takeover makes the other yield
+      // (sent again here, in case it was not among those asked).
+      send_enrp(conn, enrp::InitTakeover{config_.identifier, m.sender, m.target}, out);
+      return;
+    }
     end_takeover(m.target, "yielded", now, out);
   }
   awaited_[m.target] = Awaited{m.sender, now + config_.enrp.takeover_expiry};

@@ -560,6 +560,40 @@ TEST(RegistrarEnrp, MessagesItMustNotActOnAreIgnored) {
   EXPECT_TRUE(h.events("takeover_acked").empty());
 }
 
+// A contender with a higher ID that this registrar's takeover did not ask (it was not a
+// peer yet) gets no ack but this registrar's own Init Takeover, on which it yields.
+TEST(RegistrarEnrp, HigherContenderGetsAnInitTakeoverNotAnAck) {
+  auto config = Harness::make_config();
+  config.identifier = 5;
+  Harness h(config);
+  h.out.clear();
+  h.core.start(at(0), h.out);
+  enrp::Presence p;
+  p.pe_checksum = 0xffff;
+  p.sender = 9;  // the target
+  h.enrp_raw(20, encoded(p), at(0));
+  p.sender = 11;  // a peer that stays
+  h.enrp_raw(21, encoded(p), at(0));
+  h.tick(at(5000));   // both probed
+  h.enrp_raw(21, encoded(p), at(5500));
+  h.tick(at(10000));  // 9 is down: takeover, awaiting 11
+  const auto started = h.event("takeover_started");
+  EXPECT_EQ(started["target"], "0x00000009");
+  EXPECT_EQ(started["awaiting"], json::array({"0x0000000b"}));
+  h.enrp_raw(22, encoded(enrp::InitTakeover{12, 0, 9}), at(10001));
+  EXPECT_TRUE(h.events("takeover_acked").empty());
+  EXPECT_TRUE(h.events("takeover").empty());  // still ours
+  bool init_back = false;
+  for (const auto& s : h.out.sends) {
+    const auto d = w::decode_enrp(s.message);
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(std::holds_alternative<enrp::InitTakeoverAck>(d->message));
+    if (const auto* i = std::get_if<enrp::InitTakeover>(&d->message))
+      init_back |= s.conn == 22 && i->sender == 5 && i->receiver == 12 && i->target == 9;
+  }
+  EXPECT_TRUE(init_back);
+}
+
 // A request with Sender ID 0 (a tool such as `rsplab hsdump`) is answered page by page
 // over its connection, and makes no peer; a peer's paging follows its connection.
 TEST(RegistrarEnrp, ToolRequestsAreAnsweredPagedWithoutMakingAPeer) {

@@ -271,8 +271,16 @@ void Core::dispatch_enrp(ConnId conn, enrp::Message& m, TimePoint now, Actions& 
 
 void Core::on_presence(ConnId conn, const enrp::Presence& m, TimePoint now, Actions& out) {
   PeerEntry& p = peers_[m.sender];
-  if (m.server_information && m.server_information->server_id == m.sender)
+  if (m.server_information && m.server_information->server_id == m.sender) {
     p.transport = m.server_information->transport;
+    // A wildcard endpoint (a peer listening on every address) stands for the addresses
+    // this connection comes from, as in the multicast case.
+    auto& a = p.transport->addresses;
+    const auto c = conns_.find(conn);
+    if ((a.empty() || std::all_of(a.begin(), a.end(), unspecified)) && c != conns_.end() &&
+        !c->second.peer.addresses.empty())
+      a = c->second.peer.addresses;
+  }
   p.checksum = m.pe_checksum;
   if (m.reply_required) send_enrp(conn, presence(m.sender, false), out);
   // Audit: what this registrar holds of the peer's PEs against what the peer owns.

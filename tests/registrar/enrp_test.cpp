@@ -560,6 +560,24 @@ TEST(RegistrarEnrp, MessagesItMustNotActOnAreIgnored) {
   EXPECT_TRUE(h.events("takeover_acked").empty());
 }
 
+// A peer announcing a wildcard ENRP endpoint is known by the address it comes from (what a
+// List Response passes on to others).
+TEST(RegistrarEnrp, WildcardServerInformationTakesTheConnectionsAddress) {
+  Harness h;
+  h.core.opened(20, tcp_peer("10.0.0.7", 40001));
+  enrp::Presence p;
+  p.sender = 7;
+  p.server_information = w::ServerInformation{7, {}};
+  p.server_information->transport.kind = w::TransportKind::tcp;
+  p.server_information->transport.port = 9901;
+  p.server_information->transport.addresses = ips({"0.0.0.0"});
+  h.enrp_raw(20, encoded(p), at(0));
+  ASSERT_EQ(h.core.peers().size(), 1u);
+  ASSERT_TRUE(h.core.peers()[0].transport);
+  EXPECT_EQ(h.core.peers()[0].transport->addresses, ips({"10.0.0.7"}));
+  EXPECT_EQ(h.core.peers()[0].transport->port, 9901);
+}
+
 // A contender with a higher ID that this registrar's takeover did not ask (it was not a
 // peer yet) gets no ack but this registrar's own Init Takeover, on which it yields.
 TEST(RegistrarEnrp, HigherContenderGetsAnInitTakeoverNotAnAck) {

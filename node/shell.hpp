@@ -64,12 +64,14 @@ inline rserpool::transport::Endpoint to_endpoint(const rserpool::wire::Transport
   return e;
 }
 
-// "ADDR[:PORT][,ADDR[:PORT]...]" (port 3863 by default): the --registrar list of a PE or PU.
+// "ADDR[:PORT][,ADDR[:PORT]...]" (port 3863 by default): the --registrar list of a PE or PU,
+// and (port 9901) the --peer list of a registrar.
 inline std::optional<std::vector<rserpool::transport::Endpoint>> parse_registrars(
-    const std::string& text, std::string* error) {
+    const std::string& text, std::string* error,
+    std::uint16_t default_port = rserpool::wire::kAsapPort) {
   std::vector<rserpool::transport::Endpoint> out;
   for (const auto& item : common::split(text, ',')) {
-    const auto e = rserpool::transport::parse_endpoint(item, rserpool::wire::kAsapPort, error);
+    const auto e = rserpool::transport::parse_endpoint(item, default_port, error);
     if (!e) {
       *error = "'" + item + "': " + *error;
       return std::nullopt;

@@ -267,11 +267,10 @@ class RegistrarLinks {
     std::size_t i = 0;
     while (i < registrars_.size() && !(accepted_[i] && !conns_[i])) ++i;
     if (i == registrars_.size()) append({}, true);
-    registrars_[i] = {c->peer_addresses(), c->peer_port()};  // for the log only
+    registrars_[i] = {c->peer_addresses(), c->peer_port()};  // endpoint(i): where it came from
     attach(i, std::move(c));
     return i;
   }
-  bool accepted(std::size_t i) const { return i < accepted_.size() && accepted_[i]; }
 
   // Connects to registrar i (none for an accepted index: there is nothing to connect to).
   void connect(std::size_t i) {

@@ -686,9 +686,9 @@ struct RegistrarReady {
 };
 
 // A PE or PU member's `ready`: its index in its process and its identifier (both required);
-// a PE's user transport ("ADDRS:PORT"), its kind, pool and policy, its ASAP endpoint; its service's fields
-// (CalcApp PE: capacity, max_jobs; echo PE: service, cookie_every; echo PU: service). The
-// optional ones are omitted when absent and not checked.
+// a PE's user transport ("ADDRS:PORT"), its kind, pool and policy, its ASAP endpoint; its
+// service's fields (CalcApp PE: capacity, max_jobs; echo PE: service, cookie_every; echo PU:
+// service). The optional ones are omitted when absent and not checked.
 struct MemberReady {
   static constexpr const char* kName = "ready";
   MemberReady() = default;

@@ -1,5 +1,6 @@
 // SCTP through lksctp: one-to-one style sockets (SOCK_STREAM, IPPROTO_SCTP), multi-homed with
-// sctp_bindx / sctp_connectx. Asio only waits for readiness (async_wait on a generic socket
+// sctp_bindx / sctp_connectx; a listener may share its port with connecting sockets
+// (SO_REUSEPORT: a PE's ASAP endpoint, where RSPLIB uses one one-to-many socket). Asio only waits for readiness (async_wait on a generic socket
 // wrapping the fd); the reads and writes are non-blocking sctp_recvmsg / sendmsg calls, which
 // keep message boundaries and carry the PPID (network byte order on the wire and in the API).
 //
@@ -455,9 +456,10 @@ class SctpListener final : public Listener {
 };
 
 // A socket to connect from: our options, bound to `local` (sctp_bindx; none: the kernel's
-// choice) on `port`, which a listener of ours shares (SO_REUSEPORT; the Linux SCTP stack
-// honours it for one-to-one sockets since 5.x; where it does not, the bind fails and the
-// caller leaves from another port). The fd, or -1 with `error` set.
+// choice) on `port`, which a listener of ours shares (SO_REUSEPORT, which Linux's SCTP
+// honours for one-to-one sockets: a listener and connecting sockets on one port, checked on
+// Debian's 6.1 kernel by tests/transport's Sctp.*SharedPort*; where a kernel refuses, the
+// bind fails and the caller leaves from another port). The fd, or -1 with `error` set.
 int open_bound(int family, const std::vector<Address>& local, std::uint16_t port,
                std::error_code& error) {
   const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);

@@ -1,7 +1,7 @@
 // The subcommands of the one `rsplab` executable. Each lives in its own
 // <name>_command.cpp and adds itself to the CLI11 app through one function listed in
 // kCommands; main() only builds the app, calls them, parses and returns the exit code.
-// To add a subcommand (registrar, pe, pu, run, plan, report, query, agent): write
+// To add a subcommand (registrar, pe, pu, run, plan, report, query, agent, hsdump): write
 // <name>_command.cpp defining add_<name>_command, declare it here, append it to
 // kCommands, and list the file in apps/CMakeLists.txt.
 //
@@ -50,6 +50,9 @@ void add_pe_command(CLI::App& app, Context& ctx);
 // pu_command.cpp: `rsplab pu`, pool users submitting CalcApp jobs with failover.
 void add_pu_command(CLI::App& app, Context& ctx);
 
+// hsdump_command.cpp: `rsplab hsdump`, a running registrar's handlespace fetched over ENRP.
+void add_hsdump_command(CLI::App& app, Context& ctx);
+
 // agent_command.cpp: `rsplab agent --stdio`, the site agent of `rsplab run`.
 void add_agent_command(CLI::App& app, Context& ctx);
 
@@ -71,6 +74,7 @@ inline constexpr AddCommand kCommands[] = {
     &add_registrar_command,
     &add_pe_command,
     &add_pu_command,
+    &add_hsdump_command,
     &add_agent_command,
     &add_decode_command,
 };

@@ -3,11 +3,15 @@
 // Each member (PeMember) is a thin Asio shell around two pure cores: the registration core
 // (PeCore) and the service (PeApp, services.hpp). It opens its user-transport listener (whose
 // endpoint it registers; TCP frames carry a PPID prefix so that service data and the ASAP
-// control channel share one connection), carries out the cores' ops in order, feeds back
+// control channel share one connection) and its ASAP endpoint (a listener whose port its
+// registrar connections leave from, so that the ASAP transport its registrar records, and
+// hands to its ENRP peers, is one a registrar taking the PE over can connect to; accepted
+// connections are registrar connections of the core's), carries out the cores' ops in order, feeds back
 // what happened with the time, keeps one timer at the cores' next deadline, pushes the
 // service's load to the registration core and writes both cores' events (event_log.hpp).
 //
 //   PeCore ──connect/close/abort/send(i)──► RegistrarLinks ──► registrar i (PPID 11)
+//   registrar j ──connect──► ASAP endpoint ──► RegistrarLinks::accept ─► PeCore (index j)
 //   PU ──accept──► session s ──message(ppid)──► PeApp ──send/close(s)──► PU
 //   PeApp::load() changed ──► PeCore::set_load (adaptive policies re-register)
 //   DeadlineTimer(min of both next_deadline) ─► tick both
@@ -58,6 +62,9 @@ class PeMember final : public Member {
            std::function<void()> on_done);
 
   const rserpool::transport::Endpoint& user() const { return user_; }
+  // The ASAP endpoint: the port registrar connections leave from (the PE's ASAP transport
+  // at its registrar), where a registrar that takes the PE over connects.
+  const rserpool::transport::Endpoint& asap() const { return asap_; }
   bool failed() const { return failed_; }
 
   // A registrar announced itself at `registrar` (its ASAP endpoint).
@@ -79,6 +86,7 @@ class PeMember final : public Member {
   }
   RegistrarLinks::Callbacks link_callbacks();
   void accept(std::shared_ptr<rserpool::transport::Connection> c);
+  void accept_registrar(std::shared_ptr<rserpool::transport::Connection> c);
   void execute(Clock::time_point now);
   void carry_out_service();
   void carry_out_registration();
@@ -92,6 +100,8 @@ class PeMember final : public Member {
   RegistrarLinks links_;
   std::unique_ptr<rserpool::transport::Listener> listener_;
   rserpool::transport::Endpoint user_;
+  std::unique_ptr<rserpool::transport::Listener> asap_listener_;
+  rserpool::transport::Endpoint asap_;
   rserpool::transport::Kind user_kind_ = rserpool::transport::Kind::tcp;
   std::string pool_, policy_name_;
   rserpool::session::SessionId next_session_ = 1;

@@ -1,5 +1,6 @@
-// One PE member (pe.hpp): its listener and registration, its sessions fed to the service,
-// both cores' actions carried out in order, its timer, its shutdown.
+// One PE member (pe.hpp): its listeners (user transport, ASAP endpoint) and registration,
+// its sessions fed to the service, the registrar connections it accepts fed to the
+// registration core, both cores' actions carried out in order, its timer, its shutdown.
 #include <string>
 
 #include "node/pe.hpp"
@@ -37,6 +38,16 @@ PeMember::PeMember(asio::io_context& io, std::size_t index, session::PeConfig co
   listener_ = transport::Listener::open(io, kind, at, {true, 0});
   user_ = listener_->local_endpoint();
   links_.set_local(user_.addresses);  // registrations come from the addresses they name
+  // The ASAP endpoint: registrar connections leave from its port, which the registrar
+  // records as the PE's ASAP transport; a registrar taking the PE over connects there.
+  try {
+    asap_listener_ = transport::Listener::open(io, kind, at, {false, wire::kPpidAsap},
+                                               transport::ListenOptions{true});
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("ASAP endpoint: ") + e.what());
+  }
+  asap_ = asap_listener_->local_endpoint();
+  links_.set_local_port(asap_.port);
   config.user_transport.kind =
       kind == transport::Kind::sctp ? wire::TransportKind::sctp : wire::TransportKind::tcp;
   config.user_transport.use = wire::TransportUse::data_plus_control;
@@ -82,6 +93,8 @@ void PeMember::announced(std::uint32_t server_id, const transport::Endpoint& reg
 
 void PeMember::start(const std::string& previous) {
   listener_->start([this](std::shared_ptr<transport::Connection> c) { accept(std::move(c)); });
+  asap_listener_->start(
+      [this](std::shared_ptr<transport::Connection> c) { accept_registrar(std::move(c)); });
   if (!previous.empty())
     write(common::MemberRestartedEvent{static_cast<std::int64_t>(index()), previous});
   common::MemberReady ready{index(), id()};
@@ -89,6 +102,7 @@ void PeMember::start(const std::string& previous) {
   ready.transport = std::string(transport::name(user_kind_));
   ready.pool = pool_;
   ready.policy = policy_name_;
+  ready.asap = asap_.to_string();
   service_->describe(ready);
   write(ready);
   with_now([&](auto now) { core_->start(now, actions_); });
@@ -99,6 +113,7 @@ void PeMember::shutdown() {
     if (shutting_down_ || done()) return;
     shutting_down_ = true;
     listener_->close();
+    asap_listener_->close();
     with_now([&](auto now) {
       service_->shutdown(now, service_actions_);
       core_->shutdown(now, actions_);
@@ -120,6 +135,20 @@ void PeMember::accept(std::shared_ptr<transport::Connection> c) {
       },
       [this, s] { with_now([&](auto now) { service_->closed(s, now, service_actions_); }); },
       [this, s] { with_now([&](auto now) { service_->opened(s, now, service_actions_); }); });
+}
+
+// A registrar connected to the ASAP endpoint (one that took this PE over: its keep-alive
+// with the H flag follows): a registrar connection of the core's from now on.
+void PeMember::accept_registrar(std::shared_ptr<transport::Connection> c) {
+  gate_.run([this, c = std::move(c)]() mutable {
+    if (shutting_down_ || done()) return c->close();
+    const std::string from =
+        transport::Endpoint{c->peer_addresses(), c->peer_port()}.to_string();
+    const std::size_t i = links_.accept(std::move(c));
+    pe_log()(Level::info, "pe %s: registrar %zu: connected from %s to the ASAP endpoint",
+             id().c_str(), i, from.c_str());
+    with_now([&](auto now) { core_->registrar_accepted(i, now, actions_); });
+  });
 }
 
 // The service's ops and events, then its load to the registration core.
@@ -196,6 +225,7 @@ void PeMember::add_progress(common::StoppedEvent& e) {
 void PeMember::drop_all() {
   timer_.cancel();
   listener_->close();
+  asap_listener_->close();
   close_sessions();
   links_.close_all();
 }

@@ -1,6 +1,7 @@
 // The registrar node (registrar.hpp): its options checked into the core's configuration, its
-// listeners (the TCP mapping beside SCTP when the transport is auto), its connections fed to
-// the core, the core's actions carried out, and its server announces.
+// listeners (the TCP mapping beside SCTP when the transport is auto), its connections (accepted
+// and dialled) fed to the core, the core's actions carried out, ENRP presence by multicast,
+// and its server announces.
 #include "node/registrar.hpp"
 
 #include <algorithm>
@@ -76,6 +77,56 @@ registrar::Config core_config(const options::RegistrarOptions& o, const transpor
   return config;
 }
 
+// The ENRP part of the core's configuration: timers, the T flag and the static peers (each
+// an ENRP transport of the node's kind, every address of the entry; dialled in order).
+void enrp_config(const options::RegistrarOptions& o, transport::Kind kind,
+                 registrar::Config::Enrp& enrp) {
+  std::string error;
+  enrp.heartbeat_interval = *parse_ms(*o.peer_heartbeat_interval, false, &error);
+  enrp.max_time_last_heard = *parse_ms(*o.peer_max_time_last_heard, false, &error);
+  enrp.max_time_no_response = *parse_ms(*o.peer_max_time_no_response, false, &error);
+  enrp.mentor_discovery_timeout = *parse_ms(*o.mentor_discovery_timeout, false, &error);
+  enrp.takeover_expiry = *parse_ms(*o.takeover_expiry, false, &error);
+  if (*o.takeover_suggestion != "on" && *o.takeover_suggestion != "off")
+    throw UsageError("--takeover-suggestion: '" + *o.takeover_suggestion + "' (on or off)");
+  enrp.takeover_suggestion = *o.takeover_suggestion == "on";
+  if (o.peer->empty()) return;
+  const auto peers = parse_registrars(*o.peer, &error, wire::kEnrpPort);
+  if (!peers) throw UsageError("--peer: " + error);
+  for (const auto& p : *peers) {
+    wire::Transport t;
+    t.kind = kind == transport::Kind::sctp ? wire::TransportKind::sctp : wire::TransportKind::tcp;
+    t.port = p.port;
+    for (const auto& a : p.addresses) t.addresses.push_back(to_wire(a));
+    enrp.peers.push_back(std::move(t));
+  }
+}
+
+// "off" or one ADDR:PORT (`what`: the option, for the error).
+std::optional<asio::ip::udp::endpoint> udp_option(const std::string& text, std::uint16_t port,
+                                                  const char* what) {
+  if (text == "off") return std::nullopt;
+  std::string error;
+  const auto e = transport::parse_endpoint(text, port, &error);
+  if (!e || e->addresses.size() != 1)
+    throw UsageError(std::string(what) + ": 'off' or ADDR:PORT: " +
+                     (e ? "one address, not " + std::to_string(e->addresses.size()) : error));
+  return asio::ip::udp::endpoint(e->addresses[0], e->port);
+}
+
+registrar::Peer peer_of(const transport::Connection& c) {
+  registrar::Peer peer;
+  peer.kind = c.kind() == transport::Kind::sctp ? wire::TransportKind::sctp
+                                                : wire::TransportKind::tcp;
+  for (const auto& a : c.peer_addresses()) peer.addresses.push_back(to_wire(a));
+  peer.port = c.peer_port();
+  return peer;
+}
+
+// How long a dial may take before the core hears it failed: the kernel's own SYN or INIT
+// retries would take minutes towards a host that is down.
+constexpr std::chrono::milliseconds kDialTimeout{5000};
+
 }  // namespace
 
 RegistrarNode::RegistrarNode(asio::io_context& io, const options::RegistrarOptions& o,
@@ -90,25 +141,25 @@ RegistrarNode::RegistrarNode(asio::io_context& io, const options::RegistrarOptio
   const auto enrp = transport::parse_endpoint(*o.enrp, wire::kEnrpPort, &error);
   if (!enrp) throw UsageError("--enrp: " + error);
   const auto choice = transport::parse_choice(*o.transport);
-  core_.emplace(core_config(o, *asap));
-  std::optional<asio::ip::udp::endpoint> announce;
-  if (*o.announce != "off") {
-    const auto e = transport::parse_endpoint(*o.announce, wire::kAsapPort, &error);
-    if (!e || e->addresses.size() != 1)
-      throw UsageError("--announce: 'off' or ADDR:PORT: " + error);
-    announce = asio::ip::udp::endpoint(e->addresses[0], e->port);
-  }
+  announce_ = udp_option(*o.announce, wire::kAsapPort, "--announce");
+  const auto presence = udp_option(*o.enrp_announce, wire::kEnrpPort, "--enrp-announce");
+  if (presence && !presence->address().is_multicast())
+    throw UsageError("--enrp-announce: '" + *o.enrp_announce + "' is not a multicast group");
   kind_ = transport::resolve(*choice);
+  registrar::Config config = core_config(o, *asap);
+  enrp_config(o, kind_, config.enrp);
   log(Level::info, "transport %s (asked: %s)", std::string(transport::name(kind_)).c_str(),
       o.transport->c_str());
-  const nlohmann::json identity = {{"component", "registrar"}, {"id", wire::hex_id(identifier())}};
+  const nlohmann::json identity = {{"component", "registrar"}, {"id", wire::hex_id(config.identifier)}};
   try {
     events_.open(*o.events, std::move(sink), identity);
   } catch (const std::exception& e) {
     throw UsageError(e.what());
   }
   listen(*asap, *enrp, *choice == transport::Choice::automatic && kind_ == transport::Kind::sctp);
-  if (announce) start_announces(*announce);
+  config.enrp.own = enrp_transports_;
+  core_.emplace(std::move(config));
+  if (presence) open_presence(*presence);
 }
 
 RegistrarNode::~RegistrarNode() { stop(0); }
@@ -117,20 +168,29 @@ transport::Endpoint RegistrarNode::asap_endpoint() const {
   return listeners_.front()->local_endpoint();
 }
 
+// `ready` first (the runner learns the endpoints from it), then ENRP begins: the core dials
+// its static peers and looks for a mentor; the ASAP announces wait until it serves.
 void RegistrarNode::start() {
   events_.write(common::RegistrarReady{asap_endpoint().to_string(), enrp_endpoint().to_string(),
                                        std::string(transport::name(kind_))});
+  started_ = true;
+  core_->start(Clock::now(), actions_);
+  execute();
 }
 
 void RegistrarNode::stop(int signal) {
   if (stopped_) return;
   stopped_ = true;
+  *alive_ = false;
   if (signal != 0) events_.write(common::RegistrarStoppedEvent{signal});
   timer_.cancel();
   announce_timer_.cancel();
-  if (announce_socket_) announce_socket_->close();
+  boost::system::error_code ignored;
+  if (announce_socket_) announce_socket_->close(ignored);
+  if (presence_socket_) presence_socket_->close(ignored);
   for (auto& l : listeners_) l->close();
-  for (auto& [id, c] : conns_) c.connection->close();
+  for (auto& [id, c] : conns_)
+    if (c.connection) c.connection->close();
   conns_.clear();
 }
 
@@ -146,10 +206,8 @@ void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_
   const std::uint32_t ppid = is_asap ? wire::kPpidAsap : wire::kPpidEnrp;
   auto l = transport::Listener::open(io_, kind_, at, {false, ppid});
   const transport::Endpoint bound = l->local_endpoint();
-  if (is_asap)
-    append_transports(kind_, bound, asap_transports_);
-  else
-    enrp_endpoint_ = bound;
+  if (!is_asap) enrp_endpoint_ = bound;
+  append_transports(kind_, bound, is_asap ? asap_transports_ : enrp_transports_);
   l->start([this, is_asap](std::shared_ptr<transport::Connection> c) {
     accept(std::move(c), is_asap);
   });
@@ -161,7 +219,7 @@ void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_
       accept(std::move(c), is_asap);
     });
     listeners_.push_back(std::move(tcp));
-    if (is_asap) append_transports(transport::Kind::tcp, bound, asap_transports_);
+    append_transports(transport::Kind::tcp, bound, is_asap ? asap_transports_ : enrp_transports_);
     log(Level::info, "%s also on tcp %s", is_asap ? "asap" : "enrp", bound.to_string().c_str());
   } catch (const std::exception& e) {
     log(Level::warning, "%s: no tcp listener beside sctp: %s", is_asap ? "asap" : "enrp",
@@ -171,40 +229,121 @@ void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_
 
 void RegistrarNode::accept(std::shared_ptr<transport::Connection> c, bool is_asap) {
   const registrar::ConnId id = next_id_++;
-  registrar::Peer peer;
-  peer.kind = c->kind() == transport::Kind::sctp ? wire::TransportKind::sctp
-                                                 : wire::TransportKind::tcp;
-  for (const auto& a : c->peer_addresses()) peer.addresses.push_back(to_wire(a));
-  peer.port = c->peer_port();
   log(Level::debug, "%s connection %llu from port %u", is_asap ? "asap" : "enrp",
-      static_cast<unsigned long long>(id), peer.port);
-  core_->opened(id, std::move(peer));
-  conns_[id] = Conn{c, is_asap ? wire::kPpidAsap : wire::kPpidEnrp};
-  c->start({[this, id, is_asap](std::uint32_t, std::span<const std::uint8_t> m) {
-              const auto now = Clock::now();
-              if (is_asap)
-                core_->received_asap(id, m, now, actions_);
-              else
-                core_->received_enrp(id, m, now, actions_);
-              execute();
-            },
-            [this, id](const std::error_code& ec) {
-              log(Level::debug, "connection %llu closed: %s", static_cast<unsigned long long>(id),
-                  ec.message().c_str());
-              conns_.erase(id);
-              core_->closed(id, Clock::now(), actions_);
-              execute();
-            }});
+      static_cast<unsigned long long>(id), c->peer_port());
+  core_->opened(id, peer_of(*c));
+  conns_[id] = Conn{c, is_asap ? wire::kPpidAsap : wire::kPpidEnrp, {}};
+  read(id, *c, is_asap);
 }
 
+// Messages of connection `id` (accepted or dialled) to the core, and its end.
+void RegistrarNode::read(registrar::ConnId id, transport::Connection& c, bool is_asap) {
+  c.start({[this, id, is_asap](std::uint32_t, std::span<const std::uint8_t> m) {
+             const auto now = Clock::now();
+             if (is_asap)
+               core_->received_asap(id, m, now, actions_);
+             else
+               core_->received_enrp(id, m, now, actions_);
+             execute();
+           },
+           [this, id](const std::error_code& ec) {
+             log(Level::debug, "connection %llu closed: %s", static_cast<unsigned long long>(id),
+                 ec.message().c_str());
+             conns_.erase(id);
+             closed(id);
+           }});
+}
+
+void RegistrarNode::closed(registrar::ConnId id) {
+  core_->closed(id, Clock::now(), actions_);
+  execute();
+}
+
+// A connection the core asked for: ENRP to a peer (PPID 12), ASAP to an adopted PE (PPID 11),
+// framed as the listeners frame them. A TCP node dials TCP; an SCTP node dials what the
+// transport parameter names (a PE that registered over the TCP mapping listens on TCP).
+// Wildcard addresses are left out; with none left the dial fails at once.
+void RegistrarNode::dial(const registrar::Connect& c) {
+  const bool is_asap = c.protocol == wire::Protocol::asap;
+  const std::uint32_t ppid = is_asap ? wire::kPpidAsap : wire::kPpidEnrp;
+  conns_[c.conn] = Conn{nullptr, ppid, {}};
+  transport::Endpoint to = to_endpoint(c.to);
+  std::erase_if(to.addresses, [](const transport::Address& a) { return a.is_unspecified(); });
+  const transport::Kind kind = kind_ == transport::Kind::tcp || c.to.kind == wire::TransportKind::tcp
+                                   ? transport::Kind::tcp
+                                   : transport::Kind::sctp;
+  log(Level::debug, "dial %llu: %s %s %s", static_cast<unsigned long long>(c.conn),
+      is_asap ? "asap" : "enrp", std::string(transport::name(kind)).c_str(),
+      to.to_string().c_str());
+  const registrar::ConnId id = c.conn;
+  std::weak_ptr<bool> alive = alive_;
+  auto done = [this, alive, id, is_asap](std::error_code ec,
+                                         std::shared_ptr<transport::Connection> conn,
+                                         std::vector<transport::PathFailure>) {
+    if (alive.expired() || !*alive.lock()) {
+      if (conn) conn->close();
+      return;
+    }
+    dialled(id, is_asap, ec, std::move(conn));
+  };
+  if (to.addresses.empty()) {
+    asio::post(io_, [done] { done(std::make_error_code(std::errc::destination_address_required),
+                                  nullptr, {}); });
+    return;
+  }
+  transport::async_connect_paths(io_, kind, to, {}, {false, ppid}, {false, kDialTimeout},
+                                 std::move(done));
+}
+
+// The end of a dial: the core hears opened() and gets the sends it made meanwhile out, or
+// closed(). A connection the core closed meanwhile (Actions.closes) is closed unheard.
+void RegistrarNode::dialled(registrar::ConnId id, bool is_asap, std::error_code ec,
+                            std::shared_ptr<transport::Connection> c) {
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) {
+    if (c) c->close();
+    return;
+  }
+  if (ec || !c) {
+    log(Level::debug, "dial %llu failed: %s", static_cast<unsigned long long>(id),
+        (ec ? ec : std::make_error_code(std::errc::io_error)).message().c_str());
+    conns_.erase(it);
+    return closed(id);
+  }
+  it->second.connection = c;
+  core_->opened(id, peer_of(*c));
+  read(id, *c, is_asap);
+  for (const auto& m : it->second.held) c->send(it->second.ppid, m);
+  it->second.held.clear();
+}
+
+// The core's actions, in this order: dials (so that the sends for them are held), sends,
+// closes, presence to the group, events; then the ASAP announces once the core serves.
 void RegistrarNode::execute() {
+  for (const auto& c : actions_.connects) dial(c);
   for (auto& s : actions_.sends) {
     const auto it = conns_.find(s.conn);
-    if (it != conns_.end()) it->second.connection->send(it->second.ppid, s.message);
+    if (it == conns_.end()) continue;
+    if (it->second.connection)
+      it->second.connection->send(it->second.ppid, s.message);
+    else
+      it->second.held.push_back(std::move(s.message));
   }
+  for (const auto id : actions_.closes) {
+    const auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    if (it->second.connection) it->second.connection->close();
+    conns_.erase(it);
+  }
+  boost::system::error_code ec;
+  for (const auto& m : actions_.multicast)
+    if (presence_socket_) presence_socket_->send_to(asio::buffer(m), presence_group_, 0, ec);
+  if (ec) log(Level::warning, "enrp presence: %s", ec.message().c_str());
   for (const auto& e : actions_.events) events_.write(e);
   actions_.clear();
-  if (!stopped_) arm();
+  if (stopped_) return;
+  if (started_ && announce_ && !announce_socket_ && core_->serving()) start_announces(*announce_);
+  arm();
 }
 
 void RegistrarNode::arm() {
@@ -237,6 +376,47 @@ void RegistrarNode::send_announce() {
   announce_timer_.async_wait([this](const boost::system::error_code& e) {
     if (!e) send_announce();
   });
+}
+
+// ENRP presence by multicast (--enrp-announce): one socket on the group's port (shared with
+// reuse_address), joined on the interface of the first ENRP address when that is a specific
+// IPv4 one (on loopback: lo, where the routing table has no multicast route), else the
+// kernel's choice; it sends the core's presence there and hears every registrar's.
+void RegistrarNode::open_presence(const asio::ip::udp::endpoint& group) {
+  presence_socket_.emplace(io_, group.protocol());
+  auto& s = *presence_socket_;
+  s.set_option(asio::socket_base::reuse_address(true));
+  s.bind(asio::ip::udp::endpoint(group.protocol(), group.port()));
+  const auto& first = enrp_endpoint_.addresses.front();
+  if (group.address().is_v4() && first.is_v4() && !first.is_unspecified()) {
+    s.set_option(asio::ip::multicast::join_group(group.address().to_v4(), first.to_v4()));
+    s.set_option(asio::ip::multicast::outbound_interface(first.to_v4()));
+  } else {
+    s.set_option(asio::ip::multicast::join_group(group.address()));
+  }
+  s.set_option(asio::ip::multicast::hops(30));
+  s.set_option(asio::ip::multicast::enable_loopback(true));
+  presence_group_ = group;
+  presence_buffer_.resize(65536);
+  receive_presence();
+}
+
+void RegistrarNode::receive_presence() {
+  std::weak_ptr<bool> alive = alive_;
+  presence_socket_->async_receive_from(
+      asio::buffer(presence_buffer_), presence_from_,
+      [this, alive](const boost::system::error_code& ec, std::size_t n) {
+        if (ec == asio::error::operation_aborted || alive.expired() || !*alive.lock()) return;
+        if (ec) {
+          log(Level::debug, "enrp presence socket: %s", ec.message().c_str());
+        } else {
+          core_->received_enrp_multicast(std::span<const std::uint8_t>(presence_buffer_.data(), n),
+                                         to_wire(presence_from_.address()), Clock::now(),
+                                         actions_);
+          execute();
+        }
+        receive_presence();
+      });
 }
 
 }  // namespace rsplab::node

@@ -1,12 +1,17 @@
 // A pool registrar on real sockets, on the caller's io_context: a thin Asio shell around the
 // pure registrar core (stack/registrar/core.hpp). It accepts ASAP and ENRP connections (SCTP
-// or the TCP mapping), feeds their messages to the core with the time, carries out the core's
-// sends, keeps one timer at the core's next deadline, writes the core's events as JSON lines
-// (event_log.hpp), and optionally announces itself by UDP multicast. `rsplab registrar` is
-// this plus signals (run.hpp); tests run it in-process.
+// or the TCP mapping), dials the ones the core asks for (ENRP to peers, ASAP to adopted PEs),
+// feeds their messages to the core with the time, carries out the core's sends, keeps one
+// timer at the core's next deadline, writes the core's events as JSON lines (event_log.hpp),
+// sends and hears ENRP presence on a UDP multicast group, and announces itself over ASAP by
+// UDP multicast once the core serves. `rsplab registrar` is this plus signals (run.hpp);
+// tests run it in-process.
 //
 //   PE/PU ──ASAP──► Listener ─► Connection ─► Core::received_asap(now) ─► Actions
+//   peer  ──ENRP──► Listener ─► Connection ─► Core::received_enrp(now)  ─► Actions
+//   Actions.connects ─► async_connect ─► Core::opened | Core::closed (sends held meanwhile)
 //   Actions.sends ─► Connection::send          Actions.events ─► EventLog
+//   Actions.multicast ─► UDP group ─► every registrar's Core::received_enrp_multicast
 //   DeadlineTimer(next_deadline) ─► Core::tick(now)
 //
 // Single-threaded: one io_context, no locks.
@@ -51,6 +56,8 @@ class RegistrarNode {
   rserpool::transport::Endpoint enrp_endpoint() const { return enrp_endpoint_; }
   rserpool::transport::Kind kind() const { return kind_; }
   std::uint32_t identifier() const { return core_->config().identifier; }
+  // The core, read-only: its handlespace and peers (tests).
+  const rserpool::registrar::Core& core() const { return *core_; }
 
  private:
   void configure(const options::RegistrarOptions& o);
@@ -58,10 +65,17 @@ class RegistrarNode {
               bool also_tcp);
   void open(const rserpool::transport::Endpoint& at, bool is_asap, bool also_tcp);
   void accept(std::shared_ptr<rserpool::transport::Connection> c, bool is_asap);
+  void read(rserpool::registrar::ConnId id, rserpool::transport::Connection& c, bool is_asap);
+  void dial(const rserpool::registrar::Connect& c);
+  void dialled(rserpool::registrar::ConnId id, bool is_asap, std::error_code ec,
+               std::shared_ptr<rserpool::transport::Connection> c);
+  void closed(rserpool::registrar::ConnId id);
   void execute();
   void arm();
   void start_announces(const boost::asio::ip::udp::endpoint& group);
   void send_announce();
+  void open_presence(const boost::asio::ip::udp::endpoint& group);
+  void receive_presence();
 
   boost::asio::io_context& io_;
   std::optional<rserpool::registrar::Core> core_;
@@ -70,18 +84,28 @@ class RegistrarNode {
   std::vector<std::unique_ptr<rserpool::transport::Listener>> listeners_;  // ASAP's first
   rserpool::transport::Endpoint enrp_endpoint_;
   std::vector<rserpool::wire::Transport> asap_transports_;  // as announced
+  std::vector<rserpool::wire::Transport> enrp_transports_;  // the core's Config::enrp.own
   struct Conn {
-    std::shared_ptr<rserpool::transport::Connection> connection;
-    std::uint32_t ppid;  // ASAP or ENRP, by the endpoint it came in on
+    std::shared_ptr<rserpool::transport::Connection> connection;  // null while dialled
+    std::uint32_t ppid;  // ASAP or ENRP, by the endpoint it came in on or was dialled to
+    std::vector<rserpool::wire::Bytes> held;  // the core's sends until it is open
   };
   std::map<rserpool::registrar::ConnId, Conn> conns_;
   rserpool::registrar::ConnId next_id_ = 1;
   rserpool::registrar::Actions actions_;
   DeadlineTimer timer_;
+  std::optional<boost::asio::ip::udp::endpoint> announce_;  // --announce, once serving
   boost::asio::steady_timer announce_timer_;
   std::optional<boost::asio::ip::udp::socket> announce_socket_;
   boost::asio::ip::udp::endpoint announce_group_;
+  // --enrp-announce: one socket joined to the group, sending and hearing presence.
+  std::optional<boost::asio::ip::udp::socket> presence_socket_;
+  boost::asio::ip::udp::endpoint presence_group_, presence_from_;
+  std::vector<std::uint8_t> presence_buffer_;
   std::mt19937 rng_{std::random_device{}()};
+  // Handlers of dials and datagrams check it: they may run after this node is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool started_ = false;
   bool stopped_ = false;
 };
 

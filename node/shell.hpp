@@ -64,12 +64,14 @@ inline rserpool::transport::Endpoint to_endpoint(const rserpool::wire::Transport
   return e;
 }
 
-// "ADDR[:PORT][,ADDR[:PORT]...]" (port 3863 by default): the --registrar list of a PE or PU.
+// "ADDR[:PORT][,ADDR[:PORT]...]" (port 3863 by default): the --registrar list of a PE or PU,
+// and (port 9901) the --peer list of a registrar.
 inline std::optional<std::vector<rserpool::transport::Endpoint>> parse_registrars(
-    const std::string& text, std::string* error) {
+    const std::string& text, std::string* error,
+    std::uint16_t default_port = rserpool::wire::kAsapPort) {
   std::vector<rserpool::transport::Endpoint> out;
   for (const auto& item : common::split(text, ',')) {
-    const auto e = rserpool::transport::parse_endpoint(item, rserpool::wire::kAsapPort, error);
+    const auto e = rserpool::transport::parse_endpoint(item, default_port, error);
     if (!e) {
       *error = "'" + item + "': " + *error;
       return std::nullopt;
@@ -211,7 +213,9 @@ class Gate {
 
 // The registrar connections of a PE or PU, by index of its --registrar list (and of the
 // registrars learnt from announces after it): connect, close or abort, send ASAP (PPID 11); results
-// go to the callbacks, never for a connection that was closed or replaced meanwhile.
+// go to the callbacks, never for a connection that was closed or replaced meanwhile. A PE
+// also takes connections registrars open to its ASAP endpoint (accept): each gets an index
+// of its own, never one connect() or add() hands out, reused once that connection is gone.
 class RegistrarLinks {
  public:
   struct Callbacks {
@@ -227,6 +231,7 @@ class RegistrarLinks {
         kind_(kind),
         registrars_(std::move(registrars)),
         conns_(registrars_.size()),
+        accepted_(registrars_.size(), false),
         generation_(std::make_shared<std::vector<std::uint64_t>>(registrars_.size(), 0)),
         callbacks_(std::move(callbacks)) {}
   ~RegistrarLinks() { close_all(); }
@@ -244,22 +249,34 @@ class RegistrarLinks {
   // How connects try the local addresses (TCP: every one in turn, or the first) and how long
   // a whole connect may take; default: the first, no limit.
   void set_connect_options(rserpool::transport::ConnectOptions options) { options_ = options; }
+  // The local port connections leave from: a PE's ASAP endpoint's (0: the kernel's choice).
+  void set_local_port(std::uint16_t port) { options_.local_port = port; }
 
   // The index of `registrar`: that of an equal endpoint (same addresses in the same order,
   // same port) already known, else a new one at the end.
   std::size_t add(const rserpool::transport::Endpoint& registrar) {
-    const auto known = std::find_if(registrars_.begin(), registrars_.end(), [&](const auto& e) {
-      return e.port == registrar.port && e.addresses == registrar.addresses;
-    });
-    if (known != registrars_.end()) return static_cast<std::size_t>(known - registrars_.begin());
-    registrars_.push_back(registrar);
-    conns_.emplace_back();
-    generation_->push_back(0);
-    return registrars_.size() - 1;
+    for (std::size_t i = 0; i < registrars_.size(); ++i) {
+      const auto& e = registrars_[i];
+      if (!accepted_[i] && e.port == registrar.port && e.addresses == registrar.addresses)
+        return i;
+    }
+    return append(registrar, false);
   }
 
+  // A connection a registrar opened to the PE (not started): its index, from now on
+  // reported as received() and closed() like the others'.
+  std::size_t accept(std::shared_ptr<rserpool::transport::Connection> c) {
+    std::size_t i = 0;
+    while (i < registrars_.size() && !(accepted_[i] && !conns_[i])) ++i;
+    if (i == registrars_.size()) append({}, true);
+    registrars_[i] = {c->peer_addresses(), c->peer_port()};  // endpoint(i): where it came from
+    attach(i, std::move(c));
+    return i;
+  }
+
+  // Connects to registrar i (none for an accepted index: there is nothing to connect to).
   void connect(std::size_t i) {
-    if (i >= registrars_.size()) return;
+    if (i >= registrars_.size() || accepted_[i]) return;
     close(i);
     const std::uint64_t gen = (*generation_)[i];
     auto generation = generation_;
@@ -276,16 +293,7 @@ class RegistrarLinks {
             callbacks_.connect_failed(i, ec ? ec : std::make_error_code(std::errc::io_error));
             return;
           }
-          conns_[i] = c;
-          c->start({[this, i, gen, generation](std::uint32_t, std::span<const std::uint8_t> m) {
-                      if (gen == (*generation)[i]) callbacks_.received(i, m);
-                    },
-                    [this, i, gen, generation](const std::error_code& e) {
-                      if (gen != (*generation)[i]) return;
-                      ++(*generation)[i];
-                      conns_[i].reset();
-                      callbacks_.closed(i, e);
-                    }});
+          attach(i, std::move(c));
           callbacks_.connected(i);
         });
   }
@@ -301,6 +309,31 @@ class RegistrarLinks {
   }
 
  private:
+  std::size_t append(rserpool::transport::Endpoint registrar, bool accepted) {
+    registrars_.push_back(std::move(registrar));
+    conns_.emplace_back();
+    accepted_.push_back(accepted);
+    generation_->push_back(0);
+    return registrars_.size() - 1;
+  }
+
+  // Connection `c` becomes index i's: started, its messages and its end reported while it
+  // is i's current one.
+  void attach(std::size_t i, std::shared_ptr<rserpool::transport::Connection> c) {
+    const std::uint64_t gen = (*generation_)[i];
+    auto generation = generation_;
+    conns_[i] = c;
+    c->start({[this, i, gen, generation](std::uint32_t, std::span<const std::uint8_t> m) {
+                if (gen == (*generation)[i]) callbacks_.received(i, m);
+              },
+              [this, i, gen, generation](const std::error_code& e) {
+                if (gen != (*generation)[i]) return;
+                ++(*generation)[i];
+                conns_[i].reset();
+                callbacks_.closed(i, e);
+              }});
+  }
+
   void drop(std::size_t i, bool abort) {
     if (i >= registrars_.size()) return;
     ++(*generation_)[i];
@@ -319,6 +352,7 @@ class RegistrarLinks {
   rserpool::transport::ConnectOptions options_;
   std::vector<rserpool::transport::Endpoint> registrars_;
   std::vector<std::shared_ptr<rserpool::transport::Connection>> conns_;
+  std::vector<bool> accepted_;  // accept()ed, not connected to
   // Shared with pending handlers, which may outlive this object.
   std::shared_ptr<std::vector<std::uint64_t>> generation_;
   Callbacks callbacks_;

@@ -18,7 +18,7 @@ constexpr std::string_view kLogLevel = "error|warning|info|debug";
 constexpr std::string_view kEvents = "Write events as JSON lines to FILE ('-': stdout)";
 
 using R = RegistrarOptions;
-const std::array<Entry<R>, 15> kRegistrar{{
+const std::array<Entry<R>, 23> kRegistrar{{
     {{"transport", Kind::transport, kShow, "auto|sctp|tcp: auto takes SCTP when the kernel has it"},
      &R::transport},
     {{"asap", Kind::text, kShow, "ASAP endpoint ADDR[,ADDR...][:PORT] (port 3863)"}, &R::asap},
@@ -47,6 +47,33 @@ const std::array<Entry<R>, 15> kRegistrar{{
     {{"announce", Kind::text, kShow,
       "off, or the multicast ADDR:PORT of ASAP server announces (e.g. 239.0.0.50:3863)"},
      &R::announce},
+    {{"peer", Kind::text, 0,
+      "ENRP peers ADDR[:PORT][,ADDR[:PORT]...] (port 9901), IPv6 in brackets: dialled\n"
+      "at start (default: none)"},
+     &R::peer},
+    {{"enrp-announce", Kind::text, kShow,
+      "off, or the multicast ADDR:PORT of ENRP presence, sent and heard (e.g.\n"
+      "239.0.0.51:9901): peers found there beside --peer"},
+     &R::enrp_announce},
+    {{"peer-heartbeat-interval", Kind::ms1, kTimer | kShow,
+      "ENRP Presence to every peer this often (ms, +-12.5 % jitter)"},
+     &R::peer_heartbeat_interval},
+    {{"peer-max-time-last-heard", Kind::ms1, kTimer | kShow,
+      "A peer silent this long gets a Presence with the reply-required flag (ms)"},
+     &R::peer_max_time_last_heard},
+    {{"peer-max-time-no-response", Kind::ms1, kTimer | kShow,
+      "No answer within this (ms): the peer is unreachable and taken over"},
+     &R::peer_max_time_no_response},
+    {{"mentor-discovery-timeout", Kind::ms1, kTimer | kShow,
+      "At start, wait this long for a peer to download the handle table from (ms)"},
+     &R::mentor_discovery_timeout},
+    {{"takeover-expiry", Kind::ms1, kTimer | kShow,
+      "A takeover whose acknowledgements are not all in after this (ms) is\n"
+      "completed without them"},
+     &R::takeover_expiry},
+    {{"takeover-suggestion", Kind::text, kFile | kShow,
+      "on|off: the T flag (takeover suggested) in Handle Updates"},
+     &R::takeover_suggestion},
     {{"identifier", Kind::text, 0,
       "Registrar ID, non-zero 32 bits (default: random); the Server ID of keep-alives"},
      &R::identifier},

@@ -26,6 +26,15 @@ struct RegistrarOptions {
   Setting<double> max_eu_rate{-1};
   Setting<std::string> min_address_scope{""};  // default: site-local, or loopback on loopback only
   Setting<std::string> announce{"off"};
+  // ENRP (RFC 5353): peers, presence by multicast, timers (behaviour.md's defaults).
+  Setting<std::string> peer{""};  // none: peers from --enrp-announce only
+  Setting<std::string> enrp_announce{"off"};
+  Setting<std::string> peer_heartbeat_interval{"2440"};
+  Setting<std::string> peer_max_time_last_heard{"5000"};
+  Setting<std::string> peer_max_time_no_response{"5000"};
+  Setting<std::string> mentor_discovery_timeout{"5000"};
+  Setting<std::string> takeover_expiry{"5000"};
+  Setting<std::string> takeover_suggestion{"off"};
   Setting<std::string> identifier{""};  // default: random
   Setting<std::string> events{""};
   Setting<std::string> log_level{"info"};

@@ -918,6 +918,7 @@ void from_json(const json& j, MemberReady& e) {
   e.transport = unchecked<std::string>(j, "transport");
   e.pool = unchecked<std::string>(j, "pool");
   e.policy = unchecked<std::string>(j, "policy");
+  e.asap = unchecked<std::string>(j, "asap");
   e.capacity = unchecked<double>(j, "capacity");
   e.max_jobs = unchecked<std::int64_t>(j, "max_jobs");
   e.service = unchecked<std::string>(j, "service");
@@ -936,6 +937,7 @@ void to_json(json& j, const MemberReady& e) {
   set_if(j, "transport", e.transport);
   set_if(j, "pool", e.pool);
   set_if(j, "policy", e.policy);
+  set_if(j, "asap", e.asap);
   set_if(j, "capacity", e.capacity);
   set_if(j, "max_jobs", e.max_jobs);
   set_if(j, "service", e.service);

@@ -686,9 +686,9 @@ struct RegistrarReady {
 };
 
 // A PE or PU member's `ready`: its index in its process and its identifier (both required);
-// a PE's user transport ("ADDRS:PORT"), its kind, pool and policy; its service's fields
-// (CalcApp PE: capacity, max_jobs; echo PE: service, cookie_every; echo PU: service). The
-// optional ones are omitted when absent and not checked.
+// a PE's user transport ("ADDRS:PORT"), its kind, pool and policy, its ASAP endpoint; its
+// service's fields (CalcApp PE: capacity, max_jobs; echo PE: service, cookie_every; echo PU:
+// service). The optional ones are omitted when absent and not checked.
 struct MemberReady {
   static constexpr const char* kName = "ready";
   MemberReady() = default;
@@ -697,6 +697,9 @@ struct MemberReady {
   std::size_t member = 0;
   std::string id;
   std::optional<std::string> user_transport, transport, pool, policy;
+  // A PE's ASAP endpoint ("ADDRS:PORT"): where its registrar connections leave from, and
+  // where a registrar that takes it over connects.
+  std::optional<std::string> asap;
   std::optional<double> capacity;
   std::optional<std::int64_t> max_jobs;
   std::optional<std::string> service;

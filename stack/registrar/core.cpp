@@ -109,13 +109,6 @@ bool Core::TokenBucket::take(double rate, TimePoint now) {
 Core::Core(Config config)
     : config_(config), rng_(config.seed) {}
 
-// ENRP: the interface is in place; peering, synchronisation and takeover follow (issue 15).
-void Core::start(TimePoint, Actions&) {}
-bool Core::serving() const { return true; }
-std::vector<PeerInfo> Core::peers() const { return {}; }
-void Core::received_enrp_multicast(std::span<const std::uint8_t>, const wire::Address&, TimePoint,
-                                   Actions&) {}
-
 Core::Connection& Core::connection(ConnId conn) {
   const auto [it, fresh] = conns_.try_emplace(conn);
   if (fresh) it->second.order = ++connections_seen_;
@@ -183,7 +176,7 @@ void Core::received_asap(ConnId conn, std::span<const std::uint8_t> bytes, TimeP
              out);
 }
 
-void Core::received_enrp(ConnId conn, std::span<const std::uint8_t> bytes, TimePoint,
+void Core::received_enrp(ConnId conn, std::span<const std::uint8_t> bytes, TimePoint now,
                          Actions& out) {
   auto decoded = wire::decode_enrp(bytes);
   if (!decoded) {
@@ -194,10 +187,7 @@ void Core::received_enrp(ConnId conn, std::span<const std::uint8_t> bytes, TimeP
       out.events.push_back(discarded(conn, wire::Protocol::enrp, err.message()));
     return;
   }
-  out.events.push_back(common::EnrpIgnoredEvent{
-      conn_of(conn),
-      std::string(wire::message_type_name(
-          wire::Protocol::enrp, static_cast<std::uint8_t>(wire::enrp::type_of(decoded->message))))});
+  dispatch_enrp(conn, decoded->message, now, out);
 }
 
 // The PE address filter (RFC 5355; behaviour.md): advertised addresses are kept only
@@ -306,7 +296,8 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
     case handlespace::Handlespace::Outcome::added:
     case handlespace::Handlespace::Outcome::updated: break;
   }
-  const bool added = reg.outcome == handlespace::Handlespace::Outcome::added;
+  // A PE learnt from a peer (ENRP) that registers here is new to this registrar too.
+  const bool added = !pes_.contains(reg.ref);
   PeState& st = pes_[reg.ref];
   if (!added && st.conn != conn) {  // re-registered over a newer connection: it moves
     if (const auto old = conns_.find(st.conn); old != conns_.end()) old->second.pes.erase(reg.ref);
@@ -322,6 +313,7 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
   r.pe_identifier = pe.identifier;
   send(conn, r, out);
   out.events.push_back(registration_event(conn, m.pool_handle, pe, advertised, added));
+  announce_update(reg.ref, wire::UpdateAction::add_pe, out);
 }
 
 // A pool's transport type and data/control configuration are set by its first PE, as
@@ -456,7 +448,13 @@ void Core::on_unreachable(ConnId conn, Connection& c, const asap::EndpointUnreac
     out.events.push_back(ev);
     return;
   }
-  PeState& st = pes_[*ref];
+  const auto owned = pes_.find(*ref);
+  if (owned == pes_.end()) {  // a peer's PE: its home registrar watches it
+    ev.known = true;
+    out.events.push_back(ev);
+    return;
+  }
+  PeState& st = owned->second;
   ++st.bad_reports;
   ev.known = true;
   ev.reports = static_cast<std::int64_t>(st.bad_reports);
@@ -465,7 +463,8 @@ void Core::on_unreachable(ConnId conn, Connection& c, const asap::EndpointUnreac
   if (st.bad_reports >= config_.max_bad_pe_reports) remove(*ref, "unreachable", out);
 }
 
-void Core::closed(ConnId conn, TimePoint, Actions& out) {
+void Core::closed(ConnId conn, TimePoint now, Actions& out) {
+  if (enrp_conns_.contains(conn)) enrp_closed(conn, now, out);
   const auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   const std::vector<PeRef> pes(it->second.pes.begin(), it->second.pes.end());
@@ -473,12 +472,15 @@ void Core::closed(ConnId conn, TimePoint, Actions& out) {
   conns_.erase(conn);
 }
 
+// Removes a PE. One this registrar owns is logged and announced to the peers (DEL_PE); a
+// peer's (learnt by ENRP) goes silently: its home registrar reports it.
 void Core::remove(PeRef ref, std::string_view reason, Actions& out) {
-  const auto& e = hs_.entry(ref);
-  out.events.push_back(common::DeregistrationEvent{wire::show_handle(hs_.pool_handle(ref)),
-                                                   wire::hex_id(e.element.identifier),
-                                                   std::string(reason)});
   if (const auto it = pes_.find(ref); it != pes_.end()) {
+    const auto& e = hs_.entry(ref);
+    out.events.push_back(common::DeregistrationEvent{wire::show_handle(hs_.pool_handle(ref)),
+                                                     wire::hex_id(e.element.identifier),
+                                                     std::string(reason)});
+    announce_update(ref, wire::UpdateAction::del_pe, out);
     if (const auto c = conns_.find(it->second.conn); c != conns_.end()) c->second.pes.erase(ref);
     pes_.erase(it);
   }
@@ -486,6 +488,7 @@ void Core::remove(PeRef ref, std::string_view reason, Actions& out) {
 }
 
 void Core::tick(TimePoint now, Actions& out) {
+  enrp_tick(now, out);
   while (const auto t = hs_.next_timer()) {
     if (t->due > now) break;
     const PeRef ref = t->pe;
@@ -517,8 +520,9 @@ void Core::tick(TimePoint now, Actions& out) {
 }
 
 std::optional<TimePoint> Core::next_deadline() const {
-  if (const auto t = hs_.next_timer()) return t->due;
-  return std::nullopt;
+  auto due = enrp_deadline();
+  if (const auto t = hs_.next_timer(); t && (!due || t->due < *due)) due = t->due;
+  return due;
 }
 
 }  // namespace rserpool::registrar

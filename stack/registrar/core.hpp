@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -180,6 +181,61 @@ class Core {
     std::uint32_t bad_reports = 0;
   };
 
+  // ENRP state (enrp.cpp, docs/enrp.md).
+  // An ENRP connection: accepted (the caller's id) or dialled (kOutgoing).
+  struct EnrpConn {
+    std::uint32_t peer = 0;  // the Sender Server ID heard on it; 0 until then
+    std::string via;         // static, multicast, list, incoming
+  };
+  // A peer ENRP endpoint to keep a connection to: a static peer, or one learnt from a
+  // multicast Presence or a List Response. Redialled every reconnect_interval while
+  // neither it nor the peer behind it (once known) has a connection.
+  struct Dial {
+    wire::Transport to;
+    std::string via;
+    ConnId conn = 0;             // being dialled or open; 0: none
+    std::uint32_t peer = 0;      // heard behind it
+    bool failed = false;         // a dial of it failed (start-up ends early when all did)
+    std::optional<TimePoint> redial;
+  };
+  struct PeerEntry {
+    std::optional<wire::Transport> transport;
+    std::uint16_t checksum = 0;
+    TimePoint last_heard{};
+    std::optional<TimePoint> probed;  // Presence with R sent then, unanswered
+    bool down = false;                // peer_down logged
+  };
+  // A Handle Table download from a peer, page by page (M flag).
+  struct Fetch {
+    std::string reason;  // mentor, audit
+    bool own_only = false;
+    TimePoint started{};
+    std::int64_t pages = 0, pes = 0;
+    std::unordered_set<handlespace::PeRef> seen;  // for the audit's mark-and-sweep
+  };
+  // Where a paged Handle Table Response continues for one requester: after (pool, id), for
+  // requests over the same connection.
+  struct Cursor {
+    bool own_only = false;
+    ConnId conn = 0;
+    std::string pool;
+    std::uint32_t id = 0;
+    bool started = false;
+  };
+  // This registrar's takeover of a silent peer.
+  struct Takeover {
+    TimePoint started{};
+    std::int64_t silent_ms = 0;
+    std::vector<std::uint32_t> awaiting;
+    std::int64_t acks = 0;
+  };
+  // Another registrar's takeover this one acknowledged or yielded to: if its Takeover
+  // Server does not come by `until`, this registrar takes the target over itself.
+  struct Awaited {
+    std::uint32_t by = 0;
+    TimePoint until{};
+  };
+
   void on_registration(ConnId conn, Connection& c, wire::asap::Registration& m, TimePoint now,
                        Actions& out);
   void on_deregistration(ConnId conn, const wire::asap::Deregistration& m, Actions& out);
@@ -207,6 +263,51 @@ class Core {
   std::optional<Conflict> transport_conflict(const wire::PoolHandle& pool,
                                              const wire::Transport& t) const;
 
+  // ENRP (enrp.cpp): peers and their connections.
+  void dispatch_enrp(ConnId conn, wire::enrp::Message& m, TimePoint now, Actions& out);
+  void heard(ConnId conn, std::uint32_t id, TimePoint now, Actions& out);
+  void dial(Dial& d, TimePoint now, Actions& out);
+  void add_dial(const wire::Transport& to, std::string_view via, TimePoint now, Actions& out);
+  void enrp_closed(ConnId conn, TimePoint now, Actions& out);
+  std::optional<ConnId> route(std::uint32_t peer) const;
+  void send_enrp(ConnId conn, const wire::enrp::Message& m, Actions& out);
+  bool to_peer(std::uint32_t peer, wire::enrp::Message m, Actions& out);
+  wire::enrp::Presence presence(std::uint32_t receiver, bool reply_required) const;
+  void heartbeat(TimePoint now, Actions& out);
+  void enrp_tick(TimePoint now, Actions& out);
+  std::optional<TimePoint> enrp_deadline() const;
+  void check_peer(std::uint32_t id, PeerEntry& p, TimePoint now, Actions& out);
+  void become_serving(std::optional<std::uint32_t> mentor, TimePoint now, Actions& out);
+  void choose_mentor(TimePoint now, Actions& out);
+  // Start-up and audits: handle tables, paged.
+  void on_presence(ConnId conn, const wire::enrp::Presence& m, TimePoint now, Actions& out);
+  void on_list_request(ConnId conn, const wire::enrp::ListRequest& m, Actions& out);
+  void on_list_response(const wire::enrp::ListResponse& m, TimePoint now, Actions& out);
+  void on_table_request(ConnId conn, const wire::enrp::HandleTableRequest& m, Actions& out);
+  void on_table_response(ConnId conn, const wire::enrp::HandleTableResponse& m, TimePoint now,
+                         Actions& out);
+  void start_fetch(std::uint32_t peer, bool own_only, std::string reason, TimePoint now,
+                   Actions& out);
+  void finish_fetch(std::uint32_t peer, TimePoint now, Actions& out);
+  std::vector<handlespace::PeRef> table_order(bool own_only) const;
+  // Handle Updates: what this registrar owns goes out; what peers own comes in.
+  void announce_update(handlespace::PeRef ref, wire::UpdateAction action, Actions& out);
+  void on_update(ConnId conn, const wire::enrp::HandleUpdate& m, TimePoint now, Actions& out);
+  std::optional<handlespace::PeRef> learn(const std::string& pool, wire::PoolElement pe,
+                                          TimePoint now);
+  // Takeover.
+  void start_takeover(std::uint32_t target, TimePoint now, Actions& out);
+  void finish_takeover(std::uint32_t target, std::string_view outcome, TimePoint now,
+                       Actions& out);
+  void end_takeover(std::uint32_t target, std::string_view outcome, TimePoint now, Actions& out);
+  void on_init_takeover(ConnId conn, const wire::enrp::InitTakeover& m, TimePoint now,
+                        Actions& out);
+  void on_takeover_ack(const wire::enrp::InitTakeoverAck& m, TimePoint now, Actions& out);
+  void on_takeover_server(ConnId conn, const wire::enrp::TakeoverServer& m, TimePoint now,
+                          Actions& out);
+  bool adopt(handlespace::PeRef ref, std::uint32_t from, TimePoint now, Actions& out);
+  void forget_peer(std::uint32_t id);
+
   Config config_;
   handlespace::Handlespace hs_;
   handlespace::Rng rng_;
@@ -214,6 +315,22 @@ class Core {
   std::uint64_t connections_seen_ = 0;
   std::unordered_map<handlespace::PeRef, PeState> pes_;
   std::vector<handlespace::PeRef> selected_;  // scratch
+
+  // ENRP.
+  bool started_ = false;
+  bool serving_ = true;  // until start(); then once the start-up sync ends
+  TimePoint started_at_{};
+  std::uint32_t mentor_ = 0;
+  std::optional<TimePoint> discovery_deadline_;
+  std::optional<TimePoint> next_presence_;
+  ConnId next_outgoing_ = kOutgoing;
+  std::unordered_map<ConnId, EnrpConn> enrp_conns_;
+  std::vector<Dial> dials_;
+  std::map<std::uint32_t, PeerEntry> peers_;
+  std::map<std::uint32_t, Fetch> fetches_;
+  std::map<std::pair<std::uint32_t, ConnId>, Cursor> cursors_;
+  std::map<std::uint32_t, Takeover> takeovers_;
+  std::map<std::uint32_t, Awaited> awaited_;
 };
 
 }  // namespace rserpool::registrar

@@ -223,6 +223,12 @@ void PeCore::registrar_closed(RegistrarIndex i, TimePoint now, Actions& out) {
   }
 }
 
+void PeCore::registrar_accepted(RegistrarIndex i, TimePoint, Actions&) {
+  if (i >= accepted_.size()) accepted_.resize(i + 1, false);
+  accepted_[i] = true;
+  ++counters_.accepted;
+}
+
 void PeCore::received(RegistrarIndex i, std::span<const std::uint8_t> bytes, TimePoint now,
                       Actions& out) {
   if (state_ == PeState::idle || state_ == PeState::done)
@@ -303,7 +309,7 @@ void PeCore::on_keep_alive(RegistrarIndex i, const asap::EndpointKeepAlive& m, T
   connected_ = true;
   cursor_ = i + 1;
   if (i >= known_.size()) known_.resize(i + 1, false);
-  known_[i] = true;
+  if (i >= accepted_.size() || !accepted_[i]) known_[i] = true;  // one to connect to again
   home_server_id_ = m.server_id;
   retry_at_.reset();
   if (moved || state_ != PeState::registered) {

@@ -16,6 +16,8 @@
 //   PR i closed / no response / reject ──► abort(i), connect(next i), register there
 //   PR i ──DEREGISTRATION_RESPONSE (unasked: it does not hold the PE)──► REGISTRATION at once
 //   shutdown ──DEREGISTRATION──► PR i ──DEREGISTRATION_RESPONSE──► close(i), done
+//   PR j (took the PE over) ──connects to the PE's ASAP endpoint──► registrar_accepted(j)
+//   PR j ──ENDPOINT_KEEP_ALIVE (H)──► PE core ──ACK──► PR j, abort(i); re-registrations to j
 //
 // Decisions:
 // - One registrar connection at a time; round robin over the known registrars. A failover
@@ -36,6 +38,13 @@
 //   (TCP RST, SCTP ABORT), not a close: the kernel would otherwise still deliver what it
 //   holds, a (re-)registration sent before the link went down retransmitted after the PE
 //   registered again over a new connection, followed by the old connection's close.
+// - A registrar that takes the PE over (RFC 5353) connects to the PE's ASAP endpoint, the
+//   port its registrations leave from, which its home registrar recorded. Such an accepted
+//   connection is a registrar connection like the others (keep-alives answered, the H flag
+//   makes it home, re-registrations then go there), except that the PE never connects to
+//   it again: it is no candidate of the round robin. Until an H keep-alive comes on it,
+//   it changes nothing (its closing neither); once home, its closing is a failover to the
+//   registrars the PE knows.
 // - A Deregistration Response it did not ask for, from its registrar, says the registrar
 //   does not hold this PE (it answers a keep-alive ack so when it removed the PE, e.g. at a
 //   keep-alive timeout while a link was down): the PE registers again at once.
@@ -112,6 +121,7 @@ struct PeCounters {
   std::uint64_t failovers = 0;
   std::uint64_t registrations_lost = 0;  // the registrar said it did not hold the PE
   std::uint64_t discarded = 0;        // malformed or unexpected messages
+  std::uint64_t accepted = 0;         // registrar connections to the ASAP endpoint
 };
 
 class PeCore {
@@ -123,6 +133,11 @@ class PeCore {
   void registrar_connected(RegistrarIndex i, TimePoint now, Actions& out);
   void registrar_connect_failed(RegistrarIndex i, TimePoint now, Actions& out);
   void registrar_closed(RegistrarIndex i, TimePoint now, Actions& out);
+  // A registrar connected to the PE's ASAP endpoint; the shell names the connection with an
+  // index of none of the registrars it connects to (it may reuse the index of an accepted
+  // connection that closed). No op: the registrar speaks first (a keep-alive, H when it
+  // took the PE over); closed() and received() as for any registrar connection.
+  void registrar_accepted(RegistrarIndex i, TimePoint now, Actions& out);
   // One whole ASAP message from registrar i.
   void received(RegistrarIndex i, std::span<const std::uint8_t> message, TimePoint now,
                 Actions& out);
@@ -167,6 +182,7 @@ class PeCore {
   PeConfig config_;
   PeState state_ = PeState::idle;
   std::vector<bool> known_;                     // registrars we may connect to
+  std::vector<bool> accepted_;                  // accepted connections: never connected to
   std::optional<RegistrarIndex> current_;       // connecting to or connected to
   bool connected_ = false;
   RegistrarIndex cursor_ = 0;                   // where the round robin looks next

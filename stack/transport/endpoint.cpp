@@ -64,6 +64,13 @@ std::error_code to_std(const boost::system::error_code& ec) {
   return ec;  // Boost's own conversion keeps the category's message
 }
 
+std::error_code share_port(int fd) {
+  const int on = 1;
+  for (const int option : {SO_REUSEADDR, SO_REUSEPORT})
+    if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) != 0) return errno_code(errno);
+  return {};
+}
+
 Address unmap(const Address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) {
     return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
@@ -232,9 +239,9 @@ std::optional<Endpoint> parse_endpoint(std::string_view text, std::uint16_t defa
 
 // ---------------------------------------------------------------- dispatch
 std::unique_ptr<Listener> Listener::open(asio::io_context& io, Kind kind, const Endpoint& local,
-                                         Framing framing) {
-  if (kind == Kind::sctp) return detail::open_sctp_listener(io, local);
-  return detail::open_tcp_listener(io, local, framing);
+                                         Framing framing, ListenOptions options) {
+  if (kind == Kind::sctp) return detail::open_sctp_listener(io, local, options);
+  return detail::open_tcp_listener(io, local, framing, options);
 }
 
 void async_connect(asio::io_context& io, Kind kind, const Endpoint& remote,
@@ -263,7 +270,7 @@ void async_connect_paths(asio::io_context& io, Kind kind, const Endpoint& remote
         if (ec) failed.push_back({local, remote, ec});
         handler(ec, std::move(c), std::move(failed));
       },
-      options.timeout);
+      options.timeout, options.local_port);
 }
 
 std::string PathFailure::to_string() const {

@@ -17,6 +17,10 @@ namespace rserpool::transport::detail {
 
 void log(std::string_view line);
 
+// SO_REUSEADDR and SO_REUSEPORT on a socket not yet bound (ListenOptions::share_port,
+// ConnectOptions::local_port). The errno of a failed setsockopt.
+std::error_code share_port(int fd);
+
 // Boost's error to std's: errno values stay system errors, EOF becomes Errc::peer_closed.
 std::error_code to_std(const boost::system::error_code& ec);
 inline std::error_code errno_code(int e) { return {e, std::system_category()}; }
@@ -36,10 +40,12 @@ void async_connect_tcp(asio::io_context& io, const Endpoint& remote,
 void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
                         const std::vector<Address>& local,
                         std::function<void(std::error_code, std::shared_ptr<Connection>)> handler,
-                        std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+                        std::uint16_t local_port = 0);
 std::unique_ptr<Listener> open_tcp_listener(asio::io_context& io, const Endpoint& local,
-                                            Framing framing);
-std::unique_ptr<Listener> open_sctp_listener(asio::io_context& io, const Endpoint& local);
+                                            Framing framing, ListenOptions options);
+std::unique_ptr<Listener> open_sctp_listener(asio::io_context& io, const Endpoint& local,
+                                             ListenOptions options);
 std::error_code set_sctp_timers(Connection& c, const SctpTimers& t);
 void set_default_sctp_timers(const SctpTimers& timers);
 

@@ -1,5 +1,6 @@
 // SCTP through lksctp: one-to-one style sockets (SOCK_STREAM, IPPROTO_SCTP), multi-homed with
-// sctp_bindx / sctp_connectx. Asio only waits for readiness (async_wait on a generic socket
+// sctp_bindx / sctp_connectx; a listener may share its port with connecting sockets
+// (SO_REUSEPORT: a PE's ASAP endpoint, where RSPLIB uses one one-to-many socket). Asio only waits for readiness (async_wait on a generic socket
 // wrapping the fd); the reads and writes are non-blocking sctp_recvmsg / sendmsg calls, which
 // keep message boundaries and carry the PPID (network byte order on the wire and in the API).
 //
@@ -361,7 +362,7 @@ class SctpListener final : public Listener {
     bool closed = false;
   };
 
-  SctpListener(asio::io_context& io, const Endpoint& local) {
+  SctpListener(asio::io_context& io, const Endpoint& local, ListenOptions options) {
     const bool v6 = any_v6(local.addresses);
     const int family = family_of(v6);
     const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
@@ -373,6 +374,7 @@ class SctpListener final : public Listener {
     };
     const int on = 1;
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) fail("SO_REUSEADDR");
+    if (options.share_port && share_port(fd)) fail("SO_REUSEPORT");
     if (auto ec = configure(fd)) {
       ::close(fd);
       throw std::system_error(ec, "sctp socket options");
@@ -453,12 +455,44 @@ class SctpListener final : public Listener {
   Endpoint local_;
 };
 
+// A socket to connect from: our options, bound to `local` (sctp_bindx; none: the kernel's
+// choice) on `port`, which a listener of ours shares (SO_REUSEPORT, which Linux's SCTP
+// honours for one-to-one sockets: a listener and connecting sockets on one port, checked on
+// Debian's 6.1 kernel by tests/transport's Sctp.*SharedPort*; where a kernel refuses, the
+// bind fails and the caller leaves from another port). The fd, or -1 with `error` set.
+int open_bound(int family, const std::vector<Address>& local, std::uint16_t port,
+               std::error_code& error) {
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
+  if (fd < 0) {
+    error = errno_code(errno);
+    return -1;
+  }
+  error = configure(fd);
+  if (!error && port != 0) error = share_port(fd);
+  if (!error && !local.empty()) {
+    auto packed = pack(local, port);
+    if (sctp_bindx(fd, reinterpret_cast<sockaddr*>(packed.data()),
+                   static_cast<int>(local.size()), SCTP_BINDX_ADD_ADDR) != 0) {
+      error = errno_code(errno);
+    }
+  } else if (!error && port != 0) {
+    sockaddr_storage ss;
+    const Address any = family == AF_INET6 ? Address(asio::ip::address_v6::any())
+                                           : Address(asio::ip::address_v4::any());
+    const socklen_t len = to_sockaddr(any, port, false, ss);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) error = errno_code(errno);
+  }
+  if (!error) return fd;
+  ::close(fd);
+  return -1;
+}
+
 }  // namespace
 
 void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
                         const std::vector<Address>& local,
                         std::function<void(std::error_code, std::shared_ptr<Connection>)> handler,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout, std::uint16_t local_port) {
   auto post_error = [&](std::error_code ec) {
     asio::post(io, [handler = std::move(handler), ec] { handler(ec, nullptr); });
   };
@@ -466,20 +500,18 @@ void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
   if (!sctp_available()) return post_error(Errc::no_sctp);
   const bool v6 = any_v6(remote.addresses, local);
   const int family = family_of(v6);
-  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
-  if (fd < 0) return post_error(errno_code(errno));
+  std::error_code error;
+  int fd = open_bound(family, local, local_port, error);
+  if (fd < 0 && local_port != 0) {
+    log("sctp bind port " + std::to_string(local_port) + ": " + error.message() +
+        ": from a port the kernel picks");
+    fd = open_bound(family, local, 0, error);
+  }
+  if (fd < 0) return post_error(error);
   auto close_with = [&](std::error_code ec) {
     ::close(fd);
     post_error(ec);
   };
-  if (auto ec = configure(fd)) return close_with(ec);
-  if (!local.empty()) {
-    auto packed = pack(local, 0);
-    if (sctp_bindx(fd, reinterpret_cast<sockaddr*>(packed.data()),
-                   static_cast<int>(local.size()), SCTP_BINDX_ADD_ADDR) != 0) {
-      return close_with(errno_code(errno));
-    }
-  }
   auto packed = pack(remote.addresses, remote.port);
   // Synchronously up to here (the socket exists in the caller's network namespace);
   // only the handshake is waited for.
@@ -508,9 +540,10 @@ void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
   });
 }
 
-std::unique_ptr<Listener> open_sctp_listener(asio::io_context& io, const Endpoint& local) {
+std::unique_ptr<Listener> open_sctp_listener(asio::io_context& io, const Endpoint& local,
+                                             ListenOptions options) {
   if (!sctp_available()) throw std::system_error(Errc::no_sctp, "sctp listen");
-  return std::make_unique<SctpListener>(io, local);
+  return std::make_unique<SctpListener>(io, local, options);
 }
 
 std::error_code set_sctp_timers(Connection& connection, const SctpTimers& t) {

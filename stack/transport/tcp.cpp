@@ -2,6 +2,7 @@
 //
 //   async_read_some ─► Deframer ─► on_message ...      send() ─► queue ─► async_write (batch)
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 
@@ -189,31 +190,72 @@ struct ConnectAttempt : std::enable_shared_from_this<ConnectAttempt> {
       handler(last ? last : std::error_code(Errc::no_address), nullptr, std::move(failed));
       return;
     }
-    const auto [from, to] = pairs[index++];
+    ++index;
+    attempt(options.local_port);
+  }
+
+  // The current pair, leaving from `local_port` (0: the kernel's choice).
+  void attempt(std::uint16_t local_port) {
+    const auto [from, to] = pairs[index - 1];
     const tcp::endpoint target(to, port);
     boost::system::error_code ec;
     socket.close(ec);
     socket.open(target.protocol(), ec);
-    if (!ec && from) socket.bind(tcp::endpoint(*from, 0), ec);
+    if (!ec) ec = bind(from, target, local_port);
     if (ec) return fail(to_std(ec));
     timed_out = false;
-    const std::size_t attempt = index;
+    const std::size_t id = ++attempts;
     if (attempt_timeout.count() > 0) {
       timer.expires_after(attempt_timeout);
-      timer.async_wait([self = shared_from_this(), attempt](boost::system::error_code e) {
-        if (e || self->index != attempt || self->finished) return;
+      timer.async_wait([self = shared_from_this(), id](boost::system::error_code e) {
+        if (e || self->attempts != id || self->finished) return;
         self->timed_out = true;
         boost::system::error_code ignored;
         self->socket.cancel(ignored);
       });
     }
-    socket.async_connect(target, [self = shared_from_this()](boost::system::error_code ec2) {
+    socket.async_connect(target, [self = shared_from_this(), local_port](
+                                     boost::system::error_code ec2) {
       self->timer.cancel();
+      if (ec2 && local_port != 0 && !self->timed_out &&
+          (ec2 == asio::error::address_in_use || ec2.value() == EADDRNOTAVAIL)) {
+        // This pair still in use from the shared port (TIME_WAIT): from another port.
+        log("tcp connect from port " + std::to_string(local_port) + ": " + ec2.message() +
+            ": from a port the kernel picks");
+        return self->attempt(0);
+      }
       if (ec2) return self->fail(self->timed_out ? std::error_code(Errc::timed_out) : to_std(ec2));
       self->finished = true;
       self->handler({}, make_tcp_connection(std::move(self->socket), self->framing),
                     std::move(self->failed));
     });
+  }
+
+  // Binds the source: `from` (else the wildcard of the target's family when a port is
+  // asked), on `local_port` shared with a listener; a port that cannot be bound is left to
+  // the kernel (logged).
+  boost::system::error_code bind(const std::optional<Address>& from, const tcp::endpoint& target,
+                                 std::uint16_t local_port) {
+    boost::system::error_code ec;
+    if (!from && local_port == 0) return ec;
+    const Address address = from ? *from
+                            : target.address().is_v4()
+                                ? Address(asio::ip::address_v4::any())
+                                : Address(asio::ip::address_v6::any());
+    if (local_port != 0) {
+      if (const auto e = share_port(socket.native_handle())) {
+        ec.assign(e.value(), boost::system::system_category());
+        return ec;
+      }
+      socket.bind(tcp::endpoint(address, local_port), ec);
+      if (!ec) return ec;
+      log("tcp bind " + Endpoint{{address}, local_port}.to_string() + ": " + ec.message() +
+          ": from a port the kernel picks");
+      ec.clear();
+      if (!from) return ec;
+    }
+    socket.bind(tcp::endpoint(address, 0), ec);
+    return ec;
   }
 
   // The pair just tried failed: noted, and the next one tried.
@@ -232,7 +274,8 @@ struct ConnectAttempt : std::enable_shared_from_this<ConnectAttempt> {
   std::chrono::milliseconds attempt_timeout{0};
   PathsHandler handler;
   std::vector<std::pair<std::optional<Address>, Address>> pairs;
-  std::size_t index = 0;
+  std::size_t index = 0;     // pairs started
+  std::size_t attempts = 0;  // connects started (a pair may be tried twice: local_port)
   bool timed_out = false;
   bool finished = false;
   std::vector<PathFailure> failed;
@@ -249,7 +292,8 @@ class TcpListener final : public Listener {
     bool closed = false;
   };
 
-  TcpListener(asio::io_context& io, const Endpoint& local, Framing framing)
+  TcpListener(asio::io_context& io, const Endpoint& local, Framing framing,
+              ListenOptions options)
       : io_(io), state_(std::make_shared<State>()) {
     state_->framing = framing;
     std::vector<Address> addresses = local.addresses;
@@ -261,6 +305,10 @@ class TcpListener final : public Listener {
       try {
         acceptor.open(ep.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
+        if (options.share_port) {
+          if (const auto e = share_port(acceptor.native_handle()))
+            throw boost::system::system_error(e.value(), boost::system::system_category());
+        }
         if (address.is_v6()) acceptor.set_option(asio::ip::v6_only(true));
         acceptor.bind(ep);
         acceptor.listen();
@@ -328,8 +376,8 @@ void async_connect_tcp(asio::io_context& io, const Endpoint& remote,
 }
 
 std::unique_ptr<Listener> open_tcp_listener(asio::io_context& io, const Endpoint& local,
-                                            Framing framing) {
-  return std::make_unique<TcpListener>(io, local, framing);
+                                            Framing framing, ListenOptions options) {
+  return std::make_unique<TcpListener>(io, local, framing, options);
 }
 
 }  // namespace rserpool::transport::detail

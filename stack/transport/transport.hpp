@@ -93,13 +93,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual Endpoint local_endpoint() const = 0;
 };
 
+struct ListenOptions {
+  // The port is shared with this process's outgoing connections (ConnectOptions::local_port):
+  // SO_REUSEADDR and SO_REUSEPORT before bind. A PE's ASAP endpoint: its registrar
+  // connections leave from the port it accepts registrars on, so the port a registrar sees
+  // (and records as the PE's ASAP transport) is one another registrar can connect to. Off
+  // (servers): a port in use is an error, never silently shared.
+  bool share_port = false;
+};
+
 class Listener {
  public:
   virtual ~Listener() = default;
   // Binds every address of `local` (sctp_bindx for SCTP; one TCP acceptor per address),
   // port 0 picks a free port (the same one for all addresses). Throws std::system_error.
   static std::unique_ptr<Listener> open(asio::io_context& io, Kind kind, const Endpoint& local,
-                                        Framing framing);
+                                        Framing framing, ListenOptions options = {});
   virtual void start(std::function<void(std::shared_ptr<Connection>)> on_accept) = 0;
   virtual Endpoint local_endpoint() const = 0;  // the actual port
   virtual void close() = 0;
@@ -132,6 +141,12 @@ struct ConnectOptions {
   // The whole connect (0: no limit: the kernel's SYN or INIT retries, minutes). TCP: shared
   // equally by the pairs, each given up after its share.
   std::chrono::milliseconds timeout{0};
+  // Leave from this local port (0: one the kernel picks): the port of a listener opened with
+  // ListenOptions::share_port (SO_REUSEADDR and SO_REUSEPORT before bind; without local
+  // addresses the wildcard of the remote's family is bound). When the port cannot be bound,
+  // or (TCP) the pair of endpoints is still in use, the connect leaves from a port the kernel
+  // picks, and the transport logs it.
+  std::uint16_t local_port = 0;
 };
 using PathsHandler = std::function<void(std::error_code, std::shared_ptr<Connection>,
                                         std::vector<PathFailure> failed)>;

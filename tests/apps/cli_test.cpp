@@ -529,4 +529,28 @@ TEST(Cli, PolicyWithASpaceIsRejectedAlikeByPeAndPlan) {
   EXPECT_NE(plan.err.find("e.yaml:9:13: pools.P.policy: " + why), std::string::npos) << plan.err;
 }
 
+// `rsplab hsdump`: bad options are usage errors naming the option; a registrar that cannot be
+// reached is exit 1 with the reason (a dump itself: tests/node/enrp_node_test.cpp).
+TEST(Cli, HsdumpUsageAndUnreachableRegistrar) {
+  const Outcome help = rsplab({"hsdump", "--help"});
+  EXPECT_EQ(help.status, 0) << help.err;
+  for (const char* want : {"--registrar", "--json", "--transport", "--timeout", "Sender ID 0",
+                           "Exit status"})
+    EXPECT_NE(help.out.find(want), std::string::npos) << want << " in\n" << help.out;
+  EXPECT_EQ(rsplab({"hsdump"}).status, 2);
+  const Outcome bad = rsplab({"hsdump", "--registrar", "127.0.0.1:x"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("rsplab hsdump: --registrar:"), std::string::npos) << bad.err;
+  const Outcome transport = rsplab({"hsdump", "--registrar", "127.0.0.1", "--transport", "udp"});
+  EXPECT_EQ(transport.status, 2);
+  EXPECT_NE(transport.err.find("--transport: 'udp'"), std::string::npos) << transport.err;
+  EXPECT_EQ(rsplab({"hsdump", "--registrar", "127.0.0.1", "--timeout", "0"}).status, 2);
+  // Port 1: nobody listens there.
+  const Outcome gone = rsplab({"hsdump", "--registrar", "127.0.0.1:1", "--transport", "tcp"});
+  EXPECT_EQ(gone.status, 1);
+  EXPECT_NE(gone.err.find("rsplab hsdump: cannot connect to 127.0.0.1:1:"), std::string::npos)
+      << gone.err;
+  EXPECT_TRUE(gone.out.empty()) << gone.out;
+}
+
 }  // namespace

@@ -1325,7 +1325,7 @@ TEST_F(RegistrarMalformed, InputOnAConnectionNeverOpened) {
 }
 
 // ---------------------------------------------------------------------------------------
-// ENRP (a later issue): malformed answered, valid ignored
+// ENRP basics (tests/registrar/enrp_test.cpp has the rest): malformed answered
 
 TEST(RegistrarEnrp, MalformedIsAnsweredWithEnrpError) {
   Harness h;
@@ -1357,18 +1357,36 @@ TEST(RegistrarEnrp, MalformedIsAnsweredWithEnrpError) {
   EXPECT_EQ(e2->error.causes[0].code, CauseCode::invalid_values);
 }
 
-TEST(RegistrarEnrp, ValidIsIgnoredWithAnEvent) {
+// A Presence makes its sender a peer (answered with a Presence); a message for another
+// receiver, or claiming to come from this registrar, is ignored with an event.
+TEST(RegistrarEnrp, PresenceMakesAPeerOthersIgnoredWithAnEvent) {
   Harness h;
   enrp::Presence p;
   p.sender = 7;
   p.pe_checksum = 0xffff;
   h.enrp_raw(20, encoded(p), at(0));
+  EXPECT_EQ(h.event("peer_up")["peer"], "0x00000007");
+  ASSERT_EQ(h.out.sends.size(), 1u);
+  EXPECT_EQ(h.out.sends[0].conn, 20u);
+  const auto back = w::decode_enrp(h.out.sends[0].message);
+  ASSERT_TRUE(back);
+  const auto* bp = std::get_if<enrp::Presence>(&back->message);
+  ASSERT_TRUE(bp);
+  EXPECT_EQ(bp->sender, 0x1234abcdu);
+  EXPECT_EQ(bp->receiver, 7u);
+  ASSERT_EQ(h.core.peers().size(), 1u);
+  EXPECT_EQ(h.core.peers()[0].id, 7u);
+  EXPECT_TRUE(h.core.peers()[0].reachable);
+
+  p.receiver = 99;  // not this registrar
+  h.enrp_raw(20, encoded(p), at(1));
   EXPECT_TRUE(h.out.sends.empty());
   json ev = h.event("enrp_ignored");
   EXPECT_EQ(ev["conn"], 20);
   EXPECT_FALSE(ev["type"].get<std::string>().empty());
-  h.enrp_raw(20, encoded(enrp::ListRequest{7, 0}), at(0));
+  h.enrp_raw(20, encoded(enrp::ListRequest{0x1234abcd, 0}), at(2));  // "from" itself
   EXPECT_EQ(h.events("enrp_ignored").size(), 1u);
+  EXPECT_TRUE(h.out.sends.empty());
 }
 
 TEST(RegistrarEnrp, SilentlyDiscardedIsLogged) {

@@ -1,4 +1,5 @@
-// Seeded random and mutated input into received_asap and received_enrp: the core never
+// Seeded random and mutated input into received_asap and received_enrp (ENRP started:
+// the fuzzer's peers are synchronised with, audited and taken over): the core never
 // crashes, every message it sends decodes, every event serializes, and the legitimate
 // PEs registered beforehand stay registered and resolvable.
 #include <gtest/gtest.h>
@@ -53,6 +54,27 @@ std::vector<Bytes> enrp_seeds() {
   u.pool_element.registration_life = 1000;
   u.pool_element.user_transport.addresses = ips({"10.9.0.1"});
   v.push_back(encoded(u));
+  // ENRP: a takeover suggestion, a DEL_PE, a table page, a list, the takeover messages
+  // (one naming this registrar), an error, a Presence asking for a reply.
+  u.takeover_suggested = true;
+  u.pool_element.asap_transport = u.pool_element.user_transport;
+  v.push_back(encoded(u));
+  u.action = w::UpdateAction::del_pe;
+  v.push_back(encoded(u));
+  enrp::HandleTableResponse t;
+  t.sender = 9;
+  t.more = true;
+  t.pools.push_back({"fuzz", {u.pool_element}});
+  v.push_back(encoded(t));
+  v.push_back(encoded(enrp::ListResponse{9, 0, false, {{8, u.pool_element.user_transport}}}));
+  v.push_back(encoded(enrp::InitTakeoverAck{9, 0, 4}));
+  v.push_back(encoded(enrp::TakeoverServer{9, 0, 4}));
+  v.push_back(encoded(enrp::TakeoverServer{9, 0, 0x1234abcd}));
+  v.push_back(encoded(enrp::InitTakeover{9, 0, 0x1234abcd}));
+  v.push_back(encoded(enrp::Error{9, 0, w::OperationError{{{CauseCode::unrecognized_message, {1}}}}}));
+  p.reply_required = true;
+  p.server_information = w::ServerInformation{9, u.pool_element.user_transport};
+  v.push_back(encoded(p));
   return v;
 }
 
@@ -106,14 +128,17 @@ Bytes random_bytes(std::mt19937& rng) {
   return b;
 }
 
+// Every send decodes as the input's protocol; or as ENRP: the fuzzing connections carry
+// ENRP too (the fuzzer's sender IDs become peers), so an ASAP registration there also
+// sends a Handle Update to such a peer.
 void check_actions(const reg::Actions& out, bool enrp_input) {
   for (const auto& s : out.sends) {
+    const auto e = w::decode_enrp(s.message);
     if (enrp_input) {
-      const auto d = w::decode_enrp(s.message);
-      ASSERT_TRUE(d) << "the core sent an undecodable ENRP message: " << d.error().message();
+      ASSERT_TRUE(e) << "the core sent an undecodable ENRP message: " << e.error().message();
     } else {
       const auto d = w::decode_asap(s.message);
-      ASSERT_TRUE(d) << "the core sent an undecodable ASAP message: " << d.error().message();
+      ASSERT_TRUE(d || e) << "the core sent an undecodable ASAP message: " << d.error().message();
     }
   }
   for (const auto& e : out.events) {
@@ -137,6 +162,9 @@ TEST(RegistrarRobustness, RandomAndMutatedInputKeepsLegitimatePes) {
   // Fuzzing associations: a multi-homed SCTP one and a TCP one with the seeds' addresses.
   h.core.opened(2, sctp_peer({"10.9.0.1", "10.9.0.2"}));
   h.core.opened(3, tcp_peer("10.9.0.3"));
+  // ENRP running: the fuzzer's sender IDs become peers, go silent, are taken over.
+  h.out.clear();
+  h.core.start(at(0), h.out);
 
   const auto aseeds = asap_seeds();
   const auto eseeds = enrp_seeds();

@@ -90,6 +90,10 @@ class Harness {
     core.registrar_connect_failed(i, now, out);
   }
   void closed(std::size_t i, TimePoint now) { out.clear(); core.registrar_closed(i, now, out); }
+  void accepted(std::size_t i, TimePoint now) {
+    out.clear();
+    core.registrar_accepted(i, now, out);
+  }
   void in(std::size_t i, const asap::Message& m, TimePoint now) { raw(i, w::encode(m), now); }
   void raw(std::size_t i, const Bytes& b, TimePoint now) {
     out.clear();

@@ -1,7 +1,8 @@
 // The PE core driven directly with encoded registrar messages and injected time: start
 // and connect, registration and its response, the re-registration cadence, adaptive load
 // changes, keep-alives and the H flag, rejects, failover on close, timeout and connect
-// failure, announces, malformed input, and shutdown.
+// failure, a registrar taking the PE over on a connection to its ASAP endpoint, announces,
+// malformed input, and shutdown.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -451,6 +452,139 @@ TEST(PeCoreAnnounce, WithoutAStaticListWaitsForAnAnnounce) {
   h.closed(3, at(2000));
   EXPECT_EQ(h.event("failover")["to_pr"], 1);
   EXPECT_EQ(h.ops(), Ops{conn(1)});
+}
+
+// ---------------------------------------------------------------------------------------
+// Takeover: a registrar that adopted the PE connects to its ASAP endpoint (index 2 here,
+// beside the static registrars 0 and 1) and says so with an H keep-alive.
+
+// Registered at 0, which has sent a keep-alive (server id 0xaaaa); registrar 2 connected.
+void registered_at_0_with_2_accepted(Harness& h) {
+  h.start(at(0));
+  h.register_at(0, at(0));
+  h.in(0, keep_alive(0xaaaa), at(5000));
+  h.accepted(2, at(6000));
+  EXPECT_TRUE(h.out.ops.empty()) << "the registrar speaks first";
+  EXPECT_TRUE(h.out.events.empty());
+  EXPECT_EQ(h.core.counters().accepted, 1u);
+}
+
+TEST(PeCoreTakeover, HKeepAliveOnAnAcceptedConnectionMakesItHomeAndReregistrationsGoThere) {
+  Harness h(make_config(2));
+  registered_at_0_with_2_accepted(h);
+  h.in(2, keep_alive(0xbbbb, /*home=*/true), at(7000));
+  EXPECT_EQ(h.ops(), (Ops{ack(2), abt(0)}));
+  const auto ev = h.event("home_changed");
+  EXPECT_EQ(ev["from_pr"], 0);
+  EXPECT_EQ(ev["to_pr"], 2);
+  EXPECT_EQ(ev["server_id"], "0x0000bbbb");
+  EXPECT_EQ(h.core.home(), 2u);
+  EXPECT_EQ(h.core.home_server_id(), 0xbbbbu);
+  EXPECT_EQ(h.deadline_ms(), 30000) << "the cadence goes on";
+  h.closed(0, at(7001));  // the abort's close: old news
+  EXPECT_TRUE(h.out.ops.empty());
+  h.in(2, keep_alive(0xbbbb), at(12000));  // the new home's keep-alives
+  EXPECT_EQ(h.ops(), Ops{ack(2)});
+  EXPECT_TRUE(h.out.events.empty());
+  h.tick(at(30000));
+  EXPECT_EQ(h.ops(), Ops{reg(2)});
+  h.in(2, accept(), at(30001));
+  EXPECT_EQ(h.event("reregistered")["pr"], 2);
+  EXPECT_EQ(h.core.state(), PeState::registered);
+  h.shutdown(at(40000));  // deregisters there too
+  EXPECT_EQ(h.ops(), Ops{send_op(2, A::deregistration)});
+}
+
+TEST(PeCoreTakeover, KeepAliveWithoutHOnAnAcceptedConnectionIsAckedAndChangesNothing) {
+  Harness h(make_config(2));
+  registered_at_0_with_2_accepted(h);
+  h.in(2, keep_alive(0xbbbb), at(7000));
+  EXPECT_EQ(h.ops(), Ops{ack(2)});
+  EXPECT_TRUE(h.out.events.empty());
+  EXPECT_EQ(h.core.home(), 0u);
+  EXPECT_EQ(h.core.home_server_id(), 0xaaaau);
+  h.tick(at(30000));
+  EXPECT_EQ(h.ops(), Ops{reg(0)});
+}
+
+TEST(PeCoreTakeover, GarbageOnAnAcceptedConnectionIsDiscarded) {
+  Harness h(make_config(2));
+  registered_at_0_with_2_accepted(h);
+  const Bytes ka = w::encode(asap::Message{keep_alive(0xbbbb, true)});
+  for (std::size_t n = 0; n < ka.size(); ++n) {  // every truncation of an H keep-alive
+    h.raw(2, Bytes(ka.begin(), ka.begin() + static_cast<std::ptrdiff_t>(n)), at(7000));
+    EXPECT_TRUE(h.out.ops.empty()) << n;
+  }
+  h.raw(2, Bytes{0xff, 0xff, 0x00, 0x04}, at(7001));
+  EXPECT_TRUE(h.out.ops.empty());
+  EXPECT_EQ(h.events("message_discarded").size(), 1u);
+  h.in(2, accept(), at(7002));  // a response to nothing sent there
+  EXPECT_EQ(h.event("message_discarded")["reason"], "unexpected Registration Response");
+  h.in(2, asap::HandleResolution{kPool, std::nullopt}, at(7003));
+  EXPECT_EQ(h.event("message_discarded")["pr"], 2);
+  h.in(2, asap::EndpointKeepAlive{true, 0xbbbb, "other", std::nullopt}, at(7004));
+  EXPECT_EQ(h.event("message_discarded")["reason"], "Endpoint Keep-Alive for another PE");
+  EXPECT_TRUE(h.out.ops.empty());
+  EXPECT_EQ(h.core.home(), 0u);
+  EXPECT_EQ(h.core.state(), PeState::registered);
+}
+
+TEST(PeCoreTakeover, AcceptedConnectionClosingBeforeAnHChangesNothing) {
+  Harness h(make_config(2));
+  registered_at_0_with_2_accepted(h);
+  h.closed(2, at(7000));
+  EXPECT_TRUE(h.out.ops.empty());
+  EXPECT_TRUE(h.out.events.empty());
+  EXPECT_EQ(h.core.home(), 0u);
+  h.tick(at(30000));
+  EXPECT_EQ(h.ops(), Ops{reg(0)});
+  // The index comes back for the next accepted connection.
+  h.in(0, accept(), at(30001));
+  h.accepted(2, at(31000));
+  h.in(2, keep_alive(0xcccc, true), at(31001));
+  EXPECT_EQ(h.ops(), (Ops{ack(2), abt(0)}));
+  EXPECT_EQ(h.core.home(), 2u);
+}
+
+// Home on the accepted connection, which then closes: a failover to the registrars the PE
+// knows, and never a connect to the accepted connection's index.
+TEST(PeCoreTakeover, AcceptedHomeClosingFailsOverToTheKnownRegistrars) {
+  Harness h(make_config(2));
+  registered_at_0_with_2_accepted(h);
+  h.in(2, keep_alive(0xbbbb, true), at(7000));
+  h.closed(2, at(8000));
+  const auto f = h.event("failover");
+  EXPECT_EQ(f["from_pr"], 2);
+  EXPECT_EQ(f["to_pr"], 0);
+  EXPECT_EQ(f["reason"], "closed");
+  EXPECT_EQ(h.ops(), Ops{conn(0)});
+  EXPECT_EQ(h.core.home(), std::nullopt);
+  h.connect_failed(0, at(8001));  // two failures, two known registrars: the retry delay
+  EXPECT_TRUE(h.out.ops.empty());
+  h.tick(at(9001));
+  EXPECT_EQ(h.ops(), Ops{conn(1)});
+  h.register_at(1, at(9002));
+  EXPECT_EQ(h.core.home(), 1u);
+  h.closed(1, at(10000));  // and round the static list, past index 2
+  EXPECT_EQ(h.ops(), Ops{conn(0)});
+}
+
+// The PE was failing over (connecting to 1) when the adopting registrar's H came: home at
+// once, the connect in progress given up.
+TEST(PeCoreTakeover, HWhileConnectingElsewhereEndsTheFailover) {
+  Harness h(make_config(2));
+  h.start(at(0));
+  h.register_at(0, at(0));
+  h.closed(0, at(1000));
+  EXPECT_EQ(h.ops(), Ops{conn(1)});
+  h.accepted(2, at(1001));
+  h.in(2, keep_alive(0xbbbb, true), at(1002));
+  EXPECT_EQ(h.ops(), (Ops{ack(2), abt(1)}));
+  EXPECT_EQ(h.core.home(), 2u);
+  EXPECT_EQ(h.event("home_changed")["from_pr"], 1);
+  EXPECT_EQ(h.deadline_ms(), 31002) << "an interval after becoming registered there";
+  h.connected(1, at(1003));  // the abandoned attempt: ignored
+  EXPECT_TRUE(h.out.ops.empty());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -213,5 +213,17 @@ TEST(Sctp, AutoPrefersSctp) {
   EXPECT_EQ(conn->kind(), Kind::sctp);
 }
 
+// A PE's ASAP endpoint over SCTP: one-to-one sockets sharing the port (SO_REUSEPORT),
+// as over TCP (Tcp.ConnectionsLeaveFromASharedListenerPortWhichStillAccepts).
+TEST(Sctp, ConnectionsLeaveFromASharedListenerPortWhichStillAccepts) {
+  REQUIRE_SCTP();
+  check_shared_port(Kind::sctp, kLoopback, {addr("127.0.0.1")});
+}
+
+TEST(Sctp, SharedPortOnTheWildcard) {
+  REQUIRE_SCTP();
+  check_shared_port(Kind::sctp, Endpoint{{}, 0}, {});
+}
+
 }  // namespace
 }  // namespace rserpool::transport

@@ -291,6 +291,46 @@ TEST(Tcp, ListenerOnABusyPortThrows) {
                std::system_error);
 }
 
+TEST(Tcp, ConnectionsLeaveFromASharedListenerPortWhichStillAccepts) {
+  check_shared_port(Kind::tcp, kLoopback, {addr("127.0.0.1")});
+}
+
+// Without --local a PE listens on the wildcard and its connections leave from the address
+// the kernel routes by, on the shared port.
+TEST(Tcp, SharedPortOnTheWildcard) {
+  check_shared_port(Kind::tcp, Endpoint{{addr("0.0.0.0")}, 0}, {});
+}
+
+// A port that cannot be shared (its listener did not ask), or a pair of endpoints still in
+// use from it: the connection leaves from a port the kernel picks, and the log says so.
+TEST(Tcp, LocalPortThatCannotBeUsedFallsBackToAnEphemeralOne) {
+  asio::io_context io;
+  std::vector<std::string> lines;
+  set_log_sink([&](std::string_view line) { lines.emplace_back(line); });
+  auto plain = Listener::open(io, Kind::tcp, kLoopback, Framing{});
+  auto server = Listener::open(io, Kind::tcp, kLoopback, Framing{});
+  std::vector<std::shared_ptr<Connection>> accepted;
+  server->start([&](std::shared_ptr<Connection> c) { accepted.push_back(std::move(c)); });
+  ConnectOptions options;
+  options.local_port = plain->local_endpoint().port;
+  auto c = connect_with(io, Kind::tcp, server->local_endpoint(), {addr("127.0.0.1")}, options);
+  ASSERT_TRUE(c);
+  EXPECT_NE(c->local_endpoint().port, options.local_port);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("from a port the kernel picks"), std::string::npos) << lines[0];
+
+  auto shared = Listener::open(io, Kind::tcp, kLoopback, Framing{}, ListenOptions{true});
+  options.local_port = shared->local_endpoint().port;
+  auto first = connect_with(io, Kind::tcp, server->local_endpoint(), {addr("127.0.0.1")}, options);
+  auto second = connect_with(io, Kind::tcp, server->local_endpoint(), {addr("127.0.0.1")}, options);
+  set_log_sink(nullptr);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->local_endpoint().port, options.local_port);
+  EXPECT_NE(second->local_endpoint().port, options.local_port) << "the same four-tuple";
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("tcp connect from port"), std::string::npos) << lines[1];
+}
+
 TEST(Tcp, SctpTimersAreNotForTcp) {
   Pair p;
   ASSERT_TRUE(p.open(Kind::tcp, kLoopback, Framing{}));

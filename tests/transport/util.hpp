@@ -109,4 +109,77 @@ struct Pair {
 
 inline Address addr(const char* text) { return asio::ip::make_address(text); }
 
+// Connects to `remote` as async_connect_paths does with `options`; the connection, or null
+// with a test failure.
+inline std::shared_ptr<Connection> connect_with(asio::io_context& io, Kind kind,
+                                                const Endpoint& remote,
+                                                const std::vector<Address>& local,
+                                                ConnectOptions options, Framing framing = {}) {
+  std::shared_ptr<Connection> out;
+  bool done = false;
+  async_connect_paths(io, kind, remote, local, framing, options,
+                      [&](std::error_code ec, std::shared_ptr<Connection> c,
+                          std::vector<PathFailure>) {
+                        EXPECT_FALSE(ec) << ec.message();
+                        out = std::move(c);
+                        done = true;
+                      });
+  EXPECT_TRUE(run_until(io, [&] { return done; }));
+  return out;
+}
+
+// A PE's ASAP endpoint, as a registrar taking it over uses it: a listener on `local`
+// sharing its port, a connection to a server ("registrar A") leaving from that port (A
+// sees it as the peer port), and a third party ("registrar B") connecting to that port
+// is accepted by the listener, while the first connection goes on carrying its own
+// messages. ASAP framing over TCP: no PPID prefix, PPID 11 implied.
+inline void check_shared_port(Kind kind, const Endpoint& local, const std::vector<Address>& from) {
+  asio::io_context io;
+  const Framing asap{false, 11};
+  auto asap_listener = Listener::open(io, kind, local, asap, ListenOptions{true});
+  const std::uint16_t port = asap_listener->local_endpoint().port;
+  ASSERT_NE(port, 0);
+  Side accepted;
+  asap_listener->start([&](std::shared_ptr<Connection> c) {
+    accepted.connection = std::move(c);
+    accepted.start();
+  });
+  auto registrar_a = Listener::open(io, kind, Endpoint{{addr("127.0.0.1")}, 0}, asap);
+  Side at_a;
+  registrar_a->start([&](std::shared_ptr<Connection> c) {
+    at_a.connection = std::move(c);
+    at_a.start();
+  });
+
+  ConnectOptions options;
+  options.local_port = port;
+  Side to_a;
+  to_a.connection = connect_with(io, kind, registrar_a->local_endpoint(), from, options, asap);
+  ASSERT_TRUE(to_a.connection);
+  to_a.start();
+  EXPECT_EQ(to_a.connection->local_endpoint().port, port);
+  ASSERT_TRUE(run_until(io, [&] { return at_a.connection != nullptr; }));
+  EXPECT_EQ(at_a.connection->peer_port(), port) << "what registrar A records";
+  EXPECT_FALSE(accepted.connection) << "the outgoing connection is not accepted as well";
+
+  // Registrar B reaches the port A recorded.
+  Side b;
+  b.connection = connect_with(io, kind, Endpoint{at_a.connection->peer_addresses(), port}, {},
+                              {}, asap);
+  ASSERT_TRUE(b.connection);
+  b.start();
+  ASSERT_TRUE(run_until(io, [&] { return accepted.connection != nullptr; }));
+  ASSERT_TRUE(b.connection->send(11, make_message(8, 0x0a)));
+  ASSERT_TRUE(accepted.connection->send(11, make_message(12, 0x0b)));
+  ASSERT_TRUE(at_a.connection->send(11, make_message(16, 0x0c)));
+  ASSERT_TRUE(run_until(io, [&] {
+    return accepted.received.size() == 1 && b.received.size() == 1 && to_a.received.size() == 1;
+  }));
+  EXPECT_EQ(accepted.received[0].ppid, 11u);
+  EXPECT_EQ(accepted.received[0].message, make_message(8, 0x0a));
+  EXPECT_EQ(b.received[0].message, make_message(12, 0x0b));
+  EXPECT_EQ(to_a.received[0].message, make_message(16, 0x0c));
+  EXPECT_TRUE(at_a.received.empty());
+}
+
 }  // namespace rserpool::transport::testing

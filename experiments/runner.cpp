@@ -63,9 +63,8 @@ std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,
   o.transport = r.transport;
   o.asap = addresses + ":0";
   o.enrp = addresses + ":0";
-  auto args = options::to_args(o);
-  if (!peers.empty()) args.insert(args.end(), {"--peer", peers});
-  return args;
+  if (!peers.empty()) o.peer = peers;
+  return options::to_args(o);
 }
 
 std::vector<std::string> pe_args(const Run& r, const PeGroup& g, const std::string& addresses,

@@ -159,13 +159,24 @@ void print_command_lines(const experiments::Run& r, std::ostream& out) {
     }
     out << "\n";
   };
-  const std::string registrars = "<registrars>";
-  for (const auto& pr : r.registrars)
-    line(pr.name, pr.site, "registrar", experiments::registrar_args(r, pr, "<" + pr.site + ">"));
+  // Placeholders: <pr0.enrp> for a peer's ENRP endpoint, <pr1> for a registrar's ASAP
+  // endpoints where a group chose registrars, <registrars> for all of them in file order.
+  std::string peers;
+  experiments::RegistrarEndpoints asap;
+  for (const auto& pr : r.registrars) {
+    line(pr.name, pr.site, "registrar",
+         experiments::registrar_args(r, pr, "<" + pr.site + ">", peers));
+    peers += (peers.empty() ? "<" : ",<") + pr.name + ".enrp>";
+    asap[pr.name] = {"<" + pr.name + ">"};
+  }
+  const auto registrars = [&](const auto& g) {
+    if (g.registrars.empty() && !g.site_first) return std::string("<registrars>");
+    return experiments::registrar_list(r, g.registrars, g.site_first, g.site, asap);
+  };
   for (const auto& g : r.pes)
-    line(g.name, g.site, "pe", experiments::pe_args(r, g, "<" + g.site + ">", registrars));
+    line(g.name, g.site, "pe", experiments::pe_args(r, g, "<" + g.site + ">", registrars(g)));
   for (const auto& g : r.pus)
-    line(g.name, g.site, "pu", experiments::pu_args(r, g, "<" + g.site + ">", registrars));
+    line(g.name, g.site, "pu", experiments::pu_args(r, g, "<" + g.site + ">", registrars(g)));
 }
 
 // What the machine offers against what the plan needs: warnings, or errors when needed.

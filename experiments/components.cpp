@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "stack/common/split.hpp"
+
 namespace rsplab::experiments::detail {
 
 std::string_view role_name(Role r) {
@@ -39,7 +41,7 @@ std::string check_policy(const std::string& text) {
 
 RawComponent Loader::component(const YAML::Node& n, Pos pos, const std::string& path, Role role) {
   std::vector<std::string_view> allowed{"site"};
-  if (role != Role::registrar) allowed.push_back("count");
+  if (role != Role::registrar) allowed.insert(allowed.end(), {"count", "registrars"});
   if (role == Role::pe) allowed.push_back("policy");
   for (const std::string_view key : file_keys(role, options::in_file)) allowed.push_back(key);
   const auto es = entries(n, pos, path, allowed);
@@ -51,6 +53,7 @@ RawComponent Loader::component(const YAML::Node& n, Pos pos, const std::string& 
     if (e.key == "site") continue;
     Text t = scalar(e, path + "." + e.key, true);
     if (e.key == "count") c.count = t;
+    else if (e.key == "registrars") c.registrars = t;
     else if (e.key == "policy") c.policy = t;
     else c.options.push_back({e.key, t});
   }
@@ -141,6 +144,32 @@ void Loader::check_timers(const Raw& raw, const Point& point) const {
   }
 }
 
+// `registrars:` of a group: `all` (every registrar in file order, as without the key),
+// `site` (those at the group's site first, then the others), or names in the order to try
+// them ("pr1,pr0").
+template <class G>
+void Loader::registrar_choice(const Text& t, const Point& point, const Run& run,
+                              const std::string& path, G& g) const {
+  const Val v = get(t, point);
+  if (v.text == "all") return;
+  if (v.text == "site") {
+    g.site_first = true;
+    return;
+  }
+  for (const auto& name : common::split(v.text, ',')) {
+    const bool known = std::any_of(run.registrars.begin(), run.registrars.end(),
+                                   [&](const Registrar& r) { return r.name == name; });
+    if (!known)
+      bad(v, path,
+          "'" + name + "' is no registrar: all, site, or names of registrars (pr0" +
+              (run.registrars.size() > 1 ? " to pr" + std::to_string(run.registrars.size() - 1) : "") +
+              ") separated by commas");
+    if (std::find(g.registrars.begin(), g.registrars.end(), name) != g.registrars.end())
+      bad(v, path, "'" + name + "' twice");
+    g.registrars.push_back(name);
+  }
+}
+
 template <class G>
 void Loader::group(G& g, Role role, std::string name, const std::string& pool,
                    const RawComponent& c, const Raw& raw, const Point& point,
@@ -149,6 +178,7 @@ void Loader::group(G& g, Role role, std::string name, const std::string& pool,
   g.pool = pool;
   g.site = site_ref(c.site, point, run.sites, c.path + ".site").name;
   g.count = count(c.count, point, c.path + ".count");
+  if (c.registrars) registrar_choice(*c.registrars, point, run, c.path + ".registrars", g);
   g.options = component_options<decltype(g.options)>(role, c.options, raw.timers, point, c.path);
   g.args = options::to_args(g.options);
 }

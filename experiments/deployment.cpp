@@ -40,7 +40,7 @@ void Deployment::reset() {
   lost_.clear();
 }
 
-std::string Deployment::deploy(const Run& r) {
+RegistrarEndpoints Deployment::deploy(const Run& r) {
   s_.record.deploy_started = s_.loop.now();
   std::map<std::string, std::string> netns;
   create_sites(r, netns);
@@ -49,7 +49,7 @@ std::string Deployment::deploy(const Run& r) {
   for (const auto& s : r.sites)
     if (s.host) check_remote_site(s);
   enter("starting the registrars");
-  const std::string registrars = start_registrars(r);
+  const RegistrarEndpoints registrars = start_registrars(r);
   enter("waiting for the PEs to register");
   start_pes(r, registrars);
   return registrars;
@@ -139,29 +139,34 @@ void Deployment::check_remote_site(const Site& s) {
            << a.estimate->uncertainty_us / 1000.0 << " ms\n";
 }
 
-// Registrars: each waited for until its ready event reports its ASAP endpoint (30 s).
-std::string Deployment::start_registrars(const Run& r) {
-  for (const auto& pr : r.registrars)
-    start_component(pr.site, pr.name, "registrar",
-                    registrar_args(r, pr, join(s_.record.sites[pr.site], ",")));
-  std::vector<std::string> registrar_list;
+// Registrars, one after the other: each waited for until its ready event reports its
+// endpoints (30 s), and each given the ENRP endpoints of those before it as its peers (ENRP
+// makes the peering mutual: the earlier ones learn of it when it connects).
+RegistrarEndpoints Deployment::start_registrars(const Run& r) {
+  RegistrarEndpoints out;
+  std::vector<std::string> peers;
   for (const auto& pr : r.registrars) {
+    start_component(pr.site, pr.name, "registrar",
+                    registrar_args(r, pr, join(s_.record.sites[pr.site], ","), join(peers, ",")));
     Component& c = s_.record.components[pr.name];
     const auto ready = [&] { return c.exited || listening(c); };
     if (!s_.loop.pump_for(ready, std::chrono::seconds(30)))
       throw std::runtime_error("registrar " + pr.name + " did not start");
     if (c.exited) throw std::runtime_error("registrar " + pr.name + " exited: " + c.status);
-    for (const auto& ep : asap_endpoints(c.asap)) registrar_list.push_back(ep);
+    out[pr.name] = asap_endpoints(c.asap);
+    const auto enrp = asap_endpoints(c.enrp);
+    if (!enrp.empty()) peers.push_back(enrp.front());
   }
-  return join(registrar_list, ",");
+  return out;
 }
 
 // PEs: every one registered (60 s) starts the run's clock.
-void Deployment::start_pes(const Run& r, const std::string& registrars) {
+void Deployment::start_pes(const Run& r, const RegistrarEndpoints& registrars) {
   std::size_t pe_total = 0;
   for (const auto& g : r.pes) {
+    const auto list = registrar_list(r, g.registrars, g.site_first, g.site, registrars);
     Component& c = start_component(g.site, g.name, "pe",
-                                   pe_args(r, g, join(s_.record.sites[g.site], ","), registrars));
+                                   pe_args(r, g, join(s_.record.sites[g.site], ","), list));
     c.pool = g.pool;
     c.policy = g.policy;
     pe_total += g.count;
@@ -191,10 +196,11 @@ void Deployment::start_pes(const Run& r, const std::string& registrars) {
                              std::to_string(pe_total) + ")");
 }
 
-void Deployment::start_pus(const Run& r, const std::string& registrars) {
+void Deployment::start_pus(const Run& r, const RegistrarEndpoints& registrars) {
   for (const auto& g : r.pus) {
+    const auto list = registrar_list(r, g.registrars, g.site_first, g.site, registrars);
     Component& c = start_component(g.site, g.name, "pu",
-                                   pu_args(r, g, join(s_.record.sites[g.site], ","), registrars));
+                                   pu_args(r, g, join(s_.record.sites[g.site], ","), list));
     c.pool = g.pool;
   }
 }

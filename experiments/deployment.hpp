@@ -62,9 +62,9 @@ class Deployment final : public AgentListener {
   // Called when a step begins (RunRecord::step says which).
   std::function<void()> on_step;
 
-  // Everything up to the PEs' registration: the registrars' ASAP endpoints (a comma list).
-  std::string deploy(const Run& r);
-  void start_pus(const Run& r, const std::string& registrars);
+  // Everything up to the PEs' registration: the registrars' ASAP endpoints by name.
+  RegistrarEndpoints deploy(const Run& r);
+  void start_pus(const Run& r, const RegistrarEndpoints& registrars);
   Component& start_component(const std::string& site, const std::string& name,
                              const std::string& role, std::vector<std::string> args);
   // Stops the agents (15 s, then SIGKILL and 3 s) and removes the sites; never throws.
@@ -100,8 +100,8 @@ class Deployment final : public AgentListener {
   void create_sites(const Run& r, std::map<std::string, std::string>& netns);
   void start_agents(const Run& r, const std::map<std::string, std::string>& netns);
   void check_remote_site(const Site& s);
-  std::string start_registrars(const Run& r);
-  void start_pes(const Run& r, const std::string& registrars);
+  RegistrarEndpoints start_registrars(const Run& r);
+  void start_pes(const Run& r, const RegistrarEndpoints& registrars);
   void ask_time(const std::string& site);
   bool all_exited() const;
 

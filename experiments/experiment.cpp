@@ -68,6 +68,25 @@ std::string run_key(const nlohmann::json& resolved, std::string_view rsplab_vers
   return to_hex(h.finish());
 }
 
+std::string registrar_list(const Run& r, const std::vector<std::string>& chosen, bool site_first,
+                           const std::string& site, const RegistrarEndpoints& endpoints) {
+  std::vector<std::string> names = chosen;
+  if (names.empty()) {
+    for (const auto& pr : r.registrars)
+      if (!site_first || pr.site == site) names.push_back(pr.name);
+    if (site_first)
+      for (const auto& pr : r.registrars)
+        if (pr.site != site) names.push_back(pr.name);
+  }
+  std::vector<std::string> list;
+  for (const auto& name : names)
+    if (const auto it = endpoints.find(name); it != endpoints.end())
+      list.insert(list.end(), it->second.begin(), it->second.end());
+  std::string out;
+  for (const auto& e : list) out += (out.empty() ? "" : ",") + e;
+  return out;
+}
+
 namespace {
 std::uint64_t splitmix64(std::uint64_t z) {
   z += 0x9e3779b97f4a7c15ULL;
@@ -327,13 +346,24 @@ nlohmann::json Loader::resolved_json(const Run& r) {
   for (const Registrar& x : r.registrars)
     j["registrars"].push_back({{"name", x.name}, {"site", x.site}, {"args", x.args}});
   j["pes"] = json::array();
-  for (const PeGroup& g : r.pes)
-    j["pes"].push_back({{"name", g.name}, {"pool", g.pool}, {"site", g.site}, {"count", g.count},
-                        {"policy", g.policy}, {"args", g.args}});
+  // `registrars` only where the file chose them: the files of before keep their run keys.
+  const auto registrars = [](json& x, const auto& g) {
+    if (g.site_first) x["registrars"] = "site";
+    else if (!g.registrars.empty()) x["registrars"] = g.registrars;
+  };
+  for (const PeGroup& g : r.pes) {
+    json x{{"name", g.name}, {"pool", g.pool}, {"site", g.site}, {"count", g.count},
+           {"policy", g.policy}, {"args", g.args}};
+    registrars(x, g);
+    j["pes"].push_back(std::move(x));
+  }
   j["pus"] = json::array();
-  for (const PuGroup& g : r.pus)
-    j["pus"].push_back({{"name", g.name}, {"pool", g.pool}, {"site", g.site}, {"count", g.count},
-                        {"args", g.args}});
+  for (const PuGroup& g : r.pus) {
+    json x{{"name", g.name}, {"pool", g.pool}, {"site", g.site}, {"count", g.count},
+           {"args", g.args}};
+    registrars(x, g);
+    j["pus"].push_back(std::move(x));
+  }
   j["faults"] = json::array();
   static constexpr const char* kKinds[] = {"kill",      "stop",    "resume",   "link-down",
                                            "link-up",   "restart", "loss",     "loss-end",

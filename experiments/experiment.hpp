@@ -77,6 +77,10 @@ struct PeGroup {
   std::string site;
   std::size_t count = 1;
   std::string policy;  // NAME[:V1,...], as `rsplab pe --policy` (not in options or args)
+  // The registrars its members use, in order (`registrars:`): names ("pr1", ...), or empty
+  // for every registrar in file order; `site_first`: the group's site's registrars first.
+  std::vector<std::string> registrars;
+  bool site_first = false;
   options::PeOptions options;     // --capacity (amount or distribution), --max-jobs, ...
   std::vector<std::string> args;
 };
@@ -86,6 +90,8 @@ struct PuGroup {
   std::string pool;
   std::string site;
   std::size_t count = 1;
+  std::vector<std::string> registrars;  // as PeGroup's
+  bool site_first = false;
   options::PuOptions options;     // --job-size, --interval, --reject-retry-delay, ...
   std::vector<std::string> args;
 };
@@ -225,5 +231,13 @@ Plan parse_plan(std::string_view yaml, const std::string& file, std::string_view
 // The run key: hex SHA-256 over the canonical JSON of `resolved` (sorted keys) and the
 // version.
 std::string run_key(const nlohmann::json& resolved, std::string_view rsplab_version);
+
+// Endpoints by registrar name ("pr0" → {"10.0.0.1:3863", "10.1.0.1:3863"}).
+using RegistrarEndpoints = std::map<std::string, std::vector<std::string>>;
+// A group's registrar list (`rsplab pe|pu --registrar`): the endpoints of the registrars it
+// chose (`chosen`; none: every registrar in file order, those at `site` first when
+// `site_first`), in that order.
+std::string registrar_list(const Run& r, const std::vector<std::string>& chosen, bool site_first,
+                           const std::string& site, const RegistrarEndpoints& endpoints);
 
 }  // namespace rsplab::experiments

@@ -110,7 +110,7 @@ struct RawComponent {
   Pos pos;
   std::string path;  // "pools.CalcAppPool.pes[0]", for messages
   Text site;
-  std::optional<Text> count, policy;
+  std::optional<Text> count, policy, registrars;
   std::vector<RawOption> options;
 };
 
@@ -272,6 +272,11 @@ class Loader {
 
   // `timers:` checked even where no component of its role would take a value.
   void check_timers(const Raw& raw, const Point& point) const;
+
+  // A group's `registrars:` (PeGroup::registrars, site_first).
+  template <class G>
+  void registrar_choice(const Text& t, const Point& point, const Run& run,
+                        const std::string& path, G& g) const;
 
   // A PE or PU group's name, pool, site, count and options (PeGroup, PuGroup).
   template <class G>

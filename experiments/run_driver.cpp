@@ -57,7 +57,7 @@ Outcome RunDriver::run_one(const Run& r) {
 }
 
 void RunDriver::deploy_and_run(const Run& r) {
-  const std::string registrars = deployment_.deploy(r);
+  const RegistrarEndpoints registrars = deployment_.deploy(r);
   // The run's clock starts now.
   record_.clock_started = loop_.now();
   record_.events_at_clock_start = record_.events_stored;

@@ -58,11 +58,12 @@ void print_summary(const Plan& plan, const RunnerOptions& options, std::ostream&
 }
 
 std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,
-                                        const std::string& addresses) {
+                                        const std::string& addresses, const std::string& peers) {
   options::RegistrarOptions o = pr.options;
   o.transport = r.transport;
   o.asap = addresses + ":0";
   o.enrp = addresses + ":0";
+  if (!peers.empty()) o.peer = peers;
   return options::to_args(o);
 }
 

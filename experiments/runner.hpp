@@ -83,10 +83,12 @@ void print_summary(const Plan& plan, const RunnerOptions& options, std::ostream&
 
 // The arguments after `rsplab registrar|pe|pu` the runner gives each component group of
 // run `r`: `addresses` the site's addresses (a comma list, known once its namespace
-// exists), `registrars` the registrars' ASAP endpoints (known once they listen).
-// `rsplab plan --verbose` prints them with placeholders for those two.
+// exists), `registrars` the registrars' ASAP endpoints (known once they listen), `peers`
+// the ENRP endpoints of the registrars started before this one (its static ENRP peers; the
+// later ones find it by its own). `rsplab plan --verbose` prints them with placeholders.
 std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,
-                                        const std::string& addresses);
+                                        const std::string& addresses, const std::string& peers);
+
 std::vector<std::string> pe_args(const Run& r, const PeGroup& g, const std::string& addresses,
                                  const std::string& registrars);
 std::vector<std::string> pu_args(const Run& r, const PuGroup& g, const std::string& addresses,

@@ -158,7 +158,8 @@ std::optional<std::int64_t> registrar_end(const RunRows& r, std::int64_t compone
   return std::nullopt;
 }
 
-// Registered spans per slot, from every registrar's registration events.
+// Registered spans per slot, from every registrar's registration events and ENRP adoptions
+// (a takeover makes the adopting registrar hold the PE as a registration would).
 void add_registered(const Store& store, RunRows& r, std::int64_t run_id) {
   std::map<std::pair<std::int64_t, std::string>, std::int64_t> open;  // (registrar, pe) → since
   const auto close = [&](const std::string& pe, std::int64_t since, std::int64_t until) {
@@ -166,9 +167,12 @@ void add_registered(const Store& store, RunRows& r, std::int64_t run_id) {
     if (slot != r.slot_of_identity.end())
       r.slots[slot->second].registered.push_back({since, until});
   };
-  for (const auto& row : store.select("SELECT component_id, time_us, kind, pe FROM registrations"
-                                      " WHERE run_id = ? ORDER BY time_us, id",
-                                      {run_id})) {
+  for (const auto& row :
+       store.select("SELECT component_id, time_us, kind, pe, 0 AS source, id FROM registrations"
+                    " WHERE run_id = ? UNION ALL"
+                    " SELECT component_id, time_us, 'adoption', pe, 1, id FROM pe_adoptions"
+                    " WHERE run_id = ? ORDER BY time_us, source, id",
+                    {run_id, run_id})) {
     const std::pair key{int_of(row[0]), text_of(row[3])};
     const std::string kind = text_of(row[2]);
     const auto it = open.find(key);
@@ -234,12 +238,18 @@ std::optional<std::int64_t> undone_at(const RunRows& r, std::size_t i, const std
 }
 
 void add_explained(RunRows& r, std::int64_t grace_us) {
+  // With peers to take over, a registrar's kill, stop or restart explains its PEs' absence
+  // only until they could be re-homed (kRehomeUs), not until it is back.
+  const bool peers = r.registrar_names.size() > 1;
   for (std::size_t i = 0; i < r.faults.size(); ++i) {
     const Fault& f = r.faults[i];
     if (f.kind != "restart" && undo_of(f.kind) == nullptr) continue;  // an undo, or unknown
+    const bool rehomed = peers && r.registrar_names.count(f.target) > 0 &&
+                         (f.kind == "kill" || f.kind == "stop" || f.kind == "restart");
     for (const std::string& slot : slots_hit(f, r)) {
       const auto back = undone_at(r, i, slot);
-      const std::int64_t until = back ? *back + grace_us : std::max(f.at_us, r.window.to_us);
+      std::int64_t until = back ? *back + grace_us : std::max(f.at_us, r.window.to_us);
+      if (rehomed) until = std::min(until, f.at_us + kRehomeUs);
       r.slots[slot].explained.push_back({f.at_us, until});
     }
   }

@@ -9,13 +9,15 @@
 //   components ─► the slots and their capacities ──────────────┘        ─► RunCheck
 //
 // A slot is a deployed PE: the components rows of one name (a group member keeps its name
-// across restarts, under new identities). A registrar's registrations end with its
+// across restarts, under new identities). A registrar holds a PE from its registration or
+// its adoption by an ENRP takeover (pe_adoptions). A registrar's registrations end with its
 // deregistration events, or when the registrar was killed or restarted (a faults row).
 // A fault explains a slot's absence from the time it was applied until it was undone (or
 // the window's end) plus kReregistrationGrace:
 //   - kill / stop of members: those members, until their restart / resume;
 //   - restart of members: those members, from then;
-//   - kill / stop / restart of a registrar: every slot, until its restart / resume;
+//   - kill / stop / restart of a registrar: every slot, until its restart / resume; with
+//     several registrars (ENRP peers that take over) at most kRehomeUs from the fault;
 //   - link_down, loss (site/isp) and partition (a,b): the slots at those sites, or every
 //     slot when a registrar is there, until link_up / loss_end / partition_end.
 // Faults skipped (details.skipped) explain nothing; kinds not listed explain nothing.
@@ -38,6 +40,12 @@ namespace rsplab::results {
 inline constexpr double kMissingCapacityLimit = 0.05;
 // How long after a fault is undone a PE may take to be registered again.
 inline constexpr std::int64_t kReregistrationGraceUs = 5'000'000;
+// In a run with several registrars (ENRP), how long a registrar's kill, stop or restart
+// explains the absence of PEs: by then a peer has taken them over or they have registered
+// elsewhere. ENRP's defaults (behaviour.md): max-time-last-heard 5 s + max-time-no-response
+// 5 s + takeover expiry 5 s, plus the re-registration grace. Longer ENRP timers than the
+// defaults make this check warn early.
+inline constexpr std::int64_t kRehomeUs = 20'000'000;
 
 struct Span {
   std::int64_t from_us = 0, to_us = 0;  // [from, to), µs since the run's start

@@ -46,6 +46,15 @@ constexpr const char* kInsertRegistration =
 constexpr const char* kInsertRegistrarAction =
     "INSERT INTO registrar_actions (run_id, component_id, time_us, kind, pool, pe, event)"
     " VALUES (?,?,?,?,?,?,?)";
+constexpr const char* kInsertTakeover =
+    "INSERT INTO enrp_takeovers (run_id, component_id, time_us, started_us, target, outcome,"
+    " pes, acks) VALUES (?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertSync =
+    "INSERT INTO enrp_syncs (run_id, component_id, time_us, peer, reason, pes, pages, removed,"
+    " duration_us) VALUES (?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertAdoption =
+    "INSERT INTO pe_adoptions (run_id, component_id, time_us, pool, pe, from_registrar)"
+    " VALUES (?,?,?,?,?,?)";
 constexpr const char* kInsertPeSample =
     "INSERT INTO pe_samples (run_id, component_id, time_us, kind, calculations, offered,"
     " utilization, load, jobs) VALUES (?,?,?,?,?,?,?,?,?)";
@@ -179,7 +188,27 @@ Row registration_row(const std::string& name, const Context& c) {
               nullptr});
 }
 
-// A registrar's (re)registrations and deregistrations, and every event as an action.
+// ENRP: takeovers, handle table downloads and adoptions (every other ENRP event is an
+// action only).
+void enrp_rows(const std::string& name, const Context& c, std::vector<Row>& rows) {
+  if (name == common::TakeoverEvent::kName) {
+    const auto t = c.e.get<common::TakeoverEvent>();
+    rows.push_back(row(kInsertTakeover, c,
+                       {integer(c.time - t.duration_ms * 1000), t.target, t.outcome,
+                        integer(t.pes), integer(t.acks)}));
+  } else if (name == common::HandleTableSyncEvent::kName) {
+    const auto s = c.e.get<common::HandleTableSyncEvent>();
+    rows.push_back(row(kInsertSync, c,
+                       {s.peer, s.reason, integer(s.pes), integer(s.pages), integer(s.removed),
+                        integer(s.duration_ms * 1000)}));
+  } else if (name == common::PeAdoptedEvent::kName) {
+    const auto a = c.e.get<common::PeAdoptedEvent>();
+    rows.push_back(row(kInsertAdoption, c, {a.pool, a.pe, a.from}));
+  }
+}
+
+// A registrar's (re)registrations and deregistrations, its ENRP rows, and every event as an
+// action.
 void registrar_rows(const std::string& name, const Context& c, std::vector<Row>& rows) {
   if (name == "registration" || name == "reregistration") {
     rows.push_back(registration_row(name, c));
@@ -188,6 +217,8 @@ void registrar_rows(const std::string& name, const Context& c, std::vector<Row>&
     rows.push_back(row(kInsertRegistration, c,
                        {name, nullptr, d.pool, d.pe, nullptr, nullptr, nullptr, nullptr,
                         nullptr, nullptr, d.reason}));
+  } else {
+    enrp_rows(name, c, rows);
   }
   // Every registrar event is an action, the rows above included.
   rows.push_back(row(kInsertRegistrarAction, c,

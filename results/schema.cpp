@@ -550,6 +550,52 @@ LEFT JOIN (
 )sql";
 // ---- end of v9 ---------------------------------------------------------------------------
 
+// ---- v10 (issue 15): ENRP -------------------------------------------------------------------
+// What the registrars' ENRP did: each takeover a registrar attempted (its `takeover` event:
+// when it started and ended, the outcome, the PEs adopted), each handle table it downloaded
+// from a peer (`handle_table_sync`: at start-up from its mentor, or by an audit), and each
+// PE it adopted (`pe_adopted`: from then on it holds the PE, as a registration would make it).
+constexpr const char* kSchemaV10 = R"sql(
+CREATE TABLE enrp_takeovers (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  started_us   INTEGER NOT NULL,
+  target       TEXT NOT NULL,
+  outcome      TEXT NOT NULL,
+  pes          INTEGER NOT NULL,
+  acks         INTEGER NOT NULL
+);
+CREATE INDEX enrp_takeovers_by_run ON enrp_takeovers(run_id, time_us);
+
+CREATE TABLE enrp_syncs (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  peer         TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  pes          INTEGER NOT NULL,
+  pages        INTEGER NOT NULL,
+  removed      INTEGER NOT NULL,
+  duration_us  INTEGER NOT NULL
+);
+CREATE INDEX enrp_syncs_by_run ON enrp_syncs(run_id, time_us);
+
+CREATE TABLE pe_adoptions (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  component_id INTEGER NOT NULL,
+  time_us      INTEGER NOT NULL,
+  pool         TEXT NOT NULL,
+  pe           TEXT NOT NULL,
+  from_registrar TEXT NOT NULL
+);
+CREATE INDEX pe_adoptions_by_run ON pe_adoptions(run_id, pe, time_us);
+)sql";
+// ---- end of v10 --------------------------------------------------------------------------
+
 }  // namespace
 
 // The statements of end_run: see schema.hpp.
@@ -587,7 +633,8 @@ WHERE f.run_id = ?1 AND f.fault_id IS NOT NULL
 
 const char* migration_step(std::int64_t version) {
   const char* const steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                               kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
+                               kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
+                               kSchemaV10};
   static_assert(std::size(steps) == kSchemaVersion, "one migration step per version");
   return steps[version];
 }
@@ -604,7 +651,8 @@ const SchemaTable* find_table(std::string_view name) {
       {"malformed_events", "run_id"}, {"site_clocks", "run_id"},
       {"pe_events", "run_id"},       {"run_checks", "run_id"},
       {"pe_progress", "run_id"},     {"until_ci", nullptr},
-      {"echo_series", "run_id"},
+      {"echo_series", "run_id"},     {"enrp_takeovers", "run_id"},
+      {"enrp_syncs", "run_id"},      {"pe_adoptions", "run_id"},
   };
   for (const auto& t : kTables)
     if (t.name == name) return &t;

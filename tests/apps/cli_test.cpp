@@ -432,6 +432,36 @@ TEST(Cli, PlanVerbosePrintsEachGroupsResolvedArguments) {
   EXPECT_EQ(quiet.out.find("rsplab pe "), std::string::npos) << quiet.out;
 }
 
+// Several registrars: each peers with those before it (ENRP); a group that chose its
+// registrars gets them in its order.
+TEST(Cli, PlanVerbosePeersRegistrarsAndGroupsTheirChoice) {
+  TempDir dir;
+  const fs::path file = dir.path() / "e.yaml";
+  {
+    std::ofstream f(file);
+    f << "name: peers\nduration: 10s\ntransport: tcp\n"
+         "sites:\n  a: { isps: [x] }\n  b: { isps: [x] }\n"
+         "registrars:\n  - { site: a }\n  - { site: b }\n  - { site: b }\n"
+         "pools:\n  P:\n"
+         "    pes:\n      - { site: b, count: 3, capacity: 2e6, registrars: site }\n"
+         "    pus:\n      - { site: a, job-size: 'exp:1e6', interval: exp:2s, registrars: 'pr2,pr0' }\n";
+  }
+  const Outcome r = rsplab({"plan", file.string(), "--verbose"});
+  EXPECT_NE(r.status, 2) << r.err;
+  EXPECT_NE(r.out.find("    pr0 @a: rsplab registrar --transport tcp --asap <a>:0 --enrp <a>:0\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    pr2 @b: rsplab registrar --transport tcp --asap <b>:0 --enrp <b>:0"
+                       " --peer <pr0.enrp>,<pr1.enrp>\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    P/pe0 @b: rsplab pe --registrar <pr1>,<pr2>,<pr0> --pool P"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    P/pu0 @a: rsplab pu --registrar <pr2>,<pr0> --pool P"), std::string::npos)
+      << r.out;
+}
+
 TEST(Cli, PeAndPuBadValuesAreUsageErrorsNamingTheOption) {
   const std::vector<std::string> pe = {"pe", "--registrar", "127.0.0.1:1", "--pool", "p"};
   const std::vector<std::string> pu = {"pu", "--registrar", "127.0.0.1:1", "--pool", "p"};

@@ -990,6 +990,50 @@ TEST(Errors, ReferencesToWhatDoesNotExist) {
   EXPECT_ERROR_AT(n.text(), 16, n.col(16, "3 }"), "more than the 2 members");
 }
 
+// A group's `registrars:` (all, site, or names in order) and the list each gets from the
+// registrars' endpoints; the run key changes with it, and only where the file sets it.
+TEST(Schema, GroupsChooseTheirRegistrars) {
+  Doc d;
+  d.set(7, "  - { site: a }\n  - { site: b }\n  - { site: b }");
+  const Plan all = parse(d.text());
+  Doc site = d;
+  site.set(12, "      - { site: b, count: 2, capacity: 1e6, registrars: site }");
+  Doc named = d;
+  named.set(14, "      - { site: b, count: 3, job-size: exp:1e6, interval: exp:1s, registrars: 'pr2,pr0' }");
+  const Plan s = parse(site.text()), n = parse(named.text());
+  const ExpRun& r = all.runs.at(0);
+  ASSERT_EQ(r.registrars.size(), 3u);
+  const RegistrarEndpoints e = {{"pr0", {"10.0.0.1:1", "10.1.0.1:1"}}, {"pr1", {"10.0.1.1:2"}},
+                                {"pr2", {"10.0.1.1:3"}}};
+  EXPECT_EQ(registrar_list(r, r.pes.at(0).registrars, r.pes.at(0).site_first, "a", e),
+            "10.0.0.1:1,10.1.0.1:1,10.0.1.1:2,10.0.1.1:3");
+  const PeGroup& pe = s.runs.at(0).pes.at(0);
+  EXPECT_TRUE(pe.site_first);
+  EXPECT_EQ(registrar_list(s.runs.at(0), pe.registrars, pe.site_first, pe.site, e),
+            "10.0.1.1:2,10.0.1.1:3,10.0.0.1:1,10.1.0.1:1");
+  const PuGroup& pu = n.runs.at(0).pus.at(0);
+  EXPECT_EQ(pu.registrars, (std::vector<std::string>{"pr2", "pr0"}));
+  EXPECT_EQ(registrar_list(n.runs.at(0), pu.registrars, pu.site_first, pu.site, e),
+            "10.0.1.1:3,10.0.0.1:1,10.1.0.1:1");
+  EXPECT_NE(s.runs.at(0).key, r.key);
+  EXPECT_NE(n.runs.at(0).key, r.key);
+  Doc explicit_all = d;
+  explicit_all.set(12, "      - { site: a, count: 2, capacity: 1e6, registrars: all }");
+  EXPECT_EQ(parse(explicit_all.text()).runs.at(0).key, r.key);
+}
+
+TEST(Errors, RegistrarChoices) {
+  Doc unknown;
+  unknown.set(12, "      - { site: a, count: 2, capacity: 1e6, registrars: 'pr0,pr3' }");
+  EXPECT_ERROR_AT(unknown.text(), 12, unknown.col(12, "'pr0"), "'pr3' is no registrar");
+  Doc twice;
+  twice.set(14, "      - { site: b, count: 3, job-size: exp:1e6, interval: exp:1s, registrars: 'pr0,pr0' }");
+  EXPECT_ERROR_AT(twice.text(), 14, twice.col(14, "'pr0"), "'pr0' twice");
+  Doc registrar;
+  registrar.set(7, "  - { site: a, registrars: site }");
+  EXPECT_ERROR_AT(registrar.text(), 7, registrar.col(7, "registrars"), "registrars");
+}
+
 TEST(Errors, CountsAndTimes) {
   Doc zero;
   zero.set(12, "      - { site: a, count: 0, capacity: 1e6 }");

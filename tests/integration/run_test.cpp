@@ -956,6 +956,86 @@ TEST_F(Run, LoopbackSitesWhenNamespacesAreNotUsed) {
 }
 
 
+// Issue 15: three registrars under ENRP on loopback sites. pr0 is killed with SIGKILL (its
+// PEs' connections break: they register at pr1, the next of their list), then pr1 freezes
+// (SIGSTOP: its connections stay up, only an ENRP takeover can move its PEs): pr2 takes it
+// over and each PE re-homes on pr2's Endpoint Keep-Alive with the H flag. The PUs ask pr2
+// and go on: no PE lost, no failover, jobs completed to the end, every live PE registered
+// somewhere all along.
+const char* kRegistrarsExperiment = R"(name: registrarstest
+duration: 8s
+warmup: 2s
+seed: 5
+sites:
+  alpha: { isps: [red] }
+registrars:
+  - { site: alpha }
+  - { site: alpha }
+  - { site: alpha }
+timers:
+  registrar: { keepalive-interval: 1s, keepalive-timeout: 1s, peer-heartbeat-interval: 200ms,
+               peer-max-time-last-heard: 500ms, peer-max-time-no-response: 500ms,
+               takeover-expiry: 500ms, mentor-discovery-timeout: 200ms }
+  pu: { keepalive-interval: 500ms, keepalive-timeout: 500ms }
+pools:
+  Calc:
+    policy: lu
+    pes:
+      - { site: alpha, count: 4, capacity: 1e6, registrars: 'pr0,pr1,pr2' }
+    pus:
+      - { site: alpha, count: 4, job-size: exp:5e5, interval: exp:1s, registrars: pr2 }
+faults:
+  - { at: 3s, kill: { registrar: pr0 } }
+  - { at: 5s, stop: { registrar: pr1 } }
+)";
+
+TEST_F(Run, LoopbackRegistrarKilledAndFrozenPesReHomedPusGoOn) {
+  const std::string file = dir_ + "/registrars.yaml";
+  std::ofstream(file) << kRegistrarsExperiment;
+  const std::string db = dir_ + "/registrars.db";
+  ChildProcess p(RSPLAB_BINARY, {"run", "--loopback", file, "-o", db});
+  const auto st = p.wait(90s);
+  ASSERT_TRUE(st) << "rsplab run --loopback did not finish";
+  const std::string out = all_output(p);
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+      << ChildProcess::describe(*st) << "\n" << out << p.stderr_text();
+  ASSERT_EQ(sql(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "1");
+  const std::string pr1 = "(SELECT identity FROM components WHERE name = 'pr1')";
+  const std::string actions =
+      sql(db, "SELECT group_concat(c.name || ' ' || round(a.time_us / 1e6, 2) || ' ' || a.kind, "
+              "char(10)) FROM registrar_actions a JOIN components c ON c.id = a.component_id "
+              "WHERE a.kind IN ('peer_up', 'peer_down', 'serving', 'takeover_started', "
+              "'takeover', 'pe_adopted', 'handle_table_sync')");
+  // The PEs moved to pr1 when pr0 died (by registering there), then pr2 took pr1 over.
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT pe) FROM registrations r JOIN components c ON "
+                    "c.id = r.component_id WHERE c.name = 'pr1' AND r.kind != 'deregistration' "
+                    "AND r.time_us BETWEEN 3000000 AND 5000000"),
+            "4")
+      << actions;
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM enrp_takeovers WHERE target = " + pr1 +
+                    " AND outcome IN ('completed', 'recovered')"),
+            "1")
+      << actions;
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT pe) || ' ' || min(c.name) FROM pe_adoptions a JOIN "
+                    "components c ON c.id = a.component_id WHERE a.from_registrar = " + pr1),
+            "4 pr2")
+      << actions;
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM pe_events WHERE kind = 'home_changed' AND "
+                    "json_extract(event, '$.server_id') = (SELECT identity FROM components "
+                    "WHERE name = 'pr2')"),
+            "4")
+      << actions;
+  // The PUs went on: no failover, jobs completed after the takeover too.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM failovers"), "0");
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed' AND "
+                              "completed_us > 7000000")),
+            0);
+  EXPECT_EQ(sql(db, "SELECT status FROM run_checks WHERE name = 'registered_capacity'"), "ok")
+      << out;
+  EXPECT_EQ(out.find("WARNING"), std::string::npos) << out;
+}
+
+
 // An echo pool in an experiment (`service: echo` per group, issue 14) on loopback sites: the
 // runner starts `rsplab pe/pu --service echo` (a CalcApp `timers:` default does not reach
 // them), kills one PE member; the series on it fails over and resumes from the cookie (every

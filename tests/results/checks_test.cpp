@@ -230,6 +230,37 @@ TEST_F(Pool, RegistrarRestartEndsItsRegistrations) {
   EXPECT_EQ(check().status, "ok");
 }
 
+// With a second registrar (ENRP peers), a registrar killed for good explains its PEs'
+// absence only for kRehomeUs: a peer takes them over (pe_adopted) or they register there.
+TEST_F(Pool, KilledRegistrarWithAPeerExplainsOnlyUntilTheTakeover) {
+  const auto pr1 = store_.add_component(run_, {"pr1", "registrar", "beta", "0x00000002", {}, "", "", 0});
+  store_.add_event(run_, pr1, line("registrar", "0x00000002", -2, "ready"));
+  fault("kill", "pr0", 20);
+  // PE 0 re-registers at pr1 at once; PEs 1 and 2 are adopted by its takeover 10 s later;
+  // PE 3 is never seen again: from 20 s + 20 s it is missing unexplained.
+  registrar("reregistration", 20.1, id(0), {}, pr1);
+  for (int i = 1; i < 3; ++i)
+    store_.add_event(run_, pr1, line("registrar", "0x00000002", 30, "pe_adopted",
+                                     {{"pool", "Calc"}, {"pe", id(i)}, {"from", "0x00000001"}}));
+  RunCheck c = check();
+  EXPECT_EQ(c.status, "warning") << c.message;
+  EXPECT_EQ(c.details["gaps"], json::array({{{"pe", "Calc/pe1#1"}, {"from_us", 40 * kSecond}, {"to_us", 55 * kSecond}}}));
+  store_.add_event(run_, pr1, line("registrar", "0x00000002", 30, "pe_adopted",
+                                   {{"pool", "Calc"}, {"pe", id(3)}, {"from", "0x00000001"}}));
+  c = check();
+  EXPECT_EQ(c.status, "ok") << c.message;
+  // Missing, explained: PE 0 (1e6) 0.1 s, PE 1 (1e6) and PEs 2, 3 (3e6) 10 s each.
+  EXPECT_NEAR(c.value, 1 - (0.1 + 10 + 30 + 30) / (8.0 * 45), 1e-9);
+}
+
+// Without a peer the same kill explains the absence until the run's end.
+TEST_F(Pool, KilledLoneRegistrarExplainsUntilTheEnd) {
+  fault("kill", "pr0", 20);
+  const RunCheck c = check();
+  EXPECT_EQ(c.status, "ok") << c.message;
+  EXPECT_NEAR(c.value, 10.0 / 45, 1e-9);  // registered from the window's start (10 s) to 20 s
+}
+
 // A skipped fault explains nothing.
 TEST_F(Pool, SkippedFaultExplainsNothing) {
   fault("link_down", "beta/uninett", 20, {{"skipped", "loopback sites have no ISP links"}});

@@ -182,8 +182,13 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
 // What schema v9 changed (sums that do not overflow), taken back: a file of version 8. Its
 // run_metrics summed job sizes with sum(), as v6's did (here a stand-in of that view, with
 // the one column that shows it).
-const std::string kUndoV9 =
-    "DROP VIEW run_metrics; CREATE VIEW run_metrics AS SELECT r.id AS run_id,"
+// What schema v10 added (ENRP's takeovers, syncs and adoptions), taken away again: a file
+// of version 9.
+const std::string kUndoV10 =
+    "DROP TABLE enrp_takeovers; DROP TABLE enrp_syncs; DROP TABLE pe_adoptions;";
+
+const std::string kUndoV9 = kUndoV10 +
+    " DROP VIEW run_metrics; CREATE VIEW run_metrics AS SELECT r.id AS run_id,"
     " (SELECT sum(j.size) FROM jobs AS j WHERE j.run_id = r.id) AS calculations FROM runs AS r;";
 
 // What schema v8 added (the echo service's series), taken away again: a file of version 7.
@@ -299,7 +304,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 9);
+  EXPECT_EQ(kSchemaVersion, 10);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(pragma(store, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(pragma(store, "PRAGMA foreign_keys"), 1);
@@ -308,7 +313,8 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
        {"experiments", "runs", "run_parameters", "components", "handle_resolutions",
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
         "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks",
-        "pe_progress", "until_ci", "echo_series"}) {
+        "pe_progress", "until_ci", "echo_series", "enrp_takeovers", "enrp_syncs",
+        "pe_adoptions"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
@@ -886,6 +892,43 @@ TEST_F(StoreTest, EchoEventsLandInPeEventsFailoversAndEchoSeries) {
   EXPECT_EQ(store.count("malformed_events"), 0);
 }
 
+// ENRP: a takeover, a handle table download and an adoption are rows of their own tables,
+// and every ENRP event is a registrar action.
+TEST_F(StoreTest, EnrpEventsLandInTakeoversSyncsAndAdoptions) {
+  Store store = Store::open(path_);
+  const std::int64_t r = run(store, experiment(store), "lu");
+  const Components c = components(store, r, "lu");
+  const std::string pr = "0x00000001";
+  for (const json& e :
+       {line("registrar", pr, 1'000, "serving", {{"mentor", nullptr}, {"pes", 0}, {"waited_ms", 0}}),
+        line("registrar", pr, 2'000, "handle_table_sync",
+             {{"peer", "0x00000002"}, {"reason", "mentor"}, {"pes", 1200}, {"pages", 3},
+              {"removed", 0}, {"duration_ms", 41}}),
+        line("registrar", pr, 9'000'000, "takeover_started",
+             {{"target", "0x00000003"}, {"awaiting", {"0x00000002"}}, {"silent_ms", 10010}}),
+        line("registrar", pr, 9'040'000, "pe_adopted",
+             {{"pool", "CalcAppPool"}, {"pe", "0x5e5e5e5e"}, {"from", "0x00000003"}}),
+        line("registrar", pr, 9'040'000, "takeover",
+             {{"target", "0x00000003"}, {"outcome", "completed"}, {"pes", 1}, {"acks", 1},
+              {"duration_ms", 40}})})
+    EXPECT_TRUE(store.add_event(r, c.pr, e)) << e.dump();
+  const Connection db(store, path_);
+  EXPECT_EQ(query(db, "SELECT time_us, started_us, target, outcome, pes, acks FROM enrp_takeovers"),
+            (Rows{{"9040000", "9000000", "0x00000003", "completed", "1", "1"}}));
+  EXPECT_EQ(query(db, "SELECT time_us, peer, reason, pes, pages, removed, duration_us FROM enrp_syncs"),
+            (Rows{{"2000", "0x00000002", "mentor", "1200", "3", "0", "41000"}}));
+  EXPECT_EQ(query(db, "SELECT time_us, pool, pe, from_registrar FROM pe_adoptions"),
+            (Rows{{"9040000", "CalcAppPool", "0x5e5e5e5e", "0x00000003"}}));
+  EXPECT_EQ(query(db, "SELECT kind FROM registrar_actions ORDER BY id"),
+            (Rows{{"serving"}, {"handle_table_sync"}, {"takeover_started"}, {"pe_adopted"},
+                  {"takeover"}}));
+  // A malformed one is kept as such, not half a row.
+  EXPECT_FALSE(store.add_event(r, c.pr, line("registrar", pr, 9'050'000, "takeover",
+                                             {{"target", "0x00000003"}, {"outcome", "completed"}})));
+  EXPECT_EQ(store.count("enrp_takeovers"), 1);
+  EXPECT_EQ(store.count("malformed_events"), 1);
+}
+
 // The events the stack writes through its structs (stack/common/events.hpp), as they come
 // out of the producers, land where the hand-written lines above do: the registration core's
 // load_changed scaled to 0…1 in pe_samples, the service's as it is; message_discarded and the
@@ -1279,7 +1322,9 @@ TEST_P(MigratesOlderFile, KeepingItsRunsWithTheNewTableEmpty) {
 INSTANTIATE_TEST_SUITE_P(StoreTest, MigratesOlderFile,
                          ::testing::Values(OlderFile{"VersionSixToUntilCi", 6, &kUndoV7, "until_ci"},
                                            OlderFile{"VersionSevenToEchoSeries", 7, &kUndoV8,
-                                                     "echo_series"}),
+                                                     "echo_series"},
+                                           OlderFile{"VersionNineToEnrpTakeovers", 9, &kUndoV10,
+                                                     "enrp_takeovers"}),
                          [](const ::testing::TestParamInfo<OlderFile>& i) { return std::string(i.param.name); });
 
 // Issue 14: job sizes near INT64_MAX made SQLite's sum() fail every read of run_metrics

@@ -505,7 +505,8 @@ void Core::heartbeat(TimePoint now, Actions& out) {
   for (const auto& [conn, ec] : enrp_conns_)
     if (ec.peer == 0) send_enrp(conn, presence(0, false), out);
   if (config_.enrp.multicast) {
-    if (auto b = wire::encode(presence(0, false)); !b.empty()) out.multicast.push_back(std::move(b));
+    auto bytes = wire::encode(presence(0, false));
+    if (!bytes.empty()) out.multicast.push_back(std::move(bytes));
   }
   const double jitter = 0.875 + 0.25 * static_cast<double>(rng_.below(1u << 20)) / (1u << 20);
   next_presence_ =

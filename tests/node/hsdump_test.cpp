@@ -220,8 +220,9 @@ TEST(Hsdump, AnnouncedChecksumEqualToTheComputedOneIsAMatch) {
     if (std::holds_alternative<enrp::Presence>(m))
       return {wire::encode(enrp::Message{enrp::Presence{kRegistrar, 0, false, sum, {}}})};
     if (std::holds_alternative<enrp::ListRequest>(m)) return {list()};
-    return {wire::encode(enrp::Message{
-        enrp::HandleTableResponse{kRegistrar, 0, false, false, {{"A", {pe(1, kRegistrar, 7001)}}}}})};
+    const enrp::HandleTableResponse t{kRegistrar, 0, false, false,
+                                      {{"A", {pe(1, kRegistrar, 7001)}}}};
+    return {wire::encode(enrp::Message{t})};
   });
   const Outcome o = fetch(io, r.endpoint());
   ASSERT_TRUE(o.dump) << o.error;

@@ -68,6 +68,8 @@ TEST(RegistrarEnrpNet, StaticPeersFindEachOtherAndServe) {
   EXPECT_EQ(net.events_of("handle_table_sync", 1).at(0)["reason"], "mentor");
 }
 
+// No static peers, but multicast (the Net's default): a peer may still be heard there, so
+// the registrar waits the mentor discovery out.
 TEST(RegistrarEnrpNet, WithoutPeersServesAtTheDiscoveryTimeout) {
   Net net;
   net.add_registrar(1);

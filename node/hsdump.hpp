@@ -11,9 +11,9 @@
 //
 // Sender ID 0 marks a tool: the registrar answers its requests and does not take it for a
 // peer (no peer_up, nothing to take over when it leaves); without Server Information in its
-// Presence it has no transport to reach the tool by either. Whether the registrar answers
-// the Presence of a tool is its choice: the checksum it announces for itself is shown when
-// it does. RSPLIB's hsdump instead poses as a peer with a random ID.
+// Presence it has no transport to reach the tool by either. Our registrar answers the tool's
+// Presence with its own (docs/enrp.md); another may not: the checksum it announces for
+// itself is shown when it does. RSPLIB's hsdump instead poses as a peer with a random ID.
 #pragma once
 
 #include <utility>  // before Asio

@@ -148,6 +148,7 @@ RegistrarNode::RegistrarNode(asio::io_context& io, const options::RegistrarOptio
   kind_ = transport::resolve(*choice);
   registrar::Config config = core_config(o, *asap);
   enrp_config(o, kind_, config.enrp);
+  config.enrp.multicast = presence.has_value();
   log(Level::info, "transport %s (asked: %s)", std::string(transport::name(kind_)).c_str(),
       o.transport->c_str());
   const nlohmann::json identity = {{"component", "registrar"}, {"id", wire::hex_id(config.identifier)}};
@@ -228,6 +229,12 @@ void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_
 }
 
 void RegistrarNode::accept(std::shared_ptr<transport::Connection> c, bool is_asap) {
+  // Accepted ids stay below the core's own (kOutgoing and up); 2^48 accepts is far off.
+  if (next_id_ >= registrar::kOutgoing) {
+    log(Level::error, "connection ids exhausted; connection refused");
+    c->close();
+    return;
+  }
   const registrar::ConnId id = next_id_++;
   log(Level::debug, "%s connection %llu from port %u", is_asap ? "asap" : "enrp",
       static_cast<unsigned long long>(id), c->peer_port());

@@ -68,6 +68,10 @@ struct Config {
   struct Enrp {
     std::vector<wire::Transport> peers;        // static peer list (--peer): dialled at start()
     std::vector<wire::Transport> own;          // this registrar's ENRP transports (Server Information)
+    // The caller sends Actions.multicast to a group and feeds what it hears there to
+    // received_enrp_multicast(). Without it and without static peers there is nobody to
+    // discover: start() serves at once (docs/enrp.md, Start-up).
+    bool multicast = true;
     milliseconds heartbeat_interval{2440};     // Presence to every peer, ±12.5 % jitter
     milliseconds max_time_last_heard{5000};    // then a Presence with R ...
     milliseconds max_time_no_response{5000};   // ... and without an answer: takeover
@@ -93,8 +97,9 @@ struct Send {
 };
 
 // ConnIds the core chooses for connections it asks the caller to open; the caller's own
-// (accepted connections) stay below.
-inline constexpr ConnId kOutgoing = ConnId{1} << 63;
+// (accepted connections) stay below. Bit 48, not the top bit: ids appear in events as
+// signed 64-bit numbers and stay positive there.
+inline constexpr ConnId kOutgoing = ConnId{1} << 48;
 
 // Open a connection: ENRP to a peer, or ASAP to a PE (an adopted PE's ASAP transport).
 // The caller reports opened(conn, ...) or closed(conn, ...) later, and holds the sends
@@ -135,8 +140,9 @@ class Core {
  public:
   explicit Core(Config config);
 
-  // ENRP begins: static peers dialled, mentor discovery. Without it the core is a
-  // stand-alone registrar (it still answers ENRP requests).
+  // ENRP begins: static peers dialled, mentor discovery (none without static peers and
+  // multicast: it serves at once). Without start() the core is a stand-alone registrar (it
+  // still answers ENRP requests).
   void start(TimePoint now, Actions& out);
   // The handle table is complete (mentor's downloaded, or no mentor found in time): the
   // caller announces the registrar over ASAP only from then on.

@@ -68,6 +68,10 @@ void Core::start(TimePoint now, Actions& out) {
   discovery_deadline_ = now + config_.enrp.mentor_discovery_timeout;
   for (const auto& t : config_.enrp.peers) add_dial(t, "static", now, out);
   heartbeat(now, out);
+  // Nothing to discover a mentor by: serve now. Peers that know this registrar (it
+  // restarted, say) dial it when they redial, and their Presence then starts an audit of
+  // each of them: what a mentor would have given comes that way.
+  if (config_.enrp.peers.empty() && !config_.enrp.multicast) become_serving(std::nullopt, now, out);
 }
 
 bool Core::serving() const { return serving_; }
@@ -246,7 +250,10 @@ void Core::dispatch_enrp(ConnId conn, enrp::Message& m, TimePoint now, Actions& 
   };
   if (sender == own || (receiver != 0 && receiver != own)) return ignore();
   // A request with Sender ID 0 (a tool such as `rsplab hsdump`) is answered; it is no peer.
+  // Its Presence with R gets this registrar's own (its owner checksum, Server Information).
   if (sender == 0) {
+    if (const auto* p = std::get_if<enrp::Presence>(&m); p && p->reply_required)
+      return send_enrp(conn, presence(0, false), out);
     if (const auto* r = std::get_if<enrp::ListRequest>(&m)) return on_list_request(conn, *r, out);
     if (const auto* r = std::get_if<enrp::HandleTableRequest>(&m))
       return on_table_request(conn, *r, out);
@@ -497,7 +504,10 @@ void Core::heartbeat(TimePoint now, Actions& out) {
   for (const auto& [id, p] : peers_) to_peer(id, presence(id, false), out);
   for (const auto& [conn, ec] : enrp_conns_)
     if (ec.peer == 0) send_enrp(conn, presence(0, false), out);
-  if (auto b = wire::encode(presence(0, false)); !b.empty()) out.multicast.push_back(std::move(b));
+  if (config_.enrp.multicast) {
+    auto bytes = wire::encode(presence(0, false));
+    if (!bytes.empty()) out.multicast.push_back(std::move(bytes));
+  }
   const double jitter = 0.875 + 0.25 * static_cast<double>(rng_.below(1u << 20)) / (1u << 20);
   next_presence_ =
       now + std::chrono::duration_cast<milliseconds>(config_.enrp.heartbeat_interval * jitter);

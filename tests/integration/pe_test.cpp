@@ -167,12 +167,11 @@ TEST_F(Pe, FailsOverToTheSecondRegistrar) {
 
 // No --registrar: the PE learns the registrar from its ASAP server announces (unicast on
 // loopback standing in for the multicast group: the transport parameter names its ASAP
-// endpoint) and registers there. The registrar announces once it serves: after a mentor
-// discovery (short here) that finds no peer.
+// endpoint) and registers there. The registrar announces once it serves: at once here (no
+// --peer, no --enrp-announce: no mentor to discover).
 TEST_F(Pe, RegistersAtARegistrarLearntFromItsAnnounces) {
   const std::string announce = "127.0.0.1:" + std::to_string(free_udp_port());
-  const auto asap_ep = start_registrar({"--identifier", "0x5e5e0001", "--announce", announce,
-                                        "--mentor-discovery-timeout", "100ms"});
+  const auto asap_ep = start_registrar({"--identifier", "0x5e5e0001", "--announce", announce});
   ASSERT_FALSE(HasFailure());
   start_pe("", {"--announce", announce});
   ASSERT_FALSE(HasFailure());

@@ -92,9 +92,11 @@ const std::set<std::string> kDocumentedEvents = {
     "ready",        "registration",     "reregistration",    "registration_rejected",
     "deregistration", "handle_resolution", "keepalive_timeout", "unreachable_report",
     "rate_limited", "error_sent",       "message_discarded", "error_received",
-    "enrp_ignored", "stopped",          "pe_not_registered",
-    // ENRP (issue 15): a registrar without peers serves after its mentor discovery.
-    "serving"};
+    "enrp_ignored", "stopped",          "pe_not_registered", "deregistration_refused",
+    // ENRP (issue 15, docs/enrp.md).
+    "peer_up",      "peer_down",        "serving",           "handle_table_sync",
+    "audit",        "takeover_started", "takeover",          "takeover_acked",
+    "pe_adopted",   "peer_takeover"};
 
 std::string test_name() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -753,14 +755,13 @@ TEST_F(Registrar, SigintAlsoStopsCleanly) {
 
 // ASAP server announces: UDP datagrams carrying the registrar's ID and its ASAP endpoint as
 // a transport parameter (TCP here, data only), about once a second. On loopback a unicast
-// receiver stands in for the multicast group. They begin once the registrar serves: after a
-// mentor discovery (short here) that finds no peer.
+// receiver stands in for the multicast group. They begin once the registrar serves: at once
+// here (no --peer, no --enrp-announce: no mentor to discover).
 TEST_F(Registrar, AnnouncesItselfByUdpAboutOnceASecond) {
   namespace ip = boost::asio::ip;
   ip::udp::socket rx(io_, ip::udp::endpoint(ip::make_address("127.0.0.1"), 0));
   const auto port = rx.local_endpoint().port();
-  start({"--announce", "127.0.0.1:" + std::to_string(port), "--mentor-discovery-timeout",
-         "100ms"});
+  start({"--announce", "127.0.0.1:" + std::to_string(port)});
   rx.non_blocking(true);
   std::vector<Clock::time_point> seen;
   const auto deadline = Clock::now() + 5s;

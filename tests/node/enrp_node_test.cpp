@@ -99,7 +99,9 @@ std::optional<HandlespaceDump> hsdump(boost::asio::io_context& io, const std::st
 }
 
 // The dump as `rsplab hsdump --json` prints it, parsed back: PE identifiers by pool, and the
-// owner rows (id → checksum); the registrar's own row must match what it announced.
+// owner rows (id → checksum). The registrar answers hsdump's Presence with its own: the
+// checksum it announces for itself is there and equals the one over the PEs it lists, in
+// the JSON and in the text.
 struct Seen {
   std::set<std::string> pes;  // "pool/0x..."
   std::map<std::string, std::string> checksums;
@@ -110,13 +112,29 @@ Seen seen(const HandlespaceDump& d) {
   for (const auto& pool : j.at("pools"))
     for (const auto& pe : pool.at("pes"))
       s.pes.insert(pool.at("handle").get<std::string>() + "/" + pe.at("id").get<std::string>());
+  int own_rows = 0;
   for (const auto& o : j.at("owners")) {
     s.checksums[o.at("id").get<std::string>()] = o.at("checksum").get<std::string>();
-    if (o.contains("announced") && !o.at("announced").is_null()) {
-      EXPECT_EQ(o.at("id"), j.at("registrar"));
-      EXPECT_EQ(o.at("announced"), o.at("checksum")) << j.dump(2);
+    if (o.at("id") != j.at("registrar")) {
+      EXPECT_FALSE(o.contains("announced")) << j.dump(2);
+      continue;
     }
+    ++own_rows;
+    EXPECT_EQ(o.at("announced"), o.at("checksum")) << j.dump(2);
+    EXPECT_EQ(j.at("announced_checksum"), o.at("checksum")) << j.dump(2);
   }
+  EXPECT_EQ(own_rows, 1) << j.dump(2);
+  const std::string text = rsplab::node::to_text(d);
+  const std::string own = "  " + j.at("registrar").get<std::string>() + "  ";
+  const auto row = text.find(own, text.find("owners:"));
+  if (row == std::string::npos) {
+    ADD_FAILURE() << "no row of the registrar itself in\n" << text;
+    return s;
+  }
+  const std::string line = text.substr(row, text.find('\n', row) - row);
+  EXPECT_NE(line.find("announced " + j.at("announced_checksum").get<std::string>() + " (match)"),
+            std::string::npos)
+      << text;
   return s;
 }
 
@@ -132,6 +150,17 @@ TEST(EnrpNode, TwoRegistrarsWithPeerReplicateAPeAndDumpTheSame) {
     return a.peers_up().count("0x0000000b") && b.peers_up().count("0x0000000a");
   })) << "no peer_up on both sides";
   EXPECT_EQ(b.events.count("serving"), 1u);
+  // A: no --peer, no --enrp-announce: serving at once (a ready, then serving).
+  const auto served = a.events.as<rsplab::common::ServingEvent>("serving");
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_EQ(served[0].waited_ms, 0);
+  EXPECT_FALSE(served[0].mentor);
+  // B dialled A: the core's connection id, positive in the event.
+  const auto up = b.events.as<rsplab::common::PeerUpEvent>("peer_up");
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0].via, "static");
+  EXPECT_GT(up[0].conn, 0);
+  EXPECT_GE(static_cast<std::uint64_t>(up[0].conn), rserpool::registrar::kOutgoing);
 
   rsplab::test::AsapPeer pe(io, "pe");
   ASSERT_TRUE(pe.connect(a.node->asap_endpoint(), 5s));

@@ -5,6 +5,7 @@
 // nobody listening). A registrar answering for real: enrp_node_test.cpp.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -206,6 +207,34 @@ TEST(Hsdump, WithoutAPresenceTheAnnouncedChecksumIsUnknown) {
   EXPECT_NE(text.find("0x00000077  0 PEs  checksum 0xffff  announced: none"), std::string::npos)
       << text;
   EXPECT_TRUE(rsplab::node::to_json(*o.dump)["announced_checksum"].is_null());
+}
+
+// A registrar whose Presence announces the checksum of the PEs it lists (as ours does):
+// "(match)" in the text, the same value twice in the JSON row.
+TEST(Hsdump, AnnouncedChecksumEqualToTheComputedOneIsAMatch) {
+  namespace hs = rserpool::handlespace;
+  const std::uint16_t sum =
+      hs::fold_checksum(hs::checksum_contribution(hs::checksum_words("A"), 1));
+  boost::asio::io_context io;
+  ScriptedRegistrar r(io, [&](const enrp::Message& m) -> std::vector<wire::Bytes> {
+    if (std::holds_alternative<enrp::Presence>(m))
+      return {wire::encode(enrp::Message{enrp::Presence{kRegistrar, 0, false, sum, {}}})};
+    if (std::holds_alternative<enrp::ListRequest>(m)) return {list()};
+    const enrp::HandleTableResponse t{kRegistrar, 0, false, false,
+                                      {{"A", {pe(1, kRegistrar, 7001)}}}};
+    return {wire::encode(enrp::Message{t})};
+  });
+  const Outcome o = fetch(io, r.endpoint());
+  ASSERT_TRUE(o.dump) << o.error;
+  EXPECT_EQ(o.dump->announced_checksum, sum);
+  const std::string text = rsplab::node::to_text(*o.dump);
+  char want[80];
+  std::snprintf(want, sizeof want, "0x00000077  1 PE   checksum 0x%04x  announced 0x%04x (match)",
+                sum, sum);
+  EXPECT_NE(text.find(want), std::string::npos) << want << " in\n" << text;
+  const auto j = rsplab::node::to_json(*o.dump);
+  EXPECT_EQ(j["owners"][0]["announced"], j["owners"][0]["checksum"]);
+  EXPECT_EQ(j["announced_checksum"], j["owners"][0]["checksum"]);
 }
 
 // Each failure is one error text, called back once.

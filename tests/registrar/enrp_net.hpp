@@ -294,8 +294,13 @@ class Net {
         if (!pes[i].alive || to.addresses.empty() || to.addresses[0] != pes[i].addr ||
             to.port != pes[i].port)
           continue;
-        link(self, End{true, i, pes[i].next_index++}, false);
+        const session::RegistrarIndex index = pes[i].next_index++;
+        link(self, End{true, i, index}, false);
         regs[r].core->opened(c.conn, reg::Peer{w::TransportKind::tcp, {pes[i].addr}, pes[i].port});
+        // The PE's shell names the accepted connection to its core (which never dials it).
+        session::Actions accepted;
+        pes[i].core->registrar_accepted(index, now, accepted);
+        process_pe(i, accepted);
         return;
       }
     }

@@ -54,6 +54,11 @@ TEST(RegistrarEnrpNet, StaticPeersFindEachOtherAndServe) {
     EXPECT_EQ(net.regs[r].core->peers()[0].transport, Net::enrp_transport(1 - r));
   }
   EXPECT_EQ(net.events_of("peer_up").size(), 2u);
+  // The connection registrar 2 dialled: the core's own id, a positive number in the event.
+  const auto dialled = net.events_of("peer_up", 1).at(0);
+  EXPECT_EQ(dialled["via"], "static");
+  EXPECT_GT(dialled["conn"].get<std::int64_t>(), 0);
+  EXPECT_GE(dialled["conn"].get<std::uint64_t>(), reg::kOutgoing);
   const auto serving = net.events_of("serving");
   ASSERT_EQ(serving.size(), 2u);
   // Registrar 1 found nobody (its peer was not up yet) and served without a mentor at
@@ -63,6 +68,8 @@ TEST(RegistrarEnrpNet, StaticPeersFindEachOtherAndServe) {
   EXPECT_EQ(net.events_of("handle_table_sync", 1).at(0)["reason"], "mentor");
 }
 
+// No static peers, but multicast (the Net's default): a peer may still be heard there, so
+// the registrar waits the mentor discovery out.
 TEST(RegistrarEnrpNet, WithoutPeersServesAtTheDiscoveryTimeout) {
   Net net;
   net.add_registrar(1);
@@ -73,6 +80,55 @@ TEST(RegistrarEnrpNet, WithoutPeersServesAtTheDiscoveryTimeout) {
   net.advance(1);
   EXPECT_TRUE(net.regs[0].core->serving());
   EXPECT_EQ(net.events_of("serving").at(0)["waited_ms"], 5000);
+}
+
+// Without static peers and multicast there is nothing to discover: serving at start().
+// Restarted so, a registrar is found by the peer that names it, and the audits bring it
+// that peer's PEs (and the peer its).
+TEST(RegistrarEnrpNet, WithoutPeersOrMulticastServesAtOnceAndAuditsCatchUp) {
+  const auto no_multicast = [](reg::Config& c) { c.enrp.multicast = false; };
+  Harness h([&] {
+    auto c = Harness::make_config();
+    no_multicast(c);
+    return c;
+  }());
+  h.core.start(at(0), h.out);
+  EXPECT_TRUE(h.core.serving());
+  EXPECT_TRUE(h.out.multicast.empty());
+  const auto first = h.event("serving");
+  EXPECT_TRUE(first["mentor"].is_null());
+  EXPECT_EQ(first["waited_ms"], 0);
+
+  Net net;
+  net.add_registrar(1, {}, no_multicast);
+  net.add_registrar(2, {0}, no_multicast);
+  net.start(0);
+  EXPECT_TRUE(net.regs[0].core->serving());
+  net.start(1);
+  net.advance(100);
+  for (std::uint32_t id = 1; id <= 10; ++id) net.add_pe("p", id, id % 2);
+  net.advance(1000);
+  expect_converged(net, "before the restart");
+  net.kill(0);
+  net.advance(1000);
+  const std::size_t since = net.events.size();
+  net.start(0);
+  EXPECT_TRUE(net.regs[0].core->serving());
+  const auto serving = net.events_of("serving", 0, since);
+  ASSERT_EQ(serving.size(), 1u);
+  EXPECT_TRUE(serving[0]["mentor"].is_null());
+  EXPECT_EQ(serving[0]["waited_ms"], 0);
+  net.advance(3000);
+  EXPECT_EQ(net.events_of("peer_up", 0, since).at(0)["via"], "incoming");
+  bool audited = false;
+  for (const auto& e : net.events_of("handle_table_sync", 0, since))
+    audited |= e["reason"] == "audit" && e["peer"] == "0x00000002" && e["pes"] == 5;
+  EXPECT_TRUE(audited);
+  EXPECT_EQ(net.regs[0].core->handlespace().owned_count(2), 5u);
+  // Its own old PEs fail over and come back.
+  net.advance(80000);
+  expect_converged(net, "after the restart");
+  EXPECT_EQ(net.table(0).size(), 10u);
 }
 
 TEST(RegistrarEnrpNet, MulticastPresenceAndListResponsesFindPeers) {
@@ -662,6 +718,46 @@ TEST(RegistrarEnrp, ToolRequestsAreAnsweredPagedWithoutMakingAPeer) {
   const auto d = w::decode_enrp(h.out.sends[0].message);
   ASSERT_TRUE(d && std::holds_alternative<enrp::ListResponse>(d->message));
   EXPECT_EQ(h.core.peers().size(), 1u);  // 7, not the tool
+}
+
+// A tool's Presence with R (Sender ID 0, as `rsplab hsdump` sends) is answered with this
+// registrar's own: Receiver ID 0, the checksum of the PEs it owns, its Server Information.
+// The tool becomes no peer; a tool's Presence without R gets nothing.
+TEST(RegistrarEnrp, ToolPresenceWithRGetsTheRegistrarsOwnPresence) {
+  auto config = Harness::make_config();
+  config.enrp.own = {w::Transport{}};
+  config.enrp.own[0].kind = w::TransportKind::tcp;
+  config.enrp.own[0].port = 9901;
+  config.enrp.own[0].addresses = ips({"10.0.0.1"});
+  Harness h(config);
+  h.core.opened(1, sctp_peer({"10.0.0.1"}));
+  h.register_ok(1, "p", PeSpec{.id = 1}, at(0));
+  h.register_ok(1, "p", PeSpec{.id = 2}, at(0));
+  h.core.opened(50, tcp_peer("10.0.0.9"));
+  enrp::Presence tool;
+  tool.reply_required = true;
+  h.enrp_raw(50, encoded(tool), at(1));
+  ASSERT_EQ(h.out.sends.size(), 1u) << h.out_text();
+  EXPECT_EQ(h.out.sends[0].conn, 50u);
+  const auto d = w::decode_enrp(h.out.sends[0].message);
+  ASSERT_TRUE(d);
+  const auto* p = std::get_if<enrp::Presence>(&d->message);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->sender, 0x1234abcdu);
+  EXPECT_EQ(p->receiver, 0u);
+  EXPECT_FALSE(p->reply_required);
+  EXPECT_EQ(p->pe_checksum, h.core.handlespace().owner_checksum(0x1234abcd));
+  EXPECT_NE(p->pe_checksum, h.core.handlespace().owner_checksum(7));  // two PEs, not none
+  ASSERT_TRUE(p->server_information);
+  EXPECT_EQ(p->server_information->server_id, 0x1234abcdu);
+  EXPECT_EQ(p->server_information->transport, config.enrp.own[0]);
+  EXPECT_TRUE(h.core.peers().empty());
+  EXPECT_TRUE(h.events("peer_up").empty());
+  tool.reply_required = false;
+  h.enrp_raw(50, encoded(tool), at(2));
+  EXPECT_TRUE(h.out.sends.empty());
+  EXPECT_EQ(h.events("enrp_ignored").size(), 1u);
+  EXPECT_TRUE(h.core.peers().empty());
 }
 
 }  // namespace

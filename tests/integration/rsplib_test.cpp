@@ -3,10 +3,9 @@
 // other as static peers, an `rsplab pe` registers at each, and each registrar must hold both
 // PEs with the right home (ours read by `rsplab hsdump`, theirs by RSPLIB's own `hsdump`);
 // then theirs is stopped (SIGSTOP) and ours must adopt its PE, whose ASAP endpoint gets our
-// keep-alive with the H flag (`home_changed` to 0x1). The other direction needs a third
-// registrar (ours, 0x3): RSPLIB completes a takeover only once a peer other than the target
-// acknowledged it (docs/enrp.md, "Interoperating with RSPLIB"); with it, our stopped 0x1's PE
-// takes RSPLIB's H keep-alive (`home_changed` to 0x2).
+// keep-alive with the H flag (`home_changed` to 0x1). The other direction is not tested:
+// RSPLIB with a single peer abandons its takeover, and with a second registrar of ours beside
+// it completed in only some runs (docs/enrp.md, "Interoperating with RSPLIB").
 //
 // RSPLIB drops loopback addresses from every transport parameter (its parser keeps only
 // addresses of a scope above link-local), so the registrars and PEs use 10.99.0.x on `lo` of a
@@ -45,7 +44,6 @@ constexpr const char* kOurAsap = "10.99.0.1:13863";
 constexpr const char* kOurEnrp = "10.99.0.1:19901";
 constexpr const char* kTheirAsap = "10.99.0.2:23863";
 constexpr const char* kTheirEnrp = "10.99.0.2:29901";
-constexpr const char* kThirdEnrp = "10.99.0.3:39901";
 
 // Why this machine cannot run the test, or "" when it can.
 std::string missing_prerequisite() {
@@ -98,19 +96,18 @@ class RsplibInterop : public ::testing::Test {
       GTEST_SKIP() << "SKIPPED: " << why;
     }
     ASSERT_TRUE(own_network()) << "unshare(CLONE_NEWNET) or ip addr failed";
-    dir_ = fs::temp_directory_path() / ("rsplib-interop-" + std::to_string(getpid()));
+    dir_ = fs::temp_directory_path() /
+           ("rsplib-interop-" + std::to_string(getpid()));
     fs::create_directories(dir_);
-    if (third()) start_third();
     // Short timers on both sides, RSPLIB's equal to ours.
-    std::vector<std::string> theirs = {
-        "-identifier=0x2", std::string("-asap=") + kTheirAsap,
-        std::string("-enrp=") + kTheirEnrp, "-asapannounce=off", "-enrpannounce=off",
-        std::string("-peer=") + kOurEnrp, "-peerheartbeatcycle=500",
-        "-peermaxtimelastheard=1000", "-peermaxtimenoresponse=500",
-        "-mentordiscoverytimeout=1000", "-takeoverexpiryinterval=1000",
-        "-loglevel=3", "-logcolor=off", "-logfile=" + (dir_ / "theirs.log").string()};
-    if (third()) theirs.push_back(std::string("-peer=") + kThirdEnrp);
-    theirs_.spawn("/usr/bin/rspregistrar", theirs, {});
+    theirs_.spawn("/usr/bin/rspregistrar",
+                  {"-identifier=0x2", std::string("-asap=") + kTheirAsap,
+                   std::string("-enrp=") + kTheirEnrp, "-asapannounce=off", "-enrpannounce=off",
+                   std::string("-peer=") + kOurEnrp, "-peerheartbeatcycle=500",
+                   "-peermaxtimelastheard=1000", "-peermaxtimenoresponse=500",
+                   "-mentordiscoverytimeout=1000", "-takeoverexpiryinterval=1000",
+                   "-loglevel=3", "-logcolor=off", "-logfile=" + (dir_ / "theirs.log").string()},
+                  {});
     ours_.spawn(RSPLAB_BINARY,
                 {"registrar", "--transport", "sctp", "--asap", kOurAsap, "--enrp", kOurEnrp,
                  "--identifier", "0x1", "--peer", kTheirEnrp, "--peer-heartbeat-interval", "500",
@@ -124,29 +121,9 @@ class RsplibInterop : public ::testing::Test {
     pe_at_theirs_.spawn(RSPLAB_BINARY, pe_args("10.99.0.2", kTheirAsap, "0x200", "pe2.ev"), {});
   }
 
-  // A second registrar of ours (0x3) beside the two, peered with both.
-  virtual bool third() const { return false; }
-
-  // 0x3 watches its peers with long timers, so that RSPLIB's takeover of a stopped 0x1
-  // comes first and 0x3 acknowledges it.
-  void start_third() {
-    ASSERT_EQ(run_shell("ip addr add 10.99.0.3/32 dev lo").first, 0);
-    third_.spawn(RSPLAB_BINARY,
-                 {"registrar", "--transport", "sctp", "--asap", "10.99.0.3:33863", "--enrp",
-                  kThirdEnrp, "--identifier", "0x3", "--peer",
-                  std::string(kTheirEnrp) + "," + kOurEnrp, "--peer-heartbeat-interval", "500",
-                  "--peer-max-time-last-heard", "5000", "--peer-max-time-no-response", "3000",
-                  "--mentor-discovery-timeout", "1000", "--takeover-expiry", "5000",
-                  "--log-level", "warning", "--events", (dir_ / "third.ev").string()},
-                 {});
-    std::string error;
-    ASSERT_TRUE(third_.wait_ready(20s, &error)) << error << "\n" << third_.stderr_text();
-  }
-
   void TearDown() override {
     theirs_.signal(SIGCONT);
-    ours_.signal(SIGCONT);
-    for (auto* p : {&pe_at_ours_, &pe_at_theirs_, &ours_, &theirs_, &third_})
+    for (auto* p : {&pe_at_ours_, &pe_at_theirs_, &ours_, &theirs_})
       if (p->pid() > 0) p->stop(5s);
     if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
     if (HasFailure()) std::cerr << "logs kept in " << dir_ << "\n";
@@ -179,7 +156,7 @@ class RsplibInterop : public ::testing::Test {
   }
 
   fs::path dir_;
-  ChildProcess theirs_, ours_, pe_at_ours_, pe_at_theirs_, third_;
+  ChildProcess theirs_, ours_, pe_at_ours_, pe_at_theirs_;
 };
 
 // Their ownership lines: `- $HOME -> "POOL" / $PE`.
@@ -221,36 +198,6 @@ TEST_F(RsplibInterop, OursAdoptsThePeOfAStoppedRspregistrar) {
       << "the PE's events:\n" << read_file(dir_ / "pe2.ev");
   const auto ev = read_file(dir_ / "ours.ev");
   EXPECT_NE(ev.find("\"event\":\"pe_adopted\",\"from\":\"0x00000002\",\"pe\":\"0x00000200\""),
-            std::string::npos)
-      << ev;
-}
-
-// RSPLIB completes a takeover only with an acknowledgement from a peer other than the target
-// (docs/enrp.md): with our 0x3 beside, a stopped 0x1's PE goes to RSPLIB, whose H keep-alive
-// reaches the PE at the ASAP transport it registers from.
-class RsplibInteropThree : public RsplibInterop {
- protected:
-  bool third() const override { return true; }
-};
-
-TEST_F(RsplibInteropThree, RspregistrarAdoptsThePeOfOurStoppedRegistrar) {
-  ASSERT_TRUE(eventually(
-      [&] { return their_view().find(owned("00000001", "00000100")) != std::string::npos; },
-      15s))
-      << "theirs never learnt the PE registered at ours:\n" << their_view();
-  ASSERT_TRUE(ours_.signal(SIGSTOP));
-  EXPECT_TRUE(eventually(
-      [&] {
-        const auto pe = read_file(dir_ / "pe1.ev");
-        return pe.find("\"event\":\"home_changed\"") != std::string::npos &&
-               pe.find("\"server_id\":\"0x00000002\"") != std::string::npos;
-      },
-      15s))
-      << "the PE's events:\n" << read_file(dir_ / "pe1.ev");
-  EXPECT_NE(their_view().find(owned("00000002", "00000100")), std::string::npos)
-      << their_view();
-  const auto ev = read_file(dir_ / "third.ev");
-  EXPECT_NE(ev.find("\"by\":\"0x00000002\",\"event\":\"takeover_acked\",\"target\":\"0x00000001\""),
             std::string::npos)
       << ev;
 }

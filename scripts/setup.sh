@@ -30,6 +30,9 @@ REST_PACKAGES=(
   # the SCTP tests' throw-away guest (scripts/sctp-vm.sh): the emulator, a static shell for
   # its initramfs, depmod/modprobe for the guest kernel's modules
   qemu-system-x86 busybox-static kmod
+  # RSPLIB's registrar and hsdump, the peers of the ENRP interoperability tests
+  # (tests/integration/rsplib_test.cpp); installed without starting the registrar's service
+  rsplib-registrar rsplib-tools
   # network namespaces, bridges, firewall rules for emulated sites
   iproute2 nftables
   # the ssh-reached sites' tests run a throw-away sshd on loopback (tests/support/sshd.hpp);
@@ -66,4 +69,22 @@ export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; the default (no) is fine.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# rsplib-registrar ships an init script that its postinst starts (a registrar on ports 3863
+# and 9901) and links for boot. A policy-rc.d answering 101 (action forbidden) keeps
+# invoke-rc.d from starting it during the install (unless one is already in place, as in
+# Debian's container images); afterwards its boot links are disabled: nothing runs it but
+# the tests.
+POLICY=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+  $SUDO chmod 755 "$POLICY"
+  own_policy=1
+fi
+status=0
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" || status=$?
+if [ -n "$own_policy" ]; then $SUDO rm -f "$POLICY"; fi
+[ "$status" -eq 0 ] || exit "$status"
+if [[ " ${missing[*]} " == *" rsplib-registrar "* ]]; then
+  $SUDO update-rc.d rsplib-registrar disable >/dev/null 2>&1 || true
+fi

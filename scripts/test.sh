@@ -360,7 +360,9 @@ sctp_test() {
   echo "sctp: ${n:-0} test(s) labelled sctp, in the VM"
   local rc=0
   # The ctest timeout bounds each test; --timeout bounds the whole guest (boot included).
-  bash "$SCTP_VM" --timeout 900 --rw "$out" --cd "$ROOT" -- \
+  # setup.sh installs RSPLIB's registrar: the interoperability tests fail rather than skip
+  # without it (RSPLAB_REQUIRE_RSPLIB; the guest's environment is clean, so it is set here).
+  bash "$SCTP_VM" --timeout 900 --rw "$out" --cd "$ROOT" -- env RSPLAB_REQUIRE_RSPLIB=1 \
     ctest --test-dir "$BUILD/release" -L sctp --output-on-failure --no-tests=error \
       --timeout 300 --output-junit "$out/ctest-junit.xml" || rc=$?
   junit_counts "$out/ctest-junit.xml" "$out"

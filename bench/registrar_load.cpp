@@ -3,7 +3,7 @@
 // re-register with new loads in the background, while M pool-user connections each keep
 // K HANDLE_RESOLUTIONs in flight (pipelined on one connection; responses come in order).
 // It reports registrations/s, re-registrations/s, handle resolutions/s, resolution
-// latency percentiles, errors, and the registrar's CPU time (from /proc/<pid>/stat).
+// latency percentiles, errors, and the registrar's CPU time (its CPU clock; load_support.cpp).
 //
 //   generator (CPU 0, one io_context)                     registrar (CPU 1)
 //   PE 1..N  ──REGISTRATION / re-REGISTRATION──────────►  rsplab registrar
@@ -28,9 +28,7 @@
 //   build/release/bench/registrar_load --rate 50000    # latency at a fixed rate
 #include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
-#include <sched.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -41,7 +39,6 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -52,6 +49,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bench/load_support.hpp"
 #include "stack/common/log.hpp"
 #include "stack/transport/transport.hpp"
 #include "stack/wire/messages.hpp"
@@ -103,40 +101,10 @@ using rsplab::common::Level;
   std::exit(1);
 }
 
-// ---------------------------------------------------------------- CPU accounting
-
-// utime + stime of a process in seconds, from /proc/<pid>/stat (fields 14 and 15, in
-// clock ticks). nullopt when the process is gone.
-std::optional<double> process_cpu_seconds(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!f || !std::getline(f, line)) return std::nullopt;
-  const auto paren = line.rfind(')');  // the command name may hold spaces and parens
-  if (paren == std::string::npos) return std::nullopt;
-  std::istringstream rest(line.substr(paren + 1));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double self_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  const auto tv = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return tv(u.ru_utime) + tv(u.ru_stime);
-}
-
-bool pin(int pid, int cpu) {
-  if (cpu < 0) return true;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  return sched_setaffinity(pid, sizeof set, &set) == 0;
-}
+using rsplab::bench::fmt;
+using rsplab::bench::pin;
+using rsplab::bench::process_cpu_seconds;
+using rsplab::bench::self_cpu_seconds;
 
 // ---------------------------------------------------------------- statistics
 
@@ -304,18 +272,10 @@ class Generator {
   }
 
   void send_registration(Pe& pe, Clock::time_point now) {
-    asap::Registration r;
-    r.pool_handle = o_.pool;
-    auto& e = r.pool_element;
-    e.identifier = pe.id;
-    e.registration_life = static_cast<std::int32_t>(o_.registration_life_ms);
-    e.user_transport.kind = wire::TransportKind::tcp;
-    e.user_transport.use = wire::TransportUse::data_only;
-    e.user_transport.port = static_cast<std::uint16_t>(10000 + (pe.id % 50000));
-    e.user_transport.addresses = {wire::Address::v4(127, 0, 0, 1)};
-    e.policy = pe.policy;
+    rsplab::bench::SimulatedPe r{o_.pool, pe.id, pe.policy, o_.registration_life_ms};
+    r.port = static_cast<std::uint16_t>(10000 + (pe.id % 50000));
     scratch_.clear();
-    if (!wire::encode(asap::Message{r}, scratch_)) die("cannot encode a registration");
+    if (!rsplab::bench::encode_registration(r, scratch_)) die("cannot encode a registration");
     pe.outstanding = true;
     pe.sent = now;
     pe.conn->send(wire::kPpidAsap, scratch_);
@@ -358,11 +318,8 @@ class Generator {
       return;
     }
     if (auto* ka = std::get_if<asap::EndpointKeepAlive>(&m)) {
-      asap::EndpointKeepAliveAck ack;
-      ack.pool_handle = ka->pool_handle;
-      ack.pe_identifier = ka->pe_identifier.value_or(pe.id);
       scratch_.clear();
-      wire::encode(asap::Message{ack}, scratch_);
+      rsplab::bench::encode_keep_alive_ack(*ka, pe.id, scratch_);
       pe.conn->send(wire::kPpidAsap, scratch_);
       ++keepalives_;
       if (measuring_) ++keepalives_in_window_;
@@ -647,18 +604,6 @@ class Generator {
   nlohmann::ordered_json report_;
 };
 
-std::string fmt(double v, int decimals = 0) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  // Thousands separators for the integer part.
-  std::string s(buf);
-  const auto dot = s.find('.');
-  std::size_t end = dot == std::string::npos ? s.size() : dot;
-  const std::size_t start = s[0] == '-' ? 1 : 0;
-  for (std::size_t i = end; i > start + 3; i -= 3) s.insert(i - 3, ",");
-  return s;
-}
-
 void print_table(const nlohmann::ordered_json& r, const std::string& where) {
   std::printf("registrar_load: %s PEs, %s PU connections x %s in flight, pool %s (%s), %s\n",
               fmt(r["pes"].get<double>()).c_str(), fmt(r["pu_connections"].get<double>()).c_str(),
@@ -752,11 +697,7 @@ int main(int argc, char** argv) {
   if (o.duration <= 0) die("--duration must be positive");
 
   signal(SIGPIPE, SIG_IGN);
-  rlimit nofile{};
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-    nofile.rlim_cur = nofile.rlim_max;  // 1,100 connections each side; the child inherits it
-    setrlimit(RLIMIT_NOFILE, &nofile);
-  }
+  rsplab::bench::raise_nofile(o.pes + o.pu_connections + 1024);  // the child inherits it
 
   std::optional<rsplab::test::ChildProcess> spawned;
   transport::Endpoint remote;

@@ -183,7 +183,9 @@ void RegistrarNode::stop(int signal) {
   if (stopped_) return;
   stopped_ = true;
   *alive_ = false;
-  if (signal != 0) events_.write(common::RegistrarStoppedEvent{signal});
+  if (signal != 0)
+    events_.write(common::RegistrarStoppedEvent{signal, enrp_sent_.messages, enrp_sent_.bytes,
+                                                enrp_received_.messages, enrp_received_.bytes});
   timer_.cancel();
   announce_timer_.cancel();
   boost::system::error_code ignored;
@@ -247,10 +249,12 @@ void RegistrarNode::accept(std::shared_ptr<transport::Connection> c, bool is_asa
 void RegistrarNode::read(registrar::ConnId id, transport::Connection& c, bool is_asap) {
   c.start({[this, id, is_asap](std::uint32_t, std::span<const std::uint8_t> m) {
              const auto now = Clock::now();
-             if (is_asap)
+             if (is_asap) {
                core_->received_asap(id, m, now, actions_);
-             else
+             } else {
+               enrp_received_.add(m.size());
                core_->received_enrp(id, m, now, actions_);
+             }
              execute();
            },
            [this, id](const std::error_code& ec) {
@@ -320,8 +324,9 @@ void RegistrarNode::dialled(registrar::ConnId id, bool is_asap, std::error_code 
   it->second.connection = c;
   core_->opened(id, peer_of(*c));
   read(id, *c, is_asap);
-  for (const auto& m : it->second.held) c->send(it->second.ppid, m);
+  auto held = std::move(it->second.held);
   it->second.held.clear();
+  for (auto& m : held) send(it->second, std::move(m));
 }
 
 // The core's actions, in this order: dials (so that the sends for them are held), sends,
@@ -330,11 +335,7 @@ void RegistrarNode::execute() {
   for (const auto& c : actions_.connects) dial(c);
   for (auto& s : actions_.sends) {
     const auto it = conns_.find(s.conn);
-    if (it == conns_.end()) continue;
-    if (it->second.connection)
-      it->second.connection->send(it->second.ppid, s.message);
-    else
-      it->second.held.push_back(std::move(s.message));
+    if (it != conns_.end()) send(it->second, std::move(s.message));
   }
   for (const auto id : actions_.closes) {
     const auto it = conns_.find(id);
@@ -351,6 +352,13 @@ void RegistrarNode::execute() {
   if (stopped_) return;
   if (started_ && announce_ && !announce_socket_ && core_->serving()) start_announces(*announce_);
   arm();
+}
+
+// Out on the connection, or held until its dial ends; ENRP counted when it goes out.
+void RegistrarNode::send(Conn& c, wire::Bytes message) {
+  if (!c.connection) return c.held.push_back(std::move(message));
+  if (c.ppid == wire::kPpidEnrp) enrp_sent_.add(message.size());
+  c.connection->send(c.ppid, message);
 }
 
 void RegistrarNode::arm() {

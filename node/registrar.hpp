@@ -107,6 +107,13 @@ class RegistrarNode {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool started_ = false;
   bool stopped_ = false;
+  // ENRP over peer connections, for the `stopped` event (bench/enrp_load).
+  struct Counts {
+    std::int64_t messages = 0, bytes = 0;
+    void add(std::size_t n) { ++messages, bytes += static_cast<std::int64_t>(n); }
+  };
+  Counts enrp_sent_, enrp_received_;
+  void send(Conn& c, rserpool::wire::Bytes message);
 };
 
 }  // namespace rsplab::node

@@ -925,7 +925,13 @@ void from_json(const json& j, MemberReady& e) {
   e.cookie_every = unchecked<std::int64_t>(j, "cookie_every");
 }
 
-void from_json(const json& j, RegistrarStoppedEvent& e) { e.signal = req_int(j, "signal"); }
+void from_json(const json& j, RegistrarStoppedEvent& e) {
+  e.signal = req_int(j, "signal");
+  e.enrp_sent_messages = opt_int(j, "enrp_sent_messages");
+  e.enrp_sent_bytes = opt_int(j, "enrp_sent_bytes");
+  e.enrp_received_messages = opt_int(j, "enrp_received_messages");
+  e.enrp_received_bytes = opt_int(j, "enrp_received_bytes");
+}
 
 void to_json(json& j, const RegistrarReady& e) {
   j = {{"event", e.kName}, {"asap", e.asap}, {"enrp", e.enrp}, {"transport", e.transport}};
@@ -946,6 +952,10 @@ void to_json(json& j, const MemberReady& e) {
 
 void to_json(json& j, const RegistrarStoppedEvent& e) {
   j = {{"event", e.kName}, {"signal", e.signal}};
+  set_if(j, "enrp_sent_messages", e.enrp_sent_messages);
+  set_if(j, "enrp_sent_bytes", e.enrp_sent_bytes);
+  set_if(j, "enrp_received_messages", e.enrp_received_messages);
+  set_if(j, "enrp_received_bytes", e.enrp_received_bytes);
 }
 
 void from_json(const json& j, MemberResumedEvent& e) { e.member = req_int(j, "member"); }

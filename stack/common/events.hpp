@@ -707,10 +707,14 @@ struct MemberReady {
   bool operator==(const MemberReady&) const = default;
 };
 
-// A registrar stopped by a signal.
+// A registrar stopped by a signal, with the ENRP messages and bytes it sent and received
+// over its peer connections since it started (the multicast Presence left out; optional,
+// bench/enrp_load reads them).
 struct RegistrarStoppedEvent {
   static constexpr const char* kName = "stopped";
   std::int64_t signal = 0;
+  std::optional<std::int64_t> enrp_sent_messages, enrp_sent_bytes, enrp_received_messages,
+      enrp_received_bytes;
   bool operator==(const RegistrarStoppedEvent&) const = default;
 };
 

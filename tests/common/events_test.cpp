@@ -493,8 +493,14 @@ TEST(Events, TheNodesReadyAndStoppedEventsRoundTrip) {
   EXPECT_EQ(error_of<MemberReady>(json{{"event", "ready"}, {"id", "x"}}), "missing 'member'");
   EXPECT_EQ(error_of<RegistrarReady>(json{{"event", "ready"}, {"asap", "a:1"}}),
             "missing 'enrp'");
-  const RegistrarStoppedEvent stopped{15};
+  const RegistrarStoppedEvent stopped{15, {}, {}, {}, {}};
   EXPECT_EQ(round_trip(stopped), stopped);
+  EXPECT_EQ(json(stopped), (json{{"event", "stopped"}, {"signal", 15}}));
+  const RegistrarStoppedEvent counted{15, 3, 252, 2, 168};
+  EXPECT_EQ(json(counted), (json{{"event", "stopped"}, {"signal", 15}, {"enrp_sent_messages", 3},
+                                 {"enrp_sent_bytes", 252}, {"enrp_received_messages", 2},
+                                 {"enrp_received_bytes", 168}}));
+  EXPECT_EQ(round_trip(counted), counted);
   const MemberResumedEvent resumed{3};
   EXPECT_EQ(json(resumed), (json{{"event", "resumed"}, {"member", 3}}));
   EXPECT_EQ(round_trip(resumed), resumed);

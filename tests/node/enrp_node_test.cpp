@@ -185,6 +185,38 @@ TEST(EnrpNode, TwoRegistrarsWithPeerReplicateAPeAndDumpTheSame) {
   EXPECT_EQ(da->pools[0].pool_elements[0].home_server, 0x0au);
 }
 
+// The `stopped` event counts the ENRP each registrar sent and received over its peer
+// connections (bench/enrp_load reads them): B, whose only peer is A, received a Handle
+// Update at least, and nothing A did not send.
+TEST(EnrpNode, StoppedEventCountsTheEnrpSentAndReceived) {
+  boost::asio::io_context io;
+  Registrar a(io, enrp_options("0x0a"));
+  auto ob = enrp_options("0x0b");
+  ob.peer = a.enrp();
+  Registrar b(io, ob);
+  ASSERT_TRUE(run_until(io, [&] { return b.peers_up().count("0x0000000a") && b.events.count("serving"); }));
+  rsplab::test::AsapPeer pe(io, "pe");
+  ASSERT_TRUE(pe.connect(a.node->asap_endpoint(), 5s));
+  ASSERT_TRUE(pe.send(registration("EnrpPool", 0x1234abcd)));
+  ASSERT_TRUE(pe.receive_as<asap::RegistrationResponse>(3s));
+  ASSERT_TRUE(run_until(io, [&] { return b.holds("EnrpPool", 0x1234abcd); }));
+
+  b.node->stop(SIGTERM);
+  a.node->stop(SIGTERM);
+  const auto sa = a.events.as<rsplab::common::RegistrarStoppedEvent>("stopped");
+  const auto sb = b.events.as<rsplab::common::RegistrarStoppedEvent>("stopped");
+  ASSERT_EQ(sa.size(), 1u);
+  ASSERT_EQ(sb.size(), 1u);
+  ASSERT_TRUE(sa[0].enrp_sent_messages && sa[0].enrp_sent_bytes && sa[0].enrp_received_messages &&
+              sa[0].enrp_received_bytes);
+  ASSERT_TRUE(sb[0].enrp_received_messages && sb[0].enrp_received_bytes && sb[0].enrp_sent_messages);
+  EXPECT_GE(*sb[0].enrp_received_messages, 1) << "no Handle Update counted at B";
+  EXPECT_GE(*sb[0].enrp_received_bytes, *sb[0].enrp_received_messages * 4) << "a message is 4 bytes at least";
+  EXPECT_LE(*sb[0].enrp_received_messages, *sa[0].enrp_sent_messages);
+  EXPECT_LE(*sb[0].enrp_received_bytes, *sa[0].enrp_sent_bytes);
+  EXPECT_LE(*sa[0].enrp_received_messages, *sb[0].enrp_sent_messages);
+}
+
 TEST(EnrpNode, ThreeRegistrarsFindEachOtherAndHoldTheSameHandlespace) {
   boost::asio::io_context io;
   Registrar a(io, enrp_options("0x0a"));

@@ -4,6 +4,7 @@
 #include "experiments/loader.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "stack/common/split.hpp"
 
@@ -145,8 +146,8 @@ void Loader::check_timers(const Raw& raw, const Point& point) const {
 }
 
 // `registrars:` of a group: `all` (every registrar in file order, as without the key),
-// `site` (those at the group's site first, then the others), or names in the order to try
-// them ("pr1,pr0").
+// `site` (those at the group's site first, then the others), names in the order to try
+// them ("pr1,pr0"), or (PEs) `announce`: those heard by ASAP server announces.
 template <class G>
 void Loader::registrar_choice(const Text& t, const Point& point, const Run& run,
                               const std::string& path, G& g) const {
@@ -155,6 +156,14 @@ void Loader::registrar_choice(const Text& t, const Point& point, const Run& run,
   if (v.text == "site") {
     g.site_first = true;
     return;
+  }
+  if (v.text == "announce") {
+    if constexpr (std::is_same_v<G, PeGroup>) {
+      g.announce = true;
+      return;
+    } else {
+      bad(v, path, "PUs take registrars by name (all, site or names): `rsplab pu` hears no announces");
+    }
   }
   for (const auto& name : common::split(v.text, ',')) {
     const bool known = std::any_of(run.registrars.begin(), run.registrars.end(),

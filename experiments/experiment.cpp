@@ -68,6 +68,10 @@ std::string run_key(const nlohmann::json& resolved, std::string_view rsplab_vers
   return to_hex(h.finish());
 }
 
+bool announced(const Run& r) {
+  return std::any_of(r.pes.begin(), r.pes.end(), [](const PeGroup& g) { return g.announce; });
+}
+
 std::string registrar_list(const Run& r, const std::vector<std::string>& chosen, bool site_first,
                            const std::string& site, const RegistrarEndpoints& endpoints) {
   std::vector<std::string> names = chosen;
@@ -350,6 +354,8 @@ nlohmann::json Loader::resolved_json(const Run& r) {
   const auto registrars = [](json& x, const auto& g) {
     if (g.site_first) x["registrars"] = "site";
     else if (!g.registrars.empty()) x["registrars"] = g.registrars;
+    if constexpr (std::is_same_v<std::decay_t<decltype(g)>, PeGroup>)
+      if (g.announce) x["registrars"] = "announce";
   };
   for (const PeGroup& g : r.pes) {
     json x{{"name", g.name}, {"pool", g.pool}, {"site", g.site}, {"count", g.count},

@@ -81,6 +81,9 @@ struct PeGroup {
   // for every registrar in file order; `site_first`: the group's site's registrars first.
   std::vector<std::string> registrars;
   bool site_first = false;
+  // `registrars: announce`: the registrars announce themselves by ASAP multicast
+  // (kAnnounceGroup) and the members learn them there, without a list.
+  bool announce = false;
   options::PeOptions options;     // --capacity (amount or distribution), --max-jobs, ...
   std::vector<std::string> args;
 };
@@ -231,6 +234,12 @@ Plan parse_plan(std::string_view yaml, const std::string& file, std::string_view
 // The run key: hex SHA-256 over the canonical JSON of `resolved` (sorted keys) and the
 // version.
 std::string run_key(const nlohmann::json& resolved, std::string_view rsplab_version);
+
+// Where the registrars of a run announce themselves when a PE group learns them so
+// (`registrars: announce`): RSPLIB's default ASAP announce group.
+inline constexpr const char* kAnnounceGroup = "239.0.0.50:3863";
+// Whether some PE group of `r` learns its registrars from announces.
+bool announced(const Run& r);
 
 // Endpoints by registrar name ("pr0" → {"10.0.0.1:3863", "10.1.0.1:3863"}).
 using RegistrarEndpoints = std::map<std::string, std::vector<std::string>>;

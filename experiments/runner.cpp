@@ -64,13 +64,15 @@ std::vector<std::string> registrar_args(const Run& r, const Registrar& pr,
   o.asap = addresses + ":0";
   o.enrp = addresses + ":0";
   if (!peers.empty()) o.peer = peers;
+  if (announced(r)) o.announce = kAnnounceGroup;
   return options::to_args(o);
 }
 
 std::vector<std::string> pe_args(const Run& r, const PeGroup& g, const std::string& addresses,
                                  const std::string& registrars) {
   options::PeOptions o = g.options;
-  o.registrar = registrars;
+  if (g.announce) o.announce = kAnnounceGroup;
+  else o.registrar = registrars;
   o.pool = g.pool;
   o.policy = g.policy;
   o.count = g.count;

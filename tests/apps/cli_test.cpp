@@ -444,15 +444,27 @@ TEST(Cli, PlanVerbosePeersRegistrarsAndGroupsTheirChoice) {
          "registrars:\n  - { site: a }\n  - { site: b }\n  - { site: b }\n"
          "pools:\n  P:\n"
          "    pes:\n      - { site: b, count: 3, capacity: 2e6, registrars: site }\n"
-         "    pus:\n      - { site: a, job-size: 'exp:1e6', interval: exp:2s, registrars: 'pr2,pr0' }\n";
+         "    pus:\n      - { site: a, job-size: 'exp:1e6', interval: exp:2s, registrars: 'pr2,pr0' }\n"
+         "  Q:\n    pes:\n      - { site: a, registrars: announce }\n";
   }
   const Outcome r = rsplab({"plan", file.string(), "--verbose"});
   EXPECT_NE(r.status, 2) << r.err;
-  EXPECT_NE(r.out.find("    pr0 @a: rsplab registrar --transport tcp --asap <a>:0 --enrp <a>:0\n"),
+  // A PE group learns its registrars from announces: every registrar announces itself.
+  EXPECT_NE(r.out.find("    pr0 @a: rsplab registrar --transport tcp --asap <a>:0 --enrp <a>:0"
+                       " --announce 239.0.0.50:3863\n"),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("    Q/pe0 @a: rsplab pe --pool Q --policy rr --count 1 --local <a>"
+                       " --transport tcp --seed "),
+            std::string::npos)
+      << r.out;
+  const auto q = r.out.find("    Q/pe0 @a: ");
+  ASSERT_NE(q, std::string::npos) << r.out;
+  const std::string q_line = r.out.substr(q, r.out.find('\n', q) - q);
+  EXPECT_NE(q_line.find(" --control stdin --announce 239.0.0.50:3863"), std::string::npos) << q_line;
+  EXPECT_EQ(q_line.find("--registrar"), std::string::npos) << q_line;
   EXPECT_NE(r.out.find("    pr2 @b: rsplab registrar --transport tcp --asap <b>:0 --enrp <b>:0"
-                       " --peer <pr0.enrp>,<pr1.enrp>\n"),
+                       " --announce 239.0.0.50:3863 --peer <pr0.enrp>,<pr1.enrp>\n"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("    P/pe0 @b: rsplab pe --registrar <pr1>,<pr2>,<pr0> --pool P"),

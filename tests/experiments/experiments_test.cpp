@@ -1020,6 +1020,16 @@ TEST(Schema, GroupsChooseTheirRegistrars) {
   Doc explicit_all = d;
   explicit_all.set(12, "      - { site: a, count: 2, capacity: 1e6, registrars: all }");
   EXPECT_EQ(parse(explicit_all.text()).runs.at(0).key, r.key);
+  // announce: the PEs learn the registrars from their ASAP announces, which every registrar
+  // of the run then sends; no list.
+  Doc heard = d;
+  heard.set(12, "      - { site: a, count: 2, capacity: 1e6, registrars: announce }");
+  const Plan a = parse(heard.text());
+  const ExpRun& ra = a.runs.at(0);
+  EXPECT_TRUE(ra.pes.at(0).announce);
+  EXPECT_TRUE(announced(ra));
+  EXPECT_FALSE(announced(r));
+  EXPECT_NE(ra.key, r.key);
 }
 
 TEST(Errors, RegistrarChoices) {
@@ -1029,6 +1039,9 @@ TEST(Errors, RegistrarChoices) {
   Doc twice;
   twice.set(14, "      - { site: b, count: 3, job-size: exp:1e6, interval: exp:1s, registrars: 'pr0,pr0' }");
   EXPECT_ERROR_AT(twice.text(), 14, twice.col(14, "'pr0"), "'pr0' twice");
+  Doc pu;
+  pu.set(14, "      - { site: b, count: 3, job-size: exp:1e6, interval: exp:1s, registrars: announce }");
+  EXPECT_ERROR_AT(pu.text(), 14, pu.col(14, "announce"), "PUs take registrars by name");
   Doc registrar;
   registrar.set(7, "  - { site: a, registrars: site }");
   EXPECT_ERROR_AT(registrar.text(), 7, registrar.col(7, "registrars"), "registrars");

@@ -1036,6 +1036,33 @@ TEST_F(Run, LoopbackRegistrarKilledAndFrozenPesReHomedPusGoOn) {
 }
 
 
+// `registrars: announce`: the PEs get no registrar list; every registrar announces itself
+// by ASAP multicast (on loopback sites all of them are heard) and each PE registers at one.
+TEST_F(Run, LoopbackPesLearnTheirRegistrarsFromAnnounces) {
+  const std::string file = dir_ + "/announce.yaml";
+  std::ofstream(file) << "name: announcetest\nduration: 2s\nwarmup: 1s\nseed: 3\n"
+                         "sites:\n  alpha: { isps: [red] }\n"
+                         "registrars:\n  - { site: alpha }\n  - { site: alpha }\n"
+                         "pools:\n  Calc:\n    pes:\n"
+                         "      - { site: alpha, count: 3, capacity: 1e6, registrars: announce }\n"
+                         "    pus:\n"
+                         "      - { site: alpha, count: 2, job-size: exp:2e5, interval: exp:500ms }\n";
+  const std::string db = dir_ + "/announce.db";
+  ChildProcess p(RSPLAB_BINARY, {"run", "--loopback", file, "-o", db});
+  const auto st = p.wait(60s);
+  ASSERT_TRUE(st) << "rsplab run --loopback did not finish";
+  const std::string out = all_output(p);
+  ASSERT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)
+      << ChildProcess::describe(*st) << "\n" << out << p.stderr_text();
+  EXPECT_EQ(sql(db, "SELECT count(DISTINCT pe) FROM registrations WHERE kind = 'registration'"),
+            "3");
+  // Each PE member learnt both registrars from their announces.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM pe_events WHERE kind = 'registrar_learnt'"), "6");
+  EXPECT_GT(std::stoi(sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed'")), 0);
+  EXPECT_EQ(sql(db, "SELECT status FROM run_checks WHERE name = 'registered_capacity'"), "ok")
+      << out;
+}
+
 // An echo pool in an experiment (`service: echo` per group, issue 14) on loopback sites: the
 // runner starts `rsplab pe/pu --service echo` (a CalcApp `timers:` default does not reach
 // them), kills one PE member; the series on it fails over and resumes from the cookie (every

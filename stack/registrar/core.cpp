@@ -1,4 +1,5 @@
 #include "stack/registrar/core.hpp"
+#include "stack/registrar/event_values.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -15,9 +16,9 @@ namespace asap = wire::asap;
 using json = nlohmann::json;
 namespace common = rsplab::common;
 
+using detail::conn_of;
+
 namespace {
-// A connection's number as an event field.
-std::int64_t conn_of(ConnId conn) { return static_cast<std::int64_t>(conn); }
 
 // Malformed input whose unknown parameter says "discard silently".
 common::MessageDiscardedEvent discarded(ConnId conn, wire::Protocol protocol,

@@ -8,6 +8,7 @@
 
 #include "stack/common/events.hpp"
 #include "stack/registrar/core.hpp"
+#include "stack/registrar/event_values.hpp"
 #include "stack/wire/describe.hpp"
 #include "stack/wire/names.hpp"
 
@@ -19,13 +20,10 @@ namespace asap = wire::asap;
 namespace enrp = wire::enrp;
 namespace common = rsplab::common;
 
+using detail::conn_of;
+using detail::ms_between;
+
 namespace {
-
-std::int64_t conn_of(ConnId conn) { return static_cast<std::int64_t>(conn); }
-
-std::int64_t ms_between(TimePoint from, TimePoint to) {
-  return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
 
 std::string checksum_text(std::uint16_t c) {
   char buf[8];

@@ -8,6 +8,7 @@
 
 #include "stack/common/events.hpp"
 #include "stack/registrar/core.hpp"
+#include "stack/registrar/event_values.hpp"
 #include "stack/wire/describe.hpp"
 #include "stack/wire/names.hpp"
 
@@ -19,11 +20,7 @@ namespace asap = wire::asap;
 namespace enrp = wire::enrp;
 namespace common = rsplab::common;
 
-namespace {
-std::int64_t ms_between(TimePoint from, TimePoint to) {
-  return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
-}  // namespace
+using detail::ms_between;
 
 void Core::start_takeover(std::uint32_t target, TimePoint now, Actions& out) {
   if (takeovers_.contains(target)) return;

@@ -3,9 +3,10 @@
 // other as static peers, an `rsplab pe` registers at each, and each registrar must hold both
 // PEs with the right home (ours read by `rsplab hsdump`, theirs by RSPLIB's own `hsdump`);
 // then theirs is stopped (SIGSTOP) and ours must adopt its PE, whose ASAP endpoint gets our
-// keep-alive with the H flag (`home_changed` to 0x1). The other direction is not tested:
-// RSPLIB with a single peer abandons its takeover, and with a second registrar of ours beside
-// it completed in only some runs (docs/enrp.md, "Interoperating with RSPLIB").
+// keep-alive with the H flag (`home_changed` to 0x1). The other direction needs a third
+// registrar (a second of ours, 0x3): RSPLIB with a single peer abandons its takeover
+// (docs/enrp.md, "Interoperating with RSPLIB"); with 0x3 beside it, ours (0x1) is stopped
+// and `rspregistrar` must adopt our PE, which re-homes to 0x2.
 //
 // RSPLIB drops loopback addresses from every transport parameter (its parser keeps only
 // addresses of a scope above link-local), so the registrars and PEs use 10.99.0.x on `lo` of a
@@ -44,6 +45,7 @@ constexpr const char* kOurAsap = "10.99.0.1:13863";
 constexpr const char* kOurEnrp = "10.99.0.1:19901";
 constexpr const char* kTheirAsap = "10.99.0.2:23863";
 constexpr const char* kTheirEnrp = "10.99.0.2:29901";
+constexpr const char* kThirdEnrp = "10.99.0.3:39901";
 
 // Why this machine cannot run the test, or "" when it can.
 std::string missing_prerequisite() {
@@ -58,11 +60,12 @@ std::string missing_prerequisite() {
 }
 
 // Moves this test process (and the children it starts) into a network namespace of its own
-// whose `lo` carries 10.99.0.1 (ours) and 10.99.0.2 (theirs).
+// whose `lo` carries 10.99.0.1 (ours), 10.99.0.2 (theirs) and 10.99.0.3 (a third, ours).
 bool own_network() {
   if (unshare(CLONE_NEWNET) != 0) return false;
   return run_shell("ip link set lo up && ip addr add 10.99.0.1/32 dev lo && "
-                   "ip addr add 10.99.0.2/32 dev lo").first == 0;
+                   "ip addr add 10.99.0.2/32 dev lo && ip addr add 10.99.0.3/32 dev lo")
+             .first == 0;
 }
 
 std::string read_file(const fs::path& p) {
@@ -100,30 +103,49 @@ class RsplibInterop : public ::testing::Test {
            ("rsplib-interop-" + std::to_string(getpid()));
     fs::create_directories(dir_);
     // Short timers on both sides, RSPLIB's equal to ours.
-    theirs_.spawn("/usr/bin/rspregistrar",
-                  {"-identifier=0x2", std::string("-asap=") + kTheirAsap,
-                   std::string("-enrp=") + kTheirEnrp, "-asapannounce=off", "-enrpannounce=off",
-                   std::string("-peer=") + kOurEnrp, "-peerheartbeatcycle=500",
-                   "-peermaxtimelastheard=1000", "-peermaxtimenoresponse=500",
-                   "-mentordiscoverytimeout=1000", "-takeoverexpiryinterval=1000",
-                   "-loglevel=3", "-logcolor=off", "-logfile=" + (dir_ / "theirs.log").string()},
-                  {});
+    std::vector<std::string> their_args = {
+        "-identifier=0x2", std::string("-asap=") + kTheirAsap,
+        std::string("-enrp=") + kTheirEnrp, "-asapannounce=off", "-enrpannounce=off",
+        std::string("-peer=") + kOurEnrp, "-peerheartbeatcycle=500",
+        "-peermaxtimelastheard=1000", "-peermaxtimenoresponse=500",
+        "-mentordiscoverytimeout=1000", "-takeoverexpiryinterval=1000",
+        "-loglevel=3", "-logcolor=off", "-logfile=" + (dir_ / "theirs.log").string()};
+    std::string our_peers = kTheirEnrp;
+    if (third_) {
+      their_args.push_back(std::string("-peer=") + kThirdEnrp);
+      our_peers += std::string(",") + kThirdEnrp;
+    }
+    theirs_.spawn("/usr/bin/rspregistrar", their_args, {});
     ours_.spawn(RSPLAB_BINARY,
                 {"registrar", "--transport", "sctp", "--asap", kOurAsap, "--enrp", kOurEnrp,
-                 "--identifier", "0x1", "--peer", kTheirEnrp, "--peer-heartbeat-interval", "500",
+                 "--identifier", "0x1", "--peer", our_peers, "--peer-heartbeat-interval", "500",
                  "--peer-max-time-last-heard", "1000", "--peer-max-time-no-response", "500",
                  "--mentor-discovery-timeout", "1000", "--takeover-expiry", "1000",
                  "--log-level", "warning", "--events", (dir_ / "ours.ev").string()},
                 {});
     std::string error;
     ASSERT_TRUE(ours_.wait_ready(20s, &error)) << error << "\n" << ours_.stderr_text();
+    if (third_) {
+      // Slower timers than RSPLIB's: it notices the silence first and takes over.
+      third_pr_.spawn(RSPLAB_BINARY,
+                      {"registrar", "--transport", "sctp", "--asap", "10.99.0.3:33863", "--enrp",
+                       kThirdEnrp, "--identifier", "0x3", "--peer",
+                       std::string(kOurEnrp) + "," + kTheirEnrp, "--peer-heartbeat-interval",
+                       "500", "--peer-max-time-last-heard", "5000",
+                       "--peer-max-time-no-response", "3000", "--mentor-discovery-timeout",
+                       "1000", "--takeover-expiry", "5000", "--log-level", "warning",
+                       "--events", (dir_ / "third.ev").string()},
+                      {});
+      ASSERT_TRUE(third_pr_.wait_ready(20s, &error)) << error << "\n" << third_pr_.stderr_text();
+    }
     pe_at_ours_.spawn(RSPLAB_BINARY, pe_args("10.99.0.1", kOurAsap, "0x100", "pe1.ev"), {});
     pe_at_theirs_.spawn(RSPLAB_BINARY, pe_args("10.99.0.2", kTheirAsap, "0x200", "pe2.ev"), {});
   }
 
   void TearDown() override {
     theirs_.signal(SIGCONT);
-    for (auto* p : {&pe_at_ours_, &pe_at_theirs_, &ours_, &theirs_})
+    ours_.signal(SIGCONT);
+    for (auto* p : {&pe_at_ours_, &pe_at_theirs_, &ours_, &third_pr_, &theirs_})
       if (p->pid() > 0) p->stop(5s);
     if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
     if (HasFailure()) std::cerr << "logs kept in " << dir_ << "\n";
@@ -137,9 +159,9 @@ class RsplibInterop : public ::testing::Test {
   }
 
   // PE identifier -> home registrar, as `rsplab hsdump --json` shows our registrar's view.
-  std::map<std::string, std::string> our_view() {
+  static std::map<std::string, std::string> our_view(const char* enrp = kOurEnrp) {
     const auto [rc, out] = run_shell(std::string(RSPLAB_BINARY) + " hsdump --transport sctp " +
-                                     "--json --timeout 2000 --registrar " + kOurEnrp +
+                                     "--json --timeout 2000 --registrar " + enrp +
                                      " 2>/dev/null");
     std::map<std::string, std::string> homes;
     if (rc != 0) return homes;
@@ -155,8 +177,14 @@ class RsplibInterop : public ::testing::Test {
     return run_shell(std::string("timeout 10 hsdump ") + kTheirEnrp + " -loglevel=1").second;
   }
 
+  bool third_ = false;  // a second registrar of ours (0x3), a peer of both
   fs::path dir_;
-  ChildProcess theirs_, ours_, pe_at_ours_, pe_at_theirs_;
+  ChildProcess theirs_, ours_, third_pr_, pe_at_ours_, pe_at_theirs_;
+};
+
+class RsplibInteropThree : public RsplibInterop {
+ protected:
+  RsplibInteropThree() { third_ = true; }
 };
 
 // Their ownership lines: `- $HOME -> "POOL" / $PE`.
@@ -199,6 +227,38 @@ TEST_F(RsplibInterop, OursAdoptsThePeOfAStoppedRspregistrar) {
   const auto ev = read_file(dir_ / "ours.ev");
   EXPECT_NE(ev.find("\"event\":\"pe_adopted\",\"from\":\"0x00000002\",\"pe\":\"0x00000200\""),
             std::string::npos)
+      << ev;
+}
+
+TEST_F(RsplibInteropThree, RspregistrarAdoptsOurPeOfAStoppedRegistrar) {
+  std::string theirs;
+  ASSERT_TRUE(eventually(
+      [&] {
+        theirs = their_view();
+        return theirs.find(owned("00000001", "00000100")) != std::string::npos;
+      },
+      15s))
+      << "RSPLIB never learnt the PE registered at ours:\n" << theirs;
+  ASSERT_TRUE(eventually([&] { return our_view(kThirdEnrp).size() == 2; }, 15s))
+      << "0x3 holds: " << nlohmann::json(our_view(kThirdEnrp)).dump();
+  // RSPLIB's hsdump joined RSPLIB's peer list as a registrar of its own. RSPLIB waits for an
+  // acknowledgement from every peer it lists, so a takeover begun while that entry is still
+  // there expires: let the entry time out first (1000 + 500 ms here).
+  std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(ours_.signal(SIGSTOP));
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto pe = read_file(dir_ / "pe1.ev");
+        return pe.find("\"event\":\"home_changed\"") != std::string::npos &&
+               pe.find("\"server_id\":\"0x00000002\"") != std::string::npos;
+      },
+      15s))
+      << "the PE's events:\n" << read_file(dir_ / "pe1.ev") << "\nRSPLIB's log:\n"
+      << read_file(dir_ / "theirs.log");
+  EXPECT_TRUE(eventually([&] { return our_view(kThirdEnrp)["0x00000100"] == "0x00000002"; }, 10s))
+      << "0x3 holds: " << nlohmann::json(our_view(kThirdEnrp)).dump();
+  const auto ev = read_file(dir_ / "third.ev");
+  EXPECT_NE(ev.find("\"event\":\"takeover_acked\",\"target\":\"0x00000001\""), std::string::npos)
       << ev;
 }
 

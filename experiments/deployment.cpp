@@ -173,18 +173,28 @@ void Deployment::start_pes(const Run& r, const RegistrarEndpoints& registrars) {
   }
   auto& components = s_.record.components;
   const auto& registered = s_.record.registered;
-  std::set<std::string> pe_ids;
+  // The condition runs after every event: with 10,000 PEs it must not walk them all each time.
+  // The PEs' identities are gathered once all are known; then a cursor passes those already
+  // registered (registrations only add to `registered` while this waits).
+  std::vector<std::string> pe_ids;
+  std::size_t next = 0;
   const bool all_registered = s_.loop.pump_for(
       [&] {
-        pe_ids.clear();
-        for (const auto& g : r.pes) {
-          const Component& c = components[g.name];
-          if (c.exited) return true;
-          for (const auto& [member, id] : c.members) pe_ids.insert(id);
+        if (pe_ids.empty()) {
+          std::size_t known = 0;
+          for (const auto& g : r.pes) {
+            const Component& c = components[g.name];
+            if (c.exited) return true;
+            known += c.members.size();
+          }
+          if (known < pe_total) return false;
+          for (const auto& g : r.pes)
+            for (const auto& [member, id] : components[g.name].members) pe_ids.push_back(id);
         }
-        if (pe_ids.size() < pe_total) return false;
-        return std::all_of(pe_ids.begin(), pe_ids.end(),
-                           [&](const std::string& id) { return registered.count(id) > 0; });
+        for (const auto& g : r.pes)
+          if (components[g.name].exited) return true;
+        while (next < pe_ids.size() && registered.count(pe_ids[next]) > 0) ++next;
+        return next == pe_ids.size();
       },
       std::chrono::seconds(60));
   for (const auto& g : r.pes)

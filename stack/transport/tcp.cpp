@@ -1,6 +1,8 @@
 // The TCP mapping: a stream socket, the Deframer on the way in, a send queue on the way out.
 //
 //   async_read_some ─► Deframer ─► on_message ...      send() ─► queue ─► async_write (batch)
+#include <netinet/in.h>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -254,6 +256,11 @@ struct ConnectAttempt : std::enable_shared_from_this<ConnectAttempt> {
       ec.clear();
       if (!from) return ec;
     }
+    // The port is chosen at connect(), by the whole 4-tuple (IP_BIND_ADDRESS_NO_PORT): a
+    // bind to port 0 would take a port for this address alone, and a site of 10,000 PUs and
+    // 3,000 PEs runs the kernel's ephemeral range dry (every bind then scans it, then fails).
+    const int one = 1;
+    ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     socket.bind(tcp::endpoint(address, 0), ec);
     return ec;
   }

@@ -28,28 +28,6 @@ int sh(const std::string& command) {
   return rc;
 }
 
-// Runs the enclosing scope's socket() calls in the named network namespace (this thread).
-class InNetns {
- public:
-  explicit InNetns(const std::string& name) {
-    original_ = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    const int target = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    ok_ = original_ >= 0 && target >= 0 && ::setns(target, CLONE_NEWNET) == 0;
-    if (target >= 0) ::close(target);
-  }
-  ~InNetns() {
-    if (ok_) {
-      EXPECT_EQ(::setns(original_, CLONE_NEWNET), 0);
-    }
-    if (original_ >= 0) ::close(original_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  int original_ = -1;
-  bool ok_ = false;
-};
-
 class SctpFailover : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,8 +1,13 @@
 // Helpers for the transport tests: message builders, a pair of connected Connections with
-// recorded traffic, and running the io_context until a condition holds.
+// recorded traffic, running the io_context until a condition holds, and running a scope's
+// sockets in a named network namespace.
 #pragma once
 
 #include <utility>  // before Asio
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -181,5 +186,27 @@ inline void check_shared_port(Kind kind, const Endpoint& local, const std::vecto
   EXPECT_EQ(to_a.received[0].message, make_message(16, 0x0c));
   EXPECT_TRUE(at_a.received.empty());
 }
+
+// Runs the enclosing scope's socket() calls in the named network namespace (this thread).
+class InNetns {
+ public:
+  explicit InNetns(const std::string& name) {
+    original_ = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    const int target = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    ok_ = original_ >= 0 && target >= 0 && ::setns(target, CLONE_NEWNET) == 0;
+    if (target >= 0) ::close(target);
+  }
+  ~InNetns() {
+    if (ok_) {
+      EXPECT_EQ(::setns(original_, CLONE_NEWNET), 0);
+    }
+    if (original_ >= 0) ::close(original_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  int original_ = -1;
+  bool ok_ = false;
+};
 
 }  // namespace rserpool::transport::testing

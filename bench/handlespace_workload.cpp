@@ -54,6 +54,7 @@
 #include "bench/handlespace_workload.hpp"
 
 #include <malloc.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -112,16 +113,31 @@ void require(bool ok, const char* what) {
   if (!ok) throw std::runtime_error(std::string("verify: ") + what);
 }
 
-// Wall time of the timed loops only.
+double clock_s(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Wall time (CLOCK_MONOTONIC) of the timed loops only, and the thread's CPU time in them:
+// on a shared machine the process may wait for a core, and the CPU time leaves that out.
 class Stopwatch {
  public:
-  void start() { t0_ = std::chrono::steady_clock::now(); }
-  void stop() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
-  double seconds() const { return total_; }
+  void start() {
+    wall0_ = clock_s(CLOCK_MONOTONIC);
+    cpu0_ = clock_s(CLOCK_THREAD_CPUTIME_ID);
+  }
+  void stop() {
+    wall_ += clock_s(CLOCK_MONOTONIC) - wall0_;
+    cpu_ += clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0_;
+  }
+  void report(Timed& t) const {
+    t.seconds = wall_;
+    t.cpu_seconds = cpu_;
+  }
 
  private:
-  std::chrono::steady_clock::time_point t0_;
-  double total_ = 0;
+  double wall0_ = 0, cpu0_ = 0, wall_ = 0, cpu_ = 0;
 };
 
 // REG: what the registrar does with the handlespace for one registration.
@@ -151,7 +167,7 @@ Timed cycles(std::size_t n, std::uint64_t ops, Prepare prepare, Op op) {
     t.check += hs->pe_count();
   }
   t.ops = count * n;
-  t.seconds = sw.seconds();
+  sw.report(t);
   return t;
 }
 
@@ -167,7 +183,7 @@ Timed steady(std::uint64_t ops, Op op) {
   for (std::uint64_t k = warm; k < warm + ops; ++k) t.check += op(k);
   sw.stop();
   t.ops = ops;
-  t.seconds = sw.seconds();
+  sw.report(t);
   return t;
 }
 
@@ -378,11 +394,13 @@ std::string result_line(Workload w, PolicyType policy, std::size_t n, const Time
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "RESULT workload=%s policy=%s N=%zu %s=%llu elapsed_s=%.6f rate_per_s=%.1f "
-                "ns_per_op=%.2f check=%016llx",
+                "ns_per_op=%.2f cpu_ns_per_op=%.2f check=%016llx",
                 std::string(workload_name(w)).c_str(), std::string(policy_name(policy)).c_str(),
                 n, pes ? "pes" : calls ? "calls" : "ops",
                 static_cast<unsigned long long>(t.ops), t.seconds, rate,
-                rate > 0 ? 1e9 / rate : 0.0, static_cast<unsigned long long>(t.check));
+                rate > 0 ? 1e9 / rate : 0.0,
+                t.ops > 0 ? t.cpu_seconds * 1e9 / static_cast<double>(t.ops) : 0.0,
+                static_cast<unsigned long long>(t.check));
   return buf;
 }
 

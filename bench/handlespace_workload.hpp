@@ -37,6 +37,7 @@ std::uint64_t default_ops(Workload w);
 struct Timed {
   std::uint64_t ops = 0;    // timed operations
   double seconds = 0;       // timed seconds (CLOCK_MONOTONIC around the timed loops)
+  double cpu_seconds = 0;   // the thread's CPU time in them (CLOCK_THREAD_CPUTIME_ID)
   std::uint64_t check = 0;  // a digest of what the operations returned: equal for equal behaviour
 };
 // Runs workload w (not mem). With `verify`, checks each step's result and throws

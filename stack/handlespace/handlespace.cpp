@@ -109,13 +109,21 @@ std::uint64_t Handlespace::weight(const Pool& pool, const Entry& e) const {
   }
 }
 
-Handlespace::Pool* Handlespace::find_pool(std::string_view handle) const {
+std::uint32_t Handlespace::find_pool_id(std::string_view handle) const {
+  if (last_pool_ != kNone && pools_[last_pool_]->handle == handle) return last_pool_;
   const auto it = pool_index_.find(handle);
-  return it == pool_index_.end() ? nullptr : pools_[it->second].get();
+  if (it == pool_index_.end()) return kNone;
+  last_pool_ = it->second;
+  return it->second;
+}
+
+Handlespace::Pool* Handlespace::find_pool(std::string_view handle) const {
+  const std::uint32_t id = find_pool_id(handle);
+  return id == kNone ? nullptr : pools_[id].get();
 }
 
 std::uint32_t Handlespace::pool_id(std::string_view handle, const wire::PolicyInfo* policy) {
-  if (const auto it = pool_index_.find(handle); it != pool_index_.end()) return it->second;
+  if (const std::uint32_t known = find_pool_id(handle); known != kNone) return known;
   std::uint32_t id;
   if (!free_pools_.empty()) {
     id = free_pools_.back();
@@ -130,7 +138,7 @@ std::uint32_t Handlespace::pool_id(std::string_view handle, const wire::PolicyIn
   pool->policy = policy;
   pool->randomized = randomized(policy->type);
   pool->rotation = policy->type == PolicyType::round_robin;
-  pool->order = OrderHeap(OrderLess{}, OrderMoved{&links_});
+  pool->order = OrderHeap(OrderLess{}, OrderMoved{&order_pos_});
   pools_[id] = std::move(pool);
   pool_index_.emplace(std::string(handle), id);
   return id;
@@ -155,7 +163,8 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
     const bool new_load = e.element.policy.load != pe.policy.load;
     const bool new_weight = e.element.policy.weight != pe.policy.weight;
     e.element = pe;
-    if (new_load && degrades(pool.policy->type)) e.state = 0;
+    degradation_[ref].step = pe.policy.load_degradation;
+    if (new_load && degrades(pool.policy->type)) set_state(ref, 0);
     if (new_owner) owner_add(ref);
     if (pool.randomized) {
       pool.weights.set(e.pool_pos, weight(pool, e));
@@ -163,27 +172,39 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
       if (pool.policy->type == PolicyType::weighted_round_robin) {
         if (new_weight) {
           // A weight of 0 leaves the rotation; a PE coming back joins the current round.
-          OrderEntry& o = pool.order.mutable_at(links_[ref].order);
-          e.state = pe.policy.weight;
+          OrderEntry& o = pool.order.mutable_at(order_pos_[ref]);
+          set_state(ref, pe.policy.weight);
           if (pe.policy.weight == 0)
             o.primary = kNever;
           else if (o.primary == kNever)
             o.primary = pool.order.top().primary == kNever ? 0 : pool.order.top().primary;
         }
       } else {
-        pool.order.mutable_at(links_[ref].order).primary = primary(pool, e);
+        pool.order.mutable_at(order_pos_[ref]).primary = primary(pool, e);
       }
-      pool.order.fix(links_[ref].order);
+      pool.order.fix(order_pos_[ref]);
     }
     return {Outcome::updated, ref};
   }
 
   const PeRef ref = entries_.allocate();
-  if (ref >= links_.size()) {
-    if (links_.size() == links_.capacity()) links_.reserve(links_.size() + links_.size() / 4 + 64);
-    links_.resize(ref + 1);
+  if (ref >= order_pos_.size()) {
+    if (order_pos_.size() == order_pos_.capacity()) {
+      const std::size_t cap = order_pos_.size() + order_pos_.size() / 4 + 64;
+      order_pos_.reserve(cap);
+      ring_prev_.reserve(cap);
+      timer_pos_.reserve(cap);
+      degradation_.reserve(cap);
+    }
+    order_pos_.resize(ref + 1);
+    ring_prev_.resize(ref + 1);
+    timer_pos_.resize(ref + 1);
+    degradation_.resize(ref + 1);
   }
-  links_[ref] = Links{};
+  order_pos_[ref] = 0;
+  ring_prev_[ref] = 0;
+  timer_pos_[ref] = {kNone, kNone};
+  degradation_[ref] = Degradation{0, pe.policy.load_degradation};
   Entry& e = entries_[ref];
   e.element = pe;
   e.pool = pid;
@@ -200,7 +221,7 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
     std::uint64_t key = primary(pool, e);
     if (pool.policy->type == PolicyType::weighted_round_robin) {
       // Joins the current round with a full share of picks; weight 0 is never picked.
-      e.state = pe.policy.weight;
+      set_state(ref, pe.policy.weight);
       key = pe.policy.weight == 0 ? kNever
             : pool.order.empty() || pool.order.top().primary == kNever
                 ? 0
@@ -212,9 +233,9 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
 }
 
 bool Handlespace::deregister(std::string_view handle, PeId id) {
-  const auto it = pool_index_.find(handle);
-  if (it == pool_index_.end()) return false;
-  const auto found = pe_index_.find(index_key(it->second, id));
+  const std::uint32_t pid = find_pool_id(handle);
+  if (pid == kNone) return false;
+  const auto found = pe_index_.find(index_key(pid, id));
   if (!found) return false;
   remove(*found);
   return true;
@@ -240,7 +261,7 @@ void Handlespace::remove(PeRef ref) {
   } else if (pool.rotation) {
     ring_unlink(pool, ref);
   } else {
-    pool.order.erase(links_[ref].order);
+    pool.order.erase(order_pos_[ref]);
   }
   pool.members[pos] = last;
   entries_[last].pool_pos = pos;
@@ -249,6 +270,7 @@ void Handlespace::remove(PeRef ref) {
   entries_.release(ref);
   --pe_count_;
   if (pool.members.empty()) {
+    if (last_pool_ == pid) last_pool_ = kNone;
     pool_index_.erase(pool_index_.find(std::string_view(pool.handle)));
     pools_[pid].reset();
     free_pools_.push_back(pid);
@@ -256,9 +278,9 @@ void Handlespace::remove(PeRef ref) {
 }
 
 std::optional<PeRef> Handlespace::find(std::string_view handle, PeId id) const {
-  const auto it = pool_index_.find(handle);
-  if (it == pool_index_.end()) return std::nullopt;
-  return pe_index_.find(index_key(it->second, id));
+  const std::uint32_t pid = find_pool_id(handle);
+  if (pid == kNone) return std::nullopt;
+  return pe_index_.find(index_key(pid, id));
 }
 
 std::optional<wire::PolicyType> Handlespace::pool_policy(std::string_view handle) const {
@@ -295,7 +317,10 @@ std::size_t Handlespace::select(std::string_view handle, std::size_t n, Rng& rng
   else
     select_ordered(*pool, n, out);
   const std::size_t got = out.size() - first;
-  for (std::size_t i = 0; i < std::min(got, max_increment); ++i) advance(*pool, out[first + i]);
+  // An ordered pool's first pick is its heap's top: no position lookup for it.
+  const bool ordered = !pool->randomized && !pool->rotation;
+  for (std::size_t i = 0; i < std::min(got, max_increment); ++i)
+    advance(*pool, out[first + i], i == 0 && ordered ? 0 : kNone);
   return got;
 }
 
@@ -305,7 +330,7 @@ void Handlespace::select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& 
     PeRef r = pool.head;
     for (std::size_t i = 0; i < n && r != kNone; ++i) {
       out.push_back(r);
-      r = links_[r].order;
+      r = order_pos_[r];
       if (r == pool.head) break;
     }
     return;
@@ -381,71 +406,103 @@ std::uint32_t Handlespace::next_seq(Pool& pool) {
   return ++pool.seq;
 }
 
+void Handlespace::set_state(PeRef ref, std::uint64_t state) {
+  entries_[ref].state = state;
+  degradation_[ref].state = state;
+}
+
 // A selected PE's state moves on: it becomes the most recently selected, accumulates
-// its degradation, spends a WRR credit.
-void Handlespace::advance(Pool& pool, PeRef ref) {
-  Entry& e = entries_[ref];
+// its degradation, spends a WRR credit. `order_pos`: its heap position if known, or kNone.
+// Least Used, Priority and the other ordered policies keep their key; LUD and PLUD add
+// the step to it; only WRR and LUD-DPF read the entry.
+void Handlespace::advance(Pool& pool, PeRef ref, std::uint32_t order_pos) {
   const PolicyType type = pool.policy->type;
-  if (degrades(type)) e.state += e.element.policy.load_degradation;
+  if (degrades(type)) {
+    Degradation& d = degradation_[ref];
+    d.state += d.step;
+    entries_[ref].state = d.state;  // a store: the entry is not read
+  }
   if (pool.randomized) {
-    if (degrades(type)) pool.weights.set(e.pool_pos, weight(pool, e));
+    if (degrades(type)) {
+      const Entry& e = entries_[ref];
+      pool.weights.set(e.pool_pos, weight(pool, e));
+    }
     return;
   }
   if (pool.rotation) {  // becomes the last of the rotation
     if (ref == pool.head) {
-      pool.head = links_[ref].order;
+      pool.head = order_pos_[ref];
     } else {
       ring_unlink(pool, ref);
       ring_insert_before_head(pool, ref);
     }
     return;
   }
-  OrderEntry& o = pool.order.mutable_at(links_[ref].order);
-  o.seq = next_seq(pool);
-  if (type == PolicyType::weighted_round_robin) {
-    if (e.state > 0 && --e.state == 0) {
-      e.state = e.element.policy.weight;
-      ++o.primary;  // next round
+  const std::uint32_t seq = next_seq(pool);  // may renumber: before taking the entry
+  const std::uint32_t pos = order_pos != kNone ? order_pos : order_pos_[ref];
+  OrderEntry& o = pool.order.mutable_at(pos);
+  o.seq = seq;
+  switch (type) {
+    case PolicyType::weighted_round_robin: {
+      Entry& e = entries_[ref];
+      if (e.state > 0 && e.state - 1 == 0) {
+        set_state(ref, e.element.policy.weight);
+        ++o.primary;  // next round
+      } else if (e.state > 0) {
+        set_state(ref, e.state - 1);
+      }
+      break;
     }
-  } else {
-    o.primary = primary(pool, e);
+    case PolicyType::least_used_degradation:
+    case PolicyType::priority_least_used_degradation:
+      o.primary += degradation_[ref].step;  // their key is a base plus the state
+      break;
+    case PolicyType::least_used_degradation_dpf: o.primary = primary(pool, entries_[ref]); break;
+    default: break;  // the key does not depend on selections
   }
-  pool.order.fix(links_[ref].order);
+  pool.order.fix(pos);
 }
 
+// The rotation's next PE is order_pos_, its previous ring_prev_.
 void Handlespace::ring_insert_before_head(Pool& pool, PeRef ref) {
-  Links& l = links_[ref];
   if (pool.head == kNone) {
-    l.order = l.prev = ref;
+    order_pos_[ref] = ring_prev_[ref] = ref;
     pool.head = ref;
     return;
   }
-  Links& head = links_[pool.head];
-  const PeRef tail = head.prev;
-  l.order = pool.head;
-  l.prev = tail;
-  links_[tail].order = ref;
-  head.prev = ref;
+  const PeRef tail = ring_prev_[pool.head];
+  order_pos_[ref] = pool.head;
+  ring_prev_[ref] = tail;
+  order_pos_[tail] = ref;
+  ring_prev_[pool.head] = ref;
 }
 
 void Handlespace::ring_unlink(Pool& pool, PeRef ref) {
-  const Links& l = links_[ref];
-  if (l.order == ref) {  // the only one
+  const PeRef next = order_pos_[ref], prev = ring_prev_[ref];
+  if (next == ref) {  // the only one
     pool.head = kNone;
     return;
   }
-  links_[l.prev].order = l.order;
-  links_[l.order].prev = l.prev;
-  if (pool.head == ref) pool.head = l.order;
+  order_pos_[prev] = next;
+  ring_prev_[next] = prev;
+  if (pool.head == ref) pool.head = next;
 }
 
 // ------------------------------------------------------------------------------------
 // Ownership
 // ------------------------------------------------------------------------------------
 
+Handlespace::Owner& Handlespace::owner(ServerId id) {
+  if (last_owner_ == nullptr || last_owner_id_ != id) {
+    last_owner_ = &owners_[id];  // map nodes stay put
+    last_owner_id_ = id;
+  }
+  return *last_owner_;
+}
+
 void Handlespace::owner_add(PeRef ref) {
   Entry& e = entries_[ref];
-  Owner& o = owners_[e.element.home_server];
+  Owner& o = owner(e.element.home_server);
   e.owner_prev = kNone;
   e.owner_next = o.head;
   if (o.head != kNone) entries_[o.head].owner_prev = ref;
@@ -459,9 +516,8 @@ void Handlespace::owner_add(PeRef ref) {
 
 void Handlespace::owner_remove(PeRef ref) {
   Entry& e = entries_[ref];
-  const auto it = owners_.find(e.element.home_server);
-  assert(it != owners_.end());
-  Owner& o = it->second;
+  const ServerId id = e.element.home_server;
+  Owner& o = owner(id);
   if (e.owner_prev != kNone)
     entries_[e.owner_prev].owner_next = e.owner_next;
   else
@@ -472,7 +528,10 @@ void Handlespace::owner_remove(PeRef ref) {
       checksum_contribution(pools_[e.pool]->handle_words, e.element.identifier);
   o.sum -= c;
   total_sum_ -= c;
-  if (--o.count == 0) owners_.erase(it);
+  if (--o.count == 0) {
+    last_owner_ = nullptr;
+    owners_.erase(id);
+  }
 }
 
 std::uint16_t Handlespace::owner_checksum(ServerId owner) const {
@@ -511,7 +570,7 @@ int timer_slot(TimerKind k) { return k == TimerKind::expiry ? 0 : 1; }
 }  // namespace
 
 void Handlespace::schedule(PeRef ref, TimerKind kind, TimePoint due) {
-  const std::uint32_t pos = links_[ref].timer[timer_slot(kind)];
+  const std::uint32_t pos = timer_pos_[ref][timer_slot(kind)];
   const TimerEntry t{due.time_since_epoch().count(), ref, kind};
   if (pos == kNone) {
     timers_.push(t);
@@ -522,7 +581,7 @@ void Handlespace::schedule(PeRef ref, TimerKind kind, TimePoint due) {
 }
 
 void Handlespace::cancel(PeRef ref, TimerKind kind) {
-  std::uint32_t& pos = links_[ref].timer[timer_slot(kind)];
+  std::uint32_t& pos = timer_pos_[ref][timer_slot(kind)];
   if (pos == kNone) return;
   const std::uint32_t at = pos;
   pos = kNone;
@@ -536,7 +595,7 @@ std::optional<Handlespace::DueTimer> Handlespace::next_timer() const {
 }
 
 std::optional<TimePoint> Handlespace::timer(PeRef ref, TimerKind kind) const {
-  const std::uint32_t pos = links_[ref].timer[timer_slot(kind)];
+  const std::uint32_t pos = timer_pos_[ref][timer_slot(kind)];
   if (pos == kNone || timers_.at(pos).kind != kind) return std::nullopt;
   return TimePoint(Clock::duration(timers_.at(pos).due));
 }

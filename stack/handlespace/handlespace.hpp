@@ -12,6 +12,7 @@
 // select k PEs O(k log n) (k ≤ a few, as MaxHResItems); next_timer O(1).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -132,18 +133,21 @@ class Handlespace {
       return a.primary != b.primary ? a.primary < b.primary : a.seq < b.seq;
     }
   };
-  // Where each PE sits in the selection order and the timer queue. Kept apart from the
-  // entries, densely: the heaps rewrite these on every move, and a dense array stays
-  // in cache where the entries would not.
-  struct Links {
-    std::uint32_t order = 0;  // heap position; round robin: the next PE of the rotation
-    std::uint32_t prev = 0;   // round robin: the previous PE of the rotation
-    std::uint32_t timer[2] = {kNone, kNone};  // timer queue positions: expiry, keep-alive
+  // Where each PE sits in the selection order and the timer queue, by PeRef: apart from
+  // the entries and from each other, densely (4 and 8 bytes a PE): the heaps rewrite
+  // these on every move, and small arrays stay in cache where the entries would not.
+  using TimerSlots = std::array<std::uint32_t, 2>;  // timer queue positions: expiry, keep-alive
+  // The LUD family's selection state, beside the entries for the same reason: a
+  // selection adds `step` (the PE's load degradation) to `state` and to its key without
+  // reading the entry. Entry::state mirrors `state`.
+  struct Degradation {
+    std::uint64_t state = 0;
+    std::uint32_t step = 0;
   };
   struct OrderMoved {
-    std::vector<Links>* links;
+    std::vector<std::uint32_t>* order_pos;
     void operator()(const OrderEntry& e, std::size_t pos) const {
-      (*links)[e.pe].order = static_cast<std::uint32_t>(pos);
+      (*order_pos)[e.pe] = static_cast<std::uint32_t>(pos);
     }
   };
   struct TimerEntry {
@@ -155,9 +159,9 @@ class Handlespace {
     bool operator()(const TimerEntry& a, const TimerEntry& b) const { return a.due < b.due; }
   };
   struct TimerMoved {
-    std::vector<Links>* links;
+    std::vector<TimerSlots>* timer_pos;
     void operator()(const TimerEntry& e, std::size_t pos) const {
-      (*links)[e.pe].timer[e.kind == TimerKind::expiry ? 0 : 1] = static_cast<std::uint32_t>(pos);
+      (*timer_pos)[e.pe][e.kind == TimerKind::expiry ? 0 : 1] = static_cast<std::uint32_t>(pos);
     }
   };
   using OrderHeap = QuadHeap<OrderEntry, OrderLess, OrderMoved>;
@@ -192,13 +196,16 @@ class Handlespace {
   };
 
   Pool* find_pool(std::string_view handle) const;
+  std::uint32_t find_pool_id(std::string_view handle) const;  // kNone when there is none
   std::uint32_t pool_id(std::string_view handle, const wire::PolicyInfo* policy);
   static std::uint64_t index_key(std::uint32_t pool, PeId id) {
     return (std::uint64_t{pool} << 32) | id;
   }
   std::uint64_t primary(const Pool& pool, const Entry& e) const;
   std::uint64_t weight(const Pool& pool, const Entry& e) const;
-  void advance(Pool& pool, PeRef ref);
+  void advance(Pool& pool, PeRef ref, std::uint32_t order_pos);
+  void set_state(PeRef ref, std::uint64_t state);
+  Owner& owner(ServerId id);
   std::uint32_t next_seq(Pool& pool);
   void owner_add(PeRef ref);
   void owner_remove(PeRef ref);
@@ -208,16 +215,26 @@ class Handlespace {
   void select_randomized(Pool& pool, std::size_t n, Rng& rng, std::vector<PeRef>& out);
 
   Slab<Entry> entries_;
-  std::vector<Links> links_;  // by PeRef
+  // By PeRef: heap position (round robin: the next PE of the rotation), the previous PE
+  // of the rotation, timer positions, degradation state.
+  std::vector<std::uint32_t> order_pos_;
+  std::vector<std::uint32_t> ring_prev_;
+  std::vector<TimerSlots> timer_pos_;
+  std::vector<Degradation> degradation_;
   std::size_t pe_count_ = 0;
   std::vector<std::unique_ptr<Pool>> pools_;
   std::vector<std::uint32_t> free_pools_;
   std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> pool_index_;
   FlatIndex<IndexKeyOf> pe_index_{IndexKeyOf{&entries_}};
   std::unordered_map<ServerId, Owner> owners_;
+  // The last pool and owner looked up: a registrar's requests come in runs for one pool
+  // and (its own) owner, and this spares the hash lookups.
+  mutable std::uint32_t last_pool_ = kNone;
+  ServerId last_owner_id_ = 0;
+  Owner* last_owner_ = nullptr;
   std::uint64_t total_sum_ = 0;
   std::uint32_t seq_limit_;
-  QuadHeap<TimerEntry, TimerLess, TimerMoved> timers_{TimerLess{}, TimerMoved{&links_}};
+  QuadHeap<TimerEntry, TimerLess, TimerMoved> timers_{TimerLess{}, TimerMoved{&timer_pos_}};
 };
 
 }  // namespace rserpool::handlespace

@@ -337,10 +337,7 @@ void Handlespace::select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& 
   }
   const OrderHeap& h = pool.order;
   if (h.empty() || h.top().primary == kNever) return;
-  if (n == 1) {
-    out.push_back(h.top().pe);
-    return;
-  }
+  if (n <= 3) return select_up_to_three(h, n, out);
   // Candidates: children of what was taken, at most 3 per pick plus the root. Small
   // requests (the usual 1–3 PEs) keep them on the stack.
   const OrderLess less;
@@ -366,6 +363,35 @@ void Handlespace::select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& 
     for (std::size_t i = c; i < c + 4 && i < h.size(); ++i)
       frontier[count++] = static_cast<std::uint32_t>(i);
   }
+}
+
+// The 1–3 lowest keys of a heap (the registrar's MaxHResItems is 3), without the general
+// walk: the root; the lowest of its children; the next is the lower of the root's second
+// lowest child and the lowest child of that lowest one. Stops at WRR's weight-0 mark.
+void Handlespace::select_up_to_three(const OrderHeap& h, std::size_t n,
+                                     std::vector<PeRef>& out) {
+  out.push_back(h.top().pe);
+  const std::size_t size = h.size();
+  if (n == 1 || size == 1) return;
+  const OrderLess less;
+  const std::size_t end = std::min<std::size_t>(5, size);
+  std::size_t a = 1, b = kNone;  // lowest and second lowest child of the root
+  for (std::size_t i = 2; i < end; ++i) {
+    if (less(h.at(i), h.at(a))) {
+      b = a;
+      a = i;
+    } else if (b == kNone || less(h.at(i), h.at(b))) {
+      b = i;
+    }
+  }
+  if (h.at(a).primary == kNever) return;
+  out.push_back(h.at(a).pe);
+  if (n == 2) return;
+  std::size_t third = b;
+  const std::size_t c = OrderHeap::first_child(a);
+  for (std::size_t i = c; i < c + 4 && i < size; ++i)
+    if (third == kNone || less(h.at(i), h.at(third))) third = i;
+  if (third != kNone && h.at(third).primary != kNever) out.push_back(h.at(third).pe);
 }
 
 // n distinct picks without replacement: each pick's weight is zeroed until all are made.

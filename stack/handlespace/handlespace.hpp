@@ -210,6 +210,7 @@ class Handlespace {
   void owner_add(PeRef ref);
   void owner_remove(PeRef ref);
   void select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& out);
+  static void select_up_to_three(const OrderHeap& h, std::size_t n, std::vector<PeRef>& out);
   void ring_insert_before_head(Pool& pool, PeRef ref);
   void ring_unlink(Pool& pool, PeRef ref);
   void select_randomized(Pool& pool, std::size_t n, Rng& rng, std::vector<PeRef>& out);

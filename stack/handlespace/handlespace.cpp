@@ -138,6 +138,8 @@ std::uint32_t Handlespace::pool_id(std::string_view handle, const wire::PolicyIn
   pool->policy = policy;
   pool->randomized = randomized(policy->type);
   pool->rotation = policy->type == PolicyType::round_robin;
+  pool->has_run = policy->type == PolicyType::least_used_degradation ||
+                  policy->type == PolicyType::priority_least_used_degradation;
   pool->order = OrderHeap(OrderLess{}, OrderMoved{&order_pos_});
   pools_[id] = std::move(pool);
   pool_index_.emplace(std::string(handle), id);
@@ -179,10 +181,18 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
           else if (o.primary == kNever)
             o.primary = pool.order.top().primary == kNever ? 0 : pool.order.top().primary;
         }
+        pool.order.fix(order_pos_[ref]);
+      } else if (in_run(pool, ref)) {  // stays if its key does, else back to the heap
+        const Degradation d = degradation_[ref];
+        const std::uint64_t key = primary(pool, e);
+        if (key != d.primary) {
+          run_unlink(pool, ref);
+          heap_push(pool, OrderEntry{key, d.seq, ref});
+        }
       } else {
         pool.order.mutable_at(order_pos_[ref]).primary = primary(pool, e);
+        pool.order.fix(order_pos_[ref]);
       }
-      pool.order.fix(order_pos_[ref]);
     }
     return {Outcome::updated, ref};
   }
@@ -204,7 +214,8 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
   order_pos_[ref] = 0;
   ring_prev_[ref] = 0;
   timer_pos_[ref] = {kNone, kNone};
-  degradation_[ref] = Degradation{0, pe.policy.load_degradation};
+  degradation_[ref] = Degradation{};
+  degradation_[ref].step = pe.policy.load_degradation;
   Entry& e = entries_[ref];
   e.element = pe;
   e.pool = pid;
@@ -227,7 +238,7 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
                 ? 0
                 : pool.order.top().primary;
     }
-    pool.order.push(OrderEntry{key, next_seq(pool), ref});
+    heap_push(pool, OrderEntry{key, next_seq(pool), ref});
   }
   return {Outcome::added, ref};
 }
@@ -260,6 +271,8 @@ void Handlespace::remove(PeRef ref) {
     pool.weights.pop_back();
   } else if (pool.rotation) {
     ring_unlink(pool, ref);
+  } else if (in_run(pool, ref)) {
+    run_unlink(pool, ref);
   } else {
     pool.order.erase(order_pos_[ref]);
   }
@@ -318,7 +331,7 @@ std::size_t Handlespace::select(std::string_view handle, std::size_t n, Rng& rng
     select_ordered(*pool, n, out);
   const std::size_t got = out.size() - first;
   // An ordered pool's first pick is its heap's top: no position lookup for it.
-  const bool ordered = !pool->randomized && !pool->rotation;
+  const bool ordered = !pool->randomized && !pool->rotation && !pool->has_run;
   for (std::size_t i = 0; i < std::min(got, max_increment); ++i)
     advance(*pool, out[first + i], i == 0 && ordered ? 0 : kNone);
   return got;
@@ -335,7 +348,12 @@ void Handlespace::select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& 
     }
     return;
   }
-  const OrderHeap& h = pool.order;
+  if (pool.has_run && pool.run_head != kNone) return select_with_run(pool, n, out);
+  select_heap(pool.order, n, out);
+}
+
+// The n lowest keys of the heap, in order.
+void Handlespace::select_heap(const OrderHeap& h, std::size_t n, std::vector<PeRef>& out) {
   if (h.empty() || h.top().primary == kNever) return;
   if (n <= 3) return select_up_to_three(h, n, out);
   // Candidates: children of what was taken, at most 3 per pick plus the root. Small
@@ -362,6 +380,79 @@ void Handlespace::select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& 
     const std::size_t c = OrderHeap::first_child(pos);
     for (std::size_t i = c; i < c + 4 && i < h.size(); ++i)
       frontier[count++] = static_cast<std::uint32_t>(i);
+  }
+}
+
+// The n lowest of the heap's and the run's: a merge of both in order.
+void Handlespace::select_with_run(Pool& pool, std::size_t n, std::vector<PeRef>& out) {
+  const OrderLess less;
+  PeRef r = pool.run_head;
+  if (n == 1) {
+    const bool heap_first = !pool.order.empty() && less(pool.order.top(), order_key(pool, r));
+    out.push_back(heap_first ? pool.order.top().pe : r);
+    return;
+  }
+  scratch_.clear();
+  select_heap(pool.order, n, scratch_);
+  std::size_t i = 0;
+  for (std::size_t taken = 0; taken < n; ++taken) {
+    if (i < scratch_.size() &&
+        (r == kNone || less(order_key(pool, scratch_[i]), order_key(pool, r)))) {
+      out.push_back(scratch_[i++]);
+    } else if (r != kNone) {
+      out.push_back(r);
+      r = order_pos_[r];
+    } else {
+      break;
+    }
+  }
+}
+
+Handlespace::OrderEntry Handlespace::order_key(const Pool& pool, PeRef ref) const {
+  if (!in_run(pool, ref)) return pool.order.at(order_pos_[ref]);
+  const Degradation& d = degradation_[ref];
+  return OrderEntry{d.primary, d.seq, ref};
+}
+
+void Handlespace::heap_push(Pool& pool, const OrderEntry& o) {
+  ring_prev_[o.pe] = kInHeap;
+  pool.order.push(o);
+}
+
+void Handlespace::run_append(Pool& pool, PeRef ref, std::uint64_t primary, std::uint32_t seq) {
+  Degradation& d = degradation_[ref];
+  d.primary = primary;
+  d.seq = seq;
+  ring_prev_[ref] = pool.run_tail;
+  order_pos_[ref] = kNone;
+  if (pool.run_tail != kNone)
+    order_pos_[pool.run_tail] = ref;
+  else
+    pool.run_head = ref;
+  pool.run_tail = ref;
+}
+
+void Handlespace::run_unlink(Pool& pool, PeRef ref) {
+  const PeRef prev = ring_prev_[ref], next = order_pos_[ref];
+  if (prev != kNone) order_pos_[prev] = next; else pool.run_head = next;
+  if (next != kNone) ring_prev_[next] = prev; else pool.run_tail = prev;
+}
+
+// LUD, PLUD: the key grows by the step; to the run's tail if it is not below it.
+void Handlespace::advance_in_run_pool(Pool& pool, PeRef ref, std::uint32_t seq) {
+  const bool was_in_run = in_run(pool, ref);
+  const std::uint64_t key = order_key(pool, ref).primary + degradation_[ref].step;
+  if (was_in_run) run_unlink(pool, ref);
+  if (pool.run_tail == kNone || key >= degradation_[pool.run_tail].primary) {
+    if (!was_in_run) pool.order.erase(order_pos_[ref]);
+    run_append(pool, ref, key, seq);
+  } else if (was_in_run) {
+    heap_push(pool, OrderEntry{key, seq, ref});
+  } else {
+    OrderEntry& o = pool.order.mutable_at(order_pos_[ref]);
+    o.primary = key;
+    o.seq = seq;
+    pool.order.fix(order_pos_[ref]);
   }
 }
 
@@ -419,14 +510,17 @@ void Handlespace::select_randomized(Pool& pool, std::size_t n, Rng& rng,
 // they run out, they are renumbered 1..n in their order: the heap's order, and so its
 // layout, stays as it is.
 std::uint32_t Handlespace::next_seq(Pool& pool) {
-  if (pool.seq >= seq_limit_) {
-    const auto& v = pool.order.entries();
-    std::vector<std::uint32_t> by_seq(v.size());
-    for (std::uint32_t i = 0; i < by_seq.size(); ++i) by_seq[i] = i;
+  if (pool.seq >= seq_limit_) {  // the heap's and the run's, together
+    std::vector<std::uint32_t*> by_seq;
+    by_seq.reserve(pool.order.size());
+    for (std::size_t pos = 0; pos < pool.order.size(); ++pos)
+      by_seq.push_back(&pool.order.mutable_at(pos).seq);
+    for (PeRef r = pool.has_run ? pool.run_head : kNone; r != kNone; r = order_pos_[r])
+      by_seq.push_back(&degradation_[r].seq);
     std::sort(by_seq.begin(), by_seq.end(),
-              [&](std::uint32_t a, std::uint32_t b) { return v[a].seq < v[b].seq; });
+              [](const std::uint32_t* a, const std::uint32_t* b) { return *a < *b; });
     std::uint32_t seq = 0;
-    for (const std::uint32_t pos : by_seq) pool.order.mutable_at(pos).seq = ++seq;
+    for (std::uint32_t* s : by_seq) *s = ++seq;
     pool.seq = seq;
   }
   return ++pool.seq;
@@ -440,7 +534,7 @@ void Handlespace::set_state(PeRef ref, std::uint64_t state) {
 // A selected PE's state moves on: it becomes the most recently selected, accumulates
 // its degradation, spends a WRR credit. `order_pos`: its heap position if known, or kNone.
 // Least Used, Priority and the other ordered policies keep their key; LUD and PLUD add
-// the step to it; only WRR and LUD-DPF read the entry.
+// the step to it (advance_in_run_pool); only WRR and LUD-DPF read the entry.
 void Handlespace::advance(Pool& pool, PeRef ref, std::uint32_t order_pos) {
   const PolicyType type = pool.policy->type;
   if (degrades(type)) {
@@ -465,6 +559,7 @@ void Handlespace::advance(Pool& pool, PeRef ref, std::uint32_t order_pos) {
     return;
   }
   const std::uint32_t seq = next_seq(pool);  // may renumber: before taking the entry
+  if (pool.has_run) return advance_in_run_pool(pool, ref, seq);
   const std::uint32_t pos = order_pos != kNone ? order_pos : order_pos_[ref];
   OrderEntry& o = pool.order.mutable_at(pos);
   o.seq = seq;
@@ -479,10 +574,6 @@ void Handlespace::advance(Pool& pool, PeRef ref, std::uint32_t order_pos) {
       }
       break;
     }
-    case PolicyType::least_used_degradation:
-    case PolicyType::priority_least_used_degradation:
-      o.primary += degradation_[ref].step;  // their key is a base plus the state
-      break;
     case PolicyType::least_used_degradation_dpf: o.primary = primary(pool, entries_[ref]); break;
     default: break;  // the key does not depend on selections
   }

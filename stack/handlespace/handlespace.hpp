@@ -65,6 +65,7 @@ class Handlespace {
     std::uint64_t state = 0;
   };
   static constexpr std::uint32_t kNone = 0xffffffffu;
+  static constexpr std::uint32_t kInHeap = 0xfffffffeu;
 
   enum class Outcome : std::uint8_t { added, updated, inconsistent_policy, unknown_policy };
   struct Registration {
@@ -139,10 +140,13 @@ class Handlespace {
   using TimerSlots = std::array<std::uint32_t, 2>;  // timer queue positions: expiry, keep-alive
   // The LUD family's selection state, beside the entries for the same reason: a
   // selection adds `step` (the PE's load degradation) to `state` and to its key without
-  // reading the entry. Entry::state mirrors `state`.
+  // reading the entry. Entry::state mirrors `state`. `primary` and `seq` are the key of
+  // a PE in its pool's run (see Pool::run).
   struct Degradation {
     std::uint64_t state = 0;
+    std::uint64_t primary = 0;
     std::uint32_t step = 0;
+    std::uint32_t seq = 0;
   };
   struct OrderMoved {
     std::vector<std::uint32_t>* order_pos;
@@ -182,6 +186,14 @@ class Handlespace {
     std::vector<PeRef> members;
     PeRef head = kNone;     // round robin: the next PE to select
     OrderHeap order;   // other ordered policies
+    // LUD and PLUD: a selected PE's key grows by its step, and under steady selection
+    // each new key is at least the last one. Such PEs leave the heap for a sorted list,
+    // the run, appended at its tail in O(1); a selection takes the lower of the heap's
+    // top and the run's head. A key lower than the run's tail goes back to the heap.
+    // Members: ring_prev_ is the previous (kNone at the head; kInHeap: in the heap),
+    // order_pos_ the next (kNone at the tail), their key in degradation_.
+    bool has_run = false;
+    PeRef run_head = kNone, run_tail = kNone;
     Fenwick weights;   // randomized policies, by member position
     std::uint32_t seq = 0;
   };
@@ -211,6 +223,16 @@ class Handlespace {
   void owner_remove(PeRef ref);
   void select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& out);
   static void select_up_to_three(const OrderHeap& h, std::size_t n, std::vector<PeRef>& out);
+  void select_heap(const OrderHeap& h, std::size_t n, std::vector<PeRef>& out);
+  void select_with_run(Pool& pool, std::size_t n, std::vector<PeRef>& out);
+  bool in_run(const Pool& pool, PeRef ref) const {
+    return pool.has_run && ring_prev_[ref] != kInHeap;
+  }
+  OrderEntry order_key(const Pool& pool, PeRef ref) const;
+  void run_append(Pool& pool, PeRef ref, std::uint64_t primary, std::uint32_t seq);
+  void run_unlink(Pool& pool, PeRef ref);
+  void heap_push(Pool& pool, const OrderEntry& o);
+  void advance_in_run_pool(Pool& pool, PeRef ref, std::uint32_t seq);
   void ring_insert_before_head(Pool& pool, PeRef ref);
   void ring_unlink(Pool& pool, PeRef ref);
   void select_randomized(Pool& pool, std::size_t n, Rng& rng, std::vector<PeRef>& out);
@@ -227,6 +249,7 @@ class Handlespace {
   std::vector<std::uint32_t> free_pools_;
   std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> pool_index_;
   FlatIndex<IndexKeyOf> pe_index_{IndexKeyOf{&entries_}};
+  std::vector<PeRef> scratch_;  // select_with_run's heap candidates
   std::unordered_map<ServerId, Owner> owners_;
   // The last pool and owner looked up: a registrar's requests come in runs for one pool
   // and (its own) owner, and this spares the hash lookups.

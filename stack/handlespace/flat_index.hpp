@@ -24,7 +24,10 @@ class FlatIndex {
     for (std::size_t i = tag & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.value == kEmpty) return std::nullopt;
-      if (s.tag == tag && key_of_(s.value) == key) return s.value;
+      if (s.tag == tag && key_of_(s.value) == key) {
+        last_found_ = i;
+        return s.value;
+      }
     }
   }
 
@@ -34,15 +37,16 @@ class FlatIndex {
     place(Slot{tag_of(key), value});
   }
 
-  // REQUIRES: key_of(value) still answers `key` while this runs.
-  bool erase(std::uint64_t key) {
+  // Removes `value`, stored under `key`. Values are unique: the slot is the one holding
+  // it, which is often where the last find() ended (find, then remove).
+  bool erase(std::uint64_t key, std::uint32_t value) {
     if (slots_.empty()) return false;
-    const std::uint32_t tag = tag_of(key);
-    std::size_t i = tag & mask_;
-    for (;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.value == kEmpty) return false;
-      if (s.tag == tag && key_of_(s.value) == key) break;
+    std::size_t i = last_found_;
+    if (i >= slots_.size() || slots_[i].value != value) {
+      for (i = tag_of(key) & mask_;; i = (i + 1) & mask_) {
+        if (slots_[i].value == kEmpty) return false;
+        if (slots_[i].value == value) break;
+      }
     }
     // Backward shift: pull later entries of the probe run into the hole.
     std::size_t hole = i;
@@ -97,6 +101,7 @@ class FlatIndex {
 
   std::vector<Slot> slots_;
   std::size_t mask_ = 0;
+  mutable std::size_t last_found_ = 0;
   std::size_t size_ = 0;
   [[no_unique_address]] KeyOf key_of_;
 };

@@ -216,8 +216,9 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
   timer_pos_[ref] = {kNone, kNone};
   degradation_[ref] = Degradation{};
   degradation_[ref].step = pe.policy.load_degradation;
-  Entry& e = entries_[ref];
+  Entry& e = entries_[ref];  // maybe a removed PE's: every field is set here
   e.element = pe;
+  e.state = 0;
   e.pool = pid;
   e.pool_pos = static_cast<std::uint32_t>(pool.members.size());
   pool.members.push_back(ref);
@@ -259,7 +260,7 @@ void Handlespace::remove(PeRef ref) {
   cancel(ref, TimerKind::expiry);
   cancel(ref, TimerKind::keep_alive_timeout);
   owner_remove(ref);
-  pe_index_.erase(index_key(pid, e.element.identifier));
+  pe_index_.erase(index_key(pid, e.element.identifier), ref);
 
   // Swap-remove from the member list (and the weight tree, position for position).
   const std::uint32_t pos = e.pool_pos;

@@ -687,15 +687,27 @@ namespace {
 int timer_slot(TimerKind k) { return k == TimerKind::expiry ? 0 : 1; }
 }  // namespace
 
+// A timer goes to the queue when it is due no earlier than the last one queued, else to
+// the heap; re-armed, it leaves where it was first.
 void Handlespace::schedule(PeRef ref, TimerKind kind, TimePoint due) {
   const std::uint32_t pos = timer_pos_[ref][timer_slot(kind)];
   const TimerEntry t{due.time_since_epoch().count(), ref, kind};
-  if (pos == kNone) {
-    timers_.push(t);
-  } else {
-    timers_.mutable_at(pos) = t;
-    timers_.fix(pos);
+  const bool in_order = queued_.v.empty() || t.due >= queued_.v.back().due;
+  if (pos != kNone && (pos & kInQueue) != 0) {
+    unqueue_timer(pos & ~kInQueue);
+  } else if (pos != kNone) {
+    if (!in_order) {
+      timers_.mutable_at(pos) = t;
+      timers_.fix(pos);
+      return;
+    }
+    timers_.erase(pos);
   }
+  const bool queue = queued_.v.empty() || t.due >= queued_.v.back().due;
+  if (queue)
+    queue_timer(t);
+  else
+    timers_.push(t);
 }
 
 void Handlespace::cancel(PeRef ref, TimerKind kind) {
@@ -703,19 +715,63 @@ void Handlespace::cancel(PeRef ref, TimerKind kind) {
   if (pos == kNone) return;
   const std::uint32_t at = pos;
   pos = kNone;
-  timers_.erase(at);
+  if ((at & kInQueue) != 0)
+    unqueue_timer(at & ~kInQueue);
+  else
+    timers_.erase(at);
+}
+
+void Handlespace::queue_timer(const TimerEntry& t) {
+  std::vector<TimerEntry>& v = queued_.v;
+  if (v.size() == v.capacity()) v.reserve(v.size() + v.size() / 4 + 16);  // as the heaps grow
+  timer_pos_[t.pe][timer_slot(t.kind)] = kInQueue | static_cast<std::uint32_t>(v.size());
+  v.push_back(t);
+}
+
+// Leaves a tombstone; the front moves past any. When the front has gone half way, or
+// tombstones outnumber the live, the live ones move to the start.
+void Handlespace::unqueue_timer(std::uint32_t index) {
+  TimerQueue& q = queued_;
+  q.v[index].pe = kNone;
+  ++q.dead;
+  while (q.head < q.v.size() && q.v[q.head].pe == kNone) {
+    ++q.head;
+    --q.dead;
+  }
+  const std::size_t live = q.v.size() - q.head - q.dead;
+  if (live == 0) {
+    q.v.clear();
+    q.head = q.dead = 0;
+  } else if ((q.head >= 64 && q.head >= live) || (q.dead >= 64 && q.dead >= live)) {
+    compact_timer_queue();
+  }
+}
+
+void Handlespace::compact_timer_queue() {
+  TimerQueue& q = queued_;
+  std::size_t to = 0;
+  for (std::size_t i = q.head; i < q.v.size(); ++i) {
+    if (q.v[i].pe == kNone) continue;
+    q.v[to] = q.v[i];
+    timer_pos_[q.v[to].pe][timer_slot(q.v[to].kind)] = kInQueue | static_cast<std::uint32_t>(to);
+    ++to;
+  }
+  q.v.resize(to);
+  q.head = q.dead = 0;
 }
 
 std::optional<Handlespace::DueTimer> Handlespace::next_timer() const {
-  if (timers_.empty()) return std::nullopt;
-  const TimerEntry& t = timers_.top();
-  return DueTimer{TimePoint(Clock::duration(t.due)), t.pe, t.kind};
+  const TimerEntry* t = timers_.empty() ? nullptr : &timers_.top();
+  if (queued_.head < queued_.v.size() && (t == nullptr || queued_.v[queued_.head].due < t->due))
+    t = &queued_.v[queued_.head];
+  if (t == nullptr) return std::nullopt;
+  return DueTimer{TimePoint(Clock::duration(t->due)), t->pe, t->kind};
 }
 
 std::optional<TimePoint> Handlespace::timer(PeRef ref, TimerKind kind) const {
   const std::uint32_t pos = timer_pos_[ref][timer_slot(kind)];
-  if (pos == kNone || timers_.at(pos).kind != kind) return std::nullopt;
-  return TimePoint(Clock::duration(timers_.at(pos).due));
+  if (pos == kNone || timer_at(pos).kind != kind) return std::nullopt;
+  return TimePoint(Clock::duration(timer_at(pos).due));
 }
 
 }  // namespace rserpool::handlespace

@@ -259,6 +259,23 @@ class Handlespace {
   std::uint64_t total_sum_ = 0;
   std::uint32_t seq_limit_;
   QuadHeap<TimerEntry, TimerLess, TimerMoved> timers_{TimerLess{}, TimerMoved{&timer_pos_}};
+  // Timers armed in due order (keep-alives: now + the interval, each later than the last)
+  // skip the heap: they queue in `v` from `head` on, in order, appended in O(1), and leave
+  // from the front or as tombstones (pe = kNone; `dead` of them), dropped when the queue is
+  // compacted. A timer due before the last queued goes to the heap. timer_pos_ holds
+  // kInQueue | index for a queued timer.
+  struct TimerQueue {
+    std::vector<TimerEntry> v;
+    std::size_t head = 0, dead = 0;
+  };
+  TimerQueue queued_;
+  static constexpr std::uint32_t kInQueue = 0x80000000u;
+  void queue_timer(const TimerEntry& t);
+  void unqueue_timer(std::uint32_t index);
+  void compact_timer_queue();
+  const TimerEntry& timer_at(std::uint32_t pos) const {
+    return (pos & kInQueue) != 0 ? queued_.v[pos & ~kInQueue] : timers_.at(pos);
+  }
 };
 
 }  // namespace rserpool::handlespace

@@ -562,6 +562,46 @@ TEST(HandlespaceTest, DegradationOrderHoldsAcrossRunAndHeap) {
   }
 }
 
+// Timers armed in due order queue apart from the heap of the others; cancelled and
+// re-armed ones leave either. Whatever the mix, they come out by due time, each once, and
+// timer() answers each PE's as armed.
+TEST(HandlespaceTest, TimersInAndOutOfOrderFireByDueTime) {
+  Handlespace h;
+  Rng g(5);
+  std::map<PeRef, int> due;  // the expiry each PE has armed, in ms
+  int clock = 1000;
+  for (std::uint32_t id = 1; id <= 300; ++id) {
+    const PeRef ref = h.register_pe("P", make_pe(id)).ref;
+    clock += 1 + static_cast<int>(g.below(5));
+    due[ref] = g.below(5) == 0 ? clock - static_cast<int>(g.below(900)) : clock;  // some early
+    h.schedule(ref, TimerKind::expiry, at(due[ref]));
+  }
+  for (int i = 0; i < 400; ++i) {  // cancel some, re-arm others (later or earlier)
+    const PeRef ref = static_cast<PeRef>(g.below(300));
+    if (!due.contains(ref)) continue;
+    if (g.below(3) == 0) {
+      h.cancel(ref, TimerKind::expiry);
+      due.erase(ref);
+    } else {
+      due[ref] = g.below(2) == 0 ? ++clock + 10000 : due[ref] - static_cast<int>(g.below(50));
+      h.schedule(ref, TimerKind::expiry, at(due[ref]));
+    }
+  }
+  for (const auto& [ref, ms] : due) ASSERT_EQ(h.timer(ref, TimerKind::expiry), at(ms));
+  int last = 0;
+  std::size_t fired = 0;
+  while (const auto t = h.next_timer()) {
+    const int ms = static_cast<int>(
+        std::chrono::duration_cast<milliseconds>(t->due.time_since_epoch()).count());
+    ASSERT_GE(ms, last);
+    ASSERT_EQ(due.at(t->pe), ms);
+    last = ms;
+    ++fired;
+    h.cancel(t->pe, TimerKind::expiry);
+  }
+  EXPECT_EQ(fired, due.size());
+}
+
 // A timer re-armed as the next one is taken (the registrar's keep-alive cycle) goes
 // behind the others: with distinct due times the PEs come round in order, each time
 // with the other keep-alive kind.

@@ -1,7 +1,6 @@
 #include "stack/handlespace/handlespace.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <limits>
 
 namespace rserpool::handlespace {
@@ -416,7 +415,7 @@ Handlespace::OrderEntry Handlespace::order_key(const Pool& pool, PeRef ref) cons
 }
 
 void Handlespace::heap_push(Pool& pool, const OrderEntry& o) {
-  ring_prev_[o.pe] = kInHeap;
+  ring_prev_[o.pe] = Pool::kInHeap;
   pool.order.push(o);
 }
 

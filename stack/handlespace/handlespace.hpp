@@ -9,7 +9,9 @@
 // that PE is removed.
 //
 // Costs (n PEs in the pool, t timers): register, re-register, deregister O(log n + log t);
-// select k PEs O(k log n) (k ≤ a few, as MaxHResItems); next_timer O(1).
+// select k PEs O(k log n) (k ≤ a few, as MaxHResItems); next_timer O(1). Two common cases
+// are O(1): a LUD/PLUD selection under steady load, and a timer armed no earlier than the
+// last one so armed (keep-alives).
 #pragma once
 
 #include <array>
@@ -65,7 +67,6 @@ class Handlespace {
     std::uint64_t state = 0;
   };
   static constexpr std::uint32_t kNone = 0xffffffffu;
-  static constexpr std::uint32_t kInHeap = 0xfffffffeu;
 
   enum class Outcome : std::uint8_t { added, updated, inconsistent_policy, unknown_policy };
   struct Registration {
@@ -141,7 +142,7 @@ class Handlespace {
   // The LUD family's selection state, beside the entries for the same reason: a
   // selection adds `step` (the PE's load degradation) to `state` and to its key without
   // reading the entry. Entry::state mirrors `state`. `primary` and `seq` are the key of
-  // a PE in its pool's run (see Pool::run).
+  // a PE in its pool's run (see Pool::has_run).
   struct Degradation {
     std::uint64_t state = 0;
     std::uint64_t primary = 0;
@@ -194,6 +195,7 @@ class Handlespace {
     // order_pos_ the next (kNone at the tail), their key in degradation_.
     bool has_run = false;
     PeRef run_head = kNone, run_tail = kNone;
+    static constexpr std::uint32_t kInHeap = 0xfffffffeu;
     Fenwick weights;   // randomized policies, by member position
     std::uint32_t seq = 0;
   };
@@ -226,7 +228,7 @@ class Handlespace {
   void select_heap(const OrderHeap& h, std::size_t n, std::vector<PeRef>& out);
   void select_with_run(Pool& pool, std::size_t n, std::vector<PeRef>& out);
   bool in_run(const Pool& pool, PeRef ref) const {
-    return pool.has_run && ring_prev_[ref] != kInHeap;
+    return pool.has_run && ring_prev_[ref] != Pool::kInHeap;
   }
   OrderEntry order_key(const Pool& pool, PeRef ref) const;
   void run_append(Pool& pool, PeRef ref, std::uint64_t primary, std::uint32_t seq);

@@ -197,7 +197,9 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
   }
 
   const PeRef ref = entries_.allocate();
-  if (ref >= order_pos_.size()) {
+  Degradation d;
+  d.step = pe.policy.load_degradation;
+  if (ref == order_pos_.size()) {  // a new slot: the side arrays grow with the slab
     if (order_pos_.size() == order_pos_.capacity()) {
       const std::size_t cap = order_pos_.size() + order_pos_.size() / 4 + 64;
       order_pos_.reserve(cap);
@@ -205,16 +207,16 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
       timer_pos_.reserve(cap);
       degradation_.reserve(cap);
     }
-    order_pos_.resize(ref + 1);
-    ring_prev_.resize(ref + 1);
-    timer_pos_.resize(ref + 1);
-    degradation_.resize(ref + 1);
+    order_pos_.push_back(0);
+    ring_prev_.push_back(0);
+    timer_pos_.push_back({kNone, kNone});
+    degradation_.push_back(d);
+  } else {
+    order_pos_[ref] = 0;
+    ring_prev_[ref] = 0;
+    timer_pos_[ref] = {kNone, kNone};
+    degradation_[ref] = d;
   }
-  order_pos_[ref] = 0;
-  ring_prev_[ref] = 0;
-  timer_pos_[ref] = {kNone, kNone};
-  degradation_[ref] = Degradation{};
-  degradation_[ref].step = pe.policy.load_degradation;
   Entry& e = entries_[ref];  // maybe a removed PE's: every field is set here
   e.element = pe;
   e.state = 0;

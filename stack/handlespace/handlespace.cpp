@@ -156,67 +156,12 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
   Pool& pool = *pools_[pid];
 
   if (const auto found = pe_index_.find(index_key(pid, pe.identifier))) {
-    // Re-registration: update in place, keep the selection history (seq).
-    const PeRef ref = *found;
-    Entry& e = entries_[ref];
-    const bool new_owner = e.element.home_server != pe.home_server;
-    if (new_owner) owner_remove(ref);
-    const bool new_load = e.element.policy.load != pe.policy.load;
-    const bool new_weight = e.element.policy.weight != pe.policy.weight;
-    e.element = pe;
-    degradation_[ref].step = pe.policy.load_degradation;
-    if (new_load && degrades(pool.policy->type)) set_state(ref, 0);
-    if (new_owner) owner_add(ref);
-    if (pool.randomized) {
-      pool.weights.set(e.pool_pos, weight(pool, e));
-    } else if (!pool.rotation) {
-      if (pool.policy->type == PolicyType::weighted_round_robin) {
-        if (new_weight) {
-          // A weight of 0 leaves the rotation; a PE coming back joins the current round.
-          OrderEntry& o = pool.order.mutable_at(order_pos_[ref]);
-          set_state(ref, pe.policy.weight);
-          if (pe.policy.weight == 0)
-            o.primary = kNever;
-          else if (o.primary == kNever)
-            o.primary = pool.order.top().primary == kNever ? 0 : pool.order.top().primary;
-        }
-        pool.order.fix(order_pos_[ref]);
-      } else if (in_run(pool, ref)) {  // stays if its key does, else back to the heap
-        const Degradation d = degradation_[ref];
-        const std::uint64_t key = primary(pool, e);
-        if (key != d.primary) {
-          run_unlink(pool, ref);
-          heap_push(pool, OrderEntry{key, d.seq, ref});
-        }
-      } else {
-        pool.order.mutable_at(order_pos_[ref]).primary = primary(pool, e);
-        pool.order.fix(order_pos_[ref]);
-      }
-    }
-    return {Outcome::updated, ref};
+    update_pe(pool, *found, pe);
+    return {Outcome::updated, *found};
   }
 
   const PeRef ref = entries_.allocate();
-  Degradation d;
-  d.step = pe.policy.load_degradation;
-  if (ref == order_pos_.size()) {  // a new slot: the side arrays grow with the slab
-    if (order_pos_.size() == order_pos_.capacity()) {
-      const std::size_t cap = order_pos_.size() + order_pos_.size() / 4 + 64;
-      order_pos_.reserve(cap);
-      ring_prev_.reserve(cap);
-      timer_pos_.reserve(cap);
-      degradation_.reserve(cap);
-    }
-    order_pos_.push_back(0);
-    ring_prev_.push_back(0);
-    timer_pos_.push_back({kNone, kNone});
-    degradation_.push_back(d);
-  } else {
-    order_pos_[ref] = 0;
-    ring_prev_[ref] = 0;
-    timer_pos_[ref] = {kNone, kNone};
-    degradation_[ref] = d;
-  }
+  reset_side_arrays(ref, pe);
   Entry& e = entries_[ref];  // maybe a removed PE's: every field is set here
   e.element = pe;
   e.state = 0;
@@ -243,6 +188,69 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
     heap_push(pool, OrderEntry{key, next_seq(pool), ref});
   }
   return {Outcome::added, ref};
+}
+
+// Re-registration: update in place, keep the selection history (seq).
+void Handlespace::update_pe(Pool& pool, PeRef ref, const wire::PoolElement& pe) {
+  Entry& e = entries_[ref];
+  const bool new_owner = e.element.home_server != pe.home_server;
+  if (new_owner) owner_remove(ref);
+  const bool new_load = e.element.policy.load != pe.policy.load;
+  const bool new_weight = e.element.policy.weight != pe.policy.weight;
+  e.element = pe;
+  degradation_[ref].step = pe.policy.load_degradation;
+  if (new_load && degrades(pool.policy->type)) set_state(ref, 0);
+  if (new_owner) owner_add(ref);
+  if (pool.randomized) {
+    pool.weights.set(e.pool_pos, weight(pool, e));
+  } else if (!pool.rotation) {
+    if (pool.policy->type == PolicyType::weighted_round_robin) {
+      if (new_weight) {
+        // A weight of 0 leaves the rotation; a PE coming back joins the current round.
+        OrderEntry& o = pool.order.mutable_at(order_pos_[ref]);
+        set_state(ref, pe.policy.weight);
+        if (pe.policy.weight == 0)
+          o.primary = kNever;
+        else if (o.primary == kNever)
+          o.primary = pool.order.top().primary == kNever ? 0 : pool.order.top().primary;
+      }
+      pool.order.fix(order_pos_[ref]);
+    } else if (in_run(pool, ref)) {  // stays if its key does, else back to the heap
+      const Degradation d = degradation_[ref];
+      const std::uint64_t key = primary(pool, e);
+      if (key != d.primary) {
+        run_unlink(pool, ref);
+        heap_push(pool, OrderEntry{key, d.seq, ref});
+      }
+    } else {
+      pool.order.mutable_at(order_pos_[ref]).primary = primary(pool, e);
+      pool.order.fix(order_pos_[ref]);
+    }
+  }
+}
+
+// A PE's entries in the side arrays, fresh; they grow with the slab.
+void Handlespace::reset_side_arrays(PeRef ref, const wire::PoolElement& pe) {
+  Degradation d;
+  d.step = pe.policy.load_degradation;
+  if (ref == order_pos_.size()) {  // a new slot: the side arrays grow with the slab
+    if (order_pos_.size() == order_pos_.capacity()) {
+      const std::size_t cap = order_pos_.size() + order_pos_.size() / 4 + 64;
+      order_pos_.reserve(cap);
+      ring_prev_.reserve(cap);
+      timer_pos_.reserve(cap);
+      degradation_.reserve(cap);
+    }
+    order_pos_.push_back(0);
+    ring_prev_.push_back(0);
+    timer_pos_.push_back({kNone, kNone});
+    degradation_.push_back(d);
+  } else {
+    order_pos_[ref] = 0;
+    ring_prev_[ref] = 0;
+    timer_pos_[ref] = {kNone, kNone};
+    degradation_[ref] = d;
+  }
 }
 
 bool Handlespace::deregister(std::string_view handle, PeId id) {

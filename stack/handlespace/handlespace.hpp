@@ -217,6 +217,8 @@ class Handlespace {
   }
   std::uint64_t primary(const Pool& pool, const Entry& e) const;
   std::uint64_t weight(const Pool& pool, const Entry& e) const;
+  void update_pe(Pool& pool, PeRef ref, const wire::PoolElement& pe);
+  void reset_side_arrays(PeRef ref, const wire::PoolElement& pe);
   void advance(Pool& pool, PeRef ref, std::uint32_t order_pos);
   void set_state(PeRef ref, std::uint64_t state);
   Owner& owner(ServerId id);

@@ -1,7 +1,6 @@
 #include "stack/handlespace/handlespace.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <limits>
 
 namespace rserpool::handlespace {
@@ -109,13 +108,21 @@ std::uint64_t Handlespace::weight(const Pool& pool, const Entry& e) const {
   }
 }
 
-Handlespace::Pool* Handlespace::find_pool(std::string_view handle) const {
+std::uint32_t Handlespace::find_pool_id(std::string_view handle) const {
+  if (last_pool_ != kNone && pools_[last_pool_]->handle == handle) return last_pool_;
   const auto it = pool_index_.find(handle);
-  return it == pool_index_.end() ? nullptr : pools_[it->second].get();
+  if (it == pool_index_.end()) return kNone;
+  last_pool_ = it->second;
+  return it->second;
+}
+
+Handlespace::Pool* Handlespace::find_pool(std::string_view handle) const {
+  const std::uint32_t id = find_pool_id(handle);
+  return id == kNone ? nullptr : pools_[id].get();
 }
 
 std::uint32_t Handlespace::pool_id(std::string_view handle, const wire::PolicyInfo* policy) {
-  if (const auto it = pool_index_.find(handle); it != pool_index_.end()) return it->second;
+  if (const std::uint32_t known = find_pool_id(handle); known != kNone) return known;
   std::uint32_t id;
   if (!free_pools_.empty()) {
     id = free_pools_.back();
@@ -130,7 +137,9 @@ std::uint32_t Handlespace::pool_id(std::string_view handle, const wire::PolicyIn
   pool->policy = policy;
   pool->randomized = randomized(policy->type);
   pool->rotation = policy->type == PolicyType::round_robin;
-  pool->order = OrderHeap(OrderLess{}, OrderMoved{&links_});
+  pool->has_run = policy->type == PolicyType::least_used_degradation ||
+                  policy->type == PolicyType::priority_least_used_degradation;
+  pool->order = OrderHeap(OrderLess{}, OrderMoved{&order_pos_});
   pools_[id] = std::move(pool);
   pool_index_.emplace(std::string(handle), id);
   return id;
@@ -147,45 +156,15 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
   Pool& pool = *pools_[pid];
 
   if (const auto found = pe_index_.find(index_key(pid, pe.identifier))) {
-    // Re-registration: update in place, keep the selection history (seq).
-    const PeRef ref = *found;
-    Entry& e = entries_[ref];
-    const bool new_owner = e.element.home_server != pe.home_server;
-    if (new_owner) owner_remove(ref);
-    const bool new_load = e.element.policy.load != pe.policy.load;
-    const bool new_weight = e.element.policy.weight != pe.policy.weight;
-    e.element = pe;
-    if (new_load && degrades(pool.policy->type)) e.state = 0;
-    if (new_owner) owner_add(ref);
-    if (pool.randomized) {
-      pool.weights.set(e.pool_pos, weight(pool, e));
-    } else if (!pool.rotation) {
-      if (pool.policy->type == PolicyType::weighted_round_robin) {
-        if (new_weight) {
-          // A weight of 0 leaves the rotation; a PE coming back joins the current round.
-          OrderEntry& o = pool.order.mutable_at(links_[ref].order);
-          e.state = pe.policy.weight;
-          if (pe.policy.weight == 0)
-            o.primary = kNever;
-          else if (o.primary == kNever)
-            o.primary = pool.order.top().primary == kNever ? 0 : pool.order.top().primary;
-        }
-      } else {
-        pool.order.mutable_at(links_[ref].order).primary = primary(pool, e);
-      }
-      pool.order.fix(links_[ref].order);
-    }
-    return {Outcome::updated, ref};
+    update_pe(pool, *found, pe);
+    return {Outcome::updated, *found};
   }
 
   const PeRef ref = entries_.allocate();
-  if (ref >= links_.size()) {
-    if (links_.size() == links_.capacity()) links_.reserve(links_.size() + links_.size() / 4 + 64);
-    links_.resize(ref + 1);
-  }
-  links_[ref] = Links{};
-  Entry& e = entries_[ref];
+  reset_side_arrays(ref, pe);
+  Entry& e = entries_[ref];  // maybe a removed PE's: every field is set here
   e.element = pe;
+  e.state = 0;
   e.pool = pid;
   e.pool_pos = static_cast<std::uint32_t>(pool.members.size());
   pool.members.push_back(ref);
@@ -200,21 +179,84 @@ Handlespace::Registration Handlespace::register_pe(std::string_view handle,
     std::uint64_t key = primary(pool, e);
     if (pool.policy->type == PolicyType::weighted_round_robin) {
       // Joins the current round with a full share of picks; weight 0 is never picked.
-      e.state = pe.policy.weight;
+      set_state(ref, pe.policy.weight);
       key = pe.policy.weight == 0 ? kNever
             : pool.order.empty() || pool.order.top().primary == kNever
                 ? 0
                 : pool.order.top().primary;
     }
-    pool.order.push(OrderEntry{key, next_seq(pool), ref});
+    heap_push(pool, OrderEntry{key, next_seq(pool), ref});
   }
   return {Outcome::added, ref};
 }
 
+// Re-registration: update in place, keep the selection history (seq).
+void Handlespace::update_pe(Pool& pool, PeRef ref, const wire::PoolElement& pe) {
+  Entry& e = entries_[ref];
+  const bool new_owner = e.element.home_server != pe.home_server;
+  if (new_owner) owner_remove(ref);
+  const bool new_load = e.element.policy.load != pe.policy.load;
+  const bool new_weight = e.element.policy.weight != pe.policy.weight;
+  e.element = pe;
+  degradation_[ref].step = pe.policy.load_degradation;
+  if (new_load && degrades(pool.policy->type)) set_state(ref, 0);
+  if (new_owner) owner_add(ref);
+  if (pool.randomized) {
+    pool.weights.set(e.pool_pos, weight(pool, e));
+  } else if (!pool.rotation) {
+    if (pool.policy->type == PolicyType::weighted_round_robin) {
+      if (new_weight) {
+        // A weight of 0 leaves the rotation; a PE coming back joins the current round.
+        OrderEntry& o = pool.order.mutable_at(order_pos_[ref]);
+        set_state(ref, pe.policy.weight);
+        if (pe.policy.weight == 0)
+          o.primary = kNever;
+        else if (o.primary == kNever)
+          o.primary = pool.order.top().primary == kNever ? 0 : pool.order.top().primary;
+      }
+      pool.order.fix(order_pos_[ref]);
+    } else if (in_run(pool, ref)) {  // stays if its key does, else back to the heap
+      const Degradation d = degradation_[ref];
+      const std::uint64_t key = primary(pool, e);
+      if (key != d.primary) {
+        run_unlink(pool, ref);
+        heap_push(pool, OrderEntry{key, d.seq, ref});
+      }
+    } else {
+      pool.order.mutable_at(order_pos_[ref]).primary = primary(pool, e);
+      pool.order.fix(order_pos_[ref]);
+    }
+  }
+}
+
+// A PE's entries in the side arrays, fresh; they grow with the slab.
+void Handlespace::reset_side_arrays(PeRef ref, const wire::PoolElement& pe) {
+  Degradation d;
+  d.step = pe.policy.load_degradation;
+  if (ref == order_pos_.size()) {  // a new slot: the side arrays grow with the slab
+    if (order_pos_.size() == order_pos_.capacity()) {
+      const std::size_t cap = order_pos_.size() + order_pos_.size() / 4 + 64;
+      order_pos_.reserve(cap);
+      ring_prev_.reserve(cap);
+      timer_pos_.reserve(cap);
+      degradation_.reserve(cap);
+    }
+    order_pos_.push_back(0);
+    ring_prev_.push_back(0);
+    timer_pos_.push_back({kNone, kNone});
+    degradation_.push_back(d);
+  } else {
+    order_pos_[ref] = 0;
+    ring_prev_[ref] = 0;
+    timer_pos_[ref] = {kNone, kNone};
+    degradation_[ref] = d;
+  }
+}
+
 bool Handlespace::deregister(std::string_view handle, PeId id) {
-  const auto it = pool_index_.find(handle);
-  if (it == pool_index_.end()) return false;
-  const auto found = pe_index_.find(index_key(it->second, id));
+  const std::uint32_t pid = find_pool_id(handle);
+  if (pid == kNone) return false;
+  const auto found = pe_index_.find(index_key(pid, id));
   if (!found) return false;
   remove(*found);
   return true;
@@ -227,7 +269,7 @@ void Handlespace::remove(PeRef ref) {
   cancel(ref, TimerKind::expiry);
   cancel(ref, TimerKind::keep_alive_timeout);
   owner_remove(ref);
-  pe_index_.erase(index_key(pid, e.element.identifier));
+  pe_index_.erase(index_key(pid, e.element.identifier), ref);
 
   // Swap-remove from the member list (and the weight tree, position for position).
   const std::uint32_t pos = e.pool_pos;
@@ -239,8 +281,10 @@ void Handlespace::remove(PeRef ref) {
     pool.weights.pop_back();
   } else if (pool.rotation) {
     ring_unlink(pool, ref);
+  } else if (in_run(pool, ref)) {
+    run_unlink(pool, ref);
   } else {
-    pool.order.erase(links_[ref].order);
+    pool.order.erase(order_pos_[ref]);
   }
   pool.members[pos] = last;
   entries_[last].pool_pos = pos;
@@ -249,6 +293,7 @@ void Handlespace::remove(PeRef ref) {
   entries_.release(ref);
   --pe_count_;
   if (pool.members.empty()) {
+    if (last_pool_ == pid) last_pool_ = kNone;
     pool_index_.erase(pool_index_.find(std::string_view(pool.handle)));
     pools_[pid].reset();
     free_pools_.push_back(pid);
@@ -256,9 +301,9 @@ void Handlespace::remove(PeRef ref) {
 }
 
 std::optional<PeRef> Handlespace::find(std::string_view handle, PeId id) const {
-  const auto it = pool_index_.find(handle);
-  if (it == pool_index_.end()) return std::nullopt;
-  return pe_index_.find(index_key(it->second, id));
+  const std::uint32_t pid = find_pool_id(handle);
+  if (pid == kNone) return std::nullopt;
+  return pe_index_.find(index_key(pid, id));
 }
 
 std::optional<wire::PolicyType> Handlespace::pool_policy(std::string_view handle) const {
@@ -295,7 +340,10 @@ std::size_t Handlespace::select(std::string_view handle, std::size_t n, Rng& rng
   else
     select_ordered(*pool, n, out);
   const std::size_t got = out.size() - first;
-  for (std::size_t i = 0; i < std::min(got, max_increment); ++i) advance(*pool, out[first + i]);
+  // An ordered pool's first pick is its heap's top: no position lookup for it.
+  const bool ordered = !pool->randomized && !pool->rotation && !pool->has_run;
+  for (std::size_t i = 0; i < std::min(got, max_increment); ++i)
+    advance(*pool, out[first + i], i == 0 && ordered ? 0 : kNone);
   return got;
 }
 
@@ -305,17 +353,19 @@ void Handlespace::select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& 
     PeRef r = pool.head;
     for (std::size_t i = 0; i < n && r != kNone; ++i) {
       out.push_back(r);
-      r = links_[r].order;
+      r = order_pos_[r];
       if (r == pool.head) break;
     }
     return;
   }
-  const OrderHeap& h = pool.order;
+  if (pool.has_run && pool.run_head != kNone) return select_with_run(pool, n, out);
+  select_heap(pool.order, n, out);
+}
+
+// The n lowest keys of the heap, in order.
+void Handlespace::select_heap(const OrderHeap& h, std::size_t n, std::vector<PeRef>& out) {
   if (h.empty() || h.top().primary == kNever) return;
-  if (n == 1) {
-    out.push_back(h.top().pe);
-    return;
-  }
+  if (n <= 3) return select_up_to_three(h, n, out);
   // Candidates: children of what was taken, at most 3 per pick plus the root. Small
   // requests (the usual 1–3 PEs) keep them on the stack.
   const OrderLess less;
@@ -343,6 +393,108 @@ void Handlespace::select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& 
   }
 }
 
+// The n lowest of the heap's and the run's: a merge of both in order.
+void Handlespace::select_with_run(Pool& pool, std::size_t n, std::vector<PeRef>& out) {
+  const OrderLess less;
+  PeRef r = pool.run_head;
+  if (n == 1) {
+    const bool heap_first = !pool.order.empty() && less(pool.order.top(), order_key(pool, r));
+    out.push_back(heap_first ? pool.order.top().pe : r);
+    return;
+  }
+  scratch_.clear();
+  select_heap(pool.order, n, scratch_);
+  std::size_t i = 0;
+  for (std::size_t taken = 0; taken < n; ++taken) {
+    if (i < scratch_.size() &&
+        (r == kNone || less(order_key(pool, scratch_[i]), order_key(pool, r)))) {
+      out.push_back(scratch_[i++]);
+    } else if (r != kNone) {
+      out.push_back(r);
+      r = order_pos_[r];
+    } else {
+      break;
+    }
+  }
+}
+
+Handlespace::OrderEntry Handlespace::order_key(const Pool& pool, PeRef ref) const {
+  if (!in_run(pool, ref)) return pool.order.at(order_pos_[ref]);
+  const Degradation& d = degradation_[ref];
+  return OrderEntry{d.primary, d.seq, ref};
+}
+
+void Handlespace::heap_push(Pool& pool, const OrderEntry& o) {
+  ring_prev_[o.pe] = Pool::kInHeap;
+  pool.order.push(o);
+}
+
+void Handlespace::run_append(Pool& pool, PeRef ref, std::uint64_t primary, std::uint32_t seq) {
+  Degradation& d = degradation_[ref];
+  d.primary = primary;
+  d.seq = seq;
+  ring_prev_[ref] = pool.run_tail;
+  order_pos_[ref] = kNone;
+  if (pool.run_tail != kNone)
+    order_pos_[pool.run_tail] = ref;
+  else
+    pool.run_head = ref;
+  pool.run_tail = ref;
+}
+
+void Handlespace::run_unlink(Pool& pool, PeRef ref) {
+  const PeRef prev = ring_prev_[ref], next = order_pos_[ref];
+  if (prev != kNone) order_pos_[prev] = next; else pool.run_head = next;
+  if (next != kNone) ring_prev_[next] = prev; else pool.run_tail = prev;
+}
+
+// LUD, PLUD: the key grows by the step; to the run's tail if it is not below it.
+void Handlespace::advance_in_run_pool(Pool& pool, PeRef ref, std::uint32_t seq) {
+  const bool was_in_run = in_run(pool, ref);
+  const std::uint64_t key = order_key(pool, ref).primary + degradation_[ref].step;
+  if (was_in_run) run_unlink(pool, ref);
+  if (pool.run_tail == kNone || key >= degradation_[pool.run_tail].primary) {
+    if (!was_in_run) pool.order.erase(order_pos_[ref]);
+    run_append(pool, ref, key, seq);
+  } else if (was_in_run) {
+    heap_push(pool, OrderEntry{key, seq, ref});
+  } else {
+    OrderEntry& o = pool.order.mutable_at(order_pos_[ref]);
+    o.primary = key;
+    o.seq = seq;
+    pool.order.fix(order_pos_[ref]);
+  }
+}
+
+// The 1–3 lowest keys of a heap (the registrar's MaxHResItems is 3), without the general
+// walk: the root; the lowest of its children; the next is the lower of the root's second
+// lowest child and the lowest child of that lowest one. Stops at WRR's weight-0 mark.
+void Handlespace::select_up_to_three(const OrderHeap& h, std::size_t n,
+                                     std::vector<PeRef>& out) {
+  out.push_back(h.top().pe);
+  const std::size_t size = h.size();
+  if (n == 1 || size == 1) return;
+  const OrderLess less;
+  const std::size_t end = std::min<std::size_t>(5, size);
+  std::size_t a = 1, b = kNone;  // lowest and second lowest child of the root
+  for (std::size_t i = 2; i < end; ++i) {
+    if (less(h.at(i), h.at(a))) {
+      b = a;
+      a = i;
+    } else if (b == kNone || less(h.at(i), h.at(b))) {
+      b = i;
+    }
+  }
+  if (h.at(a).primary == kNever) return;
+  out.push_back(h.at(a).pe);
+  if (n == 2) return;
+  std::size_t third = b;
+  const std::size_t c = OrderHeap::first_child(a);
+  for (std::size_t i = c; i < c + 4 && i < size; ++i)
+    if (third == kNone || less(h.at(i), h.at(third))) third = i;
+  if (third != kNone && h.at(third).primary != kNever) out.push_back(h.at(third).pe);
+}
+
 // n distinct picks without replacement: each pick's weight is zeroed until all are made.
 void Handlespace::select_randomized(Pool& pool, std::size_t n, Rng& rng,
                                     std::vector<PeRef>& out) {
@@ -368,84 +520,116 @@ void Handlespace::select_randomized(Pool& pool, std::size_t n, Rng& rng,
 // they run out, they are renumbered 1..n in their order: the heap's order, and so its
 // layout, stays as it is.
 std::uint32_t Handlespace::next_seq(Pool& pool) {
-  if (pool.seq >= seq_limit_) {
-    const auto& v = pool.order.entries();
-    std::vector<std::uint32_t> by_seq(v.size());
-    for (std::uint32_t i = 0; i < by_seq.size(); ++i) by_seq[i] = i;
+  if (pool.seq >= seq_limit_) {  // the heap's and the run's, together
+    std::vector<std::uint32_t*> by_seq;
+    by_seq.reserve(pool.order.size());
+    for (std::size_t pos = 0; pos < pool.order.size(); ++pos)
+      by_seq.push_back(&pool.order.mutable_at(pos).seq);
+    for (PeRef r = pool.has_run ? pool.run_head : kNone; r != kNone; r = order_pos_[r])
+      by_seq.push_back(&degradation_[r].seq);
     std::sort(by_seq.begin(), by_seq.end(),
-              [&](std::uint32_t a, std::uint32_t b) { return v[a].seq < v[b].seq; });
+              [](const std::uint32_t* a, const std::uint32_t* b) { return *a < *b; });
     std::uint32_t seq = 0;
-    for (const std::uint32_t pos : by_seq) pool.order.mutable_at(pos).seq = ++seq;
+    for (std::uint32_t* s : by_seq) *s = ++seq;
     pool.seq = seq;
   }
   return ++pool.seq;
 }
 
+void Handlespace::set_state(PeRef ref, std::uint64_t state) {
+  entries_[ref].state = state;
+  degradation_[ref].state = state;
+}
+
 // A selected PE's state moves on: it becomes the most recently selected, accumulates
-// its degradation, spends a WRR credit.
-void Handlespace::advance(Pool& pool, PeRef ref) {
-  Entry& e = entries_[ref];
+// its degradation, spends a WRR credit. `order_pos`: its heap position if known, or kNone.
+// Least Used, Priority and the other ordered policies keep their key; LUD and PLUD add
+// the step to it (advance_in_run_pool); only WRR and LUD-DPF read the entry.
+void Handlespace::advance(Pool& pool, PeRef ref, std::uint32_t order_pos) {
   const PolicyType type = pool.policy->type;
-  if (degrades(type)) e.state += e.element.policy.load_degradation;
+  if (degrades(type)) {
+    Degradation& d = degradation_[ref];
+    d.state += d.step;
+    entries_[ref].state = d.state;  // a store: the entry is not read
+  }
   if (pool.randomized) {
-    if (degrades(type)) pool.weights.set(e.pool_pos, weight(pool, e));
+    if (degrades(type)) {
+      const Entry& e = entries_[ref];
+      pool.weights.set(e.pool_pos, weight(pool, e));
+    }
     return;
   }
   if (pool.rotation) {  // becomes the last of the rotation
     if (ref == pool.head) {
-      pool.head = links_[ref].order;
+      pool.head = order_pos_[ref];
     } else {
       ring_unlink(pool, ref);
       ring_insert_before_head(pool, ref);
     }
     return;
   }
-  OrderEntry& o = pool.order.mutable_at(links_[ref].order);
-  o.seq = next_seq(pool);
-  if (type == PolicyType::weighted_round_robin) {
-    if (e.state > 0 && --e.state == 0) {
-      e.state = e.element.policy.weight;
-      ++o.primary;  // next round
+  const std::uint32_t seq = next_seq(pool);  // may renumber: before taking the entry
+  if (pool.has_run) return advance_in_run_pool(pool, ref, seq);
+  const std::uint32_t pos = order_pos != kNone ? order_pos : order_pos_[ref];
+  OrderEntry& o = pool.order.mutable_at(pos);
+  o.seq = seq;
+  switch (type) {
+    case PolicyType::weighted_round_robin: {
+      Entry& e = entries_[ref];
+      if (e.state > 0 && e.state - 1 == 0) {
+        set_state(ref, e.element.policy.weight);
+        ++o.primary;  // next round
+      } else if (e.state > 0) {
+        set_state(ref, e.state - 1);
+      }
+      break;
     }
-  } else {
-    o.primary = primary(pool, e);
+    case PolicyType::least_used_degradation_dpf: o.primary = primary(pool, entries_[ref]); break;
+    default: break;  // the key does not depend on selections
   }
-  pool.order.fix(links_[ref].order);
+  pool.order.fix(pos);
 }
 
+// The rotation's next PE is order_pos_, its previous ring_prev_.
 void Handlespace::ring_insert_before_head(Pool& pool, PeRef ref) {
-  Links& l = links_[ref];
   if (pool.head == kNone) {
-    l.order = l.prev = ref;
+    order_pos_[ref] = ring_prev_[ref] = ref;
     pool.head = ref;
     return;
   }
-  Links& head = links_[pool.head];
-  const PeRef tail = head.prev;
-  l.order = pool.head;
-  l.prev = tail;
-  links_[tail].order = ref;
-  head.prev = ref;
+  const PeRef tail = ring_prev_[pool.head];
+  order_pos_[ref] = pool.head;
+  ring_prev_[ref] = tail;
+  order_pos_[tail] = ref;
+  ring_prev_[pool.head] = ref;
 }
 
 void Handlespace::ring_unlink(Pool& pool, PeRef ref) {
-  const Links& l = links_[ref];
-  if (l.order == ref) {  // the only one
+  const PeRef next = order_pos_[ref], prev = ring_prev_[ref];
+  if (next == ref) {  // the only one
     pool.head = kNone;
     return;
   }
-  links_[l.prev].order = l.order;
-  links_[l.order].prev = l.prev;
-  if (pool.head == ref) pool.head = l.order;
+  order_pos_[prev] = next;
+  ring_prev_[next] = prev;
+  if (pool.head == ref) pool.head = next;
 }
 
 // ------------------------------------------------------------------------------------
 // Ownership
 // ------------------------------------------------------------------------------------
 
+Handlespace::Owner& Handlespace::owner(ServerId id) {
+  if (last_owner_ == nullptr || last_owner_id_ != id) {
+    last_owner_ = &owners_[id];  // map nodes stay put
+    last_owner_id_ = id;
+  }
+  return *last_owner_;
+}
+
 void Handlespace::owner_add(PeRef ref) {
   Entry& e = entries_[ref];
-  Owner& o = owners_[e.element.home_server];
+  Owner& o = owner(e.element.home_server);
   e.owner_prev = kNone;
   e.owner_next = o.head;
   if (o.head != kNone) entries_[o.head].owner_prev = ref;
@@ -459,9 +643,8 @@ void Handlespace::owner_add(PeRef ref) {
 
 void Handlespace::owner_remove(PeRef ref) {
   Entry& e = entries_[ref];
-  const auto it = owners_.find(e.element.home_server);
-  assert(it != owners_.end());
-  Owner& o = it->second;
+  const ServerId id = e.element.home_server;
+  Owner& o = owner(id);
   if (e.owner_prev != kNone)
     entries_[e.owner_prev].owner_next = e.owner_next;
   else
@@ -472,7 +655,10 @@ void Handlespace::owner_remove(PeRef ref) {
       checksum_contribution(pools_[e.pool]->handle_words, e.element.identifier);
   o.sum -= c;
   total_sum_ -= c;
-  if (--o.count == 0) owners_.erase(it);
+  if (--o.count == 0) {
+    last_owner_ = nullptr;
+    owners_.erase(id);
+  }
 }
 
 std::uint16_t Handlespace::owner_checksum(ServerId owner) const {
@@ -510,35 +696,91 @@ namespace {
 int timer_slot(TimerKind k) { return k == TimerKind::expiry ? 0 : 1; }
 }  // namespace
 
+// A timer goes to the queue when it is due no earlier than the last one queued, else to
+// the heap; re-armed, it leaves where it was first.
 void Handlespace::schedule(PeRef ref, TimerKind kind, TimePoint due) {
-  const std::uint32_t pos = links_[ref].timer[timer_slot(kind)];
+  const std::uint32_t pos = timer_pos_[ref][timer_slot(kind)];
   const TimerEntry t{due.time_since_epoch().count(), ref, kind};
-  if (pos == kNone) {
-    timers_.push(t);
-  } else {
-    timers_.mutable_at(pos) = t;
-    timers_.fix(pos);
+  const bool in_order = queued_.v.empty() || t.due >= queued_.v.back().due;
+  if (pos != kNone && (pos & kInQueue) != 0) {
+    unqueue_timer(pos & ~kInQueue);
+  } else if (pos != kNone) {
+    if (!in_order) {
+      timers_.mutable_at(pos) = t;
+      timers_.fix(pos);
+      return;
+    }
+    timers_.erase(pos);
   }
+  const bool queue = queued_.v.empty() || t.due >= queued_.v.back().due;
+  if (queue)
+    queue_timer(t);
+  else
+    timers_.push(t);
 }
 
 void Handlespace::cancel(PeRef ref, TimerKind kind) {
-  std::uint32_t& pos = links_[ref].timer[timer_slot(kind)];
+  std::uint32_t& pos = timer_pos_[ref][timer_slot(kind)];
   if (pos == kNone) return;
   const std::uint32_t at = pos;
   pos = kNone;
-  timers_.erase(at);
+  if ((at & kInQueue) != 0)
+    unqueue_timer(at & ~kInQueue);
+  else
+    timers_.erase(at);
+}
+
+void Handlespace::queue_timer(const TimerEntry& t) {
+  std::vector<TimerEntry>& v = queued_.v;
+  if (v.size() == v.capacity()) v.reserve(v.size() + v.size() / 4 + 16);  // as the heaps grow
+  timer_pos_[t.pe][timer_slot(t.kind)] = kInQueue | static_cast<std::uint32_t>(v.size());
+  v.push_back(t);
+}
+
+// Leaves a tombstone; the front moves past any. When the front has gone half way, or
+// tombstones outnumber the live, the live ones move to the start.
+void Handlespace::unqueue_timer(std::uint32_t index) {
+  TimerQueue& q = queued_;
+  q.v[index].pe = kNone;
+  ++q.dead;
+  while (q.head < q.v.size() && q.v[q.head].pe == kNone) {
+    ++q.head;
+    --q.dead;
+  }
+  const std::size_t live = q.v.size() - q.head - q.dead;
+  if (live == 0) {
+    q.v.clear();
+    q.head = q.dead = 0;
+  } else if ((q.head >= 64 && q.head >= live) || (q.dead >= 64 && q.dead >= live)) {
+    compact_timer_queue();
+  }
+}
+
+void Handlespace::compact_timer_queue() {
+  TimerQueue& q = queued_;
+  std::size_t to = 0;
+  for (std::size_t i = q.head; i < q.v.size(); ++i) {
+    if (q.v[i].pe == kNone) continue;
+    q.v[to] = q.v[i];
+    timer_pos_[q.v[to].pe][timer_slot(q.v[to].kind)] = kInQueue | static_cast<std::uint32_t>(to);
+    ++to;
+  }
+  q.v.resize(to);
+  q.head = q.dead = 0;
 }
 
 std::optional<Handlespace::DueTimer> Handlespace::next_timer() const {
-  if (timers_.empty()) return std::nullopt;
-  const TimerEntry& t = timers_.top();
-  return DueTimer{TimePoint(Clock::duration(t.due)), t.pe, t.kind};
+  const TimerEntry* t = timers_.empty() ? nullptr : &timers_.top();
+  if (queued_.head < queued_.v.size() && (t == nullptr || queued_.v[queued_.head].due < t->due))
+    t = &queued_.v[queued_.head];
+  if (t == nullptr) return std::nullopt;
+  return DueTimer{TimePoint(Clock::duration(t->due)), t->pe, t->kind};
 }
 
 std::optional<TimePoint> Handlespace::timer(PeRef ref, TimerKind kind) const {
-  const std::uint32_t pos = links_[ref].timer[timer_slot(kind)];
-  if (pos == kNone || timers_.at(pos).kind != kind) return std::nullopt;
-  return TimePoint(Clock::duration(timers_.at(pos).due));
+  const std::uint32_t pos = timer_pos_[ref][timer_slot(kind)];
+  if (pos == kNone || timer_at(pos).kind != kind) return std::nullopt;
+  return TimePoint(Clock::duration(timer_at(pos).due));
 }
 
 }  // namespace rserpool::handlespace

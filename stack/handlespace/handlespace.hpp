@@ -9,9 +9,12 @@
 // that PE is removed.
 //
 // Costs (n PEs in the pool, t timers): register, re-register, deregister O(log n + log t);
-// select k PEs O(k log n) (k ≤ a few, as MaxHResItems); next_timer O(1).
+// select k PEs O(k log n) (k ≤ a few, as MaxHResItems); next_timer O(1). Two common cases
+// are O(1): a LUD/PLUD selection under steady load, and a timer armed no earlier than the
+// last one so armed (keep-alives).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -132,18 +135,24 @@ class Handlespace {
       return a.primary != b.primary ? a.primary < b.primary : a.seq < b.seq;
     }
   };
-  // Where each PE sits in the selection order and the timer queue. Kept apart from the
-  // entries, densely: the heaps rewrite these on every move, and a dense array stays
-  // in cache where the entries would not.
-  struct Links {
-    std::uint32_t order = 0;  // heap position; round robin: the next PE of the rotation
-    std::uint32_t prev = 0;   // round robin: the previous PE of the rotation
-    std::uint32_t timer[2] = {kNone, kNone};  // timer queue positions: expiry, keep-alive
+  // Where each PE sits in the selection order and the timer queue, by PeRef: apart from
+  // the entries and from each other, densely (4 and 8 bytes a PE): the heaps rewrite
+  // these on every move, and small arrays stay in cache where the entries would not.
+  using TimerSlots = std::array<std::uint32_t, 2>;  // timer queue positions: expiry, keep-alive
+  // The LUD family's selection state, beside the entries for the same reason: a
+  // selection adds `step` (the PE's load degradation) to `state` and to its key without
+  // reading the entry. Entry::state mirrors `state`. `primary` and `seq` are the key of
+  // a PE in its pool's run (see Pool::has_run).
+  struct Degradation {
+    std::uint64_t state = 0;
+    std::uint64_t primary = 0;
+    std::uint32_t step = 0;
+    std::uint32_t seq = 0;
   };
   struct OrderMoved {
-    std::vector<Links>* links;
+    std::vector<std::uint32_t>* order_pos;
     void operator()(const OrderEntry& e, std::size_t pos) const {
-      (*links)[e.pe].order = static_cast<std::uint32_t>(pos);
+      (*order_pos)[e.pe] = static_cast<std::uint32_t>(pos);
     }
   };
   struct TimerEntry {
@@ -155,9 +164,9 @@ class Handlespace {
     bool operator()(const TimerEntry& a, const TimerEntry& b) const { return a.due < b.due; }
   };
   struct TimerMoved {
-    std::vector<Links>* links;
+    std::vector<TimerSlots>* timer_pos;
     void operator()(const TimerEntry& e, std::size_t pos) const {
-      (*links)[e.pe].timer[e.kind == TimerKind::expiry ? 0 : 1] = static_cast<std::uint32_t>(pos);
+      (*timer_pos)[e.pe][e.kind == TimerKind::expiry ? 0 : 1] = static_cast<std::uint32_t>(pos);
     }
   };
   using OrderHeap = QuadHeap<OrderEntry, OrderLess, OrderMoved>;
@@ -178,6 +187,15 @@ class Handlespace {
     std::vector<PeRef> members;
     PeRef head = kNone;     // round robin: the next PE to select
     OrderHeap order;   // other ordered policies
+    // LUD and PLUD: a selected PE's key grows by its step, and under steady selection
+    // each new key is at least the last one. Such PEs leave the heap for a sorted list,
+    // the run, appended at its tail in O(1); a selection takes the lower of the heap's
+    // top and the run's head. A key lower than the run's tail goes back to the heap.
+    // Members: ring_prev_ is the previous (kNone at the head; kInHeap: in the heap),
+    // order_pos_ the next (kNone at the tail), their key in degradation_.
+    bool has_run = false;
+    PeRef run_head = kNone, run_tail = kNone;
+    static constexpr std::uint32_t kInHeap = 0xfffffffeu;
     Fenwick weights;   // randomized policies, by member position
     std::uint32_t seq = 0;
   };
@@ -192,32 +210,76 @@ class Handlespace {
   };
 
   Pool* find_pool(std::string_view handle) const;
+  std::uint32_t find_pool_id(std::string_view handle) const;  // kNone when there is none
   std::uint32_t pool_id(std::string_view handle, const wire::PolicyInfo* policy);
   static std::uint64_t index_key(std::uint32_t pool, PeId id) {
     return (std::uint64_t{pool} << 32) | id;
   }
   std::uint64_t primary(const Pool& pool, const Entry& e) const;
   std::uint64_t weight(const Pool& pool, const Entry& e) const;
-  void advance(Pool& pool, PeRef ref);
+  void update_pe(Pool& pool, PeRef ref, const wire::PoolElement& pe);
+  void reset_side_arrays(PeRef ref, const wire::PoolElement& pe);
+  void advance(Pool& pool, PeRef ref, std::uint32_t order_pos);
+  void set_state(PeRef ref, std::uint64_t state);
+  Owner& owner(ServerId id);
   std::uint32_t next_seq(Pool& pool);
   void owner_add(PeRef ref);
   void owner_remove(PeRef ref);
   void select_ordered(Pool& pool, std::size_t n, std::vector<PeRef>& out);
+  static void select_up_to_three(const OrderHeap& h, std::size_t n, std::vector<PeRef>& out);
+  void select_heap(const OrderHeap& h, std::size_t n, std::vector<PeRef>& out);
+  void select_with_run(Pool& pool, std::size_t n, std::vector<PeRef>& out);
+  bool in_run(const Pool& pool, PeRef ref) const {
+    return pool.has_run && ring_prev_[ref] != Pool::kInHeap;
+  }
+  OrderEntry order_key(const Pool& pool, PeRef ref) const;
+  void run_append(Pool& pool, PeRef ref, std::uint64_t primary, std::uint32_t seq);
+  void run_unlink(Pool& pool, PeRef ref);
+  void heap_push(Pool& pool, const OrderEntry& o);
+  void advance_in_run_pool(Pool& pool, PeRef ref, std::uint32_t seq);
   void ring_insert_before_head(Pool& pool, PeRef ref);
   void ring_unlink(Pool& pool, PeRef ref);
   void select_randomized(Pool& pool, std::size_t n, Rng& rng, std::vector<PeRef>& out);
 
   Slab<Entry> entries_;
-  std::vector<Links> links_;  // by PeRef
+  // By PeRef: heap position (round robin: the next PE of the rotation), the previous PE
+  // of the rotation, timer positions, degradation state.
+  std::vector<std::uint32_t> order_pos_;
+  std::vector<std::uint32_t> ring_prev_;
+  std::vector<TimerSlots> timer_pos_;
+  std::vector<Degradation> degradation_;
   std::size_t pe_count_ = 0;
   std::vector<std::unique_ptr<Pool>> pools_;
   std::vector<std::uint32_t> free_pools_;
   std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> pool_index_;
   FlatIndex<IndexKeyOf> pe_index_{IndexKeyOf{&entries_}};
+  std::vector<PeRef> scratch_;  // select_with_run's heap candidates
   std::unordered_map<ServerId, Owner> owners_;
+  // The last pool and owner looked up: a registrar's requests come in runs for one pool
+  // and (its own) owner, and this spares the hash lookups.
+  mutable std::uint32_t last_pool_ = kNone;
+  ServerId last_owner_id_ = 0;
+  Owner* last_owner_ = nullptr;
   std::uint64_t total_sum_ = 0;
   std::uint32_t seq_limit_;
-  QuadHeap<TimerEntry, TimerLess, TimerMoved> timers_{TimerLess{}, TimerMoved{&links_}};
+  QuadHeap<TimerEntry, TimerLess, TimerMoved> timers_{TimerLess{}, TimerMoved{&timer_pos_}};
+  // Timers armed in due order (keep-alives: now + the interval, each later than the last)
+  // skip the heap: they queue in `v` from `head` on, in order, appended in O(1), and leave
+  // from the front or as tombstones (pe = kNone; `dead` of them), dropped when the queue is
+  // compacted. A timer due before the last queued goes to the heap. timer_pos_ holds
+  // kInQueue | index for a queued timer.
+  struct TimerQueue {
+    std::vector<TimerEntry> v;
+    std::size_t head = 0, dead = 0;
+  };
+  TimerQueue queued_;
+  static constexpr std::uint32_t kInQueue = 0x80000000u;
+  void queue_timer(const TimerEntry& t);
+  void unqueue_timer(std::uint32_t index);
+  void compact_timer_queue();
+  const TimerEntry& timer_at(std::uint32_t pos) const {
+    return (pos & kInQueue) != 0 ? queued_.v[pos & ~kInQueue] : timers_.at(pos);
+  }
 };
 
 }  // namespace rserpool::handlespace

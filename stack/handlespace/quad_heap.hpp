@@ -1,8 +1,10 @@
 // An indexed 4-ary min-heap: entries know their position through a callback, so an
 // entry can be re-keyed or removed in O(log n). Pool selection orders and the timer
-// queue use it. Not thread-safe; one owner.
+// queue use it. A descent asks for the next level's children ahead of need. Not
+// thread-safe; one owner.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -80,6 +82,16 @@ class QuadHeap {
     return best;
   }
 
+  // The descent waits on each level's children in turn; the children of pos's children
+  // (16 entries, adjacent) are asked for together one level ahead.
+  void prefetch_grandchildren(std::size_t pos, std::size_t n) const {
+    const std::size_t g = first_child(first_child(pos));
+    if (g >= n) return;
+    const char* p = reinterpret_cast<const char*>(&v_[g]);
+    const std::size_t bytes = (std::min(n, g + 16) - g) * sizeof(Entry);
+    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+  }
+
   // An entry that stays put (Least Used's pick, whose load did not change) costs one
   // level. One that sinks (a timer re-armed far ahead, a degraded pick) goes the
   // bottom-up way: the hole descends along the smallest children to a leaf without
@@ -92,6 +104,7 @@ class QuadHeap {
     if (!less_(v_[best], v_[pos])) return;
     Entry e = std::move(v_[pos]);
     for (;;) {
+      prefetch_grandchildren(best, n);
       v_[pos] = std::move(v_[best]);
       moved_(v_[pos], pos);
       pos = best;

@@ -1,6 +1,8 @@
 // Stable-index storage in fixed chunks: an index stays valid while its slot is in
 // use, growth never moves an element, and unused capacity is at most one chunk (a
-// doubling vector would hold up to half again). Freed slots are reused first.
+// doubling vector would hold up to half again). Freed slots are reused first, and keep
+// their value until then: the next user overwrites it, reusing what its members hold
+// (a vector's buffer), so a removal frees nothing and a later addition allocates less.
 // Not thread-safe; one owner.
 #pragma once
 
@@ -20,22 +22,19 @@ class Slab {
     return chunks_[i >> kChunkBits][i & (kChunk - 1)];
   }
 
-  // A slot holding a value-initialized T.
+  // A slot to overwrite: a new one holds a value-initialized T, a reused one the value
+  // it held when released.
   std::uint32_t allocate() {
     if (!free_.empty()) {
       const std::uint32_t i = free_.back();
       free_.pop_back();
-      (*this)[i] = T{};
       return i;
     }
     if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<T[]>(kChunk));
     return size_++;
   }
 
-  void release(std::uint32_t i) {
-    (*this)[i] = T{};
-    free_.push_back(i);
-  }
+  void release(std::uint32_t i) { free_.push_back(i); }
 
   std::size_t memory_bytes() const {
     return chunks_.size() * kChunk * sizeof(T) + free_.capacity() * sizeof(std::uint32_t);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -495,3 +496,133 @@ TEST(HandlespaceTest, SequenceRenumberingKeepsTheSelectionOrder) {
     }
   }
 }
+
+namespace {
+
+// Least Used with Degradation keeps PEs that selection moves on in a sorted run beside
+// the heap. Whichever holds a PE, a selection must return the PEs in the order of
+// (load + accumulated degradation, least recently selected), exactly as a plain sort
+// over all PEs says, through new loads (back to the heap), refreshes with the same load
+// (staying put), removals and new PEs.
+TEST(HandlespaceTest, DegradationOrderHoldsAcrossRunAndHeap) {
+  for (const PolicyType type :
+       {PolicyType::least_used_degradation, PolicyType::priority_least_used_degradation}) {
+    Handlespace h;
+    Rng g(11), rng(1);
+    std::map<std::uint32_t, std::uint64_t> stamp;  // id -> when last selected (or added)
+    std::uint64_t clock = 0;
+    const auto make = [&](std::uint32_t id) {
+      w::PoolElement pe = make_pe(id, type);
+      pe.policy.load = static_cast<std::uint32_t>(g.below(4)) << 27;  // ties on purpose
+      pe.policy.load_degradation = g.below(4) == 0 ? 3u << 25 : 1u << 25;
+      return pe;
+    };
+    const auto key = [&](std::uint32_t id) {
+      const auto& e = h.entry(*h.find("P", id));
+      const auto& p = e.element.policy;
+      const std::uint64_t base = type == PolicyType::least_used_degradation
+                                     ? p.load
+                                     : std::uint64_t{p.load} + p.load_degradation;
+      return std::pair{base + e.state, stamp[id]};
+    };
+    for (std::uint32_t id = 1; id <= 40; ++id) {
+      h.register_pe("P", make(id));
+      stamp[id] = ++clock;
+    }
+    std::vector<PeRef> got;
+    for (int i = 0; i < 3000; ++i) {
+      const auto roll = g.below(20);
+      const auto id = 1 + static_cast<std::uint32_t>(g.below(40));
+      const bool present = stamp.contains(id);
+      if (roll == 0 && present) {  // a new load, or the same one again
+        w::PoolElement pe = h.entry(*h.find("P", id)).element;
+        if (g.below(2) == 0) pe.policy.load = static_cast<std::uint32_t>(g.below(4)) << 27;
+        h.register_pe("P", pe);
+      } else if (roll == 1 && present && stamp.size() > 3) {
+        ASSERT_TRUE(h.deregister("P", id));
+        stamp.erase(id);
+      } else if (roll == 2 && !present) {
+        h.register_pe("P", make(id));
+        stamp[id] = ++clock;
+      }
+      std::vector<std::uint32_t> want;
+      for (const auto& [pe_id, when] : stamp) want.push_back(pe_id);
+      std::sort(want.begin(), want.end(),
+                [&](std::uint32_t a, std::uint32_t b) { return key(a) < key(b); });
+      const std::size_t n = 1 + g.below(3);
+      want.resize(std::min(n, want.size()));
+      got.clear();
+      h.select("P", n, rng, got);
+      std::vector<std::uint32_t> got_ids;
+      for (const PeRef r : got) got_ids.push_back(h.entry(r).element.identifier);
+      ASSERT_EQ(got_ids, want) << "policy 0x" << std::hex << static_cast<std::uint32_t>(type)
+                               << std::dec << ", selection " << i;
+      stamp[got_ids.front()] = ++clock;
+    }
+  }
+}
+
+// Timers armed in due order queue apart from the heap of the others; cancelled and
+// re-armed ones leave either. Whatever the mix, they come out by due time, each once, and
+// timer() answers each PE's as armed.
+TEST(HandlespaceTest, TimersInAndOutOfOrderFireByDueTime) {
+  Handlespace h;
+  Rng g(5);
+  std::map<PeRef, int> due;  // the expiry each PE has armed, in ms
+  int clock = 1000;
+  for (std::uint32_t id = 1; id <= 300; ++id) {
+    const PeRef ref = h.register_pe("P", make_pe(id)).ref;
+    clock += 1 + static_cast<int>(g.below(5));
+    due[ref] = g.below(5) == 0 ? clock - static_cast<int>(g.below(900)) : clock;  // some early
+    h.schedule(ref, TimerKind::expiry, at(due[ref]));
+  }
+  for (int i = 0; i < 400; ++i) {  // cancel some, re-arm others (later or earlier)
+    const PeRef ref = static_cast<PeRef>(g.below(300));
+    if (!due.contains(ref)) continue;
+    if (g.below(3) == 0) {
+      h.cancel(ref, TimerKind::expiry);
+      due.erase(ref);
+    } else {
+      due[ref] = g.below(2) == 0 ? ++clock + 10000 : due[ref] - static_cast<int>(g.below(50));
+      h.schedule(ref, TimerKind::expiry, at(due[ref]));
+    }
+  }
+  for (const auto& [ref, ms] : due) ASSERT_EQ(h.timer(ref, TimerKind::expiry), at(ms));
+  int last = 0;
+  std::size_t fired = 0;
+  while (const auto t = h.next_timer()) {
+    const int ms = static_cast<int>(
+        std::chrono::duration_cast<milliseconds>(t->due.time_since_epoch()).count());
+    ASSERT_GE(ms, last);
+    ASSERT_EQ(due.at(t->pe), ms);
+    last = ms;
+    ++fired;
+    h.cancel(t->pe, TimerKind::expiry);
+  }
+  EXPECT_EQ(fired, due.size());
+}
+
+// A timer re-armed as the next one is taken (the registrar's keep-alive cycle) goes
+// behind the others: with distinct due times the PEs come round in order, each time
+// with the other keep-alive kind.
+TEST(HandlespaceTest, ReArmedTimersComeRoundInOrder) {
+  Handlespace h;
+  std::vector<PeRef> refs;
+  for (std::uint32_t id = 1; id <= 100; ++id) {
+    refs.push_back(h.register_pe("P", make_pe(id)).ref);
+    h.schedule(refs.back(), TimerKind::keep_alive_transmission, at(static_cast<int>(id)));
+  }
+  for (int k = 0; k < 1000; ++k) {
+    const auto t = h.next_timer();
+    ASSERT_TRUE(t);
+    ASSERT_EQ(t->pe, refs[static_cast<std::size_t>(k % 100)]) << "turn " << k;
+    ASSERT_EQ(t->kind, (k / 100) % 2 == 0 ? TimerKind::keep_alive_transmission
+                                          : TimerKind::keep_alive_timeout);
+    h.schedule(t->pe,
+               t->kind == TimerKind::keep_alive_transmission ? TimerKind::keep_alive_timeout
+                                                             : TimerKind::keep_alive_transmission,
+               t->due + milliseconds(100));
+  }
+}
+
+}  // namespace

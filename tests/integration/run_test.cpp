@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "agents/ip.hpp"
+#include "agents/netem.hpp"
 #include "stack/common/split.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sshd.hpp"
@@ -334,6 +335,33 @@ TEST_F(Run, PlanFaultsShowsTheChoiceTheCountAndTheSameMembersForEveryPolicy) {
   EXPECT_NE(kills[0].find("5.000s kill Calc x1 (random: Calc/pe"), std::string::npos) << out;
   EXPECT_EQ(kills[0], kills[1]) << "lu and rr lose the same member";
   EXPECT_NE(out.find("7.000s restart Calc x1 (busiest)"), std::string::npos) << out;
+}
+
+// A file that shapes links needs netem: `rsplab plan` says whether this machine has it, and
+// refuses the file where the kernel lacks it (as it refuses transport sctp without SCTP).
+TEST_F(Run, PlanRefusesLinksWithoutNetem) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  std::string text = kExperiment;
+  text.insert(text.find("registrars:"), "links:\n  - { site: alpha, isp: red, delay: 25ms }\n");
+  const std::string file = dir_ + "/links.yaml";
+  std::ofstream(file) << text;
+  ChildProcess p(RSPLAB_BINARY, {"plan", file});
+  const auto st = p.wait(30s);
+  ASSERT_TRUE(st);
+  const std::string out = all_output(p);
+  ASSERT_TRUE(WIFEXITED(*st)) << ChildProcess::describe(*st);
+  if (rsplab::agents::netem_available(&why)) {
+    EXPECT_NE(out.find("; netem yes"), std::string::npos) << out;
+    EXPECT_EQ(WEXITSTATUS(*st), 0) << p.stderr_text();
+  } else {
+    EXPECT_NE(out.find("; netem no"), std::string::npos) << out;
+    EXPECT_EQ(WEXITSTATUS(*st), 1) << p.stderr_text();
+    EXPECT_NE(p.stderr_text().find("error: the experiment shapes links (links:, delay or rate "
+                                   "faults), and this kernel has no netem"),
+              std::string::npos)
+        << p.stderr_text();
+  }
 }
 
 TEST_F(Run, MalformedFileNamesLineAndColumnAndStartsNothing) {

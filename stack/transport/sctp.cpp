@@ -554,4 +554,13 @@ std::error_code set_sctp_timers(Connection& connection, const SctpTimers& t) {
 
 void set_default_sctp_timers(const SctpTimers& timers) { default_timers() = timers; }
 
+std::optional<std::chrono::microseconds> sctp_rtt(Connection& connection) {
+  auto* c = dynamic_cast<SctpConnection*>(&connection);
+  if (c == nullptr || c->closed()) return std::nullopt;
+  sctp_status status{};
+  socklen_t len = sizeof status;
+  if (::getsockopt(c->fd(), IPPROTO_SCTP, SCTP_STATUS, &status, &len) != 0) return std::nullopt;
+  return std::chrono::milliseconds(status.sstat_primary.spinfo_srtt);
+}
+
 }  // namespace rserpool::transport::detail

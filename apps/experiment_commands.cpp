@@ -192,23 +192,32 @@ bool kernel_feature(Context& ctx, bool available, const std::string& needed,
   return true;
 }
 
+// What a plan asks of the machine: SCTP, emulated links (link, loss, delay, rate and
+// partition faults), netem (links:, delay and rate faults).
+struct Needs {
+  bool sctp = false, links = false, netem = false;
+};
+Needs needs_of(const experiments::Plan& plan) {
+  using K = experiments::Fault::Kind;
+  Needs n;
+  for (const auto& r : plan.runs) {
+    n.sctp = n.sctp || r.transport == "sctp";
+    n.netem = n.netem || experiments::needs_netem(r);
+    for (const auto& f : r.faults)
+      n.links = n.links || f.kind == K::link_down || f.kind == K::link_up || f.kind == K::loss ||
+                f.kind == K::partition || f.kind == K::delay || f.kind == K::rate;
+  }
+  return n;
+}
+
 // What the machine offers against what the plan needs: warnings, or errors when needed.
 // `report`: also say what is fine (rsplab plan). Remote sites are probed over ssh: reachable,
 // the same rsplab version, and their clock offset (agents/remote.hpp).
 bool check_machine(const experiments::Plan& plan, Context& ctx, bool loopback,
                    const std::string& ssh_config, bool report) {
   bool ok = true;
-  bool needs_sctp = false, needs_links = false, needs_netem = false;
-  for (const auto& r : plan.runs) {
-    needs_sctp = needs_sctp || r.transport == "sctp";
-    needs_netem = needs_netem || experiments::needs_netem(r);
-    for (const auto& f : r.faults) {
-      using K = experiments::Fault::Kind;
-      needs_links = needs_links || f.kind == K::link_down || f.kind == K::link_up ||
-                    f.kind == K::loss || f.kind == K::partition || f.kind == K::delay ||
-                    f.kind == K::rate;
-    }
-  }
+  const Needs needs = needs_of(plan);
+  const bool needs_sctp = needs.sctp, needs_links = needs.links, needs_netem = needs.netem;
   std::string why, netem_why;
   const bool netns = !loopback && agents::available(&why);
   const bool netem = netns && agents::netem_available(&netem_why);

@@ -60,29 +60,9 @@ void Loader::read_faults(const Entry& e, Raw& raw) {
       continue;
     }
     f.at = scalar(need(es, "at", pos, path), path + ".at", true);
-    if (action->key == "link-down" || action->key == "link-up" || action->key == "loss") {
-      f.kind = action->key == "link-down" ? Fault::Kind::link_down
-               : action->key == "link-up" ? Fault::Kind::link_up
-                                          : Fault::Kind::loss;
-      const bool loss = f.kind == Fault::Kind::loss;
-      const auto as = entries(action->value, action->pos, apath,
-                              loss ? std::vector<std::string_view>{"site", "isp", "percent"}
-                                   : std::vector<std::string_view>{"site", "isp"});
-      f.site = scalar(need(as, "site", action->pos, apath), apath + ".site", true);
-      f.isp = scalar(need(as, "isp", action->pos, apath), apath + ".isp", true);
-      if (loss)
-        f.percent = scalar(need(as, "percent", action->pos, apath), apath + ".percent", true);
-    } else if (action->key == "delay" || action->key == "rate") {
-      const bool delay = action->key == "delay";
-      f.kind = delay ? Fault::Kind::delay : Fault::Kind::rate;
-      const auto as = entries(action->value, action->pos, apath,
-                              delay ? std::vector<std::string_view>{"site", "isp", "delay",
-                                                                    "correlation"}
-                                    : std::vector<std::string_view>{"site", "isp", "rate"});
-      f.site = scalar(need(as, "site", action->pos, apath), apath + ".site", true);
-      f.isp = scalar(need(as, "isp", action->pos, apath), apath + ".isp", true);
-      need(as, action->key, action->pos, apath);
-      read_netem(as, apath, f.netem);
+    if (action->key == "link-down" || action->key == "link-up" || action->key == "loss" ||
+        action->key == "delay" || action->key == "rate") {
+      read_link_fault(*action, apath, f);
     } else if (action->key == "partition") {
       f.kind = Fault::Kind::partition;
       const auto as = entries(action->value, action->pos, apath, {"sites"});
@@ -115,6 +95,28 @@ void Loader::read_faults(const Entry& e, Raw& raw) {
       f.lasts = scalar(*x, path + ".for", true);
     }
     raw.faults.push_back(std::move(f));
+  }
+}
+
+void Loader::read_link_fault(const Entry& action, const std::string& apath, RawFault& f) {
+  const std::string& k = action.key;
+  f.kind = k == "link-down" ? Fault::Kind::link_down
+           : k == "link-up" ? Fault::Kind::link_up
+           : k == "loss"    ? Fault::Kind::loss
+           : k == "delay"   ? Fault::Kind::delay
+                            : Fault::Kind::rate;
+  std::vector<std::string_view> allowed{"site", "isp"};
+  if (k == "loss") allowed.push_back("percent");
+  if (k == "delay") allowed.insert(allowed.end(), {"delay", "correlation"});
+  if (k == "rate") allowed.push_back("rate");
+  const auto as = entries(action.value, action.pos, apath, allowed);
+  f.site = scalar(need(as, "site", action.pos, apath), apath + ".site", true);
+  f.isp = scalar(need(as, "isp", action.pos, apath), apath + ".isp", true);
+  if (k == "loss")
+    f.percent = scalar(need(as, "percent", action.pos, apath), apath + ".percent", true);
+  if (k == "delay" || k == "rate") {
+    need(as, k, action.pos, apath);
+    read_netem(as, apath, f.netem);
   }
 }
 

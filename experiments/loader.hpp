@@ -315,6 +315,9 @@ class Loader {
   // ---- faults.cpp ----
   void read_faults(const Entry& e, Raw& raw);
 
+  // link-down, link-up, loss, delay, rate: the site, the ISP and the action's value.
+  void read_link_fault(const Entry& action, const std::string& apath, RawFault& f);
+
   // `select` and `member` of kill/stop/resume/restart (Fault::Select).
   void read_selection(const std::vector<Entry>& as, const std::string& apath, RawFault& f);
 

@@ -28,11 +28,16 @@ TEST(RegistrarDistance, HalfTheSmoothedRttRoundedTo50ms) {
 TEST(RegistrarDistance, OnlyRegistrationsAndEnrpUpdatesNeedIt) {
   const Bytes reg = encoded(registration("p", PeSpec{}));
   const Bytes hr = encoded(resolution("p"));
-  enrp::HandleUpdate u{1, 2};
+  enrp::HandleUpdate u;
+  u.sender = 1;
+  u.receiver = 2;
   u.pool_handle = "p";
   u.pool_element = registration("p", PeSpec{}).pool_element;
   const Bytes update = encoded(enrp::Message{u});
-  const Bytes presence = encoded(enrp::Message{enrp::Presence{1, 2}});
+  enrp::Presence p;
+  p.sender = 1;
+  p.receiver = 2;
+  const Bytes presence = encoded(enrp::Message{p});
   EXPECT_TRUE(reg::Core::needs_distance(true, reg));
   EXPECT_FALSE(reg::Core::needs_distance(true, hr));
   EXPECT_TRUE(reg::Core::needs_distance(false, update));
@@ -66,8 +71,9 @@ TEST(RegistrarDistance, DpfPoolAnswersTheNearPeFirst) {
   for (const PolicyType p : {PolicyType::least_used, PolicyType::least_used_dpf}) {
     register_pe(h, kNear, 1, p, percent(50), "10.0.0.1");
     register_pe(h, kFar, 2, p, percent(0), "10.0.0.2");
-    if (p == PolicyType::least_used_dpf)
+    if (p == PolicyType::least_used_dpf) {
       EXPECT_EQ(h.event("registration")["distance"], 100) << "in the registration event";
+    }
   }
   EXPECT_EQ(h.resolve(kPu, "lu", at(1), 1), std::vector<std::uint32_t>{2});
   EXPECT_EQ(h.resolve(kPu, "dpf", at(1), 1), std::vector<std::uint32_t>{1});

@@ -264,6 +264,7 @@ void Topology::build(const std::vector<SiteSpec>& specs, const std::vector<std::
       link.gateway4 = ipv4_of(k, s, 1);
       link.gateway6 = ipv6_of(k, s, 1);
       link.bridge = "br" + std::to_string(k);
+      link.port = "s" + std::to_string(s) + "i" + std::to_string(k);
       info.links.push_back(std::move(link));
     }
     sites_.push_back(info);
@@ -284,7 +285,7 @@ void Topology::build(const std::vector<SiteSpec>& specs, const std::vector<std::
     ip({"-n", ns, "link", "set", "lo", "up"});
     for (std::size_t li = 0; li < info.links.size(); ++li) {
       const SiteInfo::Link& link = info.links[li];
-      const std::string port = "s" + std::to_string(s) + "i" + std::to_string(link.isp_index);
+      const std::string& port = link.port;
       const std::string table = std::to_string(kTableBase + link.isp_index);
       const std::string pref = std::to_string(kRuleBase + link.isp_index);
       // Created inside the site namespace with the peer placed straight into the core's:
@@ -393,26 +394,76 @@ std::string address_set(const std::vector<std::string>& addresses) {
 
 }  // namespace
 
-void Topology::set_loss(const std::string& site_name, const std::string& isp, double percent) {
+const SiteInfo::Link& Topology::link_of(const std::string& site_name,
+                                        const std::string& isp) const {
   const SiteInfo& info = site(site_name);
   const auto link = std::find_if(info.links.begin(), info.links.end(),
                                  [&](const SiteInfo::Link& l) { return l.isp == isp; });
   if (link == info.links.end())
     throw SiteError("site \"" + site_name + "\" has no ISP \"" + isp + "\"");
+  if (namespaces_.empty()) throw SiteError("topology " + tag_ + " was destroyed");
+  return *link;
+}
+
+std::string Topology::loss_method() { return netem_available(nullptr) ? "netem" : "nftables"; }
+
+void Topology::set_loss(const std::string& site_name, const std::string& isp, double percent) {
+  const SiteInfo& info = site(site_name);
+  const SiteInfo::Link& link = link_of(site_name, isp);
   if (!(percent >= 0 && percent <= 100))
     throw SiteError("loss of " + std::to_string(percent) + "%: want 0 to 100");
-  if (namespaces_.empty()) throw SiteError("topology " + tag_ + " was destroyed");
   const int hundredths = static_cast<int>(std::lround(percent * 100));
+  if (netem_available(nullptr)) {
+    LinkShape shape = this->shape(site_name, isp);
+    shape.loss = hundredths;
+    return write_shape(info, link, shape);
+  }
   auto& losses = loss_[site_name];
   const auto before = losses;
-  if (hundredths == 0) losses.erase(link->isp_index);
-  else losses[link->isp_index] = hundredths;
+  if (hundredths == 0) losses.erase(link.isp_index);
+  else losses[link.isp_index] = hundredths;
   try {
     write_loss(info);
   } catch (...) {
     losses = before;
     throw;
   }
+}
+
+void Topology::set_shape(const std::string& site_name, const std::string& isp,
+                         const LinkShape& shape) {
+  const SiteInfo::Link& link = link_of(site_name, isp);
+  std::string why;
+  if (!netem_available(&why)) throw SiteError("link " + site_name + "/" + isp + ": " + why);
+  LinkShape next = shape;
+  next.loss = this->shape(site_name, isp).loss;
+  write_shape(site(site_name), link, next);
+}
+
+LinkShape Topology::shape(const std::string& site_name, const std::string& isp) const {
+  const auto it = shapes_.find({site_name, link_of(site_name, isp).isp_index});
+  return it == shapes_.end() ? LinkShape{} : it->second;
+}
+
+// Both ends: the site's interface (egress from the site) and the core's port (egress
+// towards it). A qdisc that is not there is fine to delete.
+void Topology::write_shape(const SiteInfo& info, const SiteInfo::Link& link,
+                           const LinkShape& shape) {
+  const auto key = std::make_pair(info.name, link.isp_index);
+  const LinkShape before = shapes_.count(key) ? shapes_[key] : LinkShape{};
+  if (before.none() && shape.none()) return;
+  for (const auto& [ns, device] : {std::pair{info.netns, link.interface},
+                                   std::pair{core_netns_, link.port}}) {
+    std::vector<std::string> argv{tc_tool()};
+    for (auto& a : netem_args(ns, device, shape)) argv.push_back(std::move(a));
+    const CommandResult r = run_command(argv);
+    if (!r.ok() && !(shape.none() && (r.err.find("No such file") != std::string::npos ||
+                                      r.err.find("handle of zero") != std::string::npos)))
+      throw SiteError("tc " + join_command({argv.begin() + 1, argv.end()}) + ": " +
+                      trimmed(r.err) + " (exit status " + std::to_string(r.status) + ")");
+  }
+  if (shape.none()) shapes_.erase(key);
+  else shapes_[key] = shape;
 }
 
 void Topology::write_loss(const SiteInfo& info) {
@@ -510,6 +561,7 @@ void Topology::destroy() {
   if (namespaces_.empty()) {  // the nftables tables went with the namespaces
     loss_.clear();
     partitions_.clear();
+    shapes_.clear();
   }
   if (!errors.empty()) throw SiteError(errors);
 }

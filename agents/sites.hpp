@@ -19,7 +19,10 @@
 //        source routing: from the isp<k> address, table 100+k (its gateway)
 //   topology.site("oslo") ─► its namespace and addresses, by ISP
 //   topology.set_link("bergen", "bkk", false) ─► ip link set eth<k> down (in the site ns)
-//   topology.set_loss("oslo", "telenor", 5)    ─► nft table rsplab_loss in the site ns
+//   topology.set_shape("oslo", "telenor", {25ms}) ─► tc qdisc replace ... netem delay 25000us
+//                                                    on eth<k> (site ns) and s<s>i<k> (core ns)
+//   topology.set_loss("oslo", "telenor", 5)    ─► netem loss on those (netem.hpp), or where the
+//                                                 kernel has no netem: nft table rsplab_loss
 //   topology.set_partition("oslo", "bergen", true) ─► nft table rsplab_partition in the core
 //   topology.destroy() (or ~Topology) ─► every namespace deleted, journal entries removed
 //
@@ -39,6 +42,7 @@
 #include <vector>
 
 #include "agents/journal.hpp"
+#include "agents/netem.hpp"
 
 namespace rsplab::agents {
 
@@ -66,6 +70,7 @@ struct SiteInfo {
     std::string gateway4;   // the core's address on this network, e.g. "198.18.1.1"
     std::string gateway6;   // e.g. "fd00:5253:1:1::1"
     std::string bridge;     // the ISP's bridge in the core namespace: br<k>
+    std::string port;       // the link's other end, a port of `bridge` in the core: s<s>i<k>
     int isp_index = 0;      // k
   };
   std::vector<Link> links;  // in the order of SiteSpec::isps
@@ -105,12 +110,24 @@ class Topology {
   static constexpr const char* kUplinkRoot = "198.51.100.1";
   static constexpr const char* kUplinkCore = "198.51.100.2";
   // Loss on a link: drops `percent` % (0.01 steps; 0 removes it) of the packets in and out
-  // of the site's link to `isp`, at random (nftables `numgen random`), in the site's
-  // namespace: table inet rsplab_loss, chains input (iifname isp<k>) and output (oifname
-  // isp<k>). Each call rewrites the site's table with all its losses in one nft transaction,
+  // of the site's link to `isp`, at random. Where the kernel has netem: netem's `loss random`
+  // on both ends of the link, beside its delay and rate (set_shape). Else nftables `numgen
+  // random` in the site's namespace: table inet rsplab_loss, chains input (iifname isp<k>)
+  // and output (oifname isp<k>). Each call rewrites the site's table with all its losses in one nft transaction,
   // so it is idempotent and a second ISP's loss coexists. Throws SiteError (unknown site or
   // ISP, percent outside 0..100, nft failing).
   void set_loss(const std::string& site, const std::string& isp, double percent);
+  // Which way set_loss drops packets: "netem" where the kernel has it (netem_available),
+  // else "nftables".
+  static std::string loss_method();
+  // The link's delay, jitter and rate (netem.hpp), both ways: a qdisc on its interface in the
+  // site's namespace (what leaves the site) and on its port in the core's (what reaches the
+  // site), so a delay D adds D to each direction (2·D to a round trip over it). `shape.loss`
+  // is ignored: the link keeps set_loss's. Replaces what the link had; a shape of none (and no
+  // loss) removes the qdiscs. Throws SiteError (unknown site or ISP, no netem here, tc failing).
+  void set_shape(const std::string& site, const std::string& isp, const LinkShape& shape);
+  // What set_shape and set_loss (over netem) gave the link; none at first.
+  LinkShape shape(const std::string& site, const std::string& isp) const;
   // A partition: every packet between an address of site `a` and one of site `b` (IPv4 and
   // IPv6, both ways) is dropped where the core forwards it: table inet rsplab_partition in
   // the core namespace, hook forward. false heals it. Idempotent, as set_loss; partitions of
@@ -129,6 +146,8 @@ class Topology {
   void add_namespace(const std::string& name);
   void add_routes(const SiteInfo& site, const SiteInfo::Link& link, int metric);
   void write_loss(const SiteInfo& site);
+  const SiteInfo::Link& link_of(const std::string& site, const std::string& isp) const;
+  void write_shape(const SiteInfo& site, const SiteInfo::Link& link, const LinkShape& shape);
   void write_partitions();
   Journal& journal_;
   std::string tag_;
@@ -138,6 +157,7 @@ class Topology {
   std::string uplink_;                   // the uplink's end here, once added
   std::map<std::string, std::map<int, int>> loss_;  // site → ISP index k → 1/100 percent
   std::set<std::pair<std::string, std::string>> partitions_;  // (a, b), a < b
+  std::map<std::pair<std::string, int>, LinkShape> shapes_;   // (site, ISP index k) → netem
 };
 
 }  // namespace rsplab::agents

@@ -179,27 +179,53 @@ void print_command_lines(const experiments::Run& r, std::ostream& out) {
     line(g.name, g.site, "pu", experiments::pu_args(r, g, "<" + g.site + ">", registrars(g)));
 }
 
+// A kernel feature (SCTP, netem) against the plan: an error when the plan needs it and the
+// machine lacks it (`needed`: what asks for it), else a warning that it goes without.
+bool kernel_feature(Context& ctx, bool available, const std::string& needed,
+                    const std::string& lacking, const std::string& without) {
+  if (available) return true;
+  if (!needed.empty()) {
+    ctx.err << "error: " << needed << ", and " << lacking << "\n";
+    return false;
+  }
+  if (!without.empty()) ctx.err << "warning: " << lacking << ": " << without << "\n";
+  return true;
+}
+
+// What a plan asks of the machine: SCTP, emulated links (link, loss, delay, rate and
+// partition faults), netem (links:, delay and rate faults).
+struct Needs {
+  bool sctp = false, links = false, netem = false;
+};
+Needs needs_of(const experiments::Plan& plan) {
+  using K = experiments::Fault::Kind;
+  Needs n;
+  for (const auto& r : plan.runs) {
+    n.sctp = n.sctp || r.transport == "sctp";
+    n.netem = n.netem || experiments::needs_netem(r);
+    for (const auto& f : r.faults)
+      n.links = n.links || f.kind == K::link_down || f.kind == K::link_up || f.kind == K::loss ||
+                f.kind == K::partition || f.kind == K::delay || f.kind == K::rate;
+  }
+  return n;
+}
+
 // What the machine offers against what the plan needs: warnings, or errors when needed.
 // `report`: also say what is fine (rsplab plan). Remote sites are probed over ssh: reachable,
 // the same rsplab version, and their clock offset (agents/remote.hpp).
 bool check_machine(const experiments::Plan& plan, Context& ctx, bool loopback,
                    const std::string& ssh_config, bool report) {
   bool ok = true;
-  bool needs_sctp = false, needs_links = false;
-  for (const auto& r : plan.runs) {
-    needs_sctp = needs_sctp || r.transport == "sctp";
-    for (const auto& f : r.faults) {
-      using K = experiments::Fault::Kind;
-      needs_links = needs_links || f.kind == K::link_down || f.kind == K::link_up ||
-                    f.kind == K::loss || f.kind == K::partition;
-    }
-  }
-  std::string why;
+  const Needs needs = needs_of(plan);
+  const bool needs_sctp = needs.sctp, needs_links = needs.links, needs_netem = needs.netem;
+  std::string why, netem_why;
   const bool netns = !loopback && agents::available(&why);
+  const bool netem = netns && agents::netem_available(&netem_why);
   if (report) {
     ctx.out << "machine: " << (::geteuid() == 0 ? "root" : "not root") << "; network namespaces "
             << (netns ? "yes" : "no (" + (loopback ? std::string("--loopback") : why) + ")")
-            << "; SCTP " << (rserpool::transport::sctp_available() ? "yes" : "no") << "\n";
+            << "; SCTP " << (rserpool::transport::sctp_available() ? "yes" : "no")
+            << "; netem " << (netem ? "yes" : "no") << "\n";
   }
   // Remote sites: each host once.
   std::map<std::string, const experiments::Site*> hosts;
@@ -239,7 +265,9 @@ bool check_machine(const experiments::Plan& plan, Context& ctx, bool loopback,
   if (!loopback && !netns) {
     ctx.err << "warning: no network namespaces here (" << why
             << "): sites fall back to loopback addresses"
-            << (needs_links ? ", and the link, loss and partition faults are skipped" : "")
+            << (needs_links || needs_netem
+                    ? ", and links: and the link, loss, delay, rate and partition faults are skipped"
+                    : "")
             << "\n";
   }
   for (const auto& s : plan.runs.empty() ? std::vector<experiments::Site>{} : plan.runs[0].sites)
@@ -247,14 +275,16 @@ bool check_machine(const experiments::Plan& plan, Context& ctx, bool loopback,
       ctx.err << "warning: site " << s.name
               << ": its address plan is not applied to emulated sites yet (they use the plan "
                  "of agents/README.md)\n";
-  if (!rserpool::transport::sctp_available()) {
-    if (needs_sctp) {
-      ctx.err << "error: the experiment asks for transport sctp, and this kernel has no SCTP\n";
-      ok = false;
-    } else {
-      ctx.err << "warning: no SCTP in this kernel: transport auto uses the TCP mapping\n";
-    }
-  }
+  ok = kernel_feature(ctx, rserpool::transport::sctp_available(),
+                      needs_sctp ? "the experiment asks for transport sctp" : "",
+                      "this kernel has no SCTP", "transport auto uses the TCP mapping") && ok;
+  // Loopback sites have no links to shape: the warning above says so.
+  if (netns)
+    ok = kernel_feature(ctx, netem,
+                        needs_netem ? "the experiment shapes links (links:, delay or rate faults)"
+                                    : "",
+                        netem_why, needs_links ? "loss faults drop packets with nftables" : "") &&
+         ok;
   return ok;
 }
 

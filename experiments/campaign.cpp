@@ -106,7 +106,7 @@ std::optional<Campaign> open_campaign(const Plan& plan, const RunnerOptions& opt
   c.netns = !options.loopback && agents::available(&why);
   if (!c.netns)
     out << "sites: loopback addresses (" << (options.loopback ? "--loopback" : why)
-        << "); link, loss and partition faults are skipped\n";
+        << "); links: and the link, loss, delay, rate and partition faults are skipped\n";
   c.log_dir = options.log_dir.empty() ? options.output + ".logs" : options.log_dir;
   try {
     open_database(plan, options, store, lock_fd, c, out, err);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <set>
@@ -15,6 +16,19 @@
 #include "stack/common/split.hpp"
 
 namespace rsplab::experiments {
+
+agents::LinkShape link_shape(const Netem& n) {
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  agents::LinkShape shape;
+  shape.delay = duration_cast<microseconds>(n.delay);
+  shape.jitter = duration_cast<microseconds>(n.jitter);
+  shape.normal = n.normal;
+  shape.correlation = static_cast<int>(std::lround(n.correlation * 100));
+  shape.rate = n.rate;
+  return shape;
+}
+
 
 using json = nlohmann::json;
 
@@ -74,6 +88,7 @@ void Deployment::create_sites(const Run& r, std::map<std::string, std::string>& 
     topology_ = agents::Topology::create(specs, tag, *s_.journal);
     // Remote hosts reach the emulated sites through this machine.
     if (remote) topology_->add_uplink();
+    for (const Link& l : r.links) topology_->set_shape(l.site, l.isp, link_shape(l.netem));
     for (const auto& s : topology_->sites()) {
       netns[s.name] = s.netns;
       s_.record.sites[s.name] = s.ipv4_addresses();

@@ -6,7 +6,7 @@
 // their components report to the RunRecord; an agent lost before the teardown ends the run
 // (lost(), thrown by the run's loop). teardown() stops the agents and removes the sites.
 //
-//   sites ─► agents (hello, kClockSamples time round trips) ─► registrars ─► PEs registered
+//   sites (their `links:` shaped) ─► agents (hello, kClockSamples time round trips) ─► registrars ─► PEs registered
 //     ─► [the run's clock starts] ─► PUs ─► ... ─► teardown: stop ─► kill ─► sites removed
 //
 // Single-threaded, on the runner's Loop. Throws std::runtime_error with the reason a step failed.
@@ -32,6 +32,9 @@ class Journal;
 }
 
 namespace rsplab::experiments {
+
+// A `links:` shape (or a delay or rate fault's) as the Topology applies it.
+agents::LinkShape link_shape(const Netem& n);
 
 // One site's agent as the runner knows it.
 struct AgentState {

@@ -211,8 +211,8 @@ Plan Loader::load(std::string_view yaml) {
   Raw raw;
   const auto top = entries(root, {1, 1}, "the experiment",
                            {"name", "description", "duration", "warmup", "repetitions", "seed",
-                            "transport", "sites", "registrars", "timers", "pools", "faults",
-                            "sweep"});
+                            "transport", "sites", "links", "registrars", "timers", "pools",
+                            "faults", "sweep"});
   // The sweep first: every other value may refer to its parameters.
   if (const Entry* e = find(top, "sweep")) read_sweep(*e, raw);
 
@@ -241,6 +241,7 @@ Plan Loader::load(std::string_view yaml) {
       fail(t.pos, "seed: '" + t.text + "' is not a whole number 0 to 18446744073709551615");
   }
   read_sites(need(top, "sites", {1, 1}, "the experiment"), raw);
+  if (const Entry* e = find(top, "links")) read_links(*e, raw);
   read_registrars(need(top, "registrars", {1, 1}, "the experiment"), raw);
   if (const Entry* e = find(top, "timers")) read_timers(*e, raw);
   read_pools(need(top, "pools", {1, 1}, "the experiment"), raw);
@@ -313,6 +314,7 @@ Run Loader::resolve(const Raw& raw, const Point& point) const {
     run.transport = v.text;
   }
   run.sites = raw.sites;
+  resolve_links(raw, point, run);
   check_timers(raw, point);
 
   resolve_components(raw, point, run);
@@ -346,6 +348,27 @@ nlohmann::json Loader::resolved_json(const Run& r) {
     if (s.prefix6) x["prefix6"] = *s.prefix6;
     j["sites"].push_back(std::move(x));
   }
+  // Keys only where the file has them: files without links keep their run keys.
+  const auto netem_json = [](json& x, const Netem& n, bool delay, bool rate) {
+    if (delay) {
+      x["delay"] = values::format_duration(n.delay);
+      if (n.jitter != Duration::zero()) {
+        x["jitter"] = values::format_duration(n.jitter);
+        x["distribution"] = n.normal ? "normal" : "uniform";
+      }
+      if (n.correlation != 0) x["correlation"] = n.correlation;
+    }
+    if (rate) x["rate"] = n.rate;
+  };
+  if (!r.links.empty()) {
+    j["links"] = json::array();
+    for (const Link& l : r.links) {
+      json x{{"site", l.site}, {"isp", l.isp}};
+      netem_json(x, l.netem, l.netem.delay != Duration::zero() || l.netem.jitter != Duration::zero(),
+                 l.netem.rate != 0);
+      j["links"].push_back(std::move(x));
+    }
+  }
   j["registrars"] = json::array();
   for (const Registrar& x : r.registrars)
     j["registrars"].push_back({{"name", x.name}, {"site", x.site}, {"args", x.args}});
@@ -373,7 +396,8 @@ nlohmann::json Loader::resolved_json(const Run& r) {
   j["faults"] = json::array();
   static constexpr const char* kKinds[] = {"kill",      "stop",    "resume",   "link-down",
                                            "link-up",   "restart", "loss",     "loss-end",
-                                           "partition", "partition-end"};
+                                           "partition", "partition-end", "delay",
+                                           "delay-end", "rate",      "rate-end"};
   static constexpr const char* kTargets[] = {"", "registrar", "group", "pool"};
   // Keys only where they apply: the files of before schedules keep their run keys.
   for (const Fault& f : r.faults) {
@@ -395,6 +419,8 @@ nlohmann::json Loader::resolved_json(const Run& r) {
     if (!f.isp.empty()) x["isp"] = f.isp;
     if (!f.peer.empty()) x["peer"] = f.peer;
     if (f.kind == Fault::Kind::loss) x["percent"] = f.percent;
+    if (f.kind == Fault::Kind::delay || f.kind == Fault::Kind::rate)
+      netem_json(x, f.netem, f.kind == Fault::Kind::delay, f.kind == Fault::Kind::rate);
     if (f.schedule) x["schedule"] = *f.schedule;
     j["faults"].push_back(std::move(x));
   }

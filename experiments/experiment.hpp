@@ -59,6 +59,24 @@ struct Site {
   std::optional<std::string> prefix4, prefix6;
 };
 
+// What netem does to an ISP link of a site, both ways (`links:`, and the `delay` and `rate`
+// faults). The file's delay is a duration or a distribution of durations: fixed:D (D),
+// uniform:A,B (delay (A+B)/2, jitter (B-A)/2, netem's uniform) or normal:M,SD (delay M,
+// jitter SD, netem's normal table).
+struct Netem {
+  Duration delay{}, jitter{};  // whole microseconds (tc's unit)
+  bool normal = false;         // the jitter normally distributed, else uniform
+  double correlation = 0;      // percent (0.01 steps), of each delay with the one before
+  std::uint64_t rate = 0;      // bits per second; 0: not limited
+  bool operator==(const Netem&) const = default;
+};
+
+// A `links:` entry: an emulated site's link to one of its ISPs, shaped for the whole run.
+struct Link {
+  std::string site, isp;
+  Netem netem;
+};
+
 // A component's options: typed (options/roles.hpp), the file's only (given: those it sets,
 // directly or by `timers:`; every value checked against the role's table), and `args`, the
 // same as `rsplab <role>` arguments ("--capacity", "2e6", ..., options::to_args, in table
@@ -104,14 +122,15 @@ struct Fault {
   enum class Kind {
     kill, stop, resume, link_down, link_up, restart,  // append only
     loss, loss_end, partition, partition_end,
+    delay, delay_end, rate, rate_end,
   };
   // What `target` names (kill/stop/resume/restart); none for network faults.
   enum class TargetKind { none, registrar, group, pool };
   Kind kind = Kind::kill;
   TargetKind target_kind = TargetKind::none;
   Duration at{};                  // since the run's clock started (readiness; warm-up included)
-  // `for:` stop → resume, link-down → link-up, loss → loss_end, partition → partition_end
-  // after it.
+  // `for:` stop → resume, link-down → link-up, loss → loss_end, partition → partition_end,
+  // delay → delay_end, rate → rate_end after it.
   std::optional<Duration> lasts;
   // restart: PE members (a group or a pool) killed if alive, back with a new identity; or a
   // registrar, killed if alive and started again on the same ASAP and ENRP ports.
@@ -127,6 +146,9 @@ struct Fault {
   // traffic between `site` and `peer` (another site).
   std::string site, isp, peer;
   double percent = 0;  // loss: the share of packets dropped, 0 < percent <= 100 (0.01 steps)
+  // delay: the link's delay, jitter, distribution and correlation from now on; rate: its
+  // rate. Their undo (delay_end, rate_end) restores what `links:` gives the link (or none).
+  Netem netem;
   // The schedule (Run::schedules) this fault came from; nullopt: a one-shot fault.
   std::optional<std::size_t> schedule;
 
@@ -184,6 +206,7 @@ struct Run {
   Duration duration{}, warmup{};
   std::string transport = "auto";  // auto | sctp | tcp
   std::vector<Site> sites;
+  std::vector<Link> links;          // `links:`, in file order, each (site, ISP) once
   std::vector<Registrar> registrars;
   std::vector<PeGroup> pes;
   std::vector<PuGroup> pus;
@@ -238,6 +261,11 @@ std::string run_key(const nlohmann::json& resolved, std::string_view rsplab_vers
 // Where the registrars of a run announce themselves when a PE group learns them so
 // (`registrars: announce`): RSPLIB's default ASAP announce group.
 inline constexpr const char* kAnnounceGroup = "239.0.0.50:3863";
+// The shape `links:` gives the site's link to `isp` in `r` (none when it names no such link).
+Netem link_netem(const Run& r, const std::string& site, const std::string& isp);
+// Whether `r` needs netem: `links:` or a delay or rate fault.
+bool needs_netem(const Run& r);
+
 // Whether some PE group of `r` learns its registrars from announces.
 bool announced(const Run& r);
 

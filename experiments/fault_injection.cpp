@@ -6,6 +6,7 @@
 #include <map>
 
 #include "experiments/progress.hpp"
+#include "stack/common/values.hpp"
 
 namespace rsplab::experiments {
 
@@ -22,6 +23,8 @@ std::vector<Fault> fault_schedule(const Run& r) {
                 : f.kind == Fault::Kind::stop      ? Fault::Kind::resume
                 : f.kind == Fault::Kind::loss      ? Fault::Kind::loss_end
                 : f.kind == Fault::Kind::partition ? Fault::Kind::partition_end
+                : f.kind == Fault::Kind::delay     ? Fault::Kind::delay_end
+                : f.kind == Fault::Kind::rate      ? Fault::Kind::rate_end
                                                    : f.kind;
     // The undo is scheduled `for` after the fault (its scheduled_us says so).
     back.at = f.at + *f.lasts;
@@ -44,6 +47,10 @@ std::string fault_kind(Fault::Kind kind) {
     case Fault::Kind::loss_end: return "loss_end";
     case Fault::Kind::partition: return "partition";
     case Fault::Kind::partition_end: return "partition_end";
+    case Fault::Kind::delay: return "delay";
+    case Fault::Kind::delay_end: return "delay_end";
+    case Fault::Kind::rate: return "rate";
+    case Fault::Kind::rate_end: return "rate_end";
   }
   return "";
 }
@@ -96,6 +103,10 @@ std::string FaultInjector::apply(const Fault& f, bool print_line) {
   } else if (f.kind == Fault::Kind::loss || f.kind == Fault::Kind::loss_end) {
     target = f.site + "/" + f.isp;
     apply_loss(f, details);
+  } else if (f.kind == Fault::Kind::delay || f.kind == Fault::Kind::delay_end ||
+             f.kind == Fault::Kind::rate || f.kind == Fault::Kind::rate_end) {
+    target = f.site + "/" + f.isp;
+    apply_netem(f, details);
   } else if (f.kind == Fault::Kind::partition || f.kind == Fault::Kind::partition_end) {
     target = f.site + "," + f.peer;
     apply_partition(f, details);
@@ -155,11 +166,50 @@ void FaultInjector::apply_loss(const Fault& f, json& details) {
   } else {
     try {
       deployment_.topology()->set_loss(f.site, f.isp, percent);
+      const std::string method = agents::Topology::loss_method();
+      details["method"] = method;
       for (const auto& l : deployment_.topology()->site(f.site).links)
-        if (l.isp == f.isp) details["interface"] = l.device;
+        if (l.isp == f.isp) details["interface"] = method == "netem" ? l.interface : l.device;
     } catch (const std::exception& e) {
       details["error"] = e.what();
     }
+  }
+}
+
+// delay and rate: the part of the link's shape the fault names, from the fault (delay, rate)
+// or from `links:` (delay_end, rate_end); the other part stays as it is.
+void FaultInjector::apply_netem(const Fault& f, json& details) {
+  const bool delay = f.kind == Fault::Kind::delay || f.kind == Fault::Kind::delay_end;
+  const bool end = f.kind == Fault::Kind::delay_end || f.kind == Fault::Kind::rate_end;
+  const Netem n = end ? link_netem(*record_.run, f.site, f.isp) : f.netem;
+  if (delay) {
+    details["delay_us"] = std::chrono::duration_cast<std::chrono::microseconds>(n.delay).count();
+    if (n.jitter != Duration::zero())
+      details["jitter_us"] = std::chrono::duration_cast<std::chrono::microseconds>(n.jitter).count();
+  } else {
+    details["rate"] = n.rate;
+  }
+  if (!deployment_.topology()) {
+    details["skipped"] = "loopback sites have no ISP links";
+    return;
+  }
+  try {
+    agents::Topology& t = *deployment_.topology();
+    agents::LinkShape shape = t.shape(f.site, f.isp);
+    const agents::LinkShape from = link_shape(n);
+    if (delay) {
+      shape.delay = from.delay;
+      shape.jitter = from.jitter;
+      shape.normal = from.normal;
+      shape.correlation = from.correlation;
+    } else {
+      shape.rate = from.rate;
+    }
+    t.set_shape(f.site, f.isp, shape);
+    for (const auto& l : t.site(f.site).links)
+      if (l.isp == f.isp) details["interface"] = l.interface;
+  } catch (const std::exception& e) {
+    details["error"] = e.what();
   }
 }
 
@@ -346,6 +396,8 @@ void FaultInjector::print(const Fault& f, const std::string& kind, const std::st
   }
   if (details.contains("asap")) out_ << " (asap " << details["asap"].get<std::string>() << ")";
   if (f.kind == Fault::Kind::loss) out_ << " (" << f.percent << "%)";
+  if (f.kind == Fault::Kind::delay) out_ << " (" << rserpool::values::format_duration(f.netem.delay) << ")";
+  if (f.kind == Fault::Kind::rate) out_ << " (" << f.netem.rate << " bit/s)";
   if (details.contains("skipped"))
     out_ << " (skipped: " << details["skipped"].get<std::string>() << ")";
   if (details.contains("error"))

@@ -1,8 +1,8 @@
 // A run's faults: the schedule (the plan's faults with the undo of each `for:` fault added,
 // in time order) and carrying them out at their times on the run's clock: kill / stop /
 // resume / restart of registrars and PE or PU members (through their agents' control lines,
-// or signals for registrars), ISP links down and up (the site's agent), loss and partitions
-// (the Topology). Each fault becomes a row of the faults table (when it was applied, what it
+// or signals for registrars), ISP links down and up (the site's agent), loss, delay, rate and
+// partitions (the Topology). Each fault becomes a row of the faults table (when it was applied, what it
 // hit, or why it was skipped) and, unless a schedule makes too many, a line of output.
 //
 //   fault_schedule(run) ─► FaultInjector::run_schedule ─► at each time: apply(fault)
@@ -53,6 +53,7 @@ class FaultInjector {
   void apply_link(const Fault& f, nlohmann::json& details);
   void apply_loss(const Fault& f, nlohmann::json& details);
   void apply_partition(const Fault& f, nlohmann::json& details);
+  void apply_netem(const Fault& f, nlohmann::json& details);
   void apply_registrar(const Fault& f, Component& c, nlohmann::json& details);
   void apply_picks(const Fault& f, const std::string& kind, nlohmann::json& details);
   void apply_busiest(const Fault& f, const std::string& kind, nlohmann::json& details);

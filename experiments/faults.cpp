@@ -15,7 +15,7 @@ void Loader::read_faults(const Entry& e, Raw& raw) {
     const std::string path = "faults[" + std::to_string(i++) + "]";
     const auto es = entries(n, pos, path,
                             {"at", "for", "kill", "stop", "resume", "restart", "link-down",
-                             "link-up", "loss", "partition", "churn", "flap"});
+                             "link-up", "loss", "delay", "rate", "partition", "churn", "flap"});
     RawFault f;
     f.pos = pos;
     f.path = path;
@@ -29,7 +29,7 @@ void Loader::read_faults(const Entry& e, Raw& raw) {
     }
     if (!action)
       fail(pos, path + ": missing the action (kill, stop, resume, restart, link-down, link-up, "
-                       "loss, partition, churn, flap)");
+                       "loss, delay, rate, partition, churn, flap)");
     const std::string apath = path + "." + action->key;
     f.apath = apath;
     if (action->key == "churn" || action->key == "flap") {
@@ -60,18 +60,9 @@ void Loader::read_faults(const Entry& e, Raw& raw) {
       continue;
     }
     f.at = scalar(need(es, "at", pos, path), path + ".at", true);
-    if (action->key == "link-down" || action->key == "link-up" || action->key == "loss") {
-      f.kind = action->key == "link-down" ? Fault::Kind::link_down
-               : action->key == "link-up" ? Fault::Kind::link_up
-                                          : Fault::Kind::loss;
-      const bool loss = f.kind == Fault::Kind::loss;
-      const auto as = entries(action->value, action->pos, apath,
-                              loss ? std::vector<std::string_view>{"site", "isp", "percent"}
-                                   : std::vector<std::string_view>{"site", "isp"});
-      f.site = scalar(need(as, "site", action->pos, apath), apath + ".site", true);
-      f.isp = scalar(need(as, "isp", action->pos, apath), apath + ".isp", true);
-      if (loss)
-        f.percent = scalar(need(as, "percent", action->pos, apath), apath + ".percent", true);
+    if (action->key == "link-down" || action->key == "link-up" || action->key == "loss" ||
+        action->key == "delay" || action->key == "rate") {
+      read_link_fault(*action, apath, f);
     } else if (action->key == "partition") {
       f.kind = Fault::Kind::partition;
       const auto as = entries(action->value, action->pos, apath, {"sites"});
@@ -97,11 +88,35 @@ void Loader::read_faults(const Entry& e, Raw& raw) {
     }
     if (const Entry* x = find(es, "for")) {
       if (f.kind != Fault::Kind::stop && f.kind != Fault::Kind::link_down &&
-          f.kind != Fault::Kind::loss && f.kind != Fault::Kind::partition)
-        fail(x->key_pos, path + ": 'for' goes with stop, link-down, loss and partition only");
+          f.kind != Fault::Kind::loss && f.kind != Fault::Kind::partition &&
+          f.kind != Fault::Kind::delay && f.kind != Fault::Kind::rate)
+        fail(x->key_pos,
+             path + ": 'for' goes with stop, link-down, loss, delay, rate and partition only");
       f.lasts = scalar(*x, path + ".for", true);
     }
     raw.faults.push_back(std::move(f));
+  }
+}
+
+void Loader::read_link_fault(const Entry& action, const std::string& apath, RawFault& f) {
+  const std::string& k = action.key;
+  f.kind = k == "link-down" ? Fault::Kind::link_down
+           : k == "link-up" ? Fault::Kind::link_up
+           : k == "loss"    ? Fault::Kind::loss
+           : k == "delay"   ? Fault::Kind::delay
+                            : Fault::Kind::rate;
+  std::vector<std::string_view> allowed{"site", "isp"};
+  if (k == "loss") allowed.push_back("percent");
+  if (k == "delay") allowed.insert(allowed.end(), {"delay", "correlation"});
+  if (k == "rate") allowed.push_back("rate");
+  const auto as = entries(action.value, action.pos, apath, allowed);
+  f.site = scalar(need(as, "site", action.pos, apath), apath + ".site", true);
+  f.isp = scalar(need(as, "isp", action.pos, apath), apath + ".isp", true);
+  if (k == "loss")
+    f.percent = scalar(need(as, "percent", action.pos, apath), apath + ".percent", true);
+  if (k == "delay" || k == "rate") {
+    need(as, k, action.pos, apath);
+    read_netem(as, apath, f.netem);
   }
 }
 
@@ -171,9 +186,17 @@ Fault Loader::resolve_fault(const RawFault& rf, std::size_t position, const Poin
               values::format_duration(total) + "; leave 'for' out to last to the end)");
   }
   if (rf.kind == Fault::Kind::link_down || rf.kind == Fault::Kind::link_up ||
-      rf.kind == Fault::Kind::loss) {
-    site_isp(rf, point, run, f);
+      rf.kind == Fault::Kind::loss || rf.kind == Fault::Kind::delay ||
+      rf.kind == Fault::Kind::rate) {
+    site_isp(*rf.site, *rf.isp, apath, point, run, f);
     if (rf.kind == Fault::Kind::loss) f.percent = percent(*rf.percent, point, apath + ".percent");
+    if (rf.kind == Fault::Kind::delay || rf.kind == Fault::Kind::rate) {
+      for (const Site& s : run.sites)
+        if (s.name == f.site && s.host)
+          bad(get(*rf.site, point), apath + ".site",
+              "site " + s.name + " is a remote host: delay and rate are for emulated sites");
+      f.netem = netem(rf.netem, point, apath);
+    }
   } else if (rf.kind == Fault::Kind::partition) {
     const Site& a = site_ref(rf.sites[0], point, run.sites, apath + ".sites");
     const Site& b = site_ref(rf.sites[1], point, run.sites, apath + ".sites");
@@ -272,18 +295,21 @@ void Loader::pick_members(Run& run) {
 }
 
 template <class F>
-void Loader::site_isp(const RawFault& rf, const Point& point, const Run& run, F& f) const {
-  const Site& s = site_ref(*rf.site, point, run.sites, rf.apath + ".site");
-  const Val isp = get(*rf.isp, point);
+void Loader::site_isp(const Text& site, const Text& isp_text, const std::string& apath,
+                      const Point& point, const Run& run, F& f) const {
+  const Site& s = site_ref(site, point, run.sites, apath + ".site");
+  const Val isp = get(isp_text, point);
   if (std::find(s.isps.begin(), s.isps.end(), isp.text) == s.isps.end()) {
     std::string names;
     for (const auto& x : s.isps) names += (names.empty() ? "" : ", ") + x;
-    bad(isp, rf.apath + ".isp",
+    bad(isp, apath + ".isp",
         "site " + s.name + " has no ISP '" + isp.text + "' (its ISPs: " + names + ")");
   }
   f.site = s.name;
   f.isp = isp.text;
 }
+template void Loader::site_isp<Link>(const Text&, const Text&, const std::string&,
+                                      const Point&, const Run&, Link&) const;
 
 double Loader::percent(const Text& t, const Point& point, const std::string& path) const {
   Val v = get(t, point);
@@ -364,7 +390,7 @@ Schedule Loader::schedule(const RawFault& rf, std::size_t position, const Point&
     s.target = get(*rf.target, point).text;
     target_members(rf, point, raw, run, s);
   } else {
-    site_isp(rf, point, run, s);
+    site_isp(*rf.site, *rf.isp, apath, point, run, s);
   }
   s.mtbf = duration(*rf.mtbf, point, apath + ".mtbf");
   if (s.mtbf <= 0ns) bad(get(*rf.mtbf, point), apath + ".mtbf", "must be above 0");

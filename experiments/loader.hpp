@@ -121,6 +121,18 @@ struct RawPool {
   std::vector<RawComponent> pes, pus;
 };
 
+// A link's delay, correlation and rate as written (a `links:` entry, a delay or rate fault).
+struct RawNetem {
+  std::optional<Text> delay, correlation, rate;
+};
+
+struct RawLink {
+  Pos pos;
+  std::string path;  // "links[0]"
+  Text site, isp;
+  RawNetem netem;
+};
+
 struct RawFault {
   Pos pos;
   std::string path;   // "faults[3]"
@@ -135,6 +147,7 @@ struct RawFault {
   Pos members_pos;
   std::optional<Text> percent;                       // loss
   std::vector<Text> sites;                           // partition: two
+  RawNetem netem;                                    // delay, rate
   std::optional<Text> mtbf, downtime, start, until;  // churn, flap
 };
 
@@ -152,6 +165,7 @@ struct Raw {
   std::uint64_t seed = 0;
   std::vector<Site> sites;
   std::vector<Pos> site_pos;
+  std::vector<RawLink> links;
   std::vector<RawComponent> registrars;
   std::map<Role, std::vector<RawOption>> timers;
   std::vector<RawPool> pools;
@@ -254,6 +268,18 @@ class Loader {
   const Site& site_ref(const Text& t, const Point& point, const std::vector<Site>& sites,
                        const std::string& path) const;
 
+  // ---- links.cpp: `links:` and the values netem takes ----
+  void read_links(const Entry& e, Raw& raw);
+
+  // delay, correlation and rate of a `links:` entry or a delay/rate fault (`as`: its keys).
+  void read_netem(const std::vector<Entry>& as, const std::string& apath, RawNetem& n);
+
+  // The values resolved at `point` and checked (Netem's comment has the delay's forms).
+  Netem netem(const RawNetem& n, const Point& point, const std::string& path) const;
+
+  // The run's links (`links:`): each an emulated site's ISP, once.
+  void resolve_links(const Raw& raw, const Point& point, Run& run) const;
+
   // ---- components.cpp: registrars, pools, groups, their options ----
   RawComponent component(const YAML::Node& n, Pos pos, const std::string& path, Role role);
 
@@ -289,6 +315,9 @@ class Loader {
   // ---- faults.cpp ----
   void read_faults(const Entry& e, Raw& raw);
 
+  // link-down, link-up, loss, delay, rate: the site, the ISP and the action's value.
+  void read_link_fault(const Entry& action, const std::string& apath, RawFault& f);
+
   // `select` and `member` of kill/stop/resume/restart (Fault::Select).
   void read_selection(const std::vector<Entry>& as, const std::string& apath, RawFault& f);
 
@@ -315,9 +344,11 @@ class Loader {
   // gives the same members everywhere.
   static void pick_members(Run& run);
 
-  // link faults, loss, flap: an existing site and one of its ISPs into f.site, f.isp.
+  // link faults, loss, delay, rate, flap, `links:`: an existing site and one of its ISPs
+  // into f.site, f.isp (`apath`: where, for messages).
   template <class F>
-  void site_isp(const RawFault& rf, const Point& point, const Run& run, F& f) const;
+  void site_isp(const Text& site, const Text& isp, const std::string& apath, const Point& point,
+                const Run& run, F& f) const;
 
   // 5, 0.5, 12.25 or 5%: a share of packets, 0.01 to 100, in steps of 0.01.
   double percent(const Text& t, const Point& point, const std::string& path) const;

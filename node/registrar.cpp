@@ -247,8 +247,12 @@ void RegistrarNode::accept(std::shared_ptr<transport::Connection> c, bool is_asa
 
 // Messages of connection `id` (accepted or dialled) to the core, and its end.
 void RegistrarNode::read(registrar::ConnId id, transport::Connection& c, bool is_asap) {
-  c.start({[this, id, is_asap](std::uint32_t, std::span<const std::uint8_t> m) {
+  c.start({[this, id, is_asap, &c](std::uint32_t, std::span<const std::uint8_t> m) {
              const auto now = Clock::now();
+             // The distance of the DPF policies: measured where a registration or an ENRP
+             // update arrives (a getsockopt), not for every resolution.
+             if (registrar::Core::needs_distance(is_asap, m))
+               if (const auto rtt = transport::smoothed_rtt(c)) core_->set_rtt(id, *rtt);
              if (is_asap) {
                core_->received_asap(id, m, now, actions_);
              } else {

@@ -118,6 +118,26 @@ Core::Connection& Core::connection(ConnId conn) {
 
 void Core::opened(ConnId conn, Peer peer) { connection(conn).peer = std::move(peer); }
 
+std::uint32_t distance_of(std::chrono::microseconds srtt) {
+  if (srtt.count() <= 0) return 0;
+  const std::uint64_t half_us = static_cast<std::uint64_t>(srtt.count()) / 2;
+  const std::uint64_t step_us = std::uint64_t{kDistanceStepMs} * 1000;
+  const std::uint64_t steps = std::min<std::uint64_t>((half_us + step_us / 2) / step_us,
+                                                      0xffffffffu / kDistanceStepMs);
+  return static_cast<std::uint32_t>(steps * kDistanceStepMs);
+}
+
+void Core::set_rtt(ConnId conn, std::chrono::microseconds srtt) {
+  if (const auto it = conns_.find(conn); it != conns_.end()) it->second.distance = distance_of(srtt);
+}
+
+bool Core::needs_distance(bool asap, std::span<const std::uint8_t> message) {
+  if (message.empty()) return false;
+  if (asap) return message[0] == static_cast<std::uint8_t>(wire::AsapType::registration);
+  return message[0] == static_cast<std::uint8_t>(wire::EnrpType::handle_update) ||
+         message[0] == static_cast<std::uint8_t>(wire::EnrpType::handle_table_response);
+}
+
 void Core::send(ConnId conn, const asap::Message& m, Actions& out) {
   out.sends.push_back(Send{conn, wire::encode(m)});
 }
@@ -273,6 +293,7 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
                   "no advertised address is verifiable on the connection at scope " +
                       std::string(scope_name(config_.min_address_scope)) + " or wider");
   pe.home_server = config_.identifier;
+  pe.policy.distance = c.distance;  // ours to the PE, whatever it sent (set_rtt)
   wire::Transport asap_transport;
   asap_transport.kind = c.peer.kind;
   asap_transport.port = c.peer.port;

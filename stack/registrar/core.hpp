@@ -84,6 +84,11 @@ struct Config {
 };
 inline constexpr std::uint32_t kMaxHresItemsCap = 128;  // even when a PU asks for more
 
+// A path's distance as the DPF policies take it (behaviour.md, "Distance"; RSPLIB): half its
+// smoothed round-trip time, rounded to the nearest 50 ms, in ms (24 ms → 0, 25 ms → 50).
+std::uint32_t distance_of(std::chrono::microseconds srtt);
+inline constexpr std::uint32_t kDistanceStepMs = 50;
+
 // What the registrar can verify of a connection or association.
 struct Peer {
   wire::TransportKind kind = wire::TransportKind::tcp;  // sctp or tcp
@@ -150,6 +155,14 @@ class Core {
 
   // Also for an outgoing connection (a kOutgoing id from Actions.connects) once open.
   void opened(ConnId conn, Peer peer);
+  // The connection's smoothed RTT as the caller measured it (transport::smoothed_rtt), before
+  // passing it a message that needs_distance(): its distance_of() becomes the Distance of the
+  // PEs registering over it (ASAP), or is added to that of the PEs a peer announces over it
+  // (ENRP: the home registrar's distance to the PE plus ours to the home). Until told: 0.
+  void set_rtt(ConnId conn, std::chrono::microseconds srtt);
+  // Whether `message` (ASAP on an ASAP connection, else ENRP) uses its connection's distance:
+  // an ASAP Registration, an ENRP Handle Update or Handle Table Response.
+  static bool needs_distance(bool asap, std::span<const std::uint8_t> message);
   void received_asap(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
                      Actions& out);
   void received_enrp(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
@@ -179,6 +192,7 @@ class Core {
   struct Connection {
     Peer peer;
     std::uint64_t order = 0;  // 1, 2, ... in the order this core first saw them
+    std::uint32_t distance = 0;  // ms (set_rtt)
     std::unordered_set<handlespace::PeRef> pes;  // the PEs it holds (see stale())
     TokenBucket hr_bucket, eu_bucket;
   };
@@ -300,7 +314,7 @@ class Core {
   void announce_update(handlespace::PeRef ref, wire::UpdateAction action, Actions& out);
   void on_update(ConnId conn, const wire::enrp::HandleUpdate& m, TimePoint now, Actions& out);
   std::optional<handlespace::PeRef> learn(const std::string& pool, wire::PoolElement pe,
-                                          TimePoint now);
+                                          ConnId conn, TimePoint now);
   // Takeover.
   void start_takeover(std::uint32_t target, TimePoint now, Actions& out);
   void finish_takeover(std::uint32_t target, std::string_view outcome, TimePoint now,

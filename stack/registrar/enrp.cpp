@@ -406,7 +406,7 @@ void Core::on_table_response(ConnId conn, const enrp::HandleTableResponse& m, Ti
       ++f.pes;
       if (pe.home_server == 0) pe.home_server = m.sender;
       if (f.own_only && pe.home_server != m.sender) continue;
-      if (const auto ref = learn(pool.pool_handle, std::move(pe), now)) f.seen.insert(*ref);
+      if (const auto ref = learn(pool.pool_handle, std::move(pe), conn, now)) f.seen.insert(*ref);
     }
   }
   if (m.more && !m.reject)
@@ -460,9 +460,15 @@ void Core::announce_update(PeRef ref, wire::UpdateAction action, Actions& out) {
 }
 
 // A peer's PE as this registrar keeps it: not keep-alived, expiring after its registration
-// life unless an update or a table refreshes it. Never one this registrar owns.
-std::optional<PeRef> Core::learn(const std::string& pool, wire::PoolElement pe, TimePoint now) {
+// life unless an update or a table refreshes it. Never one this registrar owns. Its distance:
+// the home registrar's to it plus ours to the peer it came from over `conn`.
+std::optional<PeRef> Core::learn(const std::string& pool, wire::PoolElement pe, ConnId conn,
+                                 TimePoint now) {
   if (pe.home_server == config_.identifier || pe.registration_life <= 0) return std::nullopt;
+  if (const auto c = conns_.find(conn); c != conns_.end())
+    pe.policy.distance = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(std::uint64_t{pe.policy.distance} + c->second.distance,
+                                0xffffffffu));
   if (const auto known = hs_.find(pool, pe.identifier); known && pes_.contains(*known))
     return std::nullopt;
   const auto life = milliseconds(pe.registration_life);
@@ -487,7 +493,7 @@ void Core::on_update(ConnId conn, const enrp::HandleUpdate& m, TimePoint now, Ac
     if (known && hs_.entry(*known).element.home_server == m.sender) hs_.remove(*known);
     return;
   }
-  const auto ref = learn(m.pool_handle, std::move(pe), now);
+  const auto ref = learn(m.pool_handle, std::move(pe), conn, now);
   if (!ref) return;
   if (const auto f = fetches_.find(m.sender); f != fetches_.end()) f->second.seen.insert(*ref);
   if (m.takeover_suggested && config_.enrp.takeover_suggestion && m.receiver == config_.identifier)

@@ -331,4 +331,9 @@ std::error_code set_sctp_timers(Connection& connection, const SctpTimers& timers
 
 void set_default_sctp_timers(const SctpTimers& timers) { detail::set_default_sctp_timers(timers); }
 
+std::optional<std::chrono::microseconds> smoothed_rtt(Connection& connection) {
+  return connection.kind() == Kind::sctp ? detail::sctp_rtt(connection)
+                                         : detail::tcp_rtt(connection);
+}
+
 }  // namespace rserpool::transport

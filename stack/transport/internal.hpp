@@ -48,5 +48,7 @@ std::unique_ptr<Listener> open_sctp_listener(asio::io_context& io, const Endpoin
                                              ListenOptions options);
 std::error_code set_sctp_timers(Connection& c, const SctpTimers& t);
 void set_default_sctp_timers(const SctpTimers& timers);
+std::optional<std::chrono::microseconds> tcp_rtt(Connection& c);
+std::optional<std::chrono::microseconds> sctp_rtt(Connection& c);
 
 }  // namespace rserpool::transport::detail

@@ -9,6 +9,8 @@
 //   send() ─► queue ─► (posted) sendmsg until EAGAIN ─► wait writable ─► ...
 #include <cerrno>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <unistd.h>
@@ -553,5 +555,42 @@ std::error_code set_sctp_timers(Connection& connection, const SctpTimers& t) {
 }
 
 void set_default_sctp_timers(const SctpTimers& timers) { default_timers() = timers; }
+
+// Linux hands SCTP_STATUS's srtt out in jiffies, unconverted (its rto beside it is in ms):
+// the kernel's HZ, from /proc/timer_list (root only): jiffies = 2^32 + HZ·(uptime − 300 s)
+// on 64-bit kernels (INITIAL_JIFFIES), snapped to 100, 250, 300 or 1000. 250 (Debian's and
+// Ubuntu's) where it cannot be read.
+long kernel_hz() {
+  static const long hz = [] {
+    std::FILE* f = std::fopen("/proc/timer_list", "r");
+    if (f == nullptr) return 250L;
+    double now_s = -1;
+    unsigned long long jiffies = 0;
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr && jiffies == 0) {
+      unsigned long long ns = 0;
+      if (now_s < 0 && std::sscanf(line, "now at %llu nsecs", &ns) == 1) now_s = ns / 1e9;
+      std::sscanf(line, "jiffies: %llu", &jiffies);
+    }
+    std::fclose(f);
+    const double up = now_s - 300;
+    if (now_s < 0 || jiffies <= (1ULL << 32) || up < 10) return 250L;
+    const double estimate = static_cast<double>(jiffies - (1ULL << 32)) / up;
+    for (const long candidate : {100L, 250L, 300L, 1000L})
+      if (std::abs(estimate - candidate) < candidate * 0.05) return candidate;
+    return 250L;
+  }();
+  return hz;
+}
+
+std::optional<std::chrono::microseconds> sctp_rtt(Connection& connection) {
+  auto* c = dynamic_cast<SctpConnection*>(&connection);
+  if (c == nullptr || c->closed()) return std::nullopt;
+  sctp_status status{};
+  socklen_t len = sizeof status;
+  if (::getsockopt(c->fd(), IPPROTO_SCTP, SCTP_STATUS, &status, &len) != 0) return std::nullopt;
+  return std::chrono::microseconds(std::int64_t{status.sstat_primary.spinfo_srtt} * 1'000'000 /
+                                   kernel_hz());
+}
 
 }  // namespace rserpool::transport::detail

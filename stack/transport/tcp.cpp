@@ -8,6 +8,8 @@
 #include <cstring>
 #include <deque>
 
+#include <netinet/tcp.h>
+
 #include "stack/transport/internal.hpp"
 
 namespace rserpool::transport::detail {
@@ -148,6 +150,18 @@ class TcpConnection final : public Connection {
     return std::static_pointer_cast<TcpConnection>(shared_from_this());
   }
 
+ public:
+  // The kernel's smoothed RTT of the connection (TCP_INFO's tcpi_rtt); nullopt once closed.
+  std::optional<std::chrono::microseconds> rtt() {
+    if (closed_) return std::nullopt;
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+      return std::nullopt;
+    return std::chrono::microseconds(info.tcpi_rtt);
+  }
+
+ private:
   tcp::socket socket_;
   Framing framing_;
   Deframer deframer_;
@@ -380,6 +394,11 @@ void async_connect_tcp(asio::io_context& io, const Endpoint& remote,
       std::make_shared<ConnectAttempt>(io, remote, local, framing, options, std::move(handler));
   // Never call the handler before async_connect returns.
   asio::post(io, [attempt] { attempt->try_next(); });
+}
+
+std::optional<std::chrono::microseconds> tcp_rtt(Connection& c) {
+  auto* tcp = dynamic_cast<TcpConnection*>(&c);
+  return tcp ? tcp->rtt() : std::nullopt;
 }
 
 std::unique_ptr<Listener> open_tcp_listener(asio::io_context& io, const Endpoint& local,

@@ -193,4 +193,11 @@ std::error_code set_sctp_timers(Connection& connection, const SctpTimers& timers
 // connects; accepted associations inherit the listener's). All zero (the default): kernel's.
 void set_default_sctp_timers(const SctpTimers& timers);
 
+// The kernel's smoothed round-trip time of a connection: TCP_INFO's tcpi_rtt (µs; the
+// handshake gives the first sample) or SCTP_STATUS's primary path srtt (0 until a DATA
+// chunk was acknowledged; Linux gives it in jiffies: converted with the kernel's HZ, read
+// from /proc/timer_list, as root, else taken as 250). nullopt once closed or when the kernel does not say. What a
+// registrar's distance (the DPF policies) is made of.
+std::optional<std::chrono::microseconds> smoothed_rtt(Connection& connection);
+
 }  // namespace rserpool::transport

@@ -74,7 +74,14 @@ struct PolicyInfo {
   std::uint8_t field_count;
   std::array<PolicyField, 4> fields;  // wire order after the type word
   std::uint8_t min_decode_fields;     // fewer words than this is malformed
-  bool adaptive() const { return (static_cast<std::uint32_t>(type) & 0x40000000u) != 0; }
+  // Selects by load (a Load word: RFC 5356's LU family and RSPLIB's randomized and DPF
+  // variants): its PEs re-register at once when their load changes. Not only the RFC's
+  // 0x40000000 range: LU-DPF (0xb0002002) without fresh loads would pick by distance alone.
+  bool adaptive() const {
+    for (std::uint8_t i = 0; i < field_count && i < fields.size(); ++i)
+      if (fields[i] == PolicyField::load) return true;
+    return false;
+  }
 };
 
 // nullptr for a type this codec does not know.

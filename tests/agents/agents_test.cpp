@@ -273,6 +273,12 @@ bool cut_off(const std::string& netns, const std::string& src, const std::string
   return !ping_once(netns, src, dst, 500ms);
 }
 
+// No echo within `timeout` (but the path may be up: a delay longer than that).
+bool cut_off_within(const std::string& netns, const std::string& src, const std::string& dst,
+                    std::chrono::milliseconds timeout) {
+  return !ping_once(netns, src, dst, timeout);
+}
+
 socklen_t socket_address(const std::string& ip, uint16_t port, sockaddr_storage& out) {
   out = {};
   if (ip.find(':') != std::string::npos) {
@@ -731,6 +737,8 @@ TEST_F(TwoSites, LinkDownCutsOnlyThatAddress) {
 }
 
 TEST_F(TwoSites, LossDropsAShareOfALinksPacketsUntilRemoved) {
+  if (Topology::loss_method() == "netem")
+    GTEST_SKIP() << "this kernel has netem: loss is netem's (TwoSitesNetem.*, label sctp)";
   const SiteInfo& oslo = topology_->site("oslo");
   const SiteInfo& bergen = topology_->site("bergen");
   const std::string oslo_uninett = oslo.links[0].ipv4, oslo_telenor = oslo.links[1].ipv4;
@@ -770,6 +778,62 @@ TEST_F(TwoSites, LossDropsAShareOfALinksPacketsUntilRemoved) {
   EXPECT_THROW(topology_->set_loss("oslo", "nextgentel", 5), SiteError);
   EXPECT_THROW(topology_->set_loss("trondheim", "telenor", 5), SiteError);
   EXPECT_THROW(topology_->set_loss("oslo", "telenor", 101), SiteError);
+}
+
+// netem on a link, both ways (label sctp: run in the SCTP VM, whose kernel has netem; skips
+// where there is none).
+class TwoSitesNetem : public TwoSites {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!netem_available(&why)) GTEST_SKIP() << why;
+    TwoSites::SetUp();
+  }
+  std::string qdisc(const std::string& netns, const std::string& device) {
+    return run_command({tc_tool(), "-n", netns, "qdisc", "show", "dev", device}).out;
+  }
+};
+
+TEST_F(TwoSitesNetem, DelayRateAndLossOnBothEndsOfALinkUntilRemoved) {
+  const SiteInfo& oslo = topology_->site("oslo");
+  const SiteInfo& bergen = topology_->site("bergen");
+  const SiteInfo::Link& link = oslo.links[1];  // telenor
+  ASSERT_TRUE(reaches(oslo.netns, link.ipv4, bergen.links[0].ipv4));
+  LinkShape shape;
+  shape.delay = 50ms;
+  shape.rate = 10'000'000;
+  topology_->set_shape("oslo", "telenor", shape);
+  for (const auto& [ns, device] : {std::pair{oslo.netns, link.interface},
+                                   std::pair{topology_->core_netns(), link.port}}) {
+    const std::string q = qdisc(ns, device);
+    EXPECT_NE(q.find("netem"), std::string::npos) << q;
+    EXPECT_NE(q.find("delay 50ms"), std::string::npos) << q;
+    EXPECT_NE(q.find("rate 10Mbit"), std::string::npos) << q;
+  }
+  EXPECT_EQ(qdisc(oslo.netns, oslo.links[0].interface).find("netem"), std::string::npos)
+      << "the other ISP's link is untouched";
+  // 50 ms each way: never an echo within 80 ms over that link; one within 2 s.
+  EXPECT_TRUE(cut_off_within(oslo.netns, link.ipv4, bergen.links[0].ipv4, 80ms));
+  EXPECT_TRUE(ping_once(oslo.netns, link.ipv4, bergen.links[0].ipv4, 2000ms));
+  EXPECT_TRUE(ping_once(oslo.netns, oslo.links[0].ipv4, bergen.links[1].ipv4, 80ms));
+
+  // Loss joins the shape (netem here); the shape keeps it; all of it cuts the link off.
+  EXPECT_EQ(Topology::loss_method(), "netem");
+  topology_->set_loss("oslo", "telenor", 100);
+  EXPECT_EQ(topology_->shape("oslo", "telenor").loss, 10000);
+  EXPECT_NE(qdisc(oslo.netns, link.interface).find("loss 100%"), std::string::npos);
+  EXPECT_TRUE(cut_off(oslo.netns, link.ipv4, bergen.links[0].ipv4));
+  shape.delay = 0ms;
+  topology_->set_shape("oslo", "telenor", shape);
+  EXPECT_EQ(topology_->shape("oslo", "telenor").loss, 10000) << "set_shape keeps the loss";
+  topology_->set_loss("oslo", "telenor", 0);
+  topology_->set_shape("oslo", "telenor", {});
+  EXPECT_TRUE(topology_->shape("oslo", "telenor").none());
+  EXPECT_EQ(qdisc(oslo.netns, link.interface).find("netem"), std::string::npos);
+  EXPECT_EQ(qdisc(topology_->core_netns(), link.port).find("netem"), std::string::npos);
+  EXPECT_TRUE(ping_once(oslo.netns, link.ipv4, bergen.links[0].ipv4, 80ms));
+  topology_->set_shape("oslo", "telenor", {});  // nothing there: fine
+  EXPECT_THROW(topology_->set_shape("oslo", "nextgentel", shape), SiteError);
 }
 
 TEST_F(TwoSites, PartitionBlocksTrafficBetweenTwoSitesUntilHealed) {
@@ -858,6 +922,14 @@ TEST_F(NetnsTest, FailedCreateRemovesWhatItCreatedAndNeverTakesOverANamespace) {
   EXPECT_TRUE(netns_exists(foreign)) << "someone else's namespace was deleted";
   EXPECT_TRUE(journal.live().empty());
   run_ip({"netns", "del", foreign});
+}
+
+TEST(TopologyTest, NetemAvailableExplainsItself) {
+  std::string why;
+  const bool yes = netem_available(&why);
+  EXPECT_EQ(yes, why.empty()) << why;
+  EXPECT_EQ(netem_available(nullptr), yes) << "probed once";
+  EXPECT_EQ(Topology::loss_method(), yes ? "netem" : "nftables");
 }
 
 TEST(TopologyTest, AvailableExplainsItself) {

@@ -1245,5 +1245,113 @@ TEST(Robustness, MutatedQuickstartNeverCrashes) {
   EXPECT_GT(loaded, 0u);
 }
 
+// ---- links: delay, jitter, rate (netem) --------------------------------------------------
+
+TEST(Links, DelayDistributionsCorrelationAndRateResolve) {
+  const Plan plan = parse(Doc()
+                              .add("links:")
+                              .add("  - { site: a, isp: x, delay: 25ms }")
+                              .add("  - { site: a, isp: y, delay: 'uniform:20ms,30ms', correlation: 25% }")
+                              .add("  - { site: b, isp: x, delay: 'normal:$d,5ms', rate: 10M }")
+                              .add("sweep:")
+                              .add("  d: [50ms, 100ms]")
+                              .text());
+  ASSERT_EQ(plan.runs.size(), 2u);
+  const ExpRun& r = plan.runs[1];
+  ASSERT_EQ(r.links.size(), 3u);
+  EXPECT_EQ(r.links[0].site, "a");
+  EXPECT_EQ(r.links[0].isp, "x");
+  EXPECT_EQ(r.links[0].netem, (Netem{25ms, 0ms, false, 0, 0}));
+  EXPECT_EQ(r.links[1].netem, (Netem{25ms, 5ms, false, 25, 0}));
+  EXPECT_EQ(r.links[2].netem, (Netem{100ms, 5ms, true, 0, 10'000'000}));
+  EXPECT_EQ(plan.runs[0].links[2].netem.delay, Duration(50ms));
+  EXPECT_EQ(link_netem(r, "b", "x").rate, 10'000'000u);
+  EXPECT_EQ(link_netem(r, "b", "y"), Netem{});
+  EXPECT_TRUE(needs_netem(r));
+  // In the run's definition (and key): only what the file sets.
+  const auto& j = r.resolved["links"];
+  EXPECT_EQ(j[0], (nlohmann::json{{"site", "a"}, {"isp", "x"}, {"delay", "25ms"}}));
+  EXPECT_EQ(j[1]["jitter"], "5ms");
+  EXPECT_EQ(j[1]["distribution"], "uniform");
+  EXPECT_EQ(j[1]["correlation"], 25.0);
+  EXPECT_EQ(j[2]["distribution"], "normal");
+  EXPECT_EQ(j[2]["rate"], 10'000'000u);
+  EXPECT_NE(plan.runs[0].key, plan.runs[1].key);
+  // A file without links has none, needs no netem, and no "links" key.
+  const Plan plain = parse(Doc().text());
+  EXPECT_FALSE(needs_netem(plain.runs[0]));
+  EXPECT_FALSE(plain.runs[0].resolved.contains("links"));
+}
+
+TEST(Links, DelayAndRateFaultsWithTheirUndo) {
+  const Plan plan = parse(Doc()
+                              .add("faults:")
+                              .add("  - { at: 2s, delay: { site: a, isp: x, delay: 200ms }, for: 3s }")
+                              .add("  - { at: 3s, rate: { site: b, isp: x, rate: 1M } }")
+                              .text());
+  const ExpRun& r = plan.runs[0];
+  ASSERT_EQ(r.faults.size(), 2u);
+  EXPECT_EQ(r.faults[0].kind, Fault::Kind::delay);
+  EXPECT_EQ(r.faults[0].netem.delay, Duration(200ms));
+  EXPECT_EQ(r.faults[0].lasts, std::optional<Duration>(3s));
+  EXPECT_EQ(r.faults[1].kind, Fault::Kind::rate);
+  EXPECT_EQ(r.faults[1].netem.rate, 1'000'000u);
+  EXPECT_TRUE(needs_netem(r));
+  EXPECT_EQ(r.resolved["faults"][0]["kind"], "delay");
+  EXPECT_EQ(r.resolved["faults"][0]["delay"], "200ms");
+  EXPECT_FALSE(r.resolved["faults"][0].contains("rate"));
+  EXPECT_EQ(r.resolved["faults"][1]["rate"], 1'000'000u);
+  EXPECT_FALSE(r.resolved["faults"][1].contains("delay"));
+}
+
+TEST(Errors, LinksAndNetemFaults) {
+  // Each: the line added after `links:` (line 16), where the error must point, what it says.
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"  - { site: a, isp: x }", "{ site", "a delay, a rate or both"},
+      {"  - { site: a, isp: z, delay: 1ms }", "z,", "site a has no ISP 'z'"},
+      {"  - { site: c, isp: x, delay: 1ms }", "c,", "unknown site 'c'"},
+      {"  - { isp: x, delay: 1ms }", "{ isp", "missing 'site'"},
+      {"  - { site: a, isp: x, delay: 5 }", "5 }", "duration"},
+      {"  - { site: a, isp: x, delay: 'exp:5ms' }", "'exp", "not exp"},
+      {"  - { site: a, isp: x, delay: 'normal:5ms' }", "'normal", "distribution"},
+      {"  - { site: a, isp: x, delay: 2min }", "2min", "at most 1min"},
+      {"  - { site: a, isp: x, delay: 5ms, correlation: 10% }", "10%", "give the delay as uniform"},
+      {"  - { site: a, isp: x, rate: 10M, correlation: 10% }", "correlation",
+       "'correlation' goes with a delay"},
+      {"  - { site: a, isp: x, delay: 'uniform:1ms,3ms', correlation: 101 }", "101",
+       "not a percentage"},
+      {"  - { site: a, isp: x, rate: 0 }", "0 }", "want 1 to 1e12"},
+      {"  - { site: a, isp: x, rate: 1.5 }", "1.5", "whole"},
+      {"  - { site: a, isp: x, loss: 5 }", "loss", "unknown key 'loss'"},
+  };
+  for (const auto& [link, where, fragment] : cases) {
+    SCOPED_TRACE(link);
+    Doc d;
+    d.add("links:").add(link);
+    EXPECT_ERROR_AT(d.text(), 16, d.col(16, where), fragment);
+  }
+  Doc twice;
+  twice.add("links:").add("  - { site: a, isp: x, delay: 1ms }").add("  - { site: a, isp: x, rate: 1M }");
+  EXPECT_ERROR_AT(twice.text(), 17, twice.col(17, "x,"), "twice");
+  Doc remote;
+  remote.set(5, "  b: { isps: [x], host: h }").add("links:").add("  - { site: b, isp: x, delay: 1ms }");
+  EXPECT_ERROR_AT(remote.text(), 16, remote.col(16, "b,"), "remote host");
+  // The faults (line 16 after `faults:`).
+  const std::vector<std::tuple<std::string, std::string, std::string>> faults = {
+      {"  - { at: 1s, delay: { site: a, isp: x } }", "{ site", "missing 'delay'"},
+      {"  - { at: 1s, rate: { site: a, isp: x, delay: 1ms } }", "delay", "unknown key 'delay'"},
+      {"  - { at: 1s, delay: { site: a, isp: q, delay: 1ms } }", "q,", "site a has no ISP 'q'"},
+      {"  - { at: 1s, delay: { site: a, isp: x, delay: 1ms }, for: 10s }", "10s",
+       "ends after the run"},
+      {"  - { at: 1s, rate: { site: a, isp: x, rate: -1 } }", "-1", "rate"},
+  };
+  for (const auto& [fault, where, fragment] : faults) {
+    SCOPED_TRACE(fault);
+    Doc d;
+    d.add("faults:").add(fault);
+    EXPECT_ERROR_AT(d.text(), 16, d.col(16, where), fragment);
+  }
+}
+
 }  // namespace
 }  // namespace rsplab::experiments

@@ -97,6 +97,33 @@ TEST(RunnerFaults, EachFaultIsARowWithItsTimeAndWhatItHit) {
       << h.out.str();
 }
 
+// A link that gets slow: the delay and rate faults and their undo are rows at their times;
+// on loopback sites (no links) skipped with the reason, nothing else touched.
+TEST(RunnerFaults, DelayAndRateFaultsAndTheirUndoAreRows) {
+  Harness h(Fixture{.name = "slow",
+                    .faults = {"{ at: 3s, delay: { site: a, isp: x, delay: 'uniform:100ms,300ms' }, "
+                               "for: 2s }",
+                               "{ at: 4s, rate: { site: a, isp: x, rate: 1M } }"}}
+                .yaml());
+  ASSERT_EQ(h.run().status, RunStatus::completed) << h.err.str();
+  const auto rows = fault_rows(h);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].kind, "delay");
+  EXPECT_EQ(rows[0].target, "a/x");
+  EXPECT_EQ(rows[0].at_us, 3'000'000);
+  EXPECT_EQ(rows[0].details["delay_us"], 200'000);
+  EXPECT_EQ(rows[0].details["jitter_us"], 100'000);
+  EXPECT_EQ(rows[0].details["skipped"], "loopback sites have no ISP links");
+  EXPECT_EQ(rows[1].kind, "rate");
+  EXPECT_EQ(rows[1].details["rate"], 1'000'000);
+  EXPECT_EQ(rows[2].kind, "delay_end");
+  EXPECT_EQ(rows[2].at_us, 5'000'000);
+  EXPECT_EQ(rows[2].details["delay_us"], 0) << "back to what links: gives: none";
+  EXPECT_NE(h.out.str().find("t=3s delay a/x (200ms) (skipped: loopback sites have no ISP links)"),
+            std::string::npos)
+      << h.out.str();
+}
+
 TEST(RunnerFaults, AKillOfAMemberAlreadyDownIsSkippedWithTheReason) {
   Harness h(std::string(kFaults) + "  - { at: 6s, kill: { group: P/pe0, member: [1] } }\n");
   ASSERT_EQ(h.run().status, RunStatus::completed);

@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "agents/ip.hpp"
+#include "agents/netem.hpp"
 #include "stack/common/split.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sshd.hpp"
@@ -334,6 +336,33 @@ TEST_F(Run, PlanFaultsShowsTheChoiceTheCountAndTheSameMembersForEveryPolicy) {
   EXPECT_NE(kills[0].find("5.000s kill Calc x1 (random: Calc/pe"), std::string::npos) << out;
   EXPECT_EQ(kills[0], kills[1]) << "lu and rr lose the same member";
   EXPECT_NE(out.find("7.000s restart Calc x1 (busiest)"), std::string::npos) << out;
+}
+
+// A file that shapes links needs netem: `rsplab plan` says whether this machine has it, and
+// refuses the file where the kernel lacks it (as it refuses transport sctp without SCTP).
+TEST_F(Run, PlanRefusesLinksWithoutNetem) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  std::string text = kExperiment;
+  text.insert(text.find("registrars:"), "links:\n  - { site: alpha, isp: red, delay: 25ms }\n");
+  const std::string file = dir_ + "/links.yaml";
+  std::ofstream(file) << text;
+  ChildProcess p(RSPLAB_BINARY, {"plan", file});
+  const auto st = p.wait(30s);
+  ASSERT_TRUE(st);
+  const std::string out = all_output(p);
+  ASSERT_TRUE(WIFEXITED(*st)) << ChildProcess::describe(*st);
+  if (rsplab::agents::netem_available(&why)) {
+    EXPECT_NE(out.find("; netem yes"), std::string::npos) << out;
+    EXPECT_EQ(WEXITSTATUS(*st), 0) << p.stderr_text();
+  } else {
+    EXPECT_NE(out.find("; netem no"), std::string::npos) << out;
+    EXPECT_EQ(WEXITSTATUS(*st), 1) << p.stderr_text();
+    EXPECT_NE(p.stderr_text().find("error: the experiment shapes links (links:, delay or rate "
+                                   "faults), and this kernel has no netem"),
+              std::string::npos)
+        << p.stderr_text();
+  }
 }
 
 TEST_F(Run, MalformedFileNamesLineAndColumnAndStartsNothing) {
@@ -1599,3 +1628,55 @@ TEST_F(RunSctp, MultiHomedPeSiteLosesAnIspWithoutAFailover) {
   EXPECT_EQ(sql(db, "SELECT count(*) FROM registrar_actions WHERE kind = 'unreachable_report'"),
             "0");
 }
+
+namespace {
+
+// experiments/delay.yaml, shortened: two sites 50 ms apart, PEs at both, the registrar near.
+TEST_F(RunSctp, DelayShowsInResolutionsAndStartupsAndLuDpfKeepsJobsNear) {
+  std::string why;
+  if (!root_netns(&why)) GTEST_SKIP() << why;
+  if (!rsplab::agents::netem_available(&why)) GTEST_SKIP() << why;
+  std::ifstream in(RSPLAB_EXPERIMENTS "/delay.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_NE(text.find("duration: 20s"), std::string::npos);
+  text.replace(text.find("duration: 20s"), 13, "duration: 6s");
+  const std::string file = dir_ + "/delay.yaml", db = dir_ + "/delay.db";
+  std::ofstream(file) << text;
+  run_ok(file, db, 240s);
+  // Resolutions (not from a cache) of the PUs at the far site take a round trip of at least
+  // 100 ms; those at the registrar's site less on average.
+  const auto latency = [&](const char* aggregate, const char* site) {
+    return std::stod(sql(db, std::string("SELECT ") + aggregate +
+                                 "(h.latency_us) FROM handle_resolutions h JOIN components c "
+                                 "ON c.id = h.component_id WHERE h.cached = 0 AND c.site = '" +
+                                 site + "'"));
+  };
+  EXPECT_GE(latency("min", "far"), 100000);
+  EXPECT_LT(latency("avg", "near"), latency("avg", "far"));
+  // A job's startup at a far PE (the PU connects to it, sends the job and hears ACCEPT)
+  // takes at least a round trip.
+  const std::string by_pe_site =
+      "FROM jobs j JOIN components pc ON pc.run_id = j.run_id AND pc.identity = j.pe "
+      "JOIN runs r ON r.id = j.run_id WHERE j.status = 'completed'";
+  const std::string far_startup =
+      sql(db, "SELECT min(j.startup_delay_us) " + by_pe_site + " AND pc.site = 'far'");
+  ASSERT_FALSE(far_startup.empty()) << "no job at a far PE";
+  EXPECT_GE(std::stoll(far_startup), 100000);
+  // The registrar measured the far PEs farther than the near ones (by SCTP's srtt, which
+  // the PEs' delayed SACKs inflate: experiments/delay.yaml).
+  const auto distance = [&](const char* site) {
+    return std::stod(sql(db, std::string("SELECT avg(json_extract(a.event, '$.distance')) FROM "
+                                         "registrar_actions a JOIN components c ON c.run_id = "
+                                         "a.run_id AND c.identity = a.pe WHERE c.site = '") +
+                                 site + "' AND json_extract(a.event, '$.distance') IS NOT NULL"));
+  };
+  EXPECT_GT(distance("far"), distance("near"));
+  // LU-DPF keeps a larger share of the jobs at the near PEs than LU.
+  const auto near_share = [&](const std::string& policy) {
+    return std::stod(sql(db, "SELECT avg(pc.site = 'near') " + by_pe_site + " AND r.policy = '" +
+                                 policy + "'"));
+  };
+  EXPECT_GT(near_share("lu-dpf:0,1%"), near_share("lu"));
+}
+
+}  // namespace

@@ -48,6 +48,20 @@ TEST(Sctp, PpidsArePreservedBothWays) {
   EXPECT_EQ(p.server.received.back().ppid, 0xdeadbeefu);
 }
 
+// SCTP_STATUS's srtt (whole ms: 0 on loopback) while the association is up; none once closed.
+TEST(Sctp, SmoothedRttFromSctpStatus) {
+  REQUIRE_SCTP();
+  Pair p;
+  ASSERT_TRUE(p.open(Kind::sctp, kLoopback, Framing{}));
+  ASSERT_TRUE(p.client.connection->send(11, make_message(8)));
+  ASSERT_TRUE(run_until(p.io, [&] { return p.server.received.size() == 1; }));
+  const auto rtt = smoothed_rtt(*p.server.connection);
+  ASSERT_TRUE(rtt.has_value());
+  EXPECT_GE(rtt->count(), 0);
+  p.server.connection->close();
+  EXPECT_FALSE(smoothed_rtt(*p.server.connection).has_value());
+}
+
 TEST(Sctp, ManyAndLargestMessages) {
   REQUIRE_SCTP();
   Pair p;

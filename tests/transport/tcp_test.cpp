@@ -151,6 +151,21 @@ TEST(Tcp, PeerAddressesAndEndpoints) {
   EXPECT_EQ(p.server.connection->local_endpoint().port, port);
 }
 
+// The kernel's smoothed RTT, what a registrar's distance is made of: the handshake gives the
+// first sample, so an accepted connection has one at once (above 0 even on loopback); none
+// once closed.
+TEST(Tcp, SmoothedRttFromTcpInfo) {
+  Pair p;
+  ASSERT_TRUE(p.open(Kind::tcp, kLoopback, Framing{}));
+  for (const auto* c : {&p.server.connection, &p.client.connection}) {
+    const auto rtt = smoothed_rtt(**c);
+    ASSERT_TRUE(rtt.has_value());
+    EXPECT_GT(rtt->count(), 0);
+  }
+  p.client.connection->close();
+  EXPECT_FALSE(smoothed_rtt(*p.client.connection).has_value());
+}
+
 TEST(Tcp, BadLengthClosesTheConnection) {
   asio::io_context io;
   auto listener = Listener::open(io, Kind::tcp, kLoopback, Framing{});

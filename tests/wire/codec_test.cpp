@@ -542,6 +542,16 @@ TEST(Policy, TooFewWordsAreRejectedForEveryPolicy) {
   }
 }
 
+// Adaptive: selects by load, so a PE re-registers when its load changes (behaviour.md) —
+// RSPLIB's randomized and DPF variants of Least Used too, not only RFC 5356's 0x4000000x.
+TEST(Policy, AdaptiveAreThePoliciesWithALoadWord) {
+  std::vector<std::string> adaptive;
+  for (const auto& info : w::all_policies())
+    if (info.adaptive()) adaptive.emplace_back(info.short_name);
+  EXPECT_EQ(adaptive, (std::vector<std::string>{"lu", "lud", "plu", "rlu", "rplu", "rlud",
+                                                "plud", "rplud", "lu-dpf", "lud-dpf"}));
+}
+
 TEST(Policy, ExtraWordsAreSkipped) {
   // RSPLIB and Wireshark accept trailing words; the re-encoding drops them.
   const Bytes b = registration_with_policy(hex("00 08 00 0c  00 00 00 01  ff ff ff ff"));

@@ -58,6 +58,10 @@ class TcpConnection final : public Connection {
     return {*peer_address_};
   }
   std::uint16_t peer_port() const override { return peer_port_; }
+  asio::io_context& context() const override {
+    return static_cast<asio::io_context&>(
+        asio::query(const_cast<tcp::socket&>(socket_).get_executor(), asio::execution::context));
+  }
   Endpoint local_endpoint() const override {
     boost::system::error_code ec;
     auto local = socket_.local_endpoint(ec);
@@ -288,6 +292,7 @@ class TcpListener final : public Listener {
   struct State {
     std::vector<tcp::acceptor> acceptors;
     std::function<void(std::shared_ptr<Connection>)> on_accept;
+    std::function<asio::io_context&()> connection_context;
     Framing framing;
     bool closed = false;
   };
@@ -296,6 +301,7 @@ class TcpListener final : public Listener {
               ListenOptions options)
       : io_(io), state_(std::make_shared<State>()) {
     state_->framing = framing;
+    state_->connection_context = options.connection_context;
     std::vector<Address> addresses = local.addresses;
     if (addresses.empty()) addresses.push_back(asio::ip::address_v4::any());
     std::uint16_t port = local.port;
@@ -337,8 +343,9 @@ class TcpListener final : public Listener {
 
  private:
   static void accept(std::shared_ptr<State> state, std::size_t i, asio::io_context& io) {
+    asio::io_context& into = state->connection_context ? state->connection_context() : io;
     state->acceptors[i].async_accept(
-        [state, i, &io](boost::system::error_code ec, tcp::socket socket) {
+        into, [state, i, &io](boost::system::error_code ec, tcp::socket socket) {
           if (state->closed) return;
           if (ec) {
             // EMFILE and the like: log, pause, go on accepting.

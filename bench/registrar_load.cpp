@@ -247,16 +247,19 @@ class Generator {
 
   void connect_next() {
     if (next_connect_ >= to_connect_) return;
-    const std::size_t i = next_connect_++;
+    connect_one(next_connect_++);
+  }
+
+  void connect_one(std::size_t i) {
     transport::async_connect(
         io_, kind_, registrar_, local_, transport::Framing{false, wire::kPpidAsap},
         [this, i](std::error_code ec, std::shared_ptr<transport::Connection> c) {
-          if (ec && i == 0 && Clock::now() < connect_start_ + std::chrono::seconds(10)) {
+          if (ec && (i == 0 || ec == std::errc::connection_refused) &&
+              Clock::now() < connect_start_ + std::chrono::seconds(10)) {
             // The first connection waits for a server that prints no ready line
-            // (rspregistrar): retried every 100 ms for up to 10 s.
-            --next_connect_;
-            rate_timer_.expires_after(std::chrono::milliseconds(100));
-            rate_timer_.async_wait([this](boost::system::error_code) { connect_next(); });
+            // (rspregistrar); a refused one found the server's accept queue full (an SCTP
+            // INIT beyond the backlog is aborted): retried after 100 ms, for up to 10 s.
+            retry_connect(i);
             return;
           }
           if (ec) die("connect to " + registrar_.to_string() + ": " + ec.message());
@@ -279,6 +282,11 @@ class Generator {
             connect_next();
           }
         });
+  }
+
+  void retry_connect(std::size_t i) {
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+    timer->async_wait([this, i, timer](boost::system::error_code) { connect_one(i); });
   }
 
   void on_closed(const char* who, std::size_t i, const std::error_code& ec) {

@@ -753,8 +753,8 @@ void print_table(const nlohmann::ordered_json& r, const std::string& where) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Load generator for `rsplab registrar`: N PEs (re-)registering and M PU "
-               "connections resolving over loopback TCP"};
+  CLI::App app{"Load generator for `rsplab registrar` (or RSPLIB's, or an echo server): N PEs "
+               "(re-)registering and M PU connections resolving over loopback TCP or SCTP"};
   app.add_option("--pes", o.pes, "Pool elements, one TCP connection each")->capture_default_str();
   app.add_option("--pu-connections", o.pu_connections, "Pool-user connections")->capture_default_str();
   app.add_option("--in-flight", o.in_flight, "Handle resolutions in flight per PU connection")

@@ -175,12 +175,13 @@ RegistrarNode::RegistrarNode(asio::io_context& io, const options::RegistrarOptio
   if (*o.threads > kMaxThreads)
     throw UsageError("--threads: at most " + std::to_string(kMaxThreads) + ", not " +
                      std::to_string(*o.threads));
-  start_workers(*o.threads);
+  threads_ = *o.threads;
   listen(*asap, *enrp, *choice == transport::Choice::automatic && kind_ == transport::Kind::sctp);
   config.enrp.own = enrp_transports_;
   config.resolution_events = events_.enabled();
   core_.emplace(std::move(config));
   if (presence) open_presence(*presence);
+  start_workers(threads_);  // last: nothing after it throws, so no thread outlives a failure
 }
 
 RegistrarNode::~RegistrarNode() {
@@ -260,7 +261,7 @@ void RegistrarNode::listen(const transport::Endpoint& asap, const transport::End
 void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_tcp) {
   const std::uint32_t ppid = is_asap ? wire::kPpidAsap : wire::kPpidEnrp;
   transport::ListenOptions options;
-  if (is_asap && !workers_.empty())
+  if (is_asap && threads_ > 1)
     options.connection_context = [this]() -> asio::io_context& { return next_context(); };
   auto l = transport::Listener::open(io_, kind_, at, {false, ppid}, options);
   const transport::Endpoint bound = l->local_endpoint();

@@ -126,6 +126,7 @@ class RegistrarNode {
     std::thread thread;
   };
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::uint32_t threads_ = 1;
   std::size_t next_context_ = 0;
   // The core, conns_, actions_, events_, the counters, armed_deadline_, stopped_: every
   // handler that reaches the core holds it.

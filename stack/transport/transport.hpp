@@ -108,7 +108,7 @@ struct ListenOptions {
   // Where an accepted connection lives (Connection::context()), asked once per accept:
   // several io_contexts, each run by a thread of its own, share the connections of one
   // listener. Empty: the listener's. on_accept is still called on the listener's.
-  std::function<asio::io_context&()> connection_context;
+  std::function<asio::io_context&()> connection_context = {};
 };
 
 class Listener {

@@ -73,6 +73,18 @@ TEST(RegistrarNode, ServesAPeOnLoopbackAndStopsAsSigtermDoes) {
   EXPECT_FALSE(late.connect(registrar.asap_endpoint(), 1s)) << "still listening";
 }
 
+TEST(RegistrarNode, MoreThan64ThreadsIsAUsageError) {
+  boost::asio::io_context io;
+  auto options = rsplab::node::test::registrar_options();
+  options.threads = 65;
+  try {
+    RegistrarNode r(io, options);
+    FAIL() << "65 threads accepted";
+  } catch (const rsplab::node::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--threads"), std::string::npos) << e.what();
+  }
+}
+
 // A blocking TCP-mapping client on its own io_context: one thread each in the test below.
 class BlockingClient {
  public:

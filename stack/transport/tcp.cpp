@@ -343,9 +343,8 @@ class TcpListener final : public Listener {
 
  private:
   static void accept(std::shared_ptr<State> state, std::size_t i, asio::io_context& io) {
-    asio::io_context& into = state->connection_context ? state->connection_context() : io;
     state->acceptors[i].async_accept(
-        into, [state, i, &io](boost::system::error_code ec, tcp::socket socket) {
+        [state, i, &io](boost::system::error_code ec, tcp::socket socket) {
           if (state->closed) return;
           if (ec) {
             // EMFILE and the like: log, pause, go on accepting.
@@ -356,7 +355,24 @@ class TcpListener final : public Listener {
             });
             return;
           }
-          auto connection = make_tcp_connection(std::move(socket), state->framing);
+          std::shared_ptr<Connection> connection;
+          if (state->connection_context) {
+            // Accepted here, then moved: a pending accept holds a socket of this io_context
+            // only, whichever io_context is destroyed first.
+            const auto protocol = socket.local_endpoint(ec).protocol();
+            const auto fd = ec ? -1 : socket.release(ec);
+            if (!ec) {
+              connection = make_tcp_connection(
+                  tcp::socket(state->connection_context(), protocol, fd), state->framing);
+            }
+          } else {
+            connection = make_tcp_connection(std::move(socket), state->framing);
+          }
+          if (!connection) {
+            log("tcp accept: " + ec.message());
+            if (!state->closed) accept(state, i, io);
+            return;
+          }
           if (state->on_accept) state->on_accept(std::move(connection));
           if (!state->closed) accept(state, i, io);
         });

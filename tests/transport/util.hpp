@@ -186,7 +186,7 @@ inline void check_shared_port(Kind kind, const Endpoint& local, const std::vecto
 // on the io_context it names, and its messages are handled there; the listener, on_accept
 // and the connecting side stay on their own.
 inline void check_connection_context(Kind kind, const Endpoint& local) {
-  asio::io_context listening, serving;
+  asio::io_context serving, listening;
   int asked = 0;
   ListenOptions options;
   options.connection_context = [&]() -> asio::io_context& {

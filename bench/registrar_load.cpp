@@ -1,4 +1,6 @@
-// registrar_load: a load generator for `rsplab registrar` over loopback TCP. N pool
+// registrar_load: a load generator for `rsplab registrar` over loopback TCP or SCTP
+// (--transport), and for RSPLIB's `rspregistrar` or a bare echo server over SCTP (--server:
+// rsplib, echo = bench/sctp_echo.cpp, the ceiling). N pool
 // elements register (one TCP connection each, answering the registrar's keep-alives) and
 // re-register with new loads in the background, while M pool-user connections each keep
 // K HANDLE_RESOLUTIONs in flight (pipelined on one connection; responses come in order).
@@ -18,6 +20,11 @@
 // fixed intervals whatever the responses do, wait for a free in-flight slot when all are
 // taken, and their latency counts from when they were due (no coordinated omission).
 //
+// --netns puts it and what it spawns in a network namespace of its own, the server on
+// 10.99.0.1 and every connection of the generator bound to 10.99.0.2 (its PEs advertise
+// that address): RSPLIB ignores loopback addresses. With --server echo an echoed
+// REGISTRATION counts as its response and an echoed HANDLE_RESOLUTION as an answer.
+//
 // By default it spawns `rsplab registrar` (RSPLAB_BINARY, set by CMake) pinned to CPU 1
 // and pins itself to CPU 0; --registrar ADDR:PORT uses a running one (--registrar-pid for
 // its CPU time). Phase 1 sends the N registrations at once (one per PE connection) and
@@ -28,6 +35,7 @@
 //   build/release/bench/registrar_load --rate 50000    # latency at a fixed rate
 #include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -58,6 +66,9 @@
 #ifndef RSPLAB_BINARY
 #define RSPLAB_BINARY "rsplab"
 #endif
+#ifndef SCTP_ECHO_BINARY
+#define SCTP_ECHO_BINARY "sctp_echo"
+#endif
 
 namespace {
 
@@ -82,11 +93,17 @@ struct Options {
   std::uint32_t items = 0;          // Handle Resolution Option; 0: none (registrar's default)
   std::uint32_t registration_life_ms = 300000;
   std::string registrar;            // ADDR:PORT of a running registrar; empty: spawn one
+  std::string transport = "tcp";    // tcp | sctp
+  std::string server = "rsplab";    // what to spawn: rsplab | rsplib | echo
+  bool netns = false;               // a network namespace of its own, 10.99.0.1 and .2 on lo
+  unsigned threads = 1;             // the spawned rsplab registrar's --threads
+  std::string local;                // the generator's address (bound, advertised by its PEs)
   int registrar_pid = 0;            // with --registrar: for its CPU time
   int cpu = 0;                      // generator's CPU; -1: not pinned
   int registrar_cpu = 1;            // spawned registrar's CPU; -1: not pinned
   std::string rsplab = RSPLAB_BINARY;
   std::string registrar_args;       // extra arguments for the spawned registrar
+  std::string wrap;                 // a command the spawned server runs under (strace, perf)
   std::size_t connect_parallel = 64;
   std::uint32_t tick_us = 50;       // open loop: the pacing timer's shortest period
   std::uint64_t seed = 1;
@@ -166,8 +183,15 @@ HrClass classify_hr_response(std::span<const std::uint8_t> m) {
 class Generator {
  public:
   Generator(asio::io_context& io, const Options& o, transport::Endpoint registrar, int pr_pid)
-      : io_(io), o_(o), registrar_(std::move(registrar)), pr_pid_(pr_pid), rng_(o.seed),
+      : io_(io), o_(o), registrar_(std::move(registrar)), pr_pid_(pr_pid),
+        kind_(o.transport == "sctp" ? transport::Kind::sctp : transport::Kind::tcp),
+        echo_(o.server == "echo" && o.registrar.empty()), rng_(o.seed),
         rate_timer_(io), rereg_timer_(io), phase_timer_(io) {
+    if (!o.local.empty()) {
+      boost::system::error_code ec;
+      local_.push_back(asio::ip::make_address(o.local, ec));
+      if (ec) die("--local: '" + o.local + "' is not an address");
+    }
     const auto* info = wire::policy_by_short_name(o.policy);
     if (!info) die("--policy: unknown policy '" + o.policy + "'");
     policy_ = info;
@@ -218,16 +242,29 @@ class Generator {
     for (auto& pu : pus_) pu.ring.resize(o_.in_flight);
     to_connect_ = o_.pes + o_.pu_connections;
     connect_start_ = Clock::now();
-    for (std::size_t i = 0; i < std::min(o_.connect_parallel, to_connect_); ++i) connect_next();
+    connect_next();  // the first alone: it may wait for the server (below)
   }
 
   void connect_next() {
     if (next_connect_ >= to_connect_) return;
-    const std::size_t i = next_connect_++;
+    connect_one(next_connect_++);
+  }
+
+  void connect_one(std::size_t i) {
     transport::async_connect(
-        io_, transport::Kind::tcp, registrar_, {}, transport::Framing{false, wire::kPpidAsap},
+        io_, kind_, registrar_, local_, transport::Framing{false, wire::kPpidAsap},
         [this, i](std::error_code ec, std::shared_ptr<transport::Connection> c) {
+          if (ec && (i == 0 || ec == std::errc::connection_refused) &&
+              Clock::now() < connect_start_ + std::chrono::seconds(10)) {
+            // The first connection waits for a server that prints no ready line
+            // (rspregistrar); a refused one found the server's accept queue full (an SCTP
+            // INIT beyond the backlog is aborted): retried after 100 ms, for up to 10 s.
+            retry_connect(i);
+            return;
+          }
           if (ec) die("connect to " + registrar_.to_string() + ": " + ec.message());
+          if (i == 0 && connected_ == 0)
+            for (std::size_t k = 1; k < std::min(o_.connect_parallel, to_connect_); ++k) connect_next();
           if (i < o_.pes) {
             pes_[i].conn = c;
             c->start({[this, i](std::uint32_t, std::span<const std::uint8_t> m) { on_pe(i, m); },
@@ -245,6 +282,11 @@ class Generator {
             connect_next();
           }
         });
+  }
+
+  void retry_connect(std::size_t i) {
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+    timer->async_wait([this, i, timer](boost::system::error_code) { connect_one(i); });
   }
 
   void on_closed(const char* who, std::size_t i, const std::error_code& ec) {
@@ -274,6 +316,10 @@ class Generator {
   void send_registration(Pe& pe, Clock::time_point now) {
     rsplab::bench::SimulatedPe r{o_.pool, pe.id, pe.policy, o_.registration_life_ms};
     r.port = static_cast<std::uint16_t>(10000 + (pe.id % 50000));
+    if (!local_.empty() && local_.front().is_v4()) {
+      const auto b = local_.front().to_v4().to_bytes();
+      r.address = wire::Address::v4(b[0], b[1], b[2], b[3]);
+    }
     scratch_.clear();
     if (!rsplab::bench::encode_registration(r, scratch_)) die("cannot encode a registration");
     pe.outstanding = true;
@@ -296,6 +342,7 @@ class Generator {
       return;
     }
     auto& m = decoded->message;
+    if (echo_ && std::holds_alternative<asap::Registration>(m)) m = asap::RegistrationResponse{};
     if (auto* r = std::get_if<asap::RegistrationResponse>(&m)) {
       if (!pe.outstanding) {
         ++pe_unexpected_;
@@ -462,7 +509,8 @@ class Generator {
     pu.head = (pu.head + 1) % pu.ring.size();
     --pu.count;
     if (measuring_) {
-      const HrClass c = classify_hr_response(bytes);
+      HrClass c = classify_hr_response(bytes);
+      if (echo_) c = {bytes.size() == hr_bytes_.size(), 0};
       if (c.ok) {
         ++hr_ok_;
         hr_pes_ += c.pes;
@@ -574,6 +622,9 @@ class Generator {
   const Options& o_;
   transport::Endpoint registrar_;
   int pr_pid_;
+  transport::Kind kind_ = transport::Kind::tcp;
+  std::vector<transport::Address> local_;  // --local: bound by every connection
+  bool echo_ = false;  // --server echo: answers are the requests' own bytes
   std::mt19937_64 rng_;
   const wire::PolicyInfo* policy_ = nullptr;
   wire::Bytes hr_bytes_, scratch_;
@@ -603,6 +654,47 @@ class Generator {
   double self_cpu0_ = 0, self_cpu_ = 0;
   nlohmann::ordered_json report_;
 };
+
+constexpr const char* kServerAddress = "10.99.0.1";
+constexpr const char* kGeneratorAddress = "10.99.0.2";
+
+// --netns: this process (and what it spawns) in a network namespace of its own whose lo
+// carries the server's and the generator's addresses, as tests/integration/rsplib_test.cpp.
+void own_network() {
+  if (unshare(CLONE_NEWNET) != 0) die(std::string("--netns: unshare: ") + std::strerror(errno));
+  const std::string cmd = std::string("ip link set lo up && ip addr add ") + kServerAddress +
+                          "/32 dev lo && ip addr add " + kGeneratorAddress + "/32 dev lo";
+  if (std::system(cmd.c_str()) != 0) die("--netns: " + cmd + " failed");
+}
+
+// The server to spawn: its command line, and its ASAP endpoint when it prints no ready line.
+struct Spawn {
+  std::string binary;
+  std::vector<std::string> args;
+  std::optional<transport::Endpoint> fixed;
+};
+Spawn spawn_args(const Options& o) {
+  const std::string host = o.netns ? kServerAddress : "127.0.0.1";
+  if (o.server == "echo") return {SCTP_ECHO_BINARY, {host + ":0"}, std::nullopt};
+  if (o.server == "rsplib") {
+    // RSPLIB's registrar on fixed ports (it prints nothing when ready); no announces, no
+    // rate limits, the keep-alive timers of ours; its log quiet.
+    std::string error;
+    Spawn s{"/usr/bin/rspregistrar",
+            {"-asap=" + host + ":23863", "-enrp=" + host + ":29901", "-asapannounce=off",
+             "-enrpannounce=off", "-maxhrrate=-1", "-maxeurate=-1", "-logquiet", "-quiet"},
+            transport::parse_endpoint(host + ":23863", 0, &error)};
+    std::istringstream extra(o.registrar_args);
+    for (std::string a; extra >> a;) s.args.push_back(a);
+    return s;
+  }
+  std::vector<std::string> args = {"registrar", "--transport", o.transport, "--asap", host + ":0",
+                                   "--enrp", host + ":0", "--log-level", "warning"};
+  if (o.threads > 1) args.insert(args.end(), {"--threads", std::to_string(o.threads)});
+  std::istringstream extra(o.registrar_args);
+  for (std::string a; extra >> a;) args.push_back(a);
+  return {o.rsplab, args, std::nullopt};
+}
 
 void print_table(const nlohmann::ordered_json& r, const std::string& where) {
   std::printf("registrar_load: %s PEs, %s PU connections x %s in flight, pool %s (%s), %s\n",
@@ -661,8 +753,8 @@ void print_table(const nlohmann::ordered_json& r, const std::string& where) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Load generator for `rsplab registrar`: N PEs (re-)registering and M PU "
-               "connections resolving over loopback TCP"};
+  CLI::App app{"Load generator for `rsplab registrar` (or RSPLIB's, or an echo server): N PEs "
+               "(re-)registering and M PU connections resolving over loopback TCP or SCTP"};
   app.add_option("--pes", o.pes, "Pool elements, one TCP connection each")->capture_default_str();
   app.add_option("--pu-connections", o.pu_connections, "Pool-user connections")->capture_default_str();
   app.add_option("--in-flight", o.in_flight, "Handle resolutions in flight per PU connection")
@@ -692,43 +784,89 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed (PE IDs, loads)")->capture_default_str();
   app.add_flag("--json", o.json, "Print one JSON object instead of the table");
+  app.add_option("--transport", o.transport, "tcp or sctp (PEs, PUs and a spawned registrar)")
+      ->capture_default_str()->check(CLI::IsMember({"tcp", "sctp"}));
+  app.add_option("--server", o.server,
+                 "What to spawn: rsplab (rsplab registrar), rsplib (RSPLIB's rspregistrar, "
+                 "SCTP, needs --netns), echo (bench/sctp_echo: answers every message with its "
+                 "own bytes, SCTP: the ceiling)")
+      ->capture_default_str()->check(CLI::IsMember({"rsplab", "rsplib", "echo"}));
+  app.add_option("--threads", o.threads, "The spawned rsplab registrar's --threads")
+      ->capture_default_str();
+  app.add_option("--wrap", o.wrap,
+                 "Run the spawned server under this command (full path; e.g. '/usr/bin/strace "
+                 "-c -f -o /tmp/s.txt'); its CPU time is then the wrapper's");
+  app.add_flag("--netns", o.netns,
+               "Run in a network namespace of its own (root): lo with 10.99.0.1 (server) and "
+               "10.99.0.2 (generator); RSPLIB ignores loopback addresses");
+  app.add_option("--local", o.local, "The generator's address: bound by every connection and "
+                 "advertised by its PEs (default: 10.99.0.2 with --netns, else the kernel's choice)");
   CLI11_PARSE(app, argc, argv);
+  if (o.server != "rsplab" && o.transport != "sctp") die("--server " + o.server + " needs --transport sctp");
+  // What this machine lacks: exit 77 (ctest's SKIP_RETURN_CODE), as the sctp tests skip.
+  const auto skip = [](const std::string& why) {
+    std::printf("SKIPPED: %s\n", why.c_str());
+    std::exit(77);
+  };
+  if (o.transport == "sctp" && !transport::sctp_available())
+    skip("this kernel has no SCTP; scripts/test.sh runs the tests labelled sctp inside scripts/sctp-vm.sh");
+  if (o.netns && geteuid() != 0) skip("--netns needs root");
+  if (o.server == "rsplib" && o.registrar.empty() && access("/usr/bin/rspregistrar", X_OK) != 0) {
+    const char* require = std::getenv("RSPLAB_REQUIRE_RSPLIB");
+    if (require != nullptr && std::string(require) == "1") die("/usr/bin/rspregistrar not found");
+    skip("/usr/bin/rspregistrar not found (Debian rsplib-registrar: scripts/setup.sh)");
+  }
+  if (o.server == "rsplib" && !o.netns && o.registrar.empty())
+    die("--server rsplib needs --netns (RSPLIB ignores loopback addresses)");
   if (o.pes == 0 || o.pu_connections == 0) die("--pes and --pu-connections must be at least 1");
   if (o.duration <= 0) die("--duration must be positive");
 
   signal(SIGPIPE, SIG_IGN);
   rsplab::bench::raise_nofile(o.pes + o.pu_connections + 1024);  // the child inherits it
 
+  if (o.netns) own_network();
+  if (o.local.empty() && o.netns) o.local = kGeneratorAddress;
   std::optional<rsplab::test::ChildProcess> spawned;
   transport::Endpoint remote;
   int pr_pid = o.registrar_pid;
   std::string where;
   std::string error;
   if (o.registrar.empty()) {
-    std::vector<std::string> args = {"registrar", "--transport", "tcp", "--asap", "127.0.0.1:0",
-                                     "--enrp", "127.0.0.1:0", "--log-level", "warning"};
-    std::istringstream extra(o.registrar_args);
-    for (std::string a; extra >> a;) args.push_back(a);
+    Spawn s = spawn_args(o);
+    std::istringstream wrap(o.wrap);
+    std::vector<std::string> prefix;
+    for (std::string a; wrap >> a;) prefix.push_back(a);
+    if (!prefix.empty()) {  // --wrap 'strace -c -f -o FILE': the wrapper runs the server
+      s.args.insert(s.args.begin(), s.binary);
+      s.args.insert(s.args.begin(), prefix.begin() + 1, prefix.end());
+      s.binary = prefix.front();
+    }
     rsplab::test::ChildProcess::Options po;
     po.capture_stderr = false;  // its warnings go straight to ours
+    po.capture_stdout = !s.fixed.has_value();  // rspregistrar prints no ready line
     try {
-      spawned.emplace(o.rsplab, args, po);
+      spawned.emplace(s.binary, s.args, po);
     } catch (const std::exception& e) {
-      die(std::string("cannot start ") + o.rsplab + ": " + e.what());
+      die("cannot start " + s.binary + ": " + e.what());
     }
     pr_pid = spawned->pid();
     if (!pin(pr_pid, o.registrar_cpu))
       logger(Level::warning, "cannot pin the registrar to CPU %d", o.registrar_cpu);
-    const auto ready = spawned->wait_ready(std::chrono::seconds(10), &error);
-    if (!ready) die("the registrar did not get ready: " + error);
-    remote = ready->asap;
-    where = "registrar: spawned pid " + std::to_string(pr_pid) + " (asap " + remote.to_string() +
-            ")" + (o.registrar_cpu >= 0 ? " on CPU " + std::to_string(o.registrar_cpu) : "");
+    if (s.fixed) {
+      remote = *s.fixed;  // the generator's first connect waits for it
+    } else {
+      const auto ready = spawned->wait_ready(std::chrono::seconds(10), &error);
+      if (!ready) die("the registrar did not get ready: " + error);
+      remote = ready->asap;
+    }
+    where = o.server + ": spawned pid " + std::to_string(pr_pid) + " (" + o.transport + " " +
+            remote.to_string() + ")" +
+            (o.registrar_cpu >= 0 ? " on CPU " + std::to_string(o.registrar_cpu) : "");
   } else {
     const auto e = transport::parse_endpoint(o.registrar, wire::kAsapPort, &error);
     if (!e) die("--registrar: " + error);
     remote = *e;
-    where = "registrar: " + remote.to_string() +
+    where = "registrar: " + o.transport + " " + remote.to_string() +
             (pr_pid > 0 ? " pid " + std::to_string(pr_pid) : " (no --registrar-pid: no CPU time)");
   }
   if (!pin(0, o.cpu)) logger(Level::warning, "cannot pin to CPU %d", o.cpu);

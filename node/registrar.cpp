@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "stack/common/events.hpp"
 #include "stack/common/log.hpp"
@@ -123,6 +124,20 @@ registrar::Peer peer_of(const transport::Connection& c) {
   return peer;
 }
 
+constexpr std::uint32_t kMaxThreads = 64;
+
+// One clock reading per turn of the calling thread's io_context: the messages of one wake-up
+// (every connection one epoll_wait found readable) share it. Where the clock source has no
+// vDSO (a VM under software emulation) every reading is a system call.
+Clock::time_point batch_now(asio::io_context& io) {
+  thread_local std::optional<Clock::time_point> cached;
+  if (!cached) {
+    cached = Clock::now();
+    asio::post(io, [] { cached.reset(); });
+  }
+  return *cached;
+}
+
 // How long a dial may take before the core hears it failed: the kernel's own SYN or INIT
 // retries would take minutes towards a host that is down.
 constexpr std::chrono::milliseconds kDialTimeout{5000};
@@ -157,13 +172,46 @@ RegistrarNode::RegistrarNode(asio::io_context& io, const options::RegistrarOptio
   } catch (const std::exception& e) {
     throw UsageError(e.what());
   }
+  if (*o.threads > kMaxThreads)
+    throw UsageError("--threads: at most " + std::to_string(kMaxThreads) + ", not " +
+                     std::to_string(*o.threads));
+  threads_ = *o.threads;
   listen(*asap, *enrp, *choice == transport::Choice::automatic && kind_ == transport::Kind::sctp);
   config.enrp.own = enrp_transports_;
+  config.resolution_events = events_.enabled();
   core_.emplace(std::move(config));
   if (presence) open_presence(*presence);
+  start_workers(threads_);  // last: nothing after it throws, so no thread outlives a failure
 }
 
-RegistrarNode::~RegistrarNode() { stop(0); }
+RegistrarNode::~RegistrarNode() {
+  stop(0);
+  stop_workers();  // also when the constructor threw after starting them
+}
+
+void RegistrarNode::start_workers(std::uint32_t threads) {
+  for (std::uint32_t i = 1; i < threads; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->thread = std::thread([io = &w->io] { io->run(); });
+    workers_.push_back(std::move(w));
+  }
+}
+
+// Each worker closes its connections (posted before, see stop()), then ends.
+void RegistrarNode::stop_workers() {
+  for (auto& w : workers_) {
+    w->work.reset();
+    asio::post(w->io, [io = &w->io] { io->stop(); });
+  }
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+// Round robin over the caller's io_context and the workers'.
+asio::io_context& RegistrarNode::next_context() {
+  const std::size_t i = next_context_++ % (workers_.size() + 1);
+  return i == 0 ? io_ : workers_[i - 1]->io;
+}
 
 transport::Endpoint RegistrarNode::asap_endpoint() const {
   return listeners_.front()->local_endpoint();
@@ -172,6 +220,7 @@ transport::Endpoint RegistrarNode::asap_endpoint() const {
 // `ready` first (the runner learns the endpoints from it), then ENRP begins: the core dials
 // its static peers and looks for a mentor; the ASAP announces wait until it serves.
 void RegistrarNode::start() {
+  const std::lock_guard lock(mutex_);
   events_.write(common::RegistrarReady{asap_endpoint().to_string(), enrp_endpoint().to_string(),
                                        std::string(transport::name(kind_))});
   started_ = true;
@@ -180,6 +229,7 @@ void RegistrarNode::start() {
 }
 
 void RegistrarNode::stop(int signal) {
+  const std::lock_guard lock(mutex_);
   if (stopped_) return;
   stopped_ = true;
   *alive_ = false;
@@ -192,8 +242,11 @@ void RegistrarNode::stop(int signal) {
   if (announce_socket_) announce_socket_->close(ignored);
   if (presence_socket_) presence_socket_->close(ignored);
   for (auto& l : listeners_) l->close();
-  for (auto& [id, c] : conns_)
-    if (c.connection) c.connection->close();
+  for (auto& [id, c] : conns_) {
+    if (!c.connection) continue;
+    if (c.context == &io_) c.connection->close();
+    else asio::post(*c.context, [conn = c.connection] { conn->close(); });
+  }
   conns_.clear();
 }
 
@@ -207,7 +260,10 @@ void RegistrarNode::listen(const transport::Endpoint& asap, const transport::End
 
 void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_tcp) {
   const std::uint32_t ppid = is_asap ? wire::kPpidAsap : wire::kPpidEnrp;
-  auto l = transport::Listener::open(io_, kind_, at, {false, ppid});
+  transport::ListenOptions options;
+  if (is_asap && threads_ > 1)
+    options.connection_context = [this]() -> asio::io_context& { return next_context(); };
+  auto l = transport::Listener::open(io_, kind_, at, {false, ppid}, options);
   const transport::Endpoint bound = l->local_endpoint();
   if (!is_asap) enrp_endpoint_ = bound;
   append_transports(kind_, bound, is_asap ? asap_transports_ : enrp_transports_);
@@ -217,7 +273,7 @@ void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_
   listeners_.push_back(std::move(l));
   if (!also_tcp) return;
   try {
-    auto tcp = transport::Listener::open(io_, transport::Kind::tcp, bound, {false, ppid});
+    auto tcp = transport::Listener::open(io_, transport::Kind::tcp, bound, {false, ppid}, options);
     tcp->start([this, is_asap](std::shared_ptr<transport::Connection> c) {
       accept(std::move(c), is_asap);
     });
@@ -231,6 +287,8 @@ void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_
 }
 
 void RegistrarNode::accept(std::shared_ptr<transport::Connection> c, bool is_asap) {
+  const std::lock_guard lock(mutex_);
+  if (stopped_) return c->close();
   // Accepted ids stay below the core's own (kOutgoing and up); 2^48 accepts is far off.
   if (next_id_ >= registrar::kOutgoing) {
     log(Level::error, "connection ids exhausted; connection refused");
@@ -241,27 +299,20 @@ void RegistrarNode::accept(std::shared_ptr<transport::Connection> c, bool is_asa
   log(Level::debug, "%s connection %llu from port %u", is_asap ? "asap" : "enrp",
       static_cast<unsigned long long>(id), c->peer_port());
   core_->opened(id, peer_of(*c));
-  conns_[id] = Conn{c, is_asap ? wire::kPpidAsap : wire::kPpidEnrp, {}};
-  read(id, *c, is_asap);
+  conns_[id] = Conn{c, is_asap ? wire::kPpidAsap : wire::kPpidEnrp, {}, &c->context()};
+  if (&c->context() == &io_) return read(id, *c, is_asap);
+  asio::post(c->context(), [this, id, c, is_asap] { read(id, *c, is_asap); });
 }
 
-// Messages of connection `id` (accepted or dialled) to the core, and its end.
+// Messages of connection `id` (accepted or dialled) to the core, and its end; on the
+// connection's thread.
 void RegistrarNode::read(registrar::ConnId id, transport::Connection& c, bool is_asap) {
-  c.start({[this, id, is_asap, &c](std::uint32_t, std::span<const std::uint8_t> m) {
-             const auto now = Clock::now();
-             // The distance of the DPF policies: measured where a registration or an ENRP
-             // update arrives (a getsockopt), not for every resolution.
-             if (registrar::Core::needs_distance(is_asap, m))
-               if (const auto rtt = transport::smoothed_rtt(c)) core_->set_rtt(id, *rtt);
-             if (is_asap) {
-               core_->received_asap(id, m, now, actions_);
-             } else {
-               enrp_received_.add(m.size());
-               core_->received_enrp(id, m, now, actions_);
-             }
-             execute();
+  c.start({[this, id, is_asap](std::uint32_t, std::span<const std::uint8_t> m) {
+             received(id, is_asap, m);
            },
            [this, id](const std::error_code& ec) {
+             const std::lock_guard lock(mutex_);
+             if (stopped_) return;
              log(Level::debug, "connection %llu closed: %s", static_cast<unsigned long long>(id),
                  ec.message().c_str());
              conns_.erase(id);
@@ -269,6 +320,28 @@ void RegistrarNode::read(registrar::ConnId id, transport::Connection& c, bool is
            }});
 }
 
+void RegistrarNode::received(registrar::ConnId id, bool is_asap, std::span<const std::uint8_t> m) {
+  const std::lock_guard lock(mutex_);
+  if (stopped_) return;
+  // The connection's io_context is this thread's (a message of a connection the core closed
+  // meanwhile: the clock itself).
+  const auto it = conns_.find(id);
+  const auto now = it != conns_.end() ? batch_now(*it->second.context) : Clock::now();
+  // The distance of the DPF policies: measured where a registration or an ENRP update arrives
+  // (a getsockopt), not for every resolution.
+  if (registrar::Core::needs_distance(is_asap, m) && it != conns_.end() && it->second.connection)
+    if (const auto rtt = transport::smoothed_rtt(*it->second.connection))
+      core_->set_rtt(id, *rtt);
+  if (is_asap) {
+    core_->received_asap(id, m, now, actions_);
+  } else {
+    enrp_received_.add(m.size());
+    core_->received_enrp(id, m, now, actions_);
+  }
+  execute();
+}
+
+// REQUIRES: mutex_ held.
 void RegistrarNode::closed(registrar::ConnId id) {
   core_->closed(id, Clock::now(), actions_);
   execute();
@@ -281,7 +354,14 @@ void RegistrarNode::closed(registrar::ConnId id) {
 void RegistrarNode::dial(const registrar::Connect& c) {
   const bool is_asap = c.protocol == wire::Protocol::asap;
   const std::uint32_t ppid = is_asap ? wire::kPpidAsap : wire::kPpidEnrp;
-  conns_[c.conn] = Conn{nullptr, ppid, {}};
+  conns_[c.conn] = Conn{nullptr, ppid, {}, &io_};
+  on_main([this, c] { connect(c); });
+}
+
+// The dial itself, on the caller's io_context.
+void RegistrarNode::connect(const registrar::Connect& c) {
+  const bool is_asap = c.protocol == wire::Protocol::asap;
+  const std::uint32_t ppid = is_asap ? wire::kPpidAsap : wire::kPpidEnrp;
   transport::Endpoint to = to_endpoint(c.to);
   std::erase_if(to.addresses, [](const transport::Address& a) { return a.is_unspecified(); });
   const transport::Kind kind = kind_ == transport::Kind::tcp || c.to.kind == wire::TransportKind::tcp
@@ -299,6 +379,11 @@ void RegistrarNode::dial(const registrar::Connect& c) {
       if (conn) conn->close();
       return;
     }
+    const std::lock_guard lock(mutex_);
+    if (stopped_) {
+      if (conn) conn->close();
+      return;
+    }
     dialled(id, is_asap, ec, std::move(conn));
   };
   if (to.addresses.empty()) {
@@ -312,6 +397,7 @@ void RegistrarNode::dial(const registrar::Connect& c) {
 
 // The end of a dial: the core hears opened() and gets the sends it made meanwhile out, or
 // closed(). A connection the core closed meanwhile (Actions.closes) is closed unheard.
+// REQUIRES: mutex_ held.
 void RegistrarNode::dialled(registrar::ConnId id, bool is_asap, std::error_code ec,
                             std::shared_ptr<transport::Connection> c) {
   const auto it = conns_.find(id);
@@ -344,31 +430,59 @@ void RegistrarNode::execute() {
   for (const auto id : actions_.closes) {
     const auto it = conns_.find(id);
     if (it == conns_.end()) continue;
-    if (it->second.connection) it->second.connection->close();
+    if (auto c = it->second.connection) {
+      if (here(c->context())) c->close();
+      else asio::post(c->context(), [c] { c->close(); });
+    }
     conns_.erase(it);
   }
-  boost::system::error_code ec;
-  for (const auto& m : actions_.multicast)
-    if (presence_socket_) presence_socket_->send_to(asio::buffer(m), presence_group_, 0, ec);
-  if (ec) log(Level::warning, "enrp presence: %s", ec.message().c_str());
+  if (!actions_.multicast.empty() && presence_socket_) {
+    on_main([this, multicast = std::move(actions_.multicast)] {
+      boost::system::error_code ec;
+      for (const auto& m : multicast) presence_socket_->send_to(asio::buffer(m), presence_group_, 0, ec);
+      if (ec) log(Level::warning, "enrp presence: %s", ec.message().c_str());
+    });
+  }
   for (const auto& e : actions_.events) events_.write(e);
   actions_.clear();
   if (stopped_) return;
-  if (started_ && announce_ && !announce_socket_ && core_->serving()) start_announces(*announce_);
+  if (started_ && announce_ && !announcing_ && core_->serving()) {
+    announcing_ = true;
+    on_main([this] { start_announces(*announce_); });
+  }
   arm();
 }
 
-// Out on the connection, or held until its dial ends; ENRP counted when it goes out.
+// Out on the connection (posted to its thread when that is another), or held until its
+// dial ends; ENRP counted when it goes out. REQUIRES: mutex_ held.
 void RegistrarNode::send(Conn& c, wire::Bytes message) {
   if (!c.connection) return c.held.push_back(std::move(message));
   if (c.ppid == wire::kPpidEnrp) enrp_sent_.add(message.size());
-  c.connection->send(c.ppid, message);
+  if (here(*c.context)) {
+    c.connection->send(c.ppid, message);
+    return;
+  }
+  asio::post(*c.context, [conn = c.connection, ppid = c.ppid, m = std::move(message)] {
+    conn->send(ppid, m);
+  });
 }
 
+// The timer at the core's next deadline, on the caller's io_context; from another thread
+// only when the deadline moved (a resolution leaves it alone). REQUIRES: mutex_ held.
 void RegistrarNode::arm() {
-  timer_.arm(core_->next_deadline(), [this] {
+  const auto due = core_->next_deadline();
+  if (!on_main() && due == armed_deadline_) return;
+  armed_deadline_ = due;
+  const auto fire = [this] {
+    const std::lock_guard lock(mutex_);
+    if (stopped_) return;
     core_->tick(Clock::now(), actions_);
     execute();
+  };
+  if (on_main()) return timer_.arm(due, fire);
+  asio::post(io_, [this, fire] {
+    const std::lock_guard lock(mutex_);
+    if (!stopped_) timer_.arm(core_->next_deadline(), fire);
   });
 }
 
@@ -429,6 +543,8 @@ void RegistrarNode::receive_presence() {
         if (ec) {
           log(Level::debug, "enrp presence socket: %s", ec.message().c_str());
         } else {
+          const std::lock_guard lock(mutex_);
+          if (stopped_) return;
           core_->received_enrp_multicast(std::span<const std::uint8_t>(presence_buffer_.data(), n),
                                          to_wire(presence_from_.address()), Clock::now(),
                                          actions_);

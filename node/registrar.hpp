@@ -14,7 +14,15 @@
 //   Actions.multicast ─► UDP group ─► every registrar's Core::received_enrp_multicast
 //   DeadlineTimer(next_deadline) ─► Core::tick(now)
 //
-// Single-threaded: one io_context, no locks.
+// Threads: by default one io_context (the caller's), everything on it. With --threads N the
+// node runs N-1 more io_contexts, each on a thread of its own, and the ASAP listener hands
+// accepted connections round robin to the caller's and these (ListenOptions::
+// connection_context): receiving, framing and sending of a connection run on its thread.
+// The core, the connection table, the actions and the event log are under one mutex, taken
+// by every handler that reaches the core; a send to a connection of another thread is
+// posted to that thread. A resolution therefore sees the handlespace between two core
+// calls, never a registration half applied. Listeners, dials, timers and UDP stay on the
+// caller's io_context. REQUIRES: the caller runs its io_context on one thread.
 #pragma once
 
 #include <utility>  // before Asio
@@ -24,7 +32,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <mutex>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "node/event_log.hpp"
@@ -66,7 +76,24 @@ class RegistrarNode {
   void open(const rserpool::transport::Endpoint& at, bool is_asap, bool also_tcp);
   void accept(std::shared_ptr<rserpool::transport::Connection> c, bool is_asap);
   void read(rserpool::registrar::ConnId id, rserpool::transport::Connection& c, bool is_asap);
+  void received(rserpool::registrar::ConnId id, bool is_asap, std::span<const std::uint8_t> m);
   void dial(const rserpool::registrar::Connect& c);
+  void connect(const rserpool::registrar::Connect& c);
+  void start_workers(std::uint32_t threads);
+  void stop_workers();
+  boost::asio::io_context& next_context();
+  // Whether `ctx`'s objects may be used here: always with one thread (the node is then used
+  // from outside its io_context too, as before), else on ctx's thread only.
+  bool here(boost::asio::io_context& ctx) const {
+    return workers_.empty() || ctx.get_executor().running_in_this_thread();
+  }
+  bool on_main() const { return here(io_); }
+  // Runs `f` on the caller's io_context: at once when this is its thread, else posted.
+  template <class F>
+  void on_main(F&& f) {
+    if (on_main()) f();
+    else boost::asio::post(io_, std::forward<F>(f));
+  }
   void dialled(rserpool::registrar::ConnId id, bool is_asap, std::error_code ec,
                std::shared_ptr<rserpool::transport::Connection> c);
   void closed(rserpool::registrar::ConnId id);
@@ -89,7 +116,23 @@ class RegistrarNode {
     std::shared_ptr<rserpool::transport::Connection> connection;  // null while dialled
     std::uint32_t ppid;  // ASAP or ENRP, by the endpoint it came in on or was dialled to
     std::vector<rserpool::wire::Bytes> held;  // the core's sends until it is open
+    boost::asio::io_context* context = nullptr;  // where the connection lives
   };
+  // --threads: the other io_contexts, each run by its thread until stop().
+  struct Worker {
+    boost::asio::io_context io{1};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+        io.get_executor()};
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::uint32_t threads_ = 1;
+  std::size_t next_context_ = 0;
+  // The core, conns_, actions_, events_, the counters, armed_deadline_, stopped_: every
+  // handler that reaches the core holds it.
+  std::mutex mutex_;
+  std::optional<Clock::time_point> armed_deadline_;  // the core's deadline the timer is at
+  bool announcing_ = false;
   std::map<rserpool::registrar::ConnId, Conn> conns_;
   rserpool::registrar::ConnId next_id_ = 1;
   rserpool::registrar::Actions actions_;

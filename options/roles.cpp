@@ -18,7 +18,7 @@ constexpr std::string_view kLogLevel = "error|warning|info|debug";
 constexpr std::string_view kEvents = "Write events as JSON lines to FILE ('-': stdout)";
 
 using R = RegistrarOptions;
-const std::array<Entry<R>, 23> kRegistrar{{
+const std::array<Entry<R>, 24> kRegistrar{{
     {{"transport", Kind::transport, kShow, "auto|sctp|tcp: auto takes SCTP when the kernel has it"},
      &R::transport},
     {{"asap", Kind::text, kShow, "ASAP endpoint ADDR[,ADDR...][:PORT] (port 3863)"}, &R::asap},
@@ -80,6 +80,10 @@ const std::array<Entry<R>, 23> kRegistrar{{
     {{"events", Kind::text, 0, kEvents}, &R::events},
     {{"log-level", Kind::level, kShow, kLogLevel}, &R::log_level},
     {{"seed", Kind::text, 0, "Seed of randomized policies (default: random)"}, &R::seed},
+    {{"threads", Kind::count1, kShow,
+      "Threads serving ASAP connections (at most 64): each its share of the connections,\n"
+      "the handlespace under one lock"},
+     &R::threads},
 }};
 
 using E = PeOptions;

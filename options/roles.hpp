@@ -39,6 +39,7 @@ struct RegistrarOptions {
   Setting<std::string> events{""};
   Setting<std::string> log_level{"info"};
   Setting<std::uint64_t> seed{0};  // 0: random
+  Setting<std::uint32_t> threads{1};  // handle ASAP connections on this many threads
 
   static std::span<const Entry<RegistrarOptions>> table();
 };

@@ -424,11 +424,12 @@ void Core::on_handle_resolution(ConnId conn, Connection& c, const asap::HandleRe
     for (const PeRef ref : selected_) {
       wire::PoolElement pe = hs_.entry(ref).element;
       pe.asap_transport.reset();  // for ENRP; a pool user needs the user transport
-      returned.push_back(wire::hex_id(pe.identifier));
+      if (config_.resolution_events) returned.push_back(wire::hex_id(pe.identifier));
       r.pool_elements.push_back(std::move(pe));
     }
   }
   send(conn, r, out);
+  if (!config_.resolution_events) return;
   common::RegistrarHandleResolutionEvent ev{
       conn_of(conn), wire::show_handle(m.pool_handle),
       m.items ? std::optional<std::int64_t>(requested) : std::nullopt,

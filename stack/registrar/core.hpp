@@ -64,6 +64,9 @@ struct Config {
   Scope min_address_scope = Scope::site_local;
   std::size_t max_increment = 1;        // how many resolved PEs advance their policy state
   std::uint64_t seed = 1;               // randomized policies
+  // false: no event for a handle resolution (the busiest path: an event costs as much as
+  // the resolution), for a caller that writes no events; everything else is unchanged.
+  bool resolution_events = true;
   // ENRP (RFC 5353; behaviour.md for the defaults).
   struct Enrp {
     std::vector<wire::Transport> peers;        // static peer list (--peer): dialled at start()

@@ -62,6 +62,10 @@ class TcpConnection final : public Connection {
     return {*peer_address_};
   }
   std::uint16_t peer_port() const override { return peer_port_; }
+  asio::io_context& context() const override {
+    return static_cast<asio::io_context&>(
+        asio::query(const_cast<tcp::socket&>(socket_).get_executor(), asio::execution::context));
+  }
   Endpoint local_endpoint() const override {
     boost::system::error_code ec;
     auto local = socket_.local_endpoint(ec);
@@ -309,6 +313,7 @@ class TcpListener final : public Listener {
   struct State {
     std::vector<tcp::acceptor> acceptors;
     std::function<void(std::shared_ptr<Connection>)> on_accept;
+    std::function<asio::io_context&()> connection_context;
     Framing framing;
     bool closed = false;
   };
@@ -317,6 +322,7 @@ class TcpListener final : public Listener {
               ListenOptions options)
       : io_(io), state_(std::make_shared<State>()) {
     state_->framing = framing;
+    state_->connection_context = options.connection_context;
     std::vector<Address> addresses = local.addresses;
     if (addresses.empty()) addresses.push_back(asio::ip::address_v4::any());
     std::uint16_t port = local.port;
@@ -370,7 +376,24 @@ class TcpListener final : public Listener {
             });
             return;
           }
-          auto connection = make_tcp_connection(std::move(socket), state->framing);
+          std::shared_ptr<Connection> connection;
+          if (state->connection_context) {
+            // Accepted here, then moved: a pending accept holds a socket of this io_context
+            // only, whichever io_context is destroyed first.
+            const auto protocol = socket.local_endpoint(ec).protocol();
+            const auto fd = ec ? -1 : socket.release(ec);
+            if (!ec) {
+              connection = make_tcp_connection(
+                  tcp::socket(state->connection_context(), protocol, fd), state->framing);
+            }
+          } else {
+            connection = make_tcp_connection(std::move(socket), state->framing);
+          }
+          if (!connection) {
+            log("tcp accept: " + ec.message());
+            if (!state->closed) accept(state, i, io);
+            return;
+          }
           if (state->on_accept) state->on_accept(std::move(connection));
           if (!state->closed) accept(state, i, io);
         });

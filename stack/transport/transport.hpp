@@ -3,7 +3,9 @@
 // optionally a 4-byte PPID in front, where control and data share one connection).
 // See docs/tcp-mapping.md for the framing.
 //
-// Threading: everything runs on the caller's single-threaded io_context; no locks.
+// Threading: everything runs on the caller's single-threaded io_context; no locks. A
+// listener may hand its connections to other io_contexts (ListenOptions::connection_context):
+// each connection is then used only on its own (Connection::context()).
 // Handlers are called on that io_context. A Connection keeps itself alive while it has
 // I/O outstanding; callers hold shared_ptrs for as long as they want to send.
 //
@@ -91,6 +93,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual std::vector<Address> peer_addresses() const = 0;
   virtual std::uint16_t peer_port() const = 0;
   virtual Endpoint local_endpoint() const = 0;
+  // The io_context the connection lives on: its reads, writes and handlers run there, and
+  // send()/close() belong there too (see ListenOptions::connection_context).
+  virtual asio::io_context& context() const = 0;
 };
 
 struct ListenOptions {
@@ -100,6 +105,10 @@ struct ListenOptions {
   // (and records as the PE's ASAP transport) is one another registrar can connect to. Off
   // (servers): a port in use is an error, never silently shared.
   bool share_port = false;
+  // Where an accepted connection lives (Connection::context()), asked once per accept:
+  // several io_contexts, each run by a thread of its own, share the connections of one
+  // listener. Empty: the listener's. on_accept is still called on the listener's.
+  std::function<asio::io_context&()> connection_context = {};
 };
 
 class Listener {

@@ -773,6 +773,34 @@ TEST(RegistrarHandleResolution, RoundRobinRotates) {
   EXPECT_EQ(b, (std::vector<std::uint32_t>{a[1], a[2], a[0]}));  // one step on
 }
 
+// Config::resolution_events off (a registrar without an event log): the same answer, the
+// same policy state, no handle_resolution event; registrations still make theirs.
+TEST(RegistrarHandleResolution, WithoutResolutionEventsTheSameAnswers) {
+  auto quiet = Harness::make_config();
+  quiet.resolution_events = false;
+  Harness h, q(quiet);
+  for (Harness* x : {&h, &q}) {
+    x->core.opened(kPe, sctp_peer({"10.0.0.1"}));
+    for (std::uint32_t id = 1; id <= 4; ++id) x->register_ok(kPe, "rr", PeSpec{.id = id}, at(0));
+  }
+  for (int i = 1; i <= 5; ++i) {
+    h.out.clear();
+    q.out.clear();
+    EXPECT_EQ(h.resolve(kPu, "rr", at(i)), q.resolve(kPu, "rr", at(i))) << i;
+    EXPECT_EQ(h.events("handle_resolution").size(), 1u);
+    EXPECT_TRUE(q.events("handle_resolution").empty());
+  }
+  q.out.clear();
+  q.asap_in(kPu, resolution("nosuchpool"), at(9));
+  EXPECT_TRUE(q.events("handle_resolution").empty());
+  const auto r = q.reply<asap::HandleResolutionResponse>();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->error);  // Unknown Pool Handle, as with events
+  q.out.clear();
+  q.register_ok(kPe, "rr", PeSpec{.id = 9}, at(10));
+  EXPECT_EQ(q.events("registration").size(), 1u);
+}
+
 TEST(RegistrarHandleResolution, ConfiguredMaxHresItems) {
   auto config = Harness::make_config();
   config.max_hres_items = 2;

@@ -239,5 +239,10 @@ TEST(Sctp, SharedPortOnTheWildcard) {
   check_shared_port(Kind::sctp, Endpoint{{}, 0}, {});
 }
 
+TEST(Sctp, AcceptedConnectionsLiveOnTheContextTheListenerNames) {
+  REQUIRE_SCTP();
+  check_connection_context(Kind::sctp, kLoopback);
+}
+
 }  // namespace
 }  // namespace rserpool::transport

@@ -376,5 +376,9 @@ TEST(Tcp, AutoWithoutKernelSctpUsesTcp) {
   EXPECT_NE(lines[0].find("auto: tcp"), std::string::npos) << lines[0];
 }
 
+TEST(Tcp, AcceptedConnectionsLiveOnTheContextTheListenerNames) {
+  check_connection_context(Kind::tcp, kLoopback);
+}
+
 }  // namespace
 }  // namespace rserpool::transport

@@ -209,4 +209,40 @@ class InNetns {
   bool ok_ = false;
 };
 
+// ListenOptions::connection_context (a registrar's --threads): the accepted connection lives
+// on the io_context it names, and its messages are handled there; the listener, on_accept
+// and the connecting side stay on their own.
+inline void check_connection_context(Kind kind, const Endpoint& local) {
+  asio::io_context serving, listening;
+  int asked = 0;
+  ListenOptions options;
+  options.connection_context = [&]() -> asio::io_context& {
+    ++asked;
+    return serving;
+  };
+  auto listener = Listener::open(listening, kind, local, Framing{false, 11}, options);
+  std::shared_ptr<Connection> server, client;
+  listener->start([&](std::shared_ptr<Connection> c) { server = std::move(c); });
+  async_connect(listening, kind, listener->local_endpoint(), {}, Framing{false, 11},
+                [&](std::error_code, std::shared_ptr<Connection> c) { client = std::move(c); });
+  ASSERT_TRUE(run_until(listening, [&] { return server && client; }));
+  EXPECT_GE(asked, 1);
+  EXPECT_EQ(&server->context(), &serving);
+  EXPECT_EQ(&client->context(), &listening);
+  std::vector<Bytes> got;
+  server->start({[&](std::uint32_t, std::span<const std::uint8_t> m) { got.emplace_back(m.begin(), m.end()); },
+                 {}});
+  client->start({});
+  ASSERT_TRUE(client->send(11, make_message(8, 1, 7)));
+  listening.poll();  // the client's send: the server's io_context alone receives it
+  listening.restart();
+  EXPECT_TRUE(got.empty());
+  ASSERT_TRUE(run_until(serving, [&] {
+    listening.poll();
+    listening.restart();
+    return got.size() == 1;
+  }));
+  EXPECT_EQ(got[0], make_message(8, 1, 7));
+}
+
 }  // namespace rserpool::transport::testing

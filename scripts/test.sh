@@ -6,14 +6,15 @@
 #            builds: the steps setup/rest and sctp/setup wait for them and show their output
 #   release  cmake --preset release, build, ctest (all labels but sctp, and netns unless
 #            network namespaces work here)
+#   sctp     the release build's tests labelled `sctp` inside a throw-away QEMU guest whose
+#            kernel has SCTP (scripts/sctp-vm.sh; its setup fetches the Debian kernel once),
+#            in the background beside the release tests; sctp/test waits for it
 #   dev      cmake --preset dev (-Werror, ASan + UBSan; no bench/; with CI=true line tables
 #            only, -g1), build, ctest (same, minus wireshark and the campaigns labelled
 #            netns-slow, which the release step runs)
 #   fuzz     golden vectors -> seed corpus; cmake --preset fuzz (clang, codec + fuzz target
-#            only), build, run libFuzzer for RSPLAB_FUZZ_SECONDS (beside the sctp step's
-#            guest, in the background; fuzz/run waits for it); any crash fails
-#   sctp     the release build's tests labelled `sctp` inside a throw-away QEMU guest whose
-#            kernel has SCTP (scripts/sctp-vm.sh; its setup fetches the Debian kernel once)
+#            only), build (after the dev build), run libFuzzer for RSPLAB_FUZZ_SECONDS
+#            (beside the dev tests, in the background; fuzz/run waits for it); any crash fails
 # then prints a table of the steps with their times and a closing
 # "total: N passed, N failed, N skipped" line over all ctest runs.
 #
@@ -391,6 +392,13 @@ fi
 step release/config configure release
 step release/build build release
 bg_join setup-rest setup/rest
+# The SCTP guest (one emulated CPU, its tests mostly waiting on timers) runs beside the release
+# tests: it needs only the release build.
+if [ "$DO_SCTP" = 1 ]; then
+  # Done in the background with the set-up when that ran (its output is under setup/rest).
+  [ -r "$BUILD/bg-setup-rest.status" ] || step sctp/setup sctp_setup
+  bg_start sctp-test sctp_test
+fi
 
 EXCLUDE="sctp"
 if netns_ok; then echo "netns: available, tests labelled netns run"
@@ -401,15 +409,18 @@ else
   step release/test run_ctest release "$EXCLUDE"
 fi
 
+if [ "$DO_SCTP" = 1 ]; then
+  bg_join sctp-test sctp/test
+else
+  skip_step sctp "$([ "$QUICK" = 1 ] && echo --quick || echo --no-sctp)"
+fi
+
 if [ "$DO_DEV" = 1 ]; then
   # On CI the sanitizer build carries line tables only (-g1): reports keep file:line, the
   # build takes less time; elsewhere the dev tree stays a full -g build for gdb.
   if [ "${CI:-}" = true ]; then step dev/config configure dev -DRSPLAB_DEBUG_LINES=ON
   else step dev/config configure dev -DRSPLAB_DEBUG_LINES=OFF; fi
   step dev/build build dev
-  step dev/test run_ctest dev "$EXCLUDE|wireshark|slow"
-else
-  skip_step dev "$([ "$QUICK" = 1 ] && echo --quick || echo --no-dev)"
 fi
 
 if [ "$DO_FUZZ" = 1 ]; then
@@ -417,19 +428,17 @@ if [ "$DO_FUZZ" = 1 ]; then
   step fuzz/corpus fuzz_corpus
   step fuzz/config configure fuzz
   step fuzz/build build fuzz decode_fuzz
-  # The fuzzer is one process: it runs beside the SCTP guest (one emulated CPU) when both run.
-  if [ "$DO_SCTP" = 1 ]; then bg_start fuzz-run fuzz_run; else step fuzz/run fuzz_run; fi
+  # The fuzzer is one process: it runs beside the sanitizer tests (mostly waiting on timers).
+  if [ "$DO_DEV" = 1 ]; then bg_start fuzz-run fuzz_run; else step fuzz/run fuzz_run; fi
 else
   skip_step fuzz "$([ "$QUICK" = 1 ] && echo --quick || echo --no-fuzz)"
 fi
 
-if [ "$DO_SCTP" = 1 ]; then
-  # Done in the background with the set-up when that ran (its output is under setup/rest).
-  [ -r "$BUILD/bg-setup-rest.status" ] || step sctp/setup sctp_setup
-  step sctp/test sctp_test
+if [ "$DO_DEV" = 1 ]; then
+  step dev/test run_ctest dev "$EXCLUDE|wireshark|slow"
   bg_join fuzz-run fuzz/run
 else
-  skip_step sctp "$([ "$QUICK" = 1 ] && echo --quick || echo --no-sctp)"
+  skip_step dev "$([ "$QUICK" = 1 ] && echo --quick || echo --no-dev)"
 fi
 
 if [ ${#FAILED_STEPS[@]} -gt 0 ]; then

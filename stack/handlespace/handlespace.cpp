@@ -1,3 +1,8 @@
+// The handlespace (handlespace.hpp): the pools and their PEs in the slab and the (pool, PE)
+// index; per pool the selection structure of its policy (a 4-ary heap with, for LUD and
+// PLUD, a sorted run beside it; a ring for round robin; a Fenwick tree for the randomized
+// ones); the ownership index and checksums; the timers (a heap, and beside it a queue of
+// those armed in due order).
 #include "stack/handlespace/handlespace.hpp"
 
 #include <algorithm>

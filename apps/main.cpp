@@ -1,25 +1,17 @@
 // rsplab: the one executable of RSerPool Lab. Builds the CLI11 app, lets every
 // subcommand of commands.hpp add itself, parses, and returns the command's exit code.
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 
 #include "apps/commands.hpp"
+#include "stack/common/open_files.hpp"
 
 int main(int argc, char** argv) {
   // A process hosting thousands of PEs or PUs (--count), or a registrar serving tens of
   // thousands, needs more descriptors than the usual soft limit of 1024: root raises both
   // limits to 2^20 (fs.nr_open's default); anyone else takes the hard limit.
-  rlimit files{};
-  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
-    const rlimit wide{rlim_t{1} << 20, rlim_t{1} << 20};
-    if (files.rlim_max >= wide.rlim_max || ::setrlimit(RLIMIT_NOFILE, &wide) != 0) {
-      files.rlim_cur = files.rlim_max;
-      ::setrlimit(RLIMIT_NOFILE, &files);
-    }
-  }
+  rsplab::common::raise_open_files(std::uint64_t{1} << 20);
 
   CLI::App app{"RSerPool Lab: an RSerPool stack (RFC 5351-5356) and its experiment suite",
                "rsplab"};

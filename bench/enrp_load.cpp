@@ -54,6 +54,7 @@
 
 #include "bench/load_support.hpp"
 #include "stack/common/log.hpp"
+#include "stack/common/open_files.hpp"
 #include "stack/common/wall_clock.hpp"
 #include "stack/transport/transport.hpp"
 #include "stack/wire/messages.hpp"
@@ -650,7 +651,7 @@ int main(int argc, char** argv) {
   if (o.pes == 0 || o.changes == 0) die("--pes and --changes must be at least 1");
 
   signal(SIGPIPE, SIG_IGN);
-  rsplab::bench::raise_nofile(4 * o.pes + 4096);  // PEs' connections and listeners; children too
+  rsplab::common::raise_open_files(4 * o.pes + 4096);  // PEs' connections and listeners; children too
   if (o.mode == "sync") return run_sync(o);
   if (o.mode == "updates") return run_updates(o);
   return run_takeover(o);

@@ -53,17 +53,6 @@ bool pin(int pid, int cpu) {
   return sched_setaffinity(pid, sizeof set, &set) == 0;
 }
 
-void raise_nofile(std::uint64_t want) {
-  rlimit r{};
-  if (getrlimit(RLIMIT_NOFILE, &r) != 0) return;
-  if (r.rlim_max < want) {
-    rlimit root = {want, want};
-    if (setrlimit(RLIMIT_NOFILE, &root) == 0) return;
-  }
-  r.rlim_cur = std::min<rlim_t>(r.rlim_max, want);
-  setrlimit(RLIMIT_NOFILE, &r);
-}
-
 std::string fmt(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);

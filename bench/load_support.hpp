@@ -18,8 +18,6 @@ std::optional<double> process_cpu_seconds(int pid);
 double self_cpu_seconds();
 // Pins `pid` (0: this process) to `cpu`; cpu < 0: leaves it alone (true).
 bool pin(int pid, int cpu);
-// The soft limit of open files up to `want` (root: the hard limit too); children inherit it.
-void raise_nofile(std::uint64_t want);
 // 12,345.6 (decimals after the point).
 std::string fmt(double v, int decimals = 0);
 

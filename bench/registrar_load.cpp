@@ -59,6 +59,7 @@
 
 #include "bench/load_support.hpp"
 #include "stack/common/log.hpp"
+#include "stack/common/open_files.hpp"
 #include "stack/transport/transport.hpp"
 #include "stack/wire/messages.hpp"
 #include "tests/support/process.hpp"
@@ -822,7 +823,7 @@ int main(int argc, char** argv) {
   if (o.duration <= 0) die("--duration must be positive");
 
   signal(SIGPIPE, SIG_IGN);
-  rsplab::bench::raise_nofile(o.pes + o.pu_connections + 1024);  // the child inherits it
+  rsplab::common::raise_open_files(o.pes + o.pu_connections + 1024);  // the child inherits it
 
   if (o.netns) own_network();
   if (o.local.empty() && o.netns) o.local = kGeneratorAddress;

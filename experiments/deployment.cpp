@@ -56,6 +56,7 @@ void Deployment::reset() {
 
 RegistrarEndpoints Deployment::deploy(const Run& r) {
   s_.record.deploy_started = s_.loop.now();
+  s_.record.runner_cpu_at_deploy = own_cpu_s();
   std::map<std::string, std::string> netns;
   create_sites(r, netns);
   enter("starting the agents");

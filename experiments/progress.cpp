@@ -127,17 +127,49 @@ std::string completion_line(const Plan& plan, const Run& r, RunStatus status,
   return line.str();
 }
 
+double own_cpu_s() {
+  rusage self{};
+  ::getrusage(RUSAGE_SELF, &self);
+  return self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 + self.ru_stime.tv_sec +
+         self.ru_stime.tv_usec / 1e6;
+}
+
+results::RunResources run_resources(const RunRecord& record, RunClock::time_point now) {
+  results::RunResources r;
+  r.events_stored = record.events_stored;
+  if (record.clock_started) {
+    r.deploy_s =
+        std::chrono::duration<double>(*record.clock_started - record.deploy_started).count();
+    const double measured = std::chrono::duration<double>(now - *record.clock_started).count();
+    if (measured > 0) r.events_per_s = (record.events_stored - record.events_at_clock_start) / measured;
+  }
+  rusage self{};
+  ::getrusage(RUSAGE_SELF, &self);
+  r.runner_max_rss_kib = self.ru_maxrss;
+  r.runner_cpu_s = own_cpu_s() - record.runner_cpu_at_deploy;
+  return r;
+}
+
+std::vector<results::ProcessUsage> process_usage(const RunRecord& record) {
+  std::vector<results::ProcessUsage> out;
+  for (const auto& [name, c] : record.components)
+    out.push_back({name, c.role, c.site,
+                   std::max<std::int64_t>(1, static_cast<std::int64_t>(c.members.size())),
+                   c.exited, c.max_rss_kib, c.cpu_s});
+  return out;
+}
+
 namespace {
 
-// "; pe x2 12 MB / 0.5 s" for the components of `role` (nothing when there are none).
-std::string role_usage(const RunRecord& record, const char* role) {
-  long rss = 0;
+// "; pe x2 12 MB / 0.5 s" for the processes of `role` (nothing when there are none).
+std::string role_usage(const std::vector<results::ProcessUsage>& processes, const char* role) {
+  std::int64_t rss = 0;
   double cpu = 0;
   int n = 0;
-  for (const auto& [name, c] : record.components)
-    if (c.role == role) {
-      rss = std::max(rss, c.max_rss_kib);
-      cpu += c.cpu_s;
+  for (const auto& p : processes)
+    if (p.role == role) {
+      rss = std::max(rss, p.max_rss_kib);
+      cpu += p.cpu_s;
       ++n;
     }
   if (n == 0) return "";
@@ -148,27 +180,19 @@ std::string role_usage(const RunRecord& record, const char* role) {
 
 }  // namespace
 
-std::string resources(const RunRecord& record, RunClock::time_point now) {
-  if (!record.clock_started) return "";
+std::string resources(const results::RunResources& run,
+                      const std::vector<results::ProcessUsage>& processes) {
+  if (!run.deploy_s) return "";
   std::ostringstream s;
-  const double deploy =
-      std::chrono::duration<double>(*record.clock_started - record.deploy_started).count();
-  const double measured = std::chrono::duration<double>(now - *record.clock_started).count();
   char buf[160];
   std::snprintf(buf, sizeof buf,
-                "  deployed in %.1f s; %lld events stored (%.0f/s while running)\n", deploy,
-                static_cast<long long>(record.events_stored),
-                measured > 0 ? (record.events_stored - record.events_at_clock_start) / measured
-                             : 0.0);
+                "  deployed in %.1f s; %lld events stored (%.0f/s while running)\n", *run.deploy_s,
+                static_cast<long long>(run.events_stored), run.events_per_s.value_or(0.0));
   s << buf;
-  rusage self{};
-  ::getrusage(RUSAGE_SELF, &self);
   std::snprintf(buf, sizeof buf, "  peak RSS / CPU: runner %.0f MB / %.1f s",
-                self.ru_maxrss / 1024.0,
-                self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 + self.ru_stime.tv_sec +
-                    self.ru_stime.tv_usec / 1e6);
+                run.runner_max_rss_kib / 1024.0, run.runner_cpu_s);
   s << buf;
-  for (const char* role : {"registrar", "pe", "pu"}) s << role_usage(record, role);
+  for (const char* role : {"registrar", "pe", "pu"}) s << role_usage(processes, role);
   s << "\n";
   return s.str();
 }

@@ -66,10 +66,18 @@ std::string completion_line(const Plan& plan, const Run& r, RunStatus status,
                             const std::vector<results::RunCheck>& checks,
                             const RunRecord& record);
 
-// What the run cost: deployment time, events into SQLite, peak memory and CPU time of the
-// runner and of each component role (summed over its processes; peak = the largest). Empty
-// when the run's clock never started.
-std::string resources(const RunRecord& record, RunClock::time_point now);
+// What the run cost (tables run_resources and processes): deployment time, events into
+// SQLite and their rate while running, the runner's peak memory and its CPU time since the
+// deployment began; each component process's peak memory and CPU time from its agent.
+results::RunResources run_resources(const RunRecord& record, RunClock::time_point now);
+std::vector<results::ProcessUsage> process_usage(const RunRecord& record);
+// This process's CPU time (user + system), seconds.
+double own_cpu_s();
+// Those as the run's closing lines: "deployed in …; … events stored (…/s while running)" and
+// "peak RSS / CPU: runner …; registrar xN …" per role (CPU summed over its processes, peak the
+// largest). Empty when the run's clock never started.
+std::string resources(const results::RunResources& run,
+                      const std::vector<results::ProcessUsage>& processes);
 
 // Where the results are and the closing table over the plan's completed runs (only the
 // flush unless options.summary).

@@ -91,6 +91,7 @@ struct RunRecord {
   std::string transport_used;
   std::string step;  // the deployment step in progress, until the run's clock starts
   RunClock::time_point deploy_started{};
+  double runner_cpu_at_deploy = 0;  // own_cpu_s() then (progress.hpp)
   std::optional<RunClock::time_point> clock_started;
 
  private:

@@ -93,11 +93,15 @@ void RunDriver::close_run(const Run& r, const Outcome& outcome) {
     checks.push_back(results::check_registered_capacity(store, *record_.run_id));
     for (const auto& c : checks) store.add_check(*record_.run_id, c);
   }
+  const auto run_cost = run_resources(record_, loop_.now());
+  const auto processes = process_usage(record_);
+  for (const auto& p : processes) store.add_process_usage(*record_.run_id, p);
+  store.set_run_resources(*record_.run_id, run_cost);
   store.end_run(*record_.run_id, outcome.status, loop_.unix_us(), outcome.reason);
   if (options_.terminal) out_ << "\n";
   out_ << completion_line(plan_, r, outcome.status, checks, record_) << "\n";
   for (const auto& c : checks) out_ << "  " << c.message << "\n";
-  out_ << resources(record_, loop_.now()) << std::flush;
+  out_ << resources(run_cost, processes) << std::flush;
 }
 
 // An interrupted run's reason: the signal, and the deployment step it came in (or "during the

@@ -1,7 +1,7 @@
 // The results database's schema (results/README.md documents every table and view): the
 // DDL of each schema version as one migration step, the statements end_run uses to link
 // failovers to what was lost and to their fault (they read the v4 tables), and the list of
-// tables count() knows. This file owns versions 1–4 and 6–9 and the list of steps; the
+// tables count() knows. This file owns versions 1–4 and 6–11 and the list of steps; the
 // OMNeT++ result views of version 5 are in schema_omnetpp.cpp. Never edit a released step:
 // append one (and document it in results/README.md). Constant data only; no state.
 #include "results/schema.hpp"
@@ -596,6 +596,35 @@ CREATE INDEX pe_adoptions_by_run ON pe_adoptions(run_id, pe, time_us);
 )sql";
 // ---- end of v10 --------------------------------------------------------------------------
 
+// Version 11: what a run cost (issue 16, the pool at scale): one row per process the run
+// started (a registrar, a group of PEs or PUs with its member count) with the peak memory
+// and CPU time its agent measured when it exited, and one row per run with the deployment
+// time, the events stored and the runner's own peak memory and CPU during the run.
+constexpr const char* kSchemaV11 = R"sql(
+CREATE TABLE processes (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  role        TEXT NOT NULL CHECK (role IN ('registrar', 'pe', 'pu')),
+  site        TEXT NOT NULL,
+  members     INTEGER NOT NULL,
+  exited      INTEGER NOT NULL,
+  max_rss_kib INTEGER,
+  cpu_s       REAL
+);
+CREATE INDEX processes_by_run ON processes(run_id, role, site);
+
+CREATE TABLE run_resources (
+  run_id             INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  deploy_s           REAL,
+  events_stored      INTEGER NOT NULL,
+  events_per_s       REAL,
+  runner_max_rss_kib INTEGER NOT NULL,
+  runner_cpu_s       REAL NOT NULL
+);
+)sql";
+// ---- end of v11 --------------------------------------------------------------------------
+
 }  // namespace
 
 // The statements of end_run: see schema.hpp.
@@ -634,7 +663,7 @@ WHERE f.run_id = ?1 AND f.fault_id IS NOT NULL
 const char* migration_step(std::int64_t version) {
   const char* const steps[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
                                kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9,
-                               kSchemaV10};
+                               kSchemaV10, kSchemaV11};
   static_assert(std::size(steps) == kSchemaVersion, "one migration step per version");
   return steps[version];
 }
@@ -653,6 +682,7 @@ const SchemaTable* find_table(std::string_view name) {
       {"pe_progress", "run_id"},     {"until_ci", nullptr},
       {"echo_series", "run_id"},     {"enrp_takeovers", "run_id"},
       {"enrp_syncs", "run_id"},      {"pe_adoptions", "run_id"},
+      {"processes", "run_id"},       {"run_resources", "run_id"},
   };
   for (const auto& t : kTables)
     if (t.name == name) return &t;

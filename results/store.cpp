@@ -379,6 +379,36 @@ void Store::add_site_clock(std::int64_t run_id, const SiteClock& c) {
   t.commit();
 }
 
+void Store::add_process_usage(std::int64_t run_id, const ProcessUsage& p) {
+  if (p.role != "registrar" && p.role != "pe" && p.role != "pu")
+    throw StoreError("add_process_usage: role '" + p.role + "' is not registrar, pe or pu");
+  flush();
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT INTO processes (run_id, name, role, site, members, exited, max_rss_kib,"
+                " cpu_s) VALUES (?,?,?,?,?,?,?,?)"),
+       {integer(run_id), p.name, p.role, p.site, integer(p.members), boolean(p.exited),
+        p.exited ? integer(p.max_rss_kib) : Value(nullptr),
+        p.exited ? Value(p.cpu_s) : Value(nullptr)},
+       "add_process_usage");
+  t.commit();
+}
+
+void Store::set_run_resources(std::int64_t run_id, const RunResources& r) {
+  flush();
+  const auto real_or_null = [](const std::optional<double>& v) {
+    return v ? Value(*v) : Value(nullptr);
+  };
+  Transaction t(db_);
+  step(db_,
+       prepared("INSERT OR REPLACE INTO run_resources (run_id, deploy_s, events_stored,"
+                " events_per_s, runner_max_rss_kib, runner_cpu_s) VALUES (?,?,?,?,?,?)"),
+       {integer(run_id), real_or_null(r.deploy_s), integer(r.events_stored),
+        real_or_null(r.events_per_s), integer(r.runner_max_rss_kib), r.runner_cpu_s},
+       "set_run_resources");
+  t.commit();
+}
+
 // -----------------------------------------------------------------------------------------
 // Events
 

@@ -34,7 +34,7 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 struct ExperimentInfo {
   std::string name;
@@ -73,6 +73,27 @@ struct SiteClock {
   std::string site, host, agent_version;
   std::int64_t offset_us = 0, uncertainty_us = 0, rtt_us = 0;
   int samples = 0;
+};
+
+// What one process of a run cost (table processes): a registrar, or a group of `members` PEs
+// or PUs in one process; peak memory and CPU time as its agent measured them when it exited
+// (exited false: it did not, e.g. its agent was lost, and both are unknown).
+struct ProcessUsage {
+  std::string name, role, site;
+  std::int64_t members = 1;
+  bool exited = false;
+  std::int64_t max_rss_kib = 0;
+  double cpu_s = 0;
+};
+
+// What a run cost as a whole (table run_resources): the deployment (to the run's clock
+// start; unset when it never started), the events stored and their rate while the run ran,
+// and the runner's peak memory and its CPU time from the deployment to the end.
+struct RunResources {
+  std::optional<double> deploy_s, events_per_s;
+  std::int64_t events_stored = 0;
+  std::int64_t runner_max_rss_kib = 0;
+  double runner_cpu_s = 0;
 };
 
 // One SQL value (NULL, integer, real, text), bound to or read from a statement.
@@ -171,6 +192,10 @@ class Store {
   std::optional<std::string> run_status(std::int64_t run_id) const;
 
   void add_site_clock(std::int64_t run_id, const SiteClock& c);
+  // What the run's processes and the run as a whole cost (tables processes, run_resources);
+  // the run's resources row is replaced when stored again.
+  void add_process_usage(std::int64_t run_id, const ProcessUsage& p);
+  void set_run_resources(std::int64_t run_id, const RunResources& r);
 
   std::int64_t add_component(std::int64_t run_id, const ComponentInfo& c);
   // A fault as applied: kind (kill, stop, resume, link_down, link_up, ...), target, at (µs

@@ -254,10 +254,11 @@ TEST_F(ReportCommand, OlderFilesAreMigratedByReportNeverByQuery) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-    // Version 5: before run_metrics (v6), until_ci (v7), echo_series (v8) and the ENRP
-    // tables (v10; v9 replaced views only).
+    // Version 5: before run_metrics (v6), until_ci (v7), echo_series (v8), the ENRP
+    // tables (v10; v9 replaced views only) and what runs cost (v11).
     ASSERT_EQ(sqlite3_exec(db,
-                           "DROP TABLE enrp_takeovers; DROP TABLE enrp_syncs; DROP TABLE pe_adoptions;"
+                           "DROP TABLE processes; DROP TABLE run_resources;"
+                           " DROP TABLE enrp_takeovers; DROP TABLE enrp_syncs; DROP TABLE pe_adoptions;"
                            " DROP TABLE echo_series; DROP TABLE until_ci; DROP VIEW run_metrics;"
                            " PRAGMA user_version = 5",
                            nullptr, nullptr, nullptr),

@@ -472,6 +472,25 @@ TEST_F(Run, SmallExperimentOnNamespacesAnswersWithSql) {
             sql(db, "SELECT count(DISTINCT e.run_id || e.pe) FROM pe_events e WHERE e.kind = 'registered'"
                     " AND EXISTS (SELECT 1 FROM registrations g WHERE g.run_id = e.run_id"
                     " AND g.pe = e.pe AND g.kind = 'registration')"));
+  // What each run cost (issue 16): a processes row per component process, measured by its
+  // agent when it exited; a PU group's members are its PUs; the run's row is what the
+  // closing lines printed.
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM processes WHERE exited = 1 AND max_rss_kib > 0 AND cpu_s >= 0"),
+            sql(db, "SELECT count(*) FROM processes"));
+  EXPECT_EQ(sql(db, "SELECT group_concat(role || ':' || n) FROM (SELECT role, count(DISTINCT run_id) AS n"
+                    " FROM processes GROUP BY role ORDER BY role)"),
+            "pe:2,pu:2,registrar:2");
+  EXPECT_EQ(sql(db, "SELECT group_concat(n) FROM (SELECT sum(members) AS n FROM processes"
+                    " WHERE role = 'pu' GROUP BY run_id ORDER BY run_id)"),
+            sql(db, "SELECT group_concat(n) FROM (SELECT count(*) AS n FROM components"
+                    " WHERE role = 'pu' GROUP BY run_id ORDER BY run_id)"));
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM run_resources WHERE deploy_s > 0 AND events_per_s > 0"
+                    " AND runner_max_rss_kib > 0 AND runner_cpu_s > 0"),
+            "2");
+  for (const std::string& n :
+       {sql(db, "SELECT events_stored FROM run_resources ORDER BY run_id LIMIT 1"),
+        sql(db, "SELECT events_stored FROM run_resources ORDER BY run_id DESC LIMIT 1")})
+    EXPECT_NE(output.find(" s; " + n + " events stored ("), std::string::npos) << n << "\n" << output;
   // Nothing left behind.
   EXPECT_EQ(namespaces(), before);
 }

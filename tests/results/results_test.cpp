@@ -184,8 +184,12 @@ json pe_usage(const std::string& pe, std::int64_t at, double calculations, doubl
 // the one column that shows it).
 // What schema v10 added (ENRP's takeovers, syncs and adoptions), taken away again: a file
 // of version 9.
-const std::string kUndoV10 =
-    "DROP TABLE enrp_takeovers; DROP TABLE enrp_syncs; DROP TABLE pe_adoptions;";
+// What schema v11 added (what runs and their processes cost), taken away again: a file of
+// version 10.
+const std::string kUndoV11 = "DROP TABLE processes; DROP TABLE run_resources;";
+
+const std::string kUndoV10 = kUndoV11 +
+    " DROP TABLE enrp_takeovers; DROP TABLE enrp_syncs; DROP TABLE pe_adoptions;";
 
 const std::string kUndoV9 = kUndoV10 +
     " DROP VIEW run_metrics; CREATE VIEW run_metrics AS SELECT r.id AS run_id,"
@@ -304,7 +308,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
   Store store = Store::open(path_);
   const Connection db(store, path_);
   EXPECT_EQ(integer(db, "PRAGMA user_version"), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 10);
+  EXPECT_EQ(kSchemaVersion, 11);
   EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(pragma(store, "PRAGMA synchronous"), 1);  // NORMAL
   EXPECT_EQ(pragma(store, "PRAGMA foreign_keys"), 1);
@@ -314,7 +318,7 @@ TEST_F(StoreTest, CreatesVersionedWalDatabaseWithEveryTableAndView) {
         "failovers", "jobs", "registrations", "registrar_actions", "pe_samples", "faults",
         "event_counts", "malformed_events", "site_clocks", "pe_events", "run_checks",
         "pe_progress", "until_ci", "echo_series", "enrp_takeovers", "enrp_syncs",
-        "pe_adoptions"}) {
+        "pe_adoptions", "processes", "run_resources"}) {
     EXPECT_EQ(integer(db, std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name = '") + table + "'"), 1) << table;
     EXPECT_EQ(store.count(table), 0) << table;
@@ -426,6 +430,32 @@ TEST_F(StoreTest, KeepsFaultScheduleAndSiteClocksPerRun) {
                   {std::to_string(r1), "remote", "node1.example", "1.2.3", "-1500", "40", "80", "8"},
                   {std::to_string(r2), "remote", "node1.example", "1.2.3", "2500", "60", "120", "8"}}));
   EXPECT_EQ(store.count("site_clocks", r1), 2);
+}
+
+// What a run cost: a row per process (unknown figures NULL for one whose agent never said it
+// exited), the run's row replaced when stored again, both gone with the run.
+TEST_F(StoreTest, KeepsWhatRunsAndTheirProcessesCost) {
+  Store store = Store::open(path_);
+  const auto r = run(store, experiment(store), "lu");
+  store.add_process_usage(r, {"pr0", "registrar", "a", 1, true, 90'000, 15.5});
+  store.add_process_usage(r, {"Scale/pe0", "pe", "b", 1667, true, 38'000, 25.0});
+  store.add_process_usage(r, {"Scale/pu0", "pu", "b", 2500, false, 0, 0});
+  EXPECT_THROW(store.add_process_usage(r, {"x", "runner", "a", 1, true, 1, 1}), StoreError);
+  store.set_run_resources(r, {std::nullopt, std::nullopt, 10, 0, 0});
+  store.set_run_resources(r, {2.5, 8939.0, 867'395, 77'000, 38.4});
+  const Connection db(store, path_);
+  EXPECT_EQ(query(db, "SELECT name, role, site, members, exited, max_rss_kib, cpu_s FROM processes"
+                      " ORDER BY id"),
+            (Rows{{"pr0", "registrar", "a", "1", "1", "90000", "15.5"},
+                  {"Scale/pe0", "pe", "b", "1667", "1", "38000", "25.0"},
+                  {"Scale/pu0", "pu", "b", "2500", "0", "NULL", "NULL"}}));
+  EXPECT_EQ(query(db, "SELECT deploy_s, events_per_s, events_stored, runner_max_rss_kib,"
+                      " runner_cpu_s FROM run_resources"),
+            (Rows{{"2.5", "8939.0", "867395", "77000", "38.4"}}));
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys = ON; DELETE FROM runs", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(store.count("processes"), 0);
+  EXPECT_EQ(store.count("run_resources"), 0);
 }
 
 // A remote site's events move onto the runner's clock: every absolute time, no duration.
@@ -1324,7 +1354,9 @@ INSTANTIATE_TEST_SUITE_P(StoreTest, MigratesOlderFile,
                                            OlderFile{"VersionSevenToEchoSeries", 7, &kUndoV8,
                                                      "echo_series"},
                                            OlderFile{"VersionNineToEnrpTakeovers", 9, &kUndoV10,
-                                                     "enrp_takeovers"}),
+                                                     "enrp_takeovers"},
+                                           OlderFile{"VersionTenToProcesses", 10, &kUndoV11,
+                                                     "processes"}),
                          [](const ::testing::TestParamInfo<OlderFile>& i) { return std::string(i.param.name); });
 
 // Issue 14: job sizes near INT64_MAX made SQLite's sum() fail every read of run_metrics
@@ -1580,6 +1612,21 @@ TEST_F(ReadmeQueries, EchoSeriesPerRun) {
                           {{":experiment_id", experiment_}});
   EXPECT_EQ(rows, (Rows{{"0", "CalcAppPool/pu0#0", "stop", "42", "41", "2", "1", "39", "1"},
                         {"2", "CalcAppPool/pu0#0", "count", "31", "30", "0", "1", "30", "0"}}));
+}
+
+TEST_F(ReadmeQueries, CostPerSiteAndRole) {
+  store_->add_process_usage(lu_, {"pr0", "registrar", "a", 1, true, 90 * 1024, 15.5});
+  store_->add_process_usage(lu_, {"Scale/pe0", "pe", "a", 1667, true, 38 * 1024, 25.0});
+  store_->add_process_usage(lu_, {"Scale/pe1", "pe", "a", 1667, true, 36 * 1024, 24.5});
+  store_->add_process_usage(lu_, {"Scale/pe2", "pe", "b", 1666, false, 0, 0});
+  store_->add_process_usage(rr_, {"pr0", "registrar", "a", 1, true, 80 * 1024, 1.25});
+  const auto rows = query(Connection(*store_, path_), readme_query("cost_per_site_and_role"),
+                          {{":experiment_id", experiment_}});
+  // run index, site, role, processes, members, peak MB, CPU s, unmeasured
+  EXPECT_EQ(rows, (Rows{{"0", "a", "pe", "2", "3334", "38.0", "49.5", "0"},
+                        {"0", "a", "registrar", "1", "1", "90.0", "15.5", "0"},
+                        {"0", "b", "pe", "1", "1666", "NULL", "0.0", "1"},
+                        {"2", "a", "registrar", "1", "1", "80.0", "1.3", "0"}}));
 }
 
 TEST_F(ReadmeQueries, RegistrationSeenByThePeAndByTheRegistrar) {

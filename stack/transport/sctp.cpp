@@ -8,6 +8,9 @@
 //                 └─► on_message(ppid, message)
 //   send() ─► queue ─► (posted) sendmmsg until EAGAIN ─► wait writable ─► ...
 //             (all but the queue's last message with MSG_MORE: a burst leaves bundled)
+//
+// Every socket's options are set in configure(): PPIDs, SCTP_NODELAY, the default timers,
+// and immediate SACKs where the caller asks (ListenOptions/ConnectOptions::immediate_sack).
 #include <cerrno>
 #include <array>
 #include <cstdio>

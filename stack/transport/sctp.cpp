@@ -113,12 +113,12 @@ std::error_code configure(int fd, bool immediate_sack) {
   }
   const int on = 1;
   if (::setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof on) != 0) return errno_code(errno);
-  if (immediate_sack) {
+  if (immediate_sack) {  // a tuning: where the kernel refuses it, logged, not an error
     sctp_sack_info sack{};
     sack.sack_freq = 1;
-    if (::setsockopt(fd, IPPROTO_SCTP, SCTP_DELAYED_SACK, &sack, sizeof sack) != 0) {
-      return errno_code(errno);
-    }
+    if (::setsockopt(fd, IPPROTO_SCTP, SCTP_DELAYED_SACK, &sack, sizeof sack) != 0)
+      log(std::string("sctp: SCTP_DELAYED_SACK: ") + std::strerror(errno) +
+          ": the peer's smoothed RTT holds our SACK delay");
   }
   return apply_timers(fd, default_timers());
 }

@@ -39,10 +39,12 @@ PeMember::PeMember(asio::io_context& io, std::size_t index, session::PeConfig co
   user_ = listener_->local_endpoint();
   links_.set_local(user_.addresses);  // registrations come from the addresses they name
   // The ASAP endpoint: registrar connections leave from its port, which the registrar
-  // records as the PE's ASAP transport; a registrar taking the PE over connects there.
+  // records as the PE's ASAP transport; a registrar taking the PE over connects there (and
+  // measures the PE's distance by the PE's SACKs: at once, as RegistrarLinks::connect).
   try {
-    asap_listener_ = transport::Listener::open(io, kind, at, {false, wire::kPpidAsap},
-                                               transport::ListenOptions{true});
+    asap_listener_ = transport::Listener::open(
+        io, kind, at, {false, wire::kPpidAsap},
+        transport::ListenOptions{.share_port = true, .immediate_sack = true});
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("ASAP endpoint: ") + e.what());
   }

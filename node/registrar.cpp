@@ -261,6 +261,7 @@ void RegistrarNode::listen(const transport::Endpoint& asap, const transport::End
 void RegistrarNode::open(const transport::Endpoint& at, bool is_asap, bool also_tcp) {
   const std::uint32_t ppid = is_asap ? wire::kPpidAsap : wire::kPpidEnrp;
   transport::ListenOptions options;
+  options.immediate_sack = !is_asap;  // a peer's distance to us is made of our SACKs
   if (is_asap && threads_ > 1)
     options.connection_context = [this]() -> asio::io_context& { return next_context(); };
   auto l = transport::Listener::open(io_, kind_, at, {false, ppid}, options);
@@ -328,7 +329,9 @@ void RegistrarNode::received(registrar::ConnId id, bool is_asap, std::span<const
   const auto it = conns_.find(id);
   const auto now = it != conns_.end() ? batch_now(*it->second.context) : Clock::now();
   // The distance of the DPF policies: measured where a registration or an ENRP update arrives
-  // (a getsockopt), not for every resolution.
+  // (a getsockopt), not for every resolution. Over SCTP the srtt is made of the PE's (the
+  // peer's) SACKs, which it sends at once (transport::ListenOptions::immediate_sack); the
+  // first registration on an association comes before any sample (0).
   if (registrar::Core::needs_distance(is_asap, m) && it != conns_.end() && it->second.connection)
     if (const auto rtt = transport::smoothed_rtt(*it->second.connection))
       core_->set_rtt(id, *rtt);
@@ -391,7 +394,8 @@ void RegistrarNode::connect(const registrar::Connect& c) {
                                   nullptr, {}); });
     return;
   }
-  transport::async_connect_paths(io_, kind, to, {}, {false, ppid}, {false, kDialTimeout},
+  transport::async_connect_paths(io_, kind, to, {}, {false, ppid},
+                                 {.timeout = kDialTimeout, .immediate_sack = !is_asap},
                                  std::move(done));
 }
 

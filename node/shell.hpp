@@ -280,8 +280,11 @@ class RegistrarLinks {
     close(i);
     const std::uint64_t gen = (*generation_)[i];
     auto generation = generation_;
+    // Our SACKs at once: the registrar's smoothed RTT to us is our distance (DPF policies).
+    auto options = options_;
+    options.immediate_sack = true;
     rserpool::transport::async_connect_paths(
-        io_, kind_, registrars_[i], local_, {false, rserpool::wire::kPpidAsap}, options_,
+        io_, kind_, registrars_[i], local_, {false, rserpool::wire::kPpidAsap}, options,
         [this, i, gen, generation](std::error_code ec,
                                    std::shared_ptr<rserpool::transport::Connection> c,
                                    std::vector<rserpool::transport::PathFailure>) {

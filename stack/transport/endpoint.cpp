@@ -270,7 +270,7 @@ void async_connect_paths(asio::io_context& io, Kind kind, const Endpoint& remote
         if (ec) failed.push_back({local, remote, ec});
         handler(ec, std::move(c), std::move(failed));
       },
-      options.timeout, options.local_port);
+      options);
 }
 
 std::string PathFailure::to_string() const {
@@ -319,7 +319,7 @@ void async_connect_auto(asio::io_context& io, Choice choice, const Endpoint& rem
               handler(ec2, std::move(c2));
             });
       },
-      sctp_timeout);
+      ConnectOptions{.timeout = sctp_timeout});
 }
 
 std::error_code set_sctp_timers(Connection& connection, const SctpTimers& timers) {

@@ -37,11 +37,12 @@ std::shared_ptr<Connection> make_tcp_connection(asio::ip::tcp::socket socket, Fr
 void async_connect_tcp(asio::io_context& io, const Endpoint& remote,
                        const std::vector<Address>& local, Framing framing,
                        ConnectOptions options, PathsHandler handler);
+// SCTP reads ConnectOptions' timeout, local_port and immediate_sack (one association: no
+// pairs to try).
 void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
                         const std::vector<Address>& local,
                         std::function<void(std::error_code, std::shared_ptr<Connection>)> handler,
-                        std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
-                        std::uint16_t local_port = 0);
+                        ConnectOptions options = {});
 std::unique_ptr<Listener> open_tcp_listener(asio::io_context& io, const Endpoint& local,
                                             Framing framing, ListenOptions options);
 std::unique_ptr<Listener> open_sctp_listener(asio::io_context& io, const Endpoint& local,

@@ -8,6 +8,9 @@
 //                 └─► on_message(ppid, message)
 //   send() ─► queue ─► (posted) sendmmsg until EAGAIN ─► wait writable ─► ...
 //             (all but the queue's last message with MSG_MORE: a burst leaves bundled)
+//
+// Every socket's options are set in configure(): PPIDs, SCTP_NODELAY, the default timers,
+// and immediate SACKs where the caller asks (ListenOptions/ConnectOptions::immediate_sack).
 #include <cerrno>
 #include <array>
 #include <cstdio>
@@ -96,8 +99,13 @@ std::error_code apply_timers(int fd, const SctpTimers& t) {
 }
 
 
-// Options every SCTP socket of ours gets: the PPID with each message, no Nagle-like delay.
-std::error_code configure(int fd) {
+// The one place our SCTP sockets get their options: the PPID with each message, no
+// Nagle-like delay, the default timers; with `immediate_sack` (ListenOptions, ConnectOptions)
+// SCTP_DELAYED_SACK with sack_freq 1, which turns the delayed SACK off (sack_delay 0 leaves
+// the unused delay as it is). Before listen/connect the options become the defaults of the
+// socket's associations (an accepted one inherits its listener's); after, they change its
+// one association.
+std::error_code configure(int fd, bool immediate_sack) {
   sctp_event_subscribe events{};
   events.sctp_data_io_event = 1;
   if (::setsockopt(fd, IPPROTO_SCTP, SCTP_EVENTS, &events, sizeof events) != 0) {
@@ -105,6 +113,13 @@ std::error_code configure(int fd) {
   }
   const int on = 1;
   if (::setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof on) != 0) return errno_code(errno);
+  if (immediate_sack) {  // a tuning: where the kernel refuses it, logged, not an error
+    sctp_sack_info sack{};
+    sack.sack_freq = 1;
+    if (::setsockopt(fd, IPPROTO_SCTP, SCTP_DELAYED_SACK, &sack, sizeof sack) != 0)
+      log(std::string("sctp: SCTP_DELAYED_SACK: ") + std::strerror(errno) +
+          ": the peer's smoothed RTT holds our SACK delay");
+  }
   return apply_timers(fd, default_timers());
 }
 
@@ -387,6 +402,7 @@ class SctpListener final : public Listener {
     GenericSocket socket;
     std::function<void(std::shared_ptr<Connection>)> on_accept;
     std::function<asio::io_context&()> connection_context;
+    bool immediate_sack = false;
     bool closed = false;
   };
 
@@ -403,7 +419,7 @@ class SctpListener final : public Listener {
     const int on = 1;
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) fail("SO_REUSEADDR");
     if (options.share_port && share_port(fd)) fail("SO_REUSEPORT");
-    if (auto ec = configure(fd)) {
+    if (auto ec = configure(fd, options.immediate_sack)) {
       ::close(fd);
       throw std::system_error(ec, "sctp socket options");
     }
@@ -431,6 +447,7 @@ class SctpListener final : public Listener {
     local_ = Endpoint{local.addresses, port};
     state_ = std::make_shared<State>(io, fd, family);
     state_->connection_context = options.connection_context;
+    state_->immediate_sack = options.immediate_sack;
   }
   ~SctpListener() override { close(); }
 
@@ -470,7 +487,7 @@ class SctpListener final : public Listener {
           }
           break;
         }
-        if (auto cec = configure(fd)) {  // inherited, but say it again
+        if (auto cec = configure(fd, state->immediate_sack)) {  // inherited, but say it again
           log("sctp accept: socket options: " + cec.message());
         }
         asio::io_context& into =
@@ -492,13 +509,13 @@ class SctpListener final : public Listener {
 // Debian's 6.1 kernel by tests/transport's Sctp.*SharedPort*; where a kernel refuses, the
 // bind fails and the caller leaves from another port). The fd, or -1 with `error` set.
 int open_bound(int family, const std::vector<Address>& local, std::uint16_t port,
-               std::error_code& error) {
+               bool immediate_sack, std::error_code& error) {
   const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
   if (fd < 0) {
     error = errno_code(errno);
     return -1;
   }
-  error = configure(fd);
+  error = configure(fd, immediate_sack);
   if (!error && port != 0) error = share_port(fd);
   if (!error && !local.empty()) {
     auto packed = pack(local, port);
@@ -523,7 +540,7 @@ int open_bound(int family, const std::vector<Address>& local, std::uint16_t port
 void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
                         const std::vector<Address>& local,
                         std::function<void(std::error_code, std::shared_ptr<Connection>)> handler,
-                        std::chrono::milliseconds timeout, std::uint16_t local_port) {
+                        ConnectOptions options) {
   auto post_error = [&](std::error_code ec) {
     asio::post(io, [handler = std::move(handler), ec] { handler(ec, nullptr); });
   };
@@ -532,11 +549,11 @@ void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
   const bool v6 = any_v6(remote.addresses, local);
   const int family = family_of(v6);
   std::error_code error;
-  int fd = open_bound(family, local, local_port, error);
-  if (fd < 0 && local_port != 0) {
-    log("sctp bind port " + std::to_string(local_port) + ": " + error.message() +
+  int fd = open_bound(family, local, options.local_port, options.immediate_sack, error);
+  if (fd < 0 && options.local_port != 0) {
+    log("sctp bind port " + std::to_string(options.local_port) + ": " + error.message() +
         ": from a port the kernel picks");
-    fd = open_bound(family, local, 0, error);
+    fd = open_bound(family, local, 0, options.immediate_sack, error);
   }
   if (fd < 0) return post_error(error);
   auto close_with = [&](std::error_code ec) {
@@ -550,8 +567,8 @@ void async_connect_sctp(asio::io_context& io, const Endpoint& remote,
                                static_cast<int>(remote.addresses.size()), nullptr);
   if (rc != 0 && errno != EINPROGRESS) return close_with(errno_code(errno));
   auto attempt = std::make_shared<SctpConnect>(io, fd, family, std::move(handler));
-  if (timeout.count() > 0) {
-    attempt->timer.expires_after(timeout);
+  if (options.timeout.count() > 0) {
+    attempt->timer.expires_after(options.timeout);
     attempt->timer.async_wait([attempt](boost::system::error_code ec) {
       if (!ec) attempt->finish(Errc::timed_out);
     });

@@ -109,6 +109,13 @@ struct ListenOptions {
   // several io_contexts, each run by a thread of its own, share the connections of one
   // listener. Empty: the listener's. on_accept is still called on the listener's.
   std::function<asio::io_context&()> connection_context = {};
+  // SCTP: acknowledge DATA at once (SCTP_DELAYED_SACK, sack_freq 1) instead of the kernel's
+  // delayed SACK (every second packet, else after sack_timeout: 200 ms on Linux). The smoothed
+  // RTT the peer measures (smoothed_rtt) is made of these SACKs: without it, DATA we never
+  // answer (a Registration Response, a Handle Update) adds our SACK delay to it. For the
+  // associations whose peer measures a distance from its srtt: ASAP at the PE, ENRP. TCP: no
+  // effect.
+  bool immediate_sack = false;
 };
 
 class Listener {
@@ -156,6 +163,8 @@ struct ConnectOptions {
   // or (TCP) the pair of endpoints is still in use, the connect leaves from a port the kernel
   // picks, and the transport logs it.
   std::uint16_t local_port = 0;
+  // As ListenOptions::immediate_sack, for the association this connect opens.
+  bool immediate_sack = false;
 };
 using PathsHandler = std::function<void(std::error_code, std::shared_ptr<Connection>,
                                         std::vector<PathFailure> failed)>;
@@ -204,9 +213,11 @@ void set_default_sctp_timers(const SctpTimers& timers);
 
 // The kernel's smoothed round-trip time of a connection: TCP_INFO's tcpi_rtt (µs; the
 // handshake gives the first sample) or SCTP_STATUS's primary path srtt (0 until a DATA
-// chunk was acknowledged; Linux gives it in jiffies: converted with the kernel's HZ, read
-// from /proc/timer_list, as root, else taken as 250). nullopt once closed or when the kernel does not say. What a
-// registrar's distance (the DPF policies) is made of.
+// chunk was acknowledged, the handshake gives none; Linux gives it in jiffies: converted
+// with the kernel's HZ, read from /proc/timer_list, as root, else taken as 250). It holds
+// the peer's SACK delay unless the peer SACKs at once (ListenOptions::immediate_sack).
+// nullopt once closed or when the kernel does not say. What a registrar's distance (the DPF
+// policies) is made of.
 std::optional<std::chrono::microseconds> smoothed_rtt(Connection& connection);
 
 }  // namespace rserpool::transport

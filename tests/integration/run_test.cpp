@@ -1681,15 +1681,20 @@ TEST_F(RunSctp, DelayShowsInResolutionsAndStartupsAndLuDpfKeepsJobsNear) {
       sql(db, "SELECT min(j.startup_delay_us) " + by_pe_site + " AND pc.site = 'far'");
   ASSERT_FALSE(far_startup.empty()) << "no job at a far PE";
   EXPECT_GE(std::stoll(far_startup), 100000);
-  // The registrar measured the far PEs farther than the near ones (by SCTP's srtt, which
-  // the PEs' delayed SACKs inflate: experiments/delay.yaml).
-  const auto distance = [&](const char* site) {
-    return std::stod(sql(db, std::string("SELECT avg(json_extract(a.event, '$.distance')) FROM "
-                                         "registrar_actions a JOIN components c ON c.run_id = "
-                                         "a.run_id AND c.identity = a.pe WHERE c.site = '") +
-                                 site + "' AND json_extract(a.event, '$.distance') IS NOT NULL"));
+  // The registrar measured the near PEs at 0 and the far ones at 50 ms (half the 100 ms
+  // round trip: SCTP's srtt, the PEs SACKing at once). A PE's first registration comes before
+  // any RTT sample of its association (0 wherever it is); its re-registrations (LU-DPF: on
+  // each load change) carry the measurement. The distinct distances of each kind and site:
+  const auto distances = [&](const char* site, const char* kind) {
+    return sql(db, std::string("SELECT group_concat(DISTINCT json_extract(a.event, "
+                               "'$.distance')) FROM registrar_actions a JOIN components c ON "
+                               "c.run_id = a.run_id AND c.identity = a.pe WHERE c.site = '") +
+                       site + "' AND a.kind = '" + kind +
+                       "' AND json_extract(a.event, '$.distance') IS NOT NULL");
   };
-  EXPECT_GT(distance("far"), distance("near"));
+  EXPECT_EQ(distances("near", "registration"), "0");
+  EXPECT_EQ(distances("near", "reregistration"), "0");
+  EXPECT_EQ(distances("far", "reregistration"), "50");
   // LU-DPF keeps a larger share of the jobs at the near PEs than LU.
   const auto near_share = [&](const std::string& policy) {
     return std::stod(sql(db, "SELECT avg(pc.site = 'near') " + by_pe_site + " AND r.policy = '" +

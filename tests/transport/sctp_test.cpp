@@ -62,6 +62,51 @@ TEST(Sctp, SmoothedRttFromSctpStatus) {
   EXPECT_FALSE(smoothed_rtt(*p.server.connection).has_value());
 }
 
+// The smoothed RTT one side measures is made of the other side's SACKs. DATA the peer never
+// answers (a Registration Response, a Handle Update) waits for the kernel's delayed SACK
+// (Linux: sack_timeout, 200 ms; only an association's first DATA is SACKed at once) unless
+// the peer asked for immediate SACKs (ConnectOptions/ListenOptions::immediate_sack): on
+// loopback the server's srtt is then a few ms at most (distance 0), where without it the
+// one delayed sample weighs an eighth (RFC 4960's RTO.Alpha) of 200 ms in it. The client is
+// the side set, connecting and accepting. 1.4 s (three waits for a delayed SACK).
+TEST(Sctp, ImmediateSackKeepsThePeersSackDelayOutOfTheSmoothedRtt) {
+  REQUIRE_SCTP();
+  // The server's srtt after two messages to a client that never answers, the second sent
+  // once the first's SACK is back, and measured once the second's is back however late
+  // (400 ms: twice the kernel's delay). -1 µs: no association.
+  const auto measured = [](bool immediate, bool client_accepts) {
+    asio::io_context io;
+    auto listener = Listener::open(io, Kind::sctp, kLoopback, Framing{},
+                                   ListenOptions{.immediate_sack = immediate && client_accepts});
+    std::shared_ptr<Connection> accepted, dialled;
+    listener->start([&](std::shared_ptr<Connection> c) { accepted = std::move(c); });
+    ConnectOptions options;
+    options.immediate_sack = immediate && !client_accepts;
+    dialled = connect_with(io, Kind::sctp, listener->local_endpoint(), {}, options);
+    EXPECT_TRUE(run_until(io, [&] { return accepted && dialled; }));
+    if (!accepted || !dialled) return std::chrono::microseconds(-1);
+    auto& client = client_accepts ? accepted : dialled;
+    auto& server = client_accepts ? dialled : accepted;
+    int received = 0;
+    client->start({[&](std::uint32_t, std::span<const std::uint8_t>) { ++received; }, {}});
+    server->start({});
+    for (int sent = 1; sent <= 2; ++sent) {
+      EXPECT_TRUE(server->send(11, make_message(8)));
+      EXPECT_TRUE(run_until(io, [&] { return received == sent; }));
+      run_until(io, [] { return false; }, sent == 1 ? 50ms : 400ms);
+    }
+    return smoothed_rtt(*server).value_or(std::chrono::microseconds(-1));
+  };
+  const auto at_once = measured(true, false);
+  EXPECT_GE(at_once.count(), 0);
+  EXPECT_LT(at_once, 50ms) << "a distance above 0 on loopback";
+  const auto accepted_at_once = measured(true, true);
+  EXPECT_GE(accepted_at_once.count(), 0);
+  EXPECT_LT(accepted_at_once, 50ms) << "a distance above 0 on loopback (the client accepted)";
+  EXPECT_GT(measured(false, false), at_once) << "the kernel's delayed SACK: what the option "
+                                                "takes out";
+}
+
 TEST(Sctp, ManyAndLargestMessages) {
   REQUIRE_SCTP();
   Pair p;

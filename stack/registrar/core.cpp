@@ -328,7 +328,7 @@ void Core::on_registration(ConnId conn, Connection& c, asap::Registration& m, Ti
   st.bad_reports = 0;
   c.pes.insert(reg.ref);
   hs_.schedule(reg.ref, TimerKind::expiry, now + milliseconds(pe.registration_life));
-  if (added) hs_.schedule(reg.ref, TimerKind::keep_alive_transmission, now + config_.keepalive_interval);
+  if (added) hs_.schedule(reg.ref, TimerKind::keep_alive_transmission, first_keep_alive(now));
 
   asap::RegistrationResponse r;
   r.pool_handle = m.pool_handle;
@@ -453,7 +453,33 @@ void Core::on_keep_alive_ack(ConnId conn, const asap::EndpointKeepAliveAck& m, T
   }
   if (!owns(conn, *ref)) return;
   if (hs_.timer(*ref, TimerKind::keep_alive_timeout))
-    hs_.schedule(*ref, TimerKind::keep_alive_transmission, now + config_.keepalive_interval);
+    hs_.schedule(*ref, TimerKind::keep_alive_transmission, next_keep_alive(now));
+}
+
+// When keep-alives go out. PEs that registered together (a pool started at once, a
+// registrar restarted) would otherwise get theirs together, one interval later and every
+// interval after that: a burst of sends in one timer turn while resolutions wait. So the
+// first keep-alive of a new registration goes at a random point of the interval's later
+// half (within the interval, so a silent PE still goes within interval + timeout), and each
+// next one an interval ±12.5 % after the ack, which keeps the mean interval and undoes any
+// alignment that arises later (the H keep-alives of a takeover, acks handled in one turn).
+// Drawn from the core's seeded generator: in-memory runs stay reproducible.
+TimePoint Core::first_keep_alive(TimePoint now) {
+  const auto interval = std::chrono::duration_cast<TimePoint::duration>(config_.keepalive_interval);
+  return now + interval - random_below(interval / 2);
+}
+
+TimePoint Core::next_keep_alive(TimePoint now) {
+  const auto interval = std::chrono::duration_cast<TimePoint::duration>(config_.keepalive_interval);
+  const auto jitter = interval / 8;
+  return now + interval - jitter + random_below(2 * jitter + TimePoint::duration(1));
+}
+
+// Uniform in [0, bound); zero when bound is not positive.
+TimePoint::duration Core::random_below(TimePoint::duration bound) {
+  if (bound.count() <= 0) return TimePoint::duration::zero();
+  return TimePoint::duration(
+      static_cast<TimePoint::rep>(rng_.below(static_cast<std::uint64_t>(bound.count()))));
 }
 
 void Core::on_unreachable(ConnId conn, Connection& c, const asap::EndpointUnreachable& m,

@@ -55,6 +55,8 @@ std::string_view scope_name(Scope s);
 
 struct Config {
   std::uint32_t identifier = 1;  // Server ID: in keep-alives and as PEs' home registrar
+  // The first keep-alive of a new registration at a random point of (½, 1] interval, each
+  // next one interval ±12.5 % after the ack (core.cpp, first_keep_alive).
   milliseconds keepalive_interval{5000};
   milliseconds keepalive_timeout{5000};
   std::uint32_t max_bad_pe_reports = 3;
@@ -268,6 +270,9 @@ class Core {
                          Actions& out);
   void on_unreachable(ConnId conn, Connection& c, const wire::asap::EndpointUnreachable& m,
                       TimePoint now, Actions& out);
+  TimePoint first_keep_alive(TimePoint now);  // of a new registration
+  TimePoint next_keep_alive(TimePoint now);   // after an ack
+  TimePoint::duration random_below(TimePoint::duration bound);
   void remove(handlespace::PeRef ref, std::string_view reason, Actions& out);
   bool owns(ConnId conn, handlespace::PeRef ref) const;
   bool stale(ConnId conn, handlespace::PeRef ref) const;

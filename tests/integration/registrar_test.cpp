@@ -403,7 +403,8 @@ TEST_F(Registrar, PeThatStopsAckingIsRemovedAfterIntervalPlusTimeout) {
   register_pe(silent, registration("KaPool", 0x02));
   EXPECT_TRUE(resolvable(pu, "KaPool", 0x02));
 
-  // Removed at about interval + timeout = 500 ms after registering.
+  // Removed a timeout after its first keep-alive, which goes in the interval's later half:
+  // 400-500 ms after registering.
   std::optional<long long> gone_after;
   while (ms_since(t0) < 3000) {
     if (!resolvable(pu, "KaPool", 0x02)) {
@@ -413,7 +414,7 @@ TEST_F(Registrar, PeThatStopsAckingIsRemovedAfterIntervalPlusTimeout) {
     pu.pump(20ms);
   }
   ASSERT_TRUE(gone_after) << "the silent PE was still registered after 3 s";
-  EXPECT_GE(*gone_after, 450) << "removed before interval + timeout";
+  EXPECT_GE(*gone_after, 350) << "removed before half the interval + timeout";
   EXPECT_LE(*gone_after, 1500);
   EXPECT_GE(silent.keep_alives(), 1u) << "the silent PE got no keep-alive";
   EXPECT_TRUE(silent.connected()) << "its connection stays: only the PE goes";

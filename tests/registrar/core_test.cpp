@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -126,9 +129,13 @@ TEST(RegistrarRegistration, AcceptedWithResponseEventHomeAndAsapTransport) {
   EXPECT_EQ(pe.asap_transport->port, 40001);
   EXPECT_EQ(pe.asap_transport->addresses, ips({"10.0.0.1", "10.0.0.2"}));
   EXPECT_EQ(hs.owned_count(0x1234abcd), 1u);
-  // Timers: keep-alive after 5 s comes before expiry after 30 s.
+  // Timers: the keep-alive within 5 s (in its later half) comes before expiry after 30 s.
   EXPECT_EQ(hs.timer(*ref, rserpool::handlespace::TimerKind::expiry), at(30000));
-  EXPECT_EQ(h.deadline_ms(), 5000);
+  const auto ka = hs.timer(*ref, rserpool::handlespace::TimerKind::keep_alive_transmission);
+  ASSERT_TRUE(ka);
+  EXPECT_GT(*ka, at(2500));
+  EXPECT_LE(*ka, at(5000));
+  EXPECT_EQ(h.core.next_deadline(), ka);
 }
 
 TEST(RegistrarRegistration, PolicyParametersInEvent) {
@@ -865,16 +872,23 @@ TEST(RegistrarHandleResolution, UnknownPoolHandle) {
 // ---------------------------------------------------------------------------------------
 // Endpoint keep-alive
 
+// When a keep-alive goes out (core.cpp, first_keep_alive): the first of a new registration
+// at a random point of the interval's later half, each next one an interval ±12.5 % after
+// the ack. In ms after T0, for failure messages.
+double ms_of(TimePoint t) { return std::chrono::duration<double, std::milli>(t - T0).count(); }
+
 TEST(RegistrarKeepAlive, SentAtIntervalToThePesConnection) {
   Harness h;
   h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
   h.core.opened(kPe2, sctp_peer({"10.0.0.2"}));
   h.register_ok(kPe2, "p", PeSpec{.id = 0x77, .life = 60000, .addresses = ips({"10.0.0.2"})},
                 at(0));
-  EXPECT_EQ(h.deadline_ms(), 5000);
-  h.tick(at(4999));
+  const TimePoint first = h.core.next_deadline().value();
+  EXPECT_GT(first, at(2500)) << ms_of(first);
+  EXPECT_LE(first, at(5000)) << ms_of(first);
+  h.tick(first - milliseconds(1));
   EXPECT_TRUE(h.out.sends.empty());
-  h.tick(at(5000));
+  h.tick(first);
   ASSERT_EQ(h.out.sends.size(), 1u);
   const auto ka = h.reply<asap::EndpointKeepAlive>(0, kPe2);
   ASSERT_TRUE(ka);
@@ -882,28 +896,116 @@ TEST(RegistrarKeepAlive, SentAtIntervalToThePesConnection) {
   EXPECT_EQ(ka->pool_handle, "p");
   EXPECT_EQ(ka->pe_identifier, 0x77u);
   EXPECT_FALSE(ka->home);
-  EXPECT_EQ(h.deadline_ms(), 10000);  // its timeout
+  EXPECT_EQ(h.core.next_deadline(), first + milliseconds(5000));  // its timeout
 
-  // Acked in time: the next keep-alive one interval after the ack.
-  h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x77}, at(6000));
+  // Acked in time: the next keep-alive one interval (±12.5 %) after the ack.
+  const TimePoint ack = first + milliseconds(1000);
+  h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x77}, ack);
   EXPECT_TRUE(h.out.sends.empty());
-  EXPECT_EQ(h.deadline_ms(), 11000);
-  h.tick(at(10000));
+  const TimePoint next = h.core.next_deadline().value();
+  EXPECT_GE(next, ack + milliseconds(4375)) << ms_of(next) - ms_of(ack);
+  EXPECT_LE(next, ack + milliseconds(5625)) << ms_of(next) - ms_of(ack);
+  h.tick(first + milliseconds(5000));  // the timeout it no longer has
   EXPECT_TRUE(h.out.sends.empty());
   EXPECT_TRUE(h.out.events.empty()) << h.out_text();
-  h.tick(at(11000));
+  h.tick(next - milliseconds(1));
+  EXPECT_TRUE(h.out.sends.empty());
+  h.tick(next);
   ASSERT_EQ(h.out.sends.size(), 1u);
   EXPECT_TRUE(h.reply<asap::EndpointKeepAlive>(0, kPe2));
   // A duplicate ack with no keep-alive outstanding changes nothing... once acked.
-  h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x77}, at(11500));
-  EXPECT_EQ(h.deadline_ms(), 16500);
-  h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x77}, at(12000));
-  EXPECT_EQ(h.deadline_ms(), 16500);
+  h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x77}, next + milliseconds(500));
+  const TimePoint after = h.core.next_deadline().value();
+  EXPECT_GE(after, next + milliseconds(500 + 4375));
+  EXPECT_LE(after, next + milliseconds(500 + 5625));
+  h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x77}, next + milliseconds(1000));
+  EXPECT_EQ(h.core.next_deadline(), after);
   // An ack for a PE not registered here changes nothing here; the sender is told (below).
-  h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x78}, at(12000));
+  h.asap_in(kPe2, asap::EndpointKeepAliveAck{"p", 0x78}, next + milliseconds(1000));
   EXPECT_TRUE(h.reply<asap::DeregistrationResponse>(0, kPe2));
   EXPECT_EQ(h.core.handlespace().pe_count(), 1u);
-  EXPECT_EQ(h.deadline_ms(), 16500);
+  EXPECT_EQ(h.core.next_deadline(), after);
+}
+
+// Issue 16: PEs that register together (a pool started at once) get their keep-alives spread
+// over the interval's later half, each one exactly once within the interval, rather than in
+// one burst per interval that holds the registrar's resolutions up; and those that ack none
+// are all gone within interval + timeout of registering, each a timeout after its keep-alive.
+TEST(RegistrarKeepAlive, PesRegisteredTogetherGetTheirKeepAlivesSpreadOverTheInterval) {
+  constexpr std::uint32_t kPes = 1000;
+  Harness h;
+  h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
+  for (std::uint32_t id = 1; id <= kPes; ++id)
+    h.register_ok(kPe, "p", PeSpec{.id = id, .life = 60000}, at(0));
+  std::map<std::uint32_t, TimePoint> sent;  // PE -> its keep-alive
+  std::size_t largest_turn = 0;
+  std::array<int, 10> per_quarter_second{};  // of (2.5 s, 5 s]
+  while (const auto due = h.core.next_deadline()) {
+    if (*due > at(5000)) break;
+    h.tick(*due);
+    largest_turn = std::max(largest_turn, h.out.sends.size());
+    for (std::size_t i = 0; i < h.out.sends.size(); ++i) {
+      const auto ka = h.reply<asap::EndpointKeepAlive>(i, kPe);
+      ASSERT_TRUE(ka);
+      EXPECT_TRUE(sent.emplace(ka->pe_identifier.value_or(0), *due).second) << "a second keep-alive";
+    }
+    ASSERT_GT(*due, at(2500)) << "a keep-alive in the interval's first half: " << ms_of(*due);
+    ++per_quarter_second[std::min<std::size_t>(9, static_cast<std::size_t>((ms_of(*due) - 2500.0) / 250.0))];
+  }
+  EXPECT_EQ(sent.size(), kPes) << "every PE gets one within the interval";
+  EXPECT_LE(largest_turn, 2u) << "keep-alives bunched in one timer turn";
+  for (std::size_t i = 0; i < per_quarter_second.size(); ++i) {
+    EXPECT_GE(per_quarter_second[i], 50) << "quarter second " << i;  // 100 expected
+    EXPECT_LE(per_quarter_second[i], 150) << "quarter second " << i;
+  }
+  // None acks: each goes a timeout after its keep-alive, all within interval + timeout.
+  std::size_t removed = 0;
+  while (const auto due = h.core.next_deadline()) {
+    ASSERT_LE(*due, at(10000)) << ms_of(*due);
+    h.tick(*due);
+    for (const auto& e : h.events("keepalive_timeout")) {
+      const auto id = static_cast<std::uint32_t>(std::stoul(e["pe"].get<std::string>(), nullptr, 16));
+      EXPECT_EQ(*due, sent.at(id) + milliseconds(5000)) << "PE " << id;
+      ++removed;
+    }
+  }
+  EXPECT_EQ(removed, kPes);
+  EXPECT_EQ(h.core.handlespace().pe_count(), 0u);
+}
+
+// Acks handled at one instant (the H keep-alives of a takeover answered together, a busy
+// turn) do not keep their PEs aligned: the next keep-alives spread over interval ±12.5 %.
+TEST(RegistrarKeepAlive, AcksAtOneInstantSpreadTheNextKeepAlives) {
+  constexpr std::uint32_t kPes = 400;
+  Harness h;
+  h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
+  for (std::uint32_t id = 1; id <= kPes; ++id)
+    h.register_ok(kPe, "p", PeSpec{.id = id, .life = 60000}, at(0));
+  h.tick(at(5000));  // every first keep-alive, late
+  ASSERT_EQ(h.out.sends.size(), kPes);
+  const TimePoint ack = at(5100);
+  for (std::uint32_t id = 1; id <= kPes; ++id)
+    h.asap_in(kPe, asap::EndpointKeepAliveAck{"p", id}, ack);
+  std::set<std::uint32_t> again;
+  std::size_t largest_turn = 0;
+  std::array<int, 4> per_quarter{};  // of [ack + 4375 ms, ack + 5625 ms]
+  while (again.size() < kPes) {
+    const TimePoint due = h.core.next_deadline().value();
+    ASSERT_GE(due, ack + milliseconds(4375)) << ms_of(due);
+    ASSERT_LE(due, ack + milliseconds(5625)) << ms_of(due);
+    h.tick(due);
+    largest_turn = std::max(largest_turn, h.out.sends.size());
+    for (std::size_t i = 0; i < h.out.sends.size(); ++i)
+      if (const auto ka = h.reply<asap::EndpointKeepAlive>(i, kPe)) again.insert(ka->pe_identifier.value_or(0));
+    const double into = ms_of(due) - ms_of(ack) - 4375.0;
+    ++per_quarter[std::min<std::size_t>(3, static_cast<std::size_t>(into / 312.5))];
+  }
+  EXPECT_LE(largest_turn, 2u) << "keep-alives bunched in one timer turn";
+  for (std::size_t i = 0; i < per_quarter.size(); ++i) {
+    EXPECT_GE(per_quarter[i], 60) << "quarter " << i;  // 100 expected
+    EXPECT_LE(per_quarter[i], 140) << "quarter " << i;
+  }
+  EXPECT_TRUE(h.events("keepalive_timeout").empty());
 }
 
 // Issue 12: a PE removed at a keep-alive timeout while its link was down acks the keep-alive
@@ -938,12 +1040,14 @@ TEST(RegistrarKeepAlive, NoAckRemovesAtIntervalPlusTimeout) {
   Harness h;
   h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
   h.register_ok(kPe, "p", PeSpec{.id = 3, .life = 60000}, at(0));
-  h.tick(at(5000));
+  const TimePoint first = h.core.next_deadline().value();
+  ASSERT_LE(first, at(5000)) << ms_of(first);
+  h.tick(first);
   ASSERT_EQ(h.out.sends.size(), 1u);
-  h.tick(at(9999));
+  h.tick(first + milliseconds(4999));
   EXPECT_TRUE(h.out.events.empty()) << h.out_text();
   EXPECT_EQ(h.core.handlespace().pe_count(), 1u);
-  h.tick(at(10000));
+  h.tick(first + milliseconds(5000));  // at most interval + timeout after registering
   json to = h.event("keepalive_timeout");
   EXPECT_EQ(to["pool"], "p");
   EXPECT_EQ(to["pe"], "0x00000003");
@@ -976,12 +1080,14 @@ TEST(RegistrarKeepAlive, CustomIntervalAndTimeout) {
   Harness h(config);
   h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
   h.register_ok(kPe, "p", PeSpec{.id = 3, .life = 1000000}, at(0));
-  EXPECT_EQ(h.deadline_ms(), 50000);
-  h.tick(at(50000));
+  const TimePoint first = h.core.next_deadline().value();
+  EXPECT_GT(first, at(25000)) << ms_of(first);
+  EXPECT_LE(first, at(50000)) << ms_of(first);
+  h.tick(first);
   EXPECT_EQ(h.out.sends.size(), 1u);
-  h.tick(at(69999));
+  h.tick(first + milliseconds(19999));
   EXPECT_EQ(h.core.handlespace().pe_count(), 1u);
-  h.tick(at(70000));
+  h.tick(first + milliseconds(20000));
   EXPECT_EQ(h.event("deregistration")["reason"], "keepalive_timeout");
 }
 
@@ -998,7 +1104,8 @@ TEST(RegistrarKeepAlive, LateTickGivesThePeItsTimeout) {
   EXPECT_EQ(h.core.handlespace().pe_count(), 1u);
   EXPECT_EQ(h.deadline_ms(), 17000);
   h.asap_in(kPe, asap::EndpointKeepAliveAck{"p", 3}, at(13000));
-  EXPECT_EQ(h.deadline_ms(), 18000);
+  EXPECT_GE(h.core.next_deadline(), at(13000 + 4375));
+  EXPECT_LE(h.core.next_deadline(), at(13000 + 5625));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1433,15 +1540,19 @@ TEST(RegistrarDeadline, ReflectsTimers) {
   Harness h(config);
   EXPECT_EQ(h.deadline_ms(), std::nullopt);
   h.core.opened(kPe, sctp_peer({"10.0.0.1"}));
-  h.register_ok(kPe, "p", PeSpec{.id = 1, .life = 3000}, at(0));
-  EXPECT_EQ(h.deadline_ms(), 3000);  // expiry before the keep-alive
+  h.register_ok(kPe, "p", PeSpec{.id = 1, .life = 2000}, at(0));
+  EXPECT_EQ(h.deadline_ms(), 2000);  // expiry before the keep-alive (after 2.5 s at the earliest)
   h.register_ok(kPe, "p", PeSpec{.id = 2, .life = 30000}, at(1000));
-  EXPECT_EQ(h.deadline_ms(), 3000);
-  h.tick(at(3000));
-  EXPECT_EQ(h.deadline_ms(), 6000);  // PE 2's keep-alive
-  h.tick(at(6000));
-  EXPECT_EQ(h.deadline_ms(), 11000);  // its timeout
-  h.asap_in(kPe, asap::Deregistration{"p", 2}, at(7000));
+  EXPECT_EQ(h.deadline_ms(), 2000);
+  h.tick(at(2000));
+  const auto ka = h.core.handlespace().timer(
+      h.core.handlespace().find("p", 2).value(),
+      rserpool::handlespace::TimerKind::keep_alive_transmission);
+  ASSERT_TRUE(ka);
+  EXPECT_EQ(h.core.next_deadline(), ka);  // PE 2's keep-alive
+  h.tick(*ka);
+  EXPECT_EQ(h.core.next_deadline(), *ka + milliseconds(5000));  // its timeout
+  h.asap_in(kPe, asap::Deregistration{"p", 2}, *ka + milliseconds(1000));
   EXPECT_EQ(h.deadline_ms(), std::nullopt);
 }
 

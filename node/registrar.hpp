@@ -23,8 +23,9 @@
 // posted to that thread. A resolution therefore sees the handlespace between two core
 // calls, never a registration half applied. Of a resolution only the core's part is under
 // the mutex (the selection and the encoding of the answer from the selected PEs): its
-// request is decoded before and its answer sent after, on the connection's thread. Listeners, dials, timers and UDP stay on the
-// caller's io_context. REQUIRES: the caller runs its io_context on one thread.
+// request is decoded before and its answer sent after, on the connection's thread.
+// Listeners, dials, timers and UDP stay on the caller's io_context. REQUIRES: the caller
+// runs its io_context on one thread.
 #pragma once
 
 #include <utility>  // before Asio

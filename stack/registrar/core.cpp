@@ -406,8 +406,8 @@ void Core::on_deregistration(ConnId conn, const asap::Deregistration& m, Actions
 
 std::optional<asap::HandleResolution> Core::plain_resolution(
     std::span<const std::uint8_t> message) {
-  if (message.empty() || message[0] != static_cast<std::uint8_t>(wire::AsapType::handle_resolution))
-    return std::nullopt;
+  constexpr auto kType = static_cast<std::uint8_t>(wire::AsapType::handle_resolution);
+  if (message.empty() || message[0] != kType) return std::nullopt;
   auto decoded = wire::decode_asap(message);
   if (!decoded || !decoded->unrecognized.empty()) return std::nullopt;
   auto* m = std::get_if<asap::HandleResolution>(&decoded->message);

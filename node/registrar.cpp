@@ -308,8 +308,8 @@ void RegistrarNode::accept(std::shared_ptr<transport::Connection> c, bool is_asa
 // Messages of connection `id` (accepted or dialled) to the core, and its end; on the
 // connection's thread.
 void RegistrarNode::read(registrar::ConnId id, transport::Connection& c, bool is_asap) {
-  c.start({[this, id, is_asap](std::uint32_t, std::span<const std::uint8_t> m) {
-             received(id, is_asap, m);
+  c.start({[this, id, is_asap, conn = &c](std::uint32_t, std::span<const std::uint8_t> m) {
+             received(id, is_asap, *conn, m);  // the handler is conn's: conn outlives it
            },
            [this, id](const std::error_code& ec) {
              const std::lock_guard lock(mutex_);
@@ -321,7 +321,11 @@ void RegistrarNode::read(registrar::ConnId id, transport::Connection& c, bool is
            }});
 }
 
-void RegistrarNode::received(registrar::ConnId id, bool is_asap, std::span<const std::uint8_t> m) {
+// On the thread of connection `c`, which delivered `m`.
+void RegistrarNode::received(registrar::ConnId id, bool is_asap, transport::Connection& c,
+                             std::span<const std::uint8_t> m) {
+  if (is_asap)
+    if (const auto hr = registrar::Core::plain_resolution(m)) return resolve(id, c, *hr);
   const std::lock_guard lock(mutex_);
   if (stopped_) return;
   // The connection's io_context is this thread's (a message of a connection the core closed
@@ -342,6 +346,26 @@ void RegistrarNode::received(registrar::ConnId id, bool is_asap, std::span<const
     core_->received_enrp(id, m, now, actions_);
   }
   execute();
+}
+
+// A resolution, decoded before the mutex: under it only the core's selection and the
+// answer's encoding (the selected PEs as they are between two core calls); the answer goes
+// out after it, on this thread, the connection's (as send() would, without the lookup). A
+// resolution changes no deadline of the core: execute() only for its events, if any.
+void RegistrarNode::resolve(registrar::ConnId id, transport::Connection& c,
+                            const wire::asap::HandleResolution& m) {
+  thread_local wire::Bytes answer;  // the transport copies it: its capacity stays here
+  answer.clear();
+  const auto now = batch_now(c.context());
+  {
+    const std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    core_->resolve(id, m, now, answer, actions_);
+    if (!actions_.events.empty()) execute();
+    // The core closed it meanwhile (Actions.closes): the answer is dropped, as send() would.
+    if (!conns_.contains(id)) return;
+  }
+  if (!answer.empty()) c.send(wire::kPpidAsap, answer);
 }
 
 // REQUIRES: mutex_ held.

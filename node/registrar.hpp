@@ -21,8 +21,11 @@
 // The core, the connection table, the actions and the event log are under one mutex, taken
 // by every handler that reaches the core; a send to a connection of another thread is
 // posted to that thread. A resolution therefore sees the handlespace between two core
-// calls, never a registration half applied. Listeners, dials, timers and UDP stay on the
-// caller's io_context. REQUIRES: the caller runs its io_context on one thread.
+// calls, never a registration half applied. Of a resolution only the core's part is under
+// the mutex (the selection and the encoding of the answer from the selected PEs): its
+// request is decoded before and its answer sent after, on the connection's thread.
+// Listeners, dials, timers and UDP stay on the caller's io_context. REQUIRES: the caller
+// runs its io_context on one thread.
 #pragma once
 
 #include <utility>  // before Asio
@@ -76,7 +79,10 @@ class RegistrarNode {
   void open(const rserpool::transport::Endpoint& at, bool is_asap, bool also_tcp);
   void accept(std::shared_ptr<rserpool::transport::Connection> c, bool is_asap);
   void read(rserpool::registrar::ConnId id, rserpool::transport::Connection& c, bool is_asap);
-  void received(rserpool::registrar::ConnId id, bool is_asap, std::span<const std::uint8_t> m);
+  void received(rserpool::registrar::ConnId id, bool is_asap, rserpool::transport::Connection& c,
+                std::span<const std::uint8_t> m);
+  void resolve(rserpool::registrar::ConnId id, rserpool::transport::Connection& c,
+               const rserpool::wire::asap::HandleResolution& m);
   void dial(const rserpool::registrar::Connect& c);
   void connect(const rserpool::registrar::Connect& c);
   void start_workers(std::uint32_t threads);

@@ -179,8 +179,12 @@ void Core::received_asap(ConnId conn, std::span<const std::uint8_t> bytes, TimeP
   auto& m = decoded->message;
   if (auto* r = std::get_if<asap::Registration>(&m)) return on_registration(conn, c, *r, now, out);
   if (auto* d = std::get_if<asap::Deregistration>(&m)) return on_deregistration(conn, *d, out);
-  if (auto* h = std::get_if<asap::HandleResolution>(&m))
-    return on_handle_resolution(conn, c, *h, now, out);
+  if (auto* h = std::get_if<asap::HandleResolution>(&m)) {
+    wire::Bytes answer;
+    resolve(conn, c, *h, now, answer, out);
+    if (!answer.empty()) out.sends.push_back(Send{conn, std::move(answer)});
+    return;
+  }
   if (auto* a = std::get_if<asap::EndpointKeepAliveAck>(&m))
     return on_keep_alive_ack(conn, *a, now, out);
   if (auto* u = std::get_if<asap::EndpointUnreachable>(&m))
@@ -400,13 +404,34 @@ void Core::on_deregistration(ConnId conn, const asap::Deregistration& m, Actions
   send(conn, r, out);
 }
 
-void Core::on_handle_resolution(ConnId conn, Connection& c, const asap::HandleResolution& m,
-                                TimePoint now, Actions& out) {
-  asap::HandleResolutionResponse r;
-  r.pool_handle = m.pool_handle;
+std::optional<asap::HandleResolution> Core::plain_resolution(
+    std::span<const std::uint8_t> message) {
+  constexpr auto kType = static_cast<std::uint8_t>(wire::AsapType::handle_resolution);
+  if (message.empty() || message[0] != kType) return std::nullopt;
+  auto decoded = wire::decode_asap(message);
+  if (!decoded || !decoded->unrecognized.empty()) return std::nullopt;
+  auto* m = std::get_if<asap::HandleResolution>(&decoded->message);
+  if (m == nullptr) return std::nullopt;
+  return std::move(*m);
+}
+
+void Core::resolve(ConnId conn, const asap::HandleResolution& m, TimePoint now,
+                   wire::Bytes& answer, Actions& out) {
+  resolve(conn, connection(conn), m, now, answer, out);
+}
+
+// The answer is encoded straight from the handlespace entries of the selected PEs (no copy
+// of them: wire::encode_resolution), an error answer as any message.
+void Core::resolve(ConnId conn, Connection& c, const asap::HandleResolution& m, TimePoint now,
+                   wire::Bytes& answer, Actions& out) {
+  const auto refuse = [&](wire::CauseCode code) {
+    asap::HandleResolutionResponse r;
+    r.pool_handle = m.pool_handle;
+    r.error = cause(code);
+    wire::encode(asap::Message{std::move(r)}, answer);
+  };
   if (!c.hr_bucket.take(config_.max_hr_rate, now)) {
-    r.error = cause(wire::CauseCode::rejection_due_to_security);
-    send(conn, r, out);
+    refuse(wire::CauseCode::rejection_due_to_security);
     out.events.push_back(common::RateLimitedEvent{conn_of(conn), "handle_resolution",
                                                   wire::show_handle(m.pool_handle)});
     return;
@@ -416,19 +441,18 @@ void Core::on_handle_resolution(ConnId conn, Connection& c, const asap::HandleRe
   const auto policy = hs_.pool_policy(m.pool_handle);
   std::vector<std::string> returned;
   if (!policy) {
-    r.error = cause(wire::CauseCode::unknown_pool_handle);
+    refuse(wire::CauseCode::unknown_pool_handle);
   } else {
-    r.overall_policy = wire::Policy{*policy};
     selected_.clear();
     hs_.select(m.pool_handle, items, rng_, selected_, config_.max_increment);
+    selected_elements_.clear();
     for (const PeRef ref : selected_) {
-      wire::PoolElement pe = hs_.entry(ref).element;
-      pe.asap_transport.reset();  // for ENRP; a pool user needs the user transport
+      const wire::PoolElement& pe = hs_.entry(ref).element;
       if (config_.resolution_events) returned.push_back(wire::hex_id(pe.identifier));
-      r.pool_elements.push_back(std::move(pe));
+      selected_elements_.push_back(&pe);
     }
+    wire::encode_resolution(m.pool_handle, wire::Policy{*policy}, selected_elements_, answer);
   }
-  send(conn, r, out);
   if (!config_.resolution_events) return;
   common::RegistrarHandleResolutionEvent ev{
       conn_of(conn), wire::show_handle(m.pool_handle),

@@ -170,6 +170,17 @@ class Core {
   static bool needs_distance(bool asap, std::span<const std::uint8_t> message);
   void received_asap(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
                      Actions& out);
+  // The busiest input split in three for a caller that keeps the core under a lock (the
+  // node with --threads): plain_resolution() decodes a message without the core, resolve()
+  // is the core's part (the selection, and the answer encoded from the selected PEs as they
+  // are now: its bytes appended to `answer`, not to out.sends; events to `out`), and the
+  // caller sends the answer on `conn`. received_asap() does the same for a resolution.
+  // plain_resolution(): the message if it is a Handle Resolution that decodes with nothing
+  // to report (no unrecognized parameter); nullopt for anything else.
+  static std::optional<wire::asap::HandleResolution> plain_resolution(
+      std::span<const std::uint8_t> message);
+  void resolve(ConnId conn, const wire::asap::HandleResolution& m, TimePoint now,
+               wire::Bytes& answer, Actions& out);
   void received_enrp(ConnId conn, std::span<const std::uint8_t> message, TimePoint now,
                      Actions& out);
   // ENRP Presence heard on the multicast group, from `source`.
@@ -264,8 +275,8 @@ class Core {
   void on_registration(ConnId conn, Connection& c, wire::asap::Registration& m, TimePoint now,
                        Actions& out);
   void on_deregistration(ConnId conn, const wire::asap::Deregistration& m, Actions& out);
-  void on_handle_resolution(ConnId conn, Connection& c, const wire::asap::HandleResolution& m,
-                            TimePoint now, Actions& out);
+  void resolve(ConnId conn, Connection& c, const wire::asap::HandleResolution& m, TimePoint now,
+               wire::Bytes& answer, Actions& out);
   void on_keep_alive_ack(ConnId conn, const wire::asap::EndpointKeepAliveAck& m, TimePoint now,
                          Actions& out);
   void on_unreachable(ConnId conn, Connection& c, const wire::asap::EndpointUnreachable& m,
@@ -343,6 +354,7 @@ class Core {
   std::uint64_t connections_seen_ = 0;
   std::unordered_map<handlespace::PeRef, PeState> pes_;
   std::vector<handlespace::PeRef> selected_;  // scratch
+  std::vector<const wire::PoolElement*> selected_elements_;  // scratch
 
   // ENRP.
   bool started_ = false;

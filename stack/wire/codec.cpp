@@ -18,42 +18,59 @@ namespace {
 // Encoding
 // ---------------------------------------------------------------------------------
 
+// Writes grow the buffer once per block (a TLV header with its fixed fields, an address)
+// and store big-endian words into it: no per-byte push_back.
 class Writer {
  public:
   // Pads relative to `out`'s size now: the message may follow other bytes.
   explicit Writer(Bytes& out) : out_(out), base_(out.size()) {}
 
+  // `n` more bytes at the end, to be stored into at once.
+  std::uint8_t* grow(std::size_t n) {
+    const std::size_t at = out_.size();
+    out_.resize(at + n);
+    return out_.data() + at;
+  }
+  static std::uint8_t* store16(std::uint8_t* p, std::uint16_t v) {
+    p[0] = static_cast<std::uint8_t>(v >> 8);
+    p[1] = static_cast<std::uint8_t>(v);
+    return p + 2;
+  }
+  static std::uint8_t* store32(std::uint8_t* p, std::uint32_t v) {
+    store16(p, static_cast<std::uint16_t>(v >> 16));
+    return store16(p + 2, static_cast<std::uint16_t>(v));
+  }
+
   void u8(std::uint8_t v) { out_.push_back(v); }
-  void u16(std::uint16_t v) {
-    out_.push_back(static_cast<std::uint8_t>(v >> 8));
-    out_.push_back(static_cast<std::uint8_t>(v));
-  }
-  void u32(std::uint32_t v) {
-    u16(static_cast<std::uint16_t>(v >> 16));
-    u16(static_cast<std::uint16_t>(v));
-  }
+  void u16(std::uint16_t v) { store16(grow(2), v); }
+  void u32(std::uint32_t v) { store32(grow(4), v); }
   void raw(const void* p, std::size_t n) {
     const auto* b = static_cast<const std::uint8_t*>(p);
     out_.insert(out_.end(), b, b + n);
   }
 
   // A TLV: its Length counts header and value (nested pads included), not its own pad.
+  // `fixed` bytes of its value follow the header in the same block; the returned pointer
+  // is where they go.
+  std::uint8_t* begin_tlv(std::uint16_t type, std::size_t& at, std::size_t fixed = 0) {
+    at = out_.size();
+    std::uint8_t* p = grow(4 + fixed);
+    p = store16(p, type);
+    return store16(p, 0);
+  }
   std::size_t begin_tlv(std::uint16_t type) {
-    const std::size_t at = out_.size();
-    u16(type);
-    u16(0);
+    std::size_t at;
+    begin_tlv(type, at);
     return at;
   }
   void end_tlv(std::size_t at) {
     const std::size_t len = out_.size() - at;
     if (len > 0xffff) fail();
     patch16(at + 2, static_cast<std::uint16_t>(len));
-    while ((out_.size() - base_) % 4 != 0) out_.push_back(0);
+    if (const std::size_t over = (out_.size() - base_) % 4; over != 0)
+      out_.resize(out_.size() + 4 - over);
   }
-  void patch16(std::size_t at, std::uint16_t v) {
-    out_[at] = static_cast<std::uint8_t>(v >> 8);
-    out_[at + 1] = static_cast<std::uint8_t>(v);
-  }
+  void patch16(std::size_t at, std::uint16_t v) { store16(out_.data() + at, v); }
 
   void fail() { ok_ = false; }
   bool ok() const { return ok_; }
@@ -68,21 +85,26 @@ class Writer {
 
 std::uint16_t code(ParamType t) { return static_cast<std::uint16_t>(t); }
 
+// Parameters of a known length are written as one block, already padded.
 void put(Writer& w, const Address& a) {
   const bool v4 = a.family == Address::Family::v4;
-  const auto at = w.begin_tlv(code(v4 ? ParamType::ipv4_address : ParamType::ipv6_address));
-  w.raw(a.bytes.data(), v4 ? 4 : 16);
-  w.end_tlv(at);
+  const std::size_t n = v4 ? 4 : 16;
+  std::uint8_t* p = w.grow(4 + n);
+  p = Writer::store16(p, code(v4 ? ParamType::ipv4_address : ParamType::ipv6_address));
+  p = Writer::store16(p, static_cast<std::uint16_t>(4 + n));
+  std::memcpy(p, a.bytes.data(), n);
 }
 
 void put(Writer& w, const Transport& t) {
   const bool multi = t.kind == TransportKind::sctp;
   if (t.addresses.empty() || (!multi && t.addresses.size() != 1)) w.fail();
-  const auto at = w.begin_tlv(static_cast<std::uint16_t>(t.kind));
-  w.u16(t.port);
+  const bool dccp = t.kind == TransportKind::dccp;
+  std::size_t at;
+  std::uint8_t* p = w.begin_tlv(static_cast<std::uint16_t>(t.kind), at, dccp ? 8 : 4);
+  p = Writer::store16(p, t.port);
   const bool has_use = t.kind == TransportKind::sctp || t.kind == TransportKind::tcp;
-  w.u16(has_use ? static_cast<std::uint16_t>(t.use) : 0);
-  if (t.kind == TransportKind::dccp) w.u32(t.service_code);
+  p = Writer::store16(p, has_use ? static_cast<std::uint16_t>(t.use) : 0);
+  if (dccp) Writer::store32(p, t.service_code);
   for (const auto& a : t.addresses) put(w, a);
   w.end_tlv(at);
 }
@@ -90,11 +112,13 @@ void put(Writer& w, const Transport& t) {
 void put(Writer& w, const Policy& p) {
   const PolicyInfo* info = policy_info(p.type);
   if (info == nullptr) w.fail();
-  const auto at = w.begin_tlv(code(ParamType::pool_member_selection_policy));
-  w.u32(static_cast<std::uint32_t>(p.type));
-  if (info != nullptr)
-    for (std::size_t i = 0; i < info->field_count; ++i) w.u32(policy_field(p, info->fields[i]));
-  w.end_tlv(at);
+  const std::size_t fields = info != nullptr ? info->field_count : 0;
+  const std::size_t n = 8 + 4 * fields;
+  std::uint8_t* b = w.grow(n);
+  b = Writer::store16(b, code(ParamType::pool_member_selection_policy));
+  b = Writer::store16(b, static_cast<std::uint16_t>(n));
+  b = Writer::store32(b, static_cast<std::uint32_t>(p.type));
+  for (std::size_t i = 0; i < fields; ++i) b = Writer::store32(b, policy_field(p, info->fields[i]));
 }
 
 void put_handle(Writer& w, const PoolHandle& h) {
@@ -105,19 +129,23 @@ void put_handle(Writer& w, const PoolHandle& h) {
 }
 
 void put_u32_param(Writer& w, ParamType t, std::uint32_t v) {
-  const auto at = w.begin_tlv(code(t));
-  w.u32(v);
-  w.end_tlv(at);
+  std::uint8_t* p = w.grow(8);
+  p = Writer::store16(p, code(t));
+  p = Writer::store16(p, 8);
+  Writer::store32(p, v);
 }
 
-void put(Writer& w, const PoolElement& pe) {
-  const auto at = w.begin_tlv(code(ParamType::pool_element));
-  w.u32(pe.identifier);
-  w.u32(pe.home_server);
-  w.u32(static_cast<std::uint32_t>(pe.registration_life));
+// `asap_transport`: false leaves the PE's ASAP transport out (a resolution's answer: ENRP
+// carries it, a pool user needs the user transport only).
+void put(Writer& w, const PoolElement& pe, bool asap_transport = true) {
+  std::size_t at;
+  std::uint8_t* p = w.begin_tlv(code(ParamType::pool_element), at, 12);
+  p = Writer::store32(p, pe.identifier);
+  p = Writer::store32(p, pe.home_server);
+  Writer::store32(p, static_cast<std::uint32_t>(pe.registration_life));
   put(w, pe.user_transport);
   put(w, pe.policy);
-  if (pe.asap_transport) put(w, *pe.asap_transport);
+  if (asap_transport && pe.asap_transport) put(w, *pe.asap_transport);
   w.end_tlv(at);
 }
 
@@ -247,22 +275,19 @@ std::uint8_t flags(const M&) {
 template <class M>
 concept EnrpMessage = requires(const M& m) { m.sender; m.receiver; };
 
-template <class Variant>
-bool encode_message(const Variant& v, Bytes& out) {
-  const std::size_t start = out.size();
-  Writer w(out);
-  std::visit(
-      [&](const auto& m) {
-        w.u8(static_cast<std::uint8_t>(v.index() + 1));  // variant order = type code order
-        w.u8(flags(m));
-        w.u16(0);
-        if constexpr (EnrpMessage<std::decay_t<decltype(m)>>) {
-          w.u32(m.sender);
-          w.u32(m.receiver);
-        }
-        body(w, m);
-      },
-      v);
+// Room for most messages at once (a resolution's answer with a few PEs: about 200 bytes);
+// a larger one grows from there.
+constexpr std::size_t kReserve = 256;
+
+// The common header; its Message Length is patched by end_message().
+void begin_message(Writer& w, std::uint8_t type, std::uint8_t flags) {
+  std::uint8_t* p = w.grow(4);
+  p[0] = type;
+  p[1] = flags;
+  p[2] = p[3] = 0;
+}
+
+bool end_message(Writer& w, Bytes& out, std::size_t start) {
   const std::size_t len = out.size() - start;
   if (!w.ok() || len > kMaxMessageSize) {
     out.resize(start);
@@ -270,6 +295,25 @@ bool encode_message(const Variant& v, Bytes& out) {
   }
   w.patch16(start + 2, static_cast<std::uint16_t>(len));
   return true;
+}
+
+template <class Variant>
+bool encode_message(const Variant& v, Bytes& out) {
+  const std::size_t start = out.size();
+  out.reserve(start + kReserve);
+  Writer w(out);
+  std::visit(
+      [&](const auto& m) {
+        // variant order = type code order
+        begin_message(w, static_cast<std::uint8_t>(v.index() + 1), flags(m));
+        if constexpr (EnrpMessage<std::decay_t<decltype(m)>>) {
+          w.u32(m.sender);
+          w.u32(m.receiver);
+        }
+        body(w, m);
+      },
+      v);
+  return end_message(w, out, start);
 }
 
 // ---------------------------------------------------------------------------------
@@ -903,6 +947,18 @@ Bytes encode(const enrp::Message& m) {
   Bytes out;
   encode(m, out);
   return out;
+}
+
+bool encode_resolution(const PoolHandle& pool_handle, const Policy& overall_policy,
+                       std::span<const PoolElement* const> pool_elements, Bytes& out) {
+  const std::size_t start = out.size();
+  out.reserve(start + kReserve);
+  Writer w(out);
+  begin_message(w, static_cast<std::uint8_t>(AsapType::handle_resolution_response), 0);
+  put_handle(w, pool_handle);
+  put(w, overall_policy);
+  for (const PoolElement* pe : pool_elements) put(w, *pe, false);
+  return end_message(w, out, start);
 }
 
 namespace {

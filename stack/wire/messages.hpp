@@ -201,6 +201,13 @@ bool encode(const enrp::Message& m, Bytes& out);
 Bytes encode(const asap::Message& m);  // empty when it does not fit
 Bytes encode(const enrp::Message& m);
 
+// A Handle Resolution Response with an overall policy and PEs kept elsewhere (a registrar's
+// handlespace), encoded without copying them into a message: the bytes encode() makes of
+// the HandleResolutionResponse holding copies of them, each PE without its ASAP transport
+// (a pool user needs its user transport only). The same REQUIRES and result as encode().
+bool encode_resolution(const PoolHandle& pool_handle, const Policy& overall_policy,
+                       std::span<const PoolElement* const> pool_elements, Bytes& out);
+
 // One parameter as a TLV with its pad, as it would appear inside a message: the
 // offending parameter an error cause carries (RFC 5354: Invalid Values, Inconsistent
 // Pooling Policy, Inconsistent Transport Type). Empty when it does not encode.

@@ -869,6 +869,78 @@ TEST(RegistrarHandleResolution, UnknownPoolHandle) {
   EXPECT_FALSE(ev.contains("policy"));
 }
 
+// The split a locking caller uses (plain_resolution() outside, resolve() under its lock):
+// the same answer bytes, events and policy state as received_asap(), with rate limiting,
+// an unknown pool and the Handle Resolution Option; the answer names no ASAP transport.
+TEST(RegistrarHandleResolution, SplitResolutionAnswersAsReceivedAsap) {
+  auto config = Harness::make_config();
+  config.max_hr_rate = 3;
+  Harness h(config), q(config);
+  for (Harness* x : {&h, &q}) {
+    x->core.opened(kPe, sctp_peer({"10.0.0.1", "10.0.0.2"}));
+    for (std::uint32_t id = 1; id <= 5; ++id) {
+      x->register_ok(kPe, "lu", PeSpec{.id = id, .policy = PolicyType::least_used,
+                                       .load = percent(10 * id),
+                                       .addresses = ips({"10.0.0.1", "10.0.0.2"})},
+                     at(0));
+      x->register_ok(kPe, "rr", PeSpec{.id = id}, at(0));
+    }
+  }
+  const std::vector<asap::HandleResolution> asks{
+      resolution("lu"), resolution("rr", 2), resolution("nosuchpool"), resolution("rr", 9),
+      resolution("lu", 1), resolution("rr")};
+  int limited = 0;
+  std::size_t pes = 0;
+  for (std::size_t i = 0; i < 2 * asks.size(); ++i) {
+    SCOPED_TRACE(i);
+    const auto& ask = asks[i % asks.size()];
+    const auto now = at(100 + static_cast<std::int64_t>(i) * 200);
+    h.asap_in(kPu, ask, now);
+    ASSERT_EQ(h.out.sends.size(), 1u);
+    const auto plain = reg::Core::plain_resolution(encoded(ask));
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(*plain, ask);
+    q.out.clear();
+    Bytes answer{0xee};  // appended to
+    q.core.resolve(kPu, *plain, now, answer, q.out);
+    EXPECT_TRUE(q.out.sends.empty());
+    Bytes expected{0xee};
+    expected.insert(expected.end(), h.out.sends[0].message.begin(), h.out.sends[0].message.end());
+    EXPECT_EQ(answer, expected);
+    EXPECT_EQ(q.out.events, h.out.events);
+    const auto r = h.reply<asap::HandleResolutionResponse>();
+    ASSERT_TRUE(r);
+    for (const auto& pe : r->pool_elements) EXPECT_FALSE(pe.asap_transport);
+    limited += static_cast<int>(h.events("rate_limited").size());
+    pes += r->pool_elements.size();
+  }
+  EXPECT_GT(limited, 0);
+  EXPECT_GT(pes, 10u);
+}
+
+TEST(RegistrarHandleResolution, PlainResolutionIsOnlyAWellFormedOneWithNothingToReport) {
+  const Bytes good = encoded(resolution("p", 2));
+  EXPECT_TRUE(reg::Core::plain_resolution(good));
+  EXPECT_FALSE(reg::Core::plain_resolution({}));
+  EXPECT_FALSE(reg::Core::plain_resolution(encoded(registration("p", PeSpec{}))));
+  EXPECT_FALSE(reg::Core::plain_resolution(
+      encoded(asap::HandleResolutionResponse{"p", std::nullopt, {}, std::nullopt})));
+  for (std::size_t n = 1; n < good.size(); ++n)  // every truncation
+    EXPECT_FALSE(reg::Core::plain_resolution(std::span(good).first(n))) << n;
+  // An unknown parameter to skip and report (action bits 11): received_asap() reports it.
+  Bytes reported = good;
+  for (const std::uint8_t b : {0xc0, 0x77, 0x00, 0x08, 0, 0, 0, 1}) reported.push_back(b);
+  reported[3] = static_cast<std::uint8_t>(reported.size());
+  EXPECT_FALSE(reg::Core::plain_resolution(reported));
+  Harness h;
+  h.raw(kPu, reported, at(0));
+  EXPECT_EQ(h.out.sends.size(), 2u);  // the error, then the answer
+  // One to skip silently (action bits 10) is plain.
+  Bytes skipped = reported;
+  skipped[good.size()] = 0x80;
+  EXPECT_TRUE(reg::Core::plain_resolution(skipped));
+}
+
 // ---------------------------------------------------------------------------------------
 // Endpoint keep-alive
 

@@ -213,6 +213,92 @@ TEST(GoldenVectors, EncodeAppendsAfterExistingBytes) {
   }
 }
 
+// Every PE of the golden vectors: every policy, every transport kind, IPv6, multihoming,
+// ASAP transports.
+std::vector<w::PoolElement> golden_pool_elements() {
+  std::vector<w::PoolElement> out;
+  const auto add = [&](const std::vector<w::PoolElement>& pes) {
+    out.insert(out.end(), pes.begin(), pes.end());
+  };
+  for (const auto& v : w::testing::golden_vectors()) {
+    if (const auto* m = std::get_if<0>(&v.expected)) {
+      if (const auto* r = std::get_if<asap::Registration>(m)) out.push_back(r->pool_element);
+      if (const auto* r = std::get_if<asap::HandleResolutionResponse>(m)) add(r->pool_elements);
+      if (const auto* r = std::get_if<asap::BusinessCard>(m)) add(r->pool_elements);
+    } else if (const auto* m = std::get_if<1>(&v.expected)) {
+      if (const auto* r = std::get_if<enrp::HandleUpdate>(m)) out.push_back(r->pool_element);
+      if (const auto* r = std::get_if<enrp::HandleTableResponse>(m))
+        for (const auto& pool : r->pools) add(pool.pool_elements);
+    }
+  }
+  return out;
+}
+
+// encode_resolution() against encode() of the message holding copies of the PEs, their
+// ASAP transports taken out (as the registrar's answer had them before it encoded from
+// the handlespace): the same bytes, appended after what `out` holds.
+Bytes resolution_by_copies(const w::PoolHandle& handle, const w::Policy& policy,
+                           const std::vector<const w::PoolElement*>& pes) {
+  asap::HandleResolutionResponse r;
+  r.pool_handle = handle;
+  r.overall_policy = policy;
+  for (const auto* pe : pes) {
+    r.pool_elements.push_back(*pe);
+    r.pool_elements.back().asap_transport.reset();
+  }
+  return w::encode(asap::Message{r});
+}
+
+TEST(EncodeResolution, GoldenAnswerFromPointersToItsPes) {
+  const auto& v = golden("asap_handle_resolution_response_two_pes");
+  const auto& m = std::get<asap::HandleResolutionResponse>(std::get<0>(v.expected));
+  // As a registrar keeps them: with an ASAP transport, which the answer leaves out.
+  std::vector<w::PoolElement> kept = m.pool_elements;
+  for (auto& pe : kept) pe.asap_transport = pe.user_transport;
+  const std::vector<const w::PoolElement*> pes{&kept[0], &kept[1]};
+  Bytes out;
+  ASSERT_TRUE(w::encode_resolution(m.pool_handle, *m.overall_policy, pes, out));
+  EXPECT_EQ(to_hex(out), to_hex(w::testing::from_hex(v.hex)));
+}
+
+TEST(EncodeResolution, EveryGoldenPeAsEncodeWithCopies) {
+  const auto all = golden_pool_elements();
+  ASSERT_GE(all.size(), 20u);
+  for (const auto& info : w::all_policies()) {
+    SCOPED_TRACE(std::string(info.name));
+    w::Policy overall;
+    overall.type = info.type;
+    // Windows of 0 to 5 PEs over the list, at every start, after 0, 2 or 4 other bytes.
+    for (std::size_t n = 0; n <= 5; ++n) {
+      for (std::size_t at = 0; at + n <= all.size(); ++at) {
+        std::vector<const w::PoolElement*> pes;
+        for (std::size_t i = at; i < at + n; ++i) pes.push_back(&all[i]);
+        const Bytes prefix(at % 3 * 2, 0xee);
+        Bytes out = prefix;
+        ASSERT_TRUE(w::encode_resolution("pool-" + std::to_string(at), overall, pes, out));
+        ASSERT_EQ(to_hex(out),
+                  to_hex(cat({prefix, resolution_by_copies("pool-" + std::to_string(at),
+                                                           overall, pes)})))
+            << n << " PEs from " << at;
+      }
+    }
+  }
+}
+
+TEST(EncodeResolution, TooLargeOrUnencodableLeavesOutUnchanged) {
+  const auto all = golden_pool_elements();
+  std::vector<const w::PoolElement*> pes;
+  for (std::size_t i = 0; pes.size() < 2000; i = (i + 1) % all.size()) pes.push_back(&all[i]);
+  Bytes out{1, 2, 3};
+  EXPECT_FALSE(w::encode_resolution("big", w::Policy{}, pes, out));
+  EXPECT_EQ(out, (Bytes{1, 2, 3}));
+  w::Policy unknown;
+  unknown.type = static_cast<w::PolicyType>(6);
+  EXPECT_FALSE(w::encode_resolution("pool", unknown, {}, out));
+  EXPECT_FALSE(w::encode_resolution("", w::Policy{}, {}, out));
+  EXPECT_EQ(out, (Bytes{1, 2, 3}));
+}
+
 std::string golden_name(const ::testing::TestParamInfo<std::size_t>& info) {
   return std::string(vec(info.param).name);
 }

@@ -334,23 +334,33 @@ TEST(EnrpNode, AsapAnnouncesWaitUntilTheRegistrarServes) {
   for (auto& c : held) c->close();
 }
 
-// Over SCTP (label sctp: runs inside scripts/sctp-vm.sh): peers by --peer, a PE replicated,
-// hsdump over SCTP.
-TEST(EnrpNodeSctp, TwoRegistrarsPeerOverSctp) {
-  if (!transport::sctp_available())
-    GTEST_SKIP() << "SKIPPED: this kernel has no SCTP; scripts/test.sh runs the tests labelled "
-                    "sctp inside scripts/sctp-vm.sh";
+// Over SCTP (label sctp: runs inside scripts/sctp-vm.sh): registrars A (0x0a) and B (0x0b),
+// B peering with A by --peer, both up.
+class EnrpNodeSctp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!transport::sctp_available())
+      GTEST_SKIP() << "SKIPPED: this kernel has no SCTP; scripts/test.sh runs the tests labelled "
+                      "sctp inside scripts/sctp-vm.sh";
+    auto oa = enrp_options("0x0a");
+    oa.transport = "sctp";
+    a_.emplace(io, oa);
+    auto ob = enrp_options("0x0b");
+    ob.transport = "sctp";
+    ob.peer = a_->enrp();
+    b_.emplace(io, ob);
+    ASSERT_TRUE(run_until(io, [&] {
+      return a_->peers_up().count("0x0000000b") && b_->peers_up().count("0x0000000a");
+    })) << "no peer_up on both sides";
+  }
   boost::asio::io_context io;
-  auto oa = enrp_options("0x0a");
-  oa.transport = "sctp";
-  Registrar a(io, oa);
-  auto ob = enrp_options("0x0b");
-  ob.transport = "sctp";
-  ob.peer = a.enrp();
-  Registrar b(io, ob);
-  ASSERT_TRUE(run_until(io, [&] {
-    return a.peers_up().count("0x0000000b") && b.peers_up().count("0x0000000a");
-  })) << "no peer_up on both sides";
+  std::optional<Registrar> a_, b_;
+};
+
+// Peers by --peer, a PE replicated, hsdump over SCTP.
+TEST_F(EnrpNodeSctp, TwoRegistrarsPeerOverSctp) {
+  Registrar& a = *a_;
+  Registrar& b = *b_;
   rsplab::test::AsapPeer pe(io, "pe");
   ASSERT_TRUE(pe.connect(a.node->asap_endpoint(), 5s, transport::Kind::sctp));
   ASSERT_TRUE(pe.send(registration("EnrpPool", 0x1234abcd)));
@@ -372,21 +382,9 @@ TEST(EnrpNodeSctp, TwoRegistrarsPeerOverSctp) {
 // registration comes before any RTT sample) and the copy B learns by ENRP (A's distance
 // plus B's own to A, B's Peer Presences every 200 ms unanswered) are at distance 0 on
 // loopback. About 1.5 s.
-TEST(EnrpNodeSctp, DistanceOnLoopbackIsZeroNotThePeersDelayedSack) {
-  if (!transport::sctp_available())
-    GTEST_SKIP() << "SKIPPED: this kernel has no SCTP; scripts/test.sh runs the tests labelled "
-                    "sctp inside scripts/sctp-vm.sh";
-  boost::asio::io_context io;
-  auto oa = enrp_options("0x0a");
-  oa.transport = "sctp";
-  Registrar a(io, oa);
-  auto ob = enrp_options("0x0b");
-  ob.transport = "sctp";
-  ob.peer = a.enrp();
-  Registrar b(io, ob);
-  ASSERT_TRUE(run_until(io, [&] {
-    return a.peers_up().count("0x0000000b") && b.peers_up().count("0x0000000a");
-  })) << "no peer_up on both sides";
+TEST_F(EnrpNodeSctp, DistanceOnLoopbackIsZeroNotThePeersDelayedSack) {
+  Registrar& a = *a_;
+  Registrar& b = *b_;
   auto o = rsplab::node::test::pe_options(a.node->asap_endpoint().to_string(), "NearPool",
                                           "0xd15");
   o.transport = "sctp";

@@ -127,11 +127,16 @@ std::string completion_line(const Plan& plan, const Run& r, RunStatus status,
   return line.str();
 }
 
+namespace {
+double cpu_s(const rusage& u) {
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
+}
+}  // namespace
+
 double own_cpu_s() {
   rusage self{};
   ::getrusage(RUSAGE_SELF, &self);
-  return self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 + self.ru_stime.tv_sec +
-         self.ru_stime.tv_usec / 1e6;
+  return cpu_s(self);
 }
 
 results::RunResources run_resources(const RunRecord& record, RunClock::time_point now) {
@@ -146,7 +151,7 @@ results::RunResources run_resources(const RunRecord& record, RunClock::time_poin
   rusage self{};
   ::getrusage(RUSAGE_SELF, &self);
   r.runner_max_rss_kib = self.ru_maxrss;
-  r.runner_cpu_s = own_cpu_s() - record.runner_cpu_at_deploy;
+  r.runner_cpu_s = cpu_s(self) - record.runner_cpu_at_deploy;
   return r;
 }
 
